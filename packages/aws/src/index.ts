@@ -1,1 +1,1 @@
-export {};
+export { OrgshieldError, InvalidInputError } from './errors.js';
