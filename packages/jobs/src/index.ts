@@ -1,1 +1,12 @@
-export {};
+export {
+  QUEUE_NAMES,
+  DEFAULT_QUEUE_PREFIX,
+  JobProgressSchema,
+  defineJob,
+  canonicalJson,
+  jobIdFor,
+} from './job-contract.js';
+export type { QueueName, JobProgress, JobContract } from './job-contract.js';
+export { orgSyncJob } from './contracts.js';
+export { connectRedis, DEFAULT_REDIS_URL, RedisUnavailableError, redactUrl } from './redis-connection.js';
+export { JobQueues, JobFailedError } from './job-queues.js';

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+/** Queues are per capability, so each can have its own concurrency and rate. */
+export const QUEUE_NAMES = ['org', 'investigations', 'firewall'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+/** Redis key prefix of every queue; tests give each run its own. */
+export const DEFAULT_QUEUE_PREFIX = 'orgshield';
+
+/** What a processor reports while it runs; the CLI shows it, the dashboard too. */
+export const JobProgressSchema = z.object({
+  phase: z.string().min(1),
+  done: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative().optional(),
+  message: z.string().optional(),
+});
+export type JobProgress = z.infer<typeof JobProgressSchema>;
+
+export interface JobContract<Name extends string, P extends z.ZodType, R extends z.ZodType> {
+  readonly name: Name;
+  readonly queue: QueueName;
+  readonly payload: P;
+  readonly result: R;
+  readonly attempts: number;
+}
+
+export function defineJob<Name extends string, P extends z.ZodType, R extends z.ZodType>(
+  contract: Omit<JobContract<Name, P, R>, 'attempts'> & { attempts?: number },
+): JobContract<Name, P, R> {
+  return { attempts: 3, ...contract };
+}
+
+/** JSON with object keys sorted, so equal payloads hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/**
+ * The deterministic id of a job: the same request submitted twice while the first is still
+ * known to the queue is the same job, so a retried command never does the work twice.
+ * BullMQ reserves ':' in ids, so the parts are joined with '.'.
+ */
+export function jobIdFor(name: string, payload: unknown, scope?: string): string {
+  const digest = createHash('sha256').update(canonicalJson(payload)).digest('hex').slice(0, 20);
+  return [name, scope, digest].filter(Boolean).join('.').replaceAll(':', '.');
+}

@@ -1,0 +1,113 @@
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
+import { DEFAULT_QUEUE_PREFIX, jobIdFor, type JobContract, type JobProgress, type QueueName } from './job-contract.js';
+
+type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
+
+/** The job failed in the worker; its message is the processor's one sentence. */
+export class JobFailedError extends OrgshieldError {
+  constructor(name: string, id: string, reason: string) {
+    super('JobFailed', `${name} job ${id} failed: ${reason}`, { exitCode: 1 });
+  }
+}
+
+/** Producer side of the queues: one Queue per capability, sharing one connection. */
+export class JobQueues {
+  readonly prefix: string;
+  private readonly queues = new Map<QueueName, Queue>();
+  private readonly events = new Map<QueueName, QueueEvents>();
+
+  constructor(
+    private readonly connection: Redis,
+    options: { prefix?: string } = {},
+  ) {
+    this.prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
+  }
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** A QueueEvents needs its own blocking connection, so it is made only when waited on. */
+  queueEvents(name: QueueName): QueueEvents {
+    let events = this.events.get(name);
+    if (!events) {
+      events = new QueueEvents(name, { connection: this.connection.duplicate(), prefix: this.prefix });
+      this.events.set(name, events);
+    }
+    return events;
+  }
+
+  /**
+   * Validates the payload against its contract (bad input never reaches Redis) and adds the
+   * job under its deterministic id: submitting the same request again while the first is
+   * still known returns that job instead of doing the work twice.
+   */
+  async submit<C extends AnyContract>(
+    contract: C,
+    payload: z.input<C['payload']>,
+    options: { scope?: string; jobId?: string } & Pick<JobsOptions, 'delay' | 'priority'> = {},
+  ): Promise<Job> {
+    const parsed = contract.payload.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidInputError(`${contract.name} payload is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown problem'}.`);
+    }
+    const jobId = options.jobId ?? jobIdFor(contract.name, parsed.data, options.scope);
+    return this.queue(contract.queue).add(contract.name, parsed.data, {
+      jobId,
+      attempts: contract.attempts,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 300, count: 1000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+      delay: options.delay,
+      priority: options.priority,
+    });
+  }
+
+  /** Waits for a job to finish, passing progress on; the result is checked against the contract. */
+  async waitFor<C extends AnyContract>(
+    contract: C,
+    job: Job,
+    options: { onProgress?: (progress: JobProgress) => void; timeoutMs?: number } = {},
+  ): Promise<z.infer<C['result']>> {
+    const events = this.queueEvents(contract.queue);
+    await events.waitUntilReady();
+    const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
+      if (jobId === job.id && data && typeof data === 'object') options.onProgress?.(data as JobProgress);
+    };
+    events.on('progress', onProgress);
+    try {
+      const value: unknown = await job.waitUntilFinished(events, options.timeoutMs);
+      return contract.result.parse(value) as z.infer<C['result']>;
+    } catch (error) {
+      if (error instanceof OrgshieldError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new JobFailedError(contract.name, String(job.id), reason);
+    } finally {
+      events.off('progress', onProgress);
+    }
+  }
+
+  /** How many workers are connected to a queue right now. */
+  async workerCount(name: QueueName): Promise<number> {
+    return this.queue(name).getWorkersCount();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.events.values()].map(async (e) => {
+      await e.close();
+      await (e.client.then((c) => c.quit()).catch(() => undefined));
+    }));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.events.clear();
+    this.queues.clear();
+  }
+}
