@@ -1,0 +1,92 @@
+import type { DetectiveClient } from '@aws-sdk/client-detective';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { OrgshieldError } from '@orgshield/aws';
+
+/**
+ * The SDK clients an investigation uses, made by @orgshield/aws (endpoint, retries, rate
+ * limits) with credentials from @orgshield/accounts. `fresh` asks for newly acquired
+ * credentials: an investigation can outlive a cached session.
+ */
+export interface InvestigationClients {
+  /** Detective as the caller, or as `accountId` (the delegated administrator) when given. */
+  detective(region: string, options?: { accountId?: string; fresh?: boolean }): DetectiveClient;
+  /** EC2 and S3 in the member account under investigation. */
+  ec2(accountId: string, region: string, options?: { fresh?: boolean }): EC2Client;
+  s3(accountId: string, region: string, options?: { fresh?: boolean }): S3Client;
+}
+
+const EXPIRED_CREDENTIAL_ERRORS = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);
+const THROTTLING_ERRORS = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'SlowDown']);
+
+/** The service's error name, from an SDK exception or from @orgshield/aws's AwsCallError (awsCode). */
+export function errorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { awsCode, name } = error as { awsCode?: unknown; name?: unknown };
+  if (typeof awsCode === 'string') return awsCode;
+  return typeof name === 'string' ? name : undefined;
+}
+
+export function isExpiredCredentials(error: unknown): boolean {
+  const name = errorName(error) ?? '';
+  const message = error instanceof Error ? error.message : '';
+  return EXPIRED_CREDENTIAL_ERRORS.has(name) || /security token included in the request is expired/i.test(message);
+}
+
+export function isThrottled(error: unknown): boolean {
+  return THROTTLING_ERRORS.has(errorName(error) ?? '');
+}
+
+/**
+ * Runs one AWS call; when the credentials turn out to be expired, acquires fresh ones once
+ * and repeats the call. A second expiry is an error for a person to look at.
+ */
+export async function withFreshCredentials<C, T>(clientFor: (fresh: boolean) => C, call: (client: C) => Promise<T>): Promise<T> {
+  try {
+    return await call(clientFor(false));
+  } catch (error) {
+    if (!isExpiredCredentials(error)) throw error;
+  }
+  try {
+    return await call(clientFor(true));
+  } catch (error) {
+    if (!isExpiredCredentials(error)) throw error;
+    throw new OrgshieldError('ExpiredCredentials', 'The AWS credentials expired again right after being renewed; check the clock and the role session duration.', {
+      cause: error,
+    });
+  }
+}
+
+export interface ThrottleRetry {
+  /** Waits after a throttling answer that outlived the client's own retries. */
+  attempts: number;
+  baseDelayMs: number;
+  sleep: (ms: number) => Promise<void>;
+}
+
+export const DEFAULT_THROTTLE_RETRY: ThrottleRetry = {
+  attempts: 4,
+  baseDelayMs: 1_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/**
+ * Detective's investigation APIs have small quotas; when TooManyRequestsException survives
+ * the client's retries, back off (exponential with full jitter) a few more times before
+ * giving up with a message that says what was throttled.
+ */
+export async function retryThrottled<T>(operation: string, call: () => Promise<T>, retry: ThrottleRetry): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!isThrottled(error)) throw error;
+      if (attempt >= retry.attempts) {
+        throw new OrgshieldError('Throttled', `${operation} was still throttled (${errorName(error)}) after ${attempt + 1} tries; run again later or lower the request rate.`, {
+          cause: error,
+        });
+      }
+      await retry.sleep(Math.random() * retry.baseDelayMs * 2 ** attempt);
+    }
+  }
+}
