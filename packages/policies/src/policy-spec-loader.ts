@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import { InvalidInputError } from '@orgshield/aws';
+import { LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { PolicySpecSchema, type PolicySpec } from './policy-spec-schema.js';
+import { formatFieldPath, locateInDocument, type FieldPath, type SourcePosition } from './yaml-source-map.js';
+
+/** One thing wrong with a spec file, where it is, and which field. */
+export interface SpecProblem {
+  file: string;
+  line?: number;
+  column?: number;
+  /** Field path in the spec (`rules.firstRuleGroups[0].override`); empty for the whole file. */
+  path: string;
+  message: string;
+}
+
+export function formatSpecProblem(problem: SpecProblem): string {
+  const where = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.column ?? 1}`;
+  return problem.path ? `${where} ${problem.path}: ${problem.message}` : `${where}: ${problem.message}`;
+}
+
+/** A spec file that failed to load; `problems` has every error found, not just the first. */
+export class PolicySpecError extends InvalidInputError {
+  readonly problems: readonly SpecProblem[];
+
+  constructor(problems: readonly SpecProblem[]) {
+    const [first] = problems;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    super(`${first ? formatSpecProblem(first) : 'the policy spec is invalid'}${more}`, { code: 'InvalidPolicySpec' });
+    this.problems = problems;
+  }
+}
+
+export interface LoadedPolicySpec {
+  file: string;
+  spec: PolicySpec;
+  /** Where a spec field is in the file, so later checks (validatePolicies) can point at it too. */
+  locate(path: FieldPath): SourcePosition | undefined;
+}
+
+/** Reads and checks a YAML or JSON policy spec file. */
+export async function loadPolicySpec(file: string): Promise<LoadedPolicySpec> {
+  return parsePolicySpecText(await readInputFile(file, 'policy spec'), file);
+}
+
+/** Reads a file the user named; a missing or unreadable one is bad input, said in one sentence. */
+export async function readInputFile(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
+    throw new InvalidInputError(`The ${what} file ${file} ${reason}; check the path.`, { cause: error });
+  }
+}
+
+/**
+ * Parses spec text (YAML, or JSON, which YAML reads with its positions intact) and validates
+ * it, reporting every problem with its line, column and field path.
+ */
+export function parsePolicySpecText(text: string, fileName: string): LoadedPolicySpec {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new PolicySpecError(
+      document.errors.map((error) => ({
+        file: fileName,
+        line: error.linePos?.[0].line,
+        column: error.linePos?.[0].col,
+        path: '',
+        message: `not valid YAML or JSON: ${error.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  const locate = (path: FieldPath, atKey = false) => locateInDocument(document, lineCounter, path, { atKey });
+  const result = PolicySpecSchema.safeParse(document.toJS(), { reportInput: true });
+  if (!result.success) throw new PolicySpecError(specProblemsFromIssues(result.error.issues, fileName, locate));
+  return { file: fileName, spec: result.data, locate: (path) => locate(path) };
+}
+
+/** Zod issues as spec problems, each located in the source when a locator is given. */
+export function specProblemsFromIssues(
+  issues: readonly z.core.$ZodIssue[],
+  file: string,
+  locate: (path: FieldPath, atKey?: boolean) => SourcePosition | undefined = () => undefined,
+): SpecProblem[] {
+  return issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => problemAt(file, [...issue.path, key], `unknown field ${JSON.stringify(key)}`, locate, true));
+    }
+    // A missing or unknown discriminator is a problem with `type` itself.
+    const path = issue.code === 'invalid_union' && issue.path.length === 0 ? ['type'] : issue.path;
+    return [problemAt(file, path, describeIssue(issue), locate, false)];
+  });
+}
+
+function problemAt(
+  file: string,
+  path: FieldPath,
+  message: string,
+  locate: (path: FieldPath, atKey?: boolean) => SourcePosition | undefined,
+  atKey: boolean,
+): SpecProblem {
+  const position = locate(path, atKey);
+  return { file, line: position?.line, column: position?.column, path: formatFieldPath(path), message };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    return issue.input === undefined ? 'is required' : `must be ${article(issue.expected)}, not ${JSON.stringify(issue.input)}`;
+  }
+  if (issue.code === 'invalid_value' && !issue.message.includes('must')) {
+    return `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}, not ${JSON.stringify(issue.input)}`;
+  }
+  if (issue.code === 'invalid_union' && issue.path.length === 0) {
+    const type = (issue.input as { type?: unknown } | undefined)?.type;
+    return type === undefined ? 'is required: WAFV2 or SHIELD_ADVANCED' : `must be WAFV2 or SHIELD_ADVANCED, not ${JSON.stringify(type)}`;
+  }
+  return issue.message;
+}
+
+function article(expected: string): string {
+  return `${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
+}
