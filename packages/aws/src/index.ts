@@ -22,3 +22,4 @@ export {
 } from './rate-limits.js';
 export type { RateLimit, RateLimits } from './rate-limits.js';
 export { OrgshieldRetryStrategy } from './retry-strategy.js';
+export type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';

@@ -1,0 +1,145 @@
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import {
+  AwsCallError,
+  InvalidInputError,
+  OrgshieldError,
+  type AwsClientFactory,
+  type AwsCredentialIdentity,
+  type AwsCredentialIdentityProvider,
+  type ClientTarget,
+} from '@orgshield/aws';
+
+export const DEFAULT_MEMBER_ROLE = 'OrganizationAccountAccessRole';
+
+/** Credentials are renewed this long before they expire, so no call starts with dying keys. */
+const RENEW_BEFORE_MS = 5 * 60 * 1000;
+
+export interface MemberCredentialsOptions {
+  /** The management account is reached with the caller's own credentials, never through a role. */
+  managementAccountId: string;
+  /** The role assumed in each member account; default OrganizationAccountAccessRole. */
+  roleName?: string;
+  externalId?: string;
+  /** Session length, 900 to 43200 seconds (the role's maximum applies); default 3600. */
+  durationSeconds?: number;
+  /** Region of the STS endpoint used; default us-east-1. */
+  region?: string;
+  partition?: string;
+  now?: () => number;
+}
+
+/** AssumeRole into a member account was refused or failed. */
+export class AssumeRoleFailedError extends OrgshieldError {
+  constructor(roleArn: string, accountId: string, cause: AwsCallError) {
+    super(
+      'AssumeRoleFailed',
+      `cannot assume ${roleArn} (${cause.awsCode}): check that the role exists in account ${accountId} and trusts the management account.`,
+      { exitCode: 1, cause },
+    );
+  }
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
+const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
+
+/** `orgshield-<job id>` in the characters and length STS accepts for a RoleSessionName. */
+export function roleSessionName(jobId: string | undefined): string {
+  const name = jobId ? `orgshield-${jobId}` : 'orgshield';
+  return name.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+}
+
+interface CachedSession {
+  credentials: AwsCredentialIdentity;
+  renewAt: number;
+}
+
+/**
+ * Credentials into member accounts through STS AssumeRole. One provider per (account, role) for
+ * the whole worker: every job and every client for that account share it, and it assumes the
+ * role again only five minutes before the session expires. The session name carries the id of
+ * the job that assumed the role, for CloudTrail. Nothing here ever logs a key.
+ */
+export class MemberCredentials {
+  private readonly providers = new Map<string, AwsCredentialIdentityProvider>();
+  private readonly roleName: string;
+
+  constructor(
+    private readonly clients: AwsClientFactory,
+    private readonly options: MemberCredentialsOptions,
+  ) {
+    this.roleName = options.roleName ?? DEFAULT_MEMBER_ROLE;
+    if (!ROLE_NAME.test(this.roleName)) {
+      throw new InvalidInputError(`role name "${this.roleName}" is not a valid IAM role name: use letters, digits and +=,.@_- (at most 64).`);
+    }
+    if (options.externalId !== undefined && !EXTERNAL_ID.test(options.externalId)) {
+      throw new InvalidInputError('the external id is not valid for STS: use 2 to 1224 of letters, digits and +=,.@:/_-.');
+    }
+    const duration = options.durationSeconds ?? 3600;
+    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
+      throw new InvalidInputError(`session duration ${duration} is out of range: use 900 to 43200 seconds.`);
+    }
+  }
+
+  /** The credentials to reach `accountId` with; undefined for the management account (the caller's own). */
+  provider(accountId: string, jobId?: string): AwsCredentialIdentityProvider | undefined {
+    if (!ACCOUNT_ID.test(accountId)) {
+      throw new InvalidInputError(`"${accountId}" is not an AWS account id; an account id is exactly 12 digits.`, { code: 'InvalidAccountId' });
+    }
+    if (accountId === this.options.managementAccountId) return undefined;
+    const key = `${accountId}|${this.roleName}`;
+    let provider = this.providers.get(key);
+    if (!provider) {
+      provider = this.sessionProvider(accountId, jobId);
+      this.providers.set(key, provider);
+    }
+    return provider;
+  }
+
+  /** What to pass to `AwsClientFactory.client` for work in `accountId`. */
+  target(accountId: string, region: string, jobId?: string): ClientTarget {
+    const credentials = this.provider(accountId, jobId);
+    return credentials ? { accountId, region, credentials } : { region };
+  }
+
+  private sessionProvider(accountId: string, jobId: string | undefined): AwsCredentialIdentityProvider {
+    const now = this.options.now ?? Date.now;
+    const roleArn = `arn:${this.options.partition ?? 'aws'}:iam::${accountId}:role/${this.roleName}`;
+    let session: CachedSession | undefined;
+    let renewing: Promise<CachedSession> | undefined;
+
+    const assume = async (): Promise<CachedSession> => {
+      const sts = this.clients.client(STSClient, { region: this.options.region ?? 'us-east-1' });
+      let answer;
+      try {
+        answer = await sts.send(
+          new AssumeRoleCommand({
+            RoleArn: roleArn,
+            RoleSessionName: roleSessionName(jobId),
+            DurationSeconds: this.options.durationSeconds ?? 3600,
+            ...(this.options.externalId ? { ExternalId: this.options.externalId } : {}),
+          }),
+        );
+      } catch (error) {
+        throw error instanceof AwsCallError ? new AssumeRoleFailedError(roleArn, accountId, error) : error;
+      }
+      const c = answer.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+        throw new OrgshieldError('AssumeRoleFailed', `STS returned no credentials for ${roleArn}; try again, or check the STS endpoint.`);
+      }
+      return {
+        credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration, accountId },
+        renewAt: c.Expiration.getTime() - RENEW_BEFORE_MS,
+      };
+    };
+
+    return async () => {
+      if (session && now() < session.renewAt) return session.credentials;
+      renewing ??= assume().finally(() => {
+        renewing = undefined;
+      });
+      session = await renewing;
+      return session.credentials;
+    };
+  }
+}

@@ -1,0 +1,78 @@
+import { InvalidInputError } from '@orgshield/aws';
+import type { Account, OrganizationSnapshot, Tags } from './organization-schema.js';
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/** Lookups over a snapshot that scope resolution needs: by id, by path, and down the tree. */
+export class OrganizationIndex {
+  private readonly accountsById = new Map<string, Account>();
+  private readonly parentIdByPath = new Map<string, string>();
+  private readonly parentIds = new Set<string>();
+  private readonly childOus = new Map<string, string[]>();
+  private readonly accountsByParent = new Map<string, Account[]>();
+
+  constructor(readonly snapshot: OrganizationSnapshot) {
+    this.parentIds.add(snapshot.root.id);
+    this.parentIdByPath.set(snapshot.root.name, snapshot.root.id);
+    for (const ou of snapshot.ous) {
+      this.parentIds.add(ou.id);
+      this.parentIdByPath.set(ou.path, ou.id);
+      this.childOus.set(ou.parentId, [...(this.childOus.get(ou.parentId) ?? []), ou.id]);
+    }
+    for (const account of snapshot.accounts) {
+      this.accountsById.set(account.id, account);
+      this.accountsByParent.set(account.parentId, [...(this.accountsByParent.get(account.parentId) ?? []), account]);
+    }
+  }
+
+  get accounts(): Account[] {
+    return this.snapshot.accounts;
+  }
+
+  /** An account id the user named: 12 digits, and in this organization. */
+  account(id: string, field: string): Account {
+    if (!ACCOUNT_ID.test(id)) {
+      throw new InvalidInputError(`${field}: "${id}" is not an AWS account id; an account id is exactly 12 digits.`, { code: 'InvalidAccountId' });
+    }
+    const account = this.accountsById.get(id);
+    if (!account) {
+      throw new InvalidInputError(`${field}: account ${id} is not in the organization; run "orgshield org sync" if it joined recently.`, { code: 'UnknownAccount' });
+    }
+    return account;
+  }
+
+  /** An OU (or the root) the user named by path (`Root/Workloads/Prod`) or id (`ou-...`, `r-...`). */
+  parentId(ref: string, field: string): string {
+    const trimmed = ref.replace(/\/+$/, '');
+    if (this.parentIds.has(trimmed)) return trimmed;
+    const byPath = this.parentIdByPath.get(trimmed);
+    if (byPath) return byPath;
+    const root = this.snapshot.root.name;
+    const hint = trimmed.startsWith(`${root}/`) || trimmed === root ? 'run "orgshield org tree" to see the paths' : `paths start at the root, like ${root}/Workloads`;
+    throw new InvalidInputError(`${field}: OU "${ref}" is not in the organization; ${hint}.`, { code: 'UnknownOrganizationalUnit' });
+  }
+
+  /** Every account in this OU or root and in all OUs below it. */
+  accountsUnder(parentId: string): Account[] {
+    const found: Account[] = [];
+    const pending = [parentId];
+    for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+      found.push(...(this.accountsByParent.get(next) ?? []));
+      pending.push(...(this.childOus.get(next) ?? []));
+    }
+    return found;
+  }
+}
+
+/** Every tag of `wanted` is on the account with the same value. */
+export function hasAllTags(account: Account, wanted: Tags): boolean {
+  return Object.entries(wanted).every(([key, value]) => account.tags[key] === value);
+}
+
+/**
+ * Only ACTIVE accounts are targets (SUSPENDED, PENDING_CLOSURE and CLOSED accounts cannot be
+ * changed); the management account only when asked for.
+ */
+export function isTarget(account: Account, managementAccountId: string, includeManagement: boolean): boolean {
+  return account.status === 'ACTIVE' && (includeManagement || account.id !== managementAccountId);
+}
