@@ -68,7 +68,7 @@ export function parsePolicySpecText(text: string, fileName: string): LoadedPolic
         line: error.linePos?.[0].line,
         column: error.linePos?.[0].col,
         path: '',
-        message: `not valid YAML or JSON: ${error.message.split('\n')[0]}`,
+        message: `not valid YAML or JSON: ${error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
       })),
     );
   }
@@ -88,9 +88,7 @@ export function specProblemsFromIssues(
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => problemAt(file, [...issue.path, key], `unknown field ${JSON.stringify(key)}`, locate, true));
     }
-    // A missing or unknown discriminator is a problem with `type` itself.
-    const path = issue.code === 'invalid_union' && issue.path.length === 0 ? ['type'] : issue.path;
-    return [problemAt(file, path, describeIssue(issue), locate, false)];
+    return [problemAt(file, issue.path, describeIssue(issue), locate, false)];
   });
 }
 
@@ -112,7 +110,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value' && !issue.message.includes('must')) {
     return `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}, not ${JSON.stringify(issue.input)}`;
   }
-  if (issue.code === 'invalid_union' && issue.path.length === 0) {
+  // A bad discriminator is reported at `type`, with the whole object as its input.
+  if (issue.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type') {
     const type = (issue.input as { type?: unknown } | undefined)?.type;
     return type === undefined ? 'is required: WAFV2 or SHIELD_ADVANCED' : `must be WAFV2 or SHIELD_ADVANCED, not ${JSON.stringify(type)}`;
   }
