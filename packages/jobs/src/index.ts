@@ -10,3 +10,10 @@ export type { QueueName, JobProgress, JobContract } from './job-contract.js';
 export { orgSyncJob } from './contracts.js';
 export { connectRedis, DEFAULT_REDIS_URL, RedisUnavailableError, redactUrl } from './redis-connection.js';
 export { JobQueues, JobFailedError } from './job-queues.js';
+export {
+  firewallRolloutStartJob,
+  firewallRolloutStepJob,
+  firewallRolloutRollbackJob,
+  firewallScheduledRolloutJob,
+  rolloutSourceSchema,
+} from './firewall-contracts.js';

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { defineJob } from './job-contract.js';
+
+/**
+ * Firewall Manager rollout jobs. A rollout is a chain of small jobs: `start` plans it and queues
+ * the first steps; each `step` does one thing (one PutPolicy, one DeletePolicy or one gate
+ * check) and queues what may run next. The rollout file itself is checked by
+ * @orgshield/firewall, which this package cannot depend on, so here it is carried as text.
+ */
+
+/** Rollout ids and step ids become job ids and Redis keys: no ':' (BullMQ reserves it), no spaces. */
+const ROLLOUT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const rolloutId = z.string().regex(ROLLOUT_ID, 'a rollout id has letters, digits, "-" and "_" only');
+
+/** A rollout file and the text of each policy file it names, keyed as the rollout writes the path. */
+export const rolloutSourceSchema = z
+  .object({
+    file: z.string().min(1).max(1024),
+    text: z.string().min(1).max(1_000_000),
+    policyFiles: z.record(z.string().min(1).max(1024), z.string().max(1_000_000)),
+  })
+  .strict();
+
+const rolloutStatus = z.string().min(1);
+
+/** Plan a rollout (fresh organization and live policies), keep the plan, queue its first steps. */
+export const firewallRolloutStartJob = defineJob({
+  name: 'firewall.rollout.start',
+  queue: 'firewall',
+  payload: z
+    .object({
+      rolloutId,
+      source: rolloutSourceSchema,
+      requestedBy: z.string().max(200).optional(),
+      /** The schedule this run comes from, if any. */
+      schedule: z.string().max(128).optional(),
+    })
+    .strict(),
+  result: z.object({ rolloutId, status: rolloutStatus, steps: z.number().int().nonnegative() }),
+});
+
+/** One step of a planned rollout. `generation` changes on resume; `check` counts a gate's looks. */
+export const firewallRolloutStepJob = defineJob({
+  name: 'firewall.rollout.step',
+  queue: 'firewall',
+  payload: z
+    .object({
+      rolloutId,
+      step: z.string().min(1).max(256),
+      generation: z.number().int().nonnegative(),
+      check: z.number().int().nonnegative().default(0),
+    })
+    .strict(),
+  result: z.object({ rolloutId, step: z.string(), outcome: z.string(), status: rolloutStatus }),
+});
+
+/** Put every policy the rollout changed back the way it was (delete those it created). */
+export const firewallRolloutRollbackJob = defineJob({
+  name: 'firewall.rollout.rollback',
+  queue: 'firewall',
+  payload: z.object({ rolloutId }).strict(),
+  result: z.object({
+    rolloutId,
+    restored: z.number().int().nonnegative(),
+    deleted: z.number().int().nonnegative(),
+    unchanged: z.number().int().nonnegative(),
+  }),
+});
+
+/**
+ * What a rollout schedule fires: a BullMQ job scheduler repeats this job, and each run starts a
+ * rollout of the source stored with the schedule (re-applying desired state corrects drift).
+ */
+export const firewallScheduledRolloutJob = defineJob({
+  name: 'firewall.rollout.scheduled',
+  queue: 'firewall',
+  payload: z.object({ schedule: z.string().min(1).max(128), source: rolloutSourceSchema }).strict(),
+  result: z.object({ rolloutId: rolloutId.optional(), status: rolloutStatus }),
+  attempts: 1,
+});
