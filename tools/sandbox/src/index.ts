@@ -1,1 +1,31 @@
-export {};
+export { startSandbox } from './sandbox-server.js';
+export type { RunningSandbox } from './sandbox-server.js';
+export { sandboxOptionsSchema, parseSandboxOptions } from './sandbox-options.js';
+export type { SandboxOptions, ResolvedSandboxOptions } from './sandbox-options.js';
+export { faultsConfigSchema, faultRuleSchema, parseFaultsConfig, loadFaultsFile } from './faults/faults-config.js';
+export type { FaultsConfig, FaultRule } from './faults/faults-config.js';
+export { SandboxConfigError } from './sandbox-config-error.js';
+export type { RequestLogEntry } from './request-log.js';
+
+// For service files and scenarios.
+export { defineService } from './service-definition.js';
+export type { Handler, RequestContext, ServiceDefinition } from './service-definition.js';
+export { ServiceError } from './service-error.js';
+export { httpStatus } from './protocols/protocol.js';
+export {
+  World,
+  AccountState,
+  RegionState,
+  ORGANIZATION_ACCESS_ROLE,
+  defineRegionState,
+  defineWorldState,
+} from './world/world.js';
+export type { IamRole, OrgSnapshot, RegionStateKey, WorldStateKey } from './world/world.js';
+export { Organization } from './world/organization.js';
+export type { AccountStatus, OrgAccount, OrgRoot, OrgUnit, Tags } from './world/organization.js';
+export { Clock } from './world/clock.js';
+export type { CallerIdentity } from './world/credentials.js';
+export { PageTokens } from './world/page-tokens.js';
+export type { Random } from './world/prng.js';
+export { createS3Bucket, putS3Object, s3Buckets } from './services/s3.js';
+export type { ObjectSource, S3Bucket, S3Object } from './services/s3.js';

@@ -1,0 +1,73 @@
+import type { OperationModel, ServiceModel, ShapeRef } from '../model/service-model.js';
+import type { ServiceError } from '../service-error.js';
+import { RestProtocol } from './http-bindings.js';
+import { structureFromJson, toJson, fromJson } from './json-codec.js';
+import { errorShape, MalformedRequestError, messageMember, type CommonError, type ErrorSpec, type WireResponse } from './protocol.js';
+
+const COMMON_ERRORS: Record<CommonError, ErrorSpec> = {
+  unknownOperation: { code: 'UnknownOperationException', status: 404, message: 'The requested resource or operation does not exist.' },
+  missingAuth: { code: 'MissingAuthenticationTokenException', status: 403, message: 'Missing Authentication Token' },
+  expiredToken: { code: 'ExpiredTokenException', status: 403, message: 'The security token included in the request is expired' },
+  invalidToken: { code: 'UnrecognizedClientException', status: 403, message: 'The security token included in the request is invalid.' },
+  throttling: { code: 'ThrottlingException', status: 429, message: 'Rate exceeded' },
+  internal: { code: 'InternalFailure', status: 500, message: 'The request processing has failed because of an unknown error, exception or failure.' },
+  validation: { code: 'ValidationException', status: 400, message: 'Invalid input' },
+  malformed: { code: 'SerializationException', status: 400, message: 'The request body could not be read.' },
+};
+
+/** restJson1 (Detective, GuardDuty): HTTP bindings with a JSON body. */
+export class RestJsonProtocol extends RestProtocol {
+  readonly name = 'rest-json' as const;
+  protected readonly contentType = 'application/json';
+
+  constructor(model: ServiceModel) {
+    super(model);
+  }
+
+  protected readBody(shapeName: string, body: Buffer): Record<string, unknown> {
+    const shape = this.model.shapes[shapeName];
+    return shape ? structureFromJson(this.model, shape, parseJsonObject(body)) : {};
+  }
+
+  protected readPayload(ref: ShapeRef, body: Buffer): unknown {
+    return fromJson(this.model, ref.shape, parseJsonObject(body));
+  }
+
+  protected writeBody(_operation: OperationModel, shapeName: string, output: Record<string, unknown>): string {
+    return JSON.stringify(toJson(this.model, shapeName, output) ?? {});
+  }
+
+  protected writePayload(ref: ShapeRef, _name: string, value: unknown): string {
+    return JSON.stringify(toJson(this.model, ref.shape, value, ref) ?? {});
+  }
+
+  protected requestIdHeaders(requestId: string): Record<string, string> {
+    return { 'x-amzn-requestid': requestId };
+  }
+
+  writeError(error: ServiceError, requestId: string): WireResponse {
+    const { shape, status } = errorShape(this.model, error);
+    const fields = shape ? ((toJson(this.model, error.code, error.fields) as Record<string, unknown> | undefined) ?? {}) : { ...error.fields };
+    const body = { [messageMember(shape)?.wire ?? 'message']: error.message, ...fields };
+    return {
+      status,
+      headers: { 'content-type': this.contentType, 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.code },
+      body: JSON.stringify(body),
+    };
+  }
+
+  commonError(kind: CommonError): ErrorSpec {
+    return COMMON_ERRORS[kind];
+  }
+}
+
+function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new MalformedRequestError('The request body is not valid JSON.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedRequestError('The request body must be a JSON object.');
+  return parsed as Record<string, unknown>;
+}

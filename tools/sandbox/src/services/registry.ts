@@ -1,0 +1,10 @@
+import type { ServiceDefinition } from '../service-definition.js';
+import { organizations } from './organizations.js';
+import { s3 } from './s3.js';
+import { sts } from './sts.js';
+
+/**
+ * Every service the sandbox serves. Adding one is a file in this folder (its
+ * `defineService({...})`), its model under `models/<signing name>/`, and one line here.
+ */
+export const serviceDefinitions: readonly ServiceDefinition[] = [organizations, sts, s3];

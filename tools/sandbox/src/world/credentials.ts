@@ -1,0 +1,96 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Who is calling, as STS GetCallerIdentity would say, and which account's state they reach. */
+export interface CallerIdentity {
+  accountId: string;
+  arn: string;
+  userId: string;
+  accessKeyId: string;
+  /** Set for credentials that AssumeRole issued. */
+  role?: { name: string; arn: string; sessionName: string };
+}
+
+export interface IssuedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  expiration: Date;
+}
+
+export type CredentialCheck =
+  | { ok: true; identity: CallerIdentity }
+  | { ok: false; reason: 'expired' | 'invalid-token' };
+
+interface Session {
+  credentials: IssuedCredentials;
+  identity: CallerIdentity;
+}
+
+const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * Maps access keys to accounts. Keys this sandbox's STS issued map to the assumed role's account
+ * until their Expiration; any other key is taken as a user of the management account, so the
+ * caller's own (fake) credentials work unchanged.
+ */
+export class CredentialStore {
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(private readonly managementAccountId: string) {}
+
+  check(accessKeyId: string, sessionToken: string | undefined, nowMs = Date.now()): CredentialCheck {
+    const session = this.sessions.get(accessKeyId);
+    if (!session) return { ok: true, identity: this.managementUser(accessKeyId) };
+    if (sessionToken !== session.credentials.sessionToken) return { ok: false, reason: 'invalid-token' };
+    if (session.credentials.expiration.getTime() <= nowMs) return { ok: false, reason: 'expired' };
+    return { ok: true, identity: session.identity };
+  }
+
+  issueRoleSession(
+    accountId: string,
+    role: { name: string; arn: string; roleId: string },
+    sessionName: string,
+    durationSeconds: number,
+  ): { credentials: IssuedCredentials; identity: CallerIdentity } {
+    const accessKeyId = `ASIA${randomKey(16)}`;
+    const credentials: IssuedCredentials = {
+      accessKeyId,
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: randomBytes(180).toString('base64'),
+      expiration: new Date(Math.floor(Date.now() / 1000) * 1000 + durationSeconds * 1000),
+    };
+    const identity: CallerIdentity = {
+      accountId,
+      arn: `arn:aws:sts::${accountId}:assumed-role/${role.name}/${sessionName}`,
+      userId: `${role.roleId}:${sessionName}`,
+      accessKeyId,
+      role: { name: role.name, arn: role.arn, sessionName },
+    };
+    this.sessions.set(accessKeyId, { credentials, identity });
+    return { credentials, identity };
+  }
+
+  private managementUser(accessKeyId: string): CallerIdentity {
+    return {
+      accountId: this.managementAccountId,
+      arn: `arn:aws:iam::${this.managementAccountId}:user/sandbox-admin`,
+      userId: `AIDA${stableKey(accessKeyId, 17)}`,
+      accessKeyId,
+    };
+  }
+}
+
+function randomKey(length: number): string {
+  const bytes = randomBytes(length);
+  let out = '';
+  for (const byte of bytes) out += KEY_ALPHABET[byte % KEY_ALPHABET.length];
+  return out;
+}
+
+/** The same key always reports the same user id, as IAM does. */
+export function stableKey(input: string, length: number): string {
+  const digest = createHash('sha256').update(input).digest();
+  let out = '';
+  for (let i = 0; i < length; i++) out += KEY_ALPHABET[(digest[i % digest.length] ?? 0) % KEY_ALPHABET.length];
+  return out;
+}
