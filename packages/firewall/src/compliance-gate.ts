@@ -1,0 +1,166 @@
+import type { GateStep } from './rollout-plan.js';
+
+/** One account's standing against one policy, from ListComplianceStatus and GetComplianceDetail. */
+export interface AccountCompliance {
+  account: string;
+  /** The FMS policy's name. */
+  policy: string;
+  status: 'COMPLIANT' | 'NON_COMPLIANT' | 'NOT_EVALUATED';
+  /** LastUpdated of the account's evaluation results (ISO), when FMS has evaluated it. */
+  evaluatedAt?: string;
+  violatorCount: number;
+  /** FMS lists at most 100 violators; beyond that it says so here, and the count is a floor. */
+  evaluationLimitExceeded: boolean;
+  violators: Violator[];
+}
+
+export interface Violator {
+  resourceId: string;
+  resourceType: string;
+  reason: string;
+}
+
+export interface GateViolator extends Violator {
+  account: string;
+  policy: string;
+}
+
+export type GateStatus = 'waiting' | 'passed' | 'failed';
+
+/** What a gate saw and decided; stored with the rollout and shown by `rollout status`. */
+export interface GateReport {
+  step: string;
+  wave: string;
+  region: string;
+  mode: 'audit' | 'remediate';
+  status: GateStatus;
+  /** One sentence: why it waits, passed or failed. */
+  reason: string;
+  judgedAt: string;
+  accounts: number;
+  compliantAccounts: number;
+  nonCompliantAccounts: string[];
+  nonCompliantResources: number;
+  /** Accounts whose evaluation is not yet newer than the wave's change. */
+  notEvaluated: string[];
+  /** Accounts where FMS stopped listing violators at 100: counted, never dropped. */
+  evaluationLimitExceeded: { account: string; policy: string }[];
+  violators: GateViolator[];
+  violationsByReason: Record<string, number>;
+  /** The thresholds that were exceeded, one sentence each. */
+  breaches: string[];
+}
+
+export interface GateTiming {
+  now: number;
+  /** When this wave last wrote each policy in this region (ms), by policy name. */
+  changedAt: Record<string, number>;
+  /** The timeout counts from the later of the wave's last change and this. */
+  waitingSince: number;
+}
+
+/**
+ * Judges a wave's gate in one region: pure, from the compliance read and the clock.
+ *
+ * It waits while the wave soaks and while any account's evaluation is older than the change to
+ * its policy. Then, in an audit wave, the evaluation is final (nothing remediates), so the gate
+ * passes or fails at once; in a remediate wave FMS keeps fixing resources, so a failing gate is
+ * judged again until its timeout, and fails only then.
+ */
+export function judgeGate(step: GateStep, compliance: readonly AccountCompliance[], timing: GateTiming): GateReport {
+  const lastChange = Math.max(0, ...Object.values(timing.changedAt));
+  const deadline = Math.max(lastChange, timing.waitingSince) + step.gates.timeout;
+  const timedOut = timing.now >= deadline;
+  const byKey = new Map(compliance.map((entry) => [`${entry.policy}|${entry.account}`, entry]));
+
+  const notEvaluated = new Set<string>();
+  const nonCompliant = new Set<string>();
+  const limitExceeded: { account: string; policy: string }[] = [];
+  const violators: GateViolator[] = [];
+  let resources = 0;
+  const accounts = new Set<string>();
+  for (const check of step.checks) {
+    const changedAt = timing.changedAt[check.name];
+    for (const account of check.accounts) {
+      accounts.add(account);
+      const entry = byKey.get(`${check.name}|${account}`);
+      const evaluatedAt = entry?.evaluatedAt ? Date.parse(entry.evaluatedAt) : undefined;
+      if (!entry || entry.status === 'NOT_EVALUATED' || (changedAt !== undefined && (evaluatedAt === undefined || evaluatedAt < changedAt))) {
+        notEvaluated.add(account);
+        continue;
+      }
+      if (entry.evaluationLimitExceeded) limitExceeded.push({ account, policy: check.name });
+      if (entry.status === 'NON_COMPLIANT' || entry.evaluationLimitExceeded) nonCompliant.add(account);
+      resources += Math.max(entry.violatorCount, entry.violators.length);
+      for (const violator of entry.violators) violators.push({ ...violator, account, policy: check.name });
+    }
+  }
+
+  const violationsByReason: Record<string, number> = {};
+  for (const violator of violators) violationsByReason[violator.reason] = (violationsByReason[violator.reason] ?? 0) + 1;
+  const report = (status: GateStatus, reason: string, breaches: string[] = []): GateReport => ({
+    step: step.id,
+    wave: step.wave,
+    region: step.region,
+    mode: step.mode,
+    status,
+    reason,
+    judgedAt: new Date(timing.now).toISOString(),
+    accounts: accounts.size,
+    compliantAccounts: accounts.size - nonCompliant.size - notEvaluated.size,
+    nonCompliantAccounts: [...nonCompliant].sort(),
+    nonCompliantResources: resources,
+    notEvaluated: [...notEvaluated].sort(),
+    evaluationLimitExceeded: limitExceeded,
+    violators,
+    violationsByReason,
+    breaches,
+  });
+
+  const soakEnds = lastChange + step.soakTimeMs;
+  if (lastChange > 0 && timing.now < soakEnds) {
+    return report('waiting', `soaking until ${new Date(soakEnds).toISOString()}`);
+  }
+  if (notEvaluated.size > 0) {
+    if (!timedOut) return report('waiting', `waiting for FMS to evaluate ${notEvaluated.size} account(s) after the change`);
+    return report('failed', `${notEvaluated.size} account(s) were not evaluated after the change within ${formatMs(step.gates.timeout)}`, [
+      `${notEvaluated.size} account(s) not evaluated in time`,
+    ]);
+  }
+
+  const breaches = thresholdBreaches(step, nonCompliant.size, resources, violators);
+  if (breaches.length === 0) return report('passed', `${accounts.size} account(s) judged: ${nonCompliant.size} non-compliant, ${resources} non-compliant resource(s), within the gates`);
+  if (step.mode === 'remediate' && !timedOut) {
+    return report('waiting', `remediation in progress: ${breaches.join('; ')}`, breaches);
+  }
+  return report('failed', breaches.join('; '), breaches);
+}
+
+function thresholdBreaches(step: GateStep, nonCompliantAccounts: number, resources: number, violators: readonly GateViolator[]): string[] {
+  const breaches: string[] = [];
+  const { maxNonCompliantAccounts, maxNonCompliantResources, haltOnViolationReasons } = step.gates;
+  if (maxNonCompliantAccounts !== undefined && nonCompliantAccounts > maxNonCompliantAccounts) {
+    breaches.push(`${nonCompliantAccounts} non-compliant account(s), more than the gate's ${maxNonCompliantAccounts}`);
+  }
+  if (maxNonCompliantResources !== undefined && resources > maxNonCompliantResources) {
+    breaches.push(`${resources} non-compliant resource(s), more than the gate's ${maxNonCompliantResources}`);
+  }
+  if (step.mode === 'remediate' && nonCompliantAccounts > step.toleratedFailures) {
+    breaches.push(`${nonCompliantAccounts} account(s) still non-compliant after remediation, more than the region's failure tolerance of ${step.toleratedFailures}`);
+  }
+  const halting = new Set<string>(haltOnViolationReasons);
+  const found = [...new Set(violators.filter((violator) => halting.has(violator.reason)).map((violator) => violator.reason))];
+  for (const reason of found) {
+    const count = violators.filter((violator) => violator.reason === reason).length;
+    breaches.push(`${count} resource(s) with violation ${reason}, on which the gate halts`);
+  }
+  return breaches;
+}
+
+function formatMs(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+

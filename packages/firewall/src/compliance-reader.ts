@@ -1,0 +1,69 @@
+import {
+  GetComplianceDetailCommand,
+  ListComplianceStatusCommand,
+  type FMSClient,
+  type PolicyComplianceStatus,
+} from '@aws-sdk/client-fms';
+import type { AccountCompliance, Violator } from './compliance-gate.js';
+
+/** GetComplianceDetail calls in flight at once; the client's rate limit paces them further. */
+const DETAIL_CONCURRENCY = 8;
+
+/**
+ * Every member account's standing against one policy: ListComplianceStatus to the last page,
+ * then GetComplianceDetail for each account that is not plainly compliant (non-compliant, or
+ * FMS stopped counting at its limit) to learn which resources and why. A compliant account's
+ * detail has no violators, so it is not asked for. `accounts` limits the result (and the
+ * detail calls) to those accounts; accounts FMS has not evaluated come back NOT_EVALUATED.
+ */
+export async function readCompliance(
+  fms: FMSClient,
+  policy: { id: string; name: string },
+  accounts?: readonly string[],
+): Promise<AccountCompliance[]> {
+  const statuses = new Map<string, PolicyComplianceStatus>();
+  let token: string | undefined;
+  do {
+    const page = await fms.send(new ListComplianceStatusCommand({ PolicyId: policy.id, MaxResults: 100, NextToken: token }));
+    for (const status of page.PolicyComplianceStatusList ?? []) if (status.MemberAccount) statuses.set(status.MemberAccount, status);
+    token = page.NextToken || undefined;
+  } while (token);
+
+  const wanted = accounts ?? [...statuses.keys()].sort();
+  const results: AccountCompliance[] = wanted.map((account) => fromStatus(account, policy.name, statuses.get(account)));
+  const needDetail = results.filter((result) => result.status === 'NON_COMPLIANT' || result.evaluationLimitExceeded);
+  let next = 0;
+  const worker = async () => {
+    for (let item = needDetail[next++]; item !== undefined; item = needDetail[next++]) {
+      const { PolicyComplianceDetail: detail } = await fms.send(new GetComplianceDetailCommand({ PolicyId: policy.id, MemberAccount: item.account }));
+      item.violators = (detail?.Violators ?? []).map(
+        (violator): Violator => ({
+          resourceId: violator.ResourceId ?? 'unknown',
+          resourceType: violator.ResourceType ?? 'unknown',
+          reason: violator.ViolationReason ?? 'UNKNOWN',
+        }),
+      );
+      item.evaluationLimitExceeded ||= detail?.EvaluationLimitExceeded === true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DETAIL_CONCURRENCY, needDetail.length) }, worker));
+  return results;
+}
+
+function fromStatus(account: string, policy: string, status: PolicyComplianceStatus | undefined): AccountCompliance {
+  const results = status?.EvaluationResults ?? [];
+  // Evaluated with no results: the account has nothing the policy protects.
+  if (!status || (results.length === 0 && !status.LastUpdated)) {
+    return { account, policy, status: 'NOT_EVALUATED', violatorCount: 0, evaluationLimitExceeded: false, violators: [] };
+  }
+  const nonCompliant = results.some((result) => result.ComplianceStatus === 'NON_COMPLIANT');
+  return {
+    account,
+    policy,
+    status: nonCompliant ? 'NON_COMPLIANT' : 'COMPLIANT',
+    ...(status.LastUpdated ? { evaluatedAt: status.LastUpdated.toISOString() } : {}),
+    violatorCount: results.reduce((sum, result) => sum + (result.ViolatorCount ?? 0), 0),
+    evaluationLimitExceeded: results.some((result) => result.EvaluationLimitExceeded === true),
+    violators: [],
+  };
+}

@@ -1,0 +1,234 @@
+import { dirname, resolve } from 'node:path';
+import { InvalidInputError } from '@orgshield/aws';
+import {
+  formatFieldPath,
+  formatSpecProblem,
+  parsePolicySpecText,
+  PolicySpecError,
+  readInputFile,
+  validatePolicies,
+  type FieldPath,
+  type LoadedPolicySpec,
+  type PolicySpec,
+  type SpecProblem,
+} from '@orgshield/policies';
+import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
+import { RolloutSchema, type Rollout } from './rollout-schema.js';
+
+/**
+ * A rollout file with the text of every policy file it names, keyed as the rollout writes the
+ * path. This is what a job carries: the worker parses exactly what the operator checked, and
+ * needs none of the operator's files.
+ */
+export interface RolloutSource {
+  file: string;
+  text: string;
+  policyFiles: Record<string, string>;
+}
+
+export interface RolloutPolicy {
+  spec: PolicySpec;
+  /** Where the spec came from: its file, or the rollout file's `policies[i]` for an inline one. */
+  origin: string;
+}
+
+export interface LoadedRollout {
+  source: RolloutSource;
+  rollout: Rollout;
+  /** The rollout's policies in the order it lists them. */
+  policies: RolloutPolicy[];
+}
+
+/** A rollout file (or a policy file it names) is not acceptable; `problems` lists every one found. */
+export class RolloutFileError extends InvalidInputError {
+  readonly problems: readonly SpecProblem[];
+
+  constructor(problems: readonly SpecProblem[]) {
+    const [first] = problems;
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+    super(`${first ? formatSpecProblem(first) : 'the rollout file is invalid'}${more}`, { code: 'InvalidRollout' });
+    this.problems = problems;
+  }
+}
+
+/** Reads a rollout file and every policy file it names (paths relative to the rollout file). */
+export async function readRolloutSource(file: string): Promise<RolloutSource> {
+  const text = await readInputFile(file, 'rollout');
+  const policyFiles: Record<string, string> = {};
+  for (const path of policyFilePaths(text)) {
+    policyFiles[path] = await readInputFile(resolve(dirname(file), path), 'policy spec');
+  }
+  return { file, text, policyFiles };
+}
+
+/** Reads and checks a rollout file and its policies; nothing is sent anywhere. */
+export async function loadRollout(file: string): Promise<LoadedRollout> {
+  return parseRolloutSource(await readRolloutSource(file));
+}
+
+/**
+ * Checks a rollout and its policies, reporting every problem with file, line and field path:
+ * the rollout's own fields, each policy spec (inline ones at their line in the rollout file),
+ * and what policies must satisfy together (names per region, WCU, document length).
+ */
+export function parseRolloutSource(source: RolloutSource): LoadedRollout {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(source.text, { lineCounter, prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw new RolloutFileError(
+      document.errors.map((error) => ({
+        file: source.file,
+        line: error.linePos?.[0].line,
+        column: error.linePos?.[0].col,
+        path: '',
+        message: `not valid YAML or JSON: ${error.message.split('\n')[0]}`,
+      })),
+    );
+  }
+  const locate = (path: FieldPath, atKey = false) => locateNode(document, lineCounter, path, atKey);
+  const parsed = RolloutSchema.safeParse(document.toJS(), { reportInput: true });
+  if (!parsed.success) throw new RolloutFileError(problemsFromIssues(parsed.error.issues, source.file, locate));
+  const rollout = parsed.data;
+
+  const problems: SpecProblem[] = [];
+  const loaded: { policy: RolloutPolicy; locate: (path: FieldPath) => { line?: number; column?: number }; file: string; prefix: FieldPath }[] = [];
+  rollout.policies.forEach((entry, index) => {
+    if (entry.spec) {
+      const prefix: FieldPath = ['policies', index, 'spec'];
+      loaded.push({
+        policy: { spec: entry.spec, origin: `${source.file}:policies[${index}]` },
+        locate: (path) => locate([...prefix, ...path]) ?? {},
+        file: source.file,
+        prefix,
+      });
+      return;
+    }
+    const file = entry.file ?? '';
+    const text = source.policyFiles[file];
+    if (text === undefined) {
+      problems.push(problemAt(source.file, ['policies', index], `policy file ${file} was not read; check the path`, locate));
+      return;
+    }
+    let spec: LoadedPolicySpec;
+    try {
+      spec = parsePolicySpecText(text, file);
+    } catch (error) {
+      if (!(error instanceof PolicySpecError)) throw error;
+      problems.push(...error.problems);
+      return;
+    }
+    loaded.push({ policy: { spec: spec.spec, origin: file }, locate: (path) => spec.locate(path) ?? {}, file, prefix: [] });
+  });
+
+  for (const problem of validatePolicies(loaded.map(({ policy }) => policy.spec))) {
+    const entry = loaded[problem.index];
+    if (!entry) continue;
+    const position = entry.locate(problem.fieldPath);
+    problems.push({
+      file: entry.file,
+      line: position.line,
+      column: position.column,
+      path: formatFieldPath([...entry.prefix, ...problem.fieldPath]),
+      message: problem.region ? `${problem.message} (region ${problem.region})` : problem.message,
+    });
+  }
+  problems.push(...auditCopyProblems(rollout, loaded, source.file, locate));
+  if (problems.length > 0) throw new RolloutFileError(problems);
+  return { source, rollout, policies: loaded.map(({ policy }) => policy) };
+}
+
+/** The audit copy is a policy of its own: its name must be a valid FMS name and not another's. */
+function auditCopyProblems(
+  rollout: Rollout,
+  loaded: readonly { policy: RolloutPolicy }[],
+  file: string,
+  locate: (path: FieldPath, atKey?: boolean) => { line: number; column: number } | undefined,
+): SpecProblem[] {
+  if (!rollout.waves.some((wave) => wave.mode === 'audit')) return [];
+  const names = new Set(loaded.map(({ policy }) => policy.spec.name));
+  const problems: SpecProblem[] = [];
+  for (const { policy } of loaded) {
+    const copy = `${policy.spec.name}${rollout.auditSuffix}`;
+    if (copy.length > 128) {
+      problems.push(problemAt(file, ['auditSuffix'], `the audit copy of ${policy.spec.name} would be named ${copy}, longer than the 128 characters FMS allows; shorten the policy name`, locate));
+    } else if (names.has(copy)) {
+      problems.push(problemAt(file, ['auditSuffix'], `the audit copy of ${policy.spec.name} would take the name of policy ${copy}; choose another auditSuffix`, locate));
+    }
+  }
+  return problems;
+}
+
+/** Paths of the policy files a rollout names, read leniently: the schema judges the file later. */
+function policyFilePaths(text: string): string[] {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) return [];
+  const policies = (document.toJS() as { policies?: unknown } | null)?.policies;
+  if (!Array.isArray(policies)) return [];
+  const paths = policies.map((entry: unknown) =>
+    typeof entry === 'string' ? entry : typeof entry === 'object' && entry !== null && typeof (entry as { file?: unknown }).file === 'string' ? (entry as { file: string }).file : undefined,
+  );
+  return [...new Set(paths.filter((path): path is string => path !== undefined && path !== ''))];
+}
+
+function problemsFromIssues(
+  issues: readonly z.core.$ZodIssue[],
+  file: string,
+  locate: (path: FieldPath, atKey?: boolean) => { line: number; column: number } | undefined,
+): SpecProblem[] {
+  return issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => problemAt(file, [...issue.path, key], `unknown field ${JSON.stringify(key)}`, locate, true));
+    }
+    return [problemAt(file, issue.path, describeIssue(issue), locate)];
+  });
+}
+
+function problemAt(
+  file: string,
+  path: FieldPath,
+  message: string,
+  locate: (path: FieldPath, atKey?: boolean) => { line: number; column: number } | undefined,
+  atKey = false,
+): SpecProblem {
+  const position = locate(path, atKey);
+  return { file, line: position?.line, column: position?.column, path: formatFieldPath(path), message };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    return issue.input === undefined ? 'is required' : `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}, not ${JSON.stringify(issue.input)}`;
+  }
+  if (issue.code === 'invalid_value' && !issue.message.includes('must')) {
+    return `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}, not ${JSON.stringify(issue.input)}`;
+  }
+  if (issue.code === 'invalid_union') {
+    // The inner issues of the branch that got furthest say more than "invalid input".
+    const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
+    if (deepest) return `${formatFieldPath(deepest.path) ? `${formatFieldPath(deepest.path)}: ` : ''}${describeIssue(deepest)}`;
+  }
+  return issue.message;
+}
+
+/**
+ * Line and column of a field path in the document, found through yaml's own node lookup; a
+ * path that leads past the document points at the deepest node that exists (where a missing
+ * field belongs), and `atKey` points at a map entry's key rather than its value.
+ */
+function locateNode(document: Document, lineCounter: LineCounter, path: FieldPath, atKey: boolean): { line: number; column: number } | undefined {
+  for (let length = path.length; length >= 0; length--) {
+    const prefix = path.slice(0, length);
+    let node: unknown = prefix.length === 0 ? document.contents : document.getIn(prefix, true);
+    if (atKey && length === path.length && length > 0) {
+      const parent = length === 1 ? document.contents : document.getIn(path.slice(0, -1), true);
+      const last = path[path.length - 1];
+      const pair = isMap(parent) ? parent.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(last)) : undefined;
+      if (pair && isNode(pair.key)) node = pair.key;
+    }
+    if (isNode(node) && node.range) {
+      const { line, col } = lineCounter.linePos(node.range[0]);
+      return { line, column: col };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { resolveFmsScope } from '@orgshield/accounts';
+import type { PolicyScope } from '@orgshield/policies';
+import { accountId, buildSnapshot, orgShapeArbitrary, ouId } from '../test/organizations.js';
+import { ScopeTree } from './target-compression.js';
+
+function fmsScopeOf(scope: PolicyScope) {
+  const map = (part: PolicyScope['include']) => (part ? { ACCOUNT: part.accounts, ORG_UNIT: part.orgUnits } : undefined);
+  return { IncludeMap: map(scope.include), ExcludeMap: map(scope.exclude) };
+}
+
+/** An org and a subset of its target accounts, picked by a mask. */
+const orgWithSubset = orgShapeArbitrary.chain((shape) =>
+  fc.record({ shape: fc.constant(shape), mask: fc.array(fc.boolean(), { minLength: shape.accounts.length, maxLength: shape.accounts.length }) }),
+);
+
+describe('ScopeTree.compress', () => {
+  it('covers exactly the wanted accounts, as FMS resolves the scope', () => {
+    fc.assert(
+      fc.property(orgWithSubset, fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 200 }), ({ shape, mask }, orgUnits, accounts) => {
+        const snapshot = buildSnapshot(shape);
+        const tree = new ScopeTree(snapshot);
+        const wanted = [...tree.targets].filter((id) => mask[Number(id.slice(-3))] === true).sort();
+        fc.pre(wanted.length > 0);
+        const result = tree.compress(wanted, { orgUnits, accounts });
+        if (!result.ok) return;
+        expect(resolveFmsScope(snapshot, fmsScopeOf(result.scope))).toEqual(wanted);
+        const map = result.scope.include ?? result.scope.exclude;
+        expect(map?.orgUnits.length).toBeLessThanOrEqual(orgUnits);
+        expect(map?.accounts.length).toBeLessThanOrEqual(accounts);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('fits the default quotas whenever the accounts alone or whole top-level OUs would', () => {
+    fc.assert(
+      fc.property(orgWithSubset, ({ shape, mask }) => {
+        const snapshot = buildSnapshot(shape);
+        const tree = new ScopeTree(snapshot);
+        const wanted = [...tree.targets].filter((id) => mask[Number(id.slice(-3))] === true);
+        fc.pre(wanted.length > 0 && wanted.length <= 200);
+        expect(tree.compress(wanted).ok).toBe(true);
+      }),
+    );
+  });
+
+  it('uses a whole OU, the highest one, when all its accounts are wanted', () => {
+    // Root/ou0/ou1, with two accounts in ou0 and one in ou1; one account in the root.
+    const snapshot = buildSnapshot({
+      ouParents: [-1, 0],
+      accounts: [
+        { parent: 0, active: true, env: 'prod' },
+        { parent: 0, active: true, env: 'prod' },
+        { parent: 1, active: true, env: 'prod' },
+        { parent: -1, active: true, env: 'prod' },
+      ],
+    });
+    const tree = new ScopeTree(snapshot);
+    expect(tree.compress([accountId(0), accountId(1), accountId(2)])).toEqual({ ok: true, scope: { include: { accounts: [], orgUnits: [ouId(0)] } } });
+    expect(tree.compress([accountId(2), accountId(3)])).toEqual({ ok: true, scope: { include: { accounts: [accountId(3)], orgUnits: [ouId(1)] } } });
+  });
+
+  it('falls back to an ExcludeMap, and says so when neither form fits', () => {
+    const snapshot = buildSnapshot({ ouParents: [], accounts: Array.from({ length: 6 }, () => ({ parent: -1, active: true, env: 'prod' as const })) });
+    const tree = new ScopeTree(snapshot);
+    const five = [0, 1, 2, 3, 4].map(accountId);
+    expect(tree.compress(five, { orgUnits: 20, accounts: 2 })).toEqual({ ok: true, scope: { exclude: { accounts: [accountId(5)], orgUnits: [] } } });
+    expect(tree.compress([0, 1, 2].map(accountId), { orgUnits: 20, accounts: 2 })).toEqual({ ok: false, orgUnits: 0, accounts: 3 });
+  });
+});
