@@ -53,3 +53,5 @@ export type { ValidationContext, ValidationProblem, CapacityCheckRequest } from 
 export { validatePolicyFiles } from './policy-file-validation.js';
 export type { PolicyFileReport } from './policy-file-validation.js';
 export { AWS_MANAGED_RULE_GROUP_CAPACITIES } from './aws-managed-rule-group-capacities.js';
+export { importCfn, importCfnFile } from './cfn-policy-import.js';
+export type { CfnImportOptions, CfnImportResult, ImportedPolicy } from './cfn-policy-import.js';

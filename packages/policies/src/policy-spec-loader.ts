@@ -20,14 +20,14 @@ export function formatSpecProblem(problem: SpecProblem): string {
   return problem.path ? `${where} ${problem.path}: ${problem.message}` : `${where}: ${problem.message}`;
 }
 
-/** A spec file that failed to load; `problems` has every error found, not just the first. */
+/** A spec file (or template) that failed to load; `problems` has every error found, not just the first. */
 export class PolicySpecError extends InvalidInputError {
   readonly problems: readonly SpecProblem[];
 
-  constructor(problems: readonly SpecProblem[]) {
+  constructor(problems: readonly SpecProblem[], code = 'InvalidPolicySpec') {
     const [first] = problems;
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-    super(`${first ? formatSpecProblem(first) : 'the policy spec is invalid'}${more}`, { code: 'InvalidPolicySpec' });
+    super(`${first ? formatSpecProblem(first) : 'the policy spec is invalid'}${more}`, { code });
     this.problems = problems;
   }
 }
