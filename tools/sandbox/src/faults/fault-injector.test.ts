@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../world/prng.js';
+import { FaultInjector, TokenBucket } from './fault-injector.js';
+
+describe('TokenBucket', () => {
+  it('lets a burst through, then refills at the rate', () => {
+    const bucket = new TokenBucket(10, 5, 0);
+    const first = Array.from({ length: 7 }, () => bucket.take(0));
+    expect(first).toEqual([true, true, true, true, true, false, false]);
+    expect(bucket.take(50)).toBe(false);
+    expect(bucket.take(100)).toBe(true);
+    expect(bucket.take(100)).toBe(false);
+    expect(bucket.take(10_000)).toBe(true);
+  });
+
+  it('never admits more than burst + rate x elapsed time', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.5, max: 100, noNaN: true }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 300 }),
+        (rate, burst, gaps) => {
+          const bucket = new TokenBucket(rate, burst, 0);
+          let now = 0;
+          let admitted = 0;
+          for (const gap of gaps) {
+            now += gap;
+            if (bucket.take(now)) admitted++;
+          }
+          expect(admitted).toBeLessThanOrEqual(burst + (rate * now) / 1000 + 1e-9);
+        },
+      ),
+    );
+  });
+});
+
+describe('FaultInjector', () => {
+  const config = {
+    operations: {
+      'organizations:*': { rate: 2, burst: 2 },
+      'organizations:ListRoots': { rate: 1, burst: 1 },
+      's3:GetObject': { errorRate: 1 },
+      's3:PutObject': { resetRate: 1, latencyMs: [5, 5] as [number, number] },
+    },
+  };
+
+  it('gives each operation and account its own bucket under a service:* rule', () => {
+    const faults = new FaultInjector(config, mulberry32(1));
+    const decide = (operation: string, account = '111111111111') => faults.decide('organizations', operation, account, 0).kind;
+    expect([decide('ListAccounts'), decide('ListAccounts'), decide('ListAccounts')]).toEqual(['pass', 'pass', 'throttle']);
+    expect([decide('ListChildren'), decide('ListChildren'), decide('ListChildren')]).toEqual(['pass', 'pass', 'throttle']);
+    expect(decide('ListAccounts', '222222222222')).toBe('pass');
+  });
+
+  it('lets the exact operation rule win over service:*', () => {
+    const faults = new FaultInjector(config, mulberry32(1));
+    expect(faults.ruleFor('organizations', 'ListRoots')).toEqual({ rate: 1, burst: 1 });
+    expect(faults.ruleFor('organizations', 'ListAccounts')).toEqual({ rate: 2, burst: 2 });
+    expect(faults.ruleFor('sts', 'AssumeRole')).toBeUndefined();
+    expect([0, 0].map(() => faults.decide('organizations', 'ListRoots', 'a', 0).kind)).toEqual(['pass', 'throttle']);
+  });
+
+  it('injects errors, resets and latency at their rates', () => {
+    const faults = new FaultInjector(config, mulberry32(1));
+    expect(faults.decide('s3', 'GetObject', 'a', 0)).toEqual({ kind: 'error', latencyMs: 0 });
+    expect(faults.decide('s3', 'PutObject', 'a', 0)).toEqual({ kind: 'reset', latencyMs: 5 });
+    expect(faults.decide('s3', 'ListBuckets', 'a', 0)).toEqual({ kind: 'pass', latencyMs: 0 });
+  });
+
+  it('fails about errorRate of the requests, the same way for the same seed', () => {
+    const run = () => {
+      const faults = new FaultInjector({ operations: { 'fms:*': { errorRate: 0.1 } } }, mulberry32(7));
+      return Array.from({ length: 2000 }, () => faults.decide('fms', 'GetPolicy', 'a', 0).kind);
+    };
+    const kinds = run();
+    const errors = kinds.filter((k) => k === 'error').length;
+    expect(errors).toBeGreaterThan(140);
+    expect(errors).toBeLessThan(260);
+    expect(run()).toEqual(kinds);
+  });
+});

@@ -1,0 +1,30 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { PageTokens } from './page-tokens.js';
+
+describe('PageTokens', () => {
+  it('gives back the position it sealed, for the same listing', () => {
+    const tokens = new PageTokens();
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (listing, position) => {
+        expect(tokens.decode(listing, tokens.encode(listing, position))).toBe(position);
+      }),
+    );
+  });
+
+  it('refuses a token of another listing, another sandbox, or a tampered one', () => {
+    const tokens = new PageTokens();
+    const token = tokens.encode('ListAccounts', '20');
+    expect(tokens.decode('ListChildren:r-ab12:ACCOUNT', token)).toBeUndefined();
+    expect(new PageTokens().decode('ListAccounts', token)).toBeUndefined();
+    const forged = `${Buffer.from('40').toString('base64url')}${token.slice(token.indexOf('.'))}`;
+    expect(tokens.decode('ListAccounts', forged)).toBeUndefined();
+    expect(tokens.decode('ListAccounts', 'garbage')).toBeUndefined();
+    expect(tokens.decode('ListAccounts', '')).toBeUndefined();
+  });
+
+  it('is opaque: the position is not readable as a number in the token', () => {
+    const token = new PageTokens().encode('ListAccounts', '20');
+    expect(token).not.toContain('20');
+  });
+});
