@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FaultsConfig } from './faults/faults-config.js';
 import { SandboxConfigError } from './sandbox-config-error.js';
+import { firewallManagerOptionsSchema } from './services/fms.js';
 
 export const sandboxOptionsSchema = z
   .object({
@@ -24,6 +25,8 @@ export const sandboxOptionsSchema = z
     requestLog: z.string().min(1).optional(),
     /** Multiplies every simulated delay: 0.01 runs 100x faster. */
     timeScale: z.number().min(0).max(1000).default(1),
+    /** Firewall Manager: compliance delays and the blocked-web-ACL scenario (see services/fms.ts). */
+    fms: firewallManagerOptionsSchema.prefault({}),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import { parseSandboxOptions, type SandboxOptions } from './sandbox-options.js';
 import type { RequestContext, ServiceDefinition } from './service-definition.js';
 import { ServiceError } from './service-error.js';
 import { ServiceRuntime } from './service-runtime.js';
+import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
 import { signatureScope } from './signature-scope.js';
 import { World } from './world/world.js';
@@ -45,6 +46,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   const runtimes = new Map(definitions.map((d) => [d.signingName, new ServiceRuntime(d)] as const));
   const faults = resolveFaults(resolved.faults, runtimes);
   const world = new World({ accounts: resolved.accounts, ous: resolved.ous, seed: resolved.seed, timeScale: resolved.timeScale });
+  configureFirewallManager(world, resolved.fms);
   const log = new RequestLog(resolved.requestLog);
   const sandbox = new SandboxServer(world, runtimes, new FaultInjector(faults, world.random('faults')), log);
   const server = createServer((req, res) => void sandbox.handle(req, res));

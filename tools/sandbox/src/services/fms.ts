@@ -1,6 +1,9 @@
+import { z } from 'zod';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
-import { complianceEvaluator, VIOLATOR_DETAIL_LIMIT, type AccountEvaluation } from './fms-compliance.js';
+import { protectedResources } from '../world/protected-resources.js';
+import type { World } from '../world/world.js';
+import { COMPLIANCE_SETTINGS, complianceEvaluator, DEFAULT_COMPLIANCE_TIMING, VIOLATOR_DETAIL_LIMIT, type AccountEvaluation } from './fms-compliance.js';
 import { fmsPolicies, type FmsPolicy, type PolicyInput, type Tag } from './fms-policy-store.js';
 
 /**
@@ -14,6 +17,33 @@ import { fmsPolicies, type FmsPolicy, type PolicyInput, type Tag } from './fms-p
 const DEFAULT_PAGE_SIZE = 100;
 /** GetComplianceDetail's findings are current until the next periodic evaluation. */
 const DETAIL_VALIDITY_MS = 6 * 60 * 60_000;
+
+/**
+ * The `fms` option of startSandbox: the simulated
+ * delays of compliance, scaled by the time scale, and the scenario of member accounts whose team
+ * web ACLs FMS cannot replace (they stay NON_COMPLIANT with RESOURCE_INCORRECT_WEB_ACL).
+ */
+export const firewallManagerOptionsSchema = z
+  .object({
+    /** From a PutPolicy to its evaluation in an account (each account adds up to 25%). */
+    evaluationDelaySeconds: z.number().min(0).default(DEFAULT_COMPLIANCE_TIMING.evaluationDelayMs / 1000),
+    /** From an evaluation to the remediation of what it found, for policies with RemediationEnabled. */
+    remediationDelaySeconds: z.number().min(0).default(DEFAULT_COMPLIANCE_TIMING.remediationDelayMs / 1000),
+    /** How many member accounts (chosen by the seed) have a team web ACL that remediation never replaces. */
+    blockedCustomerWebAclAccounts: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export type FirewallManagerOptions = z.output<typeof firewallManagerOptionsSchema>;
+
+/** Seeding hook: applies the `fms` options before the world answers its first request. */
+export function configureFirewallManager(world: World, options: FirewallManagerOptions): void {
+  world.state(COMPLIANCE_SETTINGS).timing = {
+    evaluationDelayMs: options.evaluationDelaySeconds * 1000,
+    remediationDelayMs: options.remediationDelaySeconds * 1000,
+  };
+  protectedResources(world).configure({ blockedCustomerWebAclAccounts: options.blockedCustomerWebAclAccounts });
+}
 
 export const fms = defineService({
   signingName: 'fms',

@@ -1,10 +1,12 @@
 import type { ServiceDefinition } from '../service-definition.js';
+import { fms } from './fms.js';
 import { organizations } from './organizations.js';
 import { s3 } from './s3.js';
 import { sts } from './sts.js';
+import { wafv2 } from './wafv2.js';
 
 /**
  * Every service the sandbox serves. Adding one is a file in this folder (its
  * `defineService({...})`), its model under `models/<signing name>/`, and one line here.
  */
-export const serviceDefinitions: readonly ServiceDefinition[] = [organizations, sts, s3];
+export const serviceDefinitions: readonly ServiceDefinition[] = [organizations, sts, s3, fms, wafv2];
