@@ -62,7 +62,7 @@ export interface AccountEvaluation {
   remediated: ProtectedResource[];
 }
 
-export class ComplianceSettings {
+class ComplianceSettings {
   timing: ComplianceTiming = { ...DEFAULT_COMPLIANCE_TIMING };
 }
 
@@ -131,7 +131,7 @@ export class ComplianceEvaluator {
   }
 }
 
-export const COMPLIANCE = defineWorldState('fms:compliance', (world: World) => new ComplianceEvaluator(world));
+const COMPLIANCE = defineWorldState('fms:compliance', (world: World) => new ComplianceEvaluator(world));
 
 export function complianceEvaluator(world: World): ComplianceEvaluator {
   return world.state(COMPLIANCE);
@@ -150,10 +150,6 @@ function violation(version: PolicyVersion, resource: ProtectedResource): { reaso
 /** Up to 25% of the evaluation delay, fixed per policy and account. */
 function jitter(policyId: string, accountId: string): number {
   return (hashLabel(`${policyId}/${accountId}`) / 2 ** 32) * 0.25;
-}
-
-export function accountsInScope(org: Organization, version: Pick<PolicyVersion, 'includeMap' | 'excludeMap'>): string[] {
-  return [...org.accounts.values()].filter((account) => account.status === 'ACTIVE' && inScope(org, version, account.id)).map((a) => a.id);
 }
 
 export function inScope(org: Organization, version: Pick<PolicyVersion, 'includeMap' | 'excludeMap'>, accountId: string): boolean {

@@ -203,7 +203,7 @@ export class FmsPolicyStore {
   }
 }
 
-export const FMS_POLICIES = defineWorldState('fms:policies', (world: World) => new FmsPolicyStore(world.org.managementAccountId));
+const FMS_POLICIES = defineWorldState('fms:policies', (world: World) => new FmsPolicyStore(world.org.managementAccountId));
 
 export function fmsPolicies(world: World): FmsPolicyStore {
   return world.state(FMS_POLICIES);

@@ -114,7 +114,7 @@ export class ProtectedResourceRegistry {
   }
 }
 
-export const PROTECTED_RESOURCES = defineWorldState('protected-resources', (world) => new ProtectedResourceRegistry(world));
+const PROTECTED_RESOURCES = defineWorldState('protected-resources', (world) => new ProtectedResourceRegistry(world));
 
 export function protectedResources(world: World): ProtectedResourceRegistry {
   return world.state(PROTECTED_RESOURCES);
