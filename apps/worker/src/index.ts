@@ -1,1 +1,8 @@
-export {};
+export { WorkerService, processor } from './worker-service.js';
+export type { ProcessorContext, ProcessorRegistration, WorkerServiceOptions } from './worker-service.js';
+export { createRuntime } from './runtime.js';
+export type { Runtime } from './runtime.js';
+export { allProcessors } from './processors.js';
+export { loadWorkerConfig, WorkerConfigSchema } from './worker-config.js';
+export type { WorkerConfig } from './worker-config.js';
+export { WorkerMetrics, startWorkerHttp } from './worker-http.js';

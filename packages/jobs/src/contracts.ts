@@ -5,6 +5,7 @@ import { defineJob } from './job-contract.js';
 export const orgSyncJob = defineJob({
   name: 'org.sync',
   queue: 'org',
+  dedupe: 'in-flight',
   payload: z
     .object({
       /** Who or what asked: a person's command, a schedule. Shown in logs only. */

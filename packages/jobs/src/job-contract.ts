@@ -23,12 +23,20 @@ export interface JobContract<Name extends string, P extends z.ZodType, R extends
   readonly payload: P;
   readonly result: R;
   readonly attempts: number;
+  /**
+   * How a repeated request is recognised (both by the job id derived from the payload):
+   * - `in-flight`: a request made while an equal one is queued or running joins it; once it has
+   *   finished, the next request runs anew (a sync, an investigation: the answer may change).
+   * - `remembered`: an equal request returns the same job for as long as the queue keeps it
+   *   (steps of a rollout: applying one twice is exactly what must not happen).
+   */
+  readonly dedupe: 'in-flight' | 'remembered';
 }
 
 export function defineJob<Name extends string, P extends z.ZodType, R extends z.ZodType>(
-  contract: Omit<JobContract<Name, P, R>, 'attempts'> & { attempts?: number },
+  contract: Omit<JobContract<Name, P, R>, 'attempts' | 'dedupe'> & { attempts?: number; dedupe?: 'in-flight' | 'remembered' },
 ): JobContract<Name, P, R> {
-  return { attempts: 3, ...contract };
+  return { attempts: 3, dedupe: 'remembered', ...contract };
 }
 
 /** JSON with object keys sorted, so equal payloads hash equally whatever their key order. */

@@ -60,9 +60,12 @@ export class JobQueues {
       const issue = parsed.error.issues[0];
       throw new InvalidInputError(`${contract.name} payload is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown problem'}.`);
     }
-    const jobId = options.jobId ?? jobIdFor(contract.name, parsed.data, options.scope);
+    const requestId = options.jobId ?? jobIdFor(contract.name, parsed.data, options.scope);
+    const inFlight = contract.dedupe === 'in-flight' && options.jobId === undefined;
+    // BullMQ answers a deduplicated add with the id of the job already in flight.
     return this.queue(contract.queue).add(contract.name, parsed.data, {
-      jobId,
+      jobId: inFlight ? `${requestId}.${Date.now().toString(36)}` : requestId,
+      deduplication: inFlight ? { id: requestId } : undefined,
       attempts: contract.attempts,
       backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: { age: 300, count: 1000 },

@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import { pino } from 'pino';
+import { connectRedis, JobQueues, type JobContract, type JobProgress } from '@orgshield/jobs';
+import { allProcessors, createRuntime, loadWorkerConfig, WorkerService, type WorkerConfig } from '@orgshield/worker';
+import { note } from './cli-kit.js';
+
+type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
+
+/** The Redis connection and configuration a command works with; close() when done. */
+export interface CliSession {
+  config: WorkerConfig;
+  redis: Redis;
+  keyPrefix: string;
+  close(): Promise<void>;
+}
+
+export async function openSession(): Promise<CliSession> {
+  const config = loadWorkerConfig();
+  const redis = await connectRedis(config.REDIS_URL);
+  return {
+    config,
+    redis,
+    keyPrefix: `${config.ORGSHIELD_QUEUE_PREFIX}:`,
+    close: async () => {
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}
+
+/** Prints progress to stderr: in place on a terminal, otherwise at most every two seconds. */
+export function progressPrinter(label: string): (progress: JobProgress) => void {
+  let last = 0;
+  return (p) => {
+    const text = `${label}: ${p.phase}${p.total ? ` ${p.done}/${p.total}` : ''}${p.message ? ` (${p.message})` : ''}`;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r\x1b[2K${text}`);
+    } else if (Date.now() - last > 2000) {
+      last = Date.now();
+      note(text);
+    }
+  };
+}
+
+/**
+ * Submits a job under its deterministic id. With `wait`, waits for its result; when no worker
+ * listens on the job's queue, runs one in this process for as long as the wait takes, so one
+ * command works on a laptop with nothing else running.
+ */
+export async function runJob<C extends AnyContract>(
+  session: CliSession,
+  contract: C,
+  payload: z.input<C['payload']>,
+  options: { wait: boolean; onProgress?: (progress: JobProgress) => void },
+): Promise<{ jobId: string; result?: z.infer<C['result']> }> {
+  const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
+  let local: WorkerService | undefined;
+  let runtime: ReturnType<typeof createRuntime> | undefined;
+  try {
+    const job = await queues.submit(contract, payload);
+    const jobId = String(job.id);
+    if (!options.wait) return { jobId };
+    if ((await queues.workerCount(contract.queue)) === 0) {
+      note(`no worker is connected to the "${contract.queue}" queue: running ${contract.name} in this process`);
+      // The job's own failure reaches the user as one sentence; the worker's log only with --debug.
+      const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }, pino.destination(2));
+      runtime = createRuntime(session.config, session.redis, logger);
+      local = new WorkerService({
+        connection: session.redis,
+        logger,
+        prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
+        processors: allProcessors(runtime).filter((p) => p.contract.queue === contract.queue),
+        shutdownTimeoutMs: 5_000,
+      });
+      await local.start();
+    }
+    const result = await queues.waitFor(contract, job, { onProgress: options.onProgress });
+    if (process.stderr.isTTY && options.onProgress) process.stderr.write('\r\x1b[2K');
+    return { jobId, result };
+  } finally {
+    await local?.close();
+    await runtime?.close();
+    await queues.close();
+  }
+}

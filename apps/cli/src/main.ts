@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { OrgshieldError } from '@orgshield/aws';
+import { configureOrgCommand } from './org-command.js';
+import { configureSandboxCommand } from './sandbox-command.js';
+import { configureDemoCommand } from './demo-command.js';
+
+function buildProgram(): Command {
+  const program = new Command('orgshield')
+    .description('Security work across an AWS Organization: firewall rollouts, investigations, DR drills, session recording.')
+    .version('0.1.0')
+    .option('--debug', 'print stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const configure of [configureOrgCommand, configureSandboxCommand, configureDemoCommand]) configure(program);
+  // Every subcommand throws instead of exiting, so main() decides the exit code.
+  const overrideAll = (command: Command) => command.commands.forEach((c) => overrideAll(c.exitOverride()));
+  overrideAll(program);
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  // Node 20 is this project's runtime; the SDK's notice about its 2027 support window is in the README.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  if (debug) process.env['LOG_LEVEL'] ??= 'debug';
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // help and version end with exit code 0; every other commander error is bad usage.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof OrgshieldError) {
+      process.stderr.write(`orgshield: ${error.message}\n`);
+      if (debug) process.stderr.write(`${error.stack ?? ''}\n`);
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`orgshield: unexpected error: ${message} (run with --debug for details)\n`);
+    if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+// Commands close what they open; exiting here also ends any connection a library left behind.
+process.exit(await main(process.argv));

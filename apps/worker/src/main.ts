@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { pino } from 'pino';
+import { OrgshieldError } from '@orgshield/aws';
+import { connectRedis } from '@orgshield/jobs';
+import { loadWorkerConfig } from './worker-config.js';
+import { startWorkerHttp, WorkerMetrics } from './worker-http.js';
+import { createRuntime } from './runtime.js';
+import { allProcessors } from './processors.js';
+import { WorkerService } from './worker-service.js';
+
+async function main(): Promise<void> {
+  // Node 20 is this project's runtime; the SDK's notice about its 2027 support window is in the README.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  const config = loadWorkerConfig();
+  const logger = pino({ level: config.LOG_LEVEL, base: { service: 'orgshield-worker' } });
+  const redis = await connectRedis(config.REDIS_URL);
+  const runtime = createRuntime(config, redis, logger);
+  const metrics = new WorkerMetrics();
+  const service = new WorkerService({
+    connection: redis,
+    logger,
+    prefix: config.ORGSHIELD_QUEUE_PREFIX,
+    processors: allProcessors(runtime),
+    concurrency: config.ORGSHIELD_CONCURRENCY,
+    shutdownTimeoutMs: config.ORGSHIELD_SHUTDOWN_TIMEOUT_MS,
+    onJobFinished: (event) => metrics.jobFinished(event),
+  });
+  let ready = false;
+  const http = await startWorkerHttp(config.ORGSHIELD_HTTP_PORT, metrics, () => ready);
+  await service.start();
+  ready = true;
+  logger.info({ port: config.ORGSHIELD_HTTP_PORT, queues: service.queues }, 'orgshield worker ready');
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    logger.info({ signal }, 'shutting down: finishing running jobs');
+    await service.close();
+    http.close();
+    await runtime.close();
+    await redis.quit().catch(() => undefined);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`orgshield-worker: ${message}\n`);
+  process.exit(error instanceof OrgshieldError ? error.exitCode : 1);
+});

@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { AwsClientFactory, parseRateLimits, RedisRateLimiter, type MutationAuditEntry } from '@orgshield/aws';
+import { loadSnapshot, MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
+import { OrgshieldError } from '@orgshield/aws';
+import type { WorkerConfig } from './worker-config.js';
+
+/** What processors share in one worker process: one client factory, one credential cache. */
+export interface Runtime {
+  redis: Redis;
+  /** Prefix of orgshield's own Redis keys (snapshots, rate limits, rollout state). */
+  keyPrefix: string;
+  clients: AwsClientFactory;
+  logger: Logger;
+  config: WorkerConfig;
+  /** The cached organization snapshot; a job that needs it fails clearly when none was synced. */
+  snapshot(): Promise<OrganizationSnapshot>;
+  /** Credentials into member accounts, for the organization of the current snapshot. */
+  members(): Promise<MemberCredentials>;
+  close(): Promise<void>;
+}
+
+export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger): Runtime {
+  const keyPrefix = `${config.ORGSHIELD_QUEUE_PREFIX}:`;
+  const clients = new AwsClientFactory({
+    rateLimiter: new RedisRateLimiter(redis, { keyPrefix }),
+    rateLimits: config.ORGSHIELD_RATE_LIMITS ? parseRateLimits(parseJson('ORGSHIELD_RATE_LIMITS', config.ORGSHIELD_RATE_LIMITS)) : undefined,
+    // The audit trail of every mutating call: to the log now; never carries credentials.
+    onMutation: (entry: MutationAuditEntry) => logger.info({ audit: entry }, 'aws mutation'),
+  });
+  let members: { managementAccountId: string; credentials: MemberCredentials } | undefined;
+  const snapshot = async () => {
+    const found = await loadSnapshot(redis, { keyPrefix });
+    if (!found) throw new OrgshieldError('NoSnapshot', 'no organization snapshot yet: run "orgshield org sync --wait" first.');
+    return found;
+  };
+  return {
+    redis,
+    keyPrefix,
+    clients,
+    logger,
+    config,
+    snapshot,
+    async members() {
+      const { managementAccountId } = await snapshot();
+      if (members?.managementAccountId !== managementAccountId) {
+        const credentials = new MemberCredentials(clients, {
+          managementAccountId,
+          roleName: config.ORGSHIELD_ROLE_NAME,
+          externalId: config.ORGSHIELD_EXTERNAL_ID,
+        });
+        members = { managementAccountId, credentials };
+      }
+      return members.credentials;
+    },
+    async close() {
+      clients.destroy();
+    },
+  };
+}
+
+function parseJson(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new OrgshieldError('InvalidConfig', `${name} is not valid JSON: give e.g. {"organizations:*": {"rate": 10, "burst": 10}}.`, { exitCode: 2 });
+  }
+}

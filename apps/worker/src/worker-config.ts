@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { OrgshieldError } from '@orgshield/aws';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, QUEUE_NAMES, type QueueName } from '@orgshield/jobs';
+
+const concurrencyList = z
+  .string()
+  .regex(/^(\w+=\d+)(,\w+=\d+)*$/, 'use the form org=1,investigations=2')
+  .transform((value, ctx) => {
+    const result: Partial<Record<QueueName, number>> = {};
+    for (const pair of value.split(',')) {
+      const [queue = '', count = ''] = pair.split('=');
+      if (!(QUEUE_NAMES as readonly string[]).includes(queue)) {
+        ctx.addIssue({ code: 'custom', message: `unknown queue "${queue}" (queues: ${QUEUE_NAMES.join(', ')})` });
+        return z.NEVER;
+      }
+      result[queue as QueueName] = Math.max(1, Number(count));
+    }
+    return result;
+  });
+
+/** The worker's whole configuration comes from the environment, checked here once. */
+export const WorkerConfigSchema = z.object({
+  REDIS_URL: z.string().default(DEFAULT_REDIS_URL),
+  ORGSHIELD_QUEUE_PREFIX: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only').default(DEFAULT_QUEUE_PREFIX),
+  ORGSHIELD_CONCURRENCY: concurrencyList.optional(),
+  ORGSHIELD_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  ORGSHIELD_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').default('OrganizationAccountAccessRole'),
+  ORGSHIELD_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
+  ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),
+  ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const parsed = WorkerConfigSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const key = String(issue?.path[0] ?? '');
+  throw new OrgshieldError('InvalidConfig', `${key}="${env[key] ?? ''}" is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: 2 });
+}

@@ -1,0 +1,121 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { OrgshieldError } from '@orgshield/aws';
+import { DEFAULT_QUEUE_PREFIX, type JobContract, type JobProgress, type QueueName } from '@orgshield/jobs';
+
+type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
+
+/** Failures that another attempt cannot fix: the job fails at once instead of retrying. */
+const UNRECOVERABLE_CODES = new Set(['CredentialsMissing', 'NoSnapshot', 'InvalidConfig']);
+
+export interface ProcessorContext {
+  job: Job;
+  /** Reports progress to whoever waits on the job (CLI, dashboard). */
+  progress(progress: JobProgress): Promise<void>;
+  logger: Logger;
+}
+
+/** A processor is an adapter: parsed payload in, one domain call, result out. */
+export interface ProcessorRegistration<C extends AnyContract = AnyContract> {
+  contract: C;
+  process(payload: z.infer<C['payload']>, context: ProcessorContext): Promise<z.infer<C['result']>>;
+}
+
+export function processor<C extends AnyContract>(
+  contract: C,
+  process: ProcessorRegistration<C>['process'],
+): ProcessorRegistration<C> {
+  return { contract, process };
+}
+
+export interface WorkerServiceOptions {
+  connection: Redis;
+  logger: Logger;
+  processors: ProcessorRegistration[];
+  prefix?: string;
+  /** Jobs each queue runs at once; defaults to 1 per queue. */
+  concurrency?: Partial<Record<QueueName, number>>;
+  /** How long shutdown waits for running jobs before it lets BullMQ's stall handling take them. */
+  shutdownTimeoutMs?: number;
+  onJobFinished?: (event: { name: string; queue: QueueName; ok: boolean; durationMs: number }) => void;
+}
+
+/**
+ * One BullMQ Worker per queue that has processors, each routing by job name. Bad input
+ * (exit-code-2 errors) is unrecoverable: retrying cannot fix it, so it fails at once.
+ */
+export class WorkerService {
+  private readonly workers: Worker[] = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: WorkerServiceOptions) {}
+
+  get queues(): QueueName[] {
+    return [...new Set(this.options.processors.map((p) => p.contract.queue))];
+  }
+
+  async start(): Promise<void> {
+    const { connection, logger, processors, prefix = DEFAULT_QUEUE_PREFIX } = this.options;
+    for (const queue of this.queues) {
+      const byName = new Map(processors.filter((p) => p.contract.queue === queue).map((p) => [p.contract.name, p]));
+      const worker = new Worker(queue, (job) => this.run(queue, byName, job), {
+        connection: connection.duplicate(),
+        prefix,
+        concurrency: this.options.concurrency?.[queue] ?? 1,
+        autorun: false,
+      });
+      worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
+      this.workers.push(worker);
+      void worker.run();
+      await worker.waitUntilReady();
+      logger.info({ queue, jobs: [...byName.keys()], concurrency: worker.opts.concurrency }, 'worker listening');
+    }
+  }
+
+  private async run(queue: QueueName, byName: Map<string, ProcessorRegistration>, job: Job): Promise<unknown> {
+    const registration = byName.get(job.name);
+    const logger = this.options.logger.child({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade + 1 });
+    if (!registration) throw new UnrecoverableError(`No processor for job "${job.name}" on queue "${queue}".`);
+    const started = Date.now();
+    const parsed = registration.contract.payload.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(`${job.name} payload is invalid: ${parsed.error.issues[0]?.message ?? 'unknown problem'}.`);
+    }
+    logger.info('job started');
+    try {
+      const result = await registration.process(parsed.data, {
+        job,
+        logger,
+        progress: (progress) => job.updateProgress(progress),
+      });
+      const checked = registration.contract.result.parse(result);
+      this.options.onJobFinished?.({ name: job.name, queue, ok: true, durationMs: Date.now() - started });
+      logger.info({ durationMs: Date.now() - started }, 'job completed');
+      return checked;
+    } catch (error) {
+      this.options.onJobFinished?.({ name: job.name, queue, ok: false, durationMs: Date.now() - started });
+      const message = error instanceof Error ? error.message : String(error);
+      logger.warn({ err: message, code: error instanceof OrgshieldError ? error.code : undefined }, 'job failed');
+      if (error instanceof OrgshieldError && (error.exitCode === 2 || UNRECOVERABLE_CODES.has(error.code))) {
+        throw new UnrecoverableError(message);
+      }
+      throw error;
+    }
+  }
+
+  /** Stops taking jobs, lets running ones finish (bounded), closes connections. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const timeout = this.options.shutdownTimeoutMs ?? 30_000;
+      const graceful = Promise.all(this.workers.map((w) => w.close()));
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeout).unref()),
+      ]);
+      if (timedOut) await Promise.all(this.workers.map((w) => w.close(true)));
+    })();
+    return this.closing;
+  }
+}
