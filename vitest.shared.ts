@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * need a build first. Each project writes a JSON report that .ci/run sums up.
  */
 export function projectTestConfig(projectRoot: string, options: { testTimeout?: number } = {}) {
-  const conditions = ['@orgshield/source', 'node', 'import', 'module', 'default'];
+  const conditions = ['@orgshield/source', 'node', 'import', 'default'];
   return defineConfig({
     root: projectRoot,
     resolve: { conditions },

@@ -57,6 +57,7 @@ export async function runJob<C extends AnyContract>(
   let local: WorkerService | undefined;
   let runtime: ReturnType<typeof createRuntime> | undefined;
   try {
+    if (options.wait) await queues.listen(contract.queue);
     const job = await queues.submit(contract, payload);
     const jobId = String(job.id);
     if (!options.wait) return { jobId };

@@ -75,6 +75,11 @@ export class JobQueues {
     });
   }
 
+  /** Starts listening to a queue's events; call it before submit() to see every progress report. */
+  async listen(name: QueueName): Promise<void> {
+    await this.queueEvents(name).waitUntilReady();
+  }
+
   /** Waits for a job to finish, passing progress on; the result is checked against the contract. */
   async waitFor<C extends AnyContract>(
     contract: C,
