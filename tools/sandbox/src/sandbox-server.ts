@@ -55,6 +55,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   server.headersTimeout = 66_000;
   const port = await listen(server, resolved.port, resolved.host);
   const url = `http://${resolved.host.includes(':') ? `[${resolved.host}]` : resolved.host}:${port}`;
+  let closing: Promise<void> | undefined;
   return {
     url,
     port,
@@ -67,12 +68,15 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
       AWS_REGION: DEFAULT_REGION,
       AWS_DEFAULT_REGION: DEFAULT_REGION,
     }),
-    close: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await log.close();
+    close: () => {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        await log.close();
+      })();
+      return closing;
     },
   };
 }

@@ -90,3 +90,15 @@ export function shapeOf(model: ServiceModel, ref: { shape: string }): Shape {
   if (!shape) throw new Error(`the ${model.metadata.serviceId} model has no shape ${ref.shape}`);
   return shape;
 }
+
+const memberLists = new WeakMap<Shape, [string, ShapeRef][]>();
+
+/** A structure's members as a list, computed once per shape: serializers walk it per request. */
+export function membersOf(shape: Shape): [string, ShapeRef][] {
+  let list = memberLists.get(shape);
+  if (!list) {
+    list = Object.entries(shape.members ?? {});
+    memberLists.set(shape, list);
+  }
+  return list;
+}

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { OperationModel, ServiceModel, Shape, ShapeRef } from '../model/service-model.js';
+import { membersOf, type OperationModel, type ServiceModel, type Shape, type ShapeRef } from '../model/service-model.js';
 import type { ServiceError } from '../service-error.js';
 import { httpStatus, type CommonError, type ErrorSpec, type Protocol, type WireRequest, type WireResponse } from './protocol.js';
 import { formatTimestamp, parseScalar, parseTimestamp, scalarText, timestampFormat } from './wire-values.js';
@@ -90,7 +90,7 @@ export abstract class RestProtocol implements Protocol {
     const boundQueryNames = new Set<string>();
     for (const ref of Object.values(shape.members ?? {})) if (ref.location === 'querystring' && ref.locationName) boundQueryNames.add(ref.locationName);
 
-    for (const [name, ref] of Object.entries(shape.members ?? {})) {
+    for (const [name, ref] of membersOf(shape)) {
       const memberShape = this.model.shapes[ref.shape];
       if (!memberShape) continue;
       const wireName = ref.locationName ?? name;
@@ -136,7 +136,7 @@ export abstract class RestProtocol implements Protocol {
     const shape = shapeName ? this.model.shapes[shapeName] : undefined;
     if (!shape || !shapeName) return { status, headers, body: '' };
 
-    for (const [name, ref] of Object.entries(shape.members ?? {})) {
+    for (const [name, ref] of membersOf(shape)) {
       const value = output[name];
       if (value === undefined || value === null) continue;
       const memberShape = this.model.shapes[ref.shape];

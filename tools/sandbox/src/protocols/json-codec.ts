@@ -1,4 +1,4 @@
-import type { ServiceModel, Shape, ShapeRef } from '../model/service-model.js';
+import { membersOf, type ServiceModel, type Shape, type ShapeRef } from '../model/service-model.js';
 import { formatTimestamp, parseTimestamp, timestampFormat } from './wire-values.js';
 
 /**
@@ -14,7 +14,7 @@ export function toJson(model: ServiceModel, shapeName: string, value: unknown, r
       if (shape.document) return value;
       const out: Record<string, unknown> = {};
       const record = value as Record<string, unknown>;
-      for (const [name, member] of Object.entries(shape.members ?? {})) {
+      for (const [name, member] of membersOf(shape)) {
         const memberValue = record[name];
         if (memberValue === undefined || memberValue === null || member.location) continue;
         const json = toJson(model, member.shape, memberValue, member);
@@ -68,7 +68,7 @@ export function fromJson(model: ServiceModel, shapeName: string, value: unknown)
 
 export function structureFromJson(model: ServiceModel, shape: Shape, body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, member] of Object.entries(shape.members ?? {})) {
+  for (const [name, member] of membersOf(shape)) {
     if (member.location) continue;
     const wire = body[member.locationName ?? name];
     if (wire !== undefined) out[name] = fromJson(model, member.shape, wire);

@@ -1,4 +1,4 @@
-import type { ServiceModel, Shape, ShapeRef } from '../model/service-model.js';
+import { membersOf, type ServiceModel, type Shape, type ShapeRef } from '../model/service-model.js';
 import { parseScalar } from './wire-values.js';
 
 /**
@@ -33,7 +33,7 @@ export function paramTree(params: URLSearchParams): ParamNode {
 export function structureFromParams(model: ServiceModel, shapeName: string, node: ParamNode, flavour: QueryFlavour): Record<string, unknown> {
   const shape = model.shapes[shapeName];
   const out: Record<string, unknown> = {};
-  for (const [name, member] of Object.entries(shape?.members ?? {})) {
+  for (const [name, member] of (shape ? membersOf(shape) : [])) {
     const child = node.children.get(paramName(name, member, flavour));
     if (child) {
       const value = valueFromParams(model, member, child, flavour);

@@ -1,4 +1,4 @@
-import type { ServiceModel, Shape, ShapeRef, TimestampFormat } from '../model/service-model.js';
+import { membersOf, type ServiceModel, type Shape, type ShapeRef, type TimestampFormat } from '../model/service-model.js';
 import { parseScalar, scalarText, timestampFormat } from './wire-values.js';
 
 /**
@@ -21,7 +21,7 @@ export class XmlWriter {
   /** The children of a structure, without its own element. */
   members(shapeName: string, value: Record<string, unknown>, out: string[]): void {
     const shape = this.model.shapes[shapeName];
-    for (const [name, member] of Object.entries(shape?.members ?? {})) {
+    for (const [name, member] of (shape ? membersOf(shape) : [])) {
       const memberValue = value[name];
       if (memberValue === undefined || memberValue === null || member.location || member.xmlAttribute) continue;
       this.element(member.locationName ?? name, member, memberValue, out);
@@ -165,7 +165,7 @@ export function fromXml(model: ServiceModel, ref: ShapeRef, node: XmlElement): u
   switch (shape.type) {
     case 'structure': {
       const out: Record<string, unknown> = {};
-      for (const [name, member] of Object.entries(shape.members ?? {})) {
+      for (const [name, member] of membersOf(shape)) {
         if (member.location || member.xmlAttribute) continue;
         const elementName = member.locationName ?? name;
         const memberShape = model.shapes[member.shape];

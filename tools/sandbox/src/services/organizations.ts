@@ -95,7 +95,7 @@ export const organizations = defineService({
 
     ListAccounts(input: ListAccountsRequest, ctx): ListAccountsResponse {
       requireManagementAccount(ctx);
-      const { items, NextToken } = page(ctx, [...ctx.world.org.accounts.values()], input, 'ListAccounts');
+      const { items, NextToken } = page(ctx, ctx.world.org.allAccounts(), input, 'ListAccounts');
       return { Accounts: items.map(toAccount), NextToken };
     },
 

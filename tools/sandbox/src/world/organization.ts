@@ -33,8 +33,10 @@ export interface OrgRoot {
 }
 
 export class Organization {
+  /** By id; add through addOu/addAccount so the child indexes stay right. */
   readonly ous = new Map<string, OrgUnit>();
   readonly accounts = new Map<string, OrgAccount>();
+  private readonly accountOrder: OrgAccount[] = [];
   private readonly ouChildren = new Map<string, OrgUnit[]>();
   private readonly accountChildren = new Map<string, OrgAccount[]>();
 
@@ -61,7 +63,13 @@ export class Organization {
 
   addAccount(account: OrgAccount): void {
     this.accounts.set(account.id, account);
+    this.accountOrder.push(account);
     listFor(this.accountChildren, account.parentId).push(account);
+  }
+
+  /** Every account in the order they joined the list, without copying (ListAccounts pages it). */
+  allAccounts(): readonly OrgAccount[] {
+    return this.accountOrder;
   }
 
   isParent(id: string): boolean {
