@@ -4,9 +4,9 @@
  * Every minute of traffic is a pure function of (seed, absolute minute), so any sub-range
  * of a window yields exactly the records the whole window yields for those minutes: a
  * file, an S3 object or an 8-million-record benchmark can each be generated on its own.
- * The clean background draws every remote endpoint from bounded pools (web clients that
- * cycle through a few ephemeral ports each, a few services, one resolver, a few hundred
- * internet scanners with one fixed probe each), so the number of distinct conversations
+ * The clean background draws every endpoint from bounded pools (web clients that cycle
+ * through a few ephemeral ports each, a few services, one resolver asked from a pool of
+ * source ports, a few hundred internet scanners with one fixed probe each), so the number of distinct conversations
  * stops growing after the first hours however long the window is.
  *
  * Nothing here imports the rest of the sandbox: the generator is exported on its own as
@@ -113,6 +113,8 @@ const DNS_SHARE = 0.06;
 const NOISE_SHARE = 0.02;
 const PORTS_PER_WEB_CLIENT = 4;
 const PORTS_PER_SERVICE_SLOT = 16;
+/** The resolver client reuses this many source ports. */
+const DNS_PORTS = 512;
 const NOISE_POOL = 300;
 const NOISE_PORTS = [22, 23, 80, 445, 1433, 3306, 3389, 5900, 6379, 8080];
 const EPHEMERAL_LOW = 32768;
@@ -315,7 +317,7 @@ function backgroundMinute(ctx: Context, minute: number, out: FlowLogRecord[]): v
 
   for (let q = 0; q < ctx.dnsQueries; q++) {
     exchange(ctx, out, {
-      client: scenario.localIp, clientPort: ephemeralPort(seed, 14, minute, q), server: RESOLVER, serverPort: 53,
+      client: scenario.localIp, clientPort: ephemeralPort(seed, 14, mix(seed, 18, minute, q) % DNS_PORTS), server: RESOLVER, serverPort: 53,
       protocol: UDP, up: 60 + Math.floor(rnd() * 40), down: 100 + Math.floor(rnd() * 300),
       start: t0 + Math.floor(rnd() * 4), opening: true,
     });
