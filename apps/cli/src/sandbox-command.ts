@@ -14,7 +14,13 @@ export function configureSandboxCommand(program: Command): void {
     .option('--faults <file>', 'YAML file of per-operation rates, latency, errors and resets')
     .option('--request-log <file>', 'write one JSON line per request to this file')
     .option('--time-scale <x>', 'multiply every simulated delay by this (0.01 = 100x faster)', numberOption('--time-scale', 0, 1000), 1)
-    .action(async (options: { port: number; accounts: number; ous: number; seed: number; faults?: string; requestLog?: string; timeScale: number }) => {
+    .option('--fms-evaluation-delay <s>', 'Firewall Manager: seconds from a policy change to its evaluation', numberOption('--fms-evaluation-delay', 0, 86_400), 300)
+    .option('--fms-remediation-delay <s>', 'Firewall Manager: seconds from an evaluation to its remediation', numberOption('--fms-remediation-delay', 0, 86_400), 300)
+    .option('--fms-blocked-accounts <n>', 'Firewall Manager: accounts whose team web ACL remediation never replaces', integerOption('--fms-blocked-accounts', 0, 100_000), 0)
+    .action(async (options: {
+      port: number; accounts: number; ous: number; seed: number; faults?: string; requestLog?: string; timeScale: number;
+      fmsEvaluationDelay: number; fmsRemediationDelay: number; fmsBlockedAccounts: number;
+    }) => {
       const running = await startSandbox({
         port: options.port,
         accounts: options.accounts,
@@ -23,6 +29,11 @@ export function configureSandboxCommand(program: Command): void {
         faults: options.faults,
         requestLog: options.requestLog,
         timeScale: options.timeScale,
+        fms: {
+          evaluationDelaySeconds: options.fmsEvaluationDelay,
+          remediationDelaySeconds: options.fmsRemediationDelay,
+          blockedCustomerWebAclAccounts: options.fmsBlockedAccounts,
+        },
       });
       note(`sandbox listening on ${running.url} (${options.accounts} accounts, ${options.ous} OUs, seed ${options.seed}); Ctrl-C stops it`);
       for (const [key, value] of Object.entries(running.env())) process.stdout.write(`export ${key}=${value}\n`);
