@@ -27,7 +27,6 @@ export type {
 export {
   loadPolicySpec,
   parsePolicySpecText,
-  readInputFile,
   formatSpecProblem,
   PolicySpecError,
 } from './policy-spec-loader.js';
