@@ -31,7 +31,7 @@ export {
   PolicySpecError,
 } from './policy-spec-loader.js';
 export type { SpecProblem, LoadedPolicySpec } from './policy-spec-loader.js';
-export { formatFieldPath } from './yaml-source-map.js';
+export { formatFieldPath, locateInDocument } from './yaml-source-map.js';
 export type { FieldPath, SourcePosition } from './yaml-source-map.js';
 export { renderManagedServiceData, readManagedServiceData } from './managed-service-data.js';
 export type { UnmodeledSetting, ServiceDataFields, ReadServiceData } from './managed-service-data.js';
