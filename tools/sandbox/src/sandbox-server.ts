@@ -17,6 +17,7 @@ import { ServiceRuntime } from './service-runtime.js';
 import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
 import { signatureScope } from './signature-scope.js';
+import { seedIncidentFlowLogs } from './world/seeded-incidents.js';
 import { World } from './world/world.js';
 
 /** Credentials `env()` hands out; any key works and maps to the management account. */
@@ -47,6 +48,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   const faults = resolveFaults(resolved.faults, runtimes);
   const world = new World({ accounts: resolved.accounts, ous: resolved.ous, seed: resolved.seed, timeScale: resolved.timeScale });
   configureFirewallManager(world, resolved.fms);
+  seedIncidentFlowLogs(world);
   const log = new RequestLog(resolved.requestLog);
   const sandbox = new SandboxServer(world, runtimes, new FaultInjector(faults, world.random('faults')), log);
   const server = createServer((req, res) => void sandbox.handle(req, res));
