@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InvalidInputError } from '@orgshield/aws';
 import {
@@ -5,7 +6,6 @@ import {
   formatSpecProblem,
   parsePolicySpecText,
   PolicySpecError,
-  readInputFile,
   validatePolicies,
   type FieldPath,
   type LoadedPolicySpec,
@@ -49,6 +49,16 @@ export class RolloutFileError extends InvalidInputError {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
     super(`${first ? formatSpecProblem(first) : 'the rollout file is invalid'}${more}`, { code: 'InvalidRollout' });
     this.problems = problems;
+  }
+}
+
+/** Reads a file the operator named; a missing or unreadable one is bad input, said in one sentence. */
+async function readInputFile(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
+    throw new InvalidInputError(`the ${what} file ${file} ${reason}; check the path.`, { cause: error });
   }
 }
 
@@ -201,6 +211,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   }
   if (issue.code === 'invalid_value' && !issue.message.includes('must')) {
     return `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}, not ${JSON.stringify(issue.input)}`;
+  }
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number') {
+    const bound =
+      issue.code === 'too_small'
+        ? `${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}`
+        : `${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}`;
+    return `must be ${bound}, not ${JSON.stringify(issue.input)}`;
   }
   if (issue.code === 'invalid_union') {
     // The inner issues of the branch that got furthest say more than "invalid input".

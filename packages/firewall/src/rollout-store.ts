@@ -10,6 +10,12 @@ export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
 /** Statuses after which nothing more happens unless an operator acts (resume, rollback). */
 export const SETTLED_STATUSES: readonly RolloutStatus[] = ['halted', 'aborted', 'failed', 'completed', 'rolled-back'];
 
+/**
+ * Statuses that let go of the rollout's name. A halted or failed rollout keeps it: its waves
+ * are half-applied, and another rollout of the same policies would fight it.
+ */
+const RELEASED_STATUSES: readonly RolloutStatus[] = ['aborted', 'completed', 'rolled-back'];
+
 /** What a rollout is: fixed once planned. */
 export interface RolloutRecord {
   id: string;
@@ -62,6 +68,14 @@ export interface RolloutEvent {
   level: 'info' | 'warn' | 'error';
   message: string;
   step?: string;
+}
+
+/** One firing of a rollout schedule: the rollout it started, or why it did not. */
+export interface ScheduleRun {
+  at: string;
+  rolloutId?: string;
+  status: string;
+  message: string;
 }
 
 const COMPARE_AND_SET_LUA = `
@@ -213,7 +227,7 @@ export class RolloutStore {
 
   /**
    * One rollout of a name at a time: claims the name for `id`, or returns the id holding it.
-   * A holder that has settled no longer holds it.
+   * A holder that finished, or failed before its plan was made, no longer holds it.
    */
   async claimName(name: string, id: string): Promise<string | undefined> {
     const key = this.key('active', name);
@@ -222,8 +236,9 @@ export class RolloutStore {
       const holder = await this.redis.get(key);
       if (holder === id) return undefined;
       if (holder === null) continue;
-      const state = await this.state(holder);
-      if (state && !SETTLED_STATUSES.includes(state.status)) return holder;
+      const [state, record] = await Promise.all([this.state(holder), this.record(holder)]);
+      const released = !state || RELEASED_STATUSES.includes(state.status) || (state.status === 'failed' && !record?.plan);
+      if (!released) return holder;
       await this.commands.firewallReleaseIfHeld(key, holder);
     }
     return (await this.redis.get(key)) ?? undefined;
@@ -231,6 +246,16 @@ export class RolloutStore {
 
   async releaseName(name: string, id: string): Promise<void> {
     await this.commands.firewallReleaseIfHeld(this.key('active', name), id);
+  }
+
+  async recordScheduleRun(schedule: string, run: ScheduleRun): Promise<void> {
+    const key = this.key('schedule', schedule, 'runs');
+    await this.redis.multi().rpush(key, JSON.stringify(run)).ltrim(key, -200, -1).exec();
+  }
+
+  /** The schedule's runs, newest last. */
+  async scheduleRuns(schedule: string): Promise<ScheduleRun[]> {
+    return (await this.redis.lrange(this.key('schedule', schedule, 'runs'), 0, -1)).map((text) => JSON.parse(text) as ScheduleRun);
   }
 
   /**

@@ -1,0 +1,127 @@
+import { DeletePolicyCommand, PutPolicyCommand, type FMSClient, type Policy } from '@aws-sdk/client-fms';
+import { AwsCallError, OrgshieldError } from '@orgshield/aws';
+import { diffPolicy, parseLivePolicy, renderPutPolicy, type PolicySpec } from '@orgshield/policies';
+import { findPolicy } from './live-policies.js';
+import type { DeletePolicyStep, PutPolicyStep } from './rollout-plan.js';
+import type { PreviousPolicy, RolloutStore, StepRecord } from './rollout-store.js';
+
+/** Tries of a write whose PolicyUpdateToken went stale between our GetPolicy and PutPolicy. */
+const STALE_TOKEN_TRIES = 4;
+
+export interface WriteContext {
+  fms: FMSClient;
+  store: RolloutStore;
+  rolloutId: string;
+  /** Who holds shared locks while writing (the step's job id). */
+  holder: string;
+}
+
+/**
+ * FMS refuses an update whose token is not the policy's current one; the service answers
+ * InvalidOperationException or InvalidInputException naming the token (both are reported).
+ */
+function isStaleToken(error: unknown): boolean {
+  if (!(error instanceof AwsCallError) || error.operation !== 'PutPolicy') return false;
+  return error.awsCode === 'InvalidOperationException' || (error.awsCode === 'InvalidInputException' && /token/i.test(error.message));
+}
+
+/** Whether the live policy already is the desired one (a crashed run may have written it). */
+function matches(desired: PolicySpec, live: Parameters<typeof parseLivePolicy>[0], region: string): boolean {
+  try {
+    return diffPolicy(desired, parseLivePolicy(live, { region })).length === 0;
+  } catch (error) {
+    // A live policy orgshield cannot read is not what we want it to be: it gets overwritten.
+    if (error instanceof OrgshieldError) return false;
+    throw error;
+  }
+}
+
+/**
+ * One PutPolicy step, idempotent: re-read the policy (by name) for its id and a fresh update
+ * token, keep its current version for rollback (first write wins), skip the write if FMS
+ * already holds the desired policy, and retry with a fresh token if another writer got there
+ * first. Writes to policies that log to the same destination are serialized.
+ */
+export async function applyPut(step: PutPolicyStep, context: WriteContext): Promise<StepRecord> {
+  const write = async (): Promise<StepRecord> => {
+    for (let attempt = 1; ; attempt++) {
+      const found = await findPolicy(context.fms, step.spec.name);
+      await keepPrevious(context, step.region, step.spec.name, found?.output.Policy);
+      if (found && matches(step.spec, found.output, step.region)) {
+        return { step: step.id, outcome: 'unchanged', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: Date.now() };
+      }
+      const input = renderPutPolicy(step.spec, {
+        region: step.specRegion,
+        ...(found ? { policyId: found.summary.PolicyId, policyUpdateToken: found.output.Policy?.PolicyUpdateToken } : {}),
+      });
+      try {
+        const output = await context.fms.send(new PutPolicyCommand(input));
+        return {
+          step: step.id,
+          outcome: found ? 'updated' : 'created',
+          at: new Date().toISOString(),
+          policyId: output.Policy?.PolicyId,
+          changedAt: Date.now(),
+        };
+      } catch (error) {
+        if (attempt < STALE_TOKEN_TRIES && isStaleToken(error)) continue;
+        throw error;
+      }
+    }
+  };
+  const destination = step.spec.type === 'WAFV2' ? step.spec.logging?.destination : undefined;
+  return destination ? context.store.withLock(`logging:${destination}`, context.holder, write) : write();
+}
+
+/** Deletes the audit copy once no account is left in it (an empty scope would mean "everyone"). */
+export async function applyDelete(step: DeletePolicyStep, context: WriteContext): Promise<StepRecord> {
+  const found = await findPolicy(context.fms, step.name);
+  if (!found?.summary.PolicyId) return { step: step.id, outcome: 'absent', at: new Date().toISOString() };
+  await keepPrevious(context, step.region, step.name, found.output.Policy);
+  await context.fms.send(new DeletePolicyCommand({ PolicyId: found.summary.PolicyId, DeleteAllPolicyResources: true }));
+  return { step: step.id, outcome: 'deleted', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: Date.now() };
+}
+
+async function keepPrevious(context: WriteContext, region: string, name: string, policy: Policy | undefined): Promise<void> {
+  const previous: PreviousPolicy = { region, name, existed: policy !== undefined, recordedAt: new Date().toISOString() };
+  if (policy) previous.policy = policy;
+  await context.store.keepPrevious(context.rolloutId, previous);
+}
+
+export type RestoreOutcome = 'restored' | 'deleted' | 'unchanged';
+
+/**
+ * Puts one policy back the way it was before the rollout: the kept version (under the current
+ * id and a fresh token, or re-created if the rollout deleted it), or deleted if the rollout
+ * created it. Idempotent like every write here: a policy already as it was is left alone.
+ */
+export async function restorePrevious(previous: PreviousPolicy, fms: FMSClient): Promise<RestoreOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    const found = await findPolicy(fms, previous.name);
+    if (!previous.existed || !previous.policy) {
+      if (!found?.summary.PolicyId) return 'unchanged';
+      await fms.send(new DeletePolicyCommand({ PolicyId: found.summary.PolicyId, DeleteAllPolicyResources: true }));
+      return 'deleted';
+    }
+    const { PolicyId: _id, PolicyUpdateToken: _token, PolicyStatus: _status, ...kept } = previous.policy as Policy;
+    if (found?.output.Policy && samePolicy(kept, found.output.Policy, previous.region)) return 'unchanged';
+    const policy: Policy = found ? { ...kept, PolicyId: found.summary.PolicyId, PolicyUpdateToken: found.output.Policy?.PolicyUpdateToken } : kept;
+    try {
+      await fms.send(new PutPolicyCommand({ Policy: policy }));
+      return 'restored';
+    } catch (error) {
+      if (attempt < STALE_TOKEN_TRIES && isStaleToken(error)) continue;
+      throw error;
+    }
+  }
+}
+
+function samePolicy(kept: Policy, live: Policy, region: string): boolean {
+  try {
+    const before = parseLivePolicy({ Policy: kept }, { region });
+    return diffPolicy(before.spec, parseLivePolicy({ Policy: live }, { region })).length === 0 && before.unmodeled.length === 0;
+  } catch (error) {
+    if (error instanceof OrgshieldError) return false;
+    throw error;
+  }
+}

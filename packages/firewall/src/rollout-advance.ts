@@ -1,0 +1,37 @@
+import { firewallRolloutStepJob, type JobQueues } from '@orgshield/jobs';
+import type { RolloutStore } from './rollout-store.js';
+import { runnableSteps } from './step-scheduler.js';
+
+/** The job id of one look at one step: rollout, step (wave.region.policy.variant.action), generation, look. */
+export function stepJobId(rolloutId: string, step: string, generation: number, check = 0): string {
+  return `${rolloutId}.${step}.g${generation}.c${check}`;
+}
+
+/**
+ * Queues whatever may run next, or marks the rollout completed when nothing is left. Called
+ * after every step and on resume; queuing a step that is already queued does nothing, since
+ * its job id is the same.
+ */
+export async function queueRunnableSteps(store: RolloutStore, queues: JobQueues, rolloutId: string): Promise<void> {
+  const [state, record, steps] = await Promise.all([store.state(rolloutId), store.record(rolloutId), store.steps(rolloutId)]);
+  if (state?.status !== 'running' || !record?.plan) return;
+  const next = runnableSteps(record.plan, new Set(steps.keys()));
+  if (next.length === 0) {
+    const finished = await store.transition(rolloutId, ['running'], () => ({
+      status: 'completed',
+      message: `all ${record.plan?.steps.length ?? 0} steps done`,
+    }));
+    if (finished) {
+      await store.releaseName(record.name, rolloutId);
+      await store.addEvent(rolloutId, { level: 'info', message: `rollout completed: ${finished.message}` });
+    }
+    return;
+  }
+  for (const step of next) {
+    await queues.submit(
+      firewallRolloutStepJob,
+      { rolloutId, step: step.id, generation: state.generation, check: 0 },
+      { jobId: stepJobId(rolloutId, step.id, state.generation) },
+    );
+  }
+}

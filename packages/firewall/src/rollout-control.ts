@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { OrgshieldError } from '@orgshield/aws';
+import { firewallRolloutRollbackJob, firewallRolloutStartJob, type JobQueues } from '@orgshield/jobs';
+import type { GateReport } from './compliance-gate.js';
+import { queueRunnableSteps } from './rollout-advance.js';
+import { parseRolloutSource, type LoadedRollout, type RolloutSource } from './rollout-loader.js';
+import {
+  RolloutStore,
+  SETTLED_STATUSES,
+  type RolloutEvent,
+  type RolloutRecord,
+  type RolloutState,
+  type RolloutStatus,
+  type StepRecord,
+} from './rollout-store.js';
+
+/** Everything `rollout status` shows about one rollout. */
+export interface RolloutView {
+  record: RolloutRecord;
+  state: RolloutState;
+  steps: StepRecord[];
+  gates: GateReport[];
+  done: number;
+  total: number;
+}
+
+export interface RolloutSummary {
+  id: string;
+  name: string;
+  status: RolloutStatus;
+  message: string;
+  createdAt: string;
+  done: number;
+  total: number;
+}
+
+/** The operator's side of rollouts: start, look, pause, resume, abort, roll back. */
+export class RolloutControl {
+  readonly store: RolloutStore;
+
+  constructor(
+    redis: Redis,
+    private readonly queues: JobQueues,
+  ) {
+    this.store = new RolloutStore(redis, queues.prefix);
+  }
+
+  /**
+   * Checks the rollout here first (a bad file never reaches the queue), makes sure no other
+   * rollout of the same name is in progress, records it and queues its start.
+   */
+  async submit(source: RolloutSource, options: { requestedBy?: string } = {}): Promise<{ rolloutId: string; loaded: LoadedRollout }> {
+    const loaded = parseRolloutSource(source);
+    const rolloutId = `${loaded.rollout.name}-${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+    const holder = await this.store.claimName(loaded.rollout.name, rolloutId);
+    if (holder) {
+      throw new OrgshieldError('RolloutInProgress', `rollout ${loaded.rollout.name} is already in progress as ${holder}: resume, abort or roll it back first.`, {
+        exitCode: 1,
+      });
+    }
+    await this.store.create(
+      { id: rolloutId, name: loaded.rollout.name, createdAt: new Date().toISOString(), source, ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}) },
+      { status: 'planning', message: 'queued to be planned by a worker', at: new Date().toISOString(), generation: 0, runningSince: Date.now() },
+    );
+    await this.queues.submit(
+      firewallRolloutStartJob,
+      { rolloutId, source, ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}) },
+      { jobId: `${rolloutId}.start` },
+    );
+    return { rolloutId, loaded };
+  }
+
+  async view(rolloutId: string): Promise<RolloutView> {
+    const [record, state, steps, gates] = await Promise.all([
+      this.store.record(rolloutId),
+      this.store.state(rolloutId),
+      this.store.steps(rolloutId),
+      this.store.gates(rolloutId),
+    ]);
+    if (!record || !state) throw unknownRollout(rolloutId);
+    const order = new Map(record.plan?.steps.map((step, index) => [step.id, index]) ?? []);
+    const byPlan = <T extends { step: string }>(items: Iterable<T>) => [...items].sort((a, b) => (order.get(a.step) ?? 0) - (order.get(b.step) ?? 0));
+    return {
+      record,
+      state,
+      steps: byPlan(steps.values()),
+      gates: byPlan(gates.values()),
+      done: steps.size,
+      total: record.plan?.steps.length ?? 0,
+    };
+  }
+
+  /** The latest rollouts, newest first. */
+  async list(limit = 20): Promise<RolloutSummary[]> {
+    const ids = await this.store.list(limit);
+    const summaries = await Promise.all(
+      ids.map(async (id) => {
+        const [record, state, steps] = await Promise.all([this.store.record(id), this.store.state(id), this.store.steps(id)]);
+        if (!record || !state) return undefined;
+        return { id, name: record.name, status: state.status, message: state.message, createdAt: record.createdAt, done: steps.size, total: record.plan?.steps.length ?? 0 };
+      }),
+    );
+    return summaries.filter((summary): summary is RolloutSummary => summary !== undefined);
+  }
+
+  /** Stops queuing steps; the step running now finishes. */
+  async pause(rolloutId: string): Promise<RolloutState> {
+    return this.move(rolloutId, ['running'], 'paused', 'paused by the operator', 'pause');
+  }
+
+  /**
+   * Continues a paused, halted or failed rollout from its first unfinished step: a halted gate
+   * is judged again (fresh compliance), a failed step is tried again.
+   */
+  async resume(rolloutId: string): Promise<RolloutState> {
+    const record = await this.store.record(rolloutId);
+    if (!record) throw unknownRollout(rolloutId);
+    if (!record.plan) throw new OrgshieldError('NotPlanned', `rollout ${rolloutId} was never planned; start the rollout file again.`, { exitCode: 2 });
+    const holder = await this.store.claimName(record.name, rolloutId);
+    if (holder) throw new OrgshieldError('RolloutInProgress', `rollout ${holder} of ${record.name} is in progress; it must settle before ${rolloutId} resumes.`, { exitCode: 1 });
+    const state = await this.move(rolloutId, ['paused', 'halted', 'failed'], 'running', 'resumed by the operator', 'resume', (current) => ({
+      generation: current.generation + 1,
+      runningSince: Date.now(),
+    }));
+    await queueRunnableSteps(this.store, this.queues, rolloutId);
+    return state;
+  }
+
+  /** Stops the rollout for good, leaving FMS as it is (roll it back to undo). */
+  async abort(rolloutId: string): Promise<RolloutState> {
+    const state = await this.move(rolloutId, ['planning', 'running', 'paused', 'halted'], 'aborted', 'aborted by the operator', 'abort');
+    const record = await this.store.record(rolloutId);
+    if (record) await this.store.releaseName(record.name, rolloutId);
+    return state;
+  }
+
+  /** Stops the rollout and queues putting back every policy it changed. */
+  async rollback(rolloutId: string): Promise<RolloutState> {
+    const state = await this.move(
+      rolloutId,
+      ['planning', 'running', 'paused', 'halted', 'aborted', 'failed', 'completed', 'rolling-back'],
+      'rolling-back',
+      'rolling back at the operator\'s request',
+      'roll back',
+    );
+    await this.queues.submit(firewallRolloutRollbackJob, { rolloutId }, { jobId: `${rolloutId}.rollback.g${state.generation}` });
+    return state;
+  }
+
+  /**
+   * Waits until the rollout settles (completed, halted, aborted, failed, rolled back), passing
+   * each new event on; `until` settles it sooner (e.g. rolled back only).
+   */
+  async waitUntilSettled(
+    rolloutId: string,
+    options: { onEvent?: (event: RolloutEvent) => void; pollMs?: number; timeoutMs?: number; until?: readonly RolloutStatus[] } = {},
+  ): Promise<RolloutState> {
+    const until = options.until ?? SETTLED_STATUSES;
+    const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
+    let seen = 0;
+    for (;;) {
+      const events = await this.store.events(rolloutId, seen);
+      seen += events.length;
+      for (const event of events) options.onEvent?.(event);
+      const state = await this.store.state(rolloutId);
+      if (!state) throw unknownRollout(rolloutId);
+      if (until.includes(state.status)) {
+        for (const event of await this.store.events(rolloutId, seen)) options.onEvent?.(event);
+        return state;
+      }
+      if (Date.now() > deadline) {
+        throw new OrgshieldError('RolloutTimeout', `rollout ${rolloutId} is still ${state.status} after the wait; follow it with "orgshield rollout watch ${rolloutId}".`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    }
+  }
+
+  private async move(
+    rolloutId: string,
+    from: readonly RolloutStatus[],
+    to: RolloutStatus,
+    message: string,
+    verb: string,
+    extra: (current: RolloutState) => Partial<RolloutState> = () => ({}),
+  ): Promise<RolloutState> {
+    const moved = await this.store.transition(rolloutId, from, (current) => ({ ...extra(current), status: to, message }));
+    if (!moved) {
+      const current = await this.store.state(rolloutId);
+      if (!current) throw unknownRollout(rolloutId);
+      throw new OrgshieldError('InvalidRolloutState', `rollout ${rolloutId} is ${current.status}, so it cannot ${verb}; it can from ${from.join(', ')}.`, { exitCode: 2 });
+    }
+    await this.store.addEvent(rolloutId, { level: 'info', message });
+    return moved;
+  }
+}
+
+function unknownRollout(rolloutId: string): OrgshieldError {
+  return new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; "orgshield rollout status" lists them.`, { exitCode: 2 });
+}

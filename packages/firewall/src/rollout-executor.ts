@@ -1,0 +1,256 @@
+import type { Redis } from 'ioredis';
+import type { z } from 'zod';
+import { OrgshieldError, type AwsClientFactory } from '@orgshield/aws';
+import type { OrganizationSnapshot } from '@orgshield/accounts';
+import {
+  firewallRolloutRollbackJob,
+  firewallRolloutStartJob,
+  firewallRolloutStepJob,
+  firewallScheduledRolloutJob,
+  type JobQueues,
+} from '@orgshield/jobs';
+import { judgeGate, type AccountCompliance, type GateReport } from './compliance-gate.js';
+import { readCompliance } from './compliance-reader.js';
+import { fmsClient, listPolicies } from './live-policies.js';
+import { applyDelete, applyPut, restorePrevious } from './policy-writer.js';
+import { queueRunnableSteps, stepJobId } from './rollout-advance.js';
+import { parseRolloutSource } from './rollout-loader.js';
+import type { GateStep, RolloutPlan } from './rollout-plan.js';
+import { RolloutPlanError } from './rollout-planner.js';
+import { planAgainstAws } from './rollout-planning.js';
+import { ensureNotificationChannel } from './rollout-preflight.js';
+import { RolloutStore, type RolloutState, type StepRecord } from './rollout-store.js';
+
+/** What the rollout jobs need from the worker that runs them. */
+export interface RolloutRuntime {
+  redis: Redis;
+  /** Producer for the next steps; its prefix also prefixes the rollout state in Redis. */
+  queues: JobQueues;
+  /** Clients in the caller's account, which must be the FMS administrator. */
+  aws: AwsClientFactory;
+  /** The organization to plan against (resolved at plan time, so tags mean today's accounts). */
+  organization(): Promise<OrganizationSnapshot>;
+  /** How long a gate that is not ready waits before it looks again; default 15 s. */
+  gatePollMs?: number;
+}
+
+export type StartPayload = z.infer<typeof firewallRolloutStartJob.payload>;
+export type StepPayload = z.infer<typeof firewallRolloutStepJob.payload>;
+
+/** Where a job is in its attempts: the last failure of a step also fails the rollout. */
+export interface JobAttempt {
+  jobId: string;
+  /** This is the job's last attempt, or the error cannot be retried away. */
+  final: boolean;
+}
+
+/**
+ * The worker side of rollouts: plans them (start), runs their steps one job at a time, and
+ * rolls them back. Every method is safe to run again after a crash: state lives in Redis and
+ * every write re-reads FMS first.
+ */
+export class RolloutExecutor {
+  readonly store: RolloutStore;
+
+  constructor(private readonly runtime: RolloutRuntime) {
+    this.store = new RolloutStore(runtime.redis, runtime.queues.prefix);
+  }
+
+  /** Plans the rollout against the organization and FMS as they are now, then queues its first steps. */
+  async start(payload: StartPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutStartJob.result>> {
+    const loaded = parseRolloutSource(payload.source);
+    const { rollout } = loaded;
+    await this.store.create(
+      {
+        id: payload.rolloutId,
+        name: rollout.name,
+        createdAt: new Date().toISOString(),
+        source: payload.source,
+        ...(payload.requestedBy ? { requestedBy: payload.requestedBy } : {}),
+        ...(payload.schedule ? { schedule: payload.schedule } : {}),
+      },
+      { status: 'planning', message: 'waiting to be planned', at: new Date().toISOString(), generation: 0, runningSince: Date.now() },
+    );
+    const state = await this.store.state(payload.rolloutId);
+    if (state?.status !== 'planning') {
+      // A retried or repeated start: the rollout is under way (or over) already.
+      await queueRunnableSteps(this.store, this.runtime.queues, payload.rolloutId);
+      return { rolloutId: payload.rolloutId, status: state?.status ?? 'unknown', steps: (await this.store.record(payload.rolloutId))?.plan?.steps.length ?? 0 };
+    }
+    const holder = await this.store.claimName(rollout.name, payload.rolloutId);
+    if (holder) {
+      const message = `rollout ${rollout.name} is already in progress as ${holder}; resume, abort or roll it back first`;
+      await this.fail(payload.rolloutId, ['planning'], message);
+      throw new OrgshieldError('RolloutInProgress', `${message}.`, { exitCode: 2 });
+    }
+
+    try {
+      const plan = await planAgainstAws(this.runtime.aws, loaded, () => this.runtime.organization());
+      if (plan.problems.length > 0) throw new RolloutPlanError(plan);
+      if (rollout.notifications) await ensureNotificationChannel(this.runtime.aws, rollout.notifications, plan.regions);
+      await this.store.savePlan(payload.rolloutId, plan);
+      const running = await this.store.transition(payload.rolloutId, ['planning'], () => ({
+        status: 'running',
+        message: `planned ${plan.steps.length} steps: ${plan.waves.length} waves over ${plan.regions.join(', ')}`,
+        runningSince: Date.now(),
+      }));
+      await this.store.addEvent(payload.rolloutId, { level: 'info', message: running?.message ?? 'planned' });
+      await queueRunnableSteps(this.store, this.runtime.queues, payload.rolloutId);
+      return { rolloutId: payload.rolloutId, status: running?.status ?? 'running', steps: plan.steps.length };
+    } catch (error) {
+      if (attempt.final || (error instanceof OrgshieldError && error.exitCode === 2)) {
+        await this.fail(payload.rolloutId, ['planning'], `planning failed: ${messageOf(error)}`);
+        await this.store.releaseName(rollout.name, payload.rolloutId);
+      }
+      throw error;
+    }
+  }
+
+  /** Runs one step (or one look of a gate) and queues what may follow. */
+  async runStep(payload: StepPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutStepJob.result>> {
+    const { rolloutId } = payload;
+    const [state, record] = await Promise.all([this.store.state(rolloutId), this.store.record(rolloutId)]);
+    const plan = record?.plan;
+    if (!state || !plan) throw new OrgshieldError('UnknownRollout', `rollout ${rolloutId} has no plan in Redis; start it again.`, { exitCode: 2 });
+    const result = (outcome: string, status = state.status) => ({ rolloutId, step: payload.step, outcome, status });
+    // Queued before a pause or halt: the resume that followed queued its own.
+    if (state.generation !== payload.generation) return result('superseded');
+    if (state.status !== 'running') return result('skipped');
+    const step = plan.steps.find((candidate) => candidate.id === payload.step);
+    if (!step) throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no step ${payload.step}.`, { exitCode: 2 });
+    const done = await this.store.step(rolloutId, step.id);
+    if (done) {
+      await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
+      return result(done.outcome);
+    }
+
+    try {
+      if (step.kind === 'gate') return await this.runGate(plan, step, state, payload);
+      const context = { fms: fmsClient(this.runtime.aws, step.region), store: this.store, rolloutId, holder: attempt.jobId };
+      const record: StepRecord = step.kind === 'put' ? await applyPut(step, context) : await applyDelete(step, context);
+      await this.store.markStep(rolloutId, record);
+      const what = step.kind === 'put' ? `${step.spec.name} (${step.accounts} accounts)` : step.name;
+      await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region}: ${what} ${record.outcome}` });
+      await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
+      return result(record.outcome);
+    } catch (error) {
+      if (attempt.final || (error instanceof OrgshieldError && error.exitCode === 2)) {
+        await this.fail(rolloutId, ['running'], `step ${step.id} failed: ${messageOf(error)}`, step.id);
+      }
+      throw error;
+    }
+  }
+
+  private async runGate(plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload) {
+    const { rolloutId } = payload;
+    const report = await this.judge(rolloutId, plan, step, state);
+    await this.store.saveGate(rolloutId, report);
+    const result = (outcome: string, status: string) => ({ rolloutId, step: step.id, outcome, status });
+    if (report.status === 'waiting') {
+      if (payload.check === 0) await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region} gate: ${report.reason}` });
+      const check = payload.check + 1;
+      await this.runtime.queues.submit(
+        firewallRolloutStepJob,
+        { ...payload, check },
+        { jobId: stepJobId(rolloutId, step.id, payload.generation, check), delay: this.runtime.gatePollMs ?? 15_000 },
+      );
+      return result('waiting', 'running');
+    }
+    if (report.status === 'passed') {
+      await this.store.markStep(rolloutId, { step: step.id, outcome: 'passed', at: report.judgedAt });
+      await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region} gate passed: ${report.reason}` });
+      await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
+      return result('passed', 'running');
+    }
+    const halted = await this.store.transition(rolloutId, ['running'], () => ({
+      status: 'halted',
+      message: `wave ${step.wave} in ${step.region} failed its gate: ${report.reason}`,
+    }));
+    await this.store.addEvent(rolloutId, { level: 'error', step: step.id, message: halted?.message ?? `gate ${step.id} failed` });
+    return result('failed', halted?.status ?? 'halted');
+  }
+
+  /**
+   * Reads FMS compliance of the gate's accounts (against the policy each account is under) and
+   * judges it; "after the change" means after this wave's last write to that policy here.
+   */
+  private async judge(rolloutId: string, plan: RolloutPlan, step: GateStep, state: RolloutState): Promise<GateReport> {
+    const done = await this.store.steps(rolloutId);
+    const changedAt: Record<string, number> = {};
+    for (const planned of plan.steps) {
+      if (planned.kind === 'gate' || planned.wave !== step.wave || planned.region !== step.region) continue;
+      const at = done.get(planned.id)?.changedAt;
+      const name = planned.kind === 'put' ? planned.spec.name : planned.name;
+      if (at !== undefined) changedAt[name] = Math.max(changedAt[name] ?? 0, at);
+    }
+    const fms = fmsClient(this.runtime.aws, step.region);
+    const policies = await listPolicies(fms);
+    const compliance: AccountCompliance[] = [];
+    for (const check of step.checks) {
+      const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
+      // A policy missing now leaves its accounts unevaluated, and the gate times out on them.
+      if (policyId) compliance.push(...(await readCompliance(fms, { id: policyId, name: check.name }, check.accounts)));
+    }
+    return judgeGate(step, compliance, { now: Date.now(), changedAt, waitingSince: state.runningSince });
+  }
+
+  /** Puts every policy the rollout changed back as it was; safe to run again. */
+  async rollback(payload: z.infer<typeof firewallRolloutRollbackJob.payload>): Promise<z.infer<typeof firewallRolloutRollbackJob.result>> {
+    const { rolloutId } = payload;
+    const record = await this.store.record(rolloutId);
+    if (!record) throw new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; list rollouts with "orgshield rollout status".`, { exitCode: 2 });
+    const counts = { restored: 0, deleted: 0, unchanged: 0 };
+    for (const previous of (await this.store.previous(rolloutId)).reverse()) {
+      const outcome = await restorePrevious(previous, fmsClient(this.runtime.aws, previous.region));
+      counts[outcome]++;
+      await this.store.addEvent(rolloutId, { level: 'info', message: `rollback: ${previous.name} in ${previous.region} ${outcome}` });
+    }
+    const done = await this.store.transition(rolloutId, ['rolling-back'], () => ({
+      status: 'rolled-back',
+      message: `rolled back: ${counts.restored} restored, ${counts.deleted} deleted, ${counts.unchanged} already as before`,
+    }));
+    if (done) await this.store.addEvent(rolloutId, { level: 'info', message: done.message });
+    await this.store.releaseName(record.name, rolloutId);
+    return { rolloutId, ...counts };
+  }
+
+  /**
+   * A scheduled run: a new rollout of the schedule's source, re-applying desired state (so
+   * drift is corrected, and the plan it stores records what drifted). When the previous run of
+   * the same rollout is still going, this run is skipped and says so.
+   */
+  async runScheduled(payload: z.infer<typeof firewallScheduledRolloutJob.payload>, firedAt: number, attempt: JobAttempt) {
+    const loaded = parseRolloutSource(payload.source);
+    const rolloutId = `${loaded.rollout.name}-${payload.schedule}-${firedAt.toString(36)}`.slice(0, 128);
+    const holder = await this.store.claimName(loaded.rollout.name, rolloutId);
+    if (holder) {
+      await this.store.recordScheduleRun(payload.schedule, { at: new Date().toISOString(), status: 'skipped', message: `rollout ${holder} still in progress` });
+      return { status: 'skipped' };
+    }
+    let started: { status: string };
+    try {
+      started = await this.start({ rolloutId, source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule }, attempt);
+    } catch (error) {
+      await this.store.recordScheduleRun(payload.schedule, { at: new Date().toISOString(), rolloutId, status: 'failed', message: messageOf(error) });
+      throw error;
+    }
+    const plan = (await this.store.record(rolloutId))?.plan;
+    const drift = plan?.policies.filter((change) => change.action !== 'unchanged').map((change) => `${change.name} in ${change.region}: ${change.action}`) ?? [];
+    await this.store.recordScheduleRun(payload.schedule, {
+      at: new Date().toISOString(),
+      rolloutId,
+      status: started.status,
+      message: drift.length === 0 ? 'no drift: FMS already held the desired policies' : `re-applying ${drift.length} change(s): ${drift.join('; ')}`,
+    });
+    return { rolloutId, status: started.status };
+  }
+
+  private async fail(rolloutId: string, from: RolloutState['status'][], message: string, step?: string): Promise<void> {
+    const failed = await this.store.transition(rolloutId, from, () => ({ status: 'failed', message }));
+    if (failed) await this.store.addEvent(rolloutId, { level: 'error', message, ...(step ? { step } : {}) });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+}
