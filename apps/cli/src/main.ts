@@ -4,6 +4,7 @@ import { OrgshieldError } from '@orgshield/aws';
 import { configureOrgCommand } from './org-command.js';
 import { configureSandboxCommand } from './sandbox-command.js';
 import { configureDemoCommand } from './demo-command.js';
+import { configurePolicyCommand } from './policy-command.js';
 
 function buildProgram(): Command {
   const program = new Command('orgshield')
@@ -12,7 +13,7 @@ function buildProgram(): Command {
     .option('--debug', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const configure of [configureOrgCommand, configureSandboxCommand, configureDemoCommand]) configure(program);
+  for (const configure of [configureOrgCommand, configurePolicyCommand, configureSandboxCommand, configureDemoCommand]) configure(program);
   // Every subcommand throws instead of exiting, so main() decides the exit code.
   const overrideAll = (command: Command) => command.commands.forEach((c) => overrideAll(c.exitOverride()));
   overrideAll(program);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { runCli } from '../../cli/test/run-cli.js';
+import { runCli } from '../test/run-cli.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -19,6 +19,7 @@ function freePort(): Promise<number> {
   });
 }
 
+// Lives with the CLI: it drives the worker through the CLI, as an operator would.
 describe('the worker process (end to end)', () => {
   let sandbox: RunningSandbox;
   const prefix = `test-wp-${randomUUID()}`;
