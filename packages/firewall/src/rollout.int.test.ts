@@ -1,0 +1,103 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect } from 'vitest';
+import { resolveFmsScope } from '@orgshield/accounts';
+import { sandboxTest } from '@orgshield/sandbox/fixture';
+import { startHarness, writeTree } from '../test/rollout-harness.js';
+import { complianceReport } from './compliance-report.js';
+import { fmsClient, listPolicies } from './live-policies.js';
+import { readRolloutSource } from './rollout-loader.js';
+
+/**
+ * A staged rollout end to end on a 300-account sandbox organization: the regional WAF baseline
+ * and Shield Advanced, two regions, canary audit -> rest audit -> everyone enforced. Sandbox
+ * time runs 1000x faster (FMS evaluates 0.3 s after a change and remediates 0.3 s later).
+ */
+const test = sandboxTest.override({ sandboxOptions: { accounts: 300, ous: 30, seed: 1, timeScale: 0.001 } });
+
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+
+async function stagedRolloutFile(): Promise<string> {
+  const root = await writeTree({
+    'policies/regional-waf.yaml': await readFile(join(examples, 'policies/regional-waf.yaml'), 'utf8'),
+    'policies/regional-shield.yaml': await readFile(join(examples, 'policies/regional-shield.yaml'), 'utf8'),
+    'rollout.yaml': `kind: Rollout
+name: edge-protection
+policies: [policies/regional-waf.yaml, policies/regional-shield.yaml]
+regions: { order: [eu-west-1, us-east-1] }
+waves:
+  - name: canary-audit
+    targets: { ous: [Root/Policy Staging] }
+    mode: audit
+    soakTime: 100ms
+    gates: { haltOnViolationReasons: [RESOURCE_INCORRECT_WEB_ACL], timeout: 30s }
+  - name: rest-audit
+    targets: { all: true }
+    mode: audit
+    gates: { haltOnViolationReasons: [RESOURCE_INCORRECT_WEB_ACL], timeout: 30s }
+  - name: all-remediate
+    targets: { all: true }
+    mode: remediate
+    soakTime: 100ms
+    gates: { maxNonCompliantAccounts: 0, timeout: 30s }
+`,
+  });
+  return join(root, 'rollout.yaml');
+}
+
+describe('a staged rollout on the sandbox', () => {
+  test('ends with every in-scope account compliant, each intended PutPolicy sent once', { timeout: 180_000 }, async ({ sandbox, redisPrefix }) => {
+    const harness = await startHarness(sandbox, redisPrefix);
+    try {
+      await harness.startWorker();
+      const { rolloutId } = await harness.control.submit(await readRolloutSource(await stagedRolloutFile()), { requestedBy: 'test' });
+      const final = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 150_000 });
+      expect(final).toMatchObject({ status: 'completed' });
+
+      const view = await harness.control.view(rolloutId);
+      const plan = view.record.plan;
+      if (!plan) throw new Error('no plan stored');
+      // Per region: create 2 audit copies, widen them, then delete them and create the 2 enforcing policies.
+      const puts = plan.steps.filter((step) => step.kind === 'put');
+      const deletes = plan.steps.filter((step) => step.kind === 'delete');
+      expect(puts.map((step) => step.id)).toHaveLength(12);
+      expect(deletes).toHaveLength(4);
+      expect(view.steps.filter((step) => step.outcome === 'unchanged')).toEqual([]);
+
+      const requests = sandbox.requests().filter((entry) => entry.service === 'fms');
+      for (const region of ['eu-west-1', 'us-east-1']) {
+        const sent = requests.filter((entry) => entry.region === region && entry.operation === 'PutPolicy');
+        expect(sent.filter((entry) => entry.status !== 200)).toEqual([]);
+        expect(sent).toHaveLength(puts.filter((step) => step.region === region).length);
+        expect(requests.filter((entry) => entry.region === region && entry.operation === 'DeletePolicy')).toHaveLength(2);
+      }
+
+      // Every gate judged fresh evaluations and passed; the audit waves saw what remediation would fix.
+      expect(view.gates.map((gate) => `${gate.step}:${gate.status}`)).toEqual(plan.steps.filter((step) => step.kind === 'gate').map((step) => `${step.id}:passed`));
+      const restAudit = view.gates.find((gate) => gate.step === 'rest-audit.eu-west-1.gate');
+      expect(restAudit?.nonCompliantAccounts.length).toBeGreaterThan(100);
+      expect(restAudit?.evaluationLimitExceeded.length).toBeGreaterThan(0);
+      expect(Object.keys(restAudit?.violationsByReason ?? {})).toEqual(expect.arrayContaining(['RESOURCE_MISSING_SHIELD_PROTECTION']));
+
+      const snapshot = await harness.executor.store.redis.get(`${redisPrefix}:org:snapshot`);
+      const inScope = resolveFmsScope(JSON.parse(snapshot ?? '{}'), {});
+      expect(inScope.length).toBeGreaterThan(250);
+      for (const policy of ['edge-waf-baseline', 'edge-shield']) {
+        const report = await complianceReport(harness.aws, { policy, regions: ['eu-west-1', 'us-east-1'] });
+        for (const region of ['eu-west-1', 'us-east-1']) {
+          const rows = report.rows.filter((row) => row.region === region);
+          expect(rows.map((row) => row.account).sort()).toEqual(inScope);
+          expect(rows.filter((row) => row.status !== 'COMPLIANT')).toEqual([]);
+        }
+      }
+      // The audit copies are gone once every account graduated.
+      for (const region of ['eu-west-1', 'us-east-1']) {
+        const names = (await listPolicies(fmsClient(harness.aws, region))).map((policy) => policy.PolicyName).sort();
+        expect(names).toEqual(['edge-shield', 'edge-waf-baseline']);
+      }
+    } finally {
+      await harness.close();
+    }
+  });
+});

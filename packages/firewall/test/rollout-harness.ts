@@ -1,0 +1,119 @@
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { AwsClientFactory } from '@orgshield/aws';
+import {
+  firewallRolloutRollbackJob,
+  firewallRolloutStartJob,
+  firewallRolloutStepJob,
+  firewallScheduledRolloutJob,
+  JobQueues,
+} from '@orgshield/jobs';
+import type { RunningSandbox } from '@orgshield/sandbox';
+import { currentOrganization } from '../src/organization-source.js';
+import { RolloutControl } from '../src/rollout-control.js';
+import { RolloutExecutor } from '../src/rollout-executor.js';
+
+/**
+ * What the integration tests run a rollout with: the real clients against a sandbox, Redis
+ * under the test's own prefix, and a BullMQ worker on the firewall queue that routes jobs to
+ * the executor the way apps/worker's processors do.
+ */
+export interface Harness {
+  redis: Redis;
+  queues: JobQueues;
+  aws: AwsClientFactory;
+  control: RolloutControl;
+  executor: RolloutExecutor;
+  startWorker(): Promise<Worker>;
+  close(): Promise<void>;
+}
+
+/** Client-side limits high enough that a 300-account gate is not paced by the defaults. */
+export const TEST_RATE_LIMITS = {
+  'fms:*': { rate: 2000, burst: 2000 },
+  'organizations:*': { rate: 2000, burst: 2000 },
+  'sts:*': { rate: 2000, burst: 2000 },
+};
+
+export function sandboxClients(sandbox: RunningSandbox): AwsClientFactory {
+  const env = sandbox.env();
+  return new AwsClientFactory({
+    endpoint: sandbox.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' },
+    rateLimits: TEST_RATE_LIMITS,
+  });
+}
+
+/** Routes a firewall job to the executor: the same adapter apps/worker registers. */
+export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise<unknown> {
+  const attempt = { jobId: String(job.id), final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
+  switch (job.name) {
+    case firewallRolloutStartJob.name:
+      return executor.start(firewallRolloutStartJob.payload.parse(job.data), attempt);
+    case firewallRolloutStepJob.name:
+      return executor.runStep(firewallRolloutStepJob.payload.parse(job.data), attempt);
+    case firewallRolloutRollbackJob.name:
+      return executor.rollback(firewallRolloutRollbackJob.payload.parse(job.data));
+    case firewallScheduledRolloutJob.name:
+      return executor.runScheduled(firewallScheduledRolloutJob.payload.parse(job.data), job.timestamp, attempt);
+    default:
+      throw new Error(`no processor for ${job.name}`);
+  }
+}
+
+export async function startHarness(
+  sandbox: RunningSandbox,
+  prefix: string,
+  options: { gatePollMs?: number; workerOptions?: { lockDuration?: number; stalledInterval?: number } } = {},
+): Promise<Harness> {
+  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  const queues = new JobQueues(redis, { prefix });
+  const aws = sandboxClients(sandbox);
+  const executor = new RolloutExecutor({
+    redis,
+    queues,
+    aws,
+    organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }),
+    gatePollMs: options.gatePollMs ?? 200,
+  });
+  const workers: Worker[] = [];
+  return {
+    redis,
+    queues,
+    aws,
+    control: new RolloutControl(redis, queues),
+    executor,
+    async startWorker() {
+      const worker = new Worker('firewall', (job) => processFirewallJob(executor, job), {
+        connection: redis.duplicate(),
+        prefix,
+        concurrency: 4,
+        ...options.workerOptions,
+      });
+      worker.on('error', () => undefined);
+      await worker.waitUntilReady();
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close()));
+      await queues.close();
+      aws.destroy();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Writes files (path -> text) into a fresh temporary folder and returns its path. */
+export async function writeTree(files: Record<string, string>): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'orgshield-rollout-'));
+  for (const [path, text] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), text);
+  }
+  return root;
+}
