@@ -21,3 +21,4 @@ export { fmsScopeMapSchema, resolveFmsScope } from './fms-scope.js';
 export type { FmsScope, FmsScopeMap } from './fms-scope.js';
 export { AssumeRoleFailedError, DEFAULT_MEMBER_ROLE, MemberCredentials, roleSessionName } from './member-credentials.js';
 export type { MemberCredentialsOptions } from './member-credentials.js';
+export { OrganizationIndex } from './organization-index.js';

@@ -3,7 +3,7 @@ import { ListRootsCommand, OrganizationsClient, TagResourceCommand } from '@aws-
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsClientFactory, isMutatingOperation, serviceKey, type MutationAuditEntry } from './client-factory.js';
-import { EndpointUnreachableError, InvalidInputError } from './errors.js';
+import { CredentialsMissingError, EndpointUnreachableError, InvalidInputError } from './errors.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 
@@ -94,5 +94,24 @@ describe('AwsClientFactory', () => {
       expect.objectContaining({ service: 'organizations', operation: 'TagResource', accountId: '111111111111', region: 'us-east-1', error: 'ECONNREFUSED' }),
     ]);
     expect(factory.usedOperations()).toEqual(['organizations:ListRoots', 'organizations:TagResource']);
+  });
+
+  it('says how to provide credentials when the standard chain finds none', async () => {
+    const saved = { ...process.env };
+    for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+    Object.assign(process.env, {
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials',
+      AWS_CONFIG_FILE: '/nonexistent/config',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    try {
+      factory = new AwsClientFactory({ region: 'us-east-1', endpoint: `http://127.0.0.1:${await closedPort()}` });
+      const error = await factory.client(OrganizationsClient).send(new ListRootsCommand({})).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CredentialsMissingError);
+      expect((error as CredentialsMissingError).exitCode).toBe(2);
+    } finally {
+      for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
+      Object.assign(process.env, saved);
+    }
   });
 });

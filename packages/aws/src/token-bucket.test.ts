@@ -13,11 +13,14 @@ function sendTimes(arrivals: number[], limit: { rate: number; burst: number }, i
 }
 
 describe('clientBurst', () => {
-  it('keeps a tenth of the burst (at least one token) as slack for timing jitter', () => {
+  it('keeps a tenth of the burst, and at least 100 ms of the rate, as slack for timing jitter', () => {
     expect(clientBurst({ rate: 10, burst: 10 })).toBe(9);
+    expect(clientBurst({ rate: 20, burst: 5 })).toBe(3);
     expect(clientBurst({ rate: 600, burst: 600 })).toBe(540);
+    expect(clientBurst({ rate: 100, burst: 20 })).toBe(10);
     expect(clientBurst({ rate: 1, burst: 2 })).toBe(1);
     expect(clientBurst({ rate: 1, burst: 1 })).toBe(1);
+    expect(clientBurst({ rate: 50, burst: 3 })).toBe(1);
   });
 });
 

@@ -32,13 +32,14 @@ export const BUCKET_TUNING = {
 
 /**
  * The burst we allow ourselves. The server's bucket and ours never see a request at quite the
- * same instant (timers fire late, requests overtake each other), so we leave a tenth of the
- * server's burst (at least one token) unused to absorb that jitter; otherwise a client running
- * exactly at the quota would be throttled every few requests. A burst of 1 leaves no room.
+ * same instant (timers fire late, a cold connection delays the first requests, requests overtake
+ * each other), so we leave part of the server's bucket unused to absorb that jitter: a tenth of
+ * it, and at least 100 ms worth of its rate, while keeping one token. Without this slack a client
+ * running exactly at the quota is throttled every few seconds. A burst of 1 leaves no room.
  */
 export function clientBurst(limit: RateLimit): number {
-  if (limit.burst <= 1) return 1;
-  return Math.max(1, limit.burst - Math.max(1, Math.ceil(limit.burst / 10)));
+  const slack = Math.max(Math.ceil(limit.burst / 10), Math.ceil(limit.rate * 0.1));
+  return Math.max(1, limit.burst - slack);
 }
 
 export function factorAt(state: BucketState | undefined, now: number): number {

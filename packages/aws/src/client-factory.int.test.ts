@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { ListRootsCommand, ListTagsForResourceCommand, OrganizationsClient, TagResourceCommand } from '@aws-sdk/client-organizations';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { startSandbox } from '@orgshield/sandbox';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AwsClientFactory, type AwsClientFactoryOptions, type MutationAuditEntry } from './client-factory.js';
+import { AwsCallError } from './errors.js';
+import { RedisRateLimiter } from './rate-limiter.js';
+
+const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+const cleanups: Array<() => unknown> = [() => redis.disconnect()];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
+
+async function sandboxWith(options: Parameters<typeof startSandbox>[0]): Promise<Sandbox> {
+  const sandbox = await startSandbox({ port: 0, accounts: 40, ous: 6, seed: 7, ...options });
+  cleanups.push(() => sandbox.close());
+  return sandbox;
+}
+
+function factoryFor(sandbox: Sandbox, options: AwsClientFactoryOptions = {}): AwsClientFactory {
+  const env = sandbox.env();
+  const factory = new AwsClientFactory({
+    endpoint: sandbox.url,
+    region: env['AWS_REGION'],
+    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID']!, secretAccessKey: env['AWS_SECRET_ACCESS_KEY']! },
+    ...options,
+  });
+  cleanups.push(() => factory.destroy());
+  return factory;
+}
+
+function organizationsRequests(sandbox: Sandbox, operation: string) {
+  return sandbox.requests().filter((r) => r.service === 'organizations' && r.operation === operation);
+}
+
+describe('AwsClientFactory against the sandbox', () => {
+  it('ends with zero errors against a throttled, failing service when the Redis limiter knows the quota', async () => {
+    const quota = { rate: 20, burst: 5 };
+    const sandbox = await sandboxWith({ faults: { operations: { 'organizations:*': { ...quota, errorRate: 0.05, resetRate: 0.03 } } } });
+    const clients = factoryFor(sandbox, {
+      rateLimits: { 'organizations:*': quota },
+      rateLimiter: new RedisRateLimiter(redis, { keyPrefix: `test:${randomUUID()}:` }),
+    });
+    const organizations = clients.client(OrganizationsClient);
+    const ids = sandbox.world.snapshot().accounts.map((a) => a.id);
+    const started = performance.now();
+    const answers = await Promise.all(ids.map((id) => organizations.send(new ListTagsForResourceCommand({ ResourceId: id }))));
+    const seconds = (performance.now() - started) / 1000;
+
+    expect(answers).toHaveLength(ids.length);
+    const log = organizationsRequests(sandbox, 'ListTagsForResource');
+    const failed = log.filter((r) => r.status === 0 || r.status >= 500).length;
+    expect(failed).toBeGreaterThan(0); // the faults did happen, and were absorbed
+    // the limiter keeps below the service's bucket (a throttle or two may come from timing jitter)
+    expect(log.filter((r) => r.error === 'TooManyRequestsException').length).toBeLessThanOrEqual(2);
+    // paced at the quota: never faster than its bucket allows, and not much slower
+    const quotaSeconds = (log.length - quota.burst) / quota.rate;
+    expect(seconds).toBeGreaterThanOrEqual(quotaSeconds - 0.1);
+    expect(seconds).toBeLessThan(quotaSeconds * 1.3 + 0.5);
+  });
+
+  it('shares one bucket between two factories (two workers) on the same Redis', async () => {
+    const quota = { rate: 10, burst: 4 };
+    const sandbox = await sandboxWith({ faults: { operations: { 'organizations:*': quota } } });
+    const keyPrefix = `test:${randomUUID()}:`;
+    const workers = [0, 1].map(() => {
+      const connection = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+      cleanups.push(() => connection.disconnect());
+      return factoryFor(sandbox, { rateLimits: { 'organizations:*': quota }, rateLimiter: new RedisRateLimiter(connection, { keyPrefix }) });
+    });
+    const started = performance.now();
+    await Promise.all(workers.flatMap((w) => Array.from({ length: 12 }, () => w.client(OrganizationsClient).send(new ListRootsCommand({})))));
+    const seconds = (performance.now() - started) / 1000;
+    const log = organizationsRequests(sandbox, 'ListRoots');
+    expect(log.filter((r) => r.error === 'TooManyRequestsException')).toHaveLength(0);
+    // 24 calls through one bucket of 10/s that lets 3 through at once
+    expect(seconds).toBeGreaterThanOrEqual((24 - 3) / 10 - 0.1);
+  });
+
+  it('records every mutating call to the audit sink, with the account it ran in, and nothing else', async () => {
+    const sandbox = await sandboxWith({});
+    const audit: MutationAuditEntry[] = [];
+    const clients = factoryFor(sandbox, { onMutation: (entry) => audit.push(entry) });
+    const management = sandbox.world.snapshot().managementAccountId;
+    const member = sandbox.world.snapshot().accounts.find((a) => a.id !== management)!.id;
+
+    await clients.client(OrganizationsClient).send(new ListRootsCommand({}));
+    await clients.client(STSClient).send(
+      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${member}:role/OrganizationAccountAccessRole`, RoleSessionName: 'audit-test' }),
+    );
+    const refused = await clients.client(OrganizationsClient).send(new TagResourceCommand({ ResourceId: member, Tags: [{ Key: 'k', Value: 'v' }] })).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AwsCallError);
+
+    expect(audit).toEqual([
+      { service: 'sts', operation: 'AssumeRole', accountId: management, region: 'us-east-1', at: expect.any(String), requestId: expect.any(String) },
+      expect.objectContaining({ service: 'organizations', operation: 'TagResource', accountId: management, error: (refused as AwsCallError).awsCode }),
+    ]);
+    expect(JSON.stringify(audit)).not.toMatch(/AKIA|secret/i);
+    expect(clients.usedOperations()).toEqual(['organizations:ListRoots', 'organizations:TagResource', 'sts:AssumeRole', 'sts:GetCallerIdentity']);
+  });
+});
