@@ -1,0 +1,209 @@
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { directionFromPorts } from './flow-accumulator.js';
+import { analyzeFlowLogs } from './flow-analysis.js';
+import { DEFAULT_FLOW_LOG_FORMAT, type FlowLogField } from './flow-log-format.js';
+import type { FlowLogObjectSource } from './flow-log-reader.js';
+
+const LOCAL = ['10.0.1.25', '2600:1f18:abcd::25'];
+const REMOTES = ['198.51.100.7', '203.0.113.9', '10.0.1.26', '2001:db8::9', '2001:db8:1::7', ...LOCAL];
+const T0 = 1_748_736_000;
+
+interface Rec {
+  src: string;
+  dst: string;
+  srcport: number | '-';
+  dstport: number | '-';
+  protocol: number;
+  packets: number | '-';
+  bytes: number | '-';
+  start: number;
+  end: number | '-';
+  action: 'ACCEPT' | 'REJECT';
+  status: 'OK' | 'NODATA' | 'SKIPDATA';
+  flags: number | '-';
+  eni: string;
+  flowDirection: 'ingress' | 'egress';
+}
+
+const record: fc.Arbitrary<Rec> = fc.record({
+  src: fc.constantFrom(...REMOTES),
+  dst: fc.constantFrom(...REMOTES),
+  srcport: fc.oneof(fc.constantFrom(22, 443, 53, 40000, 50001, 65535, 0), fc.constant('-' as const)),
+  dstport: fc.constantFrom(22, 443, 53, 40000, 50001, 0),
+  protocol: fc.constantFrom(6, 17, 1),
+  packets: fc.oneof(fc.integer({ min: 0, max: 1e6 }), fc.constant('-' as const)),
+  bytes: fc.oneof(fc.integer({ min: 0, max: 2 ** 40 }), fc.constant('-' as const)),
+  start: fc.integer({ min: T0, max: T0 + 7200 }),
+  end: fc.oneof(fc.integer({ min: T0, max: T0 + 7300 }), fc.constant('-' as const)),
+  action: fc.constantFrom('ACCEPT', 'REJECT'),
+  status: fc.constantFrom('OK', 'OK', 'OK', 'OK', 'NODATA', 'SKIPDATA'),
+  flags: fc.oneof(fc.constantFrom(0, 1, 2, 3, 18, 19, 4), fc.constant('-' as const)),
+  eni: fc.constantFrom('eni-0a1b2c3d4e5f60718', 'eni-99999999'),
+  flowDirection: fc.constantFrom('ingress', 'egress'),
+});
+
+function value(r: Rec, field: FlowLogField): string {
+  const ok = r.status === 'OK';
+  switch (field) {
+    case 'version': return '5';
+    case 'account-id': return '123456789012';
+    case 'interface-id': return r.eni;
+    case 'srcaddr': return ok ? r.src : '-';
+    case 'dstaddr': return ok ? r.dst : '-';
+    case 'srcport': return ok ? String(r.srcport) : '-';
+    case 'dstport': return ok ? String(r.dstport) : '-';
+    case 'protocol': return ok ? String(r.protocol) : '-';
+    case 'packets': return ok ? String(r.packets) : '-';
+    case 'bytes': return ok ? String(r.bytes) : '-';
+    case 'start': return String(r.start);
+    case 'end': return String(r.end);
+    case 'action': return ok ? r.action : '-';
+    case 'log-status': return r.status;
+    case 'tcp-flags': return ok ? String(r.flags) : '-';
+    case 'flow-direction': return ok ? r.flowDirection : '-';
+    default: return 'x-1';
+  }
+}
+
+type Line = { kind: 'record'; rec: Rec } | { kind: 'malformed'; text: string } | { kind: 'blank' };
+
+/** What the analysis should make of the lines: computed the slow, obvious way. */
+function reference(lines: readonly Line[], fields: readonly FlowLogField[], options: { localIps: string[]; eni?: string; from?: number; to?: number }) {
+  const counts = { total: 0, matched: 0, nodata: 0, skipdata: 0 };
+  const conversations = new Map<string, { inBytes: number; outBytes: number; inPackets: number; outPackets: number; accepted: number; rejected: number; first: number; last: number; remote: number; local: number }>();
+  let malformed = 0;
+  for (const line of lines) {
+    if (line.kind === 'blank') continue;
+    if (line.kind === 'malformed') {
+      malformed++;
+      continue;
+    }
+    const r = line.rec;
+    counts.total++;
+    if (r.status === 'NODATA') counts.nodata++;
+    if (r.status === 'SKIPDATA') counts.skipdata++;
+    if (r.status !== 'OK') continue;
+    if (options.from !== undefined && r.start < options.from) continue;
+    if (options.to !== undefined && r.start >= options.to) continue;
+    if (options.eni !== undefined && r.eni !== options.eni) continue;
+    let outgoing: boolean;
+    if (options.localIps.length > 0) {
+      outgoing = options.localIps.includes(r.src);
+      if (outgoing === options.localIps.includes(r.dst)) continue;
+    } else {
+      outgoing = r.flowDirection === 'egress';
+    }
+    counts.matched++;
+    const sp = r.srcport === '-' ? 0 : r.srcport;
+    const dp = r.dstport === '-' ? 0 : r.dstport;
+    const [remote, lport, rport] = outgoing ? [r.dst, sp, dp] : [r.src, dp, sp];
+    const key = `${remote} ${lport} ${rport} ${r.protocol}`;
+    const c = conversations.get(key) ?? { inBytes: 0, outBytes: 0, inPackets: 0, outPackets: 0, accepted: 0, rejected: 0, first: Infinity, last: -Infinity, remote: 0, local: 0 };
+    conversations.set(key, c);
+    const bytes = r.bytes === '-' ? 0 : r.bytes;
+    const packets = r.packets === '-' ? 0 : r.packets;
+    if (outgoing) {
+      c.outBytes += bytes;
+      c.outPackets += packets;
+    } else {
+      c.inBytes += bytes;
+      c.inPackets += packets;
+    }
+    if (r.action === 'ACCEPT') c.accepted++;
+    else c.rejected++;
+    c.first = Math.min(c.first, r.start);
+    c.last = Math.max(c.last, r.end === '-' || !fields.includes('end') ? r.start : r.end);
+    if (fields.includes('tcp-flags') && r.protocol === 6 && r.flags !== '-') {
+      if ((r.flags & 18) === 18) c[outgoing ? 'remote' : 'local']++;
+      else if ((r.flags & 2) !== 0) c[outgoing ? 'local' : 'remote']++;
+    }
+  }
+  const rows = [...conversations].map(([key, c]) => {
+    const [remoteIp, lport, rport, protocol] = key.split(' ');
+    const direction = c.remote > 0 && c.local === 0 ? 'inbound' : c.local > 0 && c.remote === 0 ? 'outbound' : directionFromPorts(Number(lport), Number(rport));
+    return `${remoteIp} ${lport} ${rport} ${protocol} ${direction} in=${c.inBytes}/${c.inPackets} out=${c.outBytes}/${c.outPackets} a=${c.accepted} r=${c.rejected} ${c.first}-${c.last}`;
+  });
+  return { counts, rows: rows.sort(), malformed };
+}
+
+/** An S3-like source holding the files in memory and handing them out in the given chunk sizes. */
+function memorySource(files: Map<string, Buffer>, chunkSizes: readonly number[]): FlowLogObjectSource {
+  return {
+    async *list(prefix) {
+      for (const [key, body] of files) if (key.startsWith(prefix)) yield { key, size: body.length };
+    },
+    async open(key) {
+      const body = files.get(key)!;
+      const chunks: Buffer[] = [];
+      for (let at = 0, k = 0; at < body.length; k++) {
+        const size = chunkSizes[k % chunkSizes.length]!;
+        chunks.push(body.subarray(at, at + size));
+        at += size;
+      }
+      return Readable.from(chunks);
+    },
+  };
+}
+
+const format: fc.Arbitrary<{ fields: readonly FlowLogField[]; header: boolean }> = fc.oneof(
+  fc.record({ fields: fc.constant([...DEFAULT_FLOW_LOG_FORMAT]), header: fc.boolean() }),
+  fc.record({
+    fields: fc.shuffledSubarray(['interface-id', 'tcp-flags', 'flow-direction', 'end', 'log-status', 'version'] as FlowLogField[])
+      .chain((extra) => fc.shuffledSubarray([...extra, 'srcaddr', 'dstaddr', 'srcport', 'dstport', 'protocol', 'packets', 'bytes', 'start', 'action'] as FlowLogField[], { minLength: 9 + extra.length })),
+    header: fc.constant(true),
+  }),
+);
+
+// Without a log-status column every record is an OK record.
+const lines = (fields: readonly FlowLogField[]): fc.Arbitrary<Line[]> => fc.array(fc.oneof(
+  { weight: 20, arbitrary: record.map((rec): Line => ({ kind: 'record', rec: fields.includes('log-status') ? rec : { ...rec, status: 'OK' } })) },
+  { weight: 1, arbitrary: record.map((rec): Line => ({ kind: 'malformed', text: fields.slice(1).map((f) => value(rec, f)).join(' ') })) },
+  { weight: 1, arbitrary: record.map((rec): Line => ({ kind: 'malformed', text: fields.map((f) => (f === 'srcport' ? '4x3' : value(rec, f))).join(' ') })) },
+  { weight: 1, arbitrary: fc.constant<Line>({ kind: 'blank' }) },
+), { maxLength: 300 });
+
+function text(fields: readonly FlowLogField[], header: boolean, body: readonly Line[], crlf: boolean): string {
+  const eol = crlf ? '\r\n' : '\n';
+  const rows = body.map((line) => (line.kind === 'record' ? fields.map((f) => value(line.rec, f)).join(' ') : line.kind === 'malformed' ? line.text : ''));
+  return (header ? fields.join(' ') + eol : '') + rows.map((row) => row + eol).join('');
+}
+
+describe('the flow-log reader and accumulator against a reference', () => {
+  it('total the same records, conversations and problems whatever the format, chunking and compression', async () => {
+    await fc.assert(fc.asyncProperty(
+      format.chain((f) => fc.record({
+        format: fc.constant(f),
+        files: fc.array(lines(f.fields), { minLength: 1, maxLength: 3 }),
+        chunks: fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 5 }),
+        gzip: fc.boolean(),
+        crlf: fc.boolean(),
+        useLocalIps: fc.boolean(),
+        eni: fc.option(fc.constant('eni-0a1b2c3d4e5f60718'), { nil: undefined }),
+        window: fc.option(fc.tuple(fc.integer({ min: T0, max: T0 + 3600 }), fc.integer({ min: 1, max: 7200 })), { nil: undefined }),
+      })),
+      async ({ format: { fields, header }, files, chunks, gzip, crlf, useLocalIps, eni, window }) => {
+        const localIps = useLocalIps || !fields.includes('flow-direction') ? LOCAL : [];
+        const usable = !(eni !== undefined && !fields.includes('interface-id'));
+        const store = new Map(files.map((body, i) => {
+          const raw = Buffer.from(text(fields, header, body, crlf));
+          return [`f${i}.log`, gzip ? gzipSync(raw) : raw];
+        }));
+        const from = window === undefined ? undefined : window[0];
+        const to = window === undefined ? undefined : window[0] + window[1];
+        const analysis = await analyzeFlowLogs({ objects: memorySource(store, chunks), prefixes: [''] }, {
+          localIps, eni, ...(window === undefined ? {} : { from: new Date(from! * 1000), to: new Date(to! * 1000) }),
+        });
+        const expected = reference(usable ? files.flat() : [], fields, { localIps, eni, from, to });
+        const rows = analysis.conversations.map((c) =>
+          `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol} ${c.direction} in=${c.inBytes}/${c.inPackets} out=${c.outBytes}/${c.outPackets} a=${c.accepted} r=${c.rejected} ${Date.parse(c.firstSeen) / 1000}-${Date.parse(c.lastSeen) / 1000}`).sort();
+        expect(analysis.records).toEqual(expected.counts);
+        expect(rows).toEqual(expected.rows);
+        expect(analysis.problemCount).toBe(usable ? expected.malformed : files.length);
+        expect(analysis.files).toBe(files.length);
+      },
+    ), { numRuns: 150 });
+  });
+});

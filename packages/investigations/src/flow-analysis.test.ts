@@ -1,0 +1,192 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidInputError } from '@orgshield/aws';
+import { CUSTOM_FLOW_LOG_FIELDS, type FlowLogScenario, type PlantedIncident, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeFlowLogs, flowAnalysisJson, type FlowAnalysisOptions } from './flow-analysis.js';
+import { flowAnalysisJsonSchema } from './report-json.js';
+
+const LOCAL = '10.0.1.25';
+const LOCAL6 = '2600:1f18:abcd::25';
+const from = new Date('2025-06-01T00:00:00Z');
+const at = (hours: number, minutes = 0): Date => new Date(from.getTime() + (hours * 60 + minutes) * 60000);
+let root: string;
+let count = 0;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'flow-analysis-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function logs(scenario: Partial<FlowLogScenario>, options: Partial<Parameters<typeof writeFlowLogFiles>[1]> = {}): Promise<string> {
+  const dir = join(root, String(count++));
+  await writeFlowLogFiles({ seed: 7, from, to: at(6), recordsPerMinute: 200, localIp: LOCAL, ...scenario }, { dir, files: 12, ...options });
+  return dir;
+}
+
+async function analyze(dir: string | string[], options: FlowAnalysisOptions = { localIps: [LOCAL] }) {
+  return analyzeFlowLogs({ paths: Array.isArray(dir) ? dir : [dir] }, options);
+}
+
+describe('findings on generated traffic', () => {
+  const cases: { incident: PlantedIncident; expect: Record<string, unknown> }[] = [
+    { incident: { kind: 'port-scan', remoteIp: '45.33.32.156', at: at(2) }, expect: { kind: 'port-scan', remoteIp: '45.33.32.156' } },
+    { incident: { kind: 'brute-force', remoteIp: '185.220.101.4', at: at(2), port: 3389, attempts: 60 }, expect: { kind: 'brute-force', remoteIp: '185.220.101.4', localPort: 3389 } },
+    { incident: { kind: 'ddos', at: at(3), port: 443, sources: 1500 }, expect: { kind: 'ddos', localPort: 443 } },
+    { incident: { kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(4), bytes: 2 * 1024 ** 3 }, expect: { kind: 'exfiltration', remoteIp: '91.219.236.18' } },
+    { incident: { kind: 'spike', at: at(3, 30), factor: 6 }, expect: { kind: 'traffic-spike' } },
+  ];
+
+  for (const seed of [1, 2, 3]) {
+    it(`finds each planted incident with its evidence and nothing on the clean traffic (seed ${seed})`, async () => {
+      const clean = await analyze(await logs({ seed }));
+      expect(clean.records.matched).toBeGreaterThan(6 * 60 * 190);
+      expect(clean.findings).toEqual([]);
+      for (const c of cases) {
+        const analysis = await analyze(await logs({ seed, incidents: [c.incident] }));
+        const found = analysis.findings.filter((f) => f.kind === c.expect.kind);
+        expect(found, c.incident.kind).toEqual([expect.objectContaining(c.expect)]);
+        const evidence = found[0]!.evidence;
+        expect(Date.parse(evidence.from)).toBeGreaterThanOrEqual(c.incident.at.getTime() - 600_000);
+        expect(Date.parse(evidence.from)).toBeLessThan(c.incident.at.getTime() + 3600_000);
+        // Only traffic spikes may come along (a flood or an upload is also a lot of bytes).
+        expect(analysis.findings.filter((f) => f.kind !== c.expect.kind && f.kind !== 'traffic-spike'), c.incident.kind).toEqual([]);
+      }
+    });
+  }
+
+  it('says why: evidence numbers of a port scan and a brute force', async () => {
+    const analysis = await analyze(await logs({ incidents: [
+      { kind: 'port-scan', remoteIp: '45.33.32.156', at: at(1), ports: 120 },
+      { kind: 'brute-force', remoteIp: '185.220.101.4', at: at(2), attempts: 40 },
+    ] }));
+    const scan = analysis.findings.find((f) => f.kind === 'port-scan')!;
+    expect(scan.evidence.metrics).toMatchObject({ localPorts: 120 });
+    expect(scan.evidence.examples.slice(0, 3)).toEqual(['1', '2', '3']);
+    const brute = analysis.findings.find((f) => f.kind === 'brute-force')!;
+    expect(brute.evidence.metrics.connections).toBe(40);
+    expect(brute.evidence.summary).toBe('185.220.101.4 opened 40 short connections to admin port 22.');
+  });
+
+  it('stays quiet on two clean days with IPv6 clients and a custom format', async () => {
+    const analysis = await analyze(
+      await logs({ seed: 11, to: at(48), recordsPerMinute: 60, localIpv6: LOCAL6 }, { fields: CUSTOM_FLOW_LOG_FIELDS }),
+      { localIps: [LOCAL, LOCAL6] },
+    );
+    expect(analysis.findings).toEqual([]);
+    const v6 = analysis.conversations.filter((c) => c.remoteIp.includes(':'));
+    expect(v6.length).toBeGreaterThan(10);
+    expect(v6.every((c) => c.localPort === 443 && c.direction === 'inbound')).toBe(true);
+  });
+
+  it('marks the conversations and findings of the GuardDuty finding', async () => {
+    const analysis = await analyze(await logs({ incidents: [{ kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(4), remotePort: 9001 }] }), {
+      localIps: [LOCAL], markFrom: { ips: ['91.219.236.18'], ports: [9001] },
+    });
+    expect(analysis.conversations.filter((c) => c.fromFinding).map((c) => [c.remoteIp, c.remotePort])).toEqual([['91.219.236.18', 9001]]);
+    expect(analysis.findings.find((f) => f.kind === 'exfiltration')?.fromFinding).toBe(true);
+    expect(analysis.findings.filter((f) => f.fromFinding)).toHaveLength(1);
+  });
+});
+
+describe('local side, direction, ENI, window and filters', () => {
+  it('takes direction from TCP flags and the local side from flow-direction when the format has them', async () => {
+    const dir = await logs({}, { fields: CUSTOM_FLOW_LOG_FIELDS });
+    const withIps = await analyze(dir);
+    const withoutIps = await analyze(dir, {});
+    expect(withoutIps.records).toEqual(withIps.records);
+    expect(withoutIps.conversations).toEqual(withIps.conversations);
+    // Service calls go out from ephemeral ports; web clients come in to 443.
+    const outbound = withIps.conversations.filter((c) => c.remotePort === 5432);
+    expect(outbound.length).toBeGreaterThan(0);
+    expect(outbound.every((c) => c.direction === 'outbound')).toBe(true);
+  });
+
+  it('without flow-direction and local IPs, skips each file and says why', async () => {
+    const analysis = await analyze(await logs({ to: at(1) }, { files: 2 }), {});
+    expect(analysis.records.total).toBe(0);
+    expect(analysis.problems.map((p) => p.code)).toEqual(['missing-field', 'missing-field']);
+    expect(analysis.problems[0]!.message).toMatch(/has no flow-direction field and no local address was given.*give --local-ip/);
+  });
+
+  it('keeps to the records of one ENI', async () => {
+    const a = await logs({ interfaceId: 'eni-0aaaaaaaaaaaaaaa1', to: at(2) });
+    const b = await logs({ interfaceId: 'eni-0bbbbbbbbbbbbbbb2', to: at(2), seed: 99 });
+    const both = await analyze([a, b]);
+    const onlyA = await analyze([a, b], { localIps: [LOCAL], eni: 'eni-0aaaaaaaaaaaaaaa1' });
+    const aAlone = await analyze(a);
+    expect(onlyA.records.matched).toBe(aAlone.records.matched);
+    expect(onlyA.conversations).toEqual(aAlone.conversations);
+    expect(both.records.matched).toBeGreaterThan(onlyA.records.matched);
+  });
+
+  it('counts a record when its start is in [from, to) and buckets the timeline over that window', async () => {
+    const dir = await logs({});
+    const whole = await analyze(dir);
+    const first = await analyze(dir, { localIps: [LOCAL], from: at(0), to: at(3) });
+    const second = await analyze(dir, { localIps: [LOCAL], from: at(3), to: at(6) });
+    expect(first.records.matched + second.records.matched).toBe(whole.records.matched);
+    expect(first.window).toEqual({ from: at(0).toISOString(), to: at(3).toISOString() });
+    expect(first.timeline[0]!.start).toBe(at(0).toISOString());
+    expect(first.timeline.at(-1)!.end).toBe(at(3).toISOString());
+    for (const c of first.conversations) expect(Date.parse(c.firstSeen)).toBeLessThan(at(3).getTime());
+    expect(first.records.total).toBe(whole.records.total);
+  });
+
+  it('applies every filter to every conversation it keeps', async () => {
+    const dir = await logs({ incidents: [{ kind: 'port-scan', remoteIp: '45.33.32.156', at: at(1) }] });
+    const check = async (options: FlowAnalysisOptions, keep: (c: Awaited<ReturnType<typeof analyze>>['conversations'][number]) => boolean) => {
+      const analysis = await analyze(dir, { localIps: [LOCAL], ...options });
+      expect(analysis.conversations.length).toBeGreaterThan(0);
+      expect(analysis.conversations.every(keep)).toBe(true);
+      expect(analysis.records.matched).toBe(analysis.conversations.reduce((n, c) => n + c.accepted + c.rejected, 0));
+      return analysis;
+    };
+    const scan = await check({ filters: { remote: ['45.33.0.0/16'] } }, (c) => c.remoteIp.startsWith('45.33.'));
+    expect(scan.conversations.filter((c) => c.remoteIp === '45.33.32.156')).toHaveLength(300);
+    await check({ filters: { remotePorts: [53], protocols: [17] } }, (c) => c.remotePort === 53 && c.protocol === 17);
+    await check({ filters: { direction: 'outbound' } }, (c) => c.direction === 'outbound');
+    await check({ filters: { action: 'REJECT' } }, (c) => c.accepted === 0 && c.rejected > 0);
+    // Nothing listens on 65000 (above the ephemeral range and the scan).
+    const none = await analyze(dir, { localIps: [LOCAL], filters: { localPorts: [65000] } });
+    expect(none.records.matched).toBe(0);
+    expect(none.timeline).toEqual([]);
+  });
+
+  it('counts NODATA and SKIPDATA apart from the matched records', async () => {
+    const analysis = await analyze(await logs({ to: at(48), recordsPerMinute: 5 }));
+    expect(analysis.records.nodata + analysis.records.skipdata).toBeGreaterThan(0);
+    expect(analysis.records.total).toBe(analysis.records.matched + analysis.records.nodata + analysis.records.skipdata);
+  });
+
+  it('gives the same answer read by worker threads as read in one thread', async () => {
+    const dir = await logs({ incidents: [{ kind: 'ddos', at: at(3) }] }, { files: 9 });
+    const one = await analyze(dir, { localIps: [LOCAL], workers: 1 });
+    const three = await analyze(dir, { localIps: [LOCAL], workers: 3 });
+    expect(three).toEqual(one);
+  });
+
+  it('prints exactly the documented JSON shape', async () => {
+    const json = flowAnalysisJson(await analyze(await logs({ to: at(1) })));
+    expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings']);
+    expect(flowAnalysisJsonSchema.parse(json)).toEqual(json);
+  });
+});
+
+describe('options', () => {
+  it.each([
+    [{ localIps: ['10.0.0.300'] }, 'Local IP 10.0.0.300 is not an IPv4 or IPv6 address.'],
+    [{ eni: 'eni-xyz' }, 'ENI eni-xyz is not a network interface id such as eni-0a1b2c3d4e5f60718.'],
+    [{ filters: { remote: ['10.0.0.0/33'] } }, 'Remote filter 10.0.0.0/33 is not an IP address or CIDR such as 203.0.113.0/24.'],
+    [{ filters: { localPorts: [70000] } }, 'Local port 70000 is not a port number (0 to 65535).'],
+    [{ from: at(2), to: at(1) }, `The window ${at(2).toISOString()} to ${at(1).toISOString()} is empty; give a start before the end.`],
+    [{ bucketSeconds: 90 }, 'Bucket size 90 seconds is not a whole number of minutes.'],
+  ] as [FlowAnalysisOptions, string][])('refuses %j in one sentence', async (options, message) => {
+    const error = await analyzeFlowLogs({ paths: [root] }, options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).toBe(message);
+  });
+});

@@ -1,0 +1,330 @@
+/**
+ * The flow-log analysis of one instance: read the files (local, in worker threads when
+ * there are many, or from S3), total the matching records into conversations and a
+ * timeline, then detect findings. Detective's VPC flow panel, and more.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { z } from 'zod';
+import { InvalidInputError } from '@orgshield/aws';
+import { type AccumulatorConfig, type AccumulatorState, type FlowDirection, FlowAccumulator, type RecordCounts } from './flow-accumulator.js';
+import { type ConversationFacts, detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
+import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
+import {
+  type FlowLogInput, type FlowLogProblem, FlowLogProblems, type LocalFlowLogFile, listFlowLogFiles, scanFlowLogFile, scanFlowLogObject,
+} from './flow-log-reader.js';
+import { buildTimeline, chooseBucketSeconds, MAX_TIMELINE_BUCKETS, type TimelineBucket } from './flow-timeline.js';
+
+/** Local input at least this large is shared out to worker threads. */
+const PARALLEL_MIN_BYTES = 8 * 1024 * 1024;
+
+const port = (what: string) =>
+  z.number({ error: (issue) => `${what} ${String(issue.input)} is not a port number.` })
+    .int({ error: (issue) => `${what} ${String(issue.input)} is not a port number (0 to 65535).` })
+    .min(0, { error: (issue) => `${what} ${String(issue.input)} is not a port number (0 to 65535).` })
+    .max(65535, { error: (issue) => `${what} ${String(issue.input)} is not a port number (0 to 65535).` });
+
+const ip = (what: string) =>
+  z.string().refine((text) => normalizeIp(text) !== null, { error: (issue) => `${what} ${String(issue.input)} is not an IPv4 or IPv6 address.` });
+
+/** Options of an analysis, as callers hand them in (validated by flowAnalysisOptionsSchema). */
+export const flowAnalysisOptionsSchema = z.object({
+  /** The instance's addresses. Without them, each record's flow-direction field says which side is local. */
+  localIps: z.array(ip('Local IP')).default([]),
+  /** Only records of this network interface. */
+  eni: z.string().regex(/^eni-[0-9a-f]{8,17}$/, { error: (issue) => `ENI ${String(issue.input)} is not a network interface id such as eni-0a1b2c3d4e5f60718.` }).optional(),
+  /** Records count when their start is in [from, to). */
+  from: z.date().optional(),
+  to: z.date().optional(),
+  filters: z.object({
+    /** Remote addresses or CIDRs. */
+    remote: z.array(z.string().refine((text) => parseCidr(text) !== null, { error: (issue) => `Remote filter ${String(issue.input)} is not an IP address or CIDR such as 203.0.113.0/24.` })).default([]),
+    localPorts: z.array(port('Local port')).default([]),
+    remotePorts: z.array(port('Remote port')).default([]),
+    /** IANA protocol numbers (6 TCP, 17 UDP, 1 ICMP). */
+    protocols: z.array(z.number().int().min(0).max(255, { error: (issue) => `Protocol ${String(issue.input)} is not a protocol number (0 to 255).` })).default([]),
+    direction: z.enum(['inbound', 'outbound']).optional(),
+    action: z.enum(['ACCEPT', 'REJECT']).optional(),
+  }).default({ remote: [], localPorts: [], remotePorts: [], protocols: [] }),
+  /** Timeline bucket size; chosen from the window when absent. */
+  bucketSeconds: z.number().int().positive().multipleOf(60, { error: (issue) => `Bucket size ${String(issue.input)} seconds is not a whole number of minutes.` }).optional(),
+  /** A GuardDuty finding's IPs and ports: matching conversations and findings are marked. */
+  markFrom: z.object({ ips: z.array(ip('Finding IP')), ports: z.array(port('Finding port')) }).optional(),
+  /** Threads reading local files; default: up to 2 when the input is large. */
+  workers: z.number().int().min(1).max(16).optional(),
+}).refine((o) => o.from === undefined || o.to === undefined || o.from.getTime() < o.to.getTime(), {
+  error: (issue) => {
+    const o = issue.input as { from: Date; to: Date };
+    return `The window ${o.from.toISOString()} to ${o.to.toISOString()} is empty; give a start before the end.`;
+  },
+});
+
+export type FlowAnalysisOptions = z.input<typeof flowAnalysisOptionsSchema> & {
+  onProgress?: (progress: FlowAnalysisProgress) => void;
+};
+
+export interface FlowAnalysisProgress {
+  filesDone: number;
+  filesTotal: number | null;
+}
+
+export interface Conversation {
+  remoteIp: string;
+  localPort: number;
+  remotePort: number;
+  /** IANA protocol number. */
+  protocol: number;
+  /** Who opened it, from TCP flags where the format has them, else the port rule. */
+  direction: FlowDirection;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+  /** Records accepted and rejected. */
+  accepted: number;
+  rejected: number;
+  firstSeen: string;
+  lastSeen: string;
+  fromFinding?: true;
+}
+
+/** The options an analysis ran with, normalized. */
+export interface FlowQuery {
+  localIps: string[];
+  eni: string | null;
+  filters: {
+    remote: string[];
+    localPorts: number[];
+    remotePorts: number[];
+    protocols: number[];
+    direction: 'inbound' | 'outbound' | null;
+    action: 'ACCEPT' | 'REJECT' | null;
+  };
+}
+
+export interface FlowAnalysis {
+  query: FlowQuery;
+  records: RecordCounts;
+  /** Sorted by bytes (in + out), largest first. */
+  conversations: Conversation[];
+  timeline: TimelineBucket[];
+  findings: FlowFinding[];
+  /** Listed problems (at most MAX_PROBLEMS_PER_FILE per file) and how many there were. */
+  problems: FlowLogProblem[];
+  problemCount: number;
+  files: number;
+  bucketSeconds: number;
+  /** The window analysed: as given, or the span of the matching records. */
+  window: { from: string | null; to: string | null };
+  /** Matching records of conversations beyond MAX_CONVERSATIONS (counted, not tabulated). */
+  overflowRecords: number;
+}
+
+/** What `orgshield flows analyze --output json` prints: exactly these four keys. */
+export function flowAnalysisJson(analysis: FlowAnalysis): Pick<FlowAnalysis, 'records' | 'conversations' | 'timeline' | 'findings'> {
+  const { records, conversations, timeline, findings } = analysis;
+  return { records, conversations, timeline, findings };
+}
+
+type WorkerReply = { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number };
+
+/**
+ * A reader thread. Compiled, its entry is the JavaScript next to this file. From source
+ * (tests, tsx), this Node version registers tsx's loader on the main thread only, so the
+ * thread registers it itself before loading the TypeScript entry.
+ */
+function startWorker(config: AccumulatorConfig): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./flow-analysis-worker.js', here), { workerData: { config } });
+  const tsx = join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
+  const entry = new URL('./flow-analysis-worker.ts', here).href;
+  const bootstrap = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: { config }, execArgv: ['--conditions=@orgshield/source'] });
+}
+
+/**
+ * Reads the files with `threads` readers (this thread plus threads - 1 workers), each
+ * taking the next file from one queue, and merges what the workers found into `into`.
+ */
+async function scanInParallel(
+  files: readonly LocalFlowLogFile[], threads: number, config: AccumulatorConfig,
+  into: FlowAccumulator, problems: FlowLogProblems, progress: () => void,
+): Promise<void> {
+  // Largest first, so no thread is left with one big file at the end.
+  const queue = [...files].sort((a, b) => b.size - a.size).map((f) => f.path);
+  const workers = Array.from({ length: threads - 1 }, () => startWorker(config));
+  try {
+    const fromWorkers = workers.map((worker) => new Promise<void>((resolve, reject) => {
+      worker.on('error', reject);
+      worker.on('exit', (code) => reject(new Error(`A flow-log reader thread stopped (exit code ${code}) before it finished.`)));
+      const next = (): void => {
+        const file = queue.shift();
+        worker.postMessage(file === undefined ? { kind: 'finish' } : { kind: 'file', file });
+      };
+      worker.on('message', (reply: WorkerReply) => {
+        if (reply.kind === 'file-done') {
+          progress();
+          next();
+          return;
+        }
+        into.merge(reply.state);
+        for (const problem of reply.problems) problems.listed.push(problem);
+        problems.total += reply.problemTotal;
+        resolve();
+      });
+      next();
+    }));
+    const here = (async () => {
+      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+        await scanFlowLogFile(file, into, problems);
+        progress();
+      }
+    })();
+    await Promise.all([here, ...fromWorkers]);
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+function conversationFacts(accumulator: FlowAccumulator): ConversationFacts[] {
+  const t = accumulator.conversations;
+  const texts = accumulator.addresses.texts;
+  const facts: ConversationFacts[] = new Array(t.size);
+  for (let i = 0; i < t.size; i++) {
+    facts[i] = {
+      remoteIp: texts[t.remote[i]!]!,
+      localPort: t.localPort[i]!,
+      remotePort: t.remotePort[i]!,
+      protocol: t.protocol[i]!,
+      direction: t.direction(i),
+      inBytes: t.inBytes[i]!,
+      outBytes: t.outBytes[i]!,
+      inPackets: t.inPackets[i]!,
+      outPackets: t.outPackets[i]!,
+      acceptedOutBytes: t.acceptedOutBytes[i]!,
+      accepted: t.accepted[i]!,
+      rejected: t.rejected[i]!,
+      firstSeen: t.firstSeen[i]!,
+      lastSeen: t.lastSeen[i]!,
+    };
+  }
+  return facts;
+}
+
+function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOptionsSchema> {
+  const parsed = flowAnalysisOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new InvalidInputError(parsed.error.issues[0]!.message);
+  return parsed.data;
+}
+
+/**
+ * Analyses the flow logs of one instance. Bad options throw InvalidInputError; bad input
+ * never throws: it becomes `problems`, and the rest is analysed.
+ */
+export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysisOptions = {}): Promise<FlowAnalysis> {
+  const o = validated(options);
+  const config: AccumulatorConfig = {
+    localIps: o.localIps.map((text) => normalizeIp(text)!),
+    eni: o.eni ?? null,
+    from: o.from === undefined ? null : o.from.getTime() / 1000,
+    to: o.to === undefined ? null : o.to.getTime() / 1000,
+    remote: o.filters.remote,
+    localPorts: o.filters.localPorts,
+    remotePorts: o.filters.remotePorts,
+    protocols: o.filters.protocols,
+    direction: o.filters.direction ?? null,
+    action: o.filters.action ?? null,
+  };
+  const problems = new FlowLogProblems();
+  const accumulator = new FlowAccumulator(config, problems, remoteFilterFor(config.remote));
+  let filesDone = 0;
+  let filesTotal: number | null = null;
+  const progress = (): void => {
+    filesDone++;
+    options.onProgress?.({ filesDone, filesTotal });
+  };
+
+  if ('paths' in input) {
+    const files = await listFlowLogFiles(input.paths);
+    filesTotal = files.length;
+    const bytes = files.reduce((sum, f) => sum + f.size, 0);
+    const threads = Math.min(files.length, o.workers ?? (bytes >= PARALLEL_MIN_BYTES ? Math.min(2, availableParallelism()) : 1));
+    if (threads > 1) {
+      await scanInParallel(files, threads, config, accumulator, problems, progress);
+    } else {
+      for (const file of files) {
+        await scanFlowLogFile(file.path, accumulator, problems);
+        progress();
+      }
+    }
+  } else {
+    for (const prefix of input.prefixes) {
+      for await (const object of input.objects.list(prefix)) {
+        await scanFlowLogObject(input.objects, object.key, accumulator, problems);
+        progress();
+      }
+    }
+  }
+
+  const minutes = accumulator.series.minutes;
+  let first = Infinity;
+  let last = -Infinity;
+  for (const minute of minutes) {
+    if (minute < first) first = minute;
+    if (minute > last) last = minute;
+  }
+  const from = config.from ?? (minutes.length === 0 ? null : first * 60);
+  const to = config.to ?? (minutes.length === 0 ? null : (last + 1) * 60);
+  let bucketSeconds = o.bucketSeconds ?? (from === null || to === null ? 60 : chooseBucketSeconds(to - from));
+  if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
+  const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(accumulator.series, from, to, bucketSeconds);
+
+  // Largest first, ties broken by key: one order whatever the threads, for the output and
+  // for the detectors, whose groups (and so their findings) follow it.
+  const facts = conversationFacts(accumulator).sort((x, y) =>
+    y.inBytes + y.outBytes - (x.inBytes + x.outBytes) || (x.remoteIp < y.remoteIp ? -1 : x.remoteIp > y.remoteIp ? 1 : 0) ||
+    x.localPort - y.localPort || x.remotePort - y.remotePort || x.protocol - y.protocol);
+  const findings = detectFindings(facts, timeline, bucketSeconds, o.markFrom as FindingMark | undefined);
+  const conversations = facts.map((c): Conversation => {
+    const row: Conversation = {
+      remoteIp: c.remoteIp, localPort: c.localPort, remotePort: c.remotePort, protocol: c.protocol, direction: c.direction,
+      inBytes: c.inBytes, outBytes: c.outBytes, inPackets: c.inPackets, outPackets: c.outPackets,
+      accepted: c.accepted, rejected: c.rejected,
+      firstSeen: new Date(c.firstSeen * 1000).toISOString(), lastSeen: new Date(c.lastSeen * 1000).toISOString(),
+    };
+    if (isMarkedConversation(o.markFrom, c.remoteIp, c.localPort, c.remotePort)) row.fromFinding = true;
+    return row;
+  });
+
+  if (accumulator.overflow > 0) {
+    problems.add({
+      file: '(all files)', code: 'more-problems',
+      message: `${accumulator.overflow} matching records belong to conversations beyond the first ${accumulator.conversations.size}; they are counted but not tabulated (narrow the window or add filters).`,
+    });
+  }
+  // By file, in reading order within a file (one thread reads each file): the same listing whatever the threads.
+  problems.listed.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return {
+    query: {
+      localIps: config.localIps,
+      eni: config.eni,
+      filters: {
+        remote: config.remote, localPorts: config.localPorts, remotePorts: config.remotePorts, protocols: config.protocols,
+        direction: config.direction, action: config.action,
+      },
+    },
+    records: { ...accumulator.counts },
+    conversations,
+    timeline,
+    findings,
+    problems: problems.listed,
+    problemCount: problems.total,
+    files: filesDone,
+    bucketSeconds,
+    window: { from: from === null ? null : new Date(from * 1000).toISOString(), to: to === null ? null : new Date(to * 1000).toISOString() },
+    overflowRecords: accumulator.overflow,
+  };
+}

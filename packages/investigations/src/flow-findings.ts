@@ -1,0 +1,282 @@
+/**
+ * What the conversations and the timeline say happened: port scans, brute force, DDoS,
+ * exfiltration and traffic spikes, each with the evidence that decided it. Every
+ * threshold is a named constant here; the README lists them.
+ */
+import type { FlowDirection } from './flow-accumulator.js';
+import { rollingBaseline, type TimelineBucket } from './flow-timeline.js';
+
+/** port-scan: one remote IP probed at least this many distinct local ports. */
+export const PORT_SCAN_MIN_LOCAL_PORTS = 20;
+/** brute-force: the admin ports watched. */
+export const ADMIN_PORTS: readonly number[] = [22, 23, 3389, 5900, 5985, 5986];
+/** brute-force: at least this many short accepted connections from one IP to one admin port... */
+export const BRUTE_FORCE_MIN_CONNECTIONS = 20;
+/** ...each lasting at most this long... */
+export const BRUTE_FORCE_MAX_CONNECTION_SECONDS = 120;
+/** ...and moving at most this many bytes (a login attempt, not a session). */
+export const BRUTE_FORCE_MAX_CONNECTION_BYTES = 64 * 1024;
+/** ddos: at least this many remote IPs new to one local port within one timeline bucket... */
+export const DDOS_MIN_NEW_REMOTE_IPS = 200;
+/** ...and at least this multiple of that port's usual count of new IPs per bucket. */
+export const DDOS_FACTOR = 5;
+/** exfiltration: at least this many accepted bytes sent to one remote IP in the window. */
+export const EXFILTRATION_MIN_BYTES = 1024 ** 3;
+
+export const FINDING_KINDS = ['port-scan', 'brute-force', 'ddos', 'exfiltration', 'traffic-spike'] as const;
+export type FlowFindingKind = (typeof FINDING_KINDS)[number];
+
+export interface FlowEvidence {
+  /** One sentence for people. */
+  summary: string;
+  /** ISO 8601: when the evidence starts and ends. */
+  from: string;
+  to: string;
+  /** The numbers the decision was made on. */
+  metrics: Record<string, number>;
+  /** A few of the ports or addresses involved. */
+  examples: string[];
+}
+
+export interface FlowFinding {
+  kind: FlowFindingKind;
+  remoteIp?: string;
+  localPort?: number;
+  evidence: FlowEvidence;
+  /** Set when the finding involves the GuardDuty finding's IPs or ports. */
+  fromFinding?: true;
+}
+
+/** A conversation as the detectors see it (times in epoch seconds). */
+export interface ConversationFacts {
+  remoteIp: string;
+  localPort: number;
+  remotePort: number;
+  protocol: number;
+  direction: FlowDirection;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+  acceptedOutBytes: number;
+  accepted: number;
+  rejected: number;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+/** The IPs and ports of a GuardDuty finding, to mark what involves them. */
+export interface FindingMark {
+  ips: readonly string[];
+  ports: readonly number[];
+}
+
+/**
+ * Whether a conversation involves the marked IPs and ports: with both given it needs
+ * both (its remote IP, and its local or remote port); with one given, that one.
+ */
+export function isMarkedConversation(mark: FindingMark | undefined, remoteIp: string, localPort: number, remotePort: number): boolean {
+  if (mark === undefined) return false;
+  const ipMatch = mark.ips.includes(remoteIp);
+  const portMatch = mark.ports.includes(localPort) || mark.ports.includes(remotePort);
+  if (mark.ips.length > 0 && mark.ports.length > 0) return ipMatch && portMatch;
+  return ipMatch || portMatch;
+}
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+
+/** Reached from outside: opened by the remote side, or refused before any side spoke. */
+function probedFromOutside(c: ConversationFacts): boolean {
+  return c.direction === 'inbound' || (c.accepted === 0 && c.rejected > 0);
+}
+
+function groupBy<K, V>(items: Iterable<V>, key: (item: V) => K): Map<K, V[]> {
+  const groups = new Map<K, V[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group === undefined) groups.set(k, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+function span(conversations: readonly ConversationFacts[]): { from: string; to: string } {
+  let first = Infinity;
+  let last = -Infinity;
+  for (const c of conversations) {
+    first = Math.min(first, c.firstSeen);
+    last = Math.max(last, c.lastSeen);
+  }
+  return { from: iso(first), to: iso(last) };
+}
+
+export function detectPortScans(conversations: readonly ConversationFacts[]): FlowFinding[] {
+  const findings: FlowFinding[] = [];
+  for (const [remoteIp, group] of groupBy(conversations.filter(probedFromOutside), (c) => c.remoteIp)) {
+    const ports = [...new Set(group.map((c) => c.localPort))].sort((a, b) => a - b);
+    if (ports.length < PORT_SCAN_MIN_LOCAL_PORTS) continue;
+    const rejected = group.reduce((sum, c) => sum + c.rejected, 0);
+    const accepted = group.reduce((sum, c) => sum + c.accepted, 0);
+    findings.push({
+      kind: 'port-scan',
+      remoteIp,
+      evidence: {
+        summary: `${remoteIp} reached ${ports.length} local ports (${rejected} records rejected, ${accepted} accepted).`,
+        ...span(group),
+        metrics: { localPorts: ports.length, rejected, accepted },
+        examples: ports.slice(0, 20).map(String),
+      },
+    });
+  }
+  return findings;
+}
+
+export function detectBruteForce(conversations: readonly ConversationFacts[]): FlowFinding[] {
+  const attempts = conversations.filter(
+    (c) =>
+      ADMIN_PORTS.includes(c.localPort) && c.protocol === 6 && c.direction === 'inbound' && c.accepted > 0 &&
+      c.lastSeen - c.firstSeen <= BRUTE_FORCE_MAX_CONNECTION_SECONDS && c.inBytes + c.outBytes <= BRUTE_FORCE_MAX_CONNECTION_BYTES,
+  );
+  const findings: FlowFinding[] = [];
+  for (const group of groupBy(attempts, (c) => `${c.remoteIp} ${c.localPort}`).values()) {
+    if (group.length < BRUTE_FORCE_MIN_CONNECTIONS) continue;
+    const { remoteIp, localPort } = group[0]!;
+    const bytes = group.reduce((sum, c) => sum + c.inBytes + c.outBytes, 0);
+    findings.push({
+      kind: 'brute-force',
+      remoteIp,
+      localPort,
+      evidence: {
+        summary: `${remoteIp} opened ${group.length} short connections to admin port ${localPort}.`,
+        ...span(group),
+        metrics: { connections: group.length, bytes, averageBytes: Math.round(bytes / group.length) },
+        examples: group.slice(0, 10).map((c) => `${c.remoteIp}:${c.remotePort}`),
+      },
+    });
+  }
+  return findings;
+}
+
+/**
+ * Per local port, how many remote IPs appear on it for the first time in each timeline
+ * bucket; a bucket is a flood when that count is large both absolutely and against the
+ * port's own rolling baseline (the first buckets of a window have no baseline and are not
+ * judged: every connection looks new there).
+ */
+export function detectDdos(conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number): FlowFinding[] {
+  if (timeline.length === 0) return [];
+  const first = Date.parse(timeline[0]!.start) / 1000;
+  const findings: FlowFinding[] = [];
+  for (const [localPort, group] of groupBy(conversations.filter(probedFromOutside), (c) => c.localPort)) {
+    const firstSeen = new Map<string, number>();
+    for (const c of group) firstSeen.set(c.remoteIp, Math.min(firstSeen.get(c.remoteIp) ?? Infinity, c.firstSeen));
+    if (firstSeen.size < DDOS_MIN_NEW_REMOTE_IPS) continue;
+    const counts = new Array<number>(timeline.length).fill(0);
+    const newcomers = timeline.map((): string[] => []);
+    const arrivals = [...firstSeen].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
+    for (const [ip, seen] of arrivals) {
+      const b = Math.min(timeline.length - 1, Math.max(0, Math.floor((seen - first) / bucketSeconds)));
+      counts[b]!++;
+      if (newcomers[b]!.length < 10) newcomers[b]!.push(ip);
+    }
+    let run: { from: number; to: number; peak: number; baseline: number; total: number } | null = null;
+    const close = (): void => {
+      if (run === null) return;
+      findings.push({
+        kind: 'ddos',
+        localPort,
+        evidence: {
+          summary: `${run.total} remote IPs new to local port ${localPort} in ${((run.to - run.from + 1) * bucketSeconds) / 60} minutes, against a usual ${run.baseline} per ${bucketSeconds / 60} minutes.`,
+          from: timeline[run.from]!.start,
+          to: timeline[run.to]!.end,
+          metrics: { newRemoteIps: run.total, peakPerBucket: run.peak, baselinePerBucket: run.baseline, bucketSeconds },
+          examples: newcomers[run.from]!,
+        },
+      });
+      run = null;
+    };
+    for (let b = 0; b < counts.length; b++) {
+      const baseline = rollingBaseline(counts, b);
+      const count = counts[b]!;
+      if (baseline !== null && count >= DDOS_MIN_NEW_REMOTE_IPS && count >= DDOS_FACTOR * baseline) {
+        if (run === null) run = { from: b, to: b, peak: count, baseline, total: count };
+        else Object.assign(run, { to: b, peak: Math.max(run.peak, count), total: run.total + count });
+      } else {
+        close();
+      }
+    }
+    close();
+  }
+  return findings;
+}
+
+export function detectExfiltration(conversations: readonly ConversationFacts[]): FlowFinding[] {
+  const findings: FlowFinding[] = [];
+  for (const [remoteIp, group] of groupBy(conversations, (c) => c.remoteIp)) {
+    const sent = group.reduce((sum, c) => sum + c.acceptedOutBytes, 0);
+    if (sent < EXFILTRATION_MIN_BYTES) continue;
+    const received = group.reduce((sum, c) => sum + c.inBytes, 0);
+    const ports = [...new Set(group.filter((c) => c.acceptedOutBytes > 0).map((c) => `${c.remotePort}/${c.protocol}`))];
+    findings.push({
+      kind: 'exfiltration',
+      remoteIp,
+      evidence: {
+        summary: `${(sent / 1024 ** 3).toFixed(2)} GiB sent to ${remoteIp} (accepted), ${(received / 1024 ** 2).toFixed(1)} MiB received.`,
+        ...span(group),
+        metrics: { outBytes: sent, inBytes: received, conversations: group.length },
+        examples: ports.slice(0, 10),
+      },
+    });
+  }
+  return findings;
+}
+
+export function detectTrafficSpikes(timeline: readonly TimelineBucket[]): FlowFinding[] {
+  const findings: FlowFinding[] = [];
+  for (let b = 0; b < timeline.length; b++) {
+    if (!timeline[b]!.spike) continue;
+    let end = b;
+    while (end + 1 < timeline.length && timeline[end + 1]!.spike) end++;
+    const buckets = timeline.slice(b, end + 1);
+    const peak = Math.max(...buckets.map((x) => x.inBytes + x.outBytes));
+    const baseline = timeline[b]!.baselineBytes ?? 0;
+    findings.push({
+      kind: 'traffic-spike',
+      evidence: {
+        summary: `Traffic reached ${(peak / 1024 ** 2).toFixed(1)} MiB per bucket against a baseline of ${(baseline / 1024 ** 2).toFixed(1)} MiB.`,
+        from: timeline[b]!.start,
+        to: timeline[end]!.end,
+        metrics: { peakBytes: peak, baselineBytes: baseline, factor: baseline > 0 ? Math.round((peak / baseline) * 10) / 10 : 0, buckets: buckets.length },
+        examples: buckets.map((x) => x.start),
+      },
+    });
+    b = end;
+  }
+  return findings;
+}
+
+export function detectFindings(
+  conversations: readonly ConversationFacts[],
+  timeline: readonly TimelineBucket[],
+  bucketSeconds: number,
+  mark?: FindingMark,
+): FlowFinding[] {
+  const findings = [
+    ...detectPortScans(conversations),
+    ...detectBruteForce(conversations),
+    ...detectDdos(conversations, timeline, bucketSeconds),
+    ...detectExfiltration(conversations),
+    ...detectTrafficSpikes(timeline),
+  ];
+  if (mark === undefined) return findings;
+  // A finding about a remote IP is the GuardDuty finding's when that IP is; one about a
+  // local port (a DDoS) when that port is.
+  for (const finding of findings) {
+    const marked = finding.remoteIp !== undefined
+      ? mark.ips.includes(finding.remoteIp)
+      : finding.localPort !== undefined && mark.ports.includes(finding.localPort);
+    if (marked) finding.fromFinding = true;
+  }
+  return findings;
+}

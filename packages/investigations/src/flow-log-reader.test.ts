@@ -1,0 +1,184 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { InvalidInputError } from '@orgshield/aws';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeFlowLogs } from './flow-analysis.js';
+import { flowLogKeyPrefixes, listFlowLogFiles, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-reader.js';
+
+const RECORD = (port: number, start = 1748736000): string =>
+  `2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.7 10.0.1.25 40000 ${port} 6 10 1000 ${start} ${start + 60} ACCEPT OK`;
+const HEADER = 'version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flow-reader-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function analyzeText(name: string, body: string | Buffer) {
+  const path = join(dir, name);
+  await writeFile(path, body);
+  return analyzeFlowLogs({ paths: [path] }, { localIps: ['10.0.1.25'] });
+}
+
+describe('flowLogKeyPrefixes', () => {
+  const base = { accountId: '123456789012', region: 'eu-west-1' };
+
+  it('lists one folder per UTC day of the window in the default layout', () => {
+    expect(flowLogKeyPrefixes({ ...base, from: new Date('2025-06-01T22:00:00Z'), to: new Date('2025-06-03T00:00:00Z') })).toEqual([
+      'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2025/06/01/',
+      'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2025/06/02/',
+    ]);
+  });
+
+  it('lists hours with per-hour partitions, Hive style, under the bucket prefix', () => {
+    expect(flowLogKeyPrefixes({ ...base, prefix: 'flow', hive: true, perHour: true, from: new Date('2025-12-31T22:30:00Z'), to: new Date('2026-01-01T00:00:01Z') })).toEqual([
+      'flow/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2025/month=12/day=31/hour=22/',
+      'flow/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2025/month=12/day=31/hour=23/',
+      'flow/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2026/month=01/day=01/hour=00/',
+    ]);
+    expect(flowLogKeyPrefixes({ ...base, perHour: true, from: new Date('2025-06-01T05:10:00Z'), to: new Date('2025-06-01T06:00:00Z') })).toEqual([
+      'AWSLogs/123456789012/vpcflowlogs/eu-west-1/2025/06/01/05/',
+    ]);
+  });
+
+  it('covers every instant of the window with exactly one prefix', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 1_700_000_000_000, max: 1_800_000_000_000 }), fc.integer({ min: 1, max: 5 * 86400_000 }), fc.boolean(), fc.integer({ min: 0, max: 1 }),
+      (from, length, perHour, pick) => {
+        const prefixes = flowLogKeyPrefixes({ ...base, from: new Date(from), to: new Date(from + length), perHour });
+        const instant = pick === 0 ? from : from + length - 1;
+        const iso = new Date(instant).toISOString();
+        const folder = `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${perHour ? `${iso.slice(11, 13)}/` : ''}`;
+        expect(prefixes.filter((p) => p.endsWith(folder))).toHaveLength(1);
+        expect(new Set(prefixes).size).toBe(prefixes.length);
+      },
+    ));
+  });
+
+  it('refuses a bad account, region or window in one sentence', () => {
+    const window = { from: new Date('2025-06-01T00:00:00Z'), to: new Date('2025-06-02T00:00:00Z') };
+    expect(() => flowLogKeyPrefixes({ ...base, ...window, accountId: '12345' })).toThrow(/Account id 12345 is not 12 digits/);
+    expect(() => flowLogKeyPrefixes({ ...base, ...window, region: 'Europe' })).toThrow(InvalidInputError);
+    expect(() => flowLogKeyPrefixes({ ...base, from: window.to, to: window.from })).toThrow(/is empty/);
+  });
+});
+
+describe('listFlowLogFiles', () => {
+  it('walks folders recursively in a stable order, skipping hidden entries', async () => {
+    const root = join(dir, 'tree');
+    await mkdir(join(root, 'b', 'c'), { recursive: true });
+    await mkdir(join(root, '.hidden'), { recursive: true });
+    for (const file of ['b/c/2.log.gz', 'a.log', 'b/1.log', '.hidden/x.log', 'b/.y.log']) await writeFile(join(root, file), 'x');
+    expect((await listFlowLogFiles([root])).map((f) => f.path.slice(root.length + 1))).toEqual(['a.log', 'b/1.log', 'b/c/2.log.gz']);
+  });
+
+  it('names a path that does not exist', async () => {
+    await expect(listFlowLogFiles([join(dir, 'nope')])).rejects.toThrow(/nope does not exist/);
+  });
+});
+
+describe('reading bad input', () => {
+  it('reports malformed lines with file and line and analyses the rest', async () => {
+    const path = join(dir, 'malformed.log');
+    const analysis = await analyzeText('malformed.log', [HEADER, RECORD(22), 'garbage', RECORD(23).replace(' 6 ', ' six '), RECORD(24), ''].join('\n'));
+    expect(analysis.records.total).toBe(2);
+    expect(analysis.problems.map((p) => [p.line, p.code])).toEqual([[3, 'malformed-record'], [4, 'malformed-record']]);
+    expect(analysis.problems[0]!.message).toBe(`${path}:3 has 1 fields where its format has 14; the record is skipped.`);
+    expect(analysis.problems[1]!.message).toBe(`${path}:4 has protocol 'six', which is not valid; the record is skipped.`);
+  });
+
+  it('lists a bounded number of problems per file and counts the rest', async () => {
+    const lines = [RECORD(22), ...Array.from({ length: 500 }, (_, i) => `junk ${i}`), RECORD(23)];
+    const analysis = await analyzeText('junk.log', lines.join('\n'));
+    expect(analysis.records.total).toBe(2);
+    expect(analysis.problemCount).toBe(500);
+    expect(analysis.problems).toHaveLength(MAX_PROBLEMS_PER_FILE + 1);
+    expect(analysis.problems.at(-1)!.message).toMatch(/^480 more problems in .*junk\.log were counted but not listed\.$/);
+  });
+
+  it('reports a truncated gzip file with where it was cut and keeps what came before', async () => {
+    const text = [HEADER, ...Array.from({ length: 5000 }, (_, i) => RECORD(1000 + (i % 50), 1748736000 + i))].join('\n');
+    const gz = gzipSync(text);
+    const analysis = await analyzeText('cut.log.gz', gz.subarray(0, Math.floor(gz.length * 0.6)));
+    expect(analysis.records.total).toBeGreaterThan(1000);
+    expect(analysis.records.total).toBeLessThan(5000);
+    expect(analysis.problems).toHaveLength(1);
+    expect(analysis.problems[0]).toMatchObject({ code: 'truncated-gzip', line: analysis.records.total + 2 });
+    expect(analysis.problems[0]!.message).toMatch(/cut\.log\.gz is cut short or corrupt after line \d+ \(unexpected end of file\); the lines before were analysed\./);
+  });
+
+  it('reads a header naming an unknown field with its known fields, and says which field', async () => {
+    const header = 'srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status colour';
+    const analysis = await analyzeText('unknown.log', `${header}\n198.51.100.7 10.0.1.25 40000 443 6 10 1000 1748736000 1748736060 ACCEPT OK blue\n`);
+    expect(analysis.records.matched).toBe(1);
+    expect(analysis.problems).toEqual([expect.objectContaining({ code: 'unknown-field', line: 1 })]);
+    expect(analysis.problems[0]!.message).toMatch(/unknown\.log:1 names colour, not a field of flow log versions 2 to 7; the file is read with its known fields and that column is ignored\./);
+  });
+
+  it('skips a file whose header lacks a needed field, naming it', async () => {
+    const analysis = await analyzeText('missing.log', 'srcaddr dstaddr srcport protocol packets bytes start action\n1 2 3 6 1 1 1 ACCEPT\n');
+    expect(analysis.records.total).toBe(0);
+    expect(analysis.problems[0]!.message).toMatch(/missing\.log:1 is a format without dstport; the file is skipped/);
+  });
+
+  it('reports one endless line with its file and line, keeps memory flat and reads on after it', async () => {
+    const path = join(dir, 'endless.log');
+    await writeFile(path, '');
+    const endless = (size: number, after: string): Readable => Readable.from((function* () {
+      const block = Buffer.alloc(1 << 20, 'a');
+      for (let sent = 0; sent < size; sent += block.length) yield block;
+      yield Buffer.from(`\n${after}\n`);
+    })());
+    const before = process.memoryUsage().rss;
+    const objects = { async *list() { yield { key: 'endless.log', size: 0 }; }, open: async () => endless(300 << 20, RECORD(443)) };
+    const analysis = await analyzeFlowLogs({ objects, prefixes: [''] }, { localIps: ['10.0.1.25'] });
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 << 20);
+    expect(analysis.records.matched).toBe(1);
+    expect(analysis.problems).toEqual([{ file: 'endless.log', line: 1, code: 'line-too-long', message: `endless.log:1 is longer than ${MAX_LINE_BYTES} bytes; skipped to the next line break.` }]);
+  });
+
+  it('reports an over-long line inside a chunk and a gzip file of one endless line', async () => {
+    const long = `${RECORD(22)}\n${'x'.repeat(MAX_LINE_BYTES + 10)}\n${RECORD(23)}\n`;
+    const inChunk = await analyzeText('long.log', long);
+    expect(inChunk.records.total).toBe(2);
+    expect(inChunk.problems.map((p) => [p.line, p.code])).toEqual([[2, 'line-too-long']]);
+    const bomb = await analyzeText('bomb.log.gz', gzipSync(Buffer.alloc(64 << 20, 'b')));
+    expect(bomb.records.total).toBe(0);
+    expect(bomb.problems.map((p) => [p.line, p.code])).toEqual([[1, 'line-too-long']]);
+  });
+
+  it('refuses a Parquet file and goes on with the others', async () => {
+    const parquet = join(dir, 'p.parquet');
+    await writeFile(parquet, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(100)]));
+    const good = join(dir, 'good.log');
+    await writeFile(good, `${RECORD(443)}\n`);
+    const analysis = await analyzeFlowLogs({ paths: [parquet, good] }, { localIps: ['10.0.1.25'] });
+    expect(analysis.records.matched).toBe(1);
+    expect(analysis.problems).toEqual([expect.objectContaining({ code: 'unsupported-file', file: parquet })]);
+  });
+
+  it('turns a stream that fails into a problem for that file', async () => {
+    const objects = {
+      async *list() {
+        yield { key: 'a', size: 1 };
+        yield { key: 'b', size: 1 };
+      },
+      open: async (key: string) => key === 'a'
+        ? Readable.from((async function* () {
+          yield Buffer.from(`${RECORD(22)}\n`);
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        })())
+        : Readable.from([Buffer.from(`${RECORD(23)}\n`)]),
+    };
+    const analysis = await analyzeFlowLogs({ objects, prefixes: [''] }, { localIps: ['10.0.1.25'] });
+    expect(analysis.records.matched).toBe(2);
+    expect(analysis.problems).toEqual([{ file: 'a', line: 2, code: 'unreadable', message: 'a could not be read past line 1 (socket hang up).' }]);
+  });
+});
