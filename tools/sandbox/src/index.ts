@@ -37,3 +37,5 @@ export { complianceEvaluator } from './services/fms-compliance.js';
 export type { AccountEvaluation, ComplianceEvaluator, ViolationReason, Violator } from './services/fms-compliance.js';
 export { GLOBAL_REGION, protectedResources, RESOURCE_TYPES } from './world/protected-resources.js';
 export type { CustomerWebAcl, ProtectedResource, ProtectedResourceRegistry, ProtectedResourceType, RegionResources } from './world/protected-resources.js';
+export { incidentPlan, INCIDENT_REGION } from './world/seeded-incidents.js';
+export type { IncidentKind, IncidentPlan, SeededIncident, SeededInstance } from './world/seeded-incidents.js';
