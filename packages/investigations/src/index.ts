@@ -1,1 +1,29 @@
-export {};
+export { GuardDutyFindingSchema } from './finding-schema.js';
+export type { GuardDutyFinding } from './finding-schema.js';
+export { normalizeFinding, parseFindingJson, severityLabel } from './finding-normalize.js';
+export type { FindingNetworkInterface, FindingPrincipal, FindingRemote, NormalizedFinding, SeverityLabel } from './finding-normalize.js';
+export {
+  DEFAULT_ENTITY_WINDOW_MS,
+  FINDING_WINDOW_END_PAD_MS,
+  FINDING_WINDOW_START_PAD_MS,
+  FLOW_LOG_DELIVERY_DELAY_MS,
+  findingWindow,
+  requestWindow,
+} from './investigation-window.js';
+export type { TimeWindow } from './investigation-window.js';
+export { InvestigationRequestSchema, parseInvestigationRequest } from './investigation-request.js';
+export type { InvestigationRequest } from './investigation-request.js';
+export { investigationClients, isExpiredCredentials, isThrottled, retryThrottled, withFreshCredentials } from './investigation-aws.js';
+export type { InvestigationClients, ThrottleRetry } from './investigation-aws.js';
+export { resolveEntity, roleArnFromInstanceProfile } from './investigation-entity.js';
+export type { EntityLookup, EntityNetworkInterface, InvestigationSubject, ResolvedEntity } from './investigation-entity.js';
+export { DetectiveUnavailableError, findBehaviorGraph, graphMembership, coreIngestHistory } from './detective-graph.js';
+export type { BehaviorGraph, DetectiveAccess, GraphMembership } from './detective-graph.js';
+export { describeIngestCoverage, ingestCoverage } from './detective-ingest.js';
+export type { IngestCoverage, IngestHistory, IngestState } from './detective-ingest.js';
+export { listEntityInvestigations, getInvestigation, startInvestigation, waitForInvestigation, listIndicators } from './detective-investigation.js';
+export type { DetectiveIndicator, InvestigationSummary } from './detective-investigation.js';
+export { pullDetective } from './detective-pull.js';
+export type { DetectiveInvestigationResult, DetectivePullOptions, DetectivePullRequest, DetectiveReport } from './detective-pull.js';
+export { parseS3Url, s3ObjectSource } from './s3-object-source.js';
+export type { S3Location, S3ObjectSource } from './s3-object-source.js';

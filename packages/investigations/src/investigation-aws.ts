@@ -1,7 +1,8 @@
-import type { DetectiveClient } from '@aws-sdk/client-detective';
-import type { EC2Client } from '@aws-sdk/client-ec2';
-import type { S3Client } from '@aws-sdk/client-s3';
-import { OrgshieldError } from '@orgshield/aws';
+import { DetectiveClient } from '@aws-sdk/client-detective';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { MemberCredentials } from '@orgshield/accounts';
+import { type AwsClientFactory, OrgshieldError } from '@orgshield/aws';
 
 /**
  * The SDK clients an investigation uses, made by @orgshield/aws (endpoint, retries, rate
@@ -14,6 +15,22 @@ export interface InvestigationClients {
   /** EC2 and S3 in the member account under investigation. */
   ec2(accountId: string, region: string, options?: { fresh?: boolean }): EC2Client;
   s3(accountId: string, region: string, options?: { fresh?: boolean }): S3Client;
+}
+
+/**
+ * The clients of an investigation from the one client factory: Detective as the caller (or
+ * the delegated administrator), EC2 and S3 in the member account, each with the member
+ * credentials' provider (AssumeRole, renewed before expiry). MemberCredentials has no way to
+ * drop a session the service calls expired, so `fresh` asks the provider again, which assumes
+ * the role anew once the session is near its end.
+ */
+export function investigationClients(factory: AwsClientFactory, members: MemberCredentials, jobId?: string): InvestigationClients {
+  return {
+    detective: (region, options = {}) =>
+      factory.client(DetectiveClient, options.accountId ? members.target(options.accountId, region, jobId) : { region }),
+    ec2: (accountId, region) => factory.client(EC2Client, members.target(accountId, region, jobId)),
+    s3: (accountId, region) => factory.client(S3Client, members.target(accountId, region, jobId)),
+  };
 }
 
 const EXPIRED_CREDENTIAL_ERRORS = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);

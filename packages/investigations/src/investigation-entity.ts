@@ -15,6 +15,8 @@ export interface EntityNetworkInterface {
   id: string;
   privateIps: string[];
   publicIp?: string;
+  vpcId?: string;
+  subnetId?: string;
 }
 
 /** The subject, resolved: the addresses its flows use and the IAM principal Detective can investigate. */
@@ -55,6 +57,8 @@ const InstanceSchema = z.object({
         PrivateIpAddresses: PrivateIps,
         Ipv6Addresses: Ipv6,
         Association: z.object({ PublicIp: z.string().optional() }).optional(),
+        VpcId: z.string().optional(),
+        SubnetId: z.string().optional(),
       }),
     )
     .optional(),
@@ -69,6 +73,8 @@ const DescribeNetworkInterfacesSchema = z.object({
         PrivateIpAddresses: PrivateIps,
         Ipv6Addresses: Ipv6,
         Association: z.object({ PublicIp: z.string().optional() }).optional(),
+        VpcId: z.string().optional(),
+        SubnetId: z.string().optional(),
         Attachment: z.object({ InstanceId: z.string().optional() }).optional(),
       }),
     )
@@ -143,7 +149,7 @@ async function resolveFinding(base: Base, finding: NormalizedFinding, lookup: En
   // A compromised instance is often terminated before anyone investigates: the finding
   // still carries its interfaces and profile.
   const networkInterfaces = finding.resource.networkInterfaces.flatMap((eni) =>
-    eni.id ? [{ id: eni.id, privateIps: eni.privateIps, publicIp: eni.publicIp }] : [],
+    eni.id ? [{ id: eni.id, privateIps: eni.privateIps, publicIp: eni.publicIp, vpcId: eni.vpcId, subnetId: eni.subnetId }] : [],
   );
   const withProfile = withInstanceProfile(
     { ...base, kind: 'instance', instanceId, networkInterfaces, localIps: finding.localIps },
@@ -180,13 +186,15 @@ function interfaceOf(eni: {
   PrivateIpAddresses?: { PrivateIpAddress?: string }[];
   Ipv6Addresses?: { Ipv6Address?: string }[];
   Association?: { PublicIp?: string };
+  VpcId?: string;
+  SubnetId?: string;
 }): EntityNetworkInterface {
   const privateIps = [
     eni.PrivateIpAddress,
     ...(eni.PrivateIpAddresses ?? []).map((entry) => entry.PrivateIpAddress),
     ...(eni.Ipv6Addresses ?? []).map((entry) => entry.Ipv6Address),
   ].filter((ip): ip is string => ip !== undefined);
-  return { id: eni.NetworkInterfaceId, privateIps: [...new Set(privateIps)], publicIp: eni.Association?.PublicIp };
+  return { id: eni.NetworkInterfaceId, privateIps: [...new Set(privateIps)], publicIp: eni.Association?.PublicIp, vpcId: eni.VpcId, subnetId: eni.SubnetId };
 }
 
 function addressesOf(interfaces: EntityNetworkInterface[]): string[] {

@@ -9,11 +9,17 @@ export interface TimeWindow {
 
 /**
  * VPC flow logs reach S3 up to about 10 minutes after the traffic (aggregation interval plus
- * delivery), and a finding's first-seen time trails the first packet. So a finding's window
- * starts 5 minutes before its first sighting and ends 15 minutes after its last one.
+ * delivery); 15 minutes leaves a margin.
+ */
+export const FLOW_LOG_DELIVERY_DELAY_MS = 15 * 60_000;
+
+/**
+ * A finding's first-seen time trails the first packet, and its records keep arriving after
+ * its last sighting: a finding's window starts 5 minutes before its first sighting and ends
+ * one delivery delay (15 minutes) after its last one.
  */
 export const FINDING_WINDOW_START_PAD_MS = 5 * 60_000;
-export const FINDING_WINDOW_END_PAD_MS = 15 * 60_000;
+export const FINDING_WINDOW_END_PAD_MS = FLOW_LOG_DELIVERY_DELAY_MS;
 
 /** Without a finding or --from, an entity is investigated over the last 24 hours. */
 export const DEFAULT_ENTITY_WINDOW_MS = 24 * 60 * 60_000;
