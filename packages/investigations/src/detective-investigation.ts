@@ -116,7 +116,11 @@ export interface WaitOptions {
   onPoll?: (investigation: InvestigationSummary) => void;
 }
 
-/** Polls GetInvestigation until it is SUCCESSFUL or FAILED, or the timeout passes (timedOut). */
+/**
+ * Polls GetInvestigation until it is SUCCESSFUL or FAILED, or the timeout passes (timedOut).
+ * The first polls come quickly (0.5 s, doubling) and then every `pollMs`, so a short
+ * investigation is not waited for a whole interval.
+ */
 export async function waitForInvestigation(
   access: DetectiveAccess,
   graphArn: string,
@@ -124,12 +128,13 @@ export async function waitForInvestigation(
   options: WaitOptions,
 ): Promise<{ investigation: InvestigationSummary; timedOut: boolean }> {
   const deadline = options.now() + options.timeoutMs;
-  for (;;) {
+  for (let poll = 0; ; poll++) {
     const investigation = await getInvestigation(access, graphArn, investigationId);
     options.onPoll?.(investigation);
     if (investigation.status === 'SUCCESSFUL' || investigation.status === 'FAILED') return { investigation, timedOut: false };
-    if (options.now() + options.pollMs > deadline) return { investigation, timedOut: true };
-    await options.sleep(options.pollMs);
+    const wait = Math.min(options.pollMs, 500 * 2 ** poll);
+    if (options.now() + wait > deadline) return { investigation, timedOut: true };
+    await options.sleep(wait);
   }
 }
 
