@@ -49,6 +49,8 @@ export interface GateReport {
   violationsByReason: Record<string, number>;
   /** The thresholds that were exceeded, one sentence each. */
   breaches: string[];
+  /** While the wave soaks: when the soak ends (ISO), the earliest the gate can be judged. */
+  soakEndsAt?: string;
 }
 
 export interface GateTiming {
@@ -119,7 +121,7 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
 
   const soakEnds = lastChange + step.soakTimeMs;
   if (lastChange > 0 && timing.now < soakEnds) {
-    return report('waiting', `soaking until ${new Date(soakEnds).toISOString()}`);
+    return { ...report('waiting', `soaking until ${new Date(soakEnds).toISOString()}`), soakEndsAt: new Date(soakEnds).toISOString() };
   }
   if (notEvaluated.size > 0) {
     if (!timedOut) return report('waiting', `waiting for FMS to evaluate ${notEvaluated.size} account(s) after the change`);

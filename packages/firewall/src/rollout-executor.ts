@@ -30,7 +30,11 @@ export interface RolloutRuntime {
   aws: AwsClientFactory;
   /** The organization to plan against (resolved at plan time, so tags mean today's accounts). */
   organization(): Promise<OrganizationSnapshot>;
-  /** How long a gate that is not ready waits before it looks again; default 15 s. */
+  /**
+   * Longest wait between two looks of a gate that is not ready; looks start 0.5 s apart and
+   * double up to this (default 30 s), so a quick evaluation is seen quickly and a slow one
+   * costs few calls. A soaking gate looks again when the soak ends.
+   */
   gatePollMs?: number;
 }
 
@@ -149,10 +153,12 @@ export class RolloutExecutor {
     if (report.status === 'waiting') {
       if (payload.check === 0) await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region} gate: ${report.reason}` });
       const check = payload.check + 1;
+      const backoff = Math.min(this.runtime.gatePollMs ?? 30_000, 500 * 2 ** Math.min(payload.check, 10));
+      const delay = report.soakEndsAt ? Math.max(0, Date.parse(report.soakEndsAt) - Date.now()) + 50 : backoff;
       await this.runtime.queues.submit(
         firewallRolloutStepJob,
         { ...payload, check },
-        { jobId: stepJobId(rolloutId, step.id, payload.generation, check), delay: this.runtime.gatePollMs ?? 15_000 },
+        { jobId: stepJobId(rolloutId, step.id, payload.generation, check), delay },
       );
       return result('waiting', 'running');
     }
@@ -195,15 +201,20 @@ export class RolloutExecutor {
   }
 
   /** Puts every policy the rollout changed back as it was; safe to run again. */
-  async rollback(payload: z.infer<typeof firewallRolloutRollbackJob.payload>): Promise<z.infer<typeof firewallRolloutRollbackJob.result>> {
+  async rollback(payload: z.infer<typeof firewallRolloutRollbackJob.payload>, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutRollbackJob.result>> {
     const { rolloutId } = payload;
     const record = await this.store.record(rolloutId);
     if (!record) throw new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; list rollouts with "orgshield rollout status".`, { exitCode: 2 });
     const counts = { restored: 0, deleted: 0, unchanged: 0 };
-    for (const previous of (await this.store.previous(rolloutId)).reverse()) {
-      const outcome = await restorePrevious(previous, fmsClient(this.runtime.aws, previous.region));
-      counts[outcome]++;
-      await this.store.addEvent(rolloutId, { level: 'info', message: `rollback: ${previous.name} in ${previous.region} ${outcome}` });
+    try {
+      for (const previous of (await this.store.previous(rolloutId)).reverse()) {
+        const outcome = await restorePrevious(previous, fmsClient(this.runtime.aws, previous.region));
+        counts[outcome]++;
+        await this.store.addEvent(rolloutId, { level: 'info', message: `rollback: ${previous.name} in ${previous.region} ${outcome}` });
+      }
+    } catch (error) {
+      if (attempt.final) await this.fail(rolloutId, ['rolling-back'], `rollback failed: ${messageOf(error)}; run "orgshield rollout rollback ${rolloutId}" again`);
+      throw error;
     }
     const done = await this.store.transition(rolloutId, ['rolling-back'], () => ({
       status: 'rolled-back',

@@ -38,7 +38,7 @@ export const TEST_RATE_LIMITS = {
   'sts:*': { rate: 2000, burst: 2000 },
 };
 
-export function sandboxClients(sandbox: RunningSandbox): AwsClientFactory {
+function sandboxClients(sandbox: RunningSandbox): AwsClientFactory {
   const env = sandbox.env();
   return new AwsClientFactory({
     endpoint: sandbox.url,
@@ -57,7 +57,7 @@ export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise
     case firewallRolloutStepJob.name:
       return executor.runStep(firewallRolloutStepJob.payload.parse(job.data), attempt);
     case firewallRolloutRollbackJob.name:
-      return executor.rollback(firewallRolloutRollbackJob.payload.parse(job.data));
+      return executor.rollback(firewallRolloutRollbackJob.payload.parse(job.data), attempt);
     case firewallScheduledRolloutJob.name:
       return executor.runScheduled(firewallScheduledRolloutJob.payload.parse(job.data), job.timestamp, attempt);
     default:
