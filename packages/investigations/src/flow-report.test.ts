@@ -1,0 +1,59 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeFlowLogs, type FlowAnalysis } from './flow-analysis.js';
+import { buildFlowReport, REPORT_CONVERSATION_LIMIT, writeFlowReport } from './flow-report.js';
+import { flowReportSchema } from './report-json.js';
+import { renderFlowReportMarkdown } from './report-markdown.js';
+
+const from = new Date('2025-06-01T00:00:00Z');
+const at = (hours: number): Date => new Date(from.getTime() + hours * 3600_000);
+let dir: string;
+let analysis: FlowAnalysis;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flow-report-'));
+  await writeFlowLogFiles({
+    seed: 3, from, to: at(6), recordsPerMinute: 150, localIp: '10.0.1.25',
+    incidents: [{ kind: 'port-scan', remoteIp: '45.33.32.156', at: at(2) }, { kind: 'spike', at: at(4) }],
+  }, { dir: join(dir, 'logs'), files: 6 });
+  analysis = await analyzeFlowLogs({ paths: [join(dir, 'logs')] }, { localIps: ['10.0.1.25'], markFrom: { ips: ['45.33.32.156'], ports: [] } });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('buildFlowReport', () => {
+  it('is valid against the documented schema, with top ports, top talkers and the largest conversations', () => {
+    const report = buildFlowReport(analysis, { title: 'i-0abc investigation', generatedAt: from });
+    expect(flowReportSchema.parse(report)).toEqual(report);
+    expect(report.conversations).toHaveLength(REPORT_CONVERSATION_LIMIT);
+    expect(report.conversationCount).toBe(analysis.conversations.length);
+    expect(report.topPorts[0]).toMatchObject({ localPort: 443, protocol: 6 });
+    const totals = analysis.conversations.filter((c) => c.localPort === 443 && c.protocol === 6);
+    expect(report.topPorts[0]!.inBytes).toBe(totals.reduce((n, c) => n + c.inBytes, 0));
+    expect(report.topPorts[0]!.remoteIps).toBe(new Set(totals.map((c) => c.remoteIp)).size);
+    const talkers = report.topTalkers.map((t) => t.inBytes + t.outBytes);
+    expect(talkers).toEqual([...talkers].sort((a, b) => b - a));
+  });
+
+  it('writes JSON, Markdown and HTML next to each other', async () => {
+    const written = await writeFlowReport(join(dir, 'out'), buildFlowReport(analysis));
+    expect(flowReportSchema.parse(JSON.parse(await readFile(written.json, 'utf8'))).records).toEqual(analysis.records);
+    expect(await readFile(written.markdown, 'utf8')).toMatch(/^# VPC flow analysis\n/);
+    expect(await readFile(written.html, 'utf8')).toMatch(/^<!doctype html>/);
+  });
+});
+
+describe('renderFlowReportMarkdown', () => {
+  it('lists findings with their evidence, the spikes and tables that survive pipes in values', () => {
+    const md = renderFlowReportMarkdown(buildFlowReport(analysis, { sections: [{ title: 'Detective', rows: [{ indicator: 'a|b', count: 2 }] }] }));
+    expect(md).toMatch(/- \*\*port-scan\*\* \(45\.33\.32\.156\) \*\*\[from the GuardDuty finding\]\*\*: 45\.33\.32\.156 reached 300 local ports/);
+    expect(md).toMatch(/- \*\*traffic-spike\*\*: Traffic reached/);
+    expect(md).toMatch(/\| Spike at \| In \| Out \| Baseline \|\n\| --- \| --- \| --- \| --- \|\n\| 2025-06-01 04:00:00Z \|/);
+    expect(md).toContain('| a\\|b | 2 |');
+    expect(md).toContain('| 443/tcp |');
+  });
+});
