@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindingsCommand } from '@aws-sdk/client-guardduty';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { incidentPlan, startSandbox, type RunningSandbox } from '@orgshield/sandbox';
+import { runCli } from '../test/run-cli.js';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** GetFindings speaks PascalCase; EventBridge delivers the same finding in camelCase. */
+function camelCase(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelCase);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.charAt(0).toLowerCase() + key.slice(1), camelCase(item)]));
+}
+
+describe('orgshield investigate (end to end, against the sandbox and Redis)', () => {
+  let sandbox: RunningSandbox;
+  let env: Record<string, string>;
+  let dir: string;
+  let findingFile: string;
+  let accountId: string;
+  const prefix = `test-investigate-${randomUUID()}`;
+
+  beforeAll(async () => {
+    // Detective's investigations run in 2 simulated minutes: a small time scale makes that 0.1 s.
+    sandbox = await startSandbox({ port: 0, accounts: 30, ous: 5, seed: 11, timeScale: 0.001 });
+    dir = await mkdtemp(join(tmpdir(), 'orgshield-investigate-'));
+    env = { ...sandbox.env(), REDIS_URL, ORGSHIELD_QUEUE_PREFIX: prefix, ORGSHIELD_REPORT_DIR: join(dir, 'reports') };
+
+    // The seeded TorClient finding, fetched as an operator would, saved as EventBridge delivers it.
+    const tor = incidentPlan(sandbox.world).incidents.find((incident) => incident.kind === 'tor-client');
+    if (!tor) throw new Error('the sandbox plants a TorClient incident');
+    accountId = tor.instance.accountId;
+    const base = { region: 'us-east-1', endpoint: sandbox.url, credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' } };
+    const sts = new STSClient(base);
+    const session = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`, RoleSessionName: 'e2e' }))).Credentials;
+    const guardduty = new GuardDutyClient({
+      ...base,
+      credentials: { accessKeyId: session?.AccessKeyId ?? '', secretAccessKey: session?.SecretAccessKey ?? '', sessionToken: session?.SessionToken ?? '' },
+    });
+    const detectorId = (await guardduty.send(new ListDetectorsCommand({}))).DetectorIds?.[0];
+    const ids = (await guardduty.send(new ListFindingsCommand({ DetectorId: detectorId }))).FindingIds;
+    const finding = (await guardduty.send(new GetFindingsCommand({ DetectorId: detectorId, FindingIds: ids }))).Findings?.[0];
+    findingFile = join(dir, 'tor-client.json');
+    await writeFile(
+      findingFile,
+      JSON.stringify({ version: '0', 'detail-type': 'GuardDuty Finding', source: 'aws.guardduty', account: accountId, region: 'us-east-1', detail: camelCase(finding) }),
+    );
+    sts.destroy();
+    guardduty.destroy();
+
+    // Member-account credentials start from the organization snapshot (the management account).
+    const sync = await runCli(['org', 'sync', '--wait'], env);
+    if (sync.code !== 0) throw new Error(`org sync failed: ${sync.stderr}`);
+  });
+
+  afterAll(async () => {
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await redis.quit();
+    await sandbox?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('investigates the seeded TorClient finding: the exfiltration to the Tor relay, Detective, reports written', async () => {
+    const reportDir = join(dir, 'tor');
+    const run = await runCli(['investigate', '--finding', findingFile, '--wait', '--output', 'json', '--report', reportDir], env, { timeoutMs: 120_000 });
+    expect(run.stderr).not.toMatch(/orgshield: /);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      findings: { kind: string; remoteIp?: string; fromFinding?: true }[];
+      reportPaths: { json: string; markdown: string; html: string };
+      detective: { available: boolean; investigation?: { severity: string; status: string } };
+      subject: { accountId: string; finding?: { type: string } };
+    };
+    expect(result.subject).toMatchObject({ accountId, finding: { type: 'UnauthorizedAccess:EC2/TorClient' } });
+    // What the sandbox planted behind the finding: a 3 GiB upload to the relay (which also spikes the volume).
+    expect(result.findings).toContainEqual(expect.objectContaining({ kind: 'exfiltration', remoteIp: '198.51.100.23', fromFinding: true }));
+    expect(result.findings.every((f) => f.kind === 'exfiltration' || f.kind === 'traffic-spike')).toBe(true);
+    expect(result.detective).toMatchObject({ available: true, investigation: { status: 'SUCCESSFUL', severity: 'CRITICAL' } });
+    expect(result.reportPaths.html).toBe(join(reportDir, 'flow-report.html'));
+    for (const path of Object.values(result.reportPaths)) expect(existsSync(path)).toBe(true);
+    expect(await readFile(result.reportPaths.html, 'utf8')).toContain('198.51.100.23');
+  });
+
+  it('prints a table and the report paths, with the worker’s report folder by default', async () => {
+    const run = await runCli(['investigate', '--finding', findingFile, '--wait'], env, { timeoutMs: 120_000 });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/exfiltration\s+198\.51\.100\.23\s+-?\d*\s*yes/);
+    expect(run.stdout).toContain('Detective: investigation');
+    expect(run.stdout).toContain(join(dir, 'reports'));
+  });
+
+  it('refuses bad input with one sentence and exit code 2', async () => {
+    const both = await runCli(['investigate', '--instance', 'i-0123456789abcdef0', '--ip', '10.0.0.1', '--account', accountId, '--region', 'us-east-1'], env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--instance and --ip were both given; give exactly one of --finding, --instance, --ip, --role.');
+
+    const badId = await runCli(['investigate', '--instance', 'i-xyz', '--account', accountId, '--region', 'us-east-1'], env);
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toContain('field instanceId must be an EC2 instance id');
+
+    const noAccount = await runCli(['investigate', '--instance', 'i-0123456789abcdef0', '--region', 'us-east-1'], env);
+    expect(noAccount.code).toBe(2);
+    expect(noAccount.stderr).toContain('--account is missing');
+
+    const notJson = join(dir, 'not-json.json');
+    await writeFile(notJson, '{"detail": ');
+    const badFile = await runCli(['investigate', '--finding', notJson], env);
+    expect(badFile.code).toBe(2);
+    expect(badFile.stderr).toContain(`${notJson} is not valid JSON`);
+  });
+});
