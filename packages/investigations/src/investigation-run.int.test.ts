@@ -1,0 +1,142 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindingsCommand, type Finding } from '@aws-sdk/client-guardduty';
+import { MemberCredentials } from '@orgshield/accounts';
+import { AwsClientFactory, InvalidInputError } from '@orgshield/aws';
+import { incidentPlan, type RunningSandbox } from '@orgshield/sandbox';
+import { sandboxTest } from '@orgshield/sandbox/fixture';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
+import { investigationClients } from './investigation-aws.js';
+import { type InvestigationProgress, InvestigationResultSchema, runInvestigation } from './investigation-run.js';
+
+const REGION = 'us-east-1';
+const test = sandboxTest.override({ sandboxOptions: { accounts: 40, ous: 8, seed: 3, timeScale: 0.001 } });
+const detective = { pollMs: 20, timeoutMs: 10_000 };
+
+let reports: string;
+beforeEach(async () => {
+  reports = await mkdtemp(join(tmpdir(), 'orgshield-investigation-'));
+});
+afterEach(async () => {
+  await rm(reports, { recursive: true, force: true });
+});
+
+function connect(sandbox: RunningSandbox) {
+  const env = sandbox.env();
+  const factory = new AwsClientFactory({
+    endpoint: sandbox.url,
+    region: REGION,
+    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' },
+  });
+  const members = new MemberCredentials(factory, { managementAccountId: sandbox.world.org.managementAccountId });
+  return { factory, members, deps: { clients: investigationClients(factory, members), detective, reportRoot: reports } };
+}
+
+/** The incident accounts, in the order the sandbox plants TorClient, port probe, SSH brute force, DoS. */
+function incidentAccounts(sandbox: RunningSandbox): string[] {
+  const org = sandbox.world.org;
+  return [...org.accounts.values()].filter((a) => a.id !== org.managementAccountId && a.status === 'ACTIVE').map((a) => a.id);
+}
+
+async function findingOf(connection: ReturnType<typeof connect>, accountId: string): Promise<Finding> {
+  const guardduty = connection.factory.client(GuardDutyClient, connection.members.target(accountId, REGION));
+  const detectorId = (await guardduty.send(new ListDetectorsCommand({}))).DetectorIds?.[0];
+  const ids = (await guardduty.send(new ListFindingsCommand({ DetectorId: detectorId }))).FindingIds ?? [];
+  const finding = (await guardduty.send(new GetFindingsCommand({ DetectorId: detectorId, FindingIds: ids }))).Findings?.[0];
+  if (!finding) throw new Error(`no seeded finding in ${accountId}`);
+  return finding;
+}
+
+describe('runInvestigation against the sandbox', () => {
+  test('investigates the seeded TorClient finding: the upload to the Tor relay, Detective, three reports', async ({ sandbox }) => {
+    const connection = connect(sandbox);
+    const accountId = incidentAccounts(sandbox)[0] as string;
+    const finding = await findingOf(connection, accountId);
+    const progress: InvestigationProgress[] = [];
+    const result = await runInvestigation(connection.deps, { finding: { Findings: [finding] }, accountId, region: REGION }, (p) => progress.push(p));
+
+    expect(InvestigationResultSchema.parse(result)).toEqual(result);
+    expect(result.subject).toMatchObject({ kind: 'instance', instanceId: finding.Resource?.InstanceDetails?.InstanceId, principalArn: `arn:aws:iam::${accountId}:role/web-app` });
+    expect(result.flowLogs).toMatchObject({ via: 'describe-flow-logs', problems: 0 });
+    expect(result.flowLogs.files).toBeGreaterThan(0);
+    expect(result.records.matched).toBeGreaterThan(1000);
+    // The 3 GiB upload is the exfiltration, marked as the finding's; its volume also stands out of the timeline.
+    const exfiltration = result.findings.find((f) => f.kind === 'exfiltration');
+    expect(exfiltration).toMatchObject({ remoteIp: '198.51.100.23', fromFinding: true });
+    for (const other of result.findings.filter((f) => f !== exfiltration)) {
+      expect(other.kind).toBe('traffic-spike');
+      expect(Date.parse(other.evidence.from)).toBeLessThan(Date.parse(exfiltration?.evidence.to ?? ''));
+      expect(Date.parse(other.evidence.to)).toBeGreaterThan(Date.parse(exfiltration?.evidence.from ?? ''));
+    }
+    expect(result.detective).toMatchObject({ available: true, memberStatus: 'ENABLED', coreIngest: 'ingesting', investigation: { status: 'SUCCESSFUL', severity: 'CRITICAL' } });
+    expect(result.warnings).toEqual([]);
+    expect(progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['resolve', 'detective', 'flow-logs', 'report']));
+    expect(progress.at(-1)).toMatchObject({ phase: 'report', done: 4, total: 4 });
+
+    const json = JSON.parse(await readFile(result.reportPaths.json, 'utf8')) as { findings: unknown[]; sections: { title: string }[] };
+    expect(json.findings).toHaveLength(result.findings.length);
+    expect(json.sections.map((s) => s.title)).toEqual(['Subject', 'GuardDuty finding', 'Amazon Detective', 'Detective indicators', 'Notes']);
+    expect(await readFile(result.reportPaths.markdown, 'utf8')).toContain('198.51.100.23');
+    expect(await readFile(result.reportPaths.html, 'utf8')).toContain('UnauthorizedAccess:EC2/TorClient');
+    connection.factory.destroy();
+  });
+
+  test('finds what each seeded finding planted, and nothing on the clean neighbour', async ({ sandbox }) => {
+    const connection = connect(sandbox);
+    const [, probe, brute, dos] = incidentAccounts(sandbox) as [string, string, string, string];
+    const expected: [string, string, string | undefined][] = [
+      [probe, 'port-scan', '203.0.113.45'],
+      [brute, 'brute-force', '192.0.2.77'],
+      [dos, 'traffic-spike', undefined],
+    ];
+    for (const [accountId, kind, remoteIp] of expected) {
+      const finding = await findingOf(connection, accountId);
+      const result = await runInvestigation(connection.deps, { finding, accountId, region: REGION });
+      expect(result.findings.map((f) => [f.kind, f.remoteIp])).toEqual([[kind, remoteIp]]);
+    }
+
+    // The worker instance shares the flow-log files of the port-probed one, with clean traffic only.
+    const probeFinding = await findingOf(connection, probe);
+    const clean = incidentPlan(sandbox.world).incidents.find((i) => i.instance.accountId === probe)?.neighbour;
+    const result = await runInvestigation(connection.deps, {
+      instanceId: clean?.instanceId,
+      accountId: probe,
+      region: REGION,
+      from: new Date(Date.parse(probeFinding.Service?.EventFirstSeen ?? '') - 3_600_000).toISOString(),
+      to: probeFinding.Service?.EventLastSeen,
+    });
+    expect(result.records.matched).toBeGreaterThan(1000);
+    expect(result.findings).toEqual([]);
+    connection.factory.destroy();
+  });
+
+  test('reads a named S3 location for an IP address, and refuses a finding from another account', async ({ sandbox }) => {
+    const connection = connect(sandbox);
+    const accountId = incidentAccounts(sandbox)[2] as string;
+    const finding = await findingOf(connection, accountId);
+    const instanceIp = finding.Resource?.InstanceDetails?.NetworkInterfaces?.[0]?.PrivateIpAddress ?? '';
+    const bucket = `aws-flow-logs-archive-${sandbox.world.org.managementAccountId}`;
+    const result = await runInvestigation(connection.deps, {
+      ip: instanceIp,
+      accountId,
+      region: REGION,
+      from: finding.Service?.EventFirstSeen,
+      to: finding.Service?.EventLastSeen,
+      flowLogs: `s3://${bucket}/AWSLogs/${accountId}/vpcflowlogs/`,
+      reportDir: join(reports, 'by-ip'),
+    });
+    // The address belongs to the brute-forced instance: its interface and addresses are used.
+    expect(result.subject).toMatchObject({ kind: 'ip', instanceId: finding.Resource?.InstanceDetails?.InstanceId });
+    expect(result.subject.localIps).toContain(instanceIp);
+    expect(result.flowLogs).toMatchObject({ via: 'request', source: `s3://${bucket}/AWSLogs/${accountId}/vpcflowlogs/` });
+    expect(result.findings.map((f) => f.kind)).toEqual(['brute-force']);
+    expect(result.reportPaths.html).toBe(join(reports, 'by-ip', 'flow-report.html'));
+
+    await expect(runInvestigation(connection.deps, { finding, accountId: incidentAccounts(sandbox)[0], region: REGION })).rejects.toThrow(InvalidInputError);
+    await expect(runInvestigation(connection.deps, { instanceId: 'i-0123456789abcdef0', accountId, region: REGION })).rejects.toThrow(
+      /Instance i-0123456789abcdef0 does not exist in account \d{12} region us-east-1/,
+    );
+    connection.factory.destroy();
+  });
+});
