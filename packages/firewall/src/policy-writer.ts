@@ -48,13 +48,17 @@ export async function applyPut(step: PutPolicyStep, context: WriteContext): Prom
       const found = await findPolicy(context.fms, step.spec.name);
       await keepPrevious(context, step.region, step.spec.name, found?.output.Policy);
       if (found && matches(step.spec, found.output, step.region)) {
-        return { step: step.id, outcome: 'unchanged', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: Date.now() };
+        // Already as wanted: written by an earlier run of this step that died before recording it (its
+        // intent says when), or by someone else (no intent: nothing changed on our account).
+        const changedAt = await context.store.intent(context.rolloutId, step.id);
+        return { step: step.id, outcome: 'unchanged', at: new Date().toISOString(), policyId: found.summary.PolicyId, ...(changedAt === undefined ? {} : { changedAt }) };
       }
       const input = renderPutPolicy(step.spec, {
         region: step.specRegion,
         ...(found ? { policyId: found.summary.PolicyId, policyUpdateToken: found.output.Policy?.PolicyUpdateToken } : {}),
       });
       try {
+        await context.store.noteIntent(context.rolloutId, step.id, Date.now());
         const output = await context.fms.send(new PutPolicyCommand(input));
         return {
           step: step.id,
@@ -78,6 +82,7 @@ export async function applyDelete(step: DeletePolicyStep, context: WriteContext)
   const found = await findPolicy(context.fms, step.name);
   if (!found?.summary.PolicyId) return { step: step.id, outcome: 'absent', at: new Date().toISOString() };
   await keepPrevious(context, step.region, step.name, found.output.Policy);
+  await context.store.noteIntent(context.rolloutId, step.id, Date.now());
   await context.fms.send(new DeletePolicyCommand({ PolicyId: found.summary.PolicyId, DeleteAllPolicyResources: true }));
   return { step: step.id, outcome: 'deleted', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: Date.now() };
 }

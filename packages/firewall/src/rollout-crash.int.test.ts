@@ -53,7 +53,7 @@ waves:
 
       await harness.startWorker();
       const final = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 90_000 });
-      expect(final.status).toBe('completed');
+      expect(final, JSON.stringify((await harness.control.view(rolloutId)).gates.filter((g) => g.status !== "passed").map((g) => ({ ...g, violators: g.violators.slice(0, 5) })))).toMatchObject({ status: "completed" });
       const view = await harness.control.view(rolloutId);
       const puts = view.record.plan?.steps.filter((step) => step.kind === 'put') ?? [];
       expect(puts.length).toBeGreaterThan(4);

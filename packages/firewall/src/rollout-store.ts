@@ -182,6 +182,20 @@ export class RolloutStore {
     await this.redis.hset(this.key('rollout', id, 'steps'), record.step, JSON.stringify(record));
   }
 
+  /**
+   * Notes that a step is about to change a policy, right before the call. If the worker dies
+   * before recording the step, its re-run finds the change made, and takes the change's time
+   * from here: the gate then waits for an evaluation newer than the change, not the re-run.
+   */
+  async noteIntent(id: string, step: string, at: number): Promise<void> {
+    await this.redis.hset(this.key('rollout', id, 'intents'), step, String(at));
+  }
+
+  async intent(id: string, step: string): Promise<number | undefined> {
+    const at = await this.redis.hget(this.key('rollout', id, 'intents'), step);
+    return at === null ? undefined : Number(at);
+  }
+
   async saveGate(id: string, report: GateReport): Promise<void> {
     await this.redis.hset(this.key('rollout', id, 'gates'), report.step, JSON.stringify(report));
   }
