@@ -109,7 +109,7 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
     reason,
     judgedAt: new Date(timing.now).toISOString(),
     accounts: accounts.size,
-    compliantAccounts: accounts.size - nonCompliant.size - notEvaluated.size,
+    compliantAccounts: [...accounts].filter((account) => !nonCompliant.has(account) && !notEvaluated.has(account)).length,
     nonCompliantAccounts: [...nonCompliant].sort(),
     nonCompliantResources: resources,
     notEvaluated: [...notEvaluated].sort(),
