@@ -1,7 +1,7 @@
 import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindingsCommand } from '@aws-sdk/client-guardduty';
 import { MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
-import type { RunningSandbox } from '@orgshield/sandbox';
+import { configureDetective, type RunningSandbox } from '@orgshield/sandbox';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
 import { describe, expect } from 'vitest';
 import { normalizeFinding, type NormalizedFinding } from './finding-normalize.js';
@@ -88,6 +88,29 @@ describe('pullDetective against the sandbox', () => {
     );
     expect(report.available).toBe(false);
     expect(report.reason).toMatch(/^No Detective behavior graph in us-east-1 is visible to the caller; enable Detective in the administrator account/);
+    connection.factory.destroy();
+  });
+
+  test('reaches the graph through a delegated administrator the management account names', async ({ sandbox }) => {
+    const [torAccount, , , , security] = incidentAccounts(sandbox) as string[];
+    configureDetective(sandbox.world, { administratorAccountId: security });
+    const connection = connect(sandbox);
+    const now = Date.now();
+    const report = await pullDetective(
+      { accountId: torAccount ?? '', region: REGION, principalArn: `arn:aws:iam::${torAccount}:role/web-app`, window: { from: new Date(now - 3_600_000), to: new Date(now) } },
+      { clients: connection.clients, ...fast },
+    );
+    expect(report).toMatchObject({ available: true, graphVia: 'delegated-administrator', administratorAccountId: security, member: { status: 'ENABLED' } });
+    expect(report.graphArn).toMatch(new RegExp(`^arn:aws:detective:us-east-1:${security}:graph:[0-9a-f]{32}$`));
+    // The caller asked the organization, then worked in the administrator's account.
+    expect(sandbox.requests().filter((r) => r.service === 'detective').map((r) => [r.operation, r.account === security])).toEqual(
+      expect.arrayContaining([
+        ['ListGraphs', false],
+        ['ListOrganizationAdminAccounts', false],
+        ['GetMembers', true],
+        ['StartInvestigation', true],
+      ]),
+    );
     connection.factory.destroy();
   });
 

@@ -32,7 +32,7 @@ import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
 import { randomInt, randomString } from '../world/prng.js';
 import { incidentPlan, type SeededIncident } from '../world/seeded-incidents.js';
-import { defineRegionState, type World } from '../world/world.js';
+import { defineRegionState, defineWorldState, type World } from '../world/world.js';
 import { findingArnOf } from './guardduty.js';
 
 /** Detective needs a few minutes to run an investigation; scaled by the sandbox's --time-scale. */
@@ -79,9 +79,29 @@ interface BehaviorGraph {
   nextInvestigation: number;
 }
 
+/** Which account administers Detective for the organization: the management account unless delegated. */
+const settings = defineWorldState('detective:settings', (): { administratorAccountId?: string } => ({}));
+
 /**
- * The behavior graph of a region, kept in the administrator's (the management account's)
- * state: every active member account, mostly ENABLED with DETECTIVE_CORE ingesting since it
+ * Makes `administratorAccountId` the organization's delegated Detective administrator (as
+ * EnableOrganizationAdminAccount would): its graphs then hold the members, and the management
+ * account has none of its own. Call it before the first Detective request.
+ */
+export function configureDetective(world: World, options: { administratorAccountId?: string }): void {
+  const account = options.administratorAccountId === undefined ? undefined : world.org.accounts.get(options.administratorAccountId);
+  if (options.administratorAccountId !== undefined && account?.status !== 'ACTIVE') {
+    throw new Error(`configureDetective: ${options.administratorAccountId} is not an active account of the sandbox organization`);
+  }
+  world.state(settings).administratorAccountId = options.administratorAccountId;
+}
+
+function administratorOf(world: World): string {
+  return world.state(settings).administratorAccountId ?? world.org.managementAccountId;
+}
+
+/**
+ * The behavior graph of a region, kept in the administrator's (the management account's, or
+ * the delegated administrator's) state: every active member account, mostly ENABLED with DETECTIVE_CORE ingesting since it
  * joined, a few INVITED, disabled for volume or with ingest stopped lately. Accounts with a
  * planted incident are always ENABLED and ingesting, and the TorClient instance's role has an
  * older investigation whose scope ends before the incident.
@@ -132,11 +152,11 @@ const graphs = defineRegionState('detective:graph', ({ world, accountId, region 
 
 /**
  * Amazon Detective (restJson): one behavior graph per region, administered by the management
- * account, with member accounts, datasource packages and their ingest history, and
- * investigations of IAM roles and users whose indicators come from the incidents planted in
- * the world. Modelled beyond the model: only the administrator sees and queries its graph
+ * account or a delegated administrator, with member accounts, datasource packages and their
+ * ingest history, and investigations of IAM roles and users whose indicators come from the
+ * incidents planted in the world. Modelled beyond the model: only the administrator sees and queries its graph
  * (others get no graph, or ResourceNotFoundException), ListOrganizationAdminAccounts answers
- * the management account only, investigations run RUNNING -> SUCCESSFUL in 2 simulated
+ * the management account only, naming the administrator (configureDetective delegates it), investigations run RUNNING -> SUCCESSFUL in 2 simulated
  * minutes, the page caps (ListInvestigations and ListIndicators 100, members 200) with opaque
  * tokens, and StartInvestigation's checks on the entity and its scope.
  */
@@ -150,7 +170,9 @@ export const detective = defineService({
     },
 
     ListOrganizationAdminAccounts(_input: ListOrganizationAdminAccountsRequest, ctx): ListOrganizationAdminAccountsResponse {
-      if (!isAdministrator(ctx)) throw accessDenied('ListOrganizationAdminAccounts is only available to the organization management account.');
+      if (ctx.accountId !== ctx.world.org.managementAccountId) {
+        throw accessDenied('ListOrganizationAdminAccounts is only available to the organization management account.');
+      }
       const graph = graphOf(ctx);
       const admin: Administrator = { AccountId: graph.adminAccountId, GraphArn: graph.arn, DelegationTime: graph.createdTime };
       return { Administrators: [admin] };
@@ -292,13 +314,13 @@ export const detective = defineService({
   },
 });
 
-/** The management account administers Detective for the organization, in every region. */
+/** One account administers Detective for the organization, in every region. */
 function isAdministrator(ctx: RequestContext): boolean {
-  return ctx.accountId === ctx.world.org.managementAccountId;
+  return ctx.accountId === administratorOf(ctx.world);
 }
 
 function graphOf(ctx: RequestContext): BehaviorGraph {
-  return ctx.world.account(ctx.world.org.managementAccountId).region(ctx.region).state(graphs);
+  return ctx.world.account(administratorOf(ctx.world)).region(ctx.region).state(graphs);
 }
 
 function administeredGraph(ctx: RequestContext, graphArn: string | undefined): BehaviorGraph {
