@@ -5,6 +5,10 @@ import { configureOrgCommand } from './org-command.js';
 import { configureSandboxCommand } from './sandbox-command.js';
 import { configureDemoCommand } from './demo-command.js';
 import { configurePolicyCommand } from './policy-command.js';
+import { configureRolloutCommand } from './rollout-command.js';
+import { configureComplianceCommand } from './compliance-command.js';
+import { configureScheduleCommand } from './schedule-command.js';
+import { configureInvestigateCommand } from './investigate-command.js';
 
 function buildProgram(): Command {
   const program = new Command('orgshield')
@@ -13,7 +17,18 @@ function buildProgram(): Command {
     .option('--debug', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const configure of [configureOrgCommand, configurePolicyCommand, configureSandboxCommand, configureDemoCommand]) configure(program);
+  for (const configure of [
+    configureOrgCommand,
+    configurePolicyCommand,
+    configureRolloutCommand,
+    configureComplianceCommand,
+    configureScheduleCommand,
+    configureInvestigateCommand,
+    configureSandboxCommand,
+    configureDemoCommand,
+  ]) {
+    configure(program);
+  }
   // Every subcommand throws instead of exiting, so main() decides the exit code.
   const overrideAll = (command: Command) => command.commands.forEach((c) => overrideAll(c.exitOverride()));
   overrideAll(program);

@@ -1,5 +1,7 @@
 import { discoverOrganization, saveSnapshot } from '@orgshield/accounts';
-import { orgSyncJob } from '@orgshield/jobs';
+import { investigationClients, runInvestigation } from '@orgshield/investigations';
+import { investigationRunJob, orgSyncJob } from '@orgshield/jobs';
+import { firewallProcessors } from './firewall-processors.js';
 import type { Runtime } from './runtime.js';
 import { processor, type ProcessorRegistration } from './worker-service.js';
 
@@ -27,7 +29,19 @@ export function orgSyncProcessor(runtime: Runtime) {
   });
 }
 
+/** Detective, flow logs, reports: the whole investigation is one domain call. */
+export function investigationProcessor(runtime: Runtime) {
+  return processor(investigationRunJob, async (payload, { job, progress }) => {
+    const members = await runtime.members();
+    return runInvestigation(
+      { clients: investigationClients(runtime.clients, members, job.id), reportRoot: runtime.config.ORGSHIELD_REPORT_DIR },
+      payload,
+      (p) => void progress(p),
+    );
+  });
+}
+
 /** Every processor this worker runs; later capabilities add theirs here. */
 export function allProcessors(runtime: Runtime): ProcessorRegistration[] {
-  return [orgSyncProcessor(runtime)] as ProcessorRegistration[];
+  return [orgSyncProcessor(runtime), investigationProcessor(runtime), ...firewallProcessors(runtime)] as ProcessorRegistration[];
 }

@@ -27,6 +27,8 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').default('OrganizationAccountAccessRole'),
   ORGSHIELD_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
   ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),
+  /** Where investigation reports go when a request names no folder. */
+  ORGSHIELD_REPORT_DIR: z.string().min(1).default('reports'),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

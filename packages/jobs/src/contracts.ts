@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InvestigationRequestSchema, InvestigationResultSchema } from '@orgshield/investigations';
 import { defineJob } from './job-contract.js';
 
 /** Walk the organization and store a fresh snapshot. */
@@ -19,4 +20,13 @@ export const orgSyncJob = defineJob({
     fetchedAt: z.string(),
     durationMs: z.number().nonnegative(),
   }),
+});
+
+/** Investigate a GuardDuty finding or an entity: Detective, flow logs, reports. */
+export const investigationRunJob = defineJob({
+  name: 'investigation.run',
+  queue: 'investigations',
+  dedupe: 'in-flight',
+  payload: InvestigationRequestSchema,
+  result: InvestigationResultSchema,
 });

@@ -7,7 +7,7 @@ export {
   jobIdFor,
 } from './job-contract.js';
 export type { QueueName, JobProgress, JobContract } from './job-contract.js';
-export { orgSyncJob } from './contracts.js';
+export { orgSyncJob, investigationRunJob } from './contracts.js';
 export { connectRedis, DEFAULT_REDIS_URL, RedisUnavailableError, redactUrl } from './redis-connection.js';
 export { JobQueues, JobFailedError } from './job-queues.js';
 export {
