@@ -22,8 +22,12 @@ export interface Runtime {
 
 export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger): Runtime {
   const keyPrefix = `${config.ORGSHIELD_QUEUE_PREFIX}:`;
+  // The limiter gets its own connection with bounded retries: while Redis is away it paces calls
+  // in-process instead of waiting, which BullMQ's never-give-up connection would make it do.
+  const limiterRedis = redis.duplicate({ maxRetriesPerRequest: 1 });
+  limiterRedis.on('error', () => undefined);
   const clients = new AwsClientFactory({
-    rateLimiter: new RedisRateLimiter(redis, { keyPrefix }),
+    rateLimiter: new RedisRateLimiter(limiterRedis, { keyPrefix }),
     rateLimits: config.ORGSHIELD_RATE_LIMITS ? parseRateLimits(parseJson('ORGSHIELD_RATE_LIMITS', config.ORGSHIELD_RATE_LIMITS)) : undefined,
     // The audit trail of every mutating call: to the log now; never carries credentials.
     onMutation: (entry: MutationAuditEntry) => logger.info({ audit: entry }, 'aws mutation'),
@@ -55,6 +59,7 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     },
     async close() {
       clients.destroy();
+      await limiterRedis.quit().catch(() => undefined);
     },
   };
 }
