@@ -150,15 +150,16 @@ export class RolloutControl {
 
   /**
    * Waits until the rollout settles (completed, halted, aborted, failed, rolled back), passing
-   * each new event on; `until` settles it sooner (e.g. rolled back only).
+   * each event on from the `fromEvent`th (default its first; see eventCount); `until` names
+   * other statuses to stop at.
    */
   async waitUntilSettled(
     rolloutId: string,
-    options: { onEvent?: (event: RolloutEvent) => void; pollMs?: number; timeoutMs?: number; until?: readonly RolloutStatus[] } = {},
+    options: { onEvent?: (event: RolloutEvent) => void; fromEvent?: number; pollMs?: number; timeoutMs?: number; until?: readonly RolloutStatus[] } = {},
   ): Promise<RolloutState> {
     const until = options.until ?? SETTLED_STATUSES;
     const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
-    let seen = 0;
+    let seen = options.fromEvent ?? 0;
     for (;;) {
       const events = await this.store.events(rolloutId, seen);
       seen += events.length;
@@ -174,6 +175,11 @@ export class RolloutControl {
       }
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
     }
+  }
+
+  /** How many events the rollout has logged so far, to follow only what comes next. */
+  async eventCount(rolloutId: string): Promise<number> {
+    return (await this.store.events(rolloutId)).length;
   }
 
   private async move(

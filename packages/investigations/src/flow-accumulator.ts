@@ -1,20 +1,20 @@
 /**
  * The running totals of a flow-log analysis: counters, conversations and a per-minute
- * volume series, fed one record at a time straight from the reader's byte ranges.
+ * volume series, fed straight from the scanner's decompressed bytes.
  *
  * Records are many (millions) and conversations few (thousands), so the per-record path
- * creates no strings and no objects: remote addresses are interned by their bytes, and
- * conversations live in an open-addressing hash table over typed arrays. Memory grows
- * with distinct conversations, never with records, and both tables have a hard cap.
- * The state can be exported and merged, so worker threads can share the files of a run.
+ * creates no strings and no objects and makes one hash-table probe: conversations are
+ * keyed by the remote address's bytes (kept once, in a byte arena), the ports and the
+ * protocol, and their totals sit side by side in one Float64Array so an update touches
+ * one or two cache lines. Memory grows with distinct conversations, never with records,
+ * and the table has a hard cap. The state can be exported and merged, so worker threads
+ * can share the files of a run.
  */
 import type { FlowLogField } from './flow-log-format.js';
-import { type FlowLogProblems, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-reader.js';
+import { type FlowLogProblems, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
 
-/** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
+/** Conversations kept at most (about 130 bytes each); records of new ones beyond are counted as overflow. */
 export const MAX_CONVERSATIONS = 1_000_000;
-/** Distinct remote addresses kept at most. */
-export const MAX_ADDRESSES = 1_000_000;
 
 export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
 
@@ -58,176 +58,139 @@ const OPENED_BY_LOCAL = 2;
 const TCP = 6;
 const SYN = 2;
 const SYN_ACK = 18;
+const FNV_OFFSET = -2128831035;
+const FNV_PRIME = 16777619;
 
-function sameBytes(buf: Buffer, s: number, e: number, text: Buffer): boolean {
-  if (e - s !== text.length) return false;
-  for (let i = 0; i < text.length; i++) if (buf[s + i] !== text[i]) return false;
+function fnv(bytes: Uint8Array, s = 0, e = bytes.length): number {
+  let h = FNV_OFFSET;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
+  return h;
+}
+
+function sameBytes(a: Uint8Array, s: number, e: number, b: Uint8Array, at = 0): boolean {
+  if (at + e - s > b.length) return false;
+  for (let i = s, j = at; i < e; i++, j++) if (a[i] !== b[j]) return false;
   return true;
 }
 
-type NumberArray = Float64Array | Int32Array | Uint16Array | Uint8Array;
-
-function grow<T extends NumberArray>(array: T, size: number): T {
-  const bigger = new (array.constructor as new (n: number) => T)(size);
-  bigger.set(array);
-  return bigger;
-}
-
-/** Remote addresses interned by their bytes: one string per distinct address, made once. */
-class AddressTable {
-  texts: string[] = [];
-  private hashes = new Int32Array(1024);
-  private slots = new Int32Array(2048);
-
-  get size(): number {
-    return this.texts.length;
-  }
-
-  /** The id of the address buf[s, e) whose FNV-1a hash is h, or -1 when the table is full and the address is new. */
-  intern(buf: Buffer, s: number, e: number, h: number): number {
-    const mask = this.slots.length - 1;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
-      if (entry === 0) {
-        if (this.texts.length >= MAX_ADDRESSES) return -1;
-        return this.insert(slot, h, buf.toString('latin1', s, e));
-      }
-      const id = entry - 1;
-      if (this.hashes[id] === h && this.matches(this.texts[id]!, buf, s, e)) return id;
-    }
-  }
-
-  internText(text: string): number {
-    const buf = Buffer.from(text, 'latin1');
-    return this.intern(buf, 0, buf.length, fnv(buf));
-  }
-
-  private matches(text: string, buf: Buffer, s: number, e: number): boolean {
-    if (text.length !== e - s) return false;
-    for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[s + i]) return false;
-    return true;
-  }
-
-  private insert(slot: number, hash: number, text: string): number {
-    const id = this.texts.length;
-    this.texts.push(text);
-    if (id >= this.hashes.length) this.hashes = grow(this.hashes, this.hashes.length * 2);
-    this.hashes[id] = hash;
-    this.slots[slot] = id + 1;
-    if (this.texts.length * 2 > this.slots.length) this.rehash();
-    return id;
-  }
-
-  private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
-    const mask = this.slots.length - 1;
-    for (let id = 0; id < this.texts.length; id++) {
-      let slot = this.hashes[id]! & mask;
-      while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
-      this.slots[slot] = id + 1;
-    }
-  }
-}
+/** Totals of a conversation, in this order, STRIDE numbers apart in ConversationTable.data. */
+export const IN_BYTES = 0, OUT_BYTES = 1, IN_PACKETS = 2, OUT_PACKETS = 3, ACCEPTED_OUT_BYTES = 4, ACCEPTED = 5, REJECTED = 6,
+  FIRST_SEEN = 7, LAST_SEEN = 8, OPENED = 9;
+export const CONVERSATION_STRIDE = 10;
+const STRIDE = CONVERSATION_STRIDE;
+/** Key of a conversation, KEY numbers apart in ConversationTable.keys: hash, ports, protocol and address length, address offset. */
+const KEY = 4;
 
 /**
- * Conversations keyed by (remote address id, protocol, local port, remote port), stored
- * column-wise. Index i of every array is conversation i.
+ * Conversations keyed by (remote address bytes, protocol, local port, remote port) in an
+ * open-addressing hash table. Index i is conversation i everywhere.
  */
 export class ConversationTable {
   size = 0;
-  remote = new Int32Array(1024);
-  protocol = new Uint8Array(1024);
-  localPort = new Uint16Array(1024);
-  remotePort = new Uint16Array(1024);
-  inBytes = new Float64Array(1024);
-  outBytes = new Float64Array(1024);
-  inPackets = new Float64Array(1024);
-  outPackets = new Float64Array(1024);
-  /** Outbound bytes of accepted records: what actually left. */
-  acceptedOutBytes = new Float64Array(1024);
-  accepted = new Float64Array(1024);
-  rejected = new Float64Array(1024);
-  firstSeen = new Float64Array(1024);
-  lastSeen = new Float64Array(1024);
-  /** OPENED_BY_REMOTE | OPENED_BY_LOCAL, from TCP flags. */
-  opened = new Uint8Array(1024);
+  keys = new Int32Array(1024 * KEY);
+  data = new Float64Array(1024 * STRIDE);
+  /** The remote addresses' bytes, one after another. */
+  arena = new Uint8Array(64 * 1024);
+  private arenaUsed = 0;
   private slots = new Int32Array(2048);
 
   /** The conversation's index, created when new; -1 when the table is full. */
-  upsert(remote: number, protocol: number, localPort: number, remotePort: number): number {
-    const k1 = remote * 256 + protocol;
-    const k2 = (localPort << 16) | remotePort;
-    let h = Math.imul(k1, -1640531535) ^ Math.imul(k2, -2048144789);
+  find(buf: Uint8Array, s: number, e: number, addressHash: number, protocol: number, localPort: number, remotePort: number): number {
+    const ports = (localPort << 16) | remotePort;
+    const protocolAndLength = (protocol << 8) | (e - s);
+    let h = addressHash ^ Math.imul(ports, -1640531535) ^ Math.imul(protocol + 1, -2048144789);
     h ^= h >>> 15;
-    const mask = this.slots.length - 1;
+    const slots = this.slots;
+    const keys = this.keys;
+    const mask = slots.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
-      if (entry === 0) {
-        if (this.size >= MAX_CONVERSATIONS) return -1;
-        return this.insert(slot, remote, protocol, localPort, remotePort);
-      }
-      const i = entry - 1;
-      if (this.remote[i] === remote && this.protocol[i] === protocol && this.localPort[i] === localPort && this.remotePort[i] === remotePort) return i;
+      const entry = slots[slot]!;
+      if (entry === 0) return this.size >= MAX_CONVERSATIONS ? -1 : this.insert(slot, h, ports, protocolAndLength, buf, s, e);
+      const k = (entry - 1) * KEY;
+      if (keys[k] === h && keys[k + 1] === ports && keys[k + 2] === protocolAndLength && sameBytes(buf, s, e, this.arena, keys[k + 3])) return entry - 1;
     }
+  }
+
+  address(i: number): string {
+    const offset = this.keys[i * KEY + 3]!;
+    return Buffer.from(this.arena.buffer, this.arena.byteOffset + offset, this.keys[i * KEY + 2]! & 255).toString('latin1');
+  }
+
+  protocol(i: number): number {
+    return this.keys[i * KEY + 2]! >>> 8;
+  }
+
+  localPort(i: number): number {
+    return this.keys[i * KEY + 1]! >>> 16;
+  }
+
+  remotePort(i: number): number {
+    return this.keys[i * KEY + 1]! & 0xffff;
   }
 
   /** The direction of conversation i: TCP flags when they agree, else the port rule. */
   direction(i: number): FlowDirection {
-    const opened = this.opened[i]!;
+    const opened = this.data[i * STRIDE + OPENED]!;
     if (opened === OPENED_BY_REMOTE) return 'inbound';
     if (opened === OPENED_BY_LOCAL) return 'outbound';
-    return directionFromPorts(this.localPort[i]!, this.remotePort[i]!);
+    return directionFromPorts(this.localPort(i), this.remotePort(i));
   }
 
-  private insert(slot: number, remote: number, protocol: number, localPort: number, remotePort: number): number {
+  private insert(slot: number, h: number, ports: number, protocolAndLength: number, buf: Uint8Array, s: number, e: number): number {
     const i = this.size++;
-    if (i >= this.remote.length) this.resize(this.remote.length * 2);
-    this.remote[i] = remote;
-    this.protocol[i] = protocol;
-    this.localPort[i] = localPort;
-    this.remotePort[i] = remotePort;
-    this.firstSeen[i] = Infinity;
-    this.lastSeen[i] = -Infinity;
+    if ((i + 1) * KEY > this.keys.length) {
+      const keys = new Int32Array(this.keys.length * 2);
+      keys.set(this.keys);
+      this.keys = keys;
+      const data = new Float64Array(this.data.length * 2);
+      data.set(this.data);
+      this.data = data;
+    }
+    if (this.arenaUsed + (e - s) > this.arena.length) {
+      const arena = new Uint8Array(this.arena.length * 2);
+      arena.set(this.arena);
+      this.arena = arena;
+    }
+    this.arena.set(buf.subarray(s, e), this.arenaUsed);
+    const k = i * KEY;
+    this.keys[k] = h;
+    this.keys[k + 1] = ports;
+    this.keys[k + 2] = protocolAndLength;
+    this.keys[k + 3] = this.arenaUsed;
+    this.arenaUsed += e - s;
+    this.data[i * STRIDE + FIRST_SEEN] = Infinity;
+    this.data[i * STRIDE + LAST_SEEN] = -Infinity;
     this.slots[slot] = i + 1;
     if (this.size * 2 > this.slots.length) this.rehash();
     return i;
-  }
-
-  private resize(capacity: number): void {
-    this.remote = grow(this.remote, capacity);
-    this.protocol = grow(this.protocol, capacity);
-    this.localPort = grow(this.localPort, capacity);
-    this.remotePort = grow(this.remotePort, capacity);
-    this.inBytes = grow(this.inBytes, capacity);
-    this.outBytes = grow(this.outBytes, capacity);
-    this.inPackets = grow(this.inPackets, capacity);
-    this.outPackets = grow(this.outPackets, capacity);
-    this.acceptedOutBytes = grow(this.acceptedOutBytes, capacity);
-    this.accepted = grow(this.accepted, capacity);
-    this.rejected = grow(this.rejected, capacity);
-    this.firstSeen = grow(this.firstSeen, capacity);
-    this.lastSeen = grow(this.lastSeen, capacity);
-    this.opened = grow(this.opened, capacity);
   }
 
   private rehash(): void {
     this.slots = new Int32Array(this.slots.length * 2);
     const mask = this.slots.length - 1;
     for (let i = 0; i < this.size; i++) {
-      const k1 = this.remote[i]! * 256 + this.protocol[i]!;
-      const k2 = (this.localPort[i]! << 16) | this.remotePort[i]!;
-      let h = Math.imul(k1, -1640531535) ^ Math.imul(k2, -2048144789);
-      h ^= h >>> 15;
-      let slot = h & mask;
+      let slot = this.keys[i * KEY]! & mask;
       while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
       this.slots[slot] = i + 1;
     }
   }
+
+  /** Plain data for another thread: keys, totals and the address bytes, cut to size. */
+  export(): ConversationState {
+    return { size: this.size, keys: this.keys.slice(0, this.size * KEY), data: this.data.slice(0, this.size * STRIDE), arena: this.arena.slice(0, this.arenaUsed) };
+  }
+}
+
+export interface ConversationState {
+  size: number;
+  keys: Int32Array;
+  data: Float64Array;
+  arena: Uint8Array;
 }
 
 /** Volume per minute of record start, sparse: only minutes with traffic take room. */
 export class MinuteSeries {
-  readonly index = new Map<number, number>();
+  private readonly index = new Map<number, number>();
   minutes: number[] = [];
   inBytes: number[] = [];
   outBytes: number[] = [];
@@ -254,39 +217,35 @@ export class MinuteSeries {
   }
 }
 
-/** The exportable state of an accumulator (typed arrays cut to size). */
+/** The exportable state of an accumulator. */
 export interface AccumulatorState {
   counts: RecordCounts;
   overflow: number;
-  addresses: string[];
-  conversations: Pick<ConversationTable, 'size' | 'remote' | 'protocol' | 'localPort' | 'remotePort' | 'inBytes' | 'outBytes' | 'inPackets' | 'outPackets' | 'acceptedOutBytes' | 'accepted' | 'rejected' | 'firstSeen' | 'lastSeen' | 'opened'>;
+  conversations: ConversationState;
+  /** Per conversation: 2 when the remote filter refused it (its totals are zero). */
+  refused: Uint8Array;
   minutes: Pick<MinuteSeries, 'minutes' | 'inBytes' | 'outBytes' | 'accepted' | 'rejected'>;
 }
 
 /** What the parser does with each column of a file's format. */
 const SKIP = 0, SRCADDR = 1, DSTADDR = 2, SRCPORT = 3, DSTPORT = 4, PROTOCOL = 5, PACKETS = 6, BYTES = 7,
   START = 8, END = 9, TCP_FLAGS = 10, ACTION = 11, LOG_STATUS = 12, INTERFACE = 13, FLOW_DIRECTION = 14;
-/** The first op whose column is an unsigned number (SRCPORT..TCP_FLAGS). */
+/** The ops whose column is an unsigned number (SRCPORT..TCP_FLAGS). */
 const FIRST_NUMBER = SRCPORT, LAST_NUMBER = TCP_FLAGS;
 
 const STATUS_BAD = 0, STATUS_OK = 1, STATUS_NODATA = 2, STATUS_SKIPDATA = 3;
 const ACTION_BAD = 0, ACTION_ACCEPT = 1, ACTION_REJECT = 2, ACTION_NONE = 3;
-const FNV_OFFSET = -2128831035;
-const FNV_PRIME = 16777619;
-
-function fnv(bytes: Buffer): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
-  return h;
-}
+/** Remote filter verdicts per conversation. */
+const UNDECIDED = 0, PASSES = 1, REFUSED = 2;
 
 export class FlowAccumulator implements FlowRecordSink {
   readonly counts: RecordCounts = { total: 0, matched: 0, nodata: 0, skipdata: 0 };
   /** Matching records of conversations the full table could not take. */
   overflow = 0;
-  readonly addresses = new AddressTable();
   readonly conversations = new ConversationTable();
   readonly series = new MinuteSeries();
+  /** Per conversation, the remote filter's verdict (only with a remote filter). */
+  private verdicts = new Uint8Array(1024);
   /** One op per column of the current file's format. */
   private ops = new Uint8Array(0);
   private columns: readonly (string | null)[] = [];
@@ -301,8 +260,6 @@ export class FlowAccumulator implements FlowRecordSink {
   private readonly protocols: Set<number>;
   private readonly direction: FlowDirection | null;
   private readonly action: number;
-  /** Per remote address id: 0 not yet decided, 1 passes the remote filter, 2 does not. */
-  private remotePasses = new Uint8Array(1024);
 
   constructor(
     private readonly config: AccumulatorConfig,
@@ -311,7 +268,7 @@ export class FlowAccumulator implements FlowRecordSink {
     private readonly remoteFilter: ((address: string) => boolean) | null,
   ) {
     this.locals = config.localIps.map((ip) => Buffer.from(ip, 'latin1'));
-    this.localHashes = this.locals.map(fnv);
+    this.localHashes = this.locals.map((ip) => fnv(ip));
     this.eni = config.eni === null ? null : Buffer.from(config.eni, 'latin1');
     this.from = config.from ?? -Infinity;
     this.to = config.to ?? Infinity;
@@ -346,12 +303,6 @@ export class FlowAccumulator implements FlowRecordSink {
     return true;
   }
 
-  private isLocal(buf: Buffer, s: number, e: number, hash: number): boolean {
-    const hashes = this.localHashes;
-    for (let k = 0; k < hashes.length; k++) if (hashes[k] === hash && sameBytes(buf, s, e, this.locals[k]!)) return true;
-    return false;
-  }
-
   /** Reports line `line` (buf[s, e), without its line break) as malformed at column `column`. */
   private malformed(buf: Buffer, s: number, e: number, file: string, line: number, column: number, at: number): void {
     if (!this.problems.listing(file)) {
@@ -378,6 +329,23 @@ export class FlowAccumulator implements FlowRecordSink {
     this.problems.add({ file, line, code: 'line-too-long', message: `${file}:${line} is longer than ${MAX_LINE_BYTES} bytes; skipped to the next line break.` });
   }
 
+  /** Whether the remote filter takes conversation i (decided once per conversation). */
+  private passesRemote(i: number, buf: Buffer, s: number, e: number): boolean {
+    if (i < 0) return this.remoteFilter!(buf.toString('latin1', s, e));
+    if (i >= this.verdicts.length) {
+      const verdicts = new Uint8Array(Math.max(i + 1, this.verdicts.length * 2));
+      verdicts.set(this.verdicts);
+      this.verdicts = verdicts;
+    }
+    if (this.verdicts[i] === UNDECIDED) this.verdicts[i] = this.remoteFilter!(buf.toString('latin1', s, e)) ? PASSES : REFUSED;
+    return this.verdicts[i] === PASSES;
+  }
+
+  /** Whether conversation i was refused by the remote filter (and so holds nothing). */
+  refused(i: number): boolean {
+    return this.remoteFilter !== null && this.verdicts[i] === REFUSED;
+  }
+
   /**
    * Parses and totals whole lines. Each line is read once, column by column, by the op
    * the column was given in beginFile: numbers are accumulated digit by digit, addresses
@@ -388,6 +356,11 @@ export class FlowAccumulator implements FlowRecordSink {
     const fields = ops.length;
     const counts = this.counts;
     const eni = this.eni;
+    const locals = this.locals;
+    const localHashes = this.localHashes;
+    const byFlowDirection = locals.length === 0;
+    const table = this.conversations;
+    const series = this.series;
     let line = firstLine - 1;
     let i = from;
     while (i < to) {
@@ -445,8 +418,7 @@ export class FlowAccumulator implements FlowRecordSink {
           if (c === 10 && e > s && buf[e - 1] === 13) {
             // The last column of a CRLF line: the address ends before the CR.
             e--;
-            h = FNV_OFFSET;
-            for (let k = s; k < e; k++) h = Math.imul(h ^ buf[k]!, FNV_PRIME);
+            h = fnv(buf, s, e);
           }
           if (op === SRCADDR) {
             srcS = s;
@@ -468,7 +440,7 @@ export class FlowAccumulator implements FlowRecordSink {
           } else if (op === LOG_STATUS) {
             status = length === 2 && first === 79 ? STATUS_OK : length === 6 && first === 78 ? STATUS_NODATA : length === 8 && first === 83 ? STATUS_SKIPDATA : STATUS_BAD;
           } else if (op === INTERFACE) {
-            eniMatches = sameBytes(buf, s, e, eni!);
+            eniMatches = e - s === eni!.length && sameBytes(buf, s, e, eni!);
           } else {
             egress = length === 6 && first === 101 ? 1 : length === 7 && first === 105 ? 0 : -1;
           }
@@ -518,8 +490,8 @@ export class FlowAccumulator implements FlowRecordSink {
       else if (protocol < 0 || protocol > 255) wrong = PROTOCOL;
       else if (srcport > 65535) wrong = SRCPORT;
       else if (dstport > 65535) wrong = DSTPORT;
-      else if (srcE - srcS < 2) wrong = SRCADDR;
-      else if (dstE - dstS < 2) wrong = DSTADDR;
+      else if (srcE - srcS < 2 || srcE - srcS > 255) wrong = SRCADDR;
+      else if (dstE - dstS < 2 || dstE - dstS > 255) wrong = DSTADDR;
       if (wrong >= 0) {
         const column = ops.indexOf(wrong);
         let at = lineStart;
@@ -529,130 +501,107 @@ export class FlowAccumulator implements FlowRecordSink {
       }
       counts.total++;
       if (end < 0) end = start;
-      this.take(buf, start, end, srcS, srcE, srcH, dstS, dstE, dstH, srcport, dstport, protocol, packets, bytes, flags, action, egress, eniMatches);
+
+      // The instance's records, in the window, of the interface asked for.
+      if (start < this.from || start >= this.to || !eniMatches) continue;
+      let outgoing: boolean;
+      if (byFlowDirection) {
+        if (egress < 0) continue;
+        outgoing = egress === 1;
+      } else {
+        let srcLocal = false;
+        let dstLocal = false;
+        for (let k = 0; k < locals.length; k++) {
+          if (localHashes[k] === srcH && srcE - srcS === locals[k]!.length && sameBytes(buf, srcS, srcE, locals[k]!)) srcLocal = true;
+          if (localHashes[k] === dstH && dstE - dstS === locals[k]!.length && sameBytes(buf, dstS, dstE, locals[k]!)) dstLocal = true;
+        }
+        if (srcLocal === dstLocal) continue; // neither side is the instance, or both are
+        outgoing = srcLocal;
+      }
+      const lport = outgoing ? (srcport < 0 ? 0 : srcport) : dstport < 0 ? 0 : dstport;
+      const rport = outgoing ? (dstport < 0 ? 0 : dstport) : srcport < 0 ? 0 : srcport;
+      let opened = 0;
+      if (protocol === TCP && flags >= 0) {
+        // SYN-ACK comes from the side that was asked; a SYN alone from the side asking.
+        if ((flags & SYN_ACK) === SYN_ACK) opened = outgoing ? OPENED_BY_REMOTE : OPENED_BY_LOCAL;
+        else if ((flags & SYN) !== 0) opened = outgoing ? OPENED_BY_LOCAL : OPENED_BY_REMOTE;
+      }
+      if (this.filtered) {
+        if (this.localPorts.size > 0 && !this.localPorts.has(lport)) continue;
+        if (this.remotePorts.size > 0 && !this.remotePorts.has(rport)) continue;
+        if (this.protocols.size > 0 && !this.protocols.has(protocol)) continue;
+        if (this.action !== 0 && this.action !== action) continue;
+        if (this.direction !== null) {
+          const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(lport, rport);
+          if (direction !== this.direction) continue;
+        }
+      }
+      const rs = outgoing ? dstS : srcS;
+      const re = outgoing ? dstE : srcE;
+      const c = table.find(buf, rs, re, outgoing ? dstH : srcH, protocol, lport, rport);
+      if (this.remoteFilter !== null && !this.passesRemote(c, buf, rs, re)) continue;
+      counts.matched++;
+      const n = bytes < 0 ? 0 : bytes;
+      const p = packets < 0 ? 0 : packets;
+      const accepted = action === ACTION_ACCEPT;
+      const rejected = action === ACTION_REJECT;
+      if (c < 0) {
+        this.overflow++;
+      } else {
+        const data = table.data;
+        const o = c * STRIDE;
+        if (outgoing) {
+          data[o + OUT_BYTES]! += n;
+          data[o + OUT_PACKETS]! += p;
+          if (accepted) data[o + ACCEPTED_OUT_BYTES]! += n;
+        } else {
+          data[o + IN_BYTES]! += n;
+          data[o + IN_PACKETS]! += p;
+        }
+        if (accepted) data[o + ACCEPTED]!++;
+        else if (rejected) data[o + REJECTED]!++;
+        if (start < data[o + FIRST_SEEN]!) data[o + FIRST_SEEN] = start;
+        if (end > data[o + LAST_SEEN]!) data[o + LAST_SEEN] = end;
+        if (opened !== 0) data[o + OPENED] = data[o + OPENED]! | opened;
+      }
+      const slot = series.slot(Math.floor(start / 60));
+      if (outgoing) series.outBytes[slot]! += n;
+      else series.inBytes[slot]! += n;
+      if (accepted) series.accepted[slot]!++;
+      else if (rejected) series.rejected[slot]!++;
     }
     return line - firstLine + 1;
   }
 
-  /** Totals one well-formed OK record, if it is the instance's and passes the filters. */
-  private take(
-    buf: Buffer, start: number, end: number, srcS: number, srcE: number, srcH: number, dstS: number, dstE: number, dstH: number,
-    srcport: number, dstport: number, protocol: number, packets: number, bytes: number, flags: number, action: number, egress: number,
-    eniMatches: boolean,
-  ): void {
-    if (start < this.from || start >= this.to || !eniMatches) return;
-    let outgoing: boolean;
-    if (this.locals.length > 0) {
-      outgoing = this.isLocal(buf, srcS, srcE, srcH);
-      if (outgoing === this.isLocal(buf, dstS, dstE, dstH)) return; // neither side is the instance, or both are
-    } else {
-      if (egress < 0) return;
-      outgoing = egress === 1;
-    }
-    const lport = outgoing ? (srcport < 0 ? 0 : srcport) : dstport < 0 ? 0 : dstport;
-    const rport = outgoing ? (dstport < 0 ? 0 : dstport) : srcport < 0 ? 0 : srcport;
-    let opened = 0;
-    if (protocol === TCP && flags >= 0) {
-      // SYN-ACK comes from the side that was asked; a SYN alone from the side asking.
-      if ((flags & SYN_ACK) === SYN_ACK) opened = outgoing ? OPENED_BY_REMOTE : OPENED_BY_LOCAL;
-      else if ((flags & SYN) !== 0) opened = outgoing ? OPENED_BY_LOCAL : OPENED_BY_REMOTE;
-    }
-    if (this.filtered) {
-      if (this.localPorts.size > 0 && !this.localPorts.has(lport)) return;
-      if (this.remotePorts.size > 0 && !this.remotePorts.has(rport)) return;
-      if (this.protocols.size > 0 && !this.protocols.has(protocol)) return;
-      if (this.action !== 0 && this.action !== action) return;
-      if (this.direction !== null) {
-        const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(lport, rport);
-        if (direction !== this.direction) return;
-      }
-    }
-    const remote = outgoing ? this.addresses.intern(buf, dstS, dstE, dstH) : this.addresses.intern(buf, srcS, srcE, srcH);
-    if (this.remoteFilter !== null && remote >= 0 && !this.passesRemote(remote)) return;
-    this.counts.matched++;
-    const n = bytes < 0 ? 0 : bytes;
-    const p = packets < 0 ? 0 : packets;
-    const accepted = action === ACTION_ACCEPT;
-    const rejected = action === ACTION_REJECT;
-    const i = remote < 0 ? -1 : this.conversations.upsert(remote, protocol, lport, rport);
-    if (i < 0) {
-      this.overflow++;
-    } else {
-      const t = this.conversations;
-      if (outgoing) {
-        t.outBytes[i]! += n;
-        t.outPackets[i]! += p;
-        if (accepted) t.acceptedOutBytes[i]! += n;
-      } else {
-        t.inBytes[i]! += n;
-        t.inPackets[i]! += p;
-      }
-      if (accepted) t.accepted[i]!++;
-      else if (rejected) t.rejected[i]!++;
-      if (start < t.firstSeen[i]!) t.firstSeen[i] = start;
-      if (end > t.lastSeen[i]!) t.lastSeen[i] = end;
-      t.opened[i]! |= opened;
-    }
-    const series = this.series;
-    const slot = series.slot(Math.floor(start / 60));
-    if (outgoing) series.outBytes[slot]! += n;
-    else series.inBytes[slot]! += n;
-    if (accepted) series.accepted[slot]!++;
-    else if (rejected) series.rejected[slot]!++;
-  }
-
-  private passesRemote(id: number): boolean {
-    if (id >= this.remotePasses.length) this.remotePasses = grow(this.remotePasses, Math.max(id + 1, this.remotePasses.length * 2));
-    let verdict = this.remotePasses[id]!;
-    if (verdict === 0) {
-      verdict = this.remoteFilter!(this.addresses.texts[id]!) ? 1 : 2;
-      this.remotePasses[id] = verdict;
-    }
-    return verdict === 1;
-  }
-
   exportState(): AccumulatorState {
-    const t = this.conversations;
-    const n = t.size;
-    return {
-      counts: { ...this.counts },
-      overflow: this.overflow,
-      addresses: this.addresses.texts,
-      conversations: {
-        size: n,
-        remote: t.remote.slice(0, n), protocol: t.protocol.slice(0, n), localPort: t.localPort.slice(0, n), remotePort: t.remotePort.slice(0, n),
-        inBytes: t.inBytes.slice(0, n), outBytes: t.outBytes.slice(0, n), inPackets: t.inPackets.slice(0, n), outPackets: t.outPackets.slice(0, n),
-        acceptedOutBytes: t.acceptedOutBytes.slice(0, n), accepted: t.accepted.slice(0, n), rejected: t.rejected.slice(0, n),
-        firstSeen: t.firstSeen.slice(0, n), lastSeen: t.lastSeen.slice(0, n), opened: t.opened.slice(0, n),
-      },
-      minutes: this.series,
-    };
+    const conversations = this.conversations.export();
+    const refused = new Uint8Array(conversations.size);
+    for (let i = 0; i < conversations.size; i++) if (this.refused(i)) refused[i] = REFUSED;
+    return { counts: { ...this.counts }, overflow: this.overflow, conversations, refused, minutes: this.series };
   }
 
   /** Adds another accumulator's state (from a worker) to this one. */
   merge(state: AccumulatorState): void {
     for (const key of ['total', 'matched', 'nodata', 'skipdata'] as const) this.counts[key] += state.counts[key];
     this.overflow += state.overflow;
-    const ids = state.addresses.map((text) => this.addresses.internText(text));
-    const s = state.conversations;
-    const t = this.conversations;
-    for (let j = 0; j < s.size; j++) {
-      const remote = ids[s.remote[j]!]!;
-      const i = remote < 0 ? -1 : t.upsert(remote, s.protocol[j]!, s.localPort[j]!, s.remotePort[j]!);
+    const { keys, data, arena, size } = state.conversations;
+    const table = this.conversations;
+    for (let j = 0; j < size; j++) {
+      if (state.refused[j] === REFUSED) continue;
+      const offset = keys[j * KEY + 3]!;
+      const length = keys[j * KEY + 2]! & 255;
+      const i = table.find(arena, offset, offset + length, fnv(arena, offset, offset + length), keys[j * KEY + 2]! >>> 8, keys[j * KEY + 1]! >>> 16, keys[j * KEY + 1]! & 0xffff);
+      const from = j * STRIDE;
       if (i < 0) {
-        this.overflow += s.accepted[j]! + s.rejected[j]!;
+        this.overflow += data[from + ACCEPTED]! + data[from + REJECTED]!;
         continue;
       }
-      t.inBytes[i]! += s.inBytes[j]!;
-      t.outBytes[i]! += s.outBytes[j]!;
-      t.inPackets[i]! += s.inPackets[j]!;
-      t.outPackets[i]! += s.outPackets[j]!;
-      t.acceptedOutBytes[i]! += s.acceptedOutBytes[j]!;
-      t.accepted[i]! += s.accepted[j]!;
-      t.rejected[i]! += s.rejected[j]!;
-      t.firstSeen[i] = Math.min(t.firstSeen[i]!, s.firstSeen[j]!);
-      t.lastSeen[i] = Math.max(t.lastSeen[i]!, s.lastSeen[j]!);
-      t.opened[i]! |= s.opened[j]!;
+      const into = i * STRIDE;
+      const mine = table.data;
+      for (const field of [IN_BYTES, OUT_BYTES, IN_PACKETS, OUT_PACKETS, ACCEPTED_OUT_BYTES, ACCEPTED, REJECTED]) mine[into + field]! += data[from + field]!;
+      mine[into + FIRST_SEEN] = Math.min(mine[into + FIRST_SEEN]!, data[from + FIRST_SEEN]!);
+      mine[into + LAST_SEEN] = Math.max(mine[into + LAST_SEEN]!, data[from + LAST_SEEN]!);
+      mine[into + OPENED] = mine[into + OPENED]! | data[from + OPENED]!;
     }
     const m = state.minutes;
     for (let j = 0; j < m.minutes.length; j++) {

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AccumulatorConfig, FlowAccumulator } from './flow-accumulator.js';
 import { remoteFilterFor } from './flow-ip.js';
-import { FlowLogProblems, scanFlowLogFile } from './flow-log-reader.js';
+import { FlowLogProblems, scanFlowLogFile } from './flow-log-scanner.js';
 
 const port = parentPort!;
 const { config } = workerData as { config: AccumulatorConfig };
@@ -19,9 +19,5 @@ port.on('message', (message: { kind: 'file'; file: string } | { kind: 'finish' }
   }
   const state = accumulator.exportState();
   const c = state.conversations;
-  port.postMessage({ kind: 'state', state, problems: problems.listed, problemTotal: problems.total }, [
-    c.remote.buffer, c.protocol.buffer, c.localPort.buffer, c.remotePort.buffer, c.inBytes.buffer, c.outBytes.buffer,
-    c.inPackets.buffer, c.outPackets.buffer, c.acceptedOutBytes.buffer, c.accepted.buffer, c.rejected.buffer,
-    c.firstSeen.buffer, c.lastSeen.buffer, c.opened.buffer,
-  ] as ArrayBuffer[]);
+  port.postMessage({ kind: 'state', state, problems: problems.listed, problemTotal: problems.total }, [c.keys.buffer, c.data.buffer, c.arena.buffer, state.refused.buffer] as ArrayBuffer[]);
 });

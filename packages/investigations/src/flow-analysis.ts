@@ -10,12 +10,14 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
-import { type AccumulatorConfig, type AccumulatorState, type FlowDirection, FlowAccumulator, type RecordCounts } from './flow-accumulator.js';
+import {
+  ACCEPTED, ACCEPTED_OUT_BYTES, type AccumulatorConfig, type AccumulatorState, CONVERSATION_STRIDE, FIRST_SEEN, type FlowDirection, FlowAccumulator,
+  IN_BYTES, IN_PACKETS, LAST_SEEN, OUT_BYTES, OUT_PACKETS, type RecordCounts, REJECTED,
+} from './flow-accumulator.js';
 import { type ConversationFacts, detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
-import {
-  type FlowLogInput, type FlowLogProblem, FlowLogProblems, type LocalFlowLogFile, listFlowLogFiles, scanFlowLogFile, scanFlowLogObject,
-} from './flow-log-reader.js';
+import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
+import { type FlowLogProblem, FlowLogProblems, scanFlowLogFile, scanFlowLogObject } from './flow-log-scanner.js';
 import { buildTimeline, chooseBucketSeconds, MAX_TIMELINE_BUCKETS, type TimelineBucket } from './flow-timeline.js';
 
 /** Local input at least this large is shared out to worker threads. */
@@ -191,25 +193,27 @@ async function scanInParallel(
 
 function conversationFacts(accumulator: FlowAccumulator): ConversationFacts[] {
   const t = accumulator.conversations;
-  const texts = accumulator.addresses.texts;
-  const facts: ConversationFacts[] = new Array(t.size);
+  const d = t.data;
+  const facts: ConversationFacts[] = [];
   for (let i = 0; i < t.size; i++) {
-    facts[i] = {
-      remoteIp: texts[t.remote[i]!]!,
-      localPort: t.localPort[i]!,
-      remotePort: t.remotePort[i]!,
-      protocol: t.protocol[i]!,
+    if (accumulator.refused(i)) continue;
+    const o = i * CONVERSATION_STRIDE;
+    facts.push({
+      remoteIp: t.address(i),
+      localPort: t.localPort(i),
+      remotePort: t.remotePort(i),
+      protocol: t.protocol(i),
       direction: t.direction(i),
-      inBytes: t.inBytes[i]!,
-      outBytes: t.outBytes[i]!,
-      inPackets: t.inPackets[i]!,
-      outPackets: t.outPackets[i]!,
-      acceptedOutBytes: t.acceptedOutBytes[i]!,
-      accepted: t.accepted[i]!,
-      rejected: t.rejected[i]!,
-      firstSeen: t.firstSeen[i]!,
-      lastSeen: t.lastSeen[i]!,
-    };
+      inBytes: d[o + IN_BYTES]!,
+      outBytes: d[o + OUT_BYTES]!,
+      inPackets: d[o + IN_PACKETS]!,
+      outPackets: d[o + OUT_PACKETS]!,
+      acceptedOutBytes: d[o + ACCEPTED_OUT_BYTES]!,
+      accepted: d[o + ACCEPTED]!,
+      rejected: d[o + REJECTED]!,
+      firstSeen: d[o + FIRST_SEEN]!,
+      lastSeen: d[o + LAST_SEEN]!,
+    });
   }
   return facts;
 }

@@ -7,7 +7,8 @@ import { InvalidInputError } from '@orgshield/aws';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFlowLogs } from './flow-analysis.js';
-import { flowLogKeyPrefixes, listFlowLogFiles, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-reader.js';
+import { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
+import { MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-scanner.js';
 
 const RECORD = (port: number, start = 1748736000): string =>
   `2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.7 10.0.1.25 40000 ${port} 6 10 1000 ${start} ${start + 60} ACCEPT OK`;

@@ -33,9 +33,11 @@ export { InvestigationResultSchema, runInvestigation } from './investigation-run
 export type { InvestigationDeps, InvestigationProgress, InvestigationResult } from './investigation-run.js';
 export { DEFAULT_FLOW_LOG_FORMAT, FLOW_LOG_FIELDS, REQUIRED_FLOW_LOG_FIELDS, readFlowLogHeader } from './flow-log-format.js';
 export type { FlowLogField, HeaderReading } from './flow-log-format.js';
-export { flowLogKeyPrefixes, listFlowLogFiles, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-reader.js';
-export type { FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, FlowLogProblem, FlowLogProblemCode, LocalFlowLogFile } from './flow-log-reader.js';
-export { directionFromPorts, MAX_ADDRESSES, MAX_CONVERSATIONS } from './flow-accumulator.js';
+export { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
+export type { FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, LocalFlowLogFile } from './flow-log-reader.js';
+export { MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-scanner.js';
+export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-scanner.js';
+export { directionFromPorts, MAX_CONVERSATIONS } from './flow-accumulator.js';
 export type { FlowDirection, RecordCounts } from './flow-accumulator.js';
 export { analyzeFlowLogs, flowAnalysisJson, flowAnalysisOptionsSchema } from './flow-analysis.js';
 export type { Conversation, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowQuery } from './flow-analysis.js';
