@@ -251,9 +251,10 @@ export function configureRolloutCommand(program: Command): void {
     .action(async (rolloutId: string, options: { wait?: boolean }) =>
       withSession((session) =>
         withRolloutControl(session, { local: options.wait === true }, async (control) => {
+          const fromEvent = await control.eventCount(rolloutId);
           note(`rollout ${rolloutId}: ${(await control.resume(rolloutId)).status}`);
           if (!options.wait) return;
-          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent });
+          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, fromEvent });
           printView(await control.view(rolloutId));
           requireCompleted(rolloutId, state);
         }),
@@ -276,10 +277,11 @@ export function configureRolloutCommand(program: Command): void {
     .action(async (rolloutId: string, options: { wait?: boolean }) =>
       withSession((session) =>
         withRolloutControl(session, { local: options.wait === true }, async (control) => {
+          const fromEvent = await control.eventCount(rolloutId);
           await control.rollback(rolloutId);
           note(`rollout ${rolloutId}: rolling back`);
           if (!options.wait) return;
-          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, until: ['rolled-back', 'failed'] });
+          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, fromEvent, until: ['rolled-back', 'failed'] });
           requireCompleted(rolloutId, state, 'rolled-back');
         }),
       ),
