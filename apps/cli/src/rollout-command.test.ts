@@ -74,7 +74,7 @@ describe('orgshield rollout (end to end)', () => {
 
     const table = await runCli(['rollout', 'plan', join(dir, 'staged.yaml')], env, { timeoutMs: 90_000 });
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout).toMatch(/eu-west-1\s+edge-waf-audit\s+audit copy\s+unchanged/);
+    expect(table.stdout).toMatch(/eu-west-1\s+edge-waf\s+enforcing\s+create\s+0 -> 38/);
     expect(table.stdout).toContain('16 steps: 12 policy writes and 4 gates');
   });
 

@@ -77,7 +77,6 @@ export function planRollout(input: PlanInput): RolloutPlan {
   const regions = orderRegions(rollout, input.policies, problems);
   const live = new Map(input.live.map((region) => [region.region, region]));
   const policyScopes = input.policies.map((spec) => policyAccounts(spec, snapshot, scope, includeManagement, problems));
-  const auditUsed = rollout.waves.some((wave) => wave.mode === 'audit');
 
   // steps[wave][region]: the writes of that wave in that region, in order, then its gate.
   const steps: PlanStep[][][] = rollout.waves.map(() => regions.map(() => []));
@@ -165,10 +164,9 @@ export function planRollout(input: PlanInput): RolloutPlan {
         if (auditedReached.length > 0) checks?.push({ policy: spec.name, variant: 'audit', name: names.audit, accounts: auditedReached });
       });
 
-      for (const variant of ['enforce', 'audit'] as const) {
-        if (variant === 'audit' && !auditUsed && !initial.audit.spec) continue;
-        changes.push(summarize(spec.name, names[variant], variant, region, initial[variant], current[variant]));
-      }
+      changes.push(summarize(spec.name, names.enforce, 'enforce', region, initial.enforce, current.enforce));
+      // An audit copy that lives only during the rollout shows in its waves' steps, not here.
+      if (initial.audit.spec || current.audit.spec) changes.push(summarize(spec.name, names.audit, 'audit', region, initial.audit, current.audit));
       const uncovered = [...inScope].filter((id) => !enforced.has(id)).length;
       if (uncovered > 0) {
         notes.push(`${spec.name} in ${region}: ${uncovered} in-scope account(s) are not reached by a remediate wave and stay ${audited.size > 0 ? 'in audit or ' : ''}unenforced`);

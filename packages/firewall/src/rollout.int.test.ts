@@ -1,13 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect } from 'vitest';
 import { resolveFmsScope } from '@orgshield/accounts';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
-import { startHarness, writeTree } from '../test/rollout-harness.js';
+import { startHarness } from '../test/rollout-harness.js';
 import { complianceReport } from './compliance-report.js';
 import { fmsClient, listPolicies } from './live-policies.js';
-import { readRolloutSource } from './rollout-loader.js';
+import { runDemoRollout } from './rollout-summary.js';
 
 /**
  * A staged rollout end to end on a 300-account sandbox organization: the regional WAF baseline
@@ -16,44 +13,15 @@ import { readRolloutSource } from './rollout-loader.js';
  */
 const test = sandboxTest.override({ sandboxOptions: { accounts: 300, ous: 30, seed: 1, timeScale: 0.001 } });
 
-const examples = fileURLToPath(new URL('../examples/', import.meta.url));
-
-async function stagedRolloutFile(): Promise<string> {
-  const root = await writeTree({
-    'policies/regional-waf.yaml': await readFile(join(examples, 'policies/regional-waf.yaml'), 'utf8'),
-    'policies/regional-shield.yaml': await readFile(join(examples, 'policies/regional-shield.yaml'), 'utf8'),
-    'rollout.yaml': `kind: Rollout
-name: edge-protection
-policies: [policies/regional-waf.yaml, policies/regional-shield.yaml]
-regions: { order: [eu-west-1, us-east-1] }
-waves:
-  - name: canary-audit
-    targets: { ous: [Root/Policy Staging] }
-    mode: audit
-    soakTime: 100ms
-    gates: { haltOnViolationReasons: [RESOURCE_INCORRECT_WEB_ACL], timeout: 30s }
-  - name: rest-audit
-    targets: { all: true }
-    mode: audit
-    gates: { haltOnViolationReasons: [RESOURCE_INCORRECT_WEB_ACL], timeout: 30s }
-  - name: all-remediate
-    targets: { all: true }
-    mode: remediate
-    soakTime: 100ms
-    gates: { maxNonCompliantAccounts: 0, timeout: 30s }
-`,
-  });
-  return join(root, 'rollout.yaml');
-}
-
 describe('a staged rollout on the sandbox', () => {
   test('ends with every in-scope account compliant, each intended PutPolicy sent once', { timeout: 180_000 }, async ({ sandbox, redisPrefix }) => {
     const harness = await startHarness(sandbox, redisPrefix);
     try {
       await harness.startWorker();
-      const { rolloutId } = await harness.control.submit(await readRolloutSource(await stagedRolloutFile()), { requestedBy: 'test' });
-      const final = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 150_000 });
-      expect(final).toMatchObject({ status: 'completed' });
+      // The demo's rollout (examples/demo-rollout.yaml), as `npm start` runs it.
+      const demo = await runDemoRollout({ control: harness.control, aws: harness.aws, timeoutMs: 150_000 });
+      expect(demo.state).toMatchObject({ status: 'completed' });
+      const { rolloutId } = demo;
 
       const view = await harness.control.view(rolloutId);
       const plan = view.record.plan;
@@ -72,6 +40,17 @@ describe('a staged rollout on the sandbox', () => {
         expect(sent).toHaveLength(puts.filter((step) => step.region === region).length);
         expect(requests.filter((entry) => entry.region === region && entry.operation === 'DeletePolicy')).toHaveLength(2);
       }
+
+      // What the demo prints: each wave's writes and gate per region, and the final compliance.
+      expect(demo.waves.map((wave) => `${wave.name}:${wave.regions.map((region) => region.gate?.status).join(',')}`)).toEqual([
+        'canary-audit:passed,passed',
+        'rest-audit:passed,passed',
+        'all-remediate:passed,passed',
+      ]);
+      expect(demo.compliance.map((report) => `${report.policy}:${report.totals.nonCompliant}/${report.totals.accounts}`)).toEqual([
+        `edge-waf-baseline:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
+        `edge-shield:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
+      ]);
 
       // Every gate judged fresh evaluations and passed; the audit waves saw what remediation would fix.
       expect(view.gates.map((gate) => `${gate.step}:${gate.status}`)).toEqual(plan.steps.filter((step) => step.kind === 'gate').map((step) => `${step.id}:passed`));

@@ -1,0 +1,60 @@
+import { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { sandboxTest as test } from '@orgshield/sandbox/fixture';
+import { RolloutStore, type RolloutState } from './rollout-store.js';
+
+const source = { file: 'r.yaml', text: 'kind: Rollout', policyFiles: {} };
+const running: RolloutState = { status: 'running', message: 'go', at: '', generation: 0, runningSince: 0 };
+
+async function withStore(prefix: string, work: (store: RolloutStore) => Promise<void>): Promise<void> {
+  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  try {
+    await work(new RolloutStore(redis, prefix));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe('RolloutStore (Redis)', () => {
+  test('serializes work on a shared resource, such as writes to one logging destination', async ({ redisPrefix }) => {
+    await withStore(redisPrefix, async (store) => {
+      const spans: [number, number][] = [];
+      const work = async () => {
+        const start = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        spans.push([start, Date.now()]);
+      };
+      await Promise.all([store.withLock('logging:arn:aws:s3:::aws-waf-logs-x', 'a', work), store.withLock('logging:arn:aws:s3:::aws-waf-logs-x', 'b', work)]);
+      const [first, second] = [...spans].sort((x, y) => x[0] - y[0]);
+      expect(second?.[0]).toBeGreaterThanOrEqual(first?.[1] ?? Infinity);
+    });
+  });
+
+  test('lets one of two racing transitions win', async ({ redisPrefix }) => {
+    await withStore(redisPrefix, async (store) => {
+      await store.create({ id: 'r1', name: 'r', createdAt: new Date().toISOString(), source }, running);
+      const results = await Promise.all([
+        store.transition('r1', ['running'], () => ({ status: 'paused', message: 'pause' })),
+        store.transition('r1', ['running'], () => ({ status: 'halted', message: 'gate' })),
+      ]);
+      expect(results.filter((result) => result !== undefined)).toHaveLength(1);
+      expect(['paused', 'halted']).toContain((await store.state('r1'))?.status);
+    });
+  });
+
+  test("keeps a policy's first previous version, and one rollout per name until it finishes", async ({ redisPrefix }) => {
+    await withStore(redisPrefix, async (store) => {
+      await store.keepPrevious('r1', { region: 'eu-west-1', name: 'p', existed: false, recordedAt: '1' });
+      await store.keepPrevious('r1', { region: 'eu-west-1', name: 'p', existed: true, recordedAt: '2' });
+      expect(await store.previous('r1')).toEqual([{ region: 'eu-west-1', name: 'p', existed: false, recordedAt: '1' }]);
+
+      await store.create({ id: 'r1', name: 'edge', createdAt: new Date().toISOString(), source, plan: { steps: [] } as never }, running);
+      expect(await store.claimName('edge', 'r1')).toBeUndefined();
+      expect(await store.claimName('edge', 'r2')).toBe('r1');
+      await store.transition('r1', ['running'], () => ({ status: 'halted', message: 'gate' }));
+      expect(await store.claimName('edge', 'r2')).toBe('r1');
+      await store.transition('r1', ['halted'], () => ({ status: 'aborted', message: 'operator' }));
+      expect(await store.claimName('edge', 'r2')).toBeUndefined();
+    });
+  });
+});
