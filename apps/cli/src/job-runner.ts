@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { pino } from 'pino';
-import { connectRedis, JobQueues, type JobContract, type JobProgress } from '@orgshield/jobs';
-import { allProcessors, createRuntime, loadWorkerConfig, WorkerService, type WorkerConfig } from '@orgshield/worker';
+import { connectRedis, JobQueues, type JobContract, type JobProgress, type QueueName } from '@orgshield/jobs';
+import { allProcessors, createRuntime, loadWorkerConfig, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker';
 import { note } from './cli-kit.js';
 
 type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
@@ -42,10 +42,49 @@ export function progressPrinter(label: string): (progress: JobProgress) => void 
   };
 }
 
+export async function withSession<T>(work: (session: CliSession) => Promise<T>): Promise<T> {
+  const session = await openSession();
+  try {
+    return await work(session);
+  } finally {
+    await session.close();
+  }
+}
+
 /**
- * Submits a job under its deterministic id. With `wait`, waits for its result; when no worker
- * listens on the job's queue, runs one in this process for as long as the wait takes, so one
- * command works on a laptop with nothing else running.
+ * Runs `work` with a worker for `queue` in this process when no worker is connected to it (and
+ * `wanted`), so one command carries its jobs to their end on a laptop with nothing else running.
+ */
+export async function withLocalWorker<T>(session: CliSession, queue: QueueName, wanted: boolean, work: () => Promise<T>): Promise<T> {
+  const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
+  let local: WorkerService | undefined;
+  let runtime: Runtime | undefined;
+  try {
+    if (wanted && (await queues.workerCount(queue)) === 0) {
+      note(`no worker is connected to the "${queue}" queue: running its jobs in this process`);
+      // The job's own failure reaches the user as one sentence; the worker's log only with --debug.
+      const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }, pino.destination(2));
+      runtime = createRuntime(session.config, session.redis, logger);
+      local = new WorkerService({
+        connection: session.redis,
+        logger,
+        prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
+        processors: allProcessors(runtime).filter((p) => p.contract.queue === queue),
+        shutdownTimeoutMs: 5_000,
+      });
+      await local.start();
+    }
+    return await work();
+  } finally {
+    await local?.close();
+    await runtime?.close();
+    await queues.close();
+  }
+}
+
+/**
+ * Submits a job under its deterministic id. With `wait`, waits for its result, with a worker
+ * in this process when none listens on the job's queue.
  */
 export async function runJob<C extends AnyContract>(
   session: CliSession,
@@ -54,33 +93,15 @@ export async function runJob<C extends AnyContract>(
   options: { wait: boolean; onProgress?: (progress: JobProgress) => void },
 ): Promise<{ jobId: string; result?: z.infer<C['result']> }> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
-  let local: WorkerService | undefined;
-  let runtime: ReturnType<typeof createRuntime> | undefined;
   try {
     if (options.wait) await queues.listen(contract.queue);
     const job = await queues.submit(contract, payload);
     const jobId = String(job.id);
     if (!options.wait) return { jobId };
-    if ((await queues.workerCount(contract.queue)) === 0) {
-      note(`no worker is connected to the "${contract.queue}" queue: running ${contract.name} in this process`);
-      // The job's own failure reaches the user as one sentence; the worker's log only with --debug.
-      const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }, pino.destination(2));
-      runtime = createRuntime(session.config, session.redis, logger);
-      local = new WorkerService({
-        connection: session.redis,
-        logger,
-        prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
-        processors: allProcessors(runtime).filter((p) => p.contract.queue === contract.queue),
-        shutdownTimeoutMs: 5_000,
-      });
-      await local.start();
-    }
-    const result = await queues.waitFor(contract, job, { onProgress: options.onProgress });
+    const result = await withLocalWorker(session, contract.queue, true, () => queues.waitFor(contract, job, { onProgress: options.onProgress }));
     if (process.stderr.isTTY && options.onProgress) process.stderr.write('\r\x1b[2K');
     return { jobId, result };
   } finally {
-    await local?.close();
-    await runtime?.close();
     await queues.close();
   }
 }

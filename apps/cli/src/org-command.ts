@@ -3,7 +3,7 @@ import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
 import { loadSnapshot, OrganizationIndex, type OrganizationSnapshot } from '@orgshield/accounts';
 import { orgSyncJob } from '@orgshield/jobs';
 import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
-import { openSession, progressPrinter, runJob, type CliSession } from './job-runner.js';
+import { progressPrinter, runJob, withSession, type CliSession } from './job-runner.js';
 
 function parseTag(value: string): [string, string] {
   const at = value.indexOf('=');
@@ -15,15 +15,6 @@ async function requireSnapshot(session: CliSession): Promise<OrganizationSnapsho
   const snapshot = await loadSnapshot(session.redis, { keyPrefix: session.keyPrefix });
   if (!snapshot) throw new OrgshieldError('NoSnapshot', 'no organization snapshot yet: run "orgshield org sync --wait" first.');
   return snapshot;
-}
-
-async function withSession<T>(work: (session: CliSession) => Promise<T>): Promise<T> {
-  const session = await openSession();
-  try {
-    return await work(session);
-  } finally {
-    await session.close();
-  }
 }
 
 /** The accounts `org list` prints: all of them (suspended too), under an OU and with tags if asked. */

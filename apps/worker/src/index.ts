@@ -1,6 +1,6 @@
 export { WorkerService, processor } from './worker-service.js';
 export type { ProcessorContext, ProcessorRegistration, WorkerServiceOptions } from './worker-service.js';
-export { createRuntime } from './runtime.js';
+export { configuredRateLimits, createRuntime } from './runtime.js';
 export type { Runtime } from './runtime.js';
 export { allProcessors } from './processors.js';
 export { loadWorkerConfig, WorkerConfigSchema } from './worker-config.js';

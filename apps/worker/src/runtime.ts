@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { AwsClientFactory, parseRateLimits, RedisRateLimiter, type MutationAuditEntry } from '@orgshield/aws';
+import { AwsClientFactory, parseRateLimits, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
 import { loadSnapshot, MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
 import { OrgshieldError } from '@orgshield/aws';
 import type { WorkerConfig } from './worker-config.js';
@@ -28,7 +28,7 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
   limiterRedis.on('error', () => undefined);
   const clients = new AwsClientFactory({
     rateLimiter: new RedisRateLimiter(limiterRedis, { keyPrefix }),
-    rateLimits: config.ORGSHIELD_RATE_LIMITS ? parseRateLimits(parseJson('ORGSHIELD_RATE_LIMITS', config.ORGSHIELD_RATE_LIMITS)) : undefined,
+    rateLimits: configuredRateLimits(config),
     // The audit trail of every mutating call: to the log now; never carries credentials.
     onMutation: (entry: MutationAuditEntry) => logger.info({ audit: entry }, 'aws mutation'),
   });
@@ -64,10 +64,14 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
   };
 }
 
-function parseJson(name: string, text: string): unknown {
+/** ORGSHIELD_RATE_LIMITS, checked: per-operation overrides of the documented quotas. */
+export function configuredRateLimits(config: WorkerConfig): RateLimits | undefined {
+  if (!config.ORGSHIELD_RATE_LIMITS) return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(config.ORGSHIELD_RATE_LIMITS);
   } catch {
-    throw new OrgshieldError('InvalidConfig', `${name} is not valid JSON: give e.g. {"organizations:*": {"rate": 10, "burst": 10}}.`, { exitCode: 2 });
+    throw new OrgshieldError('InvalidConfig', 'ORGSHIELD_RATE_LIMITS is not valid JSON: give e.g. {"organizations:*": {"rate": 10, "burst": 10}}.', { exitCode: 2 });
   }
+  return parseRateLimits(parsed);
 }
