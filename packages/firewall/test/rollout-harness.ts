@@ -11,7 +11,6 @@ import {
   firewallScheduledRolloutJob,
   JobQueues,
 } from '@orgshield/jobs';
-import type { RunningSandbox } from '@orgshield/sandbox';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutControl } from '../src/rollout-control.js';
 import { RolloutExecutor } from '../src/rollout-executor.js';
@@ -31,6 +30,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** What the harness needs of a running sandbox (the fixture's `sandbox`). */
+interface SandboxEndpoint {
+  url: string;
+  env(): Record<string, string>;
+}
+
 /** Client-side limits high enough that a 300-account gate is not paced by the defaults. */
 export const TEST_RATE_LIMITS = {
   'fms:*': { rate: 2000, burst: 2000 },
@@ -38,7 +43,7 @@ export const TEST_RATE_LIMITS = {
   'sts:*': { rate: 2000, burst: 2000 },
 };
 
-function sandboxClients(sandbox: RunningSandbox): AwsClientFactory {
+function sandboxClients(sandbox: SandboxEndpoint): AwsClientFactory {
   const env = sandbox.env();
   return new AwsClientFactory({
     endpoint: sandbox.url,
@@ -66,7 +71,7 @@ export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise
 }
 
 export async function startHarness(
-  sandbox: RunningSandbox,
+  sandbox: SandboxEndpoint,
   prefix: string,
   options: { gatePollMs?: number; workerOptions?: { lockDuration?: number; stalledInterval?: number } } = {},
 ): Promise<Harness> {
