@@ -9,11 +9,8 @@ let clients: AwsClientFactory;
 
 beforeAll(async () => {
   sandbox = await startSandbox({ port: 0, accounts: 10, ous: 2, seed: 9 });
-  const env = sandbox.env();
   clients = new AwsClientFactory({
-    endpoint: sandbox.url,
-    region: env['AWS_REGION'],
-    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID']!, secretAccessKey: env['AWS_SECRET_ACCESS_KEY']! },
+    ...sandbox.clientConfig(),
   });
 });
 afterAll(async () => {

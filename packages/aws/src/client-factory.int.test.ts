@@ -23,11 +23,8 @@ async function sandboxWith(options: Parameters<typeof startSandbox>[0]): Promise
 }
 
 function factoryFor(sandbox: Sandbox, options: AwsClientFactoryOptions = {}): AwsClientFactory {
-  const env = sandbox.env();
   const factory = new AwsClientFactory({
-    endpoint: sandbox.url,
-    region: env['AWS_REGION'],
-    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID']!, secretAccessKey: env['AWS_SECRET_ACCESS_KEY']! },
+    ...sandbox.clientConfig(),
     ...options,
   });
   cleanups.push(() => factory.destroy());

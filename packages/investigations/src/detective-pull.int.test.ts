@@ -15,11 +15,8 @@ const test = sandboxTest.override({ sandboxOptions: { accounts: 40, ous: 8, seed
 const fast = { pollMs: 20, timeoutMs: 10_000, throttle: { attempts: 6, baseDelayMs: 20, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) } };
 
 function connect(sandbox: RunningSandbox) {
-  const env = sandbox.env();
   const factory = new AwsClientFactory({
-    endpoint: sandbox.url,
-    region: REGION,
-    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' },
+    ...sandbox.clientConfig(),
     maxAttempts: 2,
   });
   const members = new MemberCredentials(factory, { managementAccountId: sandbox.world.org.managementAccountId });

@@ -11,11 +11,8 @@ import { parseS3Url, s3ObjectSource } from './s3-object-source.js';
 const REGION = 'us-east-1';
 
 function connect(sandbox: RunningSandbox) {
-  const env = sandbox.env();
   const factory = new AwsClientFactory({
-    endpoint: sandbox.url,
-    region: REGION,
-    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' },
+    ...sandbox.clientConfig(),
   });
   const clients = investigationClients(factory, new MemberCredentials(factory, { managementAccountId: sandbox.world.org.managementAccountId }));
   return { factory, clients };

@@ -23,11 +23,8 @@ afterEach(async () => {
 });
 
 function connect(sandbox: RunningSandbox) {
-  const env = sandbox.env();
   const factory = new AwsClientFactory({
-    endpoint: sandbox.url,
-    region: REGION,
-    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' },
+    ...sandbox.clientConfig(),
   });
   const members = new MemberCredentials(factory, { managementAccountId: sandbox.world.org.managementAccountId });
   return { factory, members, deps: { clients: investigationClients(factory, members), detective, reportRoot: reports } };

@@ -112,11 +112,8 @@ async function main(): Promise<void> {
     requestLog,
     faults: { operations: { 'organizations:*': { rate, burst, errorRate, resetRate } } },
   });
-  const env = sandbox.env();
   const clients = new AwsClientFactory({
-    endpoint: sandbox.url,
-    region: env['AWS_REGION'],
-    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' },
+    ...sandbox.clientConfig(),
     rateLimits: { 'organizations:*': { rate, burst } },
     rateLimiter: new RedisRateLimiter(redis, { keyPrefix: `bench:${randomUUID()}:` }),
   });

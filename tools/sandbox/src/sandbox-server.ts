@@ -34,6 +34,8 @@ export interface RunningSandbox {
   requests(): RequestLogEntry[];
   /** AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (and AWS_DEFAULT_REGION for the CLI). */
   env(): Record<string, string>;
+  /** The same as `env()` in the shape an SDK client (or AwsClientFactory) takes as configuration. */
+  clientConfig(): { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
   close(): Promise<void>;
 }
 
@@ -69,6 +71,11 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
       AWS_SECRET_ACCESS_KEY: SANDBOX_SECRET_ACCESS_KEY,
       AWS_REGION: DEFAULT_REGION,
       AWS_DEFAULT_REGION: DEFAULT_REGION,
+    }),
+    clientConfig: () => ({
+      endpoint: url,
+      region: DEFAULT_REGION,
+      credentials: { accessKeyId: SANDBOX_ACCESS_KEY_ID, secretAccessKey: SANDBOX_SECRET_ACCESS_KEY },
     }),
     close: () => {
       closing ??= (async () => {
