@@ -1,0 +1,152 @@
+import type { Command } from 'commander';
+import { InvalidInputError } from '@orgshield/aws';
+import {
+  analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, flowAnalysisJson, formatBytes, protocolName, writeFlowReport,
+} from '@orgshield/investigations/flow-logs';
+import { choiceOption, formatTable, integerOption, note, OUTPUT_FORMATS, type OutputFormat } from './cli-kit.js';
+
+const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
+
+interface AnalyzeFlags {
+  localIp?: string[];
+  eni?: string;
+  from?: string;
+  to?: string;
+  remote?: string[];
+  localPort?: string[];
+  remotePort?: string[];
+  protocol?: string[];
+  direction?: 'inbound' | 'outbound';
+  action?: 'accept' | 'reject';
+  bucket?: number;
+  report?: string;
+  output: OutputFormat;
+  limit: number;
+}
+
+/** `a,b` and repeated flags alike: `--local-ip a,b --local-ip c`. */
+function commaList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')];
+}
+
+function time(flag: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(date.getTime())) {
+    throw new InvalidInputError(`${flag} ${value} is not an ISO 8601 time such as 2025-06-01T10:00:00Z.`);
+  }
+  return date;
+}
+
+function ports(flag: string, values: string[] | undefined): number[] {
+  return (values ?? []).map((value) => {
+    if (!/^\d{1,5}$/.test(value)) throw new InvalidInputError(`${flag} ${value} is not a port number (0 to 65535).`);
+    return Number(value);
+  });
+}
+
+function protocols(values: string[] | undefined): number[] {
+  return (values ?? []).map((value) => {
+    const named = PROTOCOLS[value.toLowerCase()];
+    if (named !== undefined) return named;
+    if (/^\d{1,3}$/.test(value) && Number(value) <= 255) return Number(value);
+    throw new InvalidInputError(`--protocol ${value} is not tcp, udp, icmp, icmpv6 or a protocol number (0 to 255).`);
+  });
+}
+
+function options(flags: AnalyzeFlags): FlowAnalysisOptions {
+  const filters = {
+    remote: flags.remote ?? [],
+    localPorts: ports('--local-port', flags.localPort),
+    remotePorts: ports('--remote-port', flags.remotePort),
+    protocols: protocols(flags.protocol),
+    ...(flags.direction === undefined ? {} : { direction: flags.direction }),
+    ...(flags.action === undefined ? {} : { action: flags.action === 'accept' ? ('ACCEPT' as const) : ('REJECT' as const) }),
+  };
+  const from = time('--from', flags.from);
+  const to = time('--to', flags.to);
+  return {
+    localIps: flags.localIp ?? [],
+    ...(flags.eni === undefined ? {} : { eni: flags.eni }),
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(flags.bucket === undefined ? {} : { bucketSeconds: flags.bucket * 60 }),
+    filters,
+  };
+}
+
+function tables(analysis: FlowAnalysis, limit: number): string {
+  const r = analysis.records;
+  const out: string[] = [];
+  out.push(
+    `${r.total} records in ${analysis.files} files: ${r.matched} matched, ${r.nodata} NODATA, ${r.skipdata} SKIPDATA; ` +
+    `${analysis.conversations.length} conversations from ${analysis.window.from ?? '-'} to ${analysis.window.to ?? '-'}.\n\n`,
+  );
+  if (analysis.findings.length === 0) {
+    out.push('No findings.\n\n');
+  } else {
+    out.push(formatTable(['FINDING', 'REMOTE IP', 'LOCAL PORT', 'FROM', 'EVIDENCE'], analysis.findings.map((f) => [
+      f.kind + (f.fromFinding ? ' *' : ''), f.remoteIp ?? '-', f.localPort ?? '-', f.evidence.from, f.evidence.summary,
+    ])));
+    out.push('\n');
+  }
+  const shown = analysis.conversations.slice(0, limit);
+  out.push(formatTable(['REMOTE IP', 'LOCAL', 'REMOTE', 'PROTO', 'DIRECTION', 'IN', 'OUT', 'ACCEPTED', 'REJECTED'], shown.map((c) => [
+    c.remoteIp + (c.fromFinding ? ' *' : ''), c.localPort, c.remotePort, protocolName(c.protocol), c.direction,
+    formatBytes(c.inBytes), formatBytes(c.outBytes), c.accepted, c.rejected,
+  ])));
+  if (analysis.conversations.length > shown.length) out.push(`(the ${shown.length} largest of ${analysis.conversations.length}; --limit shows more, --output json all)\n`);
+  const spikes = analysis.timeline.filter((b) => b.spike);
+  if (spikes.length > 0) out.push(`\nSpikes: ${spikes.map((b) => `${b.start} (${formatBytes(b.inBytes + b.outBytes)})`).join(', ')}\n`);
+  return out.join('');
+}
+
+/**
+ * Writes to stdout and waits until it is handed on: the JSON of a large analysis is
+ * megabytes, a pipe takes it in pieces, and main() exits as soon as the command returns.
+ */
+function writeOut(text: string): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
+}
+
+/** `orgshield flows analyze`: the flow-log analysis on local files, no Redis, no AWS. */
+export function configureFlowsCommand(program: Command): void {
+  const flows = program.command('flows').description('VPC flow logs, analysed locally');
+  flows
+    .command('analyze')
+    .description('Conversations, volume timeline and findings (port scan, brute force, DDoS, exfiltration, spikes) of an instance\'s flow logs')
+    .argument('<paths...>', 'flow log files or folders (read recursively; gzip or plain; default or custom format)')
+    .option('--local-ip <ips>', "the instance's addresses, comma-separated (default: each record's flow-direction field)", commaList)
+    .option('--eni <id>', 'only the records of this network interface')
+    .option('--from <time>', 'count records whose start is at or after this ISO 8601 time')
+    .option('--to <time>', 'count records whose start is before this ISO 8601 time')
+    .option('--remote <ip-or-cidr>', 'only these remote addresses or CIDRs, comma-separated', commaList)
+    .option('--local-port <ports>', 'only these local ports, comma-separated', commaList)
+    .option('--remote-port <ports>', 'only these remote ports, comma-separated', commaList)
+    .option('--protocol <protocols>', 'only these protocols (tcp, udp, icmp, icmpv6 or numbers), comma-separated', commaList)
+    .option('--direction <direction>', 'only conversations opened this way: inbound or outbound', choiceOption('--direction', ['inbound', 'outbound'] as const))
+    .option('--action <action>', 'only accepted or rejected records: accept or reject', choiceOption('--action', ['accept', 'reject'] as const))
+    .option('--bucket <minutes>', 'timeline bucket size in minutes (default: about 200 buckets over the window)', integerOption('--bucket', 1, 10080))
+    .option('--report <dir>', 'also write flow-report.json, flow-report.md and flow-report.html into this folder')
+    .option('--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table')
+    .option('--limit <rows>', 'conversations shown in the table', integerOption('--limit', 1, 100000), 20)
+    .action(async (paths: string[], flags: AnalyzeFlags) => {
+      const remote = paths.find((path) => path.startsWith('s3://'));
+      if (remote !== undefined) {
+        throw new InvalidInputError(`flows analyze reads local files, not ${remote}; download them, or investigate with \`orgshield investigate --flow-logs ${remote}\`.`);
+      }
+      const progress = process.stderr.isTTY
+        ? (p: { filesDone: number; filesTotal: number | null }) => process.stderr.write(`\rread ${p.filesDone} of ${p.filesTotal ?? '?'} files`)
+        : undefined;
+      const analysis = await analyzeFlowLogs({ paths }, { ...options(flags), ...(progress === undefined ? {} : { onProgress: progress }) });
+      if (progress !== undefined) process.stderr.write('\n');
+      for (const problem of analysis.problems) note(`warning: ${problem.message}`);
+      if (analysis.problemCount > analysis.problems.length) note(`warning: ${analysis.problemCount} problems in all; the listed ones are the first of each file.`);
+      if (flags.report !== undefined) {
+        const written = await writeFlowReport(flags.report, buildFlowReport(analysis));
+        note(`report: ${written.html}\nreport: ${written.markdown}\nreport: ${written.json}`);
+      }
+      if (flags.output === 'json') await writeOut(`${JSON.stringify(flowAnalysisJson(analysis), null, 2)}\n`);
+      else await writeOut(tables(analysis, flags.limit));
+    });
+}
