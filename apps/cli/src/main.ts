@@ -12,7 +12,7 @@ import { configureInvestigateCommand } from './investigate-command.js';
 
 function buildProgram(): Command {
   const program = new Command('orgshield')
-    .description('Security work across an AWS Organization: firewall rollouts, investigations, DR drills, session recording.')
+    .description('Security work across an AWS Organization: Firewall Manager rollouts and investigations of GuardDuty findings.')
     .version('0.1.0')
     .option('--debug', 'print stack traces of errors')
     .showHelpAfterError('(run with --help for usage)')
