@@ -88,7 +88,7 @@ describe('orgshield rollout (end to end)', () => {
 
   it('start --wait carries a staged rollout to its end; status, then rollback --wait undoes it', { timeout: 240_000 }, async () => {
     const start = await runCli(['rollout', 'start', join(dir, 'staged.yaml'), '--wait'], env, { timeoutMs: 120_000 });
-    expect(start.stderr).toContain('running the rollout in this process');
+    expect(start.stderr).toContain('running its jobs in this process');
     expect(start.stderr).toMatch(/rollout completed: all 16 steps done/);
     expect(start.code, start.stderr).toBe(0);
     expect(start.stdout).toMatch(/everyone\s+remediate\s+eu-west-1\s+\d+\s+delete edge-waf-audit: deleted; create edge-waf: created; delete edge-shield-audit: deleted; create edge-shield: created\s+passed: 0\/\d+ accounts/);

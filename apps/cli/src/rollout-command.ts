@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { pino } from 'pino';
-import { AwsClientFactory, OrgshieldError, parseRateLimits } from '@orgshield/aws';
+import { AwsClientFactory, OrgshieldError } from '@orgshield/aws';
 import { discoverOrganization } from '@orgshield/accounts';
 import {
   loadRollout,
@@ -15,22 +14,13 @@ import {
   type RolloutView,
 } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
-import { allProcessors, createRuntime, WorkerService } from '@orgshield/worker';
+import { configuredRateLimits, loadWorkerConfig } from '@orgshield/worker';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
-import { openSession, type CliSession } from './job-runner.js';
+import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 
 /** Clients for commands that run here without Redis: limits from ORGSHIELD_RATE_LIMITS, buckets in this process. */
 export function localClients(env: NodeJS.ProcessEnv = process.env): AwsClientFactory {
-  const limits = env['ORGSHIELD_RATE_LIMITS'];
-  let parsed: unknown;
-  if (limits) {
-    try {
-      parsed = JSON.parse(limits);
-    } catch {
-      throw new OrgshieldError('InvalidConfig', 'ORGSHIELD_RATE_LIMITS is not valid JSON: give e.g. {"fms:*": {"rate": 5, "burst": 5}}.', { exitCode: 2 });
-    }
-  }
-  return new AwsClientFactory(parsed === undefined ? {} : { rateLimits: parseRateLimits(parsed) });
+  return new AwsClientFactory({ rateLimits: configuredRateLimits(loadWorkerConfig(env)) });
 }
 
 /**
@@ -44,36 +34,10 @@ export async function withRolloutControl<T>(
   work: (control: RolloutControl, queues: JobQueues) => Promise<T>,
 ): Promise<T> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
-  let worker: WorkerService | undefined;
-  let runtime: ReturnType<typeof createRuntime> | undefined;
   try {
-    if (options.local && (await queues.workerCount('firewall')) === 0) {
-      note('no worker is connected to the "firewall" queue: running the rollout in this process');
-      const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'warn' }, pino.destination(2));
-      runtime = createRuntime(session.config, session.redis, logger);
-      worker = new WorkerService({
-        connection: session.redis,
-        logger,
-        prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
-        processors: allProcessors(runtime).filter((p) => p.contract.queue === 'firewall'),
-        shutdownTimeoutMs: 5_000,
-      });
-      await worker.start();
-    }
-    return await work(new RolloutControl(session.redis, queues), queues);
+    return await withLocalWorker(session, 'firewall', options.local, () => work(new RolloutControl(session.redis, queues), queues));
   } finally {
-    await worker?.close();
-    await runtime?.close();
     await queues.close();
-  }
-}
-
-async function withSession<T>(work: (session: CliSession) => Promise<T>): Promise<T> {
-  const session = await openSession();
-  try {
-    return await work(session);
-  } finally {
-    await session.close();
   }
 }
 
