@@ -35,6 +35,10 @@ function buildProgram(): Command {
   return program;
 }
 
+function isShapedLikeOrgshieldError(error: unknown): error is Error & { exitCode: 1 | 2 } {
+  return error instanceof Error && 'code' in error && 'exitCode' in error && (error.exitCode === 1 || error.exitCode === 2);
+}
+
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   // Node 20 is this project's runtime; the SDK's notice about its 2027 support window is in the README.
@@ -48,7 +52,8 @@ async function main(argv: string[]): Promise<number> {
       // help and version end with exit code 0; every other commander error is bad usage.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof OrgshieldError) {
+    // The sandbox (a tool that imports no package) shapes its errors the same way.
+    if (error instanceof OrgshieldError || isShapedLikeOrgshieldError(error)) {
       process.stderr.write(`orgshield: ${error.message}\n`);
       if (debug) process.stderr.write(`${error.stack ?? ''}\n`);
       return error.exitCode;

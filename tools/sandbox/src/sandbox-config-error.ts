@@ -1,8 +1,14 @@
-import { InvalidInputError } from '@orgshield/aws';
+/**
+ * A sandbox option or faults file that cannot be used. Shaped like the repo's OrgshieldError
+ * (code, one sentence naming the bad value and the fix, exitCode 2 for bad input) without the
+ * sandbox importing a library.
+ */
+export class SandboxConfigError extends Error {
+  readonly code = 'InvalidSandboxConfig';
+  readonly exitCode = 2;
 
-/** A sandbox option or faults file that cannot be used: one sentence naming it, exit code 2. */
-export class SandboxConfigError extends InvalidInputError {
   constructor(message: string) {
-    super(message, { code: 'InvalidSandboxConfig' });
+    super(message);
+    this.name = 'SandboxConfigError';
   }
 }
