@@ -9,6 +9,7 @@ import { configureRolloutCommand } from './rollout-command.js';
 import { configureComplianceCommand } from './compliance-command.js';
 import { configureScheduleCommand } from './schedule-command.js';
 import { configureInvestigateCommand } from './investigate-command.js';
+import { configureFlowsCommand } from './flows-command.js';
 
 function buildProgram(): Command {
   const program = new Command('orgshield')
@@ -24,6 +25,7 @@ function buildProgram(): Command {
     configureComplianceCommand,
     configureScheduleCommand,
     configureInvestigateCommand,
+    configureFlowsCommand,
     configureSandboxCommand,
     configureDemoCommand,
   ]) {
