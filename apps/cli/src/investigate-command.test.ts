@@ -5,10 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindingsCommand } from '@aws-sdk/client-guardduty';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incidentPlan, startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { runCli } from '../test/run-cli.js';
+import { deleteQueuePrefix, runCli } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -61,10 +60,7 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
   });
 
   afterAll(async () => {
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await deleteQueuePrefix(prefix, REDIS_URL);
     await sandbox?.close();
     await rm(dir, { recursive: true, force: true });
   });

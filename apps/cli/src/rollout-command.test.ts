@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '@orgshield/aws';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { runCli } from '../test/run-cli.js';
+import { deleteQueuePrefix, runCli } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -55,10 +54,7 @@ describe('orgshield rollout (end to end)', () => {
   });
 
   afterAll(async () => {
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    await deleteQueuePrefix(prefix, REDIS_URL);
     await sandbox?.close();
   });
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const tsx = `${repoRoot}node_modules/.bin/tsx`;
@@ -34,4 +35,15 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** Deletes every Redis key a test's CLI runs made under its queue prefix. */
+export async function deleteQueuePrefix(prefix: string, redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'): Promise<void> {
+  const redis = new Redis(redisUrl);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    await redis.quit();
+  }
 }
