@@ -144,11 +144,13 @@ type WorkerReply = { kind: 'file-done' } | { kind: 'state'; state: AccumulatorSt
  */
 function startWorker(config: AccumulatorConfig): Worker {
   const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./flow-analysis-worker.js', here), { workerData: { config } });
+  // The reader allocates next to nothing per record: a small young generation keeps the thread's memory down.
+  const resourceLimits = { maxYoungGenerationSizeMb: 8 };
+  if (!here.endsWith('.ts')) return new Worker(new URL('./flow-analysis-worker.js', here), { workerData: { config }, resourceLimits });
   const tsx = join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
   const entry = new URL('./flow-analysis-worker.ts', here).href;
   const bootstrap = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: { config }, execArgv: ['--conditions=@orgshield/source'] });
+  return new Worker(bootstrap, { eval: true, workerData: { config }, resourceLimits, execArgv: ['--conditions=@orgshield/source'] });
 }
 
 /**
@@ -296,7 +298,10 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
     y.inBytes + y.outBytes - (x.inBytes + x.outBytes) || (x.remoteIp < y.remoteIp ? -1 : x.remoteIp > y.remoteIp ? 1 : 0) ||
     x.localPort - y.localPort || x.remotePort - y.remotePort || x.protocol - y.protocol);
   const findings = detectFindings(facts, timeline, bucketSeconds, o.markFrom as FindingMark | undefined);
-  const conversations = facts.map((c): Conversation => {
+  // Each fact is let go as its row is made: the two sets never sit in memory side by side.
+  const conversations: Conversation[] = new Array(facts.length);
+  for (let i = 0; i < facts.length; i++) {
+    const c = facts[i]!;
     const row: Conversation = {
       remoteIp: c.remoteIp, localPort: c.localPort, remotePort: c.remotePort, protocol: c.protocol, direction: c.direction,
       inBytes: c.inBytes, outBytes: c.outBytes, inPackets: c.inPackets, outPackets: c.outPackets,
@@ -304,8 +309,9 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
       firstSeen: new Date(c.firstSeen * 1000).toISOString(), lastSeen: new Date(c.lastSeen * 1000).toISOString(),
     };
     if (isMarkedConversation(o.markFrom, c.remoteIp, c.localPort, c.remotePort)) row.fromFinding = true;
-    return row;
-  });
+    conversations[i] = row;
+    (facts as (ConversationFacts | undefined)[])[i] = undefined;
+  }
 
   if (accumulator.overflow > 0) {
     problems.add({

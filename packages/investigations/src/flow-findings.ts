@@ -212,10 +212,14 @@ export function detectDdos(conversations: readonly ConversationFacts[], timeline
 }
 
 export function detectExfiltration(conversations: readonly ConversationFacts[]): FlowFinding[] {
+  // Sum what left per remote first: only the few remotes over the line are looked at again.
+  const sentTo = new Map<string, number>();
+  for (const c of conversations) if (c.acceptedOutBytes > 0) sentTo.set(c.remoteIp, (sentTo.get(c.remoteIp) ?? 0) + c.acceptedOutBytes);
+  const flagged = new Set([...sentTo].filter(([, sent]) => sent >= EXFILTRATION_MIN_BYTES).map(([ip]) => ip));
+  if (flagged.size === 0) return [];
   const findings: FlowFinding[] = [];
-  for (const [remoteIp, group] of groupBy(conversations, (c) => c.remoteIp)) {
-    const sent = group.reduce((sum, c) => sum + c.acceptedOutBytes, 0);
-    if (sent < EXFILTRATION_MIN_BYTES) continue;
+  for (const [remoteIp, group] of groupBy(conversations.filter((c) => flagged.has(c.remoteIp)), (c) => c.remoteIp)) {
+    const sent = sentTo.get(remoteIp)!;
     const received = group.reduce((sum, c) => sum + c.inBytes, 0);
     const ports = [...new Set(group.filter((c) => c.acceptedOutBytes > 0).map((c) => `${c.remotePort}/${c.protocol}`))];
     findings.push({
