@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test/run-cli.js';
+
+const LOCAL = '10.0.1.25';
+const from = new Date('2025-06-01T00:00:00Z');
+const at = (hours: number): Date => new Date(from.getTime() + hours * 3600_000);
+
+describe('orgshield flows analyze (end to end)', () => {
+  let dir: string;
+  let logs: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'orgshield-flows-'));
+    logs = join(dir, 'logs');
+    await writeFlowLogFiles({
+      seed: 4, from, to: at(6), recordsPerMinute: 100, localIp: LOCAL,
+      incidents: [{ kind: 'port-scan', remoteIp: '45.33.32.156', at: at(2) }, { kind: 'brute-force', remoteIp: '185.220.101.4', at: at(4) }],
+    }, { dir: logs, files: 6, layout: 'aws' });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('prints the documented JSON with the planted incidents found', async () => {
+    const result = await runCli(['flows', 'analyze', logs, '--local-ip', LOCAL, '--output', 'json'], {});
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout) as { records: { total: number; matched: number; nodata: number; skipdata: number }; conversations: { remoteIp: string }[]; timeline: unknown[]; findings: { kind: string; remoteIp?: string; localPort?: number }[] };
+    expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings']);
+    expect(json.records.total).toBeGreaterThan(6 * 60 * 95);
+    expect(json.records.matched).toBe(json.records.total - json.records.nodata - json.records.skipdata);
+    expect(json.findings.map((f) => [f.kind, f.remoteIp, f.localPort])).toEqual([['port-scan', '45.33.32.156', undefined], ['brute-force', '185.220.101.4', 22]]);
+    expect(json.timeline.length).toBeGreaterThan(100);
+  });
+
+  it('prints tables and writes the three reports', async () => {
+    const reports = join(dir, 'reports');
+    const result = await runCli(['flows', 'analyze', logs, '--local-ip', LOCAL, '--report', reports, '--limit', '3'], {});
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^\d+ records in 6 files: \d+ matched/);
+    expect(result.stdout).toMatch(/brute-force\s+185\.220\.101\.4\s+22/);
+    expect(result.stdout).toContain('(the 3 largest of');
+    expect(result.stderr).toContain(`report: ${join(reports, 'flow-report.html')}`);
+    expect(await readFile(join(reports, 'flow-report.html'), 'utf8')).toContain('<svg id="timeline-chart"');
+    expect(existsSync(join(reports, 'flow-report.md'))).toBe(true);
+    expect(JSON.parse(await readFile(join(reports, 'flow-report.json'), 'utf8'))).toMatchObject({ schemaVersion: 1 });
+  });
+
+  it('applies the window and filters', async () => {
+    const result = await runCli([
+      'flows', 'analyze', logs, '--local-ip', LOCAL, '--from', at(1).toISOString(), '--to', at(3).toISOString(),
+      '--protocol', 'udp', '--remote-port', '53', '--direction', 'outbound', '--output', 'json',
+    ], {});
+    expect(result.code).toBe(0);
+    const json = JSON.parse(result.stdout) as { conversations: { remotePort: number; protocol: number; direction: string; firstSeen: string }[] };
+    expect(json.conversations.length).toBeGreaterThan(0);
+    for (const c of json.conversations) {
+      expect([c.remotePort, c.protocol, c.direction]).toEqual([53, 17, 'outbound']);
+      expect(Date.parse(c.firstSeen)).toBeGreaterThanOrEqual(at(1).getTime());
+    }
+  });
+
+  it('reports bad lines and a cut gzip file on stderr with file and line, and still analyses the rest', async () => {
+    const bad = join(dir, 'bad');
+    await writeFlowLogFiles({ seed: 4, from, to: at(1), recordsPerMinute: 50, localIp: LOCAL }, { dir: bad, files: 1 });
+    await writeFile(join(bad, 'junk.log'), `2 123456789012 eni-1 198.51.100.7 ${LOCAL} 40000 443 6 1 100 1748736000 1748736060 ACCEPT OK\nnot a record\n`);
+    const records = Array.from({ length: 3000 }, (_, i) => `2 123456789012 eni-1 198.51.100.${i % 200} ${LOCAL} 40000 443 6 1 100 ${1748736000 + i} ${1748736060 + i} ACCEPT OK`);
+    const gz = gzipSync(records.join('\n'));
+    await writeFile(join(bad, 'cut.log.gz'), gz.subarray(0, gz.length >> 1));
+    const result = await runCli(['flows', 'analyze', bad, '--local-ip', LOCAL, '--output', 'json'], {});
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain(`warning: ${join(bad, 'junk.log')}:2 has 3 fields where its format has 14; the record is skipped.`);
+    expect(result.stderr).toMatch(/warning: .*cut\.log\.gz is cut short or corrupt after line \d+ \(unexpected end of file\); the lines before were analysed\./);
+    expect((JSON.parse(result.stdout) as { records: { matched: number } }).records.matched).toBeGreaterThan(2000);
+  });
+
+  it.each([
+    [['--local-ip', '10.0.1.300'], 'orgshield: Local IP 10.0.1.300 is not an IPv4 or IPv6 address.\n'],
+    [['--from', 'yesterday'], 'orgshield: --from yesterday is not an ISO 8601 time such as 2025-06-01T10:00:00Z.\n'],
+    [['--protocol', 'gopher'], 'orgshield: --protocol gopher is not tcp, udp, icmp, icmpv6 or a protocol number (0 to 255).\n'],
+    [['--eni', 'eth0'], 'orgshield: ENI eth0 is not a network interface id such as eni-0a1b2c3d4e5f60718.\n'],
+  ])('refuses %j with exit code 2 and one sentence', async (flags, message) => {
+    const result = await runCli(['flows', 'analyze', logs, ...flags], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it('refuses a path that does not exist and an S3 URL', async () => {
+    const missing = await runCli(['flows', 'analyze', join(dir, 'nope')], {});
+    expect([missing.code, missing.stderr]).toEqual([2, `orgshield: Flow log path ${join(dir, 'nope')} does not exist; name a flow log file or a folder of them.\n`]);
+    const s3 = await runCli(['flows', 'analyze', 's3://bucket/AWSLogs/'], {});
+    expect(s3.code).toBe(2);
+    expect(s3.stderr).toMatch(/^orgshield: flows analyze reads local files, not s3:\/\/bucket\/AWSLogs\/;/);
+  });
+});
