@@ -67,5 +67,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// Commands close what they open; exiting here also ends any connection a library left behind.
-process.exit(await main(process.argv));
+// Commands close what they open; exiting here also ends any connection a library left behind,
+// once what was written to stdout and stderr has reached the pipe (process.exit would cut it).
+const exitCode = await main(process.argv);
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+process.exit(exitCode);

@@ -23,7 +23,9 @@ describe('orgshield org (end to end, against the sandbox and Redis)', () => {
   const prefix = `test-org-${randomUUID()}`;
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0, accounts: 120, ous: 15, seed: 7 });
+    // Large enough that the JSON of org list (~150 KB) outgrows a pipe's buffer: a CLI that exits
+    // before stdout drains would cut it.
+    sandbox = await startSandbox({ port: 0, accounts: 600, ous: 40, seed: 7 });
     env = {
       ...sandbox.env(),
       REDIS_URL,
@@ -39,7 +41,7 @@ describe('orgshield org (end to end, against the sandbox and Redis)', () => {
 
   it('org list --output json after org sync --wait equals the sandbox organization, field for field', async () => {
     const sync = await runCli(['org', 'sync', '--wait'], env);
-    expect(sync.stderr).toContain('organization synced: 120 accounts');
+    expect(sync.stderr).toContain('organization synced: 600 accounts');
     expect(sync.code).toBe(0);
 
     const list = await runCli(['org', 'list', '--output', 'json'], env);
