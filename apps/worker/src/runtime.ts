@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AwsClientFactory, parseRateLimits, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
-import { loadSnapshot, MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
+import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
+import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION, type OrganizationSnapshot } from '@orgshield/accounts';
 import { OrgshieldError } from '@orgshield/aws';
 import type { WorkerConfig } from './worker-config.js';
 
@@ -15,7 +16,7 @@ export interface Runtime {
   config: WorkerConfig;
   /** The cached organization snapshot; a job that needs it fails clearly when none was synced. */
   snapshot(): Promise<OrganizationSnapshot>;
-  /** Credentials into member accounts, for the organization of the current snapshot. */
+  /** Credentials into member accounts of the organization (of the snapshot, or asked of Organizations). */
   members(): Promise<MemberCredentials>;
   close(): Promise<void>;
 }
@@ -46,7 +47,9 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     config,
     snapshot,
     async members() {
-      const { managementAccountId } = await snapshot();
+      // The snapshot knows the management account; without one (no sync yet), Organizations says.
+      const stored = await loadSnapshot(redis, { keyPrefix });
+      const managementAccountId = stored?.managementAccountId ?? (await describeManagementAccount(clients));
       if (members?.managementAccountId !== managementAccountId) {
         const credentials = new MemberCredentials(clients, {
           managementAccountId,
@@ -62,6 +65,13 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
       await limiterRedis.quit().catch(() => undefined);
     },
   };
+}
+
+async function describeManagementAccount(clients: AwsClientFactory): Promise<string> {
+  const organizations = clients.client(OrganizationsClient, { region: ORGANIZATIONS_REGION });
+  const id = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
+  if (!id) throw new OrgshieldError('NoOrganization', 'Organizations did not name a management account: run orgshield with credentials of the organization.');
+  return id;
 }
 
 /** ORGSHIELD_RATE_LIMITS, checked: per-operation overrides of the documented quotas. */
