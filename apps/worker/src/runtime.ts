@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AwsClientFactory, parseRateLimits, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
-import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION, type OrganizationSnapshot } from '@orgshield/accounts';
+import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { OrgshieldError } from '@orgshield/aws';
 import type { WorkerConfig } from './worker-config.js';
 
@@ -14,8 +14,6 @@ export interface Runtime {
   clients: AwsClientFactory;
   logger: Logger;
   config: WorkerConfig;
-  /** The cached organization snapshot; a job that needs it fails clearly when none was synced. */
-  snapshot(): Promise<OrganizationSnapshot>;
   /** Credentials into member accounts of the organization (of the snapshot, or asked of Organizations). */
   members(): Promise<MemberCredentials>;
   close(): Promise<void>;
@@ -34,18 +32,12 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     onMutation: (entry: MutationAuditEntry) => logger.info({ audit: entry }, 'aws mutation'),
   });
   let members: { managementAccountId: string; credentials: MemberCredentials } | undefined;
-  const snapshot = async () => {
-    const found = await loadSnapshot(redis, { keyPrefix });
-    if (!found) throw new OrgshieldError('NoSnapshot', 'no organization snapshot yet: run "orgshield org sync --wait" first.');
-    return found;
-  };
   return {
     redis,
     keyPrefix,
     clients,
     logger,
     config,
-    snapshot,
     async members() {
       // The snapshot knows the management account; without one (no sync yet), Organizations says.
       const stored = await loadSnapshot(redis, { keyPrefix });

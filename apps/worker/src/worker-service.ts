@@ -8,7 +8,7 @@ import { DEFAULT_QUEUE_PREFIX, type JobContract, type JobProgress, type QueueNam
 type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
 
 /** Failures that another attempt cannot fix: the job fails at once instead of retrying. */
-const UNRECOVERABLE_CODES = new Set(['CredentialsMissing', 'NoSnapshot', 'InvalidConfig']);
+const UNRECOVERABLE_CODES = new Set(['CredentialsMissing', 'InvalidConfig']);
 
 export interface ProcessorContext {
   job: Job;
