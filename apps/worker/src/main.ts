@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     onJobFinished: (event) => metrics.jobFinished(event),
   });
   let ready = false;
-  const http = await startWorkerHttp(config.ORGSHIELD_HTTP_PORT, metrics, () => ready);
+  const http = await startWorkerHttp(config.ORGSHIELD_HTTP_HOST, config.ORGSHIELD_HTTP_PORT, metrics, () => ready);
   await service.start();
   ready = true;
   logger.info({ port: config.ORGSHIELD_HTTP_PORT, queues: service.queues }, 'orgshield worker ready');

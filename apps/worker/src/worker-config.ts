@@ -24,6 +24,8 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_QUEUE_PREFIX: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only').default(DEFAULT_QUEUE_PREFIX),
   ORGSHIELD_CONCURRENCY: concurrencyList.optional(),
   ORGSHIELD_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /** 127.0.0.1 by default; 0.0.0.0 where an orchestrator probes the worker from outside. */
+  ORGSHIELD_HTTP_HOST: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
   ORGSHIELD_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').default('OrganizationAccountAccessRole'),
   ORGSHIELD_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
   ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),

@@ -29,7 +29,7 @@ export class WorkerMetrics {
 }
 
 /** /healthz (alive), /readyz (workers connected), /metrics (Prometheus). */
-export function startWorkerHttp(port: number, metrics: WorkerMetrics, isReady: () => boolean): Promise<Server> {
+export function startWorkerHttp(host: string, port: number, metrics: WorkerMetrics, isReady: () => boolean): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
@@ -48,6 +48,6 @@ export function startWorkerHttp(port: number, metrics: WorkerMetrics, isReady: (
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }
