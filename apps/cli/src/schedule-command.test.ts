@@ -32,13 +32,23 @@ describe('orgshield schedule (end to end)', () => {
     const list = await runCli(['schedule', 'list', '--output', 'json'], env);
     expect(list.code, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([
-      { name: 'nightly', cron: '0 3 * * *', tz: 'Europe/Paris', rollout: 'nightly-shield', file, next: expect.stringMatching(/T0[12]:00:00\.000Z$/) },
+      { kind: 'rollout', name: 'nightly', cron: '0 3 * * *', tz: 'Europe/Paris', rollout: 'nightly-shield', file, next: expect.stringMatching(/T0[12]:00:00\.000Z$/) },
     ]);
     const table = await runCli(['schedule', 'list'], env);
-    expect(table.stdout).toMatch(/nightly\s+0 3 \* \* \*\s+Europe\/Paris\s+nightly-shield/);
+    expect(table.stdout).toMatch(/nightly\s+rollout\s+0 3 \* \* \*\s+Europe\/Paris\s+nightly-shield/);
 
     const removed = await runCli(['schedule', 'remove', 'nightly'], env);
     expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse((await runCli(['schedule', 'list', '--output', 'json'], env)).stdout)).toEqual([]);
+  });
+
+  it('sets, lists and removes an org-sync schedule beside the rollout ones', { timeout: 120_000 }, async () => {
+    const set = await runCli(['schedule', 'set', 'hourly-sync', '--cron', '0 * * * *', 'org-sync'], env);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stderr).toMatch(/schedule hourly-sync: org-sync at "0 \* \* \* \*", next 20\d\d-\d\d-\d\dT\d\d:00:00\.000Z/);
+    const list = await runCli(['schedule', 'list', '--output', 'json'], env);
+    expect(JSON.parse(list.stdout)).toEqual([{ kind: 'org-sync', name: 'hourly-sync', cron: '0 * * * *', next: expect.stringMatching(/:00:00\.000Z$/) }]);
+    expect((await runCli(['schedule', 'remove', 'hourly-sync'], env)).code).toBe(0);
     expect(JSON.parse((await runCli(['schedule', 'list', '--output', 'json'], env)).stdout)).toEqual([]);
   });
 
@@ -50,6 +60,8 @@ describe('orgshield schedule (end to end)', () => {
       [['schedule', 'set', 'bad name', '--cron', '0 3 * * *', 'rollout', file], 'schedule name "bad name" is not valid'],
       [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'rollout', '/nonexistent.yaml'], 'the rollout file /nonexistent.yaml does not exist'],
       [['schedule', 'remove', 'never-set'], 'there is no rollout schedule named "never-set"'],
+      [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'org-sync', file], 'an org-sync schedule takes no file'],
+      [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'rollout'], 'a rollout schedule needs its rollout file'],
     ];
     for (const [args, message] of cases) {
       const result = await runCli(args, env);

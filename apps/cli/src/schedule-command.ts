@@ -1,18 +1,23 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '@orgshield/aws';
 import { readRolloutSource, RolloutSchedules } from '@orgshield/firewall';
-import { JobQueues } from '@orgshield/jobs';
+import { JobQueues, JobSchedules, orgSyncJob } from '@orgshield/jobs';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession } from './job-runner.js';
 
-/** What can be scheduled: org-wide rollouts for now. */
-const SCHEDULE_KINDS = ['rollout'] as const;
+/** What can be scheduled: org-wide rollouts, and refreshing the organization snapshot. */
+const SCHEDULE_KINDS = ['rollout', 'org-sync'] as const;
 
-async function withSchedules<T>(work: (schedules: RolloutSchedules) => Promise<T>): Promise<T> {
+interface Schedules {
+  rollouts: RolloutSchedules;
+  jobs: JobSchedules;
+}
+
+async function withSchedules<T>(work: (schedules: Schedules) => Promise<T>): Promise<T> {
   const session = await openSession();
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await work(new RolloutSchedules(session.redis, queues));
+    return await work({ rollouts: new RolloutSchedules(session.redis, queues), jobs: new JobSchedules(queues) });
   } finally {
     await queues.close();
     await session.close();
@@ -24,36 +29,49 @@ export function configureScheduleCommand(program: Command): void {
 
   schedule
     .command('set')
-    .description('create or replace a schedule: each run re-applies the rollout file as it is now, correcting drift')
+    .description('create or replace a schedule: a rollout re-applies its file as it is now (correcting drift); org-sync refreshes the organization snapshot')
     .argument('<name>', 'the schedule name (letters, digits, "-" and "_")')
     .argument('<kind>', `what to run: ${SCHEDULE_KINDS.join(', ')}`)
-    .argument('<file>', 'the rollout file; it and its policy files are stored with the schedule')
+    .argument('[file]', 'for a rollout: the rollout file; it and its policy files are stored with the schedule')
     .requiredOption('--cron <expression>', 'when to run, e.g. "0 3 * * *"')
     .option('--tz <zone>', 'the time zone of the cron expression, e.g. Europe/Paris; default UTC')
-    .action(async (name: string, kind: string, file: string, options: { cron: string; tz?: string }) => {
+    .action(async (name: string, kind: string, file: string | undefined, options: { cron: string; tz?: string }) => {
       if (!(SCHEDULE_KINDS as readonly string[]).includes(kind)) {
         throw new InvalidInputError(`"${kind}" cannot be scheduled; schedule one of: ${SCHEDULE_KINDS.join(', ')} (schedule set NAME --cron EXPR rollout FILE).`);
       }
+      const timing = { cron: options.cron, ...(options.tz ? { tz: options.tz } : {}) };
+      const when = (cron: string, tz: string | undefined, next: string | undefined) => `at "${cron}"${tz ? ` (${tz})` : ''}, next ${next ?? 'unknown'}`;
+      if (kind === 'org-sync') {
+        if (file !== undefined) throw new InvalidInputError(`an org-sync schedule takes no file, got "${file}" (schedule set NAME --cron EXPR org-sync).`);
+        await withSchedules(async ({ jobs }) => {
+          const info = await jobs.set(orgSyncJob, kind, name, timing, { requestedBy: `schedule:${name}` });
+          note(`schedule ${info.name}: org-sync ${when(info.cron, info.tz, info.next)}`);
+        });
+        return;
+      }
+      if (file === undefined) throw new InvalidInputError('a rollout schedule needs its rollout file (schedule set NAME --cron EXPR rollout FILE).');
       const source = await readRolloutSource(file);
-      await withSchedules(async (schedules) => {
-        const info = await schedules.set(name, { cron: options.cron, ...(options.tz ? { tz: options.tz } : {}) }, source);
-        note(`schedule ${info.name}: rollout ${info.rollout} at "${info.cron}"${info.tz ? ` (${info.tz})` : ''}, next ${info.next ?? 'unknown'}`);
+      await withSchedules(async ({ rollouts }) => {
+        const info = await rollouts.set(name, timing, source);
+        note(`schedule ${info.name}: rollout ${info.rollout} ${when(info.cron, info.tz, info.next)}`);
       });
     });
 
   schedule
     .command('list')
-    .description('the rollout schedules, their next run and what their last run did')
+    .description('the schedules, their next run and (rollouts) what their last run did')
     .option('--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table' as OutputFormat)
     .action(async (options: { output: OutputFormat }) =>
-      withSchedules(async (schedules) => {
-        const list = await schedules.list();
-        if (options.output === 'json') return printJson(list);
+      withSchedules(async ({ rollouts, jobs }) => {
+        const rolloutList = await rollouts.list();
+        const syncList = (await jobs.list(orgSyncJob, 'org-sync')).map(({ name, kind, cron, tz, next }) => ({ kind, name, cron, ...(tz ? { tz } : {}), ...(next ? { next } : {}) }));
+        if (options.output === 'json') return printJson([...rolloutList.map((info) => ({ kind: 'rollout', ...info })), ...syncList]);
+        const lastRun = (run: (typeof rolloutList)[number]['lastRun']) => (run ? `${run.at} ${run.status}: ${run.message}` : '-');
         process.stdout.write(
-          formatTable(
-            ['NAME', 'CRON', 'TZ', 'ROLLOUT', 'NEXT', 'LAST RUN'],
-            list.map((s) => [s.name, s.cron, s.tz ?? 'UTC', s.rollout, s.next ?? '-', s.lastRun ? `${s.lastRun.at} ${s.lastRun.status}: ${s.lastRun.message}` : '-']),
-          ),
+          formatTable(['NAME', 'KIND', 'CRON', 'TZ', 'WHAT', 'NEXT', 'LAST RUN'], [
+            ...rolloutList.map((s) => [s.name, 'rollout', s.cron, s.tz ?? 'UTC', s.rollout, s.next ?? '-', lastRun(s.lastRun)]),
+            ...syncList.map((s) => [s.name, s.kind, s.cron, s.tz ?? 'UTC', 'organization snapshot', s.next ?? '-', '-']),
+          ]),
         );
       }),
     );
@@ -63,8 +81,8 @@ export function configureScheduleCommand(program: Command): void {
     .description('delete a schedule (rollouts it started are not touched)')
     .argument('<name>', 'the schedule name')
     .action(async (name: string) =>
-      withSchedules(async (schedules) => {
-        await schedules.remove(name);
+      withSchedules(async ({ rollouts, jobs }) => {
+        if (!(await jobs.remove(orgSyncJob, 'org-sync', name))) await rollouts.remove(name);
         note(`schedule ${name} removed`);
       }),
     );

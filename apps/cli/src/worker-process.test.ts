@@ -60,6 +60,19 @@ describe('the worker process (end to end)', () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/orgshield_jobs_finished_total\{name="org.sync",queue="org",outcome="completed"\} 1/);
+    // A schedule fires on the worker: org.sync every second (six-field cron, seconds first).
+    const scheduled = await runCli(['schedule', 'set', 'every-second', '--cron', '* * * * * *', 'org-sync'], env);
+    expect(scheduled.code, scheduled.stderr).toBe(0);
+    let completed = 1;
+    for (let i = 0; i < 60 && completed < 3; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      completed = Number(/orgshield_jobs_finished_total\{name="org.sync",queue="org",outcome="completed"\} (\d+)/.exec(text)?.[1] ?? 0);
+    }
+    expect(completed).toBeGreaterThanOrEqual(3);
+    expect(log).toContain('"requestedBy":"schedule:every-second"');
+    expect((await runCli(['schedule', 'remove', 'every-second'], env)).code).toBe(0);
+
     // Never a credential in the log.
     expect(log).not.toContain(sandbox.env()['AWS_SECRET_ACCESS_KEY'] ?? 'unset');
 

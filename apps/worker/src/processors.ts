@@ -7,7 +7,8 @@ import { processor, type ProcessorRegistration } from './worker-service.js';
 
 /** Walks the organization and replaces the cached snapshot in one write. */
 export function orgSyncProcessor(runtime: Runtime) {
-  return processor(orgSyncJob, async (_payload, { progress }) => {
+  return processor(orgSyncJob, async (payload, { progress, logger }) => {
+    logger.info({ requestedBy: payload.requestedBy }, 'org sync requested');
     const started = Date.now();
     let lastReport = 0;
     const snapshot = await discoverOrganization(runtime.clients, {

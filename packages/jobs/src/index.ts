@@ -17,3 +17,5 @@ export {
   firewallScheduledRolloutJob,
   rolloutSourceSchema,
 } from './firewall-contracts.js';
+export { JobSchedules } from './job-schedules.js';
+export type { JobScheduleInfo, ScheduleTiming } from './job-schedules.js';
