@@ -61,10 +61,35 @@ const SYN_ACK = 18;
 const FNV_OFFSET = -2128831035;
 const FNV_PRIME = 16777619;
 
-function fnv(bytes: Uint8Array, s = 0, e = bytes.length): number {
+/** A DataView of the same bytes, for reading them four at a time. */
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * The hash of bytes[s, e) (an address): FNV-style over little-endian 32-bit words, the last
+ * one zero-padded, then mixed so every byte reaches the low bits.
+ */
+function hashBytes(view: DataView, s: number, e: number): number {
   let h = FNV_OFFSET;
-  for (let i = s; i < e; i++) h = Math.imul(h ^ bytes[i]!, FNV_PRIME);
-  return h;
+  let i = s;
+  for (; i + 4 <= e; i += 4) h = Math.imul(h ^ view.getInt32(i, true), FNV_PRIME);
+  let tail = 0;
+  for (let shift = 0; i < e; i++, shift += 8) tail |= view.getUint8(i) << shift;
+  h = Math.imul(h ^ tail, FNV_PRIME);
+  h ^= h >>> 16;
+  h = Math.imul(h, -2048144789);
+  return h ^ (h >>> 13);
+}
+
+/** Whether a[s, e) equals b[at, at + e - s), compared four bytes at a time. */
+function sameWords(a: DataView, s: number, e: number, b: DataView, at: number): boolean {
+  if (at + e - s > b.byteLength) return false;
+  let i = s;
+  let j = at;
+  for (; i + 4 <= e; i += 4, j += 4) if (a.getInt32(i, true) !== b.getInt32(j, true)) return false;
+  for (; i < e; i++, j++) if (a.getUint8(i) !== b.getUint8(j)) return false;
+  return true;
 }
 
 function sameBytes(a: Uint8Array, s: number, e: number, b: Uint8Array, at = 0): boolean {
@@ -92,28 +117,52 @@ export class ConversationTable {
   /** The remote addresses' bytes, one after another. */
   arena = new Uint8Array(64 * 1024);
   private arenaUsed = 0;
+  private arenaView = viewOf(this.arena);
+  /** The arena as a Buffer, to read addresses back as text. */
+  private arenaText: Buffer | null = null;
   private slots = new Int32Array(2048);
+  /** The conversation found last (a flow's two directions are usually logged one after the other). */
+  private lastHash = 0;
+  private lastPorts = -1;
+  private lastProtocolAndLength = -1;
+  private lastIndex = -1;
 
-  /** The conversation's index, created when new; -1 when the table is full. */
-  find(buf: Uint8Array, s: number, e: number, addressHash: number, protocol: number, localPort: number, remotePort: number): number {
+  /** The conversation's index, created when new; -1 when the table is full. `view` views buf. */
+  find(buf: Uint8Array, view: DataView, s: number, e: number, addressHash: number, protocol: number, localPort: number, remotePort: number): number {
     const ports = (localPort << 16) | remotePort;
     const protocolAndLength = (protocol << 8) | (e - s);
     let h = addressHash ^ Math.imul(ports, -1640531535) ^ Math.imul(protocol + 1, -2048144789);
     h ^= h >>> 15;
+    if (h === this.lastHash && ports === this.lastPorts && protocolAndLength === this.lastProtocolAndLength &&
+      sameWords(view, s, e, this.arenaView, this.keys[this.lastIndex * KEY + 3]!)) return this.lastIndex;
     const slots = this.slots;
     const keys = this.keys;
     const mask = slots.length - 1;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const entry = slots[slot]!;
-      if (entry === 0) return this.size >= MAX_CONVERSATIONS ? -1 : this.insert(slot, h, ports, protocolAndLength, buf, s, e);
+      if (entry === 0) {
+        if (this.size >= MAX_CONVERSATIONS) return -1;
+        return this.remember(h, ports, protocolAndLength, this.insert(slot, h, ports, protocolAndLength, buf, s, e));
+      }
       const k = (entry - 1) * KEY;
-      if (keys[k] === h && keys[k + 1] === ports && keys[k + 2] === protocolAndLength && sameBytes(buf, s, e, this.arena, keys[k + 3])) return entry - 1;
+      if (keys[k] === h && keys[k + 1] === ports && keys[k + 2] === protocolAndLength && sameWords(view, s, e, this.arenaView, keys[k + 3]!)) {
+        return this.remember(h, ports, protocolAndLength, entry - 1);
+      }
     }
+  }
+
+  private remember(h: number, ports: number, protocolAndLength: number, i: number): number {
+    this.lastHash = h;
+    this.lastPorts = ports;
+    this.lastProtocolAndLength = protocolAndLength;
+    this.lastIndex = i;
+    return i;
   }
 
   address(i: number): string {
     const offset = this.keys[i * KEY + 3]!;
-    return Buffer.from(this.arena.buffer, this.arena.byteOffset + offset, this.keys[i * KEY + 2]! & 255).toString('latin1');
+    if (this.arenaText === null || this.arenaText.buffer !== this.arena.buffer) this.arenaText = Buffer.from(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
+    return this.arenaText.toString('latin1', offset, offset + (this.keys[i * KEY + 2]! & 255));
   }
 
   protocol(i: number): number {
@@ -150,6 +199,7 @@ export class ConversationTable {
       const arena = new Uint8Array(this.arena.length * 2);
       arena.set(this.arena);
       this.arena = arena;
+      this.arenaView = viewOf(arena);
     }
     this.arena.set(buf.subarray(s, e), this.arenaUsed);
     const k = i * KEY;
@@ -251,6 +301,7 @@ export class FlowAccumulator implements FlowRecordSink {
   private columns: readonly (string | null)[] = [];
   private readonly locals: Buffer[];
   private readonly localHashes: number[];
+  private readonly localViews: DataView[];
   private readonly eni: Buffer | null;
   private readonly from: number;
   private readonly to: number;
@@ -268,7 +319,8 @@ export class FlowAccumulator implements FlowRecordSink {
     private readonly remoteFilter: ((address: string) => boolean) | null,
   ) {
     this.locals = config.localIps.map((ip) => Buffer.from(ip, 'latin1'));
-    this.localHashes = this.locals.map((ip) => fnv(ip));
+    this.localViews = this.locals.map(viewOf);
+    this.localHashes = this.locals.map((ip) => hashBytes(viewOf(ip), 0, ip.length));
     this.eni = config.eni === null ? null : Buffer.from(config.eni, 'latin1');
     this.from = config.from ?? -Infinity;
     this.to = config.to ?? Infinity;
@@ -358,9 +410,11 @@ export class FlowAccumulator implements FlowRecordSink {
     const eni = this.eni;
     const locals = this.locals;
     const localHashes = this.localHashes;
+    const localViews = this.localViews;
     const byFlowDirection = locals.length === 0;
     const table = this.conversations;
     const series = this.series;
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let line = firstLine - 1;
     let i = from;
     while (i < to) {
@@ -379,6 +433,17 @@ export class FlowAccumulator implements FlowRecordSink {
         const op = ops[f]!;
         let c = buf[i]!;
         if (op === SKIP) {
+          // Four bytes at a time up to the first byte below '!' (space, line break or another control byte).
+          while (i + 4 <= to) {
+            const w = view.getInt32(i, true);
+            const below = (w - 0x21212121) & ~w & 0x80808080;
+            if (below !== 0) {
+              i += (31 - Math.clz32(below & -below)) >> 3;
+              break;
+            }
+            i += 4;
+          }
+          c = buf[i]!;
           while (c !== 32 && c !== 10) c = buf[++i]!;
         } else if (op >= FIRST_NUMBER && op <= LAST_NUMBER) {
           let value = 0;
@@ -388,6 +453,15 @@ export class FlowAccumulator implements FlowRecordSink {
             value = -1;
             i++;
           } else {
+            // Four digits at a time while four digits follow, then digit by digit.
+            while (i + 4 <= to) {
+              const w = view.getInt32(i, true);
+              if (((w & 0xf0f0f0f0) | (((w + 0x06060606) & 0xf0f0f0f0) >>> 4)) !== 0x33333333) break;
+              const pairs = Math.imul(w & 0x0f0f0f0f, 2561) >>> 8;
+              value = value * 10000 + (Math.imul(pairs & 0x00ff00ff, 6553601) >>> 16);
+              i += 4;
+            }
+            d = buf[i]! - 48;
             while (d >= 0 && d <= 9) {
               value = value * 10 + d;
               d = buf[++i]! - 48;
@@ -409,17 +483,21 @@ export class FlowAccumulator implements FlowRecordSink {
           else flags = value;
         } else if (op === SRCADDR || op === DSTADDR) {
           const s = i;
-          let h = FNV_OFFSET;
-          while (c !== 32 && c !== 10) {
-            h = Math.imul(h ^ c, FNV_PRIME);
-            c = buf[++i]!;
+          // Four bytes at a time up to the first byte below '!', then byte by byte to the space or line break.
+          while (i + 4 <= to) {
+            const w = view.getInt32(i, true);
+            const below = (w - 0x21212121) & ~w & 0x80808080;
+            if (below !== 0) {
+              i += (31 - Math.clz32(below & -below)) >> 3;
+              break;
+            }
+            i += 4;
           }
-          let e = i;
-          if (c === 10 && e > s && buf[e - 1] === 13) {
-            // The last column of a CRLF line: the address ends before the CR.
-            e--;
-            h = fnv(buf, s, e);
-          }
+          c = buf[i]!;
+          while (c !== 32 && c !== 10) c = buf[++i]!;
+          // The last column of a CRLF line: the address ends before the CR.
+          const e = c === 10 && i > s && buf[i - 1] === 13 ? i - 1 : i;
+          const h = hashBytes(view, s, e);
           if (op === SRCADDR) {
             srcS = s;
             srcE = e;
@@ -512,8 +590,8 @@ export class FlowAccumulator implements FlowRecordSink {
         let srcLocal = false;
         let dstLocal = false;
         for (let k = 0; k < locals.length; k++) {
-          if (localHashes[k] === srcH && srcE - srcS === locals[k]!.length && sameBytes(buf, srcS, srcE, locals[k]!)) srcLocal = true;
-          if (localHashes[k] === dstH && dstE - dstS === locals[k]!.length && sameBytes(buf, dstS, dstE, locals[k]!)) dstLocal = true;
+          if (localHashes[k] === srcH && srcE - srcS === locals[k]!.length && sameWords(view, srcS, srcE, localViews[k]!, 0)) srcLocal = true;
+          if (localHashes[k] === dstH && dstE - dstS === locals[k]!.length && sameWords(view, dstS, dstE, localViews[k]!, 0)) dstLocal = true;
         }
         if (srcLocal === dstLocal) continue; // neither side is the instance, or both are
         outgoing = srcLocal;
@@ -538,7 +616,7 @@ export class FlowAccumulator implements FlowRecordSink {
       }
       const rs = outgoing ? dstS : srcS;
       const re = outgoing ? dstE : srcE;
-      const c = table.find(buf, rs, re, outgoing ? dstH : srcH, protocol, lport, rport);
+      const c = table.find(buf, view, rs, re, outgoing ? dstH : srcH, protocol, lport, rport);
       if (this.remoteFilter !== null && !this.passesRemote(c, buf, rs, re)) continue;
       counts.matched++;
       const n = bytes < 0 ? 0 : bytes;
@@ -585,12 +663,13 @@ export class FlowAccumulator implements FlowRecordSink {
     for (const key of ['total', 'matched', 'nodata', 'skipdata'] as const) this.counts[key] += state.counts[key];
     this.overflow += state.overflow;
     const { keys, data, arena, size } = state.conversations;
+    const arenaView = viewOf(arena);
     const table = this.conversations;
     for (let j = 0; j < size; j++) {
       if (state.refused[j] === REFUSED) continue;
       const offset = keys[j * KEY + 3]!;
       const length = keys[j * KEY + 2]! & 255;
-      const i = table.find(arena, offset, offset + length, fnv(arena, offset, offset + length), keys[j * KEY + 2]! >>> 8, keys[j * KEY + 1]! >>> 16, keys[j * KEY + 1]! & 0xffff);
+      const i = table.find(arena, arenaView, offset, offset + length, hashBytes(arenaView, offset, offset + length), keys[j * KEY + 2]! >>> 8, keys[j * KEY + 1]! >>> 16, keys[j * KEY + 1]! & 0xffff);
       const from = j * STRIDE;
       if (i < 0) {
         this.overflow += data[from + ACCEPTED]! + data[from + REJECTED]!;

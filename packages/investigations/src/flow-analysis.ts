@@ -197,6 +197,28 @@ async function scanInParallel(
   }
 }
 
+/** The largest time a Date holds, in seconds. */
+const MAX_DATE_SECONDS = 8.64e12;
+
+/**
+ * ISO 8601 for epoch seconds, exactly as toISOString gives it, formatting each minute once:
+ * conversations' times fall in far fewer minutes than there are conversations.
+ */
+function isoSeconds(): (seconds: number) => string {
+  const minutes = new Map<number, string>();
+  return (seconds) => {
+    if (!Number.isInteger(seconds) || Math.abs(seconds) > MAX_DATE_SECONDS) return new Date(seconds * 1000).toISOString();
+    const minute = Math.floor(seconds / 60);
+    let prefix = minutes.get(minute);
+    if (prefix === undefined) {
+      prefix = new Date(minute * 60_000).toISOString().slice(0, -7); // up to "HH:MM:"
+      minutes.set(minute, prefix);
+    }
+    const second = seconds - minute * 60;
+    return `${prefix}${second < 10 ? '0' : ''}${second}.000Z`;
+  };
+}
+
 function conversationFacts(accumulator: FlowAccumulator): ConversationFacts[] {
   const t = accumulator.conversations;
   const d = t.data;
@@ -300,13 +322,14 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
   const findings = detectFindings(facts, timeline, bucketSeconds, o.markFrom as FindingMark | undefined);
   // Each fact is let go as its row is made: the two sets never sit in memory side by side.
   const conversations: Conversation[] = new Array(facts.length);
+  const iso = isoSeconds();
   for (let i = 0; i < facts.length; i++) {
     const c = facts[i]!;
     const row: Conversation = {
       remoteIp: c.remoteIp, localPort: c.localPort, remotePort: c.remotePort, protocol: c.protocol, direction: c.direction,
       inBytes: c.inBytes, outBytes: c.outBytes, inPackets: c.inPackets, outPackets: c.outPackets,
       accepted: c.accepted, rejected: c.rejected,
-      firstSeen: new Date(c.firstSeen * 1000).toISOString(), lastSeen: new Date(c.lastSeen * 1000).toISOString(),
+      firstSeen: iso(c.firstSeen), lastSeen: iso(c.lastSeen),
     };
     if (isMarkedConversation(o.markFrom, c.remoteIp, c.localPort, c.remotePort)) row.fromFinding = true;
     conversations[i] = row;

@@ -6,9 +6,10 @@
  * heavy: worker threads load it.
  */
 import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { DEFAULT_FLOW_LOG_FORMAT, type FlowLogField, readFlowLogHeader } from './flow-log-format.js';
 import type { FlowLogObjectSource } from './flow-log-reader.js';
 
@@ -18,6 +19,13 @@ export const MAX_LINE_BYTES = 65536;
 export const MAX_PROBLEMS_PER_FILE = 20;
 /** Decompressed chunk size: large chunks keep per-chunk overhead out of the profile. */
 const CHUNK_BYTES = 256 * 1024;
+/**
+ * Local files up to this size are read and decompressed whole in one call, which costs less
+ * than a stream of chunks (flow logs are delivered as files of a few MB at most)...
+ */
+const WHOLE_FILE_MAX_BYTES = 8 * 1024 * 1024;
+/** ...when they decompress to at most this much; larger ones (and anything amiss) are streamed. */
+const WHOLE_FILE_MAX_DECODED_BYTES = 32 * 1024 * 1024;
 
 export type FlowLogProblemCode =
   | 'malformed-record'
@@ -284,8 +292,48 @@ export async function scanFlowLogStream(file: string, raw: Readable, sink: FlowR
   }
 }
 
+/**
+ * A small file's decompressed bytes, read and decompressed whole; null when it is large,
+ * unreadable, cut short or corrupt: the stream reader then reads it and reports what is wrong.
+ */
+async function decodedWhole(path: string): Promise<Buffer | null> {
+  let raw: Buffer;
+  try {
+    if ((await stat(path)).size > WHOLE_FILE_MAX_BYTES) return null;
+    raw = await readFile(path);
+  } catch {
+    return null;
+  }
+  if (raw.length < 18 || raw[0] !== 0x1f || raw[1] !== 0x8b) return raw.length <= WHOLE_FILE_MAX_DECODED_BYTES ? raw : null;
+  // gzip's trailer holds the decompressed size (of the last member): one output buffer of that size.
+  const size = raw.readUInt32LE(raw.length - 4);
+  if (size > WHOLE_FILE_MAX_DECODED_BYTES) return null;
+  try {
+    return gunzipSync(raw, { chunkSize: Math.max(64 * 1024, size + 1), maxOutputLength: WHOLE_FILE_MAX_DECODED_BYTES });
+  } catch {
+    return null;
+  }
+}
+
 export async function scanFlowLogFile(path: string, sink: FlowRecordSink, problems: FlowLogProblems): Promise<void> {
-  await scanFlowLogStream(path, createReadStream(path, { highWaterMark: CHUNK_BYTES }), sink, problems);
+  const whole = await decodedWhole(path);
+  if (whole === null) {
+    await scanFlowLogStream(path, createReadStream(path, { highWaterMark: CHUNK_BYTES }), sink, problems);
+    return;
+  }
+  const scanner = new LineScanner(path, sink, problems);
+  try {
+    if (isParquet(whole)) {
+      problems.add({ file: path, code: 'unsupported-file', message: `${path} is a Parquet file; orgshield reads flow logs in the plain-text format (gzip or not).` });
+      return;
+    }
+    if (whole.length > 0) scanner.push(whole);
+    scanner.finish();
+  } catch (error) {
+    if (!(error instanceof FileSkipped)) throw error;
+  } finally {
+    problems.endFile(path);
+  }
 }
 
 export async function scanFlowLogObject(objects: FlowLogObjectSource, key: string, sink: FlowRecordSink, problems: FlowLogProblems): Promise<void> {
