@@ -18,21 +18,24 @@ export const MAX_CONVERSATIONS = 1_000_000;
 
 export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
 
-/** What the accumulator keeps: everything plain data, so it can be sent to a worker. */
-export interface AccumulatorConfig {
-  /** The instance's addresses, normalized; empty: take the local side from flow-direction. */
-  localIps: string[];
-  eni: string | null;
-  /** [from, to) in epoch seconds on a record's start. */
-  from: number | null;
-  to: number | null;
-  /** Remote addresses and CIDRs (already validated). */
+/** The record filters of an analysis, normalized (remote addresses and CIDRs already validated). */
+export interface FlowFilters {
   remote: string[];
   localPorts: number[];
   remotePorts: number[];
   protocols: number[];
   direction: 'inbound' | 'outbound' | null;
   action: 'ACCEPT' | 'REJECT' | null;
+}
+
+/** What the accumulator keeps: everything plain data, so it can be sent to a worker. */
+export interface AccumulatorConfig extends FlowFilters {
+  /** The instance's addresses, normalized; empty: take the local side from flow-direction. */
+  localIps: string[];
+  eni: string | null;
+  /** [from, to) in epoch seconds on a record's start. */
+  from: number | null;
+  to: number | null;
 }
 
 export interface RecordCounts {

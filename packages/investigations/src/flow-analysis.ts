@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
 import {
   ACCEPTED, ACCEPTED_OUT_BYTES, type AccumulatorConfig, type AccumulatorState, CONVERSATION_STRIDE, FIRST_SEEN, type FlowDirection, FlowAccumulator,
-  IN_BYTES, IN_PACKETS, LAST_SEEN, OUT_BYTES, OUT_PACKETS, type RecordCounts, REJECTED,
+  IN_BYTES, IN_PACKETS, LAST_SEEN, OUT_BYTES, OUT_PACKETS, type FlowFilters, type RecordCounts, REJECTED,
 } from './flow-accumulator.js';
 import { type ConversationFacts, detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
@@ -101,14 +101,7 @@ export interface Conversation {
 export interface FlowQuery {
   localIps: string[];
   eni: string | null;
-  filters: {
-    remote: string[];
-    localPorts: number[];
-    remotePorts: number[];
-    protocols: number[];
-    direction: 'inbound' | 'outbound' | null;
-    action: 'ACCEPT' | 'REJECT' | null;
-  };
+  filters: FlowFilters;
 }
 
 export interface FlowAnalysis {

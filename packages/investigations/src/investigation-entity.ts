@@ -46,20 +46,22 @@ export interface EntityLookup {
 // The parts of DescribeInstances / DescribeNetworkInterfaces answers resolution relies on.
 const Ipv6 = z.array(z.object({ Ipv6Address: z.string().optional() })).optional();
 const PrivateIps = z.array(z.object({ PrivateIpAddress: z.string().optional() })).optional();
+/** What we read of an ENI, as DescribeInstances and DescribeNetworkInterfaces both return it. */
+const NetworkInterfaceSchema = z.object({
+  NetworkInterfaceId: z.string(),
+  PrivateIpAddress: z.string().optional(),
+  PrivateIpAddresses: PrivateIps,
+  Ipv6Addresses: Ipv6,
+  Association: z.object({ PublicIp: z.string().optional() }).optional(),
+  VpcId: z.string().optional(),
+  SubnetId: z.string().optional(),
+});
 const InstanceSchema = z.object({
   InstanceId: z.string(),
   IamInstanceProfile: z.object({ Arn: z.string().optional() }).optional(),
   NetworkInterfaces: z
     .array(
-      z.object({
-        NetworkInterfaceId: z.string(),
-        PrivateIpAddress: z.string().optional(),
-        PrivateIpAddresses: PrivateIps,
-        Ipv6Addresses: Ipv6,
-        Association: z.object({ PublicIp: z.string().optional() }).optional(),
-        VpcId: z.string().optional(),
-        SubnetId: z.string().optional(),
-      }),
+      NetworkInterfaceSchema,
     )
     .optional(),
 });
@@ -67,16 +69,7 @@ const DescribeInstancesSchema = z.object({ Reservations: z.array(z.object({ Inst
 const DescribeNetworkInterfacesSchema = z.object({
   NetworkInterfaces: z
     .array(
-      z.object({
-        NetworkInterfaceId: z.string(),
-        PrivateIpAddress: z.string().optional(),
-        PrivateIpAddresses: PrivateIps,
-        Ipv6Addresses: Ipv6,
-        Association: z.object({ PublicIp: z.string().optional() }).optional(),
-        VpcId: z.string().optional(),
-        SubnetId: z.string().optional(),
-        Attachment: z.object({ InstanceId: z.string().optional() }).optional(),
-      }),
+      NetworkInterfaceSchema.extend({ Attachment: z.object({ InstanceId: z.string().optional() }).optional() }),
     )
     .optional(),
 });
