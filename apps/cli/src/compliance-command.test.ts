@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { deleteQueuePrefix, runCli } from '../test/run-cli.js';
+import { deleteQueuePrefix, runCli, sandboxCliEnv } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -16,12 +16,7 @@ describe('orgshield compliance report (end to end)', () => {
 
   beforeAll(async () => {
     sandbox = await startSandbox({ port: 0, accounts: 40, ous: 8, seed: 3, timeScale: 0.001 });
-    env = {
-      ...sandbox.env(),
-      REDIS_URL,
-      ORGSHIELD_QUEUE_PREFIX: prefix,
-      ORGSHIELD_RATE_LIMITS: JSON.stringify({ 'organizations:*': { rate: 500, burst: 500 }, 'fms:*': { rate: 500, burst: 500 } }),
-    };
+    env = sandboxCliEnv(sandbox, prefix);
     const dir = await mkdtemp(join(tmpdir(), 'orgshield-compliance-cli-'));
     await writeFile(join(dir, 'shield.yaml'), 'name: edge-shield\ntype: SHIELD_ADVANCED\nresourceTypes: [alb, eip]\nregions: [eu-west-1]\n');
     await writeFile(

@@ -7,7 +7,7 @@ import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindings
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incidentPlan, startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { deleteQueuePrefix, runCli } from '../test/run-cli.js';
+import { deleteQueuePrefix, runCli, sandboxCliEnv } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -30,7 +30,7 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     // Detective's investigations run in 2 simulated minutes: a small time scale makes that 0.1 s.
     sandbox = await startSandbox({ port: 0, accounts: 30, ous: 5, seed: 11, timeScale: 0.001 });
     dir = await mkdtemp(join(tmpdir(), 'orgshield-investigate-'));
-    env = { ...sandbox.env(), REDIS_URL, ORGSHIELD_QUEUE_PREFIX: prefix, ORGSHIELD_REPORT_DIR: join(dir, 'reports') };
+    env = sandboxCliEnv(sandbox, prefix, { ORGSHIELD_REPORT_DIR: join(dir, 'reports') });
 
     // The seeded TorClient finding, fetched as an operator would, saved as EventBridge delivers it.
     const tor = incidentPlan(sandbox.world).incidents.find((incident) => incident.kind === 'tor-client');

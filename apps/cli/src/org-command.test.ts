@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { deleteQueuePrefix, runCli } from '../test/run-cli.js';
+import { deleteQueuePrefix, runCli, sandboxCliEnv } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -26,12 +26,7 @@ describe('orgshield org (end to end, against the sandbox and Redis)', () => {
     // Large enough that the JSON of org list (~150 KB) outgrows a pipe's buffer: a CLI that exits
     // before stdout drains would cut it.
     sandbox = await startSandbox({ port: 0, accounts: 600, ous: 40, seed: 7 });
-    env = {
-      ...sandbox.env(),
-      REDIS_URL,
-      ORGSHIELD_QUEUE_PREFIX: prefix,
-      ORGSHIELD_RATE_LIMITS: JSON.stringify({ 'organizations:*': { rate: 200, burst: 200 } }),
-    };
+    env = sandboxCliEnv(sandbox, prefix);
   });
 
   afterAll(async () => {

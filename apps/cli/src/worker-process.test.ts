@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { runCli } from '../test/run-cli.js';
+import { runCli, sandboxCliEnv } from '../test/run-cli.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -37,7 +37,7 @@ describe('the worker process (end to end)', () => {
 
   it('takes jobs the CLI submits, serves health and metrics, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
-    const env = { ...sandbox.env(), REDIS_URL, ORGSHIELD_QUEUE_PREFIX: prefix, ORGSHIELD_HTTP_PORT: String(port), LOG_LEVEL: 'info' };
+    const env = sandboxCliEnv(sandbox, prefix, { ORGSHIELD_HTTP_PORT: String(port), LOG_LEVEL: 'info' });
     const worker = spawn(`${repoRoot}node_modules/.bin/tsx`, ['--conditions=@orgshield/source', 'apps/worker/src/main.ts'], {
       cwd: repoRoot,
       env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },

@@ -47,3 +47,22 @@ export async function deleteQueuePrefix(prefix: string, redisUrl = process.env['
     await redis.quit();
   }
 }
+
+/**
+ * The environment an e2e test runs the CLI with against a sandbox: its endpoint and keys, the
+ * test's Redis and queue prefix, and client rate limits well above the sandbox's (it enforces
+ * none unless given faults), so tests are not paced like real AWS.
+ */
+export function sandboxCliEnv(
+  sandbox: { env(): Record<string, string> },
+  prefix: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...sandbox.env(),
+    REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+    ORGSHIELD_QUEUE_PREFIX: prefix,
+    ORGSHIELD_RATE_LIMITS: JSON.stringify({ 'organizations:*': { rate: 500, burst: 500 }, 'fms:*': { rate: 500, burst: 500 } }),
+    ...extra,
+  };
+}
