@@ -3,17 +3,17 @@
  * volume series, fed straight from the scanner's decompressed bytes.
  *
  * Records are many (millions) and conversations few (thousands), so the per-record path
- * creates no strings and no objects and makes one hash-table probe: conversations are
- * keyed by the remote address's bytes (kept once, in a byte arena), the ports and the
- * protocol, and their totals sit side by side in one Float64Array so an update touches
- * one or two cache lines. Memory grows with distinct conversations, never with records,
- * and the table has a hard cap. The state can be exported and merged, so worker threads
- * can share the files of a run.
+ * creates no strings and no objects (IPv4 addresses are read as numbers; only other
+ * addresses go through an AddressBook) and makes one hash-table probe into rows that
+ * hold each conversation's key and totals side by side. Memory grows with distinct
+ * conversations, never with records, and the table has a hard cap.
  */
+import type { ConversationFacts } from './flow-findings.js';
 import type { FlowLogField } from './flow-log-format.js';
+import { normalizeIp } from './flow-ip.js';
 import { type FlowLogProblems, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
 
-/** Conversations kept at most (about 130 bytes each); records of new ones beyond are counted as overflow. */
+/** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
 export const MAX_CONVERSATIONS = 1_000_000;
 
 export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
@@ -61,158 +61,125 @@ const OPENED_BY_LOCAL = 2;
 const TCP = 6;
 const SYN = 2;
 const SYN_ACK = 18;
-const FNV_OFFSET = -2128831035;
-const FNV_PRIME = 16777619;
+/** Address ids at and above this are addresses other than IPv4 (IPv6), numbered in an AddressBook. */
+const OTHER_ADDRESSES = 2 ** 32;
 
-/** A DataView of the same bytes, for reading them four at a time. */
-function viewOf(bytes: Uint8Array): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A dotted quad's text for its 32-bit value. */
+function ipv4Text(value: number): string {
+  return `${Math.floor(value / 16777216)}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
 
 /**
- * The hash of bytes[s, e) (an address): FNV-style over little-endian 32-bit words, the last
- * one zero-padded, then mixed so every byte reaches the low bits.
+ * Numbers for addresses: an IPv4 address is its 32-bit value (read straight from the bytes
+ * by the parser); any other address (IPv6) is 2^32 plus its index here, by its normalized
+ * text, so two spellings of one IPv6 address are one address.
  */
-function hashBytes(view: DataView, s: number, e: number): number {
-  let h = FNV_OFFSET;
-  let i = s;
-  for (; i + 4 <= e; i += 4) h = Math.imul(h ^ view.getInt32(i, true), FNV_PRIME);
-  let tail = 0;
-  for (let shift = 0; i < e; i++, shift += 8) tail |= view.getUint8(i) << shift;
-  h = Math.imul(h ^ tail, FNV_PRIME);
-  h ^= h >>> 16;
-  h = Math.imul(h, -2048144789);
-  return h ^ (h >>> 13);
+class AddressBook {
+  private readonly byText = new Map<string, number>();
+  private readonly normalized: string[] = [];
+  private readonly byNormalized = new Map<string, number>();
+
+  /** The id of an address as written, or -1 when it is not an IP address. */
+  id(text: string): number {
+    let id = this.byText.get(text);
+    if (id === undefined) {
+      const ip = normalizeIp(text);
+      if (ip === null) id = -1;
+      else if (ip.includes('.')) id = ip.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
+      else {
+        id = this.byNormalized.get(ip);
+        if (id === undefined) {
+          id = OTHER_ADDRESSES + this.normalized.length;
+          this.normalized.push(ip);
+          this.byNormalized.set(ip, id);
+        }
+      }
+      // Bounded: a run of garbage addresses must not grow the map without end.
+      if (this.byText.size < 65536) this.byText.set(text, id);
+    }
+    return id;
+  }
+
+  text(id: number): string {
+    return id < OTHER_ADDRESSES ? ipv4Text(id) : this.normalized[id - OTHER_ADDRESSES]!;
+  }
+
+  /** The addresses other than IPv4 by index (id - 2^32), normalized: with the ids, all another book needs. */
+  others(): string[] {
+    return [...this.normalized];
+  }
 }
 
-/** Whether a[s, e) equals b[at, at + e - s), compared four bytes at a time. */
-function sameWords(a: DataView, s: number, e: number, b: DataView, at: number): boolean {
-  if (at + e - s > b.byteLength) return false;
-  let i = s;
-  let j = at;
-  for (; i + 4 <= e; i += 4, j += 4) if (a.getInt32(i, true) !== b.getInt32(j, true)) return false;
-  for (; i < e; i++, j++) if (a.getUint8(i) !== b.getUint8(j)) return false;
-  return true;
-}
-
-function sameBytes(a: Uint8Array, s: number, e: number, b: Uint8Array, at = 0): boolean {
-  if (at + e - s > b.length) return false;
-  for (let i = s, j = at; i < e; i++, j++) if (a[i] !== b[j]) return false;
-  return true;
-}
-
-/** Totals of a conversation, in this order, STRIDE numbers apart in ConversationTable.data. */
-export const IN_BYTES = 0, OUT_BYTES = 1, IN_PACKETS = 2, OUT_PACKETS = 3, ACCEPTED_OUT_BYTES = 4, ACCEPTED = 5, REJECTED = 6,
-  FIRST_SEEN = 7, LAST_SEEN = 8, OPENED = 9;
-export const CONVERSATION_STRIDE = 10;
-const STRIDE = CONVERSATION_STRIDE;
-/** Key of a conversation, KEY numbers apart in ConversationTable.keys: hash, ports, protocol and address length, address offset. */
-const KEY = 4;
+/** A conversation's row in ConversationTable.rows: its key, then its totals. */
+const ADDRESS = 0, KEY = 1;
+export const IN_BYTES = 2, OUT_BYTES = 3, IN_PACKETS = 4, OUT_PACKETS = 5, ACCEPTED_OUT_BYTES = 6, ACCEPTED = 7, REJECTED = 8,
+  FIRST_SEEN = 9, LAST_SEEN = 10, OPENED = 11;
+const ROW = 12;
 
 /**
- * Conversations keyed by (remote address bytes, protocol, local port, remote port) in an
- * open-addressing hash table. Index i is conversation i everywhere.
+ * Conversations keyed by (remote address id, local port, remote port, protocol) in an
+ * open-addressing hash table (probed by FlowAccumulator.lines). Each conversation is one
+ * row of ROW numbers, key and totals side by side, so a record touches the slot array and
+ * one row. Index i is conversation i.
  */
 export class ConversationTable {
   size = 0;
-  keys = new Int32Array(1024 * KEY);
-  data = new Float64Array(1024 * STRIDE);
-  /** The remote addresses' bytes, one after another. */
-  arena = new Uint8Array(64 * 1024);
-  private arenaUsed = 0;
-  private arenaView = viewOf(this.arena);
-  /** The arena as a Buffer, to read addresses back as text. */
-  private arenaText: Buffer | null = null;
-  private slots = new Int32Array(2048);
-  /** The conversation found last (a flow's two directions are usually logged one after the other). */
-  private lastHash = 0;
-  private lastPorts = -1;
-  private lastProtocolAndLength = -1;
-  private lastIndex = -1;
+  rows = new Float64Array(1024 * ROW);
+  /** Per slot, 1 + the index of its conversation, or 0 when empty. */
+  slots = new Int32Array(2048);
 
-  /** The conversation's index, created when new; -1 when the table is full. `view` views buf. */
-  find(buf: Uint8Array, view: DataView, s: number, e: number, addressHash: number, protocol: number, localPort: number, remotePort: number): number {
-    const ports = (localPort << 16) | remotePort;
-    const protocolAndLength = (protocol << 8) | (e - s);
-    let h = addressHash ^ Math.imul(ports, -1640531535) ^ Math.imul(protocol + 1, -2048144789);
-    h ^= h >>> 15;
-    if (h === this.lastHash && ports === this.lastPorts && protocolAndLength === this.lastProtocolAndLength &&
-      sameWords(view, s, e, this.arenaView, this.keys[this.lastIndex * KEY + 3]!)) return this.lastIndex;
-    const slots = this.slots;
-    const keys = this.keys;
-    const mask = slots.length - 1;
-    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
-      const entry = slots[slot]!;
-      if (entry === 0) {
-        if (this.size >= MAX_CONVERSATIONS) return -1;
-        return this.remember(h, ports, protocolAndLength, this.insert(slot, h, ports, protocolAndLength, buf, s, e));
-      }
-      const k = (entry - 1) * KEY;
-      if (keys[k] === h && keys[k + 1] === ports && keys[k + 2] === protocolAndLength && sameWords(view, s, e, this.arenaView, keys[k + 3]!)) {
-        return this.remember(h, ports, protocolAndLength, entry - 1);
-      }
+  constructor(private readonly addresses: AddressBook) {}
+
+  /** The conversation of a key, created when new; -1 when the table is full. Off the hot path: FlowAccumulator.lines probes on its own. */
+  find(address: number, key: number): number {
+    const ports = Math.floor(key / 256);
+    const mask = this.slots.length - 1;
+    for (let slot = slotHash(address, ports | 0, key % 256) & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot]!;
+      if (entry === 0) return this.insert(slot, address, key);
+      const o = (entry - 1) * ROW;
+      if (this.rows[o + KEY] === key && this.rows[o + ADDRESS] === address) return entry - 1;
     }
   }
 
-  private remember(h: number, ports: number, protocolAndLength: number, i: number): number {
-    this.lastHash = h;
-    this.lastPorts = ports;
-    this.lastProtocolAndLength = protocolAndLength;
-    this.lastIndex = i;
-    return i;
-  }
-
   address(i: number): string {
-    const offset = this.keys[i * KEY + 3]!;
-    if (this.arenaText === null || this.arenaText.buffer !== this.arena.buffer) this.arenaText = Buffer.from(this.arena.buffer, this.arena.byteOffset, this.arena.byteLength);
-    return this.arenaText.toString('latin1', offset, offset + (this.keys[i * KEY + 2]! & 255));
+    return this.addresses.text(this.rows[i * ROW + ADDRESS]!);
   }
 
   protocol(i: number): number {
-    return this.keys[i * KEY + 2]! >>> 8;
+    return this.rows[i * ROW + KEY]! % 256;
   }
 
   localPort(i: number): number {
-    return this.keys[i * KEY + 1]! >>> 16;
+    return Math.floor(this.rows[i * ROW + KEY]! / 16777216);
   }
 
   remotePort(i: number): number {
-    return this.keys[i * KEY + 1]! & 0xffff;
+    return Math.floor(this.rows[i * ROW + KEY]! / 256) % 65536;
   }
 
   /** The direction of conversation i: TCP flags when they agree, else the port rule. */
   direction(i: number): FlowDirection {
-    const opened = this.data[i * STRIDE + OPENED]!;
+    const opened = this.rows[i * ROW + OPENED]!;
     if (opened === OPENED_BY_REMOTE) return 'inbound';
     if (opened === OPENED_BY_LOCAL) return 'outbound';
     return directionFromPorts(this.localPort(i), this.remotePort(i));
   }
 
-  private insert(slot: number, h: number, ports: number, protocolAndLength: number, buf: Uint8Array, s: number, e: number): number {
+  /** Puts a new conversation in an empty slot; -1 when the table is full. */
+  insert(slot: number, address: number, key: number): number {
+    if (this.size >= MAX_CONVERSATIONS) return -1;
     const i = this.size++;
-    if ((i + 1) * KEY > this.keys.length) {
-      const keys = new Int32Array(this.keys.length * 2);
-      keys.set(this.keys);
-      this.keys = keys;
-      const data = new Float64Array(this.data.length * 2);
-      data.set(this.data);
-      this.data = data;
+    if (this.size * ROW > this.rows.length) {
+      const rows = new Float64Array(this.rows.length * 2);
+      rows.set(this.rows);
+      this.rows = rows;
     }
-    if (this.arenaUsed + (e - s) > this.arena.length) {
-      const arena = new Uint8Array(this.arena.length * 2);
-      arena.set(this.arena);
-      this.arena = arena;
-      this.arenaView = viewOf(arena);
-    }
-    this.arena.set(buf.subarray(s, e), this.arenaUsed);
-    const k = i * KEY;
-    this.keys[k] = h;
-    this.keys[k + 1] = ports;
-    this.keys[k + 2] = protocolAndLength;
-    this.keys[k + 3] = this.arenaUsed;
-    this.arenaUsed += e - s;
-    this.data[i * STRIDE + FIRST_SEEN] = Infinity;
-    this.data[i * STRIDE + LAST_SEEN] = -Infinity;
+    const o = i * ROW;
+    this.rows[o + ADDRESS] = address;
+    this.rows[o + KEY] = key;
+    this.rows[o + FIRST_SEEN] = Infinity;
+    this.rows[o + LAST_SEEN] = -Infinity;
     this.slots[slot] = i + 1;
     if (this.size * 2 > this.slots.length) this.rehash();
     return i;
@@ -222,23 +189,19 @@ export class ConversationTable {
     this.slots = new Int32Array(this.slots.length * 2);
     const mask = this.slots.length - 1;
     for (let i = 0; i < this.size; i++) {
-      let slot = this.keys[i * KEY]! & mask;
+      let slot = slotHash(this.rows[i * ROW + ADDRESS]!, (this.localPort(i) << 16) | this.remotePort(i), this.protocol(i)) & mask;
       while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
       this.slots[slot] = i + 1;
     }
   }
-
-  /** Plain data for another thread: keys, totals and the address bytes, cut to size. */
-  export(): ConversationState {
-    return { size: this.size, keys: this.keys.slice(0, this.size * KEY), data: this.data.slice(0, this.size * STRIDE), arena: this.arena.slice(0, this.arenaUsed) };
-  }
 }
 
-export interface ConversationState {
-  size: number;
-  keys: Int32Array;
-  data: Float64Array;
-  arena: Uint8Array;
+/** A conversation key's hash (murmur3's finalizer over the mixed parts). */
+function slotHash(address: number, ports: number, protocol: number): number {
+  let h = (address | 0) ^ Math.imul(ports, -1640531535) ^ Math.imul(protocol + (address > 4294967295 ? 257 : 1), 461845907);
+  h = Math.imul(h ^ (h >>> 16), -2048144789);
+  h = Math.imul(h ^ (h >>> 13), -1028477387);
+  return h ^ (h >>> 16);
 }
 
 /** Volume per minute of record start, sparse: only minutes with traffic take room. */
@@ -270,16 +233,6 @@ export class MinuteSeries {
   }
 }
 
-/** The exportable state of an accumulator. */
-export interface AccumulatorState {
-  counts: RecordCounts;
-  overflow: number;
-  conversations: ConversationState;
-  /** Per conversation: 2 when the remote filter refused it (its totals are zero). */
-  refused: Uint8Array;
-  minutes: Pick<MinuteSeries, 'minutes' | 'inBytes' | 'outBytes' | 'accepted' | 'rejected'>;
-}
-
 /** What the parser does with each column of a file's format. */
 const SKIP = 0, SRCADDR = 1, DSTADDR = 2, SRCPORT = 3, DSTPORT = 4, PROTOCOL = 5, PACKETS = 6, BYTES = 7,
   START = 8, END = 9, TCP_FLAGS = 10, ACTION = 11, LOG_STATUS = 12, INTERFACE = 13, FLOW_DIRECTION = 14;
@@ -290,21 +243,34 @@ const STATUS_BAD = 0, STATUS_OK = 1, STATUS_NODATA = 2, STATUS_SKIPDATA = 3;
 const ACTION_BAD = 0, ACTION_ACCEPT = 1, ACTION_REJECT = 2, ACTION_NONE = 3;
 /** Remote filter verdicts per conversation. */
 const UNDECIDED = 0, PASSES = 1, REFUSED = 2;
+/** An address column that is not a dotted quad: its text is looked up once the record is known to count. */
+const NOT_IPV4 = -2;
+
+/** The exportable state of an accumulator: plain data, to send from a reader thread. */
+export interface AccumulatorState {
+  counts: RecordCounts;
+  overflow: number;
+  /** The conversations' rows (ROW numbers each), cut to size; refused ones left out. */
+  rows: Float64Array;
+  /** The addresses other than IPv4 that the rows' address ids point to. */
+  others: string[];
+  minutes: Pick<MinuteSeries, 'minutes' | 'inBytes' | 'outBytes' | 'accepted' | 'rejected'>;
+}
 
 export class FlowAccumulator implements FlowRecordSink {
   readonly counts: RecordCounts = { total: 0, matched: 0, nodata: 0, skipdata: 0 };
   /** Matching records of conversations the full table could not take. */
   overflow = 0;
-  readonly conversations = new ConversationTable();
+  private readonly addresses = new AddressBook();
+  readonly conversations = new ConversationTable(this.addresses);
   readonly series = new MinuteSeries();
   /** Per conversation, the remote filter's verdict (only with a remote filter). */
   private verdicts = new Uint8Array(1024);
   /** One op per column of the current file's format. */
   private ops = new Uint8Array(0);
   private columns: readonly (string | null)[] = [];
-  private readonly locals: Buffer[];
-  private readonly localHashes: number[];
-  private readonly localViews: DataView[];
+  /** The instance's addresses as address ids. */
+  private readonly locals: number[];
   private readonly eni: Buffer | null;
   private readonly from: number;
   private readonly to: number;
@@ -321,9 +287,7 @@ export class FlowAccumulator implements FlowRecordSink {
     /** Decides the remote filter for one address (CIDR matching lives with the caller). */
     private readonly remoteFilter: ((address: string) => boolean) | null,
   ) {
-    this.locals = config.localIps.map((ip) => Buffer.from(ip, 'latin1'));
-    this.localViews = this.locals.map(viewOf);
-    this.localHashes = this.locals.map((ip) => hashBytes(viewOf(ip), 0, ip.length));
+    this.locals = config.localIps.map((ip) => this.addresses.id(ip));
     this.eni = config.eni === null ? null : Buffer.from(config.eni, 'latin1');
     this.from = config.from ?? -Infinity;
     this.to = config.to ?? Infinity;
@@ -385,26 +349,22 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   /** Whether the remote filter takes conversation i (decided once per conversation). */
-  private passesRemote(i: number, buf: Buffer, s: number, e: number): boolean {
-    if (i < 0) return this.remoteFilter!(buf.toString('latin1', s, e));
+  private passesRemote(i: number, address: number): boolean {
+    if (i < 0) return this.remoteFilter!(this.addresses.text(address));
     if (i >= this.verdicts.length) {
       const verdicts = new Uint8Array(Math.max(i + 1, this.verdicts.length * 2));
       verdicts.set(this.verdicts);
       this.verdicts = verdicts;
     }
-    if (this.verdicts[i] === UNDECIDED) this.verdicts[i] = this.remoteFilter!(buf.toString('latin1', s, e)) ? PASSES : REFUSED;
+    if (this.verdicts[i] === UNDECIDED) this.verdicts[i] = this.remoteFilter!(this.addresses.text(address)) ? PASSES : REFUSED;
     return this.verdicts[i] === PASSES;
-  }
-
-  /** Whether conversation i was refused by the remote filter (and so holds nothing). */
-  refused(i: number): boolean {
-    return this.remoteFilter !== null && this.verdicts[i] === REFUSED;
   }
 
   /**
    * Parses and totals whole lines. Each line is read once, column by column, by the op
-   * the column was given in beginFile: numbers are accumulated digit by digit, addresses
-   * hashed as they pass, everything else skipped. Nothing is allocated per record.
+   * the column was given in beginFile: numbers and dotted quads are read digit by digit,
+   * everything else skipped or checked in place. Nothing is allocated per record (but per
+   * record with an IPv6 address, whose text is looked up).
    */
   lines(buf: Buffer, from: number, to: number, file: string, firstLine: number): number {
     const ops = this.ops;
@@ -412,29 +372,31 @@ export class FlowAccumulator implements FlowRecordSink {
     const counts = this.counts;
     const eni = this.eni;
     const locals = this.locals;
-    const localHashes = this.localHashes;
-    const localViews = this.localViews;
     const byFlowDirection = locals.length === 0;
     const table = this.conversations;
     const series = this.series;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    // The conversation found last (a flow's two directions are usually logged one after the other).
+    let lastAddress = -1, lastKey = -1, lastIndex = -1;
     let line = firstLine - 1;
     let i = from;
     while (i < to) {
       line++;
       const lineStart = i;
-      if (buf[i] === 10 || (buf[i] === 13 && buf[i + 1] === 10)) {
-        i = buf[i] === 10 ? i + 1 : i + 2; // a blank line says nothing
+      let c = buf[i]!;
+      if (c === 10 || (c === 13 && buf[i + 1] === 10)) {
+        i += c === 10 ? 1 : 2; // a blank line says nothing
         continue;
       }
-      let srcS = 0, srcE = 0, srcH = 0, dstS = 0, dstE = 0, dstH = 0;
+      let src = -1, srcS = 0, srcE = 0, dst = -1, dstS = 0, dstE = 0;
       let srcport = -1, dstport = -1, protocol = -1, packets = -1, bytes = -1, start = -1, end = -1, flags = -1;
       let action = ACTION_NONE, status = STATUS_OK, egress = -1, eniMatches = true;
       let bad = -1;
       let badAt = 0;
       for (let f = 0; f < fields; f++) {
         const op = ops[f]!;
-        let c = buf[i]!;
+        const s = i;
+        c = buf[i]!;
         if (op === SKIP) {
           // Four bytes at a time up to the first byte below '!' (space, line break or another control byte).
           while (i + 4 <= to) {
@@ -450,11 +412,9 @@ export class FlowAccumulator implements FlowRecordSink {
           while (c !== 32 && c !== 10) c = buf[++i]!;
         } else if (op >= FIRST_NUMBER && op <= LAST_NUMBER) {
           let value = 0;
-          let d = c - 48;
-          const s = i;
-          if (d === -3) { // '-': the value is missing
+          if (c === 45) { // '-': the value is missing
             value = -1;
-            i++;
+            c = buf[++i]!;
           } else {
             // Four digits at a time while four digits follow, then digit by digit.
             while (i + 4 <= to) {
@@ -464,17 +424,18 @@ export class FlowAccumulator implements FlowRecordSink {
               value = value * 10000 + (Math.imul(pairs & 0x00ff00ff, 6553601) >>> 16);
               i += 4;
             }
-            d = buf[i]! - 48;
+            c = buf[i]!;
+            let d = c - 48;
             while (d >= 0 && d <= 9) {
               value = value * 10 + d;
-              d = buf[++i]! - 48;
+              c = buf[++i]!;
+              d = c - 48;
             }
-            if (i === s || i - s > 15) value = -2;
-          }
-          if (value === -2) {
-            bad = f;
-            badAt = s;
-            break;
+            if (i === s || i - s > 15) {
+              bad = f;
+              badAt = s;
+              break;
+            }
           }
           if (op === SRCPORT) srcport = value;
           else if (op === DSTPORT) dstport = value;
@@ -485,33 +446,41 @@ export class FlowAccumulator implements FlowRecordSink {
           else if (op === END) end = value;
           else flags = value;
         } else if (op === SRCADDR || op === DSTADDR) {
-          const s = i;
-          // Four bytes at a time up to the first byte below '!', then byte by byte to the space or line break.
-          while (i + 4 <= to) {
-            const w = view.getInt32(i, true);
-            const below = (w - 0x21212121) & ~w & 0x80808080;
-            if (below !== 0) {
-              i += (31 - Math.clz32(below & -below)) >> 3;
+          // A dotted quad becomes its 32-bit value as it passes; anything else is kept as a span of text.
+          let value = 0, octet = 0, digits = 0, dots = 0;
+          for (;;) {
+            const d = c - 48;
+            if (d >= 0 && d <= 9) {
+              octet = octet * 10 + d;
+              digits++;
+            } else if (c === 46 && digits > 0 && digits <= 3 && octet <= 255 && dots < 3) {
+              value = value * 256 + octet;
+              octet = 0;
+              digits = 0;
+              dots++;
+            } else {
               break;
             }
-            i += 4;
+            c = buf[++i]!;
           }
-          c = buf[i]!;
-          while (c !== 32 && c !== 10) c = buf[++i]!;
+          if (dots === 3 && digits > 0 && digits <= 3 && octet <= 255 && (c === 32 || c === 10 || c === 13)) {
+            value = value * 256 + octet;
+          } else {
+            value = NOT_IPV4;
+            while (c !== 32 && c !== 10) c = buf[++i]!;
+          }
           // The last column of a CRLF line: the address ends before the CR.
           const e = c === 10 && i > s && buf[i - 1] === 13 ? i - 1 : i;
-          const h = hashBytes(view, s, e);
           if (op === SRCADDR) {
+            src = value;
             srcS = s;
             srcE = e;
-            srcH = h;
           } else {
+            dst = value;
             dstS = s;
             dstE = e;
-            dstH = h;
           }
         } else {
-          const s = i;
           while (c !== 32 && c !== 10) c = buf[++i]!;
           const e = c === 10 && i > s && buf[i - 1] === 13 ? i - 1 : i;
           const length = e - s;
@@ -521,7 +490,7 @@ export class FlowAccumulator implements FlowRecordSink {
           } else if (op === LOG_STATUS) {
             status = length === 2 && first === 79 ? STATUS_OK : length === 6 && first === 78 ? STATUS_NODATA : length === 8 && first === 83 ? STATUS_SKIPDATA : STATUS_BAD;
           } else if (op === INTERFACE) {
-            eniMatches = e - s === eni!.length && sameBytes(buf, s, e, eni!);
+            eniMatches = length === eni!.length && buf.compare(eni!, 0, length, s, e) === 0;
           } else {
             egress = length === 6 && first === 101 ? 1 : length === 7 && first === 105 ? 0 : -1;
           }
@@ -532,7 +501,7 @@ export class FlowAccumulator implements FlowRecordSink {
           }
         }
         if (f + 1 < fields) {
-          if (buf[i] !== 32) {
+          if (c !== 32) {
             bad = f;
             badAt = i;
             break;
@@ -566,13 +535,15 @@ export class FlowAccumulator implements FlowRecordSink {
         continue;
       }
       // Values every OK record must have right.
+      if (src === NOT_IPV4) src = this.addresses.id(buf.toString('latin1', srcS, srcE));
+      if (dst === NOT_IPV4) dst = this.addresses.id(buf.toString('latin1', dstS, dstE));
       let wrong = -1;
       if (start < 0) wrong = START;
       else if (protocol < 0 || protocol > 255) wrong = PROTOCOL;
       else if (srcport > 65535) wrong = SRCPORT;
       else if (dstport > 65535) wrong = DSTPORT;
-      else if (srcE - srcS < 2 || srcE - srcS > 255) wrong = SRCADDR;
-      else if (dstE - dstS < 2 || dstE - dstS > 255) wrong = DSTADDR;
+      else if (src < 0) wrong = SRCADDR;
+      else if (dst < 0) wrong = DSTADDR;
       if (wrong >= 0) {
         const column = ops.indexOf(wrong);
         let at = lineStart;
@@ -593,8 +564,8 @@ export class FlowAccumulator implements FlowRecordSink {
         let srcLocal = false;
         let dstLocal = false;
         for (let k = 0; k < locals.length; k++) {
-          if (localHashes[k] === srcH && srcE - srcS === locals[k]!.length && sameWords(view, srcS, srcE, localViews[k]!, 0)) srcLocal = true;
-          if (localHashes[k] === dstH && dstE - dstS === locals[k]!.length && sameWords(view, dstS, dstE, localViews[k]!, 0)) dstLocal = true;
+          if (locals[k] === src) srcLocal = true;
+          if (locals[k] === dst) dstLocal = true;
         }
         if (srcLocal === dstLocal) continue; // neither side is the instance, or both are
         outgoing = srcLocal;
@@ -617,33 +588,58 @@ export class FlowAccumulator implements FlowRecordSink {
           if (direction !== this.direction) continue;
         }
       }
-      const rs = outgoing ? dstS : srcS;
-      const re = outgoing ? dstE : srcE;
-      const c = table.find(buf, view, rs, re, outgoing ? dstH : srcH, protocol, lport, rport);
-      if (this.remoteFilter !== null && !this.passesRemote(c, buf, rs, re)) continue;
+      // The conversation's row, looked up here rather than in a method of the table: addresses
+      // and keys are past small-integer range, and passing them to a call would box them.
+      const remote = outgoing ? dst : src;
+      const ports = (lport << 16) | rport;
+      const key = (ports >>> 0) * 256 + protocol;
+      let k: number;
+      if (remote === lastAddress && key === lastKey) {
+        k = lastIndex;
+      } else {
+        const rows = table.rows;
+        const slots = table.slots;
+        const mask = slots.length - 1;
+        for (let slot = slotHash(remote, ports, protocol) & mask; ; slot = (slot + 1) & mask) {
+          const entry = slots[slot]!;
+          if (entry === 0) {
+            k = table.insert(slot, remote, key);
+            break;
+          }
+          const o = (entry - 1) * ROW;
+          if (rows[o + KEY] === key && rows[o + ADDRESS] === remote) {
+            k = entry - 1;
+            break;
+          }
+        }
+        lastAddress = remote;
+        lastKey = key;
+        lastIndex = k;
+      }
+      if (this.remoteFilter !== null && !this.passesRemote(k, remote)) continue;
       counts.matched++;
       const n = bytes < 0 ? 0 : bytes;
       const p = packets < 0 ? 0 : packets;
       const accepted = action === ACTION_ACCEPT;
       const rejected = action === ACTION_REJECT;
-      if (c < 0) {
+      if (k < 0) {
         this.overflow++;
       } else {
-        const data = table.data;
-        const o = c * STRIDE;
+        const rows = table.rows;
+        const o = k * ROW;
         if (outgoing) {
-          data[o + OUT_BYTES]! += n;
-          data[o + OUT_PACKETS]! += p;
-          if (accepted) data[o + ACCEPTED_OUT_BYTES]! += n;
+          rows[o + OUT_BYTES]! += n;
+          rows[o + OUT_PACKETS]! += p;
+          if (accepted) rows[o + ACCEPTED_OUT_BYTES]! += n;
         } else {
-          data[o + IN_BYTES]! += n;
-          data[o + IN_PACKETS]! += p;
+          rows[o + IN_BYTES]! += n;
+          rows[o + IN_PACKETS]! += p;
         }
-        if (accepted) data[o + ACCEPTED]!++;
-        else if (rejected) data[o + REJECTED]!++;
-        if (start < data[o + FIRST_SEEN]!) data[o + FIRST_SEEN] = start;
-        if (end > data[o + LAST_SEEN]!) data[o + LAST_SEEN] = end;
-        if (opened !== 0) data[o + OPENED] = data[o + OPENED]! | opened;
+        if (accepted) rows[o + ACCEPTED]!++;
+        else if (rejected) rows[o + REJECTED]!++;
+        if (start < rows[o + FIRST_SEEN]!) rows[o + FIRST_SEEN] = start;
+        if (end > rows[o + LAST_SEEN]!) rows[o + LAST_SEEN] = end;
+        if (opened !== 0) rows[o + OPENED] = rows[o + OPENED]! | opened;
       }
       const slot = series.slot(Math.floor(start / 60));
       if (outgoing) series.outBytes[slot]! += n;
@@ -654,36 +650,58 @@ export class FlowAccumulator implements FlowRecordSink {
     return line - firstLine + 1;
   }
 
-  exportState(): AccumulatorState {
-    const conversations = this.conversations.export();
-    const refused = new Uint8Array(conversations.size);
-    for (let i = 0; i < conversations.size; i++) if (this.refused(i)) refused[i] = REFUSED;
-    return { counts: { ...this.counts }, overflow: this.overflow, conversations, refused, minutes: this.series };
+  /** Every conversation kept (those the remote filter refused hold nothing and are left out), in table order. */
+  totals(): ConversationFacts[] {
+    const t = this.conversations;
+    const rows = t.rows;
+    const out: ConversationFacts[] = [];
+    for (let i = 0; i < t.size; i++) {
+      if (this.remoteFilter !== null && this.verdicts[i] === REFUSED) continue;
+      const o = i * ROW;
+      out.push({
+        remoteIp: t.address(i), localPort: t.localPort(i), remotePort: t.remotePort(i), protocol: t.protocol(i), direction: t.direction(i),
+        inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
+        acceptedOutBytes: rows[o + ACCEPTED_OUT_BYTES]!, accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!,
+        firstSeen: rows[o + FIRST_SEEN]!, lastSeen: rows[o + LAST_SEEN]!,
+      });
+    }
+    return out;
   }
 
-  /** Adds another accumulator's state (from a worker) to this one. */
+  exportState(): AccumulatorState {
+    const t = this.conversations;
+    const kept = new Float64Array(t.size * ROW);
+    let n = 0;
+    for (let i = 0; i < t.size; i++) {
+      if (this.remoteFilter !== null && this.verdicts[i] === REFUSED) continue;
+      kept.set(t.rows.subarray(i * ROW, (i + 1) * ROW), n * ROW);
+      n++;
+    }
+    return { counts: { ...this.counts }, overflow: this.overflow, rows: kept.slice(0, n * ROW), others: this.addresses.others(), minutes: this.series };
+  }
+
+  /** Adds another accumulator's state (from a reader thread) to this one. */
   merge(state: AccumulatorState): void {
     for (const key of ['total', 'matched', 'nodata', 'skipdata'] as const) this.counts[key] += state.counts[key];
     this.overflow += state.overflow;
-    const { keys, data, arena, size } = state.conversations;
-    const arenaView = viewOf(arena);
+    const from = state.rows;
     const table = this.conversations;
-    for (let j = 0; j < size; j++) {
-      if (state.refused[j] === REFUSED) continue;
-      const offset = keys[j * KEY + 3]!;
-      const length = keys[j * KEY + 2]! & 255;
-      const i = table.find(arena, arenaView, offset, offset + length, hashBytes(arenaView, offset, offset + length), keys[j * KEY + 2]! >>> 8, keys[j * KEY + 1]! >>> 16, keys[j * KEY + 1]! & 0xffff);
-      const from = j * STRIDE;
+    for (let o = 0; o < from.length; o += ROW) {
+      let address = from[o + ADDRESS]!;
+      if (address >= OTHER_ADDRESSES) address = this.addresses.id(state.others[address - OTHER_ADDRESSES]!);
+      const key = from[o + KEY]!;
+      const i = table.find(address, key);
       if (i < 0) {
-        this.overflow += data[from + ACCEPTED]! + data[from + REJECTED]!;
+        this.overflow += from[o + ACCEPTED]! + from[o + REJECTED]!;
         continue;
       }
-      const into = i * STRIDE;
-      const mine = table.data;
-      for (const field of [IN_BYTES, OUT_BYTES, IN_PACKETS, OUT_PACKETS, ACCEPTED_OUT_BYTES, ACCEPTED, REJECTED]) mine[into + field]! += data[from + field]!;
-      mine[into + FIRST_SEEN] = Math.min(mine[into + FIRST_SEEN]!, data[from + FIRST_SEEN]!);
-      mine[into + LAST_SEEN] = Math.max(mine[into + LAST_SEEN]!, data[from + LAST_SEEN]!);
-      mine[into + OPENED] = mine[into + OPENED]! | data[from + OPENED]!;
+      if (this.remoteFilter !== null) this.passesRemote(i, address); // decided the same way in the thread: the verdict is remembered
+      const rows = table.rows;
+      const into = i * ROW;
+      for (let field = IN_BYTES; field <= REJECTED; field++) rows[into + field]! += from[o + field]!;
+      rows[into + FIRST_SEEN] = Math.min(rows[into + FIRST_SEEN]!, from[o + FIRST_SEEN]!);
+      rows[into + LAST_SEEN] = Math.max(rows[into + LAST_SEEN]!, from[o + LAST_SEEN]!);
+      rows[into + OPENED] = rows[into + OPENED]! | from[o + OPENED]!;
     }
     const m = state.minutes;
     for (let j = 0; j < m.minutes.length; j++) {

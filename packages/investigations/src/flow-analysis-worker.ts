@@ -1,23 +1,22 @@
 /**
- * A flow-log reader thread: reads the files the main thread hands it one at a time into
- * its own accumulator, then sends the accumulated state back to be merged.
+ * A flow-log reader thread: takes files from the shared list by the shared counter until
+ * none are left, reading them into its own accumulator, then sends the accumulated state
+ * back to be merged.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AccumulatorConfig, FlowAccumulator } from './flow-accumulator.js';
 import { remoteFilterFor } from './flow-ip.js';
-import { FlowLogProblems, scanFlowLogFile } from './flow-log-scanner.js';
+import { FlowLogProblems, LocalFlowLogReader } from './flow-log-scanner.js';
 
 const port = parentPort!;
-const { config } = workerData as { config: AccumulatorConfig };
+const { config, files, next } = workerData as { config: AccumulatorConfig; files: string[]; next: Int32Array };
 const problems = new FlowLogProblems();
 const accumulator = new FlowAccumulator(config, problems, remoteFilterFor(config.remote));
+const reader = new LocalFlowLogReader(accumulator, problems);
 
-port.on('message', (message: { kind: 'file'; file: string } | { kind: 'finish' }) => {
-  if (message.kind === 'file') {
-    void scanFlowLogFile(message.file, accumulator, problems).then(() => port.postMessage({ kind: 'file-done' }));
-    return;
-  }
-  const state = accumulator.exportState();
-  const c = state.conversations;
-  port.postMessage({ kind: 'state', state, problems: problems.listed, problemTotal: problems.total }, [c.keys.buffer, c.data.buffer, c.arena.buffer, state.refused.buffer] as ArrayBuffer[]);
-});
+for (let i = Atomics.add(next, 0, 1); i < files.length; i = Atomics.add(next, 0, 1)) {
+  await reader.read(files[i]!);
+  port.postMessage({ kind: 'file-done' });
+}
+const state = accumulator.exportState();
+port.postMessage({ kind: 'state', state, problems: problems.listed, problemTotal: problems.total }, [state.rows.buffer as ArrayBuffer]);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '@orgshield/aws';
@@ -162,11 +162,30 @@ describe('local side, direction, ENI, window and filters', () => {
     expect(analysis.records.total).toBe(analysis.records.matched + analysis.records.nodata + analysis.records.skipdata);
   });
 
-  it('gives the same answer read by worker threads as read in one thread', async () => {
+  it('takes an address however it is written: one IPv6 address in two spellings is one conversation, a bad one is malformed', async () => {
+    const dir = join(root, String(count++));
+    await mkdir(dir);
+    const t = from.getTime() / 1000;
+    const line = (src: string, dst: string, bytes: number) => `2 123456789012 eni-0a1b2c3d4e5f60718 ${src} ${dst} 51000 443 6 1 ${bytes} ${t} ${t + 60} ACCEPT OK`;
+    await writeFile(join(dir, 'a.log'), [
+      line('2001:db8::9', LOCAL6, 100), line('2001:0DB8:0:0::9', LOCAL6, 20), line('2001:db8::9', '2600:1f18:abcd:0::25', 3),
+      line('2001:db8::zz', LOCAL6, 1), line('10.0.1.300', LOCAL, 1), line('198.51.100.7', LOCAL, 5),
+    ].join('\n'));
+    const analysis = await analyze(dir, { localIps: [LOCAL, '2600:1F18:ABCD::25'] });
+    expect(analysis.conversations.map((c) => [c.remoteIp, c.inBytes, c.accepted])).toEqual([['2001:db8::9', 123, 3], ['198.51.100.7', 5, 1]]);
+    expect(analysis.problems.map((p) => p.message)).toEqual([
+      `${join(dir, 'a.log')}:4 has srcaddr '2001:db8::zz', which is not valid; the record is skipped.`,
+      `${join(dir, 'a.log')}:5 has srcaddr '10.0.1.300', which is not valid; the record is skipped.`,
+    ]);
+  });
+
+  it('gives the same answer read by reader threads as read in one thread', async () => {
     const dir = await logs({ incidents: [{ kind: 'ddos', at: at(3) }] }, { files: 9 });
     const one = await analyze(dir, { localIps: [LOCAL], workers: 1 });
     const three = await analyze(dir, { localIps: [LOCAL], workers: 3 });
     expect(three).toEqual(one);
+    const filtered = { localIps: [LOCAL], filters: { remote: ['0.0.0.0/1'] } };
+    expect(await analyze(dir, { ...filtered, workers: 3 })).toEqual(await analyze(dir, { ...filtered, workers: 1 }));
   });
 
   it('prints exactly the documented JSON shape', async () => {

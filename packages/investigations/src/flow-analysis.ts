@@ -1,7 +1,7 @@
 /**
- * The flow-log analysis of one instance: read the files (local, in worker threads when
- * there are many, or from S3), total the matching records into conversations and a
- * timeline, then detect findings. Detective's VPC flow panel, and more.
+ * The flow-log analysis of one instance: read the files (local or from S3), total the
+ * matching records into conversations and a timeline, then detect findings. Detective's
+ * VPC flow panel, and more.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -10,20 +10,16 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
-import {
-  ACCEPTED, ACCEPTED_OUT_BYTES, type AccumulatorConfig, type AccumulatorState, CONVERSATION_STRIDE, FIRST_SEEN, type FlowDirection, FlowAccumulator,
-  IN_BYTES, IN_PACKETS, LAST_SEEN, OUT_BYTES, OUT_PACKETS, type FlowFilters, type RecordCounts, REJECTED,
-} from './flow-accumulator.js';
+import { type AccumulatorConfig, type AccumulatorState, type FlowDirection, FlowAccumulator, type FlowFilters, type RecordCounts } from './flow-accumulator.js';
 import { type ConversationFacts, detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
-import { type FlowLogProblem, FlowLogProblems, scanFlowLogFile, scanFlowLogObject } from './flow-log-scanner.js';
+import { type FlowLogProblem, FlowLogProblems, LocalFlowLogReader, scanFlowLogObject } from './flow-log-scanner.js';
 import { buildTimeline, chooseBucketSeconds, MAX_TIMELINE_BUCKETS, type TimelineBucket } from './flow-timeline.js';
 
 /**
- * Local input at least this large (about 2.4 million records) is shared out to worker
- * threads: below it, starting a thread (half a second from TypeScript sources) costs more
- * than it saves.
+ * Local input at least this large (about 2.4 million records) is shared with a reader
+ * thread: below it, starting the thread costs more than it saves.
  */
 const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
 
@@ -131,44 +127,43 @@ export function flowAnalysisJson(analysis: FlowAnalysis): Pick<FlowAnalysis, 're
 type WorkerReply = { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number };
 
 /**
- * A reader thread. Compiled, its entry is the JavaScript next to this file. From source
- * (tests, tsx), this Node version registers tsx's loader on the main thread only, so the
- * thread registers it itself before loading the TypeScript entry.
+ * A reader thread taking files[Atomics.add(next)] until none are left. Compiled, its entry
+ * is the JavaScript next to this file. From source (tests, tsx), this Node version
+ * registers tsx's loader on the main thread only, so the thread registers it itself
+ * before loading the TypeScript entry.
  */
-function startWorker(config: AccumulatorConfig): Worker {
+function startWorker(config: AccumulatorConfig, files: readonly string[], next: Int32Array): Worker {
   const here = import.meta.url;
+  const workerData = { config, files, next };
   // The reader allocates next to nothing per record: a small young generation keeps the thread's memory down.
   const resourceLimits = { maxYoungGenerationSizeMb: 8 };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./flow-analysis-worker.js', here), { workerData: { config }, resourceLimits });
+  if (!here.endsWith('.ts')) return new Worker(new URL('./flow-analysis-worker.js', here), { workerData, resourceLimits });
   const tsx = join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
   const entry = new URL('./flow-analysis-worker.ts', here).href;
   const bootstrap = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: { config }, resourceLimits, execArgv: ['--conditions=@orgshield/source'] });
+  return new Worker(bootstrap, { eval: true, workerData, resourceLimits, execArgv: ['--conditions=@orgshield/source'] });
 }
 
 /**
  * Reads the files with `threads` readers (this thread plus threads - 1 workers), each
- * taking the next file from one queue, and merges what the workers found into `into`.
+ * taking the next file by one shared counter (no thread waits on another to be handed
+ * work), and merges what the workers found into `into`.
  */
-async function scanInParallel(
+async function readLocalFiles(
   files: readonly LocalFlowLogFile[], threads: number, config: AccumulatorConfig,
   into: FlowAccumulator, problems: FlowLogProblems, progress: () => void,
 ): Promise<void> {
   // Largest first, so no thread is left with one big file at the end.
-  const queue = [...files].sort((a, b) => b.size - a.size).map((f) => f.path);
-  const workers = Array.from({ length: threads - 1 }, () => startWorker(config));
+  const paths = [...files].sort((a, b) => b.size - a.size).map((f) => f.path);
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const workers = Array.from({ length: threads - 1 }, () => startWorker(config, paths, next));
   try {
     const fromWorkers = workers.map((worker) => new Promise<void>((resolve, reject) => {
       worker.on('error', reject);
       worker.on('exit', (code) => reject(new Error(`A flow-log reader thread stopped (exit code ${code}) before it finished.`)));
-      const next = (): void => {
-        const file = queue.shift();
-        worker.postMessage(file === undefined ? { kind: 'finish' } : { kind: 'file', file });
-      };
       worker.on('message', (reply: WorkerReply) => {
         if (reply.kind === 'file-done') {
           progress();
-          next();
           return;
         }
         into.merge(reply.state);
@@ -176,15 +171,13 @@ async function scanInParallel(
         problems.total += reply.problemTotal;
         resolve();
       });
-      next();
     }));
-    const here = (async () => {
-      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-        await scanFlowLogFile(file, into, problems);
-        progress();
-      }
-    })();
-    await Promise.all([here, ...fromWorkers]);
+    const reader = new LocalFlowLogReader(into, problems);
+    for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) {
+      await reader.read(paths[i]!);
+      progress();
+    }
+    await Promise.all(fromWorkers);
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
@@ -210,33 +203,6 @@ function isoSeconds(): (seconds: number) => string {
     const second = seconds - minute * 60;
     return `${prefix}${second < 10 ? '0' : ''}${second}.000Z`;
   };
-}
-
-function conversationFacts(accumulator: FlowAccumulator): ConversationFacts[] {
-  const t = accumulator.conversations;
-  const d = t.data;
-  const facts: ConversationFacts[] = [];
-  for (let i = 0; i < t.size; i++) {
-    if (accumulator.refused(i)) continue;
-    const o = i * CONVERSATION_STRIDE;
-    facts.push({
-      remoteIp: t.address(i),
-      localPort: t.localPort(i),
-      remotePort: t.remotePort(i),
-      protocol: t.protocol(i),
-      direction: t.direction(i),
-      inBytes: d[o + IN_BYTES]!,
-      outBytes: d[o + OUT_BYTES]!,
-      inPackets: d[o + IN_PACKETS]!,
-      outPackets: d[o + OUT_PACKETS]!,
-      acceptedOutBytes: d[o + ACCEPTED_OUT_BYTES]!,
-      accepted: d[o + ACCEPTED]!,
-      rejected: d[o + REJECTED]!,
-      firstSeen: d[o + FIRST_SEEN]!,
-      lastSeen: d[o + LAST_SEEN]!,
-    });
-  }
-  return facts;
 }
 
 function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOptionsSchema> {
@@ -277,14 +243,7 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
     filesTotal = files.length;
     const bytes = files.reduce((sum, f) => sum + f.size, 0);
     const threads = Math.min(files.length, o.workers ?? (bytes >= PARALLEL_MIN_BYTES ? Math.min(2, availableParallelism()) : 1));
-    if (threads > 1) {
-      await scanInParallel(files, threads, config, accumulator, problems, progress);
-    } else {
-      for (const file of files) {
-        await scanFlowLogFile(file.path, accumulator, problems);
-        progress();
-      }
-    }
+    await readLocalFiles(files, Math.max(1, threads), config, accumulator, problems, progress);
   } else {
     for (const prefix of input.prefixes) {
       for await (const object of input.objects.list(prefix)) {
@@ -309,7 +268,7 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
 
   // Largest first, ties broken by key: one order whatever the threads, for the output and
   // for the detectors, whose groups (and so their findings) follow it.
-  const facts = conversationFacts(accumulator).sort((x, y) =>
+  const facts = accumulator.totals().sort((x, y) =>
     y.inBytes + y.outBytes - (x.inBytes + x.outBytes) || (x.remoteIp < y.remoteIp ? -1 : x.remoteIp > y.remoteIp ? 1 : 0) ||
     x.localPort - y.localPort || x.remotePort - y.remotePort || x.protocol - y.protocol);
   const findings = detectFindings(facts, timeline, bucketSeconds, o.markFrom as FindingMark | undefined);

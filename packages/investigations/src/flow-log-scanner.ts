@@ -2,14 +2,12 @@
  * Turns a stream of flow log text (gzip or plain) into records for a sink, as byte ranges
  * of the decompressed data: no string per record, no line kept longer than
  * MAX_LINE_BYTES, memory flat whatever the input size. Everything wrong with the input
- * becomes a problem with file and line, and the rest is still read. Imports nothing
- * heavy: worker threads load it.
+ * becomes a problem with file and line, and the rest is still read.
  */
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, createGunzip, type Gunzip } from 'node:zlib';
 import { DEFAULT_FLOW_LOG_FORMAT, type FlowLogField, readFlowLogHeader } from './flow-log-format.js';
 import type { FlowLogObjectSource } from './flow-log-reader.js';
 
@@ -19,13 +17,10 @@ export const MAX_LINE_BYTES = 65536;
 export const MAX_PROBLEMS_PER_FILE = 20;
 /** Decompressed chunk size: large chunks keep per-chunk overhead out of the profile. */
 const CHUNK_BYTES = 256 * 1024;
-/**
- * Local files up to this size are read and decompressed whole in one call, which costs less
- * than a stream of chunks (flow logs are delivered as files of a few MB at most)...
- */
-const WHOLE_FILE_MAX_BYTES = 8 * 1024 * 1024;
-/** ...when they decompress to at most this much; larger ones (and anything amiss) are streamed. */
-const WHOLE_FILE_MAX_DECODED_BYTES = 32 * 1024 * 1024;
+/** A local file is read this much at a time... */
+const READ_BYTES = 1024 * 1024;
+/** ...and inflated this much at a time: small enough that the parser finds the text still in cache. */
+const INFLATE_BYTES = 256 * 1024;
 
 export type FlowLogProblemCode =
   | 'malformed-record'
@@ -292,48 +287,131 @@ export async function scanFlowLogStream(file: string, raw: Readable, sink: FlowR
   }
 }
 
+/** The zlib call under zlib.Gunzip: inflates input[inOff, +inLen) into out[outOff, +outLen), leaving what is left in the stream's write state. */
+interface ZlibHandle {
+  writeSync(flush: number, input: Buffer, inOff: number, inLen: number, out: Buffer, outOff: number, outLen: number): void;
+}
+// reset() is on every zlib stream (the types list it for inflate and deflate only).
+type GunzipWithHandle = Gunzip & { reset(): void; _handle?: ZlibHandle; _writeState?: Uint32Array };
+
 /**
- * A small file's decompressed bytes, read and decompressed whole; null when it is large,
- * unreadable, cut short or corrupt: the stream reader then reads it and reports what is wrong.
+ * Reads local flow log files, one after another, through two buffers it keeps: a file costs
+ * no memory of its own, however large. Node's zlib has no public call that inflates into the
+ * caller's memory (each returns fresh buffers, and a gigabyte of those per run costs more in
+ * page faults and garbage collection than the inflating itself), so this drives the zlib
+ * handle that a zlib.Gunzip stream wraps, as the stream itself does; the stream's own
+ * checks (CRC, length, several members) apply. Where that handle is missing (another Node),
+ * files are read as streams instead. Synchronous: each reader thread has its own.
  */
-async function decodedWhole(path: string): Promise<Buffer | null> {
-  let raw: Buffer;
-  try {
-    if ((await stat(path)).size > WHOLE_FILE_MAX_BYTES) return null;
-    raw = await readFile(path);
-  } catch {
-    return null;
+export class LocalFlowLogReader {
+  private readonly input = Buffer.allocUnsafe(READ_BYTES);
+  private readonly output = Buffer.allocUnsafe(INFLATE_BYTES);
+  private gunzip: GunzipWithHandle | null = null;
+
+  constructor(
+    private readonly sink: FlowRecordSink,
+    private readonly problems: FlowLogProblems,
+  ) {}
+
+  /** A zlib.Gunzip to inflate the next file with: the last one reset, or a new one after an error. */
+  private inflater(): GunzipWithHandle | null {
+    if (this.gunzip !== null && this.gunzip.errored === null) {
+      this.gunzip.reset();
+      return this.gunzip;
+    }
+    const gunzip = createGunzip() as GunzipWithHandle;
+    gunzip.on('error', () => undefined); // read synchronously from `errored` below
+    this.gunzip = typeof gunzip._handle?.writeSync === 'function' && gunzip._writeState instanceof Uint32Array ? gunzip : null;
+    return this.gunzip;
   }
-  if (raw.length < 18 || raw[0] !== 0x1f || raw[1] !== 0x8b) return raw.length <= WHOLE_FILE_MAX_DECODED_BYTES ? raw : null;
-  // gzip's trailer holds the decompressed size (of the last member): one output buffer of that size.
-  const size = raw.readUInt32LE(raw.length - 4);
-  if (size > WHOLE_FILE_MAX_DECODED_BYTES) return null;
-  try {
-    return gunzipSync(raw, { chunkSize: Math.max(64 * 1024, size + 1), maxOutputLength: WHOLE_FILE_MAX_DECODED_BYTES });
-  } catch {
-    return null;
+
+  /** Reads one file into the sink. Never throws for what is in the file: problems say what was wrong with it. */
+  async read(path: string): Promise<void> {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      this.problems.add({ file: path, code: 'unreadable', message: `${path} could not be opened (${(error as Error).message}).` });
+      this.problems.endFile(path);
+      return;
+    }
+    const scanner = new LineScanner(path, this.sink, this.problems);
+    try {
+      const size = fstatSync(fd).size;
+      let read = readSync(fd, this.input, 0, Math.min(this.input.length, size), 0);
+      const gzip = read >= 2 && this.input[0] === 0x1f && this.input[1] === 0x8b;
+      const gunzip = gzip ? this.inflater() : null;
+      if (gzip && gunzip === null) {
+        await scanFlowLogStream(path, createReadStream(path, { highWaterMark: CHUNK_BYTES }), this.sink, this.problems);
+        return;
+      }
+      let first = true;
+      const take = (chunk: Buffer): boolean => {
+        if (first && isParquet(chunk)) {
+          this.problems.add({ file: path, code: 'unsupported-file', message: `${path} is a Parquet file; orgshield reads flow logs in the plain-text format (gzip or not).` });
+          return false;
+        }
+        first = false;
+        if (chunk.length > 0) scanner.push(chunk);
+        return true;
+      };
+      for (let at = read; ; at += read) {
+        const last = at >= size;
+        if (gunzip === null) {
+          if (!take(this.input.subarray(0, read))) return;
+        } else if (!this.inflate(gunzip, read, last, take)) {
+          scanner.abandon();
+          const error = gunzip.errored;
+          if (error === null) return; // the sink stopped
+          this.problems.add({
+            file: path, line: scanner.line + 1, code: 'truncated-gzip',
+            message: `${path} is cut short or corrupt after line ${scanner.line} (${error.message}); the lines before were analysed.`,
+          });
+          return;
+        }
+        if (last) break;
+        read = readSync(fd, this.input, 0, Math.min(this.input.length, size - at), at);
+        if (read === 0) break; // the file shrank while it was read
+      }
+      scanner.finish();
+    } catch (error) {
+      if (error instanceof FileSkipped) return;
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === 'string' && code.startsWith('E')) { // a system error reading the file
+        this.problems.add({ file: path, line: scanner.line + 1, code: 'unreadable', message: `${path} could not be read past line ${scanner.line} (${(error as Error).message}).` });
+        return;
+      }
+      throw error;
+    } finally {
+      closeSync(fd);
+      this.problems.endFile(path);
+    }
+  }
+
+  /**
+   * Inflates input[0, length) into the output buffer, handing each filled part to `take`;
+   * false when zlib found the data cut short or corrupt (gunzip.errored says how) or `take` refused.
+   */
+  private inflate(gunzip: GunzipWithHandle, length: number, last: boolean, take: (chunk: Buffer) => boolean): boolean {
+    const handle = gunzip._handle!;
+    const state = gunzip._writeState!;
+    const out = this.output;
+    // Z_FINISH on the last piece: zlib then says "unexpected end of file" for a cut stream.
+    const flush = last ? zlibConstants.Z_FINISH : zlibConstants.Z_NO_FLUSH;
+    for (let offset = 0; ;) {
+      handle.writeSync(flush, this.input, offset, length - offset, out, 0, out.length);
+      if (gunzip.errored !== null) return false;
+      const outLeft = state[0]!;
+      offset = length - state[1]!;
+      if (!take(out.subarray(0, out.length - outLeft))) return false;
+      if (outLeft !== 0) return true; // room left over: this piece of input is used up
+    }
   }
 }
 
+/** Reads one local file into the sink (a reader of its own; LocalFlowLogReader reads many). */
 export async function scanFlowLogFile(path: string, sink: FlowRecordSink, problems: FlowLogProblems): Promise<void> {
-  const whole = await decodedWhole(path);
-  if (whole === null) {
-    await scanFlowLogStream(path, createReadStream(path, { highWaterMark: CHUNK_BYTES }), sink, problems);
-    return;
-  }
-  const scanner = new LineScanner(path, sink, problems);
-  try {
-    if (isParquet(whole)) {
-      problems.add({ file: path, code: 'unsupported-file', message: `${path} is a Parquet file; orgshield reads flow logs in the plain-text format (gzip or not).` });
-      return;
-    }
-    if (whole.length > 0) scanner.push(whole);
-    scanner.finish();
-  } catch (error) {
-    if (!(error instanceof FileSkipped)) throw error;
-  } finally {
-    problems.endFile(path);
-  }
+  await new LocalFlowLogReader(sink, problems).read(path);
 }
 
 export async function scanFlowLogObject(objects: FlowLogObjectSource, key: string, sink: FlowRecordSink, problems: FlowLogProblems): Promise<void> {
