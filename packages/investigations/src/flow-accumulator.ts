@@ -78,6 +78,7 @@ class AddressBook {
   private readonly byText = new Map<string, number>();
   private readonly normalized: string[] = [];
   private readonly byNormalized = new Map<string, number>();
+  private readonly ipv4Texts = new Map<number, string>();
 
   /** The id of an address as written, or -1 when it is not an IP address. */
   id(text: string): number {
@@ -100,8 +101,15 @@ class AddressBook {
     return id;
   }
 
+  /** An address's text: one string per address, however many conversations share it (so maps keyed by it compare by identity). */
   text(id: number): string {
-    return id < OTHER_ADDRESSES ? ipv4Text(id) : this.normalized[id - OTHER_ADDRESSES]!;
+    if (id >= OTHER_ADDRESSES) return this.normalized[id - OTHER_ADDRESSES]!;
+    let text = this.ipv4Texts.get(id);
+    if (text === undefined) {
+      text = ipv4Text(id);
+      this.ipv4Texts.set(id, text);
+    }
+    return text;
   }
 
   /** The addresses other than IPv4 by index (id - 2^32), normalized: with the ids, all another book needs. */

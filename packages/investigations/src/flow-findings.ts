@@ -111,9 +111,22 @@ function span(conversations: readonly ConversationFacts[]): { from: string; to: 
   return { from: iso(first), to: iso(last) };
 }
 
-export function detectPortScans(conversations: readonly ConversationFacts[]): FlowFinding[] {
+/** How many items share each key. */
+function countBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, number> {
+  const counts = new Map<K, number>();
+  for (const item of items) {
+    const k = key(item);
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export function detectPortScans(conversations: readonly ConversationFacts[], inbound = conversations.filter(probedFromOutside)): FlowFinding[] {
+  // A scan of N ports is at least N conversations: only remotes with that many are grouped.
+  const counts = countBy(inbound, (c) => c.remoteIp);
+  const candidates = inbound.filter((c) => counts.get(c.remoteIp)! >= PORT_SCAN_MIN_LOCAL_PORTS);
   const findings: FlowFinding[] = [];
-  for (const [remoteIp, group] of groupBy(conversations.filter(probedFromOutside), (c) => c.remoteIp)) {
+  for (const [remoteIp, group] of groupBy(candidates, (c) => c.remoteIp)) {
     const ports = [...new Set(group.map((c) => c.localPort))].sort((a, b) => a - b);
     if (ports.length < PORT_SCAN_MIN_LOCAL_PORTS) continue;
     const rejected = group.reduce((sum, c) => sum + c.rejected, 0);
@@ -164,17 +177,25 @@ export function detectBruteForce(conversations: readonly ConversationFacts[]): F
  * port's own rolling baseline (the first buckets of a window have no baseline and are not
  * judged: every connection looks new there).
  */
-export function detectDdos(conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number): FlowFinding[] {
+export function detectDdos(
+  conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number,
+  inbound = conversations.filter(probedFromOutside),
+): FlowFinding[] {
   if (timeline.length === 0) return [];
   const first = Date.parse(timeline[0]!.start) / 1000;
   const findings: FlowFinding[] = [];
-  for (const [localPort, group] of groupBy(conversations.filter(probedFromOutside), (c) => c.localPort)) {
+  for (const [localPort, group] of groupBy(inbound, (c) => c.localPort)) {
+    if (group.length < DDOS_MIN_NEW_REMOTE_IPS) continue; // fewer conversations than the remotes a flood needs
     const firstSeen = new Map<string, number>();
-    for (const c of group) firstSeen.set(c.remoteIp, Math.min(firstSeen.get(c.remoteIp) ?? Infinity, c.firstSeen));
+    for (const c of group) {
+      const seen = firstSeen.get(c.remoteIp);
+      if (seen === undefined || c.firstSeen < seen) firstSeen.set(c.remoteIp, c.firstSeen);
+    }
     if (firstSeen.size < DDOS_MIN_NEW_REMOTE_IPS) continue;
     const counts = new Array<number>(timeline.length).fill(0);
     const newcomers = timeline.map((): string[] => []);
-    const arrivals = [...firstSeen].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0));
+    // By time; ties in the order the conversations came (a stable sort), which is deterministic.
+    const arrivals = [...firstSeen].sort(([, x], [, y]) => x - y);
     for (const [ip, seen] of arrivals) {
       const b = Math.min(timeline.length - 1, Math.max(0, Math.floor((seen - first) / bucketSeconds)));
       counts[b]!++;
@@ -266,10 +287,11 @@ export function detectFindings(
   bucketSeconds: number,
   mark?: FindingMark,
 ): FlowFinding[] {
+  const inbound = conversations.filter(probedFromOutside);
   const findings = [
-    ...detectPortScans(conversations),
+    ...detectPortScans(conversations, inbound),
     ...detectBruteForce(conversations),
-    ...detectDdos(conversations, timeline, bucketSeconds),
+    ...detectDdos(conversations, timeline, bucketSeconds, inbound),
     ...detectExfiltration(conversations),
     ...detectTrafficSpikes(timeline),
   ];

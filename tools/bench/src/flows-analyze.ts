@@ -5,10 +5,11 @@
  *
  * Generates (once, cached in the temp dir by parameters) a day of an instance's flow logs
  * in hundreds of gzip files, then times, round after round, orgshield's analysis (in a
- * child process, so its peak memory is its own) and DuckDB (2 threads, read_csv over the
- * same files) computing the same conversations, and checks the numbers are identical. A
- * second input twice as large shows that orgshield's peak memory does not grow with it.
- * Prints the figures as JSON and as a Markdown table.
+ * child process, so its peak memory is its own, running the compiled packages as
+ * `orgshield flows analyze` does: the npm script builds them first) and DuckDB (2 threads,
+ * read_csv over the same files) computing the same conversations, and checks the numbers
+ * are identical. A second input twice as large shows that orgshield's peak memory does not
+ * grow with it. Prints the figures as JSON and as a Markdown table.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -129,7 +130,9 @@ async function child(dir: string, out: string): Promise<void> {
 async function runChild(dir: string, out: string): Promise<ChildResult> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...process.execArgv, script, '--child', JSON.stringify({ dir, out })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // Without the source condition the child imports the built packages, as the CLI does.
+    const execArgv = process.execArgv.filter((arg) => arg !== '--conditions=@orgshield/source');
+    const proc = spawn(process.execPath, [...execArgv, script, '--child', JSON.stringify({ dir, out })], { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     proc.on('error', reject);
