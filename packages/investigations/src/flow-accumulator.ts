@@ -212,6 +212,97 @@ function slotHash(address: number, ports: number, protocol: number): number {
   return h ^ (h >>> 16);
 }
 
+/** A conversation as an analysis reports it. */
+export interface Conversation {
+  remoteIp: string;
+  localPort: number;
+  remotePort: number;
+  /** IANA protocol number. */
+  protocol: number;
+  /** Who opened it, from TCP flags where the format has them, else the port rule. */
+  direction: FlowDirection;
+  inBytes: number;
+  outBytes: number;
+  inPackets: number;
+  outPackets: number;
+  /** Records accepted and rejected. */
+  accepted: number;
+  rejected: number;
+  firstSeen: string;
+  lastSeen: string;
+  fromFinding?: true;
+}
+
+/**
+ * A conversation's row: what the analysis reports (its JSON is exactly Conversation) and,
+ * read from the table's numbers rather than copied, what the detectors decide on. One
+ * object per conversation serves both, and holds no boxed numbers of its own.
+ */
+export class ConversationRow implements Conversation, ConversationFacts {
+  declare fromFinding?: true;
+  readonly #numbers: Float64Array;
+  readonly #at: number;
+
+  constructor(
+    readonly remoteIp: string,
+    readonly localPort: number,
+    readonly remotePort: number,
+    readonly protocol: number,
+    readonly direction: FlowDirection,
+    readonly inBytes: number,
+    readonly outBytes: number,
+    readonly inPackets: number,
+    readonly outPackets: number,
+    readonly accepted: number,
+    readonly rejected: number,
+    readonly firstSeen: string,
+    readonly lastSeen: string,
+    /** The table's rows, and where this conversation's row starts. */
+    numbers: Float64Array,
+    at: number,
+  ) {
+    this.#numbers = numbers;
+    this.#at = at;
+  }
+
+  get acceptedOutBytes(): number {
+    return this.#numbers[this.#at + ACCEPTED_OUT_BYTES]!;
+  }
+
+  get firstSeenAt(): number {
+    return this.#numbers[this.#at + FIRST_SEEN]!;
+  }
+
+  get lastSeenAt(): number {
+    return this.#numbers[this.#at + LAST_SEEN]!;
+  }
+}
+
+/** The largest time a Date holds, in seconds. */
+const MAX_DATE_SECONDS = 8.64e12;
+
+/** "00.000Z" to "59.000Z": the end of an ISO time, shared by every time with that second. */
+const SECONDS = Array.from({ length: 60 }, (_, second) => `${second < 10 ? '0' : ''}${second}.000Z`);
+
+/**
+ * ISO 8601 for epoch seconds, exactly as toISOString gives it, formatting each minute once
+ * (conversations' times fall in far fewer minutes than there are conversations) and
+ * joining it to a shared second.
+ */
+function isoSeconds(): (seconds: number) => string {
+  const minutes = new Map<number, string>();
+  return (seconds) => {
+    if (!Number.isInteger(seconds) || Math.abs(seconds) > MAX_DATE_SECONDS) return new Date(seconds * 1000).toISOString();
+    const minute = Math.floor(seconds / 60);
+    let prefix = minutes.get(minute);
+    if (prefix === undefined) {
+      prefix = new Date(minute * 60_000).toISOString().slice(0, -7); // up to "HH:MM:"
+      minutes.set(minute, prefix);
+    }
+    return prefix + SECONDS[seconds - minute * 60]!;
+  };
+}
+
 /** Volume per minute of record start, sparse: only minutes with traffic take room. */
 export class MinuteSeries {
   private readonly index = new Map<number, number>();
@@ -658,22 +749,35 @@ export class FlowAccumulator implements FlowRecordSink {
     return line - firstLine + 1;
   }
 
-  /** Every conversation kept (those the remote filter refused hold nothing and are left out), in table order. */
-  totals(): ConversationFacts[] {
+  /**
+   * Every conversation kept (those the remote filter refused hold nothing and are left out),
+   * largest first (bytes in and out), ties broken by key: one order whatever the threads.
+   */
+  conversationRows(): ConversationRow[] {
     const t = this.conversations;
     const rows = t.rows;
-    const out: ConversationFacts[] = [];
+    const kept: number[] = [];
+    const bytes = new Float64Array(t.size);
     for (let i = 0; i < t.size; i++) {
       if (this.remoteFilter !== null && this.verdicts[i] === REFUSED) continue;
-      const o = i * ROW;
-      out.push({
-        remoteIp: t.address(i), localPort: t.localPort(i), remotePort: t.remotePort(i), protocol: t.protocol(i), direction: t.direction(i),
-        inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
-        acceptedOutBytes: rows[o + ACCEPTED_OUT_BYTES]!, accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!,
-        firstSeen: rows[o + FIRST_SEEN]!, lastSeen: rows[o + LAST_SEEN]!,
-      });
+      kept.push(i);
+      bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
     }
-    return out;
+    kept.sort((x, y) => {
+      if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
+      const a = t.address(x);
+      const b = t.address(y);
+      return (a < b ? -1 : a > b ? 1 : 0) || t.localPort(x) - t.localPort(y) || t.remotePort(x) - t.remotePort(y) || t.protocol(x) - t.protocol(y);
+    });
+    const iso = isoSeconds();
+    return kept.map((i) => {
+      const o = i * ROW;
+      return new ConversationRow(
+        t.address(i), t.localPort(i), t.remotePort(i), t.protocol(i), t.direction(i),
+        rows[o + IN_BYTES]!, rows[o + OUT_BYTES]!, rows[o + IN_PACKETS]!, rows[o + OUT_PACKETS]!, rows[o + ACCEPTED]!, rows[o + REJECTED]!,
+        iso(rows[o + FIRST_SEEN]!), iso(rows[o + LAST_SEEN]!), rows, o,
+      );
+    });
   }
 
   exportState(): AccumulatorState {

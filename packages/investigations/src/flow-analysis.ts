@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
-import { type AccumulatorConfig, type AccumulatorState, type FlowDirection, FlowAccumulator, type FlowFilters, type RecordCounts } from './flow-accumulator.js';
-import { type ConversationFacts, detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
+import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowAccumulator, type FlowFilters, type RecordCounts } from './flow-accumulator.js';
+import { detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
 import { type FlowLogProblem, FlowLogProblems, LocalFlowLogReader, scanFlowLogObject } from './flow-log-scanner.js';
@@ -73,25 +73,6 @@ export interface FlowAnalysisProgress {
   filesTotal: number | null;
 }
 
-export interface Conversation {
-  remoteIp: string;
-  localPort: number;
-  remotePort: number;
-  /** IANA protocol number. */
-  protocol: number;
-  /** Who opened it, from TCP flags where the format has them, else the port rule. */
-  direction: FlowDirection;
-  inBytes: number;
-  outBytes: number;
-  inPackets: number;
-  outPackets: number;
-  /** Records accepted and rejected. */
-  accepted: number;
-  rejected: number;
-  firstSeen: string;
-  lastSeen: string;
-  fromFinding?: true;
-}
 
 /** The options an analysis ran with, normalized. */
 export interface FlowQuery {
@@ -117,6 +98,8 @@ export interface FlowAnalysis {
   /** Matching records of conversations beyond MAX_CONVERSATIONS (counted, not tabulated). */
   overflowRecords: number;
 }
+
+export type { Conversation };
 
 /** What `orgshield flows analyze --output json` prints: exactly these four keys. */
 export function flowAnalysisJson(analysis: FlowAnalysis): Pick<FlowAnalysis, 'records' | 'conversations' | 'timeline' | 'findings'> {
@@ -183,27 +166,6 @@ async function readLocalFiles(
   }
 }
 
-/** The largest time a Date holds, in seconds. */
-const MAX_DATE_SECONDS = 8.64e12;
-
-/**
- * ISO 8601 for epoch seconds, exactly as toISOString gives it, formatting each minute once:
- * conversations' times fall in far fewer minutes than there are conversations.
- */
-function isoSeconds(): (seconds: number) => string {
-  const minutes = new Map<number, string>();
-  return (seconds) => {
-    if (!Number.isInteger(seconds) || Math.abs(seconds) > MAX_DATE_SECONDS) return new Date(seconds * 1000).toISOString();
-    const minute = Math.floor(seconds / 60);
-    let prefix = minutes.get(minute);
-    if (prefix === undefined) {
-      prefix = new Date(minute * 60_000).toISOString().slice(0, -7); // up to "HH:MM:"
-      minutes.set(minute, prefix);
-    }
-    const second = seconds - minute * 60;
-    return `${prefix}${second < 10 ? '0' : ''}${second}.000Z`;
-  };
-}
 
 function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOptionsSchema> {
   const parsed = flowAnalysisOptionsSchema.safeParse(options);
@@ -266,26 +228,12 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
   if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
   const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(accumulator.series, from, to, bucketSeconds);
 
-  // Largest first, ties broken by key: one order whatever the threads, for the output and
-  // for the detectors, whose groups (and so their findings) follow it.
-  const facts = accumulator.totals().sort((x, y) =>
-    y.inBytes + y.outBytes - (x.inBytes + x.outBytes) || (x.remoteIp < y.remoteIp ? -1 : x.remoteIp > y.remoteIp ? 1 : 0) ||
-    x.localPort - y.localPort || x.remotePort - y.remotePort || x.protocol - y.protocol);
-  const findings = detectFindings(facts, timeline, bucketSeconds, o.markFrom as FindingMark | undefined);
-  // Each fact is let go as its row is made: the two sets never sit in memory side by side.
-  const conversations: Conversation[] = new Array(facts.length);
-  const iso = isoSeconds();
-  for (let i = 0; i < facts.length; i++) {
-    const c = facts[i]!;
-    const row: Conversation = {
-      remoteIp: c.remoteIp, localPort: c.localPort, remotePort: c.remotePort, protocol: c.protocol, direction: c.direction,
-      inBytes: c.inBytes, outBytes: c.outBytes, inPackets: c.inPackets, outPackets: c.outPackets,
-      accepted: c.accepted, rejected: c.rejected,
-      firstSeen: iso(c.firstSeen), lastSeen: iso(c.lastSeen),
-    };
-    if (isMarkedConversation(o.markFrom, c.remoteIp, c.localPort, c.remotePort)) row.fromFinding = true;
-    conversations[i] = row;
-    (facts as (ConversationFacts | undefined)[])[i] = undefined;
+  // One order whatever the threads, for the output and for the detectors, whose groups
+  // (and so their findings) follow it.
+  const conversations = accumulator.conversationRows();
+  const findings = detectFindings(conversations, timeline, bucketSeconds, o.markFrom as FindingMark | undefined);
+  if (o.markFrom !== undefined) {
+    for (const c of conversations) if (isMarkedConversation(o.markFrom, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
   }
 
   if (accumulator.overflow > 0) {

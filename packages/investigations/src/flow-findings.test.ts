@@ -8,7 +8,7 @@ import type { TimelineBucket } from './flow-timeline.js';
 const T = 1748736000;
 const conversation = (over: Partial<ConversationFacts>): ConversationFacts => ({
   remoteIp: '198.51.100.7', localPort: 443, remotePort: 50000, protocol: 6, direction: 'inbound', inBytes: 1000, outBytes: 1000,
-  inPackets: 4, outPackets: 4, acceptedOutBytes: 1000, accepted: 2, rejected: 0, firstSeen: T, lastSeen: T + 60, ...over,
+  inPackets: 4, outPackets: 4, acceptedOutBytes: 1000, accepted: 2, rejected: 0, firstSeenAt: T, lastSeenAt: T + 60, ...over,
 });
 const buckets = (n: number): TimelineBucket[] => Array.from({ length: n }, (_, i) => ({
   start: new Date((T + i * 300) * 1000).toISOString(), end: new Date((T + (i + 1) * 300) * 1000).toISOString(),
@@ -28,13 +28,13 @@ describe('thresholds', () => {
     const attempts = (n: number, over: Partial<ConversationFacts> = {}) => Array.from({ length: n }, (_, i) => conversation({ localPort: 22, remotePort: 40000 + i, ...over }));
     expect(detectBruteForce(attempts(BRUTE_FORCE_MIN_CONNECTIONS - 1))).toEqual([]);
     expect(detectBruteForce(attempts(BRUTE_FORCE_MIN_CONNECTIONS))).toEqual([expect.objectContaining({ kind: 'brute-force', localPort: 22 })]);
-    expect(detectBruteForce(attempts(50, { lastSeen: T + 3600 }))).toEqual([]);
+    expect(detectBruteForce(attempts(50, { lastSeenAt: T + 3600 }))).toEqual([]);
     expect(detectBruteForce(attempts(50, { localPort: 8080 }))).toEqual([]);
     expect(detectBruteForce(attempts(50, { accepted: 0, rejected: 1 }))).toEqual([]);
   });
 
   it('calls a DDoS when a bucket brings many new remote IPs against the port\'s baseline, never in the first buckets', () => {
-    const flood = (bucket: number, n: number) => Array.from({ length: n }, (_, i) => conversation({ remoteIp: `198.18.${i >> 8}.${i & 255}`, firstSeen: T + bucket * 300 + 10 }));
+    const flood = (bucket: number, n: number) => Array.from({ length: n }, (_, i) => conversation({ remoteIp: `198.18.${i >> 8}.${i & 255}`, firstSeenAt: T + bucket * 300 + 10 }));
     expect(detectDdos(flood(8, DDOS_MIN_NEW_REMOTE_IPS), buckets(12), 300)).toEqual([expect.objectContaining({ kind: 'ddos', localPort: 443 })]);
     expect(detectDdos(flood(8, DDOS_MIN_NEW_REMOTE_IPS - 1), buckets(12), 300)).toEqual([]);
     expect(detectDdos(flood(1, 5000), buckets(12), 300)).toEqual([]);

@@ -47,7 +47,7 @@ export interface FlowFinding {
   fromFinding?: true;
 }
 
-/** A conversation as the detectors see it (times in epoch seconds). */
+/** A conversation as the detectors see it. */
 export interface ConversationFacts {
   remoteIp: string;
   localPort: number;
@@ -58,11 +58,13 @@ export interface ConversationFacts {
   outBytes: number;
   inPackets: number;
   outPackets: number;
-  acceptedOutBytes: number;
+  /** Outbound bytes of accepted records. */
+  readonly acceptedOutBytes: number;
   accepted: number;
   rejected: number;
-  firstSeen: number;
-  lastSeen: number;
+  /** Epoch seconds. */
+  readonly firstSeenAt: number;
+  readonly lastSeenAt: number;
 }
 
 /** The IPs and ports of a GuardDuty finding, to mark what involves them. */
@@ -105,8 +107,8 @@ function span(conversations: readonly ConversationFacts[]): { from: string; to: 
   let first = Infinity;
   let last = -Infinity;
   for (const c of conversations) {
-    first = Math.min(first, c.firstSeen);
-    last = Math.max(last, c.lastSeen);
+    first = Math.min(first, c.firstSeenAt);
+    last = Math.max(last, c.lastSeenAt);
   }
   return { from: iso(first), to: iso(last) };
 }
@@ -149,7 +151,7 @@ export function detectBruteForce(conversations: readonly ConversationFacts[]): F
   const attempts = conversations.filter(
     (c) =>
       ADMIN_PORTS.includes(c.localPort) && c.protocol === 6 && c.direction === 'inbound' && c.accepted > 0 &&
-      c.lastSeen - c.firstSeen <= BRUTE_FORCE_MAX_CONNECTION_SECONDS && c.inBytes + c.outBytes <= BRUTE_FORCE_MAX_CONNECTION_BYTES,
+      c.lastSeenAt - c.firstSeenAt <= BRUTE_FORCE_MAX_CONNECTION_SECONDS && c.inBytes + c.outBytes <= BRUTE_FORCE_MAX_CONNECTION_BYTES,
   );
   const findings: FlowFinding[] = [];
   for (const group of groupBy(attempts, (c) => `${c.remoteIp} ${c.localPort}`).values()) {
@@ -189,18 +191,15 @@ export function detectDdos(
     const firstSeen = new Map<string, number>();
     for (const c of group) {
       const seen = firstSeen.get(c.remoteIp);
-      if (seen === undefined || c.firstSeen < seen) firstSeen.set(c.remoteIp, c.firstSeen);
+      if (seen === undefined || c.firstSeenAt < seen) firstSeen.set(c.remoteIp, c.firstSeenAt);
     }
     if (firstSeen.size < DDOS_MIN_NEW_REMOTE_IPS) continue;
+    const bucketOf = (seen: number): number => Math.min(timeline.length - 1, Math.max(0, Math.floor((seen - first) / bucketSeconds)));
     const counts = new Array<number>(timeline.length).fill(0);
-    const newcomers = timeline.map((): string[] => []);
-    // By time; ties in the order the conversations came (a stable sort), which is deterministic.
-    const arrivals = [...firstSeen].sort(([, x], [, y]) => x - y);
-    for (const [ip, seen] of arrivals) {
-      const b = Math.min(timeline.length - 1, Math.max(0, Math.floor((seen - first) / bucketSeconds)));
-      counts[b]!++;
-      if (newcomers[b]!.length < 10) newcomers[b]!.push(ip);
-    }
+    for (const seen of firstSeen.values()) counts[bucketOf(seen)]!++;
+    /** The first few remote IPs new in bucket b, by time (ties in the order the conversations came). */
+    const newcomers = (b: number): string[] =>
+      [...firstSeen].filter(([, seen]) => bucketOf(seen) === b).sort(([, x], [, y]) => x - y).slice(0, 10).map(([ip]) => ip);
     let run: { from: number; to: number; peak: number; baseline: number; total: number } | null = null;
     const close = (): void => {
       if (run === null) return;
@@ -212,7 +211,7 @@ export function detectDdos(
           from: timeline[run.from]!.start,
           to: timeline[run.to]!.end,
           metrics: { newRemoteIps: run.total, peakPerBucket: run.peak, baselinePerBucket: run.baseline, bucketSeconds },
-          examples: newcomers[run.from]!,
+          examples: newcomers(run.from),
         },
       });
       run = null;
