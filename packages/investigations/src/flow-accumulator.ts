@@ -132,7 +132,11 @@ const ROW = 12;
  */
 export class ConversationTable {
   size = 0;
-  rows = new Float64Array(1024 * ROW);
+  /**
+   * Room for every conversation the table may hold, allocated once: memory is only taken
+   * as rows are first written, and the table never copies itself to grow.
+   */
+  readonly rows = new Float64Array(MAX_CONVERSATIONS * ROW);
   /** Per slot, 1 + the index of its conversation, or 0 when empty. */
   slots = new Int32Array(2048);
 
@@ -178,11 +182,6 @@ export class ConversationTable {
   insert(slot: number, address: number, key: number): number {
     if (this.size >= MAX_CONVERSATIONS) return -1;
     const i = this.size++;
-    if (this.size * ROW > this.rows.length) {
-      const rows = new Float64Array(this.rows.length * 2);
-      rows.set(this.rows);
-      this.rows = rows;
-    }
     const o = i * ROW;
     this.rows[o + ADDRESS] = address;
     this.rows[o + KEY] = key;
@@ -546,25 +545,31 @@ export class FlowAccumulator implements FlowRecordSink {
           else flags = value;
         } else if (op === SRCADDR || op === DSTADDR) {
           // A dotted quad becomes its 32-bit value as it passes; anything else is kept as a span of text.
-          let value = 0, octet = 0, digits = 0, dots = 0;
-          for (;;) {
-            const d = c - 48;
+          let value = 0;
+          let octets = 0;
+          for (; octets < 4; octets++) {
+            let d = c - 48;
+            if (d < 0 || d > 9) break;
+            let octet = d;
+            c = buf[++i]!;
+            d = c - 48;
             if (d >= 0 && d <= 9) {
               octet = octet * 10 + d;
-              digits++;
-            } else if (c === 46 && digits > 0 && digits <= 3 && octet <= 255 && dots < 3) {
-              value = value * 256 + octet;
-              octet = 0;
-              digits = 0;
-              dots++;
-            } else {
-              break;
+              c = buf[++i]!;
+              d = c - 48;
+              if (d >= 0 && d <= 9) {
+                octet = octet * 10 + d;
+                c = buf[++i]!;
+              }
             }
-            c = buf[++i]!;
-          }
-          if (dots === 3 && digits > 0 && digits <= 3 && octet <= 255 && (c === 32 || c === 10 || c === 13)) {
+            if (octet > 255) break;
             value = value * 256 + octet;
-          } else {
+            if (octets < 3) {
+              if (c !== 46) break;
+              c = buf[++i]!;
+            }
+          }
+          if (octets !== 4 || (c !== 32 && c !== 10 && c !== 13)) {
             value = NOT_IPV4;
             while (c !== 32 && c !== 10) c = buf[++i]!;
           }

@@ -3,7 +3,7 @@
  * exfiltration and traffic spikes, each with the evidence that decided it. Every
  * threshold is a named constant here; the README lists them.
  */
-import type { FlowDirection } from './flow-accumulator.js';
+import type { Conversation } from './flow-accumulator.js';
 import { rollingBaseline, type TimelineBucket } from './flow-timeline.js';
 
 /** port-scan: one remote IP probed at least this many distinct local ports. */
@@ -47,22 +47,10 @@ export interface FlowFinding {
   fromFinding?: true;
 }
 
-/** A conversation as the detectors see it. */
-export interface ConversationFacts {
-  remoteIp: string;
-  localPort: number;
-  remotePort: number;
-  protocol: number;
-  direction: FlowDirection;
-  inBytes: number;
-  outBytes: number;
-  inPackets: number;
-  outPackets: number;
+/** A conversation as the detectors see it: what is reported, times in epoch seconds, and the accepted outbound bytes. */
+export interface ConversationFacts extends Omit<Conversation, 'firstSeen' | 'lastSeen' | 'fromFinding'> {
   /** Outbound bytes of accepted records. */
   readonly acceptedOutBytes: number;
-  accepted: number;
-  rejected: number;
-  /** Epoch seconds. */
   readonly firstSeenAt: number;
   readonly lastSeenAt: number;
 }

@@ -30,13 +30,14 @@ export interface LocalFlowLogFile {
  */
 export async function listFlowLogFiles(paths: readonly string[]): Promise<LocalFlowLogFile[]> {
   const files: LocalFlowLogFile[] = [];
+  // A folder's entries are looked at together: hundreds of files are listed in the time of a few.
   const walk = async (path: string): Promise<void> => {
-    for (const entry of await readdir(path, { withFileTypes: true })) {
-      if (entry.name.startsWith('.')) continue;
+    await Promise.all((await readdir(path, { withFileTypes: true })).map(async (entry) => {
+      if (entry.name.startsWith('.')) return;
       const child = join(path, entry.name);
       if (entry.isDirectory()) await walk(child);
       else if (entry.isFile()) files.push({ path: child, size: (await stat(child)).size });
-    }
+    }));
   };
   for (const path of paths) {
     const info = await stat(path).catch(() => null);

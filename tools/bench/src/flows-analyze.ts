@@ -140,21 +140,8 @@ async function runChild(dir: string, out: string): Promise<ChildResult> {
   });
 }
 
-interface DuckRow {
-  remoteIp: string;
-  localPort: number;
-  remotePort: number;
-  protocol: number;
-  direction: string;
-  inBytes: number;
-  outBytes: number;
-  inPackets: number;
-  outPackets: number;
-  accepted: number;
-  rejected: number;
-  firstSeen: number;
-  lastSeen: number;
-}
+/** A conversation as DuckDB computes it: times in epoch seconds. */
+type DuckRow = Omit<Conversation, 'firstSeen' | 'lastSeen' | 'fromFinding'> & { firstSeen: number; lastSeen: number };
 
 /** The same conversations in SQL: the local side is the instance's address, as orgshield takes it. */
 function conversationSql(dir: string): string {
@@ -192,7 +179,7 @@ async function runDuckDb(dir: string): Promise<{ ms: number; rows: DuckRow[] }> 
   const reader = await connection.runAndReadAll(conversationSql(dir));
   const ms = performance.now() - started;
   const rows = reader.getRows().map((r): DuckRow => ({
-    remoteIp: String(r[0]), localPort: Number(r[1]), remotePort: Number(r[2]), protocol: Number(r[3]), direction: String(r[4]),
+    remoteIp: String(r[0]), localPort: Number(r[1]), remotePort: Number(r[2]), protocol: Number(r[3]), direction: String(r[4]) as DuckRow['direction'],
     inBytes: Number(r[5]), outBytes: Number(r[6]), inPackets: Number(r[7]), outPackets: Number(r[8]), accepted: Number(r[9]), rejected: Number(r[10]),
     firstSeen: Number(r[11]), lastSeen: Number(r[12]),
   }));
