@@ -104,6 +104,40 @@ describe('reading bad input', () => {
     expect(analysis.problems.at(-1)!.message).toMatch(/^480 more problems in .*junk\.log were counted but not listed\.$/);
   });
 
+  it('reads local files exactly as the same bytes streamed: many inflated pieces, several gzip members, CRLF, plain', async () => {
+    const record = (i: number): string =>
+      `2 123456789012 eni-0a1b2c3d4e5f60718 198.51.${(i * 7) % 256}.${i % 251} 10.0.1.25 ${40000 + (i % 997)} ${[22, 80, 443][i % 3]} 6 ${i % 90} ${i * 13} ${1748736000 + i} ${1748736060 + i} ${i % 5 === 0 ? 'REJECT' : 'ACCEPT'} OK`;
+    const text = (from: number, to: number, eol = '\n'): string => Array.from({ length: to - from }, (_, k) => record(from + k)).join(eol) + eol;
+    const files = new Map<string, Buffer>([
+      // Over a megabyte of gzip: read in several pieces, inflated in dozens.
+      ['big.log.gz', gzipSync(HEADER + '\n' + text(0, 120_000))],
+      ['members.log.gz', Buffer.concat([gzipSync(HEADER + '\n' + text(0, 3000)), gzipSync(text(3000, 6000))])],
+      ['crlf.log', Buffer.from(HEADER + '\r\n' + text(500, 2500, '\r\n'))],
+      ['plain.log', Buffer.from(text(7000, 9000))],
+    ]);
+    expect(files.get('big.log.gz')!.length).toBeGreaterThan(1024 * 1024);
+    const local = join(dir, 'same');
+    await mkdir(local);
+    for (const [name, body] of files) await writeFile(join(local, name), body);
+    const objects = {
+      async *list() {
+        for (const [key, body] of [...files].sort()) yield { key: join(local, key), size: body.length };
+      },
+      async open(key: string) {
+        const body = files.get(key.slice(local.length + 1))!;
+        return Readable.from(Array.from({ length: Math.ceil(body.length / 65536) }, (_, k) => body.subarray(k * 65536, (k + 1) * 65536)));
+      },
+    };
+    const options = { localIps: ['10.0.1.25'], workers: 1 };
+    const read = await analyzeFlowLogs({ paths: [local] }, options);
+    const streamed = await analyzeFlowLogs({ objects, prefixes: [''] }, options);
+    expect(read.records.total).toBe(120_000 + 6000 + 2000 + 2000);
+    expect(read.problems).toEqual([]);
+    expect(read.records).toEqual(streamed.records);
+    expect(read.conversations).toEqual(streamed.conversations);
+    expect(read.timeline).toEqual(streamed.timeline);
+  });
+
   it('reports a truncated gzip file with where it was cut and keeps what came before', async () => {
     const text = [HEADER, ...Array.from({ length: 5000 }, (_, i) => RECORD(1000 + (i % 50), 1748736000 + i))].join('\n');
     const gz = gzipSync(text);
@@ -113,6 +147,23 @@ describe('reading bad input', () => {
     expect(analysis.problems).toHaveLength(1);
     expect(analysis.problems[0]).toMatchObject({ code: 'truncated-gzip', line: analysis.records.total + 2 });
     expect(analysis.problems[0]!.message).toMatch(/cut\.log\.gz is cut short or corrupt after line \d+ \(unexpected end of file\); the lines before were analysed\./);
+  });
+
+  it('reports a corrupt gzip file, keeps what came before, and reads the next file with a fresh inflater', async () => {
+    const text = [HEADER, ...Array.from({ length: 20000 }, (_, i) => RECORD(1000 + (i % 50), 1748736000 + i))].join('\n');
+    const gz = gzipSync(text);
+    const corrupt = Buffer.from(gz);
+    for (let i = Math.floor(gz.length / 2); i < Math.floor(gz.length / 2) + 64; i++) corrupt[i] = 0xff;
+    const folder = join(dir, 'corrupt');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a-corrupt.log.gz'), corrupt);
+    await writeFile(join(folder, 'b-fine.log.gz'), gz);
+    const analysis = await analyzeFlowLogs({ paths: [folder] }, { localIps: ['10.0.1.25'], workers: 1 });
+    expect(analysis.problems).toHaveLength(1);
+    expect(analysis.problems[0]!.message).toMatch(/a-corrupt\.log\.gz is cut short or corrupt after line \d+ \(.+\); the lines before were analysed\./);
+    const before = analysis.problems[0]!.line! - 2; // the header, and the line cut short
+    expect(before).toBeGreaterThan(0);
+    expect(analysis.records.total).toBe(20000 + before);
   });
 
   it('reads a header naming an unknown field with its known fields, and says which field', async () => {
