@@ -409,11 +409,6 @@ export class LocalFlowLogReader {
   }
 }
 
-/** Reads one local file into the sink (a reader of its own; LocalFlowLogReader reads many). */
-export async function scanFlowLogFile(path: string, sink: FlowRecordSink, problems: FlowLogProblems): Promise<void> {
-  await new LocalFlowLogReader(sink, problems).read(path);
-}
-
 export async function scanFlowLogObject(objects: FlowLogObjectSource, key: string, sink: FlowRecordSink, problems: FlowLogProblems): Promise<void> {
   let stream: Readable;
   try {
