@@ -446,16 +446,26 @@ export class FlowAccumulator implements FlowRecordSink {
     this.problems.add({ file, line, code: 'line-too-long', message: `${file}:${line} is longer than ${MAX_LINE_BYTES} bytes; skipped to the next line break.` });
   }
 
+  /** Room for conversation i's verdict. */
+  private verdictSlot(i: number): void {
+    if (i < this.verdicts.length) return;
+    const verdicts = new Uint8Array(Math.max(i + 1, this.verdicts.length * 2));
+    verdicts.set(this.verdicts);
+    this.verdicts = verdicts;
+  }
+
   /** Whether the remote filter takes conversation i (decided once per conversation). */
   private passesRemote(i: number, address: number): boolean {
     if (i < 0) return this.remoteFilter!(this.addresses.text(address));
-    if (i >= this.verdicts.length) {
-      const verdicts = new Uint8Array(Math.max(i + 1, this.verdicts.length * 2));
-      verdicts.set(this.verdicts);
-      this.verdicts = verdicts;
-    }
+    this.verdictSlot(i);
     if (this.verdicts[i] === UNDECIDED) this.verdicts[i] = this.remoteFilter!(this.addresses.text(address)) ? PASSES : REFUSED;
     return this.verdicts[i] === PASSES;
+  }
+
+  /** Records that conversation i passed the remote filter (decided by the thread that found it). */
+  private pass(i: number): void {
+    this.verdictSlot(i);
+    this.verdicts[i] = PASSES;
   }
 
   /**
@@ -812,7 +822,8 @@ export class FlowAccumulator implements FlowRecordSink {
         this.overflow += from[o + ACCEPTED]! + from[o + REJECTED]!;
         continue;
       }
-      if (this.remoteFilter !== null) this.passesRemote(i, address); // decided the same way in the thread: the verdict is remembered
+      // The thread exported only conversations its remote filter passed: no need to ask the filter again.
+      if (this.remoteFilter !== null) this.pass(i);
       const rows = table.rows;
       const into = i * ROW;
       for (let field = IN_BYTES; field <= REJECTED; field++) rows[into + field]! += from[o + field]!;
