@@ -19,7 +19,7 @@ async function requireSnapshot(session: CliSession): Promise<OrganizationSnapsho
 
 /** The accounts `org list` prints: all of them (suspended too), under an OU and with tags if asked. */
 export function listAccounts(snapshot: OrganizationSnapshot, filter: { ou?: string; tags?: [string, string][] }) {
-  const index = new OrganizationIndex(snapshot);
+  const index = OrganizationIndex.of(snapshot);
   const accounts = filter.ou ? index.accountsUnder(index.parentId(filter.ou, '--ou')) : snapshot.accounts;
   return accounts
     .filter((a) => (filter.tags ?? []).every(([k, v]) => a.tags[k] === v))
@@ -29,7 +29,7 @@ export function listAccounts(snapshot: OrganizationSnapshot, filter: { ou?: stri
 
 /** `Root` then each OU indented under its parent, with its direct and total account counts. */
 export function renderTree(snapshot: OrganizationSnapshot): string {
-  const index = new OrganizationIndex(snapshot);
+  const index = OrganizationIndex.of(snapshot);
   const children = new Map<string, typeof snapshot.ous>();
   for (const ou of snapshot.ous) children.set(ou.parentId, [...(children.get(ou.parentId) ?? []), ou]);
   const direct = (id: string) => snapshot.accounts.filter((a) => a.parentId === id).length;
@@ -98,7 +98,7 @@ export function configureOrgCommand(program: Command): void {
     .action(async (accountId: string, options: { output: OutputFormat }) =>
       withSession(async (session) => {
         const snapshot = await requireSnapshot(session);
-        const { id, name, email, status, parentId, ouPath, tags } = new OrganizationIndex(snapshot).account(accountId, 'account');
+        const { id, name, email, status, parentId, ouPath, tags } = OrganizationIndex.of(snapshot).account(accountId, 'account');
         const account = { id, name, email, status, parentId, ouPath, tags };
         if (options.output === 'json') return printJson(account);
         process.stdout.write(

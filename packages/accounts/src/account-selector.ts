@@ -1,9 +1,9 @@
 import { InvalidInputError } from '@orgshield/aws';
 import { z } from 'zod';
 import { OrganizationIndex, hasAllTags, isTarget } from './organization-index.js';
-import { tagsSchema, type OrganizationSnapshot } from './organization-schema.js';
+import { accountIdSchema, tagsSchema, type OrganizationSnapshot } from './organization-schema.js';
 
-const accountListSchema = z.array(z.string().regex(/^\d{12}$/, 'an account id is exactly 12 digits'));
+const accountListSchema = z.array(accountIdSchema);
 const ouListSchema = z.array(z.string().min(1));
 
 /**
@@ -43,7 +43,7 @@ function parseSelector(input: unknown): AccountSelector {
 /** The account ids a selector picks in this organization, sorted; only ACTIVE accounts are targets. */
 export function resolveSelector(snapshot: OrganizationSnapshot, selector: AccountSelector): string[] {
   const s = parseSelector(selector);
-  const index = new OrganizationIndex(snapshot);
+  const index = OrganizationIndex.of(snapshot);
   const picked = new Set<string>();
   if (s.all || (s.accounts === undefined && s.ous === undefined)) {
     for (const account of index.accounts) picked.add(account.id);

@@ -30,7 +30,7 @@ export function resolveFmsScope(
   scope: FmsScope,
   options: { includeManagement?: boolean } = {},
 ): string[] {
-  const index = new OrganizationIndex(snapshot);
+  const index = OrganizationIndex.of(snapshot);
   const covered = (map: FmsScopeMap, name: string): Set<string> => {
     const ids = new Set<string>();
     for (const id of map.ACCOUNT ?? []) ids.add(index.account(id, `${name}.ACCOUNT`).id);

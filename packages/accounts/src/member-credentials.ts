@@ -8,6 +8,7 @@ import {
   type AwsCredentialIdentityProvider,
   type ClientTarget,
 } from '@orgshield/aws';
+import { accountIdSchema } from './organization-schema.js';
 
 export const DEFAULT_MEMBER_ROLE = 'OrganizationAccountAccessRole';
 
@@ -39,7 +40,6 @@ export class AssumeRoleFailedError extends OrgshieldError {
   }
 }
 
-const ACCOUNT_ID = /^\d{12}$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const EXTERNAL_ID = /^[\w+=,.@:/-]{2,1224}$/;
 
@@ -83,7 +83,7 @@ export class MemberCredentials {
 
   /** The credentials to reach `accountId` with; undefined for the management account (the caller's own). */
   provider(accountId: string, jobId?: string): AwsCredentialIdentityProvider | undefined {
-    if (!ACCOUNT_ID.test(accountId)) {
+    if (!accountIdSchema.safeParse(accountId).success) {
       throw new InvalidInputError(`"${accountId}" is not an AWS account id; an account id is exactly 12 digits.`, { code: 'InvalidAccountId' });
     }
     if (accountId === this.options.managementAccountId) return undefined;

@@ -1,10 +1,27 @@
 import { InvalidInputError } from '@orgshield/aws';
-import type { Account, OrganizationSnapshot, Tags } from './organization-schema.js';
+import { type Account, accountIdSchema, type OrganizationSnapshot, type Tags } from './organization-schema.js';
 
-const ACCOUNT_ID = /^\d{12}$/;
+function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+/** Built once per snapshot: a plan resolves many scopes against the same one. */
+const indexes = new WeakMap<OrganizationSnapshot, OrganizationIndex>();
 
 /** Lookups over a snapshot that scope resolution needs: by id, by path, and down the tree. */
 export class OrganizationIndex {
+  /** The index of a snapshot, built on first use. */
+  static of(snapshot: OrganizationSnapshot): OrganizationIndex {
+    let index = indexes.get(snapshot);
+    if (index === undefined) {
+      index = new OrganizationIndex(snapshot);
+      indexes.set(snapshot, index);
+    }
+    return index;
+  }
+
   private readonly accountsById = new Map<string, Account>();
   private readonly parentIdByPath = new Map<string, string>();
   private readonly parentIds = new Set<string>();
@@ -17,11 +34,11 @@ export class OrganizationIndex {
     for (const ou of snapshot.ous) {
       this.parentIds.add(ou.id);
       this.parentIdByPath.set(ou.path, ou.id);
-      this.childOus.set(ou.parentId, [...(this.childOus.get(ou.parentId) ?? []), ou.id]);
+      pushTo(this.childOus, ou.parentId, ou.id);
     }
     for (const account of snapshot.accounts) {
       this.accountsById.set(account.id, account);
-      this.accountsByParent.set(account.parentId, [...(this.accountsByParent.get(account.parentId) ?? []), account]);
+      pushTo(this.accountsByParent, account.parentId, account);
     }
   }
 
@@ -31,7 +48,7 @@ export class OrganizationIndex {
 
   /** An account id the user named: 12 digits, and in this organization. */
   account(id: string, field: string): Account {
-    if (!ACCOUNT_ID.test(id)) {
+    if (!accountIdSchema.safeParse(id).success) {
       throw new InvalidInputError(`${field}: "${id}" is not an AWS account id; an account id is exactly 12 digits.`, { code: 'InvalidAccountId' });
     }
     const account = this.accountsById.get(id);
