@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { InvalidInputError } from '@orgshield/aws';
 
 /** Queues are per capability, so each can have its own concurrency and rate. */
 export const QUEUE_NAMES = ['org', 'investigations', 'firewall'] as const;
@@ -37,6 +38,23 @@ export function defineJob<Name extends string, P extends z.ZodType, R extends z.
   contract: Omit<JobContract<Name, P, R>, 'attempts' | 'dedupe'> & { attempts?: number; dedupe?: 'in-flight' | 'remembered' },
 ): JobContract<Name, P, R> {
   return { attempts: 3, dedupe: 'remembered', ...contract };
+}
+
+export type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
+
+/** A payload checked against its contract; a bad one is one sentence naming where it is wrong. */
+export function parsePayload<C extends AnyContract>(contract: C, payload: unknown): z.infer<C['payload']> {
+  const parsed = contract.payload.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidInputError(`${contract.name} payload is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown problem'}.`);
+  }
+  return parsed.data as z.infer<C['payload']>;
+}
+
+/** How a contract's jobs are retried, whoever queues them (a caller or a schedule). */
+export function retryOptions(contract: AnyContract): { attempts: number; backoff: { type: 'exponential'; delay: number } } {
+  return { attempts: contract.attempts, backoff: { type: 'exponential', delay: 1000 } };
 }
 
 /** JSON with object keys sorted, so equal payloads hash equally whatever their key order. */

@@ -1,10 +1,9 @@
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
-import { DEFAULT_QUEUE_PREFIX, jobIdFor, type JobContract, type JobProgress, type QueueName } from './job-contract.js';
+import { OrgshieldError } from '@orgshield/aws';
+import { type AnyContract, DEFAULT_QUEUE_PREFIX, jobIdFor, type JobProgress, JobProgressSchema, parsePayload, type QueueName, retryOptions } from './job-contract.js';
 
-type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
 
 /** The job failed in the worker; its message is the processor's one sentence. */
 export class JobFailedError extends OrgshieldError {
@@ -55,19 +54,14 @@ export class JobQueues {
     payload: z.input<C['payload']>,
     options: { scope?: string; jobId?: string } & Pick<JobsOptions, 'delay' | 'priority'> = {},
   ): Promise<Job> {
-    const parsed = contract.payload.safeParse(payload);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new InvalidInputError(`${contract.name} payload is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown problem'}.`);
-    }
-    const requestId = options.jobId ?? jobIdFor(contract.name, parsed.data, options.scope);
+    const data = parsePayload(contract, payload);
+    const requestId = options.jobId ?? jobIdFor(contract.name, data, options.scope);
     const inFlight = contract.dedupe === 'in-flight' && options.jobId === undefined;
     // BullMQ answers a deduplicated add with the id of the job already in flight.
-    return this.queue(contract.queue).add(contract.name, parsed.data, {
+    return this.queue(contract.queue).add(contract.name, data, {
       jobId: inFlight ? `${requestId}.${Date.now().toString(36)}` : requestId,
       deduplication: inFlight ? { id: requestId } : undefined,
-      attempts: contract.attempts,
-      backoff: { type: 'exponential', delay: 1000 },
+      ...retryOptions(contract),
       removeOnComplete: { age: 300, count: 1000 },
       removeOnFail: { age: 7 * 24 * 3600 },
       delay: options.delay,
@@ -89,7 +83,9 @@ export class JobQueues {
     const events = this.queueEvents(contract.queue);
     await events.waitUntilReady();
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
-      if (jobId === job.id && data && typeof data === 'object') options.onProgress?.(data as JobProgress);
+      if (jobId !== job.id) return;
+      const progress = JobProgressSchema.safeParse(data);
+      if (progress.success) options.onProgress?.(progress.data);
     };
     events.on('progress', onProgress);
     try {

@@ -1,9 +1,8 @@
 import type { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
-import type { JobContract } from './job-contract.js';
+import { type AnyContract, parsePayload, retryOptions } from './job-contract.js';
 import type { JobQueues } from './job-queues.js';
 
-type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
 
 export interface ScheduleTiming {
   /** Five fields (minute precision) or six (seconds first), as BullMQ's cron parser reads them. */
@@ -49,12 +48,12 @@ export class JobSchedules {
     if (timing.tz !== undefined && !isTimeZone(timing.tz)) {
       throw new InvalidInputError(`--tz "${timing.tz}" is not a time zone; use an IANA name such as Europe/Paris or UTC.`);
     }
-    const data = contract.payload.parse(payload);
+    const data = parsePayload(contract, payload);
     try {
       await this.queues.queue(contract.queue).upsertJobScheduler(
         `${kind}.${name}`,
         { pattern: timing.cron, ...(timing.tz ? { tz: timing.tz } : {}) },
-        { name: contract.name, data, opts: { attempts: contract.attempts, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
+        { name: contract.name, data, opts: { ...retryOptions(contract), removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
       );
     } catch (error) {
       throw new InvalidInputError(`--cron "${timing.cron}" is not a cron expression BullMQ accepts (${(error as Error).message}); use five or six fields, e.g. "0 3 * * *".`, {
