@@ -50,7 +50,7 @@ function requireCompleted(rolloutId: string, state: RolloutState, wanted: Rollou
   if (state.status !== wanted) throw new OrgshieldError(`Rollout${state.status}`, `rollout ${rolloutId} is ${state.status}: ${state.message}.`, { exitCode: 1 });
 }
 
-export function printPlan(plan: RolloutPlan): void {
+function printPlan(plan: RolloutPlan): void {
   process.stdout.write(`rollout ${plan.rollout}: ${plan.scopeAccounts} accounts in scope, regions ${plan.regions.join(', ')} (${plan.concurrency})\n\n`);
   process.stdout.write(
     formatTable(

@@ -1,5 +1,4 @@
-import type { Job } from 'bullmq';
-import { currentOrganization, RolloutExecutor, type JobAttempt } from '@orgshield/firewall';
+import { currentOrganization, RolloutExecutor, runFirewallJob } from '@orgshield/firewall';
 import {
   firewallRolloutRollbackJob,
   firewallRolloutStartJob,
@@ -9,11 +8,6 @@ import {
 } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
 import { processor, type ProcessorRegistration } from './worker-service.js';
-
-/** The last attempt of a job is where a failing step also fails its rollout. */
-function attemptOf(job: Job): JobAttempt {
-  return { jobId: String(job.id), final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
-}
 
 /**
  * Firewall Manager rollouts: start (plan), step (one write or one gate look), rollback and
@@ -31,10 +25,10 @@ export function firewallProcessors(runtime: Runtime): ProcessorRegistration[] {
   return [
     processor(firewallRolloutStartJob, async (payload, { job, progress }) => {
       await progress({ phase: 'planning', done: 0 });
-      return executor.start(payload, attemptOf(job));
+      return runFirewallJob(executor, firewallRolloutStartJob, payload, job);
     }),
-    processor(firewallRolloutStepJob, (payload, { job }) => executor.runStep(payload, attemptOf(job))),
-    processor(firewallRolloutRollbackJob, (payload, { job }) => executor.rollback(payload, attemptOf(job))),
-    processor(firewallScheduledRolloutJob, (payload, { job }) => executor.runScheduled(payload, job.timestamp, attemptOf(job))),
+    processor(firewallRolloutStepJob, (payload, { job }) => runFirewallJob(executor, firewallRolloutStepJob, payload, job)),
+    processor(firewallRolloutRollbackJob, (payload, { job }) => runFirewallJob(executor, firewallRolloutRollbackJob, payload, job)),
+    processor(firewallScheduledRolloutJob, (payload, { job }) => runFirewallJob(executor, firewallScheduledRolloutJob, payload, job)),
   ] as ProcessorRegistration[];
 }

@@ -3,6 +3,6 @@ export type { ProcessorContext, ProcessorRegistration, WorkerServiceOptions } fr
 export { configuredRateLimits, createRuntime } from './runtime.js';
 export type { Runtime } from './runtime.js';
 export { allProcessors } from './processors.js';
-export { loadWorkerConfig, WorkerConfigSchema } from './worker-config.js';
+export { loadWorkerConfig } from './worker-config.js';
 export type { WorkerConfig } from './worker-config.js';
 export { WorkerMetrics, startWorkerHttp } from './worker-http.js';

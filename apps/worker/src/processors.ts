@@ -6,7 +6,7 @@ import type { Runtime } from './runtime.js';
 import { processor, type ProcessorRegistration } from './worker-service.js';
 
 /** Walks the organization and replaces the cached snapshot in one write. */
-export function orgSyncProcessor(runtime: Runtime) {
+function orgSyncProcessor(runtime: Runtime) {
   return processor(orgSyncJob, async (payload, { progress, logger }) => {
     logger.info({ requestedBy: payload.requestedBy }, 'org sync requested');
     const started = Date.now();
@@ -31,7 +31,7 @@ export function orgSyncProcessor(runtime: Runtime) {
 }
 
 /** Detective, flow logs, reports: the whole investigation is one domain call. */
-export function investigationProcessor(runtime: Runtime) {
+function investigationProcessor(runtime: Runtime) {
   return processor(investigationRunJob, async (payload, { job, progress }) => {
     const members = await runtime.members();
     return runInvestigation(

@@ -1,4 +1,4 @@
-export { RolloutSchema, GATE_VIOLATION_REASONS, parseDuration } from './rollout-schema.js';
+export { RolloutSchema } from './rollout-schema.js';
 export type { Rollout, RolloutInput, RolloutPolicyEntry, Wave, WaveGates, FailureTolerance, RegionStrategy, GateViolationReason } from './rollout-schema.js';
 export { loadRollout, readRolloutSource, parseRolloutSource, RolloutFileError } from './rollout-loader.js';
 export type { RolloutSource, RolloutPolicy, LoadedRollout } from './rollout-loader.js';
@@ -17,7 +17,7 @@ export type {
   PolicyAction,
   PlanProblem,
 } from './rollout-plan.js';
-export { ScopeTree, DEFAULT_SCOPE_QUOTAS } from './target-compression.js';
+export { ScopeTree } from './target-compression.js';
 export type { ScopeQuotas, CompressedScope } from './target-compression.js';
 export { judgeGate } from './compliance-gate.js';
 export type { AccountCompliance, Violator, GateViolator, GateReport, GateStatus, GateTiming } from './compliance-gate.js';
@@ -28,15 +28,13 @@ export type { ComplianceReport, ComplianceReportRow } from './compliance-report.
 export { checkAdministrator, ensureNotificationChannel, NotFmsAdministratorError } from './rollout-preflight.js';
 export { planAgainstAws } from './rollout-planning.js';
 export { currentOrganization } from './organization-source.js';
-export { runnableSteps } from './step-scheduler.js';
-export { stepJobId } from './rollout-advance.js';
-export { RolloutExecutor } from './rollout-executor.js';
-export type { RolloutRuntime, JobAttempt, StartPayload, StepPayload } from './rollout-executor.js';
+export { RolloutExecutor, runFirewallJob } from './rollout-executor.js';
+export type { FirewallJob, RolloutRuntime, JobAttempt, StartPayload, StepPayload } from './rollout-executor.js';
 export { RolloutControl } from './rollout-control.js';
 export type { RolloutView, RolloutSummary } from './rollout-control.js';
 export { RolloutSchedules } from './rollout-schedules.js';
 export type { RolloutScheduleInfo } from './rollout-schedules.js';
-export { RolloutStore, ROLLOUT_STATUSES, SETTLED_STATUSES } from './rollout-store.js';
+export { RolloutStore, SETTLED_STATUSES } from './rollout-store.js';
 export type { RolloutStatus, RolloutState, RolloutRecord, StepRecord, StepOutcome, RolloutEvent, PreviousPolicy, ScheduleRun } from './rollout-store.js';
-export { summarizeWaves, runDemoRollout, DEMO_ROLLOUT_FILE } from './rollout-summary.js';
+export { summarizeWaves, runDemoRollout } from './rollout-summary.js';
 export type { WaveSummary, DemoRolloutResult } from './rollout-summary.js';

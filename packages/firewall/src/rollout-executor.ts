@@ -48,6 +48,49 @@ export interface JobAttempt {
   final: boolean;
 }
 
+/** What a firewall job is to the executor: BullMQ's Job, or anything shaped like it. */
+export interface FirewallJob {
+  id?: string | undefined;
+  name: string;
+  data: unknown;
+  attemptsMade: number;
+  timestamp: number;
+  opts: { attempts?: number | undefined };
+}
+
+/** The attempt a job is on: on its last, a failing step also fails its rollout. */
+export function jobAttempt(job: FirewallJob): JobAttempt {
+  return { jobId: String(job.id), final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
+}
+
+/** The firewall queue's job contracts. */
+export const FIREWALL_JOBS = [firewallRolloutStartJob, firewallRolloutStepJob, firewallRolloutRollbackJob, firewallScheduledRolloutJob] as const;
+type FirewallContract = (typeof FIREWALL_JOBS)[number];
+
+/**
+ * Runs one firewall job (its payload already checked by its contract) on the executor: the
+ * one routing from contract to executor call, which apps/worker registers and the
+ * integration tests run.
+ */
+export function runFirewallJob<C extends FirewallContract>(
+  executor: RolloutExecutor, contract: C, payload: z.infer<C['payload']>, job: FirewallJob,
+): Promise<z.infer<C['result']>> {
+  const attempt = jobAttempt(job);
+  const run = (): Promise<unknown> => {
+    switch (contract.name) {
+      case firewallRolloutStartJob.name:
+        return executor.start(payload as z.infer<typeof firewallRolloutStartJob.payload>, attempt);
+      case firewallRolloutStepJob.name:
+        return executor.runStep(payload as z.infer<typeof firewallRolloutStepJob.payload>, attempt);
+      case firewallRolloutRollbackJob.name:
+        return executor.rollback(payload as z.infer<typeof firewallRolloutRollbackJob.payload>, attempt);
+      default:
+        return executor.runScheduled(payload as z.infer<typeof firewallScheduledRolloutJob.payload>, job.timestamp, attempt);
+    }
+  };
+  return run() as Promise<z.infer<C['result']>>;
+}
+
 /**
  * The worker side of rollouts: plans them (start), runs their steps one job at a time, and
  * rolls them back. Every method is safe to run again after a crash: state lives in Redis and

@@ -1,22 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveFmsScope, type OrganizationSnapshot } from '@orgshield/accounts';
-import { parseLivePolicy, renderPutPolicy, type PolicyScope, type PolicySpec } from '@orgshield/policies';
+import { parseLivePolicy, renderPutPolicy, type PolicySpec } from '@orgshield/policies';
 import { accountId, buildSnapshot, orgShapeArbitrary, ouId, shieldSpec, wafSpec } from '../test/organizations.js';
 import type { PutPolicyStep, RolloutPlan } from './rollout-plan.js';
-import { planRollout, type LiveRegion } from './rollout-planner.js';
+import { planRollout, toFmsScope, type LiveRegion } from './rollout-planner.js';
 import { RolloutSchema, type RolloutInput } from './rollout-schema.js';
-
-function fmsScopeOf(scope: PolicyScope | undefined) {
-  const map = (part: PolicyScope['include']) => (part ? { ACCOUNT: part.accounts, ORG_UNIT: part.orgUnits } : undefined);
-  return { IncludeMap: map(scope?.include), ExcludeMap: map(scope?.exclude) };
-}
 
 /** Applies a plan's steps to a model of FMS (policy scopes by region and name), step by step. */
 function replay(plan: RolloutPlan, snapshot: OrganizationSnapshot, onStep: (state: Map<string, Set<string>>, stepIndex: number) => void) {
   const state = new Map<string, Set<string>>();
   plan.steps.forEach((step, index) => {
-    if (step.kind === 'put') state.set(`${step.region}|${step.spec.name}`, new Set(resolveFmsScope(snapshot, fmsScopeOf(step.spec.scope))));
+    if (step.kind === 'put') state.set(`${step.region}|${step.spec.name}`, new Set(resolveFmsScope(snapshot, toFmsScope(step.spec.scope))));
     if (step.kind === 'delete') state.delete(`${step.region}|${step.name}`);
     onStep(state, index);
   });

@@ -271,9 +271,10 @@ function policyAccounts(
   }
 }
 
-function toFmsScope(scope: PolicyScope) {
+/** A spec's scope as FMS states it (IncludeMap/ExcludeMap), for resolveFmsScope. */
+export function toFmsScope(scope: PolicyScope | undefined) {
   const map = (part: PolicyScope['include']) => (part ? { ACCOUNT: part.accounts, ORG_UNIT: part.orgUnits } : undefined);
-  return { IncludeMap: map(scope.include), ExcludeMap: map(scope.exclude) };
+  return { IncludeMap: map(scope?.include), ExcludeMap: map(scope?.exclude) };
 }
 
 /** A live policy's state; ids its scope names that the organization no longer has make it stale. */

@@ -1,14 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveFmsScope } from '@orgshield/accounts';
-import type { PolicyScope } from '@orgshield/policies';
 import { accountId, buildSnapshot, orgShapeArbitrary, ouId } from '../test/organizations.js';
 import { ScopeTree } from './target-compression.js';
-
-function fmsScopeOf(scope: PolicyScope) {
-  const map = (part: PolicyScope['include']) => (part ? { ACCOUNT: part.accounts, ORG_UNIT: part.orgUnits } : undefined);
-  return { IncludeMap: map(scope.include), ExcludeMap: map(scope.exclude) };
-}
+import { toFmsScope } from './rollout-planner.js';
 
 /** An org and a subset of its target accounts, picked by a mask. */
 const orgWithSubset = orgShapeArbitrary.chain((shape) =>
@@ -25,7 +20,7 @@ describe('ScopeTree.compress', () => {
         fc.pre(wanted.length > 0);
         const result = tree.compress(wanted, { orgUnits, accounts });
         if (!result.ok) return;
-        expect(resolveFmsScope(snapshot, fmsScopeOf(result.scope))).toEqual(wanted);
+        expect(resolveFmsScope(snapshot, toFmsScope(result.scope))).toEqual(wanted);
         const map = result.scope.include ?? result.scope.exclude;
         expect(map?.orgUnits.length).toBeLessThanOrEqual(orgUnits);
         expect(map?.accounts.length).toBeLessThanOrEqual(accounts);

@@ -4,21 +4,15 @@ import { dirname, join } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AwsClientFactory } from '@orgshield/aws';
-import {
-  firewallRolloutRollbackJob,
-  firewallRolloutStartJob,
-  firewallRolloutStepJob,
-  firewallScheduledRolloutJob,
-  JobQueues,
-} from '@orgshield/jobs';
+import { JobQueues } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutControl } from '../src/rollout-control.js';
-import { RolloutExecutor } from '../src/rollout-executor.js';
+import { FIREWALL_JOBS, RolloutExecutor, runFirewallJob } from '../src/rollout-executor.js';
 
 /**
  * What the integration tests run a rollout with: the real clients against a sandbox, Redis
- * under the test's own prefix, and a BullMQ worker on the firewall queue that routes jobs to
- * the executor the way apps/worker's processors do.
+ * under the test's own prefix, and a BullMQ worker on the firewall queue that runs jobs with
+ * processFirewallJob: runFirewallJob, as apps/worker's processors run it.
  */
 export interface Harness {
   redis: Redis;
@@ -53,21 +47,11 @@ function sandboxClients(sandbox: SandboxEndpoint): AwsClientFactory {
   });
 }
 
-/** Routes a firewall job to the executor: the same adapter apps/worker registers. */
+/** Runs a job off the firewall queue as apps/worker does: its contract checks the payload, runFirewallJob runs it. */
 export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise<unknown> {
-  const attempt = { jobId: String(job.id), final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
-  switch (job.name) {
-    case firewallRolloutStartJob.name:
-      return executor.start(firewallRolloutStartJob.payload.parse(job.data), attempt);
-    case firewallRolloutStepJob.name:
-      return executor.runStep(firewallRolloutStepJob.payload.parse(job.data), attempt);
-    case firewallRolloutRollbackJob.name:
-      return executor.rollback(firewallRolloutRollbackJob.payload.parse(job.data), attempt);
-    case firewallScheduledRolloutJob.name:
-      return executor.runScheduled(firewallScheduledRolloutJob.payload.parse(job.data), job.timestamp, attempt);
-    default:
-      throw new Error(`no processor for ${job.name}`);
-  }
+  const contract = FIREWALL_JOBS.find((c) => c.name === job.name);
+  if (contract === undefined) throw new Error(`No firewall processor for ${job.name} jobs.`);
+  return runFirewallJob(executor, contract, contract.payload.parse(job.data) as never, job);
 }
 
 export async function startHarness(
