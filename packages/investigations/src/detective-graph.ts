@@ -8,7 +8,7 @@ import {
 import { OrgshieldError } from '@orgshield/aws';
 import { z } from 'zod';
 import type { IngestHistory } from './detective-ingest.js';
-import { errorName, retryThrottled, type ThrottleRetry, withFreshCredentials } from './investigation-aws.js';
+import { errorName, parseAwsAnswer, retryThrottled, type ThrottleRetry, withFreshCredentials } from './investigation-aws.js';
 
 /** How Detective calls are made: which client (fresh credentials on demand) and how throttling is retried. */
 export interface DetectiveAccess {
@@ -61,10 +61,7 @@ const DatasourcesAnswer = z.object({
 });
 
 export function parseDetective<S extends z.ZodType>(schema: S, answer: unknown, operation: string): z.infer<S> {
-  const parsed = schema.safeParse(answer);
-  if (parsed.success) return parsed.data;
-  const path = parsed.error.issues[0]?.path.join('.') || 'answer';
-  throw new OrgshieldError('UnexpectedAwsAnswer', `Detective ${operation} answered with an unexpected ${path}; check the endpoint (AWS_ENDPOINT_URL).`);
+  return parseAwsAnswer('Detective', operation, schema, answer);
 }
 
 /**

@@ -61,5 +61,9 @@ describe('marks from a GuardDuty finding', () => {
     const [finding] = detectFindings([big], buckets(1), 300, { ips: ['198.51.100.7'], ports: [9001] });
     expect(finding).toMatchObject({ kind: 'exfiltration', fromFinding: true });
     expect(detectFindings([big], buckets(1), 300, { ips: ['203.0.113.1'], ports: [] })[0]!.fromFinding).toBeUndefined();
+    // A DDoS is about a local port: marked when the finding names that port.
+    const flood = Array.from({ length: DDOS_MIN_NEW_REMOTE_IPS }, (_, i) => conversation({ remoteIp: `198.18.${i >> 8}.${i & 255}`, firstSeenAt: T + 8 * 300 + 10 }));
+    expect(detectFindings(flood, buckets(12), 300, { ips: [], ports: [443] })).toEqual([expect.objectContaining({ kind: 'ddos', localPort: 443, fromFinding: true })]);
+    expect(detectFindings(flood, buckets(12), 300, { ips: [], ports: [80] })[0]!.fromFinding).toBeUndefined();
   });
 });

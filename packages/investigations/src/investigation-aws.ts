@@ -2,7 +2,8 @@ import { DetectiveClient } from '@aws-sdk/client-detective';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { MemberCredentials } from '@orgshield/accounts';
-import { type AwsClientFactory, OrgshieldError } from '@orgshield/aws';
+import type { z } from 'zod';
+import { AwsCallError, type AwsClientFactory, classifyError, OrgshieldError } from '@orgshield/aws';
 
 /**
  * The SDK clients an investigation uses, made by @orgshield/aws (endpoint, retries, rate
@@ -34,7 +35,6 @@ export function investigationClients(factory: AwsClientFactory, members: MemberC
 }
 
 const EXPIRED_CREDENTIAL_ERRORS = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);
-const THROTTLING_ERRORS = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling', 'RequestLimitExceeded', 'SlowDown']);
 
 /** The service's error name, from an SDK exception or from @orgshield/aws's AwsCallError (awsCode). */
 export function errorName(error: unknown): string | undefined {
@@ -50,8 +50,9 @@ export function isExpiredCredentials(error: unknown): boolean {
   return EXPIRED_CREDENTIAL_ERRORS.has(name) || /security token included in the request is expired/i.test(message);
 }
 
+/** Throttled, as @orgshield/aws classifies every AWS error. */
 export function isThrottled(error: unknown): boolean {
-  return THROTTLING_ERRORS.has(errorName(error) ?? '');
+  return (error instanceof AwsCallError ? error.kind : classifyError(error)) === 'throttled';
 }
 
 /**
@@ -106,4 +107,15 @@ export async function retryThrottled<T>(operation: string, call: () => Promise<T
       await retry.sleep(Math.random() * retry.baseDelayMs * 2 ** attempt);
     }
   }
+}
+
+/**
+ * An AWS answer checked against what the investigation reads of it. One that does not fit
+ * (an endpoint that is not the service) is one sentence, not a stack.
+ */
+export function parseAwsAnswer<S extends z.ZodType>(service: string, operation: string, schema: S, answer: unknown): z.infer<S> {
+  const parsed = schema.safeParse(answer);
+  if (parsed.success) return parsed.data;
+  const path = parsed.error.issues[0]?.path.join('.') || 'answer';
+  throw new OrgshieldError('UnexpectedAwsAnswer', `${service} ${operation} answered with an unexpected ${path}; check the endpoint (AWS_ENDPOINT_URL).`);
 }

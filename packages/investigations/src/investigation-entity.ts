@@ -1,8 +1,8 @@
 import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/aws';
 import { z } from 'zod';
 import type { NormalizedFinding } from './finding-normalize.js';
-import { errorName, withFreshCredentials } from './investigation-aws.js';
+import { errorName, parseAwsAnswer, withFreshCredentials } from './investigation-aws.js';
 
 /** What an investigation is asked about, before anything is looked up. */
 export type InvestigationSubject =
@@ -197,7 +197,7 @@ function addressesOf(interfaces: EntityNetworkInterface[]): string[] {
 async function describeInstance(lookup: EntityLookup, instanceId: string): Promise<Instance | undefined> {
   try {
     const answer = await withFreshCredentials(lookup.ec2, (ec2) => ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })));
-    const parsed = parseAnswer(DescribeInstancesSchema, answer, 'DescribeInstances');
+    const parsed = parseAwsAnswer('EC2', 'DescribeInstances', DescribeInstancesSchema, answer);
     return parsed.Reservations?.flatMap((reservation) => reservation.Instances ?? []).find((instance) => instance.InstanceId === instanceId);
   } catch (error) {
     if (errorName(error) === 'InvalidInstanceID.NotFound') return undefined;
@@ -212,12 +212,5 @@ async function findInterface(lookup: EntityLookup, filter: string, ip: string) {
   const answer = await withFreshCredentials(lookup.ec2, (ec2) =>
     ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: filter, Values: [ip] }] })),
   );
-  return parseAnswer(DescribeNetworkInterfacesSchema, answer, 'DescribeNetworkInterfaces').NetworkInterfaces?.[0];
-}
-
-function parseAnswer<S extends z.ZodType>(schema: S, answer: unknown, operation: string): z.infer<S> {
-  const parsed = schema.safeParse(answer);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new OrgshieldError('UnexpectedAwsAnswer', `EC2 ${operation} answered without the expected ${issue?.path.join('.') || 'shape'}; check the endpoint (AWS_ENDPOINT_URL).`);
+  return parseAwsAnswer('EC2', 'DescribeNetworkInterfaces', DescribeNetworkInterfacesSchema, answer).NetworkInterfaces?.[0];
 }

@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { FlowLogInput } from './flow-log-reader.js';
 import { flowLogKeyPrefixes } from './flow-log-reader.js';
-import { withFreshCredentials } from './investigation-aws.js';
+import { parseAwsAnswer, withFreshCredentials } from './investigation-aws.js';
 import type { ResolvedEntity } from './investigation-entity.js';
 import { FLOW_LOG_DELIVERY_DELAY_MS, type TimeWindow } from './investigation-window.js';
 import { parseS3Url, type S3Location, s3ObjectSource } from './s3-object-source.js';
@@ -57,7 +57,7 @@ export async function planFlowLogs(flowLogs: string | undefined, entity: Resolve
   if (resources.length === 0) {
     return { source: null, via: 'none', input: { paths: [] }, notes: ['No network interface is known for the subject, so no flow log could be found; pass --flow-logs.'] };
   }
-  const answer = FlowLogsAnswer.parse(
+  const answer = parseAwsAnswer('EC2', 'DescribeFlowLogs', FlowLogsAnswer,
     await withFreshCredentials(access.ec2, (ec2) => ec2.send(new DescribeFlowLogsCommand({ Filter: [{ Name: 'resource-id', Values: resources }] }))),
   );
   const toS3 = (answer.FlowLogs ?? []).find((log) => log.LogDestinationType === 's3' && log.FlowLogStatus !== 'FAILED' && log.LogDestination);

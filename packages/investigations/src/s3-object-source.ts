@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
 import { z } from 'zod';
-import { errorName, withFreshCredentials } from './investigation-aws.js';
+import { errorName, parseAwsAnswer, withFreshCredentials } from './investigation-aws.js';
 
 /** Where flow logs are read from: keys under a prefix, each opened as a byte stream. */
 export interface S3ObjectSource {
@@ -44,14 +44,11 @@ export function s3ObjectSource(client: (fresh: boolean) => S3Client, bucket: str
     async *list(prefix) {
       let token: string | undefined;
       do {
-        const answer = ListAnswer.safeParse(
-          await s3Call(bucket, prefix, () =>
-            withFreshCredentials(client, (s3) => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))),
-          ),
-        );
-        if (!answer.success) throw new OrgshieldError('UnexpectedAwsAnswer', `S3 ListObjectsV2 of s3://${bucket}/${prefix} answered without a key list; check the endpoint.`);
-        for (const object of answer.data.Contents ?? []) yield { key: object.Key, size: object.Size ?? 0 };
-        token = answer.data.IsTruncated ? answer.data.NextContinuationToken : undefined;
+        const answer = parseAwsAnswer('S3', `ListObjectsV2 of s3://${bucket}/${prefix}`, ListAnswer, await s3Call(bucket, prefix, () =>
+          withFreshCredentials(client, (s3) => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))),
+        ));
+        for (const object of answer.Contents ?? []) yield { key: object.Key, size: object.Size ?? 0 };
+        token = answer.IsTruncated ? answer.NextContinuationToken : undefined;
       } while (token);
     },
     async open(key) {
