@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { InvalidInputError } from '@orgshield/aws';
 
 /** Commander option parsers: a bad value is one sentence naming it, and exit code 2. */
 export function integerOption(name: string, min: number, max: number) {
@@ -25,6 +26,15 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
       throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}, got "${value}".`);
     }
     return value as T;
+  };
+}
+
+/** A `KEY=VALUE` option value (`shape` names it in the refusal), split at its first `=`. */
+export function parsePair(flag: string, shape: string) {
+  return (value: string): [string, string] => {
+    const at = value.indexOf('=');
+    if (at <= 0) throw new InvalidInputError(`${flag} "${value}" is not ${shape}.`);
+    return [value.slice(0, at), value.slice(at + 1)];
   };
 }
 

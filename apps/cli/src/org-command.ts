@@ -1,15 +1,9 @@
 import type { Command } from 'commander';
-import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/aws';
 import { loadSnapshot, OrganizationIndex, type OrganizationSnapshot } from '@orgshield/accounts';
 import { orgSyncJob } from '@orgshield/jobs';
-import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
+import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
 import { progressPrinter, runJob, withSession, type CliSession } from './job-runner.js';
-
-function parseTag(value: string): [string, string] {
-  const at = value.indexOf('=');
-  if (at <= 0) throw new InvalidInputError(`--tag "${value}" is not KEY=VALUE.`);
-  return [value.slice(0, at), value.slice(at + 1)];
-}
 
 async function requireSnapshot(session: CliSession): Promise<OrganizationSnapshot> {
   const snapshot = await loadSnapshot(session.redis, { keyPrefix: session.keyPrefix });
@@ -18,7 +12,7 @@ async function requireSnapshot(session: CliSession): Promise<OrganizationSnapsho
 }
 
 /** The accounts `org list` prints: all of them (suspended too), under an OU and with tags if asked. */
-export function listAccounts(snapshot: OrganizationSnapshot, filter: { ou?: string; tags?: [string, string][] }) {
+function listAccounts(snapshot: OrganizationSnapshot, filter: { ou?: string; tags?: [string, string][] }) {
   const index = OrganizationIndex.of(snapshot);
   const accounts = filter.ou ? index.accountsUnder(index.parentId(filter.ou, '--ou')) : snapshot.accounts;
   return accounts
@@ -73,7 +67,7 @@ export function configureOrgCommand(program: Command): void {
     .command('list')
     .description('accounts of the last snapshot')
     .option('--ou <path>', 'only accounts in this OU (a path like Root/Workloads/Prod, or an id) and below')
-    .option('--tag <key=value>', 'only accounts with this tag (repeatable: all must match)', collect(parseTag))
+    .option('--tag <key=value>', 'only accounts with this tag (repeatable: all must match)', collect(parsePair('--tag', 'KEY=VALUE')))
     .option('--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table' as OutputFormat)
     .action(async (options: { ou?: string; tag?: [string, string][]; output: OutputFormat }) =>
       withSession(async (session) => {

@@ -11,15 +11,7 @@ import {
   validatePolicyFiles,
   type LoadedPolicySpec,
 } from '@orgshield/policies';
-import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
-
-function parsePair(flag: string, shape: string) {
-  return (value: string): [string, string] => {
-    const at = value.indexOf('=');
-    if (at <= 0) throw new InvalidInputError(`${flag} "${value}" is not ${shape}.`);
-    return [value.slice(0, at), value.slice(at + 1)];
-  };
-}
+import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
 
 /** Every problem on stderr, then one sentence for the exit. */
 async function orRefuse<T>(what: string, outcome: string, work: () => Promise<T>): Promise<T> {
