@@ -19,6 +19,7 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { analyzeFlowLogs, type Conversation, listFlowLogFiles } from '@orgshield/investigations/flow-logs';
 import { type FlowLogScenario, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
@@ -36,26 +37,26 @@ interface Options {
   double: boolean;
 }
 
-function parseArgs(argv: readonly string[]): Options & { child?: string } {
-  const options: Options & { child?: string } = { records: 8_000_000, files: 400, rounds: 3, seed: 1, double: true };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    const value = argv[i + 1];
-    const number = (): number => {
-      const n = Number(value);
-      if (!Number.isInteger(n) || n <= 0) throw new Error(`${flag} needs a positive whole number, not ${value}.`);
-      i++;
-      return n;
-    };
-    if (flag === '--records') options.records = number();
-    else if (flag === '--files') options.files = number();
-    else if (flag === '--rounds') options.rounds = number();
-    else if (flag === '--seed') options.seed = number();
-    else if (flag === '--no-double') options.double = false;
-    else if (flag === '--child') options.child = argv[++i];
-    else throw new Error(`Unknown option ${flag}; use --records N --files N --rounds N --seed N --no-double.`);
-  }
-  return options;
+function readOptions(): Options & { child?: string } {
+  const { values } = parseArgs({
+    options: {
+      records: { type: 'string', default: '8000000' },
+      files: { type: 'string', default: '400' },
+      rounds: { type: 'string', default: '3' },
+      seed: { type: 'string', default: '1' },
+      'no-double': { type: 'boolean', default: false },
+      child: { type: 'string' },
+    },
+  });
+  const whole = (flag: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} needs a positive whole number, not ${value}.`);
+    return n;
+  };
+  return {
+    records: whole('records', values.records), files: whole('files', values.files), rounds: whole('rounds', values.rounds), seed: whole('seed', values.seed),
+    double: !values['no-double'], ...(values.child === undefined ? {} : { child: values.child }),
+  };
 }
 
 /** The traffic: a clean day (or days) of a web server, plus a few planted incidents. */
@@ -224,7 +225,7 @@ const median = (values: readonly number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = readOptions();
   if (options.child !== undefined) {
     const { tool, dir, out } = JSON.parse(options.child) as { tool: Tool; dir: string; out: string };
     await child(tool, dir, out);

@@ -85,12 +85,6 @@ export function loadServiceModel(directory: string): ServiceModel {
   return JSON.parse(gunzipSync(readFileSync(new URL(file, dir))).toString('utf8')) as ServiceModel;
 }
 
-export function shapeOf(model: ServiceModel, ref: { shape: string }): Shape {
-  const shape = model.shapes[ref.shape];
-  if (!shape) throw new Error(`the ${model.metadata.serviceId} model has no shape ${ref.shape}`);
-  return shape;
-}
-
 const memberLists = new WeakMap<Shape, [string, ShapeRef][]>();
 
 /** A structure's members as a list, computed once per shape: serializers walk it per request. */
