@@ -65,8 +65,17 @@ describe('AwsClientFactory', () => {
     const s3 = factory.client(S3Client);
     expect(s3.config.forcePathStyle).toBe(true);
     expect(await s3.config.maxAttempts()).toBe(7);
+    const modeOf = async (client: S3Client): Promise<string> => {
+      const mode: string | (() => Promise<string>) = client.config.retryMode;
+      return typeof mode === 'string' ? mode : mode();
+    };
+    expect(await modeOf(s3)).toBe('standard');
     const endpoint = await s3.config.endpoint?.();
     expect(endpoint?.hostname).toBe('127.0.0.1');
+    // Without a setting (and without AWS_RETRY_MODE), clients slow down on throttles: adaptive.
+    if (process.env['AWS_RETRY_MODE'] === undefined) {
+      expect(await modeOf(new AwsClientFactory({ region: 'us-east-1', credentials, endpoint: 'http://127.0.0.1:4566' }).client(S3Client))).toBe('adaptive');
+    }
   });
 
   it('fails fast with one sentence when nothing listens at the endpoint, after its retries', async () => {
