@@ -126,10 +126,12 @@ export async function waitForInvestigation(
   graphArn: string,
   investigationId: string,
   options: WaitOptions,
+  /** An answer of GetInvestigation just read, to start from instead of asking again. */
+  known?: InvestigationSummary,
 ): Promise<{ investigation: InvestigationSummary; timedOut: boolean }> {
   const deadline = options.now() + options.timeoutMs;
   for (let poll = 0; ; poll++) {
-    const investigation = await getInvestigation(access, graphArn, investigationId);
+    const investigation = poll === 0 && known !== undefined ? known : await getInvestigation(access, graphArn, investigationId);
     options.onPoll?.(investigation);
     if (investigation.status === 'SUCCESSFUL' || investigation.status === 'FAILED') return { investigation, timedOut: false };
     const wait = Math.min(options.pollMs, 500 * 2 ** poll);

@@ -66,10 +66,14 @@ describe('pullDetective against the sandbox', () => {
     expect(indicators.find((i) => i.type === 'RELATED_FINDING')?.detail).toMatchObject({ Arn: finding.arn, Type: finding.type });
     expect(sandbox.requests().filter((r) => r.operation === 'ListIndicators')).toHaveLength(2);
 
+    const gets = (): number => sandbox.requests().filter((r) => r.operation === 'GetInvestigation').length;
+    const before = gets();
     const again = await pullDetective(request, { clients: connection.clients, ...fast });
     expect(again.investigation).toMatchObject({ id: report.investigation?.id, reused: true, severity: 'CRITICAL' });
     expect(again.existingInvestigations).toHaveLength(2);
     expect(sandbox.requests().filter((r) => r.operation === 'StartInvestigation')).toHaveLength(1);
+    // The reused investigation (listed first, the newest) is read once: finished, it is not read again to wait on it.
+    expect(gets() - before).toBe(1);
     connection.factory.destroy();
   });
 

@@ -173,7 +173,7 @@ async function investigate(
     pollMs: options.pollMs ?? 5_000,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     now,
-  });
+  }, reused);
   if (timedOut) report.warnings.push(`Detective investigation ${investigationId} was still ${investigation.status ?? 'running'} when orgshield stopped waiting; run again later to collect it.`);
   if (investigation.status === 'FAILED') report.warnings.push(`Detective investigation ${investigationId} failed.`);
   const indicators = investigation.status === 'SUCCESSFUL' ? await listIndicators(access, graphArn, investigationId) : [];
