@@ -1,10 +1,7 @@
 import type { OperationModel, ServiceModel } from '../model/service-model.js';
 import type { ServiceError } from '../service-error.js';
-import { structureFromJson, toJson } from './json-codec.js';
+import { jsonErrorResponse, parseJsonObject, structureFromJson, toJson } from './json-codec.js';
 import {
-  errorShape,
-  MalformedRequestError,
-  messageMember,
   type CommonError,
   type ErrorSpec,
   type Protocol,
@@ -45,16 +42,7 @@ export class AwsJsonProtocol implements Protocol {
     if (!operation.input) return {};
     const shape = this.model.shapes[operation.input.shape];
     if (!shape) return {};
-    let body: unknown = {};
-    if (request.body.length > 0) {
-      try {
-        body = JSON.parse(request.body.toString('utf8'));
-      } catch {
-        throw new MalformedRequestError('The request body is not valid JSON.');
-      }
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new MalformedRequestError('The request body must be a JSON object.');
-    return structureFromJson(this.model, shape, body as Record<string, unknown>);
+    return structureFromJson(this.model, shape, request.body.length > 0 ? parseJsonObject(request.body) : {});
   }
 
   writeOutput(operation: OperationModel, output: Record<string, unknown>, requestId: string): WireResponse {
@@ -67,14 +55,7 @@ export class AwsJsonProtocol implements Protocol {
   }
 
   writeError(error: ServiceError, requestId: string): WireResponse {
-    const { shape, status } = errorShape(this.model, error);
-    const fields = shape ? ((toJson(this.model, error.code, error.fields) as Record<string, unknown> | undefined) ?? {}) : { ...error.fields };
-    const body = { __type: error.code, [messageMember(shape)?.wire ?? 'message']: error.message, ...fields };
-    return {
-      status,
-      headers: { 'content-type': this.contentType, 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.code },
-      body: JSON.stringify(body),
-    };
+    return jsonErrorResponse(this.model, error, requestId, this.contentType, true);
   }
 
   commonError(kind: CommonError): ErrorSpec {

@@ -1,4 +1,6 @@
 import { membersOf, type ServiceModel, type Shape, type ShapeRef } from '../model/service-model.js';
+import type { ServiceError } from '../service-error.js';
+import { errorShape, MalformedRequestError, messageMember, type WireResponse } from './protocol.js';
 import { formatTimestamp, parseTimestamp, timestampFormat } from './wire-values.js';
 
 /**
@@ -74,4 +76,28 @@ export function structureFromJson(model: ServiceModel, shape: Shape, body: Recor
     if (wire !== undefined) out[name] = fromJson(model, member.shape, wire);
   }
   return out;
+}
+
+/** A JSON request body, which both JSON protocols require to be an object. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new MalformedRequestError('The request body is not valid JSON.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedRequestError('The request body must be a JSON object.');
+  return parsed as Record<string, unknown>;
+}
+
+/** An error as the JSON protocols answer it; awsJson also names it in the body (`__type`). */
+export function jsonErrorResponse(model: ServiceModel, error: ServiceError, requestId: string, contentType: string, withType: boolean): WireResponse {
+  const { shape, status } = errorShape(model, error);
+  const fields = shape ? ((toJson(model, error.code, error.fields) as Record<string, unknown> | undefined) ?? {}) : { ...error.fields };
+  const body = { ...(withType ? { __type: error.code } : {}), [messageMember(shape)?.wire ?? 'message']: error.message, ...fields };
+  return {
+    status,
+    headers: { 'content-type': contentType, 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.code },
+    body: JSON.stringify(body),
+  };
 }

@@ -1,8 +1,8 @@
 import type { OperationModel, ServiceModel, ShapeRef } from '../model/service-model.js';
 import type { ServiceError } from '../service-error.js';
 import { RestProtocol } from './http-bindings.js';
-import { structureFromJson, toJson, fromJson } from './json-codec.js';
-import { errorShape, MalformedRequestError, messageMember, type CommonError, type ErrorSpec, type WireResponse } from './protocol.js';
+import { fromJson, jsonErrorResponse, parseJsonObject, structureFromJson, toJson } from './json-codec.js';
+import { type CommonError, type ErrorSpec, type WireResponse } from './protocol.js';
 
 const COMMON_ERRORS: Record<CommonError, ErrorSpec> = {
   unknownOperation: { code: 'UnknownOperationException', status: 404, message: 'The requested resource or operation does not exist.' },
@@ -46,28 +46,10 @@ export class RestJsonProtocol extends RestProtocol {
   }
 
   writeError(error: ServiceError, requestId: string): WireResponse {
-    const { shape, status } = errorShape(this.model, error);
-    const fields = shape ? ((toJson(this.model, error.code, error.fields) as Record<string, unknown> | undefined) ?? {}) : { ...error.fields };
-    const body = { [messageMember(shape)?.wire ?? 'message']: error.message, ...fields };
-    return {
-      status,
-      headers: { 'content-type': this.contentType, 'x-amzn-requestid': requestId, 'x-amzn-errortype': error.code },
-      body: JSON.stringify(body),
-    };
+    return jsonErrorResponse(this.model, error, requestId, this.contentType, false);
   }
 
   commonError(kind: CommonError): ErrorSpec {
     return COMMON_ERRORS[kind];
   }
-}
-
-function parseJsonObject(body: Buffer): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new MalformedRequestError('The request body is not valid JSON.');
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new MalformedRequestError('The request body must be a JSON object.');
-  return parsed as Record<string, unknown>;
 }
