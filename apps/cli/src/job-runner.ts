@@ -54,9 +54,9 @@ export async function withSession<T>(work: (session: CliSession) => Promise<T>):
 /**
  * Runs `work` with a worker for `queue` in this process when no worker is connected to it (and
  * `wanted`), so one command carries its jobs to their end on a laptop with nothing else running.
+ * `queues` is the caller's (it asks how many workers listen).
  */
-export async function withLocalWorker<T>(session: CliSession, queue: QueueName, wanted: boolean, work: () => Promise<T>): Promise<T> {
-  const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
+export async function withLocalWorker<T>(session: CliSession, queues: JobQueues, queue: QueueName, wanted: boolean, work: () => Promise<T>): Promise<T> {
   let local: WorkerService | undefined;
   let runtime: Runtime | undefined;
   try {
@@ -78,7 +78,6 @@ export async function withLocalWorker<T>(session: CliSession, queue: QueueName, 
   } finally {
     await local?.close();
     await runtime?.close();
-    await queues.close();
   }
 }
 
@@ -98,7 +97,7 @@ export async function runJob<C extends AnyContract>(
     const job = await queues.submit(contract, payload);
     const jobId = String(job.id);
     if (!options.wait) return { jobId };
-    const result = await withLocalWorker(session, contract.queue, true, () => queues.waitFor(contract, job, { onProgress: options.onProgress }));
+    const result = await withLocalWorker(session, queues, contract.queue, true, () => queues.waitFor(contract, job, { onProgress: options.onProgress }));
     if (process.stderr.isTTY && options.onProgress) process.stderr.write('\r\x1b[2K');
     return { jobId, result };
   } finally {

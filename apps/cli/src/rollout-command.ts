@@ -35,7 +35,7 @@ export async function withRolloutControl<T>(
 ): Promise<T> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await withLocalWorker(session, 'firewall', options.local, () => work(new RolloutControl(session.redis, queues), queues));
+    return await withLocalWorker(session, queues, 'firewall', options.local, () => work(new RolloutControl(session.redis, queues), queues));
   } finally {
     await queues.close();
   }

@@ -31,7 +31,7 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     // The audit trail of every mutating call: to the log now; never carries credentials.
     onMutation: (entry: MutationAuditEntry) => logger.info({ audit: entry }, 'aws mutation'),
   });
-  let members: { managementAccountId: string; credentials: MemberCredentials } | undefined;
+  let members: MemberCredentials | undefined;
   return {
     redis,
     keyPrefix,
@@ -39,18 +39,17 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     logger,
     config,
     async members() {
-      // The snapshot knows the management account; without one (no sync yet), Organizations says.
-      const stored = await loadSnapshot(redis, { keyPrefix });
-      const managementAccountId = stored?.managementAccountId ?? (await describeManagementAccount(clients));
-      if (members?.managementAccountId !== managementAccountId) {
-        const credentials = new MemberCredentials(clients, {
-          managementAccountId,
+      // An organization's management account never changes: it is looked up once per worker,
+      // in the snapshot, or (no sync yet) from Organizations.
+      if (members === undefined) {
+        const stored = await loadSnapshot(redis, { keyPrefix });
+        members = new MemberCredentials(clients, {
+          managementAccountId: stored?.managementAccountId ?? (await describeManagementAccount(clients)),
           roleName: config.ORGSHIELD_ROLE_NAME,
           externalId: config.ORGSHIELD_EXTERNAL_ID,
         });
-        members = { managementAccountId, credentials };
       }
-      return members.credentials;
+      return members;
     },
     async close() {
       clients.destroy();
