@@ -2,19 +2,25 @@
  * The running totals of a flow-log analysis: counters, conversations and a per-minute
  * volume series, fed straight from the scanner's decompressed bytes.
  *
- * Records are many (millions) and conversations few (thousands), so the per-record path
- * creates no strings and no objects (IPv4 addresses are read as numbers; only other
- * addresses go through an AddressBook) and makes one hash-table probe into rows that
- * hold each conversation's key and totals side by side. Memory grows with distinct
- * conversations, never with records, and the table has a hard cap.
+ * Records are many (millions) and conversations few (thousands). The per-record work runs
+ * in WebAssembly (wasm/flow-core.ts, compiled to flow-core.wasm): it parses the lines in
+ * its own memory, which zlib inflates into directly, and totals each record into a row of
+ * numbers per conversation and per minute. This side configures it, answers its rare calls
+ * (addresses other than dotted quads, the remote filter, problems to report) and reads the
+ * rows afterwards, through views of its memory. Memory grows with distinct conversations,
+ * never with records, and the table has a hard cap.
  */
+import { readFileSync } from 'node:fs';
 import type { ConversationFacts } from './flow-findings.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import { type FlowLogProblems, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
+import type { MinuteTotals } from './flow-timeline.js';
 
 /** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
 export const MAX_CONVERSATIONS = 1_000_000;
+/** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
+export const MAX_MINUTES = 2 ** 20;
 
 export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
 
@@ -58,9 +64,6 @@ export function directionFromPorts(localPort: number, remotePort: number): FlowD
 
 const OPENED_BY_REMOTE = 1;
 const OPENED_BY_LOCAL = 2;
-const TCP = 6;
-const SYN = 2;
-const SYN_ACK = 18;
 /** Address ids at and above this are addresses other than IPv4 (IPv6), numbered in an AddressBook. */
 const OTHER_ADDRESSES = 2 ** 32;
 
@@ -116,99 +119,6 @@ class AddressBook {
   others(): string[] {
     return [...this.normalized];
   }
-}
-
-/** A conversation's row in ConversationTable.rows: its key, then its totals. */
-const ADDRESS = 0, KEY = 1;
-export const IN_BYTES = 2, OUT_BYTES = 3, IN_PACKETS = 4, OUT_PACKETS = 5, ACCEPTED_OUT_BYTES = 6, ACCEPTED = 7, REJECTED = 8,
-  FIRST_SEEN = 9, LAST_SEEN = 10, OPENED = 11;
-const ROW = 12;
-
-/**
- * Conversations keyed by (remote address id, local port, remote port, protocol) in an
- * open-addressing hash table (probed by FlowAccumulator.lines). Each conversation is one
- * row of ROW numbers, key and totals side by side, so a record touches the slot array and
- * one row. Index i is conversation i.
- */
-export class ConversationTable {
-  size = 0;
-  /**
-   * Room for every conversation the table may hold, allocated once: memory is only taken
-   * as rows are first written, and the table never copies itself to grow.
-   */
-  readonly rows = new Float64Array(MAX_CONVERSATIONS * ROW);
-  /** Per slot, 1 + the index of its conversation, or 0 when empty. */
-  slots = new Int32Array(2048);
-
-  constructor(private readonly addresses: AddressBook) {}
-
-  /** The conversation of a key, created when new; -1 when the table is full. Off the hot path: FlowAccumulator.lines probes on its own. */
-  find(address: number, key: number): number {
-    const ports = Math.floor(key / 256);
-    const mask = this.slots.length - 1;
-    for (let slot = slotHash(address, ports | 0, key % 256) & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
-      if (entry === 0) return this.insert(slot, address, key);
-      const o = (entry - 1) * ROW;
-      if (this.rows[o + KEY] === key && this.rows[o + ADDRESS] === address) return entry - 1;
-    }
-  }
-
-  address(i: number): string {
-    return this.addresses.text(this.rows[i * ROW + ADDRESS]!);
-  }
-
-  protocol(i: number): number {
-    return this.rows[i * ROW + KEY]! % 256;
-  }
-
-  localPort(i: number): number {
-    return Math.floor(this.rows[i * ROW + KEY]! / 16777216);
-  }
-
-  remotePort(i: number): number {
-    return Math.floor(this.rows[i * ROW + KEY]! / 256) % 65536;
-  }
-
-  /** The direction of conversation i: TCP flags when they agree, else the port rule. */
-  direction(i: number): FlowDirection {
-    const opened = this.rows[i * ROW + OPENED]!;
-    if (opened === OPENED_BY_REMOTE) return 'inbound';
-    if (opened === OPENED_BY_LOCAL) return 'outbound';
-    return directionFromPorts(this.localPort(i), this.remotePort(i));
-  }
-
-  /** Puts a new conversation in an empty slot; -1 when the table is full. */
-  insert(slot: number, address: number, key: number): number {
-    if (this.size >= MAX_CONVERSATIONS) return -1;
-    const i = this.size++;
-    const o = i * ROW;
-    this.rows[o + ADDRESS] = address;
-    this.rows[o + KEY] = key;
-    this.rows[o + FIRST_SEEN] = Infinity;
-    this.rows[o + LAST_SEEN] = -Infinity;
-    this.slots[slot] = i + 1;
-    if (this.size * 2 > this.slots.length) this.rehash();
-    return i;
-  }
-
-  private rehash(): void {
-    this.slots = new Int32Array(this.slots.length * 2);
-    const mask = this.slots.length - 1;
-    for (let i = 0; i < this.size; i++) {
-      let slot = slotHash(this.rows[i * ROW + ADDRESS]!, (this.localPort(i) << 16) | this.remotePort(i), this.protocol(i)) & mask;
-      while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
-      this.slots[slot] = i + 1;
-    }
-  }
-}
-
-/** A conversation key's hash (murmur3's finalizer over the mixed parts). */
-function slotHash(address: number, ports: number, protocol: number): number {
-  let h = (address | 0) ^ Math.imul(ports, -1640531535) ^ Math.imul(protocol + (address > 4294967295 ? 257 : 1), 461845907);
-  h = Math.imul(h ^ (h >>> 16), -2048144789);
-  h = Math.imul(h ^ (h >>> 13), -1028477387);
-  return h ^ (h >>> 16);
 }
 
 /** A conversation as an analysis reports it. */
@@ -302,82 +212,103 @@ function isoSeconds(): (seconds: number) => string {
   };
 }
 
-/** Volume per minute of record start, sparse: only minutes with traffic take room. */
-export class MinuteSeries {
-  private readonly index = new Map<number, number>();
-  minutes: number[] = [];
-  inBytes: number[] = [];
-  outBytes: number[] = [];
-  accepted: number[] = [];
-  rejected: number[] = [];
-  private lastMinute = NaN;
-  private lastSlot = -1;
+/** A conversation's row: its key, then its totals (f64 each, in the core's memory). */
+const ADDRESS = 0, KEY = 1, IN_BYTES = 2, OUT_BYTES = 3, IN_PACKETS = 4, OUT_PACKETS = 5, ACCEPTED_OUT_BYTES = 6, ACCEPTED = 7,
+  REJECTED = 8, FIRST_SEEN = 9, LAST_SEEN = 10, OPENED = 11;
+const ROW = 12;
+/** A minute's row: the minute, then its totals. */
+const MINUTE_ROW = 5;
 
-  slot(minute: number): number {
-    if (minute === this.lastMinute) return this.lastSlot;
-    let slot = this.index.get(minute);
-    if (slot === undefined) {
-      slot = this.minutes.length;
-      this.index.set(minute, slot);
-      this.minutes.push(minute);
-      this.inBytes.push(0);
-      this.outBytes.push(0);
-      this.accepted.push(0);
-      this.rejected.push(0);
-    }
-    this.lastMinute = minute;
-    this.lastSlot = slot;
-    return slot;
-  }
+/** What the parser does with each column of a file's format (the core's op codes). */
+const SKIP = 0;
+const OPS: Partial<Record<FlowLogField, number>> = {
+  srcaddr: 1, dstaddr: 2, srcport: 3, dstport: 4, protocol: 5, packets: 6, bytes: 7, start: 8, end: 9, 'tcp-flags': 10,
+  action: 11, 'log-status': 12,
+};
+const INTERFACE = 13, FLOW_DIRECTION = 14;
+/** Remote filter verdicts per conversation. */
+const PASSES = 1, REFUSED = 2;
+
+/** The part of the WebAssembly API used here (the project's types are Node's, which leave it out). */
+declare const WebAssembly: {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Global: abstract new () => { value: unknown };
+};
+type WasmModule = { readonly wasmModule: unique symbol };
+
+/** The core's exports: its functions, and its layout and limits as globals. */
+interface CoreExports {
+  memory: { buffer: ArrayBuffer };
+  configure(locals: number, eni: number, localPorts: number, remotePorts: number, protocols: number, direction: number, action: number, remote: number, from: number, to: number): void;
+  setOps(count: number): void;
+  lines(from: number, to: number, firstLine: number): number;
+  find(address: number, key: number): number;
+  addMinute(minute: number, inBytes: number, outBytes: number, accepted: number, rejected: number): void;
+  conversationCount(): number;
+  minuteCount(): number;
+}
+type Layout = Record<
+  | 'MAX_LINE_BYTES' | 'MAX_CONVERSATIONS' | 'MAX_MINUTES' | 'MAX_OPS' | 'MAX_LOCALS' | 'ROW' | 'MINUTE_ROW' | 'READ_BYTES' | 'INFLATE_BYTES'
+  | 'SCRATCH_BYTES' | 'STATS' | 'STAT_TOTAL' | 'STAT_MATCHED' | 'STAT_NODATA' | 'STAT_SKIPDATA' | 'STAT_OVERFLOW' | 'STAT_MINUTE_OVERFLOW'
+  | 'LOCALS' | 'ENI' | 'LOCAL_PORTS' | 'REMOTE_PORTS' | 'PROTOCOLS' | 'OPS' | 'READ' | 'INFLATE' | 'SCRATCH' | 'VERDICTS' | 'ROWS' | 'MINUTES',
+  number
+>;
+
+let compiled: WasmModule | undefined;
+
+/** The compiled core, compiled once per thread (a few kilobytes: well under a millisecond). */
+function coreModule(): WasmModule {
+  compiled ??= new WebAssembly.Module(readFileSync(new URL('./flow-core.wasm', import.meta.url)));
+  return compiled;
 }
 
-/** What the parser does with each column of a file's format. */
-const SKIP = 0, SRCADDR = 1, DSTADDR = 2, SRCPORT = 3, DSTPORT = 4, PROTOCOL = 5, PACKETS = 6, BYTES = 7,
-  START = 8, END = 9, TCP_FLAGS = 10, ACTION = 11, LOG_STATUS = 12, INTERFACE = 13, FLOW_DIRECTION = 14;
-/** The ops whose column is an unsigned number (SRCPORT..TCP_FLAGS). */
-const FIRST_NUMBER = SRCPORT, LAST_NUMBER = TCP_FLAGS;
+/** The core's calls out, answered by the accumulator that owns the instance. */
+interface CoreCalls {
+  addressId(start: number, end: number): number;
+  remotePasses(address: number): boolean;
+  malformed(start: number, end: number, line: number, column: number, at: number): void;
+  tooLong(line: number): void;
+}
 
-const STATUS_BAD = 0, STATUS_OK = 1, STATUS_NODATA = 2, STATUS_SKIPDATA = 3;
-const ACTION_BAD = 0, ACTION_ACCEPT = 1, ACTION_REJECT = 2, ACTION_NONE = 3;
-/** Remote filter verdicts per conversation. */
-const UNDECIDED = 0, PASSES = 1, REFUSED = 2;
-/** An address column that is not a dotted quad: its text is looked up once the record is known to count. */
-const NOT_IPV4 = -2;
+function instantiate(calls: CoreCalls): { core: CoreExports; layout: Layout } {
+  const instance = new WebAssembly.Instance(coreModule(), { flow: { ...calls } });
+  const exports = instance.exports as unknown as CoreExports;
+  const layout = Object.fromEntries(Object.entries(instance.exports).flatMap(([name, value]) => (value instanceof WebAssembly.Global ? [[name, value.value]] : []))) as Layout;
+  // The limits are the core's and this side's at once: a core built from other sources fails here, not in a run.
+  if (layout.MAX_LINE_BYTES !== MAX_LINE_BYTES || layout.MAX_CONVERSATIONS !== MAX_CONVERSATIONS || layout.MAX_MINUTES !== MAX_MINUTES
+    || layout.ROW !== ROW || layout.MINUTE_ROW !== MINUTE_ROW) {
+    throw new Error('flow-core.wasm does not match flow-accumulator.ts: rebuild it with `npm run build:wasm -w @orgshield/investigations`.');
+  }
+  return { core: exports, layout };
+}
 
 /** The exportable state of an accumulator: plain data, to send from a reader thread. */
 export interface AccumulatorState {
   counts: RecordCounts;
   overflow: number;
+  minuteOverflow: number;
   /** The conversations' rows (ROW numbers each), cut to size; refused ones left out. */
   rows: Float64Array;
   /** The addresses other than IPv4 that the rows' address ids point to. */
   others: string[];
-  minutes: Pick<MinuteSeries, 'minutes' | 'inBytes' | 'outBytes' | 'accepted' | 'rejected'>;
+  /** The minutes' rows (MINUTE_ROW numbers each). */
+  minutes: Float64Array;
 }
 
 export class FlowAccumulator implements FlowRecordSink {
-  readonly counts: RecordCounts = { total: 0, matched: 0, nodata: 0, skipdata: 0 };
-  /** Matching records of conversations the full table could not take. */
-  overflow = 0;
   private readonly addresses = new AddressBook();
-  readonly conversations = new ConversationTable(this.addresses);
-  readonly series = new MinuteSeries();
-  /** Per conversation, the remote filter's verdict (only with a remote filter). */
-  private verdicts = new Uint8Array(1024);
-  /** One op per column of the current file's format. */
-  private ops = new Uint8Array(0);
+  private readonly core: CoreExports;
+  private readonly layout: Layout;
+  /** The core's memory, as bytes and as numbers (it never grows, so these views stay valid). */
+  private readonly heap: Buffer;
+  private readonly stats: Float64Array;
+  private readonly rows: Float64Array;
   private columns: readonly (string | null)[] = [];
-  /** The instance's addresses as address ids. */
-  private readonly locals: number[];
+  /** The file being read, for the problems the core reports. */
+  private file = '';
   private readonly eni: Buffer | null;
-  private readonly from: number;
-  private readonly to: number;
-  private readonly filtered: boolean;
-  private readonly localPorts: Set<number>;
-  private readonly remotePorts: Set<number>;
-  private readonly protocols: Set<number>;
-  private readonly direction: FlowDirection | null;
-  private readonly action: number;
+  private readonly localCount: number;
 
   constructor(
     private readonly config: AccumulatorConfig,
@@ -385,20 +316,77 @@ export class FlowAccumulator implements FlowRecordSink {
     /** Decides the remote filter for one address (CIDR matching lives with the caller). */
     private readonly remoteFilter: ((address: string) => boolean) | null,
   ) {
-    this.locals = config.localIps.map((ip) => this.addresses.id(ip));
+    ({ core: this.core, layout: this.layout } = instantiate({
+      addressId: (start, end) => this.addresses.id(this.heap.toString('latin1', start, end)),
+      remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
+      malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
+      tooLong: (line) => this.tooLong(this.file, line),
+    }));
+    const { layout } = this;
+    const buffer = this.core.memory.buffer;
+    this.heap = Buffer.from(buffer);
+    this.stats = new Float64Array(buffer, layout.STATS, 8);
+    this.rows = new Float64Array(buffer, layout.ROWS, MAX_CONVERSATIONS * ROW);
+
+    const locals = config.localIps.map((ip) => this.addresses.id(ip));
+    if (locals.length > layout.MAX_LOCALS) throw new Error(`At most ${layout.MAX_LOCALS} local addresses can be analysed at once, not ${locals.length}.`);
+    new Float64Array(buffer, layout.LOCALS, locals.length).set(locals);
+    this.localCount = locals.length;
     this.eni = config.eni === null ? null : Buffer.from(config.eni, 'latin1');
-    this.from = config.from ?? -Infinity;
-    this.to = config.to ?? Infinity;
-    this.localPorts = new Set(config.localPorts);
-    this.remotePorts = new Set(config.remotePorts);
-    this.protocols = new Set(config.protocols);
-    this.direction = config.direction;
-    this.action = config.action === null ? 0 : config.action === 'ACCEPT' ? ACTION_ACCEPT : ACTION_REJECT;
-    this.filtered = this.localPorts.size + this.remotePorts.size + this.protocols.size > 0 || this.direction !== null || this.action !== 0;
+    if (this.eni !== null) this.heap.set(this.eni.subarray(0, 64), layout.ENI);
+    for (const port of config.localPorts) this.heap[layout.LOCAL_PORTS + port] = 1;
+    for (const port of config.remotePorts) this.heap[layout.REMOTE_PORTS + port] = 1;
+    for (const protocol of config.protocols) this.heap[layout.PROTOCOLS + protocol] = 1;
+    this.core.configure(
+      locals.length, this.eni === null ? -1 : this.eni.length,
+      config.localPorts.length > 0 ? 1 : 0, config.remotePorts.length > 0 ? 1 : 0, config.protocols.length > 0 ? 1 : 0,
+      config.direction === null ? 0 : config.direction === 'inbound' ? 1 : 2,
+      config.action === null ? 0 : config.action === 'ACCEPT' ? 1 : 2,
+      remoteFilter === null ? 0 : 1, config.from ?? -Infinity, config.to ?? Infinity,
+    );
+  }
+
+  /** Buffers in the core's memory for LocalFlowLogReader to read and inflate into: lines there are parsed where they lie. */
+  readerBuffers(): { input: Buffer; output: Buffer } {
+    const { layout } = this;
+    return {
+      input: this.heap.subarray(layout.READ, layout.READ + layout.READ_BYTES),
+      output: this.heap.subarray(layout.INFLATE, layout.INFLATE + layout.INFLATE_BYTES),
+    };
+  }
+
+  get counts(): RecordCounts {
+    const { stats, layout } = this;
+    return { total: stats[layout.STAT_TOTAL]!, matched: stats[layout.STAT_MATCHED]!, nodata: stats[layout.STAT_NODATA]!, skipdata: stats[layout.STAT_SKIPDATA]! };
+  }
+
+  /** Matching records of conversations the full table could not take. */
+  get overflow(): number {
+    return this.stats[this.layout.STAT_OVERFLOW]!;
+  }
+
+  /** Matching records in minutes beyond MAX_MINUTES: counted, not in the series. */
+  get minuteOverflow(): number {
+    return this.stats[this.layout.STAT_MINUTE_OVERFLOW]!;
+  }
+
+  get conversationCount(): number {
+    return this.core.conversationCount();
+  }
+
+  /** The volume per minute of record start (only minutes with traffic). */
+  get series(): MinuteTotals {
+    const numbers = this.minuteRows();
+    const column = (field: number) => Array.from({ length: numbers.length / MINUTE_ROW }, (_, m) => numbers[m * MINUTE_ROW + field]!);
+    return { minutes: column(0), inBytes: column(1), outBytes: column(2), accepted: column(3), rejected: column(4) };
+  }
+
+  private minuteRows(): Float64Array {
+    return new Float64Array(this.core.memory.buffer, this.layout.MINUTES, this.core.minuteCount() * MINUTE_ROW);
   }
 
   beginFile(file: string, columns: readonly (FlowLogField | null)[]): boolean {
-    if (this.locals.length === 0 && !columns.includes('flow-direction')) {
+    if (this.localCount === 0 && !columns.includes('flow-direction')) {
       this.problems.add({
         file, code: 'missing-field',
         message: `${file} has no flow-direction field and no local address was given, so its records cannot be told in from out; the file is skipped (give --local-ip).`,
@@ -409,24 +397,55 @@ export class FlowAccumulator implements FlowRecordSink {
       this.problems.add({ file, code: 'missing-field', message: `${file} has no interface-id field, so its records cannot be matched to ${this.config.eni}; the file is skipped.` });
       return false;
     }
-    const ops: Record<string, number> = {
-      srcaddr: SRCADDR, dstaddr: DSTADDR, srcport: SRCPORT, dstport: DSTPORT, protocol: PROTOCOL, packets: PACKETS,
-      bytes: BYTES, start: START, end: END, 'tcp-flags': TCP_FLAGS, action: ACTION, 'log-status': LOG_STATUS,
-      ...(this.eni === null ? {} : { 'interface-id': INTERFACE }),
-      ...(this.locals.length > 0 ? {} : { 'flow-direction': FLOW_DIRECTION }),
-    };
-    this.ops = Uint8Array.from(columns, (column) => (column === null ? SKIP : ops[column] ?? SKIP));
+    // A header is at most MAX_LINE_BYTES long, so it names fewer columns than the core has room for.
+    this.heap.set(columns.map((column) => {
+      if (column === null) return SKIP;
+      if (column === 'interface-id') return this.eni === null ? SKIP : INTERFACE;
+      if (column === 'flow-direction') return this.localCount > 0 ? SKIP : FLOW_DIRECTION;
+      return OPS[column] ?? SKIP;
+    }), this.layout.OPS);
+    this.core.setOps(columns.length);
     this.columns = columns;
     return true;
   }
 
-  /** Reports line `line` (buf[s, e), without its line break) as malformed at column `column`. */
-  private malformed(buf: Buffer, s: number, e: number, file: string, line: number, column: number, at: number): void {
+  /**
+   * Parses and totals whole lines. Lines already in the core's memory (inflated there by
+   * LocalFlowLogReader) are parsed where they lie; others (streams, lines joined across
+   * chunks) are copied in, whole lines at a time.
+   */
+  lines(buf: Buffer, from: number, to: number, file: string, firstLine: number): number {
+    this.file = file;
+    if (buf.buffer === this.heap.buffer) return this.core.lines(buf.byteOffset + from, buf.byteOffset + to, firstLine);
+    const { SCRATCH, SCRATCH_BYTES } = this.layout;
+    let count = 0;
+    while (from < to) {
+      let end = to;
+      if (end - from > SCRATCH_BYTES) {
+        end = buf.lastIndexOf(10, from + SCRATCH_BYTES - 1) + 1;
+        if (end <= from) { // one line longer than the scratch room, and so than MAX_LINE_BYTES
+          this.tooLong(file, firstLine + count);
+          count++;
+          from = buf.indexOf(10, from) + 1;
+          continue;
+        }
+      }
+      this.heap.set(buf.subarray(from, end), SCRATCH);
+      count += this.core.lines(SCRATCH, SCRATCH + end - from, firstLine + count);
+      from = end;
+    }
+    return count;
+  }
+
+  /** Reports line `line` (heap[s, e), without its line break) as malformed at column `column`. */
+  private malformed(s: number, e: number, line: number, column: number, at: number): void {
+    const file = this.file;
     if (!this.problems.listing(file)) {
       this.problems.count(file);
       return;
     }
-    const fields = this.ops.length;
+    const buf = this.heap;
+    const fields = this.columns.length;
     let found = 1;
     for (let i = s; i < e; i++) if (buf[i] === 32) found++;
     let why: string;
@@ -446,322 +465,12 @@ export class FlowAccumulator implements FlowRecordSink {
     this.problems.add({ file, line, code: 'line-too-long', message: `${file}:${line} is longer than ${MAX_LINE_BYTES} bytes; skipped to the next line break.` });
   }
 
-  /** Room for conversation i's verdict. */
-  private verdictSlot(i: number): void {
-    if (i < this.verdicts.length) return;
-    const verdicts = new Uint8Array(Math.max(i + 1, this.verdicts.length * 2));
-    verdicts.set(this.verdicts);
-    this.verdicts = verdicts;
+  private refused(i: number): boolean {
+    return this.remoteFilter !== null && this.heap[this.layout.VERDICTS + i] === REFUSED;
   }
 
-  /** Whether the remote filter takes conversation i (decided once per conversation). */
-  private passesRemote(i: number, address: number): boolean {
-    if (i < 0) return this.remoteFilter!(this.addresses.text(address));
-    this.verdictSlot(i);
-    if (this.verdicts[i] === UNDECIDED) this.verdicts[i] = this.remoteFilter!(this.addresses.text(address)) ? PASSES : REFUSED;
-    return this.verdicts[i] === PASSES;
-  }
-
-  /** Records that conversation i passed the remote filter (decided by the thread that found it). */
-  private pass(i: number): void {
-    this.verdictSlot(i);
-    this.verdicts[i] = PASSES;
-  }
-
-  /**
-   * Parses and totals whole lines. Each line is read once, column by column, by the op
-   * the column was given in beginFile: numbers and dotted quads are read digit by digit,
-   * everything else skipped or checked in place. Nothing is allocated per record (but per
-   * record with an IPv6 address, whose text is looked up).
-   */
-  lines(buf: Buffer, from: number, to: number, file: string, firstLine: number): number {
-    const ops = this.ops;
-    const fields = ops.length;
-    const counts = this.counts;
-    const eni = this.eni;
-    const locals = this.locals;
-    const byFlowDirection = locals.length === 0;
-    const table = this.conversations;
-    const series = this.series;
-    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    // The conversation found last (a flow's two directions are usually logged one after the other).
-    let lastAddress = -1, lastKey = -1, lastIndex = -1;
-    let line = firstLine - 1;
-    let i = from;
-    while (i < to) {
-      line++;
-      const lineStart = i;
-      let c = buf[i]!;
-      if (c === 10 || (c === 13 && buf[i + 1] === 10)) {
-        i += c === 10 ? 1 : 2; // a blank line says nothing
-        continue;
-      }
-      let src = -1, srcS = 0, srcE = 0, dst = -1, dstS = 0, dstE = 0;
-      let srcport = -1, dstport = -1, protocol = -1, packets = -1, bytes = -1, start = -1, end = -1, flags = -1;
-      let action = ACTION_NONE, status = STATUS_OK, egress = -1, eniMatches = true;
-      let bad = -1;
-      let badAt = 0;
-      for (let f = 0; f < fields; f++) {
-        const op = ops[f]!;
-        const s = i;
-        c = buf[i]!;
-        if (op === SKIP) {
-          // Four bytes at a time up to the first byte below '!' (space, line break or another control byte).
-          while (i + 4 <= to) {
-            const w = view.getInt32(i, true);
-            const below = (w - 0x21212121) & ~w & 0x80808080;
-            if (below !== 0) {
-              i += (31 - Math.clz32(below & -below)) >> 3;
-              break;
-            }
-            i += 4;
-          }
-          c = buf[i]!;
-          while (c !== 32 && c !== 10) c = buf[++i]!;
-        } else if (op >= FIRST_NUMBER && op <= LAST_NUMBER) {
-          let value = 0;
-          if (c === 45) { // '-': the value is missing
-            value = -1;
-            c = buf[++i]!;
-          } else {
-            // Four digits at a time while four digits follow, then digit by digit.
-            while (i + 4 <= to) {
-              const w = view.getInt32(i, true);
-              if (((w & 0xf0f0f0f0) | (((w + 0x06060606) & 0xf0f0f0f0) >>> 4)) !== 0x33333333) break;
-              const pairs = Math.imul(w & 0x0f0f0f0f, 2561) >>> 8;
-              value = value * 10000 + (Math.imul(pairs & 0x00ff00ff, 6553601) >>> 16);
-              i += 4;
-            }
-            c = buf[i]!;
-            let d = c - 48;
-            while (d >= 0 && d <= 9) {
-              value = value * 10 + d;
-              c = buf[++i]!;
-              d = c - 48;
-            }
-            if (i === s || i - s > 15) {
-              bad = f;
-              badAt = s;
-              break;
-            }
-          }
-          if (op === SRCPORT) srcport = value;
-          else if (op === DSTPORT) dstport = value;
-          else if (op === PROTOCOL) protocol = value;
-          else if (op === PACKETS) packets = value;
-          else if (op === BYTES) bytes = value;
-          else if (op === START) start = value;
-          else if (op === END) end = value;
-          else flags = value;
-        } else if (op === SRCADDR || op === DSTADDR) {
-          // A dotted quad becomes its 32-bit value as it passes; anything else is kept as a span of text.
-          let value = 0;
-          let octets = 0;
-          for (; octets < 4; octets++) {
-            let d = c - 48;
-            if (d < 0 || d > 9) break;
-            let octet = d;
-            c = buf[++i]!;
-            d = c - 48;
-            if (d >= 0 && d <= 9) {
-              octet = octet * 10 + d;
-              c = buf[++i]!;
-              d = c - 48;
-              if (d >= 0 && d <= 9) {
-                octet = octet * 10 + d;
-                c = buf[++i]!;
-              }
-            }
-            if (octet > 255) break;
-            value = value * 256 + octet;
-            if (octets < 3) {
-              if (c !== 46) break;
-              c = buf[++i]!;
-            }
-          }
-          if (octets !== 4 || (c !== 32 && c !== 10 && c !== 13)) {
-            value = NOT_IPV4;
-            while (c !== 32 && c !== 10) c = buf[++i]!;
-          }
-          // The last column of a CRLF line: the address ends before the CR.
-          const e = c === 10 && i > s && buf[i - 1] === 13 ? i - 1 : i;
-          if (op === SRCADDR) {
-            src = value;
-            srcS = s;
-            srcE = e;
-          } else {
-            dst = value;
-            dstS = s;
-            dstE = e;
-          }
-        } else {
-          while (c !== 32 && c !== 10) c = buf[++i]!;
-          const e = c === 10 && i > s && buf[i - 1] === 13 ? i - 1 : i;
-          const length = e - s;
-          const first = buf[s];
-          if (op === ACTION) {
-            action = length === 6 && first === 65 ? ACTION_ACCEPT : length === 6 && first === 82 ? ACTION_REJECT : length === 1 && first === 45 ? ACTION_NONE : ACTION_BAD;
-          } else if (op === LOG_STATUS) {
-            status = length === 2 && first === 79 ? STATUS_OK : length === 6 && first === 78 ? STATUS_NODATA : length === 8 && first === 83 ? STATUS_SKIPDATA : STATUS_BAD;
-          } else if (op === INTERFACE) {
-            eniMatches = length === eni!.length && buf.compare(eni!, 0, length, s, e) === 0;
-          } else {
-            egress = length === 6 && first === 101 ? 1 : length === 7 && first === 105 ? 0 : -1;
-          }
-          if ((op === ACTION && action === ACTION_BAD) || (op === LOG_STATUS && status === STATUS_BAD)) {
-            bad = f;
-            badAt = s;
-            break;
-          }
-        }
-        if (f + 1 < fields) {
-          if (c !== 32) {
-            bad = f;
-            badAt = i;
-            break;
-          }
-          i++;
-        }
-      }
-      if (bad < 0) {
-        if (buf[i] === 13) i++;
-        if (buf[i] !== 10) {
-          bad = fields - 1;
-          badAt = i;
-        }
-      }
-      if (bad >= 0) {
-        const newline = buf.indexOf(10, i);
-        if (newline - lineStart > MAX_LINE_BYTES) this.tooLong(file, line);
-        else this.malformed(buf, lineStart, buf[newline - 1] === 13 ? newline - 1 : newline, file, line, bad, badAt);
-        i = newline + 1;
-        continue;
-      }
-      i++; // the line break
-      if (i - lineStart > MAX_LINE_BYTES + 1) {
-        this.tooLong(file, line);
-        continue;
-      }
-      if (status !== STATUS_OK) {
-        counts.total++;
-        if (status === STATUS_NODATA) counts.nodata++;
-        else counts.skipdata++;
-        continue;
-      }
-      // Values every OK record must have right.
-      if (src === NOT_IPV4) src = this.addresses.id(buf.toString('latin1', srcS, srcE));
-      if (dst === NOT_IPV4) dst = this.addresses.id(buf.toString('latin1', dstS, dstE));
-      let wrong = -1;
-      if (start < 0) wrong = START;
-      else if (protocol < 0 || protocol > 255) wrong = PROTOCOL;
-      else if (srcport > 65535) wrong = SRCPORT;
-      else if (dstport > 65535) wrong = DSTPORT;
-      else if (src < 0) wrong = SRCADDR;
-      else if (dst < 0) wrong = DSTADDR;
-      if (wrong >= 0) {
-        const column = ops.indexOf(wrong);
-        let at = lineStart;
-        for (let k = 0; k < column; k++) at = buf.indexOf(32, at) + 1;
-        this.malformed(buf, lineStart, buf[i - 2] === 13 ? i - 2 : i - 1, file, line, column, at);
-        continue;
-      }
-      counts.total++;
-      if (end < 0) end = start;
-
-      // The instance's records, in the window, of the interface asked for.
-      if (start < this.from || start >= this.to || !eniMatches) continue;
-      let outgoing: boolean;
-      if (byFlowDirection) {
-        if (egress < 0) continue;
-        outgoing = egress === 1;
-      } else {
-        let srcLocal = false;
-        let dstLocal = false;
-        for (let k = 0; k < locals.length; k++) {
-          if (locals[k] === src) srcLocal = true;
-          if (locals[k] === dst) dstLocal = true;
-        }
-        if (srcLocal === dstLocal) continue; // neither side is the instance, or both are
-        outgoing = srcLocal;
-      }
-      const lport = outgoing ? (srcport < 0 ? 0 : srcport) : dstport < 0 ? 0 : dstport;
-      const rport = outgoing ? (dstport < 0 ? 0 : dstport) : srcport < 0 ? 0 : srcport;
-      let opened = 0;
-      if (protocol === TCP && flags >= 0) {
-        // SYN-ACK comes from the side that was asked; a SYN alone from the side asking.
-        if ((flags & SYN_ACK) === SYN_ACK) opened = outgoing ? OPENED_BY_REMOTE : OPENED_BY_LOCAL;
-        else if ((flags & SYN) !== 0) opened = outgoing ? OPENED_BY_LOCAL : OPENED_BY_REMOTE;
-      }
-      if (this.filtered) {
-        if (this.localPorts.size > 0 && !this.localPorts.has(lport)) continue;
-        if (this.remotePorts.size > 0 && !this.remotePorts.has(rport)) continue;
-        if (this.protocols.size > 0 && !this.protocols.has(protocol)) continue;
-        if (this.action !== 0 && this.action !== action) continue;
-        if (this.direction !== null) {
-          const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(lport, rport);
-          if (direction !== this.direction) continue;
-        }
-      }
-      // The conversation's row, looked up here rather than in a method of the table: addresses
-      // and keys are past small-integer range, and passing them to a call would box them.
-      const remote = outgoing ? dst : src;
-      const ports = (lport << 16) | rport;
-      const key = (ports >>> 0) * 256 + protocol;
-      let k: number;
-      if (remote === lastAddress && key === lastKey) {
-        k = lastIndex;
-      } else {
-        const rows = table.rows;
-        const slots = table.slots;
-        const mask = slots.length - 1;
-        for (let slot = slotHash(remote, ports, protocol) & mask; ; slot = (slot + 1) & mask) {
-          const entry = slots[slot]!;
-          if (entry === 0) {
-            k = table.insert(slot, remote, key);
-            break;
-          }
-          const o = (entry - 1) * ROW;
-          if (rows[o + KEY] === key && rows[o + ADDRESS] === remote) {
-            k = entry - 1;
-            break;
-          }
-        }
-        lastAddress = remote;
-        lastKey = key;
-        lastIndex = k;
-      }
-      if (this.remoteFilter !== null && !this.passesRemote(k, remote)) continue;
-      counts.matched++;
-      const n = bytes < 0 ? 0 : bytes;
-      const p = packets < 0 ? 0 : packets;
-      const accepted = action === ACTION_ACCEPT;
-      const rejected = action === ACTION_REJECT;
-      if (k < 0) {
-        this.overflow++;
-      } else {
-        const rows = table.rows;
-        const o = k * ROW;
-        if (outgoing) {
-          rows[o + OUT_BYTES]! += n;
-          rows[o + OUT_PACKETS]! += p;
-          if (accepted) rows[o + ACCEPTED_OUT_BYTES]! += n;
-        } else {
-          rows[o + IN_BYTES]! += n;
-          rows[o + IN_PACKETS]! += p;
-        }
-        if (accepted) rows[o + ACCEPTED]!++;
-        else if (rejected) rows[o + REJECTED]!++;
-        if (start < rows[o + FIRST_SEEN]!) rows[o + FIRST_SEEN] = start;
-        if (end > rows[o + LAST_SEEN]!) rows[o + LAST_SEEN] = end;
-        if (opened !== 0) rows[o + OPENED] = rows[o + OPENED]! | opened;
-      }
-      const slot = series.slot(Math.floor(start / 60));
-      if (outgoing) series.outBytes[slot]! += n;
-      else series.inBytes[slot]! += n;
-      if (accepted) series.accepted[slot]!++;
-      else if (rejected) series.rejected[slot]!++;
-    }
-    return line - firstLine + 1;
+  private address(i: number): string {
+    return this.addresses.text(this.rows[i * ROW + ADDRESS]!);
   }
 
   /**
@@ -769,26 +478,34 @@ export class FlowAccumulator implements FlowRecordSink {
    * largest first (bytes in and out), ties broken by key: one order whatever the threads.
    */
   conversationRows(): ConversationRow[] {
-    const t = this.conversations;
-    const rows = t.rows;
+    const rows = this.rows;
+    const size = this.conversationCount;
     const kept: number[] = [];
-    const bytes = new Float64Array(t.size);
-    for (let i = 0; i < t.size; i++) {
-      if (this.remoteFilter !== null && this.verdicts[i] === REFUSED) continue;
+    const bytes = new Float64Array(size);
+    const keys = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      if (this.refused(i)) continue;
       kept.push(i);
       bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
+      keys[i] = rows[i * ROW + KEY]!;
     }
     kept.sort((x, y) => {
       if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
-      const a = t.address(x);
-      const b = t.address(y);
-      return (a < b ? -1 : a > b ? 1 : 0) || t.localPort(x) - t.localPort(y) || t.remotePort(x) - t.remotePort(y) || t.protocol(x) - t.protocol(y);
+      const a = this.address(x);
+      const b = this.address(y);
+      // The key is local port, remote port, protocol from the top down: ordering by it orders by each in turn.
+      return (a < b ? -1 : a > b ? 1 : 0) || keys[x]! - keys[y]!;
     });
     const iso = isoSeconds();
     return kept.map((i) => {
       const o = i * ROW;
+      const key = rows[o + KEY]!;
+      const localPort = Math.floor(key / 16777216);
+      const remotePort = Math.floor(key / 256) % 65536;
+      const opened = rows[o + OPENED]!;
+      const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
       return new ConversationRow(
-        t.address(i), t.localPort(i), t.remotePort(i), t.protocol(i), t.direction(i),
+        this.address(i), localPort, remotePort, key % 256, direction,
         rows[o + IN_BYTES]!, rows[o + OUT_BYTES]!, rows[o + IN_PACKETS]!, rows[o + OUT_PACKETS]!, rows[o + ACCEPTED]!, rows[o + REJECTED]!,
         iso(rows[o + FIRST_SEEN]!), iso(rows[o + LAST_SEEN]!), rows, o,
       );
@@ -796,35 +513,41 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   exportState(): AccumulatorState {
-    const t = this.conversations;
-    const kept = new Float64Array(t.size * ROW);
+    const size = this.conversationCount;
+    const kept = new Float64Array(size * ROW);
     let n = 0;
-    for (let i = 0; i < t.size; i++) {
-      if (this.remoteFilter !== null && this.verdicts[i] === REFUSED) continue;
-      kept.set(t.rows.subarray(i * ROW, (i + 1) * ROW), n * ROW);
+    for (let i = 0; i < size; i++) {
+      if (this.refused(i)) continue;
+      kept.set(this.rows.subarray(i * ROW, (i + 1) * ROW), n * ROW);
       n++;
     }
-    return { counts: { ...this.counts }, overflow: this.overflow, rows: kept.slice(0, n * ROW), others: this.addresses.others(), minutes: this.series };
+    return {
+      counts: this.counts, overflow: this.overflow, minuteOverflow: this.minuteOverflow, rows: kept.slice(0, n * ROW),
+      others: this.addresses.others(), minutes: this.minuteRows().slice(),
+    };
   }
 
   /** Adds another accumulator's state (from a reader thread) to this one. */
   merge(state: AccumulatorState): void {
-    for (const key of ['total', 'matched', 'nodata', 'skipdata'] as const) this.counts[key] += state.counts[key];
-    this.overflow += state.overflow;
+    const { stats, layout } = this;
+    stats[layout.STAT_TOTAL]! += state.counts.total;
+    stats[layout.STAT_MATCHED]! += state.counts.matched;
+    stats[layout.STAT_NODATA]! += state.counts.nodata;
+    stats[layout.STAT_SKIPDATA]! += state.counts.skipdata;
+    stats[layout.STAT_OVERFLOW]! += state.overflow;
+    stats[layout.STAT_MINUTE_OVERFLOW]! += state.minuteOverflow;
     const from = state.rows;
-    const table = this.conversations;
+    const rows = this.rows;
     for (let o = 0; o < from.length; o += ROW) {
       let address = from[o + ADDRESS]!;
       if (address >= OTHER_ADDRESSES) address = this.addresses.id(state.others[address - OTHER_ADDRESSES]!);
-      const key = from[o + KEY]!;
-      const i = table.find(address, key);
+      const i = this.core.find(address, from[o + KEY]!);
       if (i < 0) {
-        this.overflow += from[o + ACCEPTED]! + from[o + REJECTED]!;
+        stats[layout.STAT_OVERFLOW]! += from[o + ACCEPTED]! + from[o + REJECTED]!;
         continue;
       }
       // The thread exported only conversations its remote filter passed: no need to ask the filter again.
-      if (this.remoteFilter !== null) this.pass(i);
-      const rows = table.rows;
+      if (this.remoteFilter !== null) this.heap[layout.VERDICTS + i] = PASSES;
       const into = i * ROW;
       for (let field = IN_BYTES; field <= REJECTED; field++) rows[into + field]! += from[o + field]!;
       rows[into + FIRST_SEEN] = Math.min(rows[into + FIRST_SEEN]!, from[o + FIRST_SEEN]!);
@@ -832,12 +555,6 @@ export class FlowAccumulator implements FlowRecordSink {
       rows[into + OPENED] = rows[into + OPENED]! | from[o + OPENED]!;
     }
     const m = state.minutes;
-    for (let j = 0; j < m.minutes.length; j++) {
-      const slot = this.series.slot(m.minutes[j]!);
-      this.series.inBytes[slot]! += m.inBytes[j]!;
-      this.series.outBytes[slot]! += m.outBytes[j]!;
-      this.series.accepted[slot]! += m.accepted[j]!;
-      this.series.rejected[slot]! += m.rejected[j]!;
-    }
+    for (let o = 0; o < m.length; o += MINUTE_ROW) this.core.addMinute(m[o]!, m[o + 1]!, m[o + 2]!, m[o + 3]!, m[o + 4]!);
   }
 }

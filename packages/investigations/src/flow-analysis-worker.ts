@@ -12,11 +12,11 @@ const port = parentPort!;
 const { config, files, next } = workerData as { config: AccumulatorConfig; files: string[]; next: Int32Array };
 const problems = new FlowLogProblems();
 const accumulator = new FlowAccumulator(config, problems, remoteFilterFor(config.remote));
-const reader = new LocalFlowLogReader(accumulator, problems);
+const reader = new LocalFlowLogReader(accumulator, problems, accumulator.readerBuffers());
 
 for (let i = Atomics.add(next, 0, 1); i < files.length; i = Atomics.add(next, 0, 1)) {
   await reader.read(files[i]!);
   port.postMessage({ kind: 'file-done' });
 }
 const state = accumulator.exportState();
-port.postMessage({ kind: 'state', state, problems: problems.listed, problemTotal: problems.total }, [state.rows.buffer as ArrayBuffer]);
+port.postMessage({ kind: 'state', state, problems: problems.listed, problemTotal: problems.total }, [state.rows.buffer as ArrayBuffer, state.minutes.buffer as ArrayBuffer]);

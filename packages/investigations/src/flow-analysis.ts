@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
-import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowAccumulator, type FlowFilters, type RecordCounts } from './flow-accumulator.js';
+import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowAccumulator, type FlowFilters, MAX_MINUTES, type RecordCounts } from './flow-accumulator.js';
 import { detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
@@ -155,7 +155,7 @@ async function readLocalFiles(
         resolve();
       });
     }));
-    const reader = new LocalFlowLogReader(into, problems);
+    const reader = new LocalFlowLogReader(into, problems, into.readerBuffers());
     for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) {
       await reader.read(paths[i]!);
       progress();
@@ -215,7 +215,8 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
     }
   }
 
-  const minutes = accumulator.series.minutes;
+  const series = accumulator.series;
+  const minutes = series.minutes;
   let first = Infinity;
   let last = -Infinity;
   for (const minute of minutes) {
@@ -226,7 +227,7 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
   const to = config.to ?? (minutes.length === 0 ? null : (last + 1) * 60);
   let bucketSeconds = o.bucketSeconds ?? (from === null || to === null ? 60 : chooseBucketSeconds(to - from));
   if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
-  const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(accumulator.series, from, to, bucketSeconds);
+  const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds);
 
   // One order whatever the threads, for the output and for the detectors, whose groups
   // (and so their findings) follow it.
@@ -239,7 +240,13 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
   if (accumulator.overflow > 0) {
     problems.add({
       file: '(all files)', code: 'more-problems',
-      message: `${accumulator.overflow} matching records belong to conversations beyond the first ${accumulator.conversations.size}; they are counted but not tabulated (narrow the window or add filters).`,
+      message: `${accumulator.overflow} matching records belong to conversations beyond the first ${accumulator.conversationCount}; they are counted but not tabulated (narrow the window or add filters).`,
+    });
+  }
+  if (accumulator.minuteOverflow > 0) {
+    problems.add({
+      file: '(all files)', code: 'more-problems',
+      message: `${accumulator.minuteOverflow} matching records start in minutes beyond the first ${MAX_MINUTES} with traffic; they are in the conversations but not in the timeline (narrow the window).`,
     });
   }
   // By file, in reading order within a file (one thread reads each file): the same listing whatever the threads.

@@ -308,14 +308,19 @@ type GunzipWithHandle = Gunzip & { reset(): void; _handle?: ZlibHandle; _writeSt
  * files are read as streams instead. Synchronous: each reader thread has its own.
  */
 export class LocalFlowLogReader {
-  private readonly input = Buffer.allocUnsafe(READ_BYTES);
-  private readonly output = Buffer.allocUnsafe(INFLATE_BYTES);
+  private readonly input: Buffer;
+  private readonly output: Buffer;
   private gunzip: GunzipWithHandle | null = null;
 
   constructor(
     private readonly sink: FlowRecordSink,
     private readonly problems: FlowLogProblems,
-  ) {}
+    /** Where to read and inflate into (the sink's own memory, so it parses lines where they lie); by default buffers of its own. */
+    buffers: { input: Buffer; output: Buffer } = { input: Buffer.allocUnsafe(READ_BYTES), output: Buffer.allocUnsafe(INFLATE_BYTES) },
+  ) {
+    this.input = buffers.input;
+    this.output = buffers.output;
+  }
 
   /** A zlib.Gunzip to inflate the next file with: the last one reset, or a new one after an error. */
   private inflater(): GunzipWithHandle | null {

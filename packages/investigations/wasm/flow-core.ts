@@ -1,0 +1,584 @@
+/**
+ * The per-record core of the flow-log analysis, in AssemblyScript compiled to WebAssembly
+ * (src/flow-core.wasm, committed; `npm run build:wasm -w @orgshield/investigations` rebuilds
+ * it, and a test fails when it is stale). FlowAccumulator (src/flow-accumulator.ts) drives it.
+ *
+ * It parses whole lines of flow log text in its own memory (zlib inflates straight into it),
+ * checks every value, applies the window, the ENI, the local addresses and the filters, and
+ * totals each record into its conversation's row and its minute of the volume series. Only
+ * the rare things call out to JavaScript: an address that is not a dotted quad, the remote
+ * filter (once per conversation), and a problem to report.
+ *
+ * Memory is laid out once, at fixed offsets the JavaScript side reads from the exports, and
+ * never grows afterwards (a grown memory would detach the views the reader inflates into).
+ * Pages are only taken as they are first written, so the reserved room costs nothing unused.
+ */
+
+// ---- Calls out to JavaScript.
+/** The id of the address written at [start, end), or -1 when it is not an IP address. */
+@external("flow", "addressId")
+declare function addressId(start: i32, end: i32): f64;
+/** Whether the remote filter takes an address (by id). */
+@external("flow", "remotePasses")
+declare function remotePasses(address: f64): bool;
+/** Line `line` ([start, end), without its line break) is malformed at column `column`, position `at`. */
+@external("flow", "malformed")
+declare function malformed(start: i32, end: i32, line: f64, column: i32, at: i32): void;
+/** Line `line` is longer than MAX_LINE_BYTES. */
+@external("flow", "tooLong")
+declare function tooLong(line: f64): void;
+
+// ---- Limits, shared with the JavaScript side through the exports.
+export const MAX_LINE_BYTES: i32 = 65536;
+export const MAX_CONVERSATIONS: i32 = 1000000;
+/** Distinct minutes of the volume series at most (two years of them). */
+export const MAX_MINUTES: i32 = 1 << 20;
+export const MAX_OPS: i32 = 65536;
+export const MAX_LOCALS: i32 = 64;
+/** Numbers per conversation row: its key, then its totals. */
+export const ROW: i32 = 12;
+/** Numbers per minute: the minute, then its totals. */
+export const MINUTE_ROW: i32 = 5;
+export const READ_BYTES: i32 = 1 << 20;
+export const INFLATE_BYTES: i32 = 1 << 16;
+/** Room for lines handed in from JavaScript's own buffers (streams, lines joined across chunks). */
+export const SCRATCH_BYTES: i32 = 1 << 20;
+/** Slots of the conversation table: twice MAX_CONVERSATIONS, so it is never more than half full. */
+const SLOTS_COUNT: i32 = 1 << 21;
+const MINUTE_SLOTS_COUNT: i32 = 1 << 21;
+
+// ---- Layout (byte offsets). The first page is left to the compiler's own data.
+/** Totals: f64 each, at STATS + 8 × one of the stat indices below. */
+export const STATS: i32 = 65536;
+export const STAT_TOTAL: i32 = 0;
+export const STAT_MATCHED: i32 = 1;
+export const STAT_NODATA: i32 = 2;
+export const STAT_SKIPDATA: i32 = 3;
+/** Matching records of conversations beyond MAX_CONVERSATIONS. */
+export const STAT_OVERFLOW: i32 = 4;
+/** Matching records in minutes beyond MAX_MINUTES (counted, not in the series). */
+export const STAT_MINUTE_OVERFLOW: i32 = 5;
+/** The instance's address ids (f64 each). */
+export const LOCALS: i32 = STATS + 64;
+/** The ENI asked for, as bytes. */
+export const ENI: i32 = LOCALS + 8 * MAX_LOCALS;
+/** 1 per local port, remote port and protocol the filters take (when they filter on it). */
+export const LOCAL_PORTS: i32 = ENI + 64;
+export const REMOTE_PORTS: i32 = LOCAL_PORTS + 65536;
+export const PROTOCOLS: i32 = REMOTE_PORTS + 65536;
+/** One op per column of the current file's format. */
+export const OPS: i32 = PROTOCOLS + 256;
+export const READ: i32 = OPS + MAX_OPS;
+export const INFLATE: i32 = READ + READ_BYTES;
+export const SCRATCH: i32 = INFLATE + INFLATE_BYTES;
+/** Per conversation, the remote filter's verdict: 0 undecided, 1 passes, 2 refused. */
+export const VERDICTS: i32 = SCRATCH + SCRATCH_BYTES;
+/** Per slot, 1 + the index of its conversation, or 0 when empty. */
+const SLOTS: i32 = VERDICTS + MAX_CONVERSATIONS;
+/** The conversations' rows (ROW f64 each). */
+export const ROWS: i32 = SLOTS + 4 * SLOTS_COUNT;
+const MINUTE_SLOTS: i32 = ROWS + 8 * ROW * MAX_CONVERSATIONS;
+/** The minutes' rows (MINUTE_ROW f64 each). */
+export const MINUTES: i32 = MINUTE_SLOTS + 4 * MINUTE_SLOTS_COUNT;
+export const MEMORY_BYTES: i32 = MINUTES + 8 * MINUTE_ROW * MAX_MINUTES;
+
+const pages = (MEMORY_BYTES + 0xffff) >>> 16;
+if (memory.size() < pages) memory.grow(pages - memory.size());
+
+// ---- Row fields (f64 index within a row), as the JavaScript side names them.
+const ADDRESS = 0, KEY = 1, IN_BYTES = 2, OUT_BYTES = 3, IN_PACKETS = 4, OUT_PACKETS = 5, ACCEPTED_OUT_BYTES = 6,
+  ACCEPTED = 7, REJECTED = 8, FIRST_SEEN = 9, LAST_SEEN = 10, OPENED = 11;
+const M_IN = 1, M_OUT = 2, M_ACCEPTED = 3, M_REJECTED = 4;
+
+/** What the parser does with a column. */
+const SKIP = 0, SRCADDR = 1, DSTADDR = 2, SRCPORT = 3, DSTPORT = 4, PROTOCOL = 5, PACKETS = 6, BYTES = 7,
+  START = 8, END = 9, TCP_FLAGS = 10, ACTION = 11, LOG_STATUS = 12, INTERFACE = 13, FLOW_DIRECTION = 14;
+const STATUS_BAD = 0, STATUS_OK = 1, STATUS_NODATA = 2, STATUS_SKIPDATA = 3;
+const ACTION_BAD = 0, ACTION_ACCEPT = 1, ACTION_REJECT = 2, ACTION_NONE = 3;
+const OPENED_BY_REMOTE = 1, OPENED_BY_LOCAL = 2;
+const INBOUND = 1, OUTBOUND = 2;
+const TCP = 6, SYN = 2, SYN_ACK = 18;
+/** An address column that is not a dotted quad: its text is looked up once the record is known to count. */
+const NOT_IPV4: i64 = -2;
+
+// ---- Configuration (set by configure and setOps).
+let opCount = 0;
+let localCount = 0;
+let eniLength = -1;
+let filterLocalPorts = false;
+let filterRemotePorts = false;
+let filterProtocols = false;
+let directionFilter = 0;
+let actionFilter = 0;
+let remoteFilter = false;
+let windowFrom: f64 = -Infinity;
+let windowTo: f64 = Infinity;
+
+// ---- State.
+let conversations = 0;
+let slotMask = 2047;
+let minutes = 0;
+let minuteMask = 2047;
+/** The conversation found last (a flow's two directions are usually logged one after the other). */
+let lastAddress: i64 = -1;
+let lastKey: i64 = -1;
+let lastIndex = -1;
+let lastMinute: i64 = -1;
+let lastMinuteIndex = -1;
+
+/**
+ * Sets what every record is checked against: the first `locals` ids at LOCALS (none: the
+ * flow-direction field says which side is local), the ENI of `eni` bytes at ENI (-1: any),
+ * which of the port and protocol tables filter, the direction (0 any, 1 inbound, 2 outbound),
+ * the action (0 any, 1 ACCEPT, 2 REJECT), whether the remote filter applies, and the window
+ * [from, to) on a record's start in epoch seconds.
+ */
+export function configure(locals: i32, eni: i32, localPorts: bool, remotePorts: bool, protocols: bool, direction: i32, action: i32, remote: bool, from: f64, to: f64): void {
+  localCount = locals;
+  eniLength = eni;
+  filterLocalPorts = localPorts;
+  filterRemotePorts = remotePorts;
+  filterProtocols = protocols;
+  directionFilter = direction;
+  actionFilter = action;
+  remoteFilter = remote;
+  windowFrom = from;
+  windowTo = to;
+}
+
+/** The format of the next lines: `count` ops at OPS. */
+export function setOps(count: i32): void {
+  opCount = count;
+}
+
+export function conversationCount(): i32 {
+  return conversations;
+}
+
+export function minuteCount(): i32 {
+  return minutes;
+}
+
+@inline function stat(index: i32): f64 {
+  return load<f64>(STATS + (index << 3));
+}
+
+@inline function addStat(index: i32, value: f64): void {
+  store<f64>(STATS + (index << 3), load<f64>(STATS + (index << 3)) + value);
+}
+
+@inline function row(i: i32): i32 {
+  return ROWS + i * (ROW << 3);
+}
+
+@inline function add(at: i32, value: f64): void {
+  store<f64>(at, load<f64>(at) + value);
+}
+
+/** murmur3's finalizer. */
+@inline function mix(x: u32): u32 {
+  let h = x;
+  h = (h ^ (h >>> 16)) * 0x85ebca6b;
+  h = (h ^ (h >>> 13)) * 0xc2b2ae35;
+  return h ^ (h >>> 16);
+}
+
+@inline function slotHash(address: i64, key: i64): u32 {
+  return mix(<u32>address ^ (<u32>(address >>> 32) * 0x27d4eb2f) ^ (<u32>(key >>> 8) * 0x9e3779b1) ^ (<u32>(key & 255) * 0x1b873593));
+}
+
+/** Puts a new conversation in an empty slot; -1 when the table is full. */
+function insert(slot: i32, address: i64, key: i64): i32 {
+  if (conversations >= MAX_CONVERSATIONS) return -1;
+  const i = conversations++;
+  const o = row(i);
+  store<f64>(o + (ADDRESS << 3), <f64>address);
+  store<f64>(o + (KEY << 3), <f64>key);
+  store<f64>(o + (FIRST_SEEN << 3), Infinity);
+  store<f64>(o + (LAST_SEEN << 3), -Infinity);
+  store<i32>(SLOTS + (slot << 2), i + 1);
+  if (conversations * 2 > slotMask + 1) rehash();
+  return i;
+}
+
+function rehash(): void {
+  const count = (slotMask + 1) << 1;
+  slotMask = count - 1;
+  memory.fill(SLOTS, 0, count << 2);
+  for (let i = 0; i < conversations; i++) {
+    const o = row(i);
+    let slot = <i32>(slotHash(<i64>load<f64>(o + (ADDRESS << 3)), <i64>load<f64>(o + (KEY << 3))) & <u32>slotMask);
+    while (load<i32>(SLOTS + (slot << 2)) != 0) slot = (slot + 1) & slotMask;
+    store<i32>(SLOTS + (slot << 2), i + 1);
+  }
+}
+
+/** The conversation of (address id, key), created when new; -1 when the table is full. */
+@inline function findConversation(address: i64, key: i64): i32 {
+  for (let slot = <i32>(slotHash(address, key) & <u32>slotMask); ; slot = (slot + 1) & slotMask) {
+    const entry = load<i32>(SLOTS + (slot << 2));
+    if (entry == 0) return insert(slot, address, key);
+    const o = row(entry - 1);
+    if (<i64>load<f64>(o + (KEY << 3)) == key && <i64>load<f64>(o + (ADDRESS << 3)) == address) return entry - 1;
+  }
+  return unreachable();
+}
+
+/** For merging another thread's rows: the conversation of an address id and key (ports × 256 + protocol). */
+export function find(address: f64, key: f64): i32 {
+  return findConversation(<i64>address, <i64>key);
+}
+
+/** The row of a minute, created when new; -1 when MAX_MINUTES are taken. */
+function minuteRow(minute: i64): i32 {
+  if (minute == lastMinute) return lastMinuteIndex;
+  let slot = <i32>(mix(<u32>minute ^ (<u32>(minute >>> 32) * 0x27d4eb2f)) & <u32>minuteMask);
+  let index = -1;
+  for (; ; slot = (slot + 1) & minuteMask) {
+    const entry = load<i32>(MINUTE_SLOTS + (slot << 2));
+    if (entry == 0) break;
+    if (<i64>load<f64>(MINUTES + (entry - 1) * (MINUTE_ROW << 3)) == minute) {
+      index = entry - 1;
+      break;
+    }
+  }
+  if (index < 0) {
+    if (minutes >= MAX_MINUTES) return -1;
+    index = minutes++;
+    store<f64>(MINUTES + index * (MINUTE_ROW << 3), <f64>minute);
+    store<i32>(MINUTE_SLOTS + (slot << 2), index + 1);
+    if (minutes * 2 > minuteMask + 1) {
+      const count = (minuteMask + 1) << 1;
+      minuteMask = count - 1;
+      memory.fill(MINUTE_SLOTS, 0, count << 2);
+      for (let m = 0; m < minutes; m++) {
+        const value = <i64>load<f64>(MINUTES + m * (MINUTE_ROW << 3));
+        let s = <i32>(mix(<u32>value ^ (<u32>(value >>> 32) * 0x27d4eb2f)) & <u32>minuteMask);
+        while (load<i32>(MINUTE_SLOTS + (s << 2)) != 0) s = (s + 1) & minuteMask;
+        store<i32>(MINUTE_SLOTS + (s << 2), m + 1);
+      }
+    }
+  }
+  lastMinute = minute;
+  lastMinuteIndex = index;
+  return index;
+}
+
+/** For merging another thread's series: adds one minute's totals. */
+export function addMinute(minute: f64, inBytes: f64, outBytes: f64, accepted: f64, rejected: f64): void {
+  const m = minuteRow(<i64>minute);
+  if (m < 0) {
+    addStat(STAT_MINUTE_OVERFLOW, accepted + rejected);
+    return;
+  }
+  const o = MINUTES + m * (MINUTE_ROW << 3);
+  add(o + (M_IN << 3), inBytes);
+  add(o + (M_OUT << 3), outBytes);
+  add(o + (M_ACCEPTED << 3), accepted);
+  add(o + (M_REJECTED << 3), rejected);
+}
+
+@inline function isDigit(c: i32): bool {
+  return <u32>(c - 48) <= 9;
+}
+
+/** The first line break at or after i (the caller's bytes always end with one). */
+@inline function lineBreak(i: i32): i32 {
+  while (load<u8>(i) != 10) i++;
+  return i;
+}
+
+/**
+ * Parses and totals the whole lines at [from, to), each ending with a line break, the first
+ * of them line number `firstLine`. Returns how many lines there were.
+ */
+export function lines(from: i32, to: i32, firstLine: f64): i32 {
+  const fields = opCount;
+  const byFlowDirection = localCount == 0;
+  let n = 0;
+  let i = from;
+  while (i < to) {
+    n++;
+    const lineStart = i;
+    let c: i32 = load<u8>(i);
+    if (c == 10 || (c == 13 && load<u8>(i + 1) == 10)) {
+      i += c == 10 ? 1 : 2; // a blank line says nothing
+      continue;
+    }
+    let src: i64 = -1, dst: i64 = -1;
+    let srcS = 0, srcE = 0, dstS = 0, dstE = 0;
+    let srcport: i64 = -1, dstport: i64 = -1, protocol: i64 = -1, packets: i64 = -1, bytes: i64 = -1;
+    let start: i64 = -1, end: i64 = -1, flags: i64 = -1;
+    let action = ACTION_NONE, status = STATUS_OK, egress = -1;
+    let eniMatches = true;
+    let bad = -1;
+    let badAt = 0;
+    for (let f = 0; f < fields; f++) {
+      const op: i32 = load<u8>(OPS + f);
+      const s = i;
+      c = load<u8>(i);
+      if (op == SKIP) {
+        // Four bytes at a time up to the first byte below '!' (space, line break or another control byte).
+        while (i + 4 <= to) {
+          const w = load<u32>(i);
+          const below = (w - 0x21212121) & ~w & 0x80808080;
+          if (below != 0) {
+            i += <i32>(ctz(below) >>> 3);
+            break;
+          }
+          i += 4;
+        }
+        c = load<u8>(i);
+        while (c != 32 && c != 10) c = load<u8>(++i);
+      } else if (op >= SRCPORT && op <= TCP_FLAGS) {
+        let value: i64 = 0;
+        if (c == 45) { // '-': the value is missing
+          value = -1;
+          c = load<u8>(++i);
+        } else {
+          // Four digits at a time while four digits follow, then digit by digit.
+          while (i + 4 <= to) {
+            const w = load<u32>(i);
+            if (((w & 0xf0f0f0f0) | (((w + 0x06060606) & 0xf0f0f0f0) >>> 4)) != 0x33333333) break;
+            const pairs = ((w & 0x0f0f0f0f) * 2561) >>> 8;
+            value = value * 10000 + <i64>(((pairs & 0x00ff00ff) * 6553601) >>> 16);
+            i += 4;
+          }
+          c = load<u8>(i);
+          while (isDigit(c)) {
+            value = value * 10 + <i64>(c - 48);
+            c = load<u8>(++i);
+          }
+          if (i == s || i - s > 15) {
+            bad = f;
+            badAt = s;
+            break;
+          }
+        }
+        if (op == SRCPORT) srcport = value;
+        else if (op == DSTPORT) dstport = value;
+        else if (op == PROTOCOL) protocol = value;
+        else if (op == PACKETS) packets = value;
+        else if (op == BYTES) bytes = value;
+        else if (op == START) start = value;
+        else if (op == END) end = value;
+        else flags = value;
+      } else if (op == SRCADDR || op == DSTADDR) {
+        // A dotted quad becomes its 32-bit value as it passes; anything else is kept as a span of text.
+        let value: i64 = 0;
+        let octets = 0;
+        for (; octets < 4; octets++) {
+          if (!isDigit(c)) break;
+          let octet = c - 48;
+          c = load<u8>(++i);
+          if (isDigit(c)) {
+            octet = octet * 10 + c - 48;
+            c = load<u8>(++i);
+            if (isDigit(c)) {
+              octet = octet * 10 + c - 48;
+              c = load<u8>(++i);
+            }
+          }
+          if (octet > 255) break;
+          value = (value << 8) | <i64>octet;
+          if (octets < 3) {
+            if (c != 46) break;
+            c = load<u8>(++i);
+          }
+        }
+        if (octets != 4 || (c != 32 && c != 10 && c != 13)) {
+          value = NOT_IPV4;
+          while (c != 32 && c != 10) c = load<u8>(++i);
+        }
+        // The last column of a CRLF line: the address ends before the CR.
+        const e = c == 10 && i > s && load<u8>(i - 1) == 13 ? i - 1 : i;
+        if (op == SRCADDR) {
+          src = value;
+          srcS = s;
+          srcE = e;
+        } else {
+          dst = value;
+          dstS = s;
+          dstE = e;
+        }
+      } else {
+        while (c != 32 && c != 10) c = load<u8>(++i);
+        const e = c == 10 && i > s && load<u8>(i - 1) == 13 ? i - 1 : i;
+        const length = e - s;
+        const first: i32 = load<u8>(s);
+        if (op == ACTION) {
+          action = length == 6 && first == 65 ? ACTION_ACCEPT : length == 6 && first == 82 ? ACTION_REJECT : length == 1 && first == 45 ? ACTION_NONE : ACTION_BAD;
+          if (action == ACTION_BAD) {
+            bad = f;
+            badAt = s;
+            break;
+          }
+        } else if (op == LOG_STATUS) {
+          status = length == 2 && first == 79 ? STATUS_OK : length == 6 && first == 78 ? STATUS_NODATA : length == 8 && first == 83 ? STATUS_SKIPDATA : STATUS_BAD;
+          if (status == STATUS_BAD) {
+            bad = f;
+            badAt = s;
+            break;
+          }
+        } else if (op == INTERFACE) {
+          eniMatches = length == eniLength;
+          for (let k = 0; eniMatches && k < length; k++) eniMatches = load<u8>(s + k) == load<u8>(ENI + k);
+        } else {
+          egress = length == 6 && first == 101 ? 1 : length == 7 && first == 105 ? 0 : -1;
+        }
+      }
+      if (f + 1 < fields) {
+        if (c != 32) {
+          bad = f;
+          badAt = i;
+          break;
+        }
+        i++;
+      }
+    }
+    if (bad < 0) {
+      if (load<u8>(i) == 13) i++;
+      if (load<u8>(i) != 10) {
+        bad = fields - 1;
+        badAt = i;
+      }
+    }
+    if (bad >= 0) {
+      const newline = lineBreak(i);
+      if (newline - lineStart > MAX_LINE_BYTES) tooLong(firstLine + <f64>(n - 1));
+      else malformed(lineStart, load<u8>(newline - 1) == 13 ? newline - 1 : newline, firstLine + <f64>(n - 1), bad, badAt);
+      i = newline + 1;
+      continue;
+    }
+    i++; // the line break
+    if (i - lineStart > MAX_LINE_BYTES + 1) {
+      tooLong(firstLine + <f64>(n - 1));
+      continue;
+    }
+    if (status != STATUS_OK) {
+      addStat(STAT_TOTAL, 1);
+      addStat(status == STATUS_NODATA ? STAT_NODATA : STAT_SKIPDATA, 1);
+      continue;
+    }
+    // Values every OK record must have right.
+    if (src == NOT_IPV4) src = <i64>addressId(srcS, srcE);
+    if (dst == NOT_IPV4) dst = <i64>addressId(dstS, dstE);
+    let wrong = -1;
+    if (start < 0) wrong = START;
+    else if (protocol < 0 || protocol > 255) wrong = PROTOCOL;
+    else if (srcport > 65535) wrong = SRCPORT;
+    else if (dstport > 65535) wrong = DSTPORT;
+    else if (src < 0) wrong = SRCADDR;
+    else if (dst < 0) wrong = DSTADDR;
+    if (wrong >= 0) {
+      let column = 0;
+      while (<i32>load<u8>(OPS + column) != wrong) column++;
+      let at = lineStart;
+      for (let k = 0; k < column; k++) at = lineBreakOrSpace(at) + 1;
+      malformed(lineStart, load<u8>(i - 2) == 13 ? i - 2 : i - 1, firstLine + <f64>(n - 1), column, at);
+      continue;
+    }
+    addStat(STAT_TOTAL, 1);
+    if (end < 0) end = start;
+
+    // The instance's records, in the window, of the interface asked for.
+    const startAt = <f64>start;
+    if (startAt < windowFrom || startAt >= windowTo || !eniMatches) continue;
+    let outgoing: bool;
+    if (byFlowDirection) {
+      if (egress < 0) continue;
+      outgoing = egress == 1;
+    } else {
+      let srcLocal = false;
+      let dstLocal = false;
+      for (let k = 0; k < localCount; k++) {
+        const local = <i64>load<f64>(LOCALS + (k << 3));
+        if (local == src) srcLocal = true;
+        if (local == dst) dstLocal = true;
+      }
+      if (srcLocal == dstLocal) continue; // neither side is the instance, or both are
+      outgoing = srcLocal;
+    }
+    const lport = <i32>(outgoing ? (srcport < 0 ? 0 : srcport) : dstport < 0 ? 0 : dstport);
+    const rport = <i32>(outgoing ? (dstport < 0 ? 0 : dstport) : srcport < 0 ? 0 : srcport);
+    let opened = 0;
+    if (protocol == TCP && flags >= 0) {
+      // SYN-ACK comes from the side that was asked; a SYN alone from the side asking.
+      if ((flags & SYN_ACK) == SYN_ACK) opened = outgoing ? OPENED_BY_REMOTE : OPENED_BY_LOCAL;
+      else if ((flags & SYN) != 0) opened = outgoing ? OPENED_BY_LOCAL : OPENED_BY_REMOTE;
+    }
+    if (filterLocalPorts && load<u8>(LOCAL_PORTS + lport) == 0) continue;
+    if (filterRemotePorts && load<u8>(REMOTE_PORTS + rport) == 0) continue;
+    if (filterProtocols && load<u8>(PROTOCOLS + <i32>protocol) == 0) continue;
+    if (actionFilter != 0 && actionFilter != action) continue;
+    if (directionFilter != 0) {
+      // Who opened it: TCP flags when they say, else the side with the higher port is the client.
+      const direction = opened == OPENED_BY_REMOTE ? INBOUND : opened == OPENED_BY_LOCAL ? OUTBOUND : rport > lport ? INBOUND : rport < lport ? OUTBOUND : 0;
+      if (direction != directionFilter) continue;
+    }
+    const remote = outgoing ? dst : src;
+    const key = (<i64>(((<u32>lport) << 16) | <u32>rport) << 8) | protocol;
+    let k: i32;
+    if (remote == lastAddress && key == lastKey) {
+      k = lastIndex;
+    } else {
+      k = findConversation(remote, key);
+      lastAddress = remote;
+      lastKey = key;
+      lastIndex = k;
+    }
+    if (remoteFilter) {
+      if (k < 0) {
+        if (!remotePasses(<f64>remote)) continue;
+      } else {
+        let verdict: i32 = load<u8>(VERDICTS + k);
+        if (verdict == 0) {
+          verdict = remotePasses(<f64>remote) ? 1 : 2;
+          store<u8>(VERDICTS + k, <u8>verdict);
+        }
+        if (verdict != 1) continue;
+      }
+    }
+    addStat(STAT_MATCHED, 1);
+    const nBytes = bytes < 0 ? 0.0 : <f64>bytes;
+    const nPackets = packets < 0 ? 0.0 : <f64>packets;
+    const accepted = action == ACTION_ACCEPT;
+    const rejected = action == ACTION_REJECT;
+    if (k < 0) {
+      addStat(STAT_OVERFLOW, 1);
+    } else {
+      const o = row(k);
+      if (outgoing) {
+        add(o + (OUT_BYTES << 3), nBytes);
+        add(o + (OUT_PACKETS << 3), nPackets);
+        if (accepted) add(o + (ACCEPTED_OUT_BYTES << 3), nBytes);
+      } else {
+        add(o + (IN_BYTES << 3), nBytes);
+        add(o + (IN_PACKETS << 3), nPackets);
+      }
+      if (accepted) add(o + (ACCEPTED << 3), 1);
+      else if (rejected) add(o + (REJECTED << 3), 1);
+      if (startAt < load<f64>(o + (FIRST_SEEN << 3))) store<f64>(o + (FIRST_SEEN << 3), startAt);
+      const endAt = <f64>end;
+      if (endAt > load<f64>(o + (LAST_SEEN << 3))) store<f64>(o + (LAST_SEEN << 3), endAt);
+      if (opened != 0) store<f64>(o + (OPENED << 3), <f64>(<i32>load<f64>(o + (OPENED << 3)) | opened));
+    }
+    const m = minuteRow(start / 60);
+    if (m < 0) {
+      addStat(STAT_MINUTE_OVERFLOW, 1);
+    } else {
+      const o = MINUTES + m * (MINUTE_ROW << 3);
+      add(o + ((outgoing ? M_OUT : M_IN) << 3), nBytes);
+      if (accepted) add(o + (M_ACCEPTED << 3), 1);
+      else if (rejected) add(o + (M_REJECTED << 3), 1);
+    }
+  }
+  return n;
+}
+
+/** The first space or line break at or after i. */
+@inline function lineBreakOrSpace(i: i32): i32 {
+  let c: i32 = load<u8>(i);
+  while (c != 32 && c != 10) c = load<u8>(++i);
+  return i;
+}
