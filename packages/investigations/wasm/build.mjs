@@ -15,7 +15,7 @@ export const OUTPUT = fileURLToPath(new URL('../src/flow-core.wasm', import.meta
 
 /** Compiles the core to `outFile`; throws with the compiler's messages when it fails. */
 export async function compileFlowCore(outFile = OUTPUT) {
-  const { error, stderr } = await asc.main([SOURCE, '--outFile', outFile, '-O3', '--runtime', 'stub', '--noAssert']);
+  const { error, stderr } = await asc.main([SOURCE, '--outFile', outFile, '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd']);
   if (error) throw new Error(`${error.message}\n${stderr.toString()}`);
 }
 

@@ -73,8 +73,10 @@ export const INFLATE: i32 = READ + READ_BYTES;
 export const SCRATCH: i32 = INFLATE + INFLATE_BYTES;
 /** Per conversation, the remote filter's verdict: 0 undecided, 1 passes, 2 refused. */
 export const VERDICTS: i32 = SCRATCH + SCRATCH_BYTES;
+/** The separators of the lines being read (see separators()): one i32 per byte at most, and room for a block's over-write. */
+const SEPARATORS: i32 = VERDICTS + MAX_CONVERSATIONS;
 /** Per slot, 1 + the index of its conversation, or 0 when empty. */
-const SLOTS: i32 = VERDICTS + MAX_CONVERSATIONS;
+const SLOTS: i32 = SEPARATORS + 4 * (SCRATCH_BYTES + 64);
 /** The conversations' rows (ROW f64 each). */
 export const ROWS: i32 = SLOTS + 4 * SLOTS_COUNT;
 const MINUTE_SLOTS: i32 = ROWS + 8 * ROW * MAX_CONVERSATIONS;
@@ -282,27 +284,118 @@ export function addMinute(minute: f64, inBytes: f64, outBytes: f64, accepted: f6
   return <u32>(c - 48) <= 9;
 }
 
-/** The first line break at or after i (the caller's bytes always end with one). */
-@inline function lineBreak(i: i32): i32 {
-  while (load<u8>(i) != 10) i++;
-  return i;
+/** -1 where a number field is not one. */
+const NOT_A_NUMBER: i64 = -2;
+
+/**
+ * The value of the 1 to 8 digits at [s, s + length), eight bytes at a time: the bytes are
+ * shifted so that the digits fill the top of a word, '0's the rest, and checked and converted
+ * together. NOT_A_NUMBER when one of them is not a digit.
+ */
+@inline function eightDigits(s: i32, length: i32): i64 {
+  const shift = <u64>(64 - (length << 3));
+  let w = (load<u64>(s) << shift) | (0x3030303030303030 & ((<u64>1 << shift) - 1));
+  if (((w & 0xf0f0f0f0f0f0f0f0) | (((w + 0x0606060606060606) & 0xf0f0f0f0f0f0f0f0) >> 4)) != 0x3333333333333333) return NOT_A_NUMBER;
+  w = ((w & 0x0f0f0f0f0f0f0f0f) * 2561) >> 8;
+  w = ((w & 0x00ff00ff00ff00ff) * 6553601) >> 16;
+  return <i64>(((w & 0x0000ffff0000ffff) * 42949672960001) >> 32);
+}
+
+/** A number field [s, e): 1 to 15 digits, or '-' for a missing value (-1); else NOT_A_NUMBER. */
+@inline function number(s: i32, e: i32): i64 {
+  const length = e - s;
+  if (length <= 8) {
+    if (length == 1 && load<u8>(s) == 45) return -1;
+    return length == 0 ? NOT_A_NUMBER : eightDigits(s, length);
+  }
+  if (length > 15) return NOT_A_NUMBER;
+  const high = eightDigits(s, length - 8);
+  const low = eightDigits(e - 8, 8);
+  return high < 0 || low < 0 ? NOT_A_NUMBER : high * 100000000 + low;
+}
+
+/** A dotted quad [s, e) as its 32-bit value; NOT_IPV4 when the field is anything else. */
+@inline function dottedQuad(s: i32, e: i32): i64 {
+  let value: i64 = 0;
+  let i = s;
+  for (let octets = 0; octets < 4; octets++) {
+    let c: i32 = load<u8>(i);
+    if (!isDigit(c)) return NOT_IPV4;
+    let octet = c - 48;
+    c = load<u8>(++i);
+    if (isDigit(c)) {
+      octet = octet * 10 + c - 48;
+      c = load<u8>(++i);
+      if (isDigit(c)) {
+        octet = octet * 10 + c - 48;
+        c = load<u8>(++i);
+      }
+    }
+    if (octet > 255) return NOT_IPV4;
+    value = (value << 8) | <i64>octet;
+    if (octets < 3) {
+      if (c != 46) return NOT_IPV4;
+      i++;
+    }
+  }
+  return i == e ? value : NOT_IPV4;
+}
+
+/**
+ * Writes the position of every space and line break in [from, to) at SEPARATORS, sixteen
+ * bytes at a time; returns where the list ends. Four positions are written whatever a block
+ * holds (the list has room past its end), so most blocks take no branch.
+ */
+function separators(from: i32, to: i32): i32 {
+  const spaces = i8x16.splat(32);
+  const breaks = i8x16.splat(10);
+  let p = SEPARATORS;
+  for (let b = from; b < to; b += 16) {
+    const v = v128.load(b);
+    let mask = <u32>i8x16.bitmask(v128.or(i8x16.eq(v, spaces), i8x16.eq(v, breaks)));
+    if (to - b < 16) mask &= (<u32>1 << <u32>(to - b)) - 1;
+    const count = <i32>popcnt(mask);
+    store<i32>(p, b + <i32>ctz(mask));
+    mask &= mask - 1;
+    store<i32>(p + 4, b + <i32>ctz(mask));
+    mask &= mask - 1;
+    store<i32>(p + 8, b + <i32>ctz(mask));
+    mask &= mask - 1;
+    store<i32>(p + 12, b + <i32>ctz(mask));
+    mask &= mask - 1;
+    for (let q = p + 16; mask != 0; q += 4) {
+      store<i32>(q, b + <i32>ctz(mask));
+      mask &= mask - 1;
+    }
+    p += count << 2;
+  }
+  return p;
 }
 
 /**
  * Parses and totals the whole lines at [from, to), each ending with a line break, the first
  * of them line number `firstLine`. Returns how many lines there were.
+ *
+ * First every separator is found (separators()); then each line is taken field by field
+ * between them, each field read by the op its column was given: numbers eight digits at a
+ * time, dotted quads as they are read, everything else compared or skipped whole.
  */
 export function lines(from: i32, to: i32, firstLine: f64): i32 {
+  separators(from, to);
   const fields = opCount;
+  const last = fields - 1;
   const byFlowDirection = localCount == 0;
   let n = 0;
   let i = from;
+  /** The next separator, as a place in the list. */
+  let k = SEPARATORS;
   while (i < to) {
     n++;
     const lineStart = i;
-    let c: i32 = load<u8>(i);
-    if (c == 10 || (c == 13 && load<u8>(i + 1) == 10)) {
-      i += c == 10 ? 1 : 2; // a blank line says nothing
+    let e = load<i32>(k);
+    if (load<u8>(e) == 10 && (e == i || (e == i + 1 && load<u8>(i) == 13))) {
+      i = e + 1; // a blank line says nothing
+      k += 4;
       continue;
     }
     let src: i64 = -1, dst: i64 = -1;
@@ -314,143 +407,87 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
     let bad = -1;
     let badAt = 0;
     for (let f = 0; f < fields; f++) {
-      const op: i32 = load<u8>(OPS + f);
       const s = i;
-      c = load<u8>(i);
-      if (op == SKIP) {
-        // Four bytes at a time up to the first byte below '!' (space, line break or another control byte).
-        while (i + 4 <= to) {
-          const w = load<u32>(i);
-          const below = (w - 0x21212121) & ~w & 0x80808080;
-          if (below != 0) {
-            i += <i32>(ctz(below) >>> 3);
-            break;
-          }
-          i += 4;
-        }
-        c = load<u8>(i);
-        while (c != 32 && c != 10) c = load<u8>(++i);
-      } else if (op >= SRCPORT && op <= TCP_FLAGS) {
-        let value: i64 = 0;
-        if (c == 45) { // '-': the value is missing
-          value = -1;
-          c = load<u8>(++i);
-        } else {
-          // Four digits at a time while four digits follow, then digit by digit.
-          while (i + 4 <= to) {
-            const w = load<u32>(i);
-            if (((w & 0xf0f0f0f0) | (((w + 0x06060606) & 0xf0f0f0f0) >>> 4)) != 0x33333333) break;
-            const pairs = ((w & 0x0f0f0f0f) * 2561) >>> 8;
-            value = value * 10000 + <i64>(((pairs & 0x00ff00ff) * 6553601) >>> 16);
-            i += 4;
-          }
-          c = load<u8>(i);
-          while (isDigit(c)) {
-            value = value * 10 + <i64>(c - 48);
-            c = load<u8>(++i);
-          }
-          if (i == s || i - s > 15) {
-            bad = f;
-            badAt = s;
-            break;
-          }
-        }
-        if (op == SRCPORT) srcport = value;
-        else if (op == DSTPORT) dstport = value;
-        else if (op == PROTOCOL) protocol = value;
-        else if (op == PACKETS) packets = value;
-        else if (op == BYTES) bytes = value;
-        else if (op == START) start = value;
-        else if (op == END) end = value;
-        else flags = value;
-      } else if (op == SRCADDR || op == DSTADDR) {
-        // A dotted quad becomes its 32-bit value as it passes; anything else is kept as a span of text.
-        let value: i64 = 0;
-        let octets = 0;
-        for (; octets < 4; octets++) {
-          if (!isDigit(c)) break;
-          let octet = c - 48;
-          c = load<u8>(++i);
-          if (isDigit(c)) {
-            octet = octet * 10 + c - 48;
-            c = load<u8>(++i);
-            if (isDigit(c)) {
-              octet = octet * 10 + c - 48;
-              c = load<u8>(++i);
-            }
-          }
-          if (octet > 255) break;
-          value = (value << 8) | <i64>octet;
-          if (octets < 3) {
-            if (c != 46) break;
-            c = load<u8>(++i);
-          }
-        }
-        if (octets != 4 || (c != 32 && c != 10 && c != 13)) {
-          value = NOT_IPV4;
-          while (c != 32 && c != 10) c = load<u8>(++i);
-        }
-        // The last column of a CRLF line: the address ends before the CR.
-        const e = c == 10 && i > s && load<u8>(i - 1) == 13 ? i - 1 : i;
-        if (op == SRCADDR) {
-          src = value;
+      e = load<i32>(k);
+      // Every field but the last ends at a space, the last at the line break (after a CR, if any).
+      if ((load<u8>(e) == 32) != (f < last)) {
+        bad = f;
+        badAt = e;
+        break;
+      }
+      if (f == last && e > s && load<u8>(e - 1) == 13) e--;
+      const op: i32 = load<u8>(OPS + f);
+      switch (op) {
+        case SKIP: break;
+        case SRCADDR: {
+          src = dottedQuad(s, e);
           srcS = s;
           srcE = e;
-        } else {
-          dst = value;
+          break;
+        }
+        case DSTADDR: {
+          dst = dottedQuad(s, e);
           dstS = s;
           dstE = e;
+          break;
         }
-      } else {
-        while (c != 32 && c != 10) c = load<u8>(++i);
-        const e = c == 10 && i > s && load<u8>(i - 1) == 13 ? i - 1 : i;
-        const length = e - s;
-        const first: i32 = load<u8>(s);
-        if (op == ACTION) {
+        case SRCPORT: { srcport = number(s, e); break; }
+        case DSTPORT: { dstport = number(s, e); break; }
+        case PROTOCOL: { protocol = number(s, e); break; }
+        case PACKETS: { packets = number(s, e); break; }
+        case BYTES: { bytes = number(s, e); break; }
+        case START: { start = number(s, e); break; }
+        case END: { end = number(s, e); break; }
+        case TCP_FLAGS: { flags = number(s, e); break; }
+        case ACTION: {
+          const length = e - s;
+          const first: i32 = load<u8>(s);
           action = length == 6 && first == 65 ? ACTION_ACCEPT : length == 6 && first == 82 ? ACTION_REJECT : length == 1 && first == 45 ? ACTION_NONE : ACTION_BAD;
-          if (action == ACTION_BAD) {
-            bad = f;
-            badAt = s;
-            break;
-          }
-        } else if (op == LOG_STATUS) {
+          break;
+        }
+        case LOG_STATUS: {
+          const length = e - s;
+          const first: i32 = load<u8>(s);
           status = length == 2 && first == 79 ? STATUS_OK : length == 6 && first == 78 ? STATUS_NODATA : length == 8 && first == 83 ? STATUS_SKIPDATA : STATUS_BAD;
-          if (status == STATUS_BAD) {
-            bad = f;
-            badAt = s;
-            break;
-          }
-        } else if (op == INTERFACE) {
+          break;
+        }
+        case INTERFACE: {
+          const length = e - s;
           eniMatches = length == eniLength;
-          for (let k = 0; eniMatches && k < length; k++) eniMatches = load<u8>(s + k) == load<u8>(ENI + k);
-        } else {
+          for (let j = 0; eniMatches && j < length; j++) eniMatches = load<u8>(s + j) == load<u8>(ENI + j);
+          break;
+        }
+        default: { // FLOW_DIRECTION
+          const length = e - s;
+          const first: i32 = load<u8>(s);
           egress = length == 6 && first == 101 ? 1 : length == 7 && first == 105 ? 0 : -1;
         }
       }
-      if (f + 1 < fields) {
-        if (c != 32) {
-          bad = f;
-          badAt = i;
-          break;
-        }
-        i++;
-      }
+      k += 4;
+      i = load<i32>(k - 4) + 1;
     }
-    if (bad < 0) {
-      if (load<u8>(i) == 13) i++;
-      if (load<u8>(i) != 10) {
-        bad = fields - 1;
-        badAt = i;
+    // A field that is not what its column holds.
+    if (bad < 0 && (srcport == NOT_A_NUMBER || dstport == NOT_A_NUMBER || protocol == NOT_A_NUMBER || packets == NOT_A_NUMBER
+      || bytes == NOT_A_NUMBER || start == NOT_A_NUMBER || end == NOT_A_NUMBER || flags == NOT_A_NUMBER || action == ACTION_BAD || status == STATUS_BAD)) {
+      for (let f = 0; f < fields && bad < 0; f++) {
+        const op: i32 = load<u8>(OPS + f);
+        if ((op == SRCPORT && srcport == NOT_A_NUMBER) || (op == DSTPORT && dstport == NOT_A_NUMBER) || (op == PROTOCOL && protocol == NOT_A_NUMBER)
+          || (op == PACKETS && packets == NOT_A_NUMBER) || (op == BYTES && bytes == NOT_A_NUMBER) || (op == START && start == NOT_A_NUMBER)
+          || (op == END && end == NOT_A_NUMBER) || (op == TCP_FLAGS && flags == NOT_A_NUMBER) || (op == ACTION && action == ACTION_BAD)
+          || (op == LOG_STATUS && status == STATUS_BAD)) bad = f;
       }
+      badAt = fieldStart(lineStart, bad);
+      k -= 4; // back to the line break, which the last field took
     }
     if (bad >= 0) {
-      const newline = lineBreak(i);
+      while (load<u8>(load<i32>(k)) != 10) k += 4;
+      const newline = load<i32>(k);
+      k += 4;
       if (newline - lineStart > MAX_LINE_BYTES) tooLong(firstLine + <f64>(n - 1));
       else malformed(lineStart, load<u8>(newline - 1) == 13 ? newline - 1 : newline, firstLine + <f64>(n - 1), bad, badAt);
       i = newline + 1;
       continue;
     }
-    i++; // the line break
     if (i - lineStart > MAX_LINE_BYTES + 1) {
       tooLong(firstLine + <f64>(n - 1));
       continue;
@@ -473,9 +510,7 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
     if (wrong >= 0) {
       let column = 0;
       while (<i32>load<u8>(OPS + column) != wrong) column++;
-      let at = lineStart;
-      for (let k = 0; k < column; k++) at = lineBreakOrSpace(at) + 1;
-      malformed(lineStart, load<u8>(i - 2) == 13 ? i - 2 : i - 1, firstLine + <f64>(n - 1), column, at);
+      malformed(lineStart, load<u8>(i - 2) == 13 ? i - 2 : i - 1, firstLine + <f64>(n - 1), column, fieldStart(lineStart, column));
       continue;
     }
     addStat(STAT_TOTAL, 1);
@@ -576,9 +611,13 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
   return n;
 }
 
-/** The first space or line break at or after i. */
-@inline function lineBreakOrSpace(i: i32): i32 {
-  let c: i32 = load<u8>(i);
-  while (c != 32 && c != 10) c = load<u8>(++i);
-  return i;
+/** Where field `column` of the line at lineStart begins. */
+function fieldStart(lineStart: i32, column: i32): i32 {
+  let at = lineStart;
+  for (let f = 0; f < column; f++) {
+    let c: i32 = load<u8>(at);
+    while (c != 32 && c != 10) c = load<u8>(++at);
+    at++;
+  }
+  return at;
 }
