@@ -469,10 +469,6 @@ export class FlowAccumulator implements FlowRecordSink {
     return this.remoteFilter !== null && this.heap[this.layout.VERDICTS + i] === REFUSED;
   }
 
-  private address(i: number): string {
-    return this.addresses.text(this.rows[i * ROW + ADDRESS]!);
-  }
-
   /**
    * Every conversation kept (those the remote filter refused hold nothing and are left out),
    * largest first (bytes in and out), ties broken by key: one order whatever the threads.
@@ -483,16 +479,18 @@ export class FlowAccumulator implements FlowRecordSink {
     const kept: number[] = [];
     const bytes = new Float64Array(size);
     const keys = new Float64Array(size);
+    const addresses = new Array<string>(size);
     for (let i = 0; i < size; i++) {
       if (this.refused(i)) continue;
       kept.push(i);
       bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
       keys[i] = rows[i * ROW + KEY]!;
+      addresses[i] = this.addresses.text(rows[i * ROW + ADDRESS]!);
     }
     kept.sort((x, y) => {
       if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
-      const a = this.address(x);
-      const b = this.address(y);
+      const a = addresses[x]!;
+      const b = addresses[y]!;
       // The key is local port, remote port, protocol from the top down: ordering by it orders by each in turn.
       return (a < b ? -1 : a > b ? 1 : 0) || keys[x]! - keys[y]!;
     });
@@ -505,7 +503,7 @@ export class FlowAccumulator implements FlowRecordSink {
       const opened = rows[o + OPENED]!;
       const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
       return new ConversationRow(
-        this.address(i), localPort, remotePort, key % 256, direction,
+        addresses[i]!, localPort, remotePort, key % 256, direction,
         rows[o + IN_BYTES]!, rows[o + OUT_BYTES]!, rows[o + IN_PACKETS]!, rows[o + OUT_PACKETS]!, rows[o + ACCEPTED]!, rows[o + REJECTED]!,
         iso(rows[o + FIRST_SEEN]!), iso(rows[o + LAST_SEEN]!), rows, o,
       );

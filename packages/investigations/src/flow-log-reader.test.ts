@@ -206,6 +206,24 @@ describe('reading bad input', () => {
     expect(bomb.problems.map((p) => [p.line, p.code])).toEqual([[1, 'line-too-long']]);
   });
 
+  it('reads stream chunks larger than the core\'s own room, and a line inside one longer than that room, as the same bytes read locally', async () => {
+    // One chunk of it all: the core takes lines from other memory up to 1 MiB at a time, cut at line breaks.
+    const records = Array.from({ length: 40_000 }, (_, i) => RECORD(1000 + (i % 500), 1748736000 + i));
+    const body = `${records.slice(0, 20_000).join('\n')}\n${'y'.repeat((3 << 20) / 2)}\n${records.slice(20_000).join('\n')}\n`;
+    const objects = {
+      async *list() { yield { key: 'big.log', size: body.length }; },
+      open: async () => Readable.from([Buffer.from(body)]),
+    };
+    const streamed = await analyzeFlowLogs({ objects, prefixes: [''] }, { localIps: ['10.0.1.25'] });
+    const local = await analyzeText('big.log', body);
+    expect(streamed.records).toEqual({ total: 40_000, matched: 40_000, nodata: 0, skipdata: 0 });
+    expect(streamed.problems.map((p) => [p.line, p.code])).toEqual([[20_001, 'line-too-long']]);
+    expect(local.problems.map((p) => [p.line, p.code])).toEqual([[20_001, 'line-too-long']]);
+    expect(streamed.conversations).toEqual(local.conversations);
+    expect(streamed.conversations).toHaveLength(500);
+    expect(streamed.timeline).toEqual(local.timeline);
+  });
+
   it('refuses a Parquet file and goes on with the others', async () => {
     const parquet = join(dir, 'p.parquet');
     await writeFile(parquet, Buffer.concat([Buffer.from('PAR1'), Buffer.alloc(100)]));
