@@ -73,10 +73,8 @@ export const INFLATE: i32 = READ + READ_BYTES;
 export const SCRATCH: i32 = INFLATE + INFLATE_BYTES;
 /** Per conversation, the remote filter's verdict: 0 undecided, 1 passes, 2 refused. */
 export const VERDICTS: i32 = SCRATCH + SCRATCH_BYTES;
-/** The separators of the lines being read (see separators()): one i32 per byte at most, and room for a block's over-write. */
-const SEPARATORS: i32 = VERDICTS + MAX_CONVERSATIONS;
 /** Per slot, 1 + the index of its conversation, or 0 when empty. */
-const SLOTS: i32 = SEPARATORS + 4 * (SCRATCH_BYTES + 64);
+const SLOTS: i32 = VERDICTS + MAX_CONVERSATIONS;
 /** The conversations' rows (ROW f64 each). */
 export const ROWS: i32 = SLOTS + 4 * SLOTS_COUNT;
 const MINUTE_SLOTS: i32 = ROWS + 8 * ROW * MAX_CONVERSATIONS;
@@ -341,35 +339,38 @@ const NOT_A_NUMBER: i64 = -2;
   return i == e ? value : NOT_IPV4;
 }
 
-/**
- * Writes the position of every space and line break in [from, to) at SEPARATORS, sixteen
- * bytes at a time; returns where the list ends. Four positions are written whatever a block
- * holds (the list has room past its end), so most blocks take no branch.
- */
-function separators(from: i32, to: i32): i32 {
+/** The separators not yet taken while lines() reads: those of the 64 bytes at sepBase, a bit each, up to sepEnd. */
+let sepBase = 0;
+let sepMask: u64 = 0;
+let sepEnd = 0;
+
+/** A bit for every space and line break among the 64 bytes at `base` (before sepEnd), sixteen bytes at a time. */
+@inline function separatorMask(base: i32): u64 {
   const spaces = i8x16.splat(32);
   const breaks = i8x16.splat(10);
-  let p = SEPARATORS;
-  for (let b = from; b < to; b += 16) {
-    const v = v128.load(b);
-    let mask = <u32>i8x16.bitmask(v128.or(i8x16.eq(v, spaces), i8x16.eq(v, breaks)));
-    if (to - b < 16) mask &= (<u32>1 << <u32>(to - b)) - 1;
-    const count = <i32>popcnt(mask);
-    store<i32>(p, b + <i32>ctz(mask));
-    mask &= mask - 1;
-    store<i32>(p + 4, b + <i32>ctz(mask));
-    mask &= mask - 1;
-    store<i32>(p + 8, b + <i32>ctz(mask));
-    mask &= mask - 1;
-    store<i32>(p + 12, b + <i32>ctz(mask));
-    mask &= mask - 1;
-    for (let q = p + 16; mask != 0; q += 4) {
-      store<i32>(q, b + <i32>ctz(mask));
-      mask &= mask - 1;
-    }
-    p += count << 2;
+  let v = v128.load(base);
+  let mask = <u64><u32>i8x16.bitmask(v128.or(i8x16.eq(v, spaces), i8x16.eq(v, breaks)));
+  v = v128.load(base + 16);
+  mask |= <u64><u32>i8x16.bitmask(v128.or(i8x16.eq(v, spaces), i8x16.eq(v, breaks))) << 16;
+  v = v128.load(base + 32);
+  mask |= <u64><u32>i8x16.bitmask(v128.or(i8x16.eq(v, spaces), i8x16.eq(v, breaks))) << 32;
+  v = v128.load(base + 48);
+  mask |= <u64><u32>i8x16.bitmask(v128.or(i8x16.eq(v, spaces), i8x16.eq(v, breaks))) << 48;
+  if (sepEnd - base < 64) mask &= (<u64>1 << <u64>(sepEnd - base)) - 1;
+  return mask;
+}
+
+/** Takes the next separator (there always is one: the bytes lines() reads end with a line break). */
+@inline function nextSeparator(): i32 {
+  let mask = sepMask;
+  if (mask == 0) {
+    do {
+      sepBase += 64;
+      mask = separatorMask(sepBase);
+    } while (mask == 0);
   }
-  return p;
+  sepMask = mask & (mask - 1);
+  return sepBase + <i32>ctz(mask);
 }
 
 /**
@@ -381,21 +382,21 @@ function separators(from: i32, to: i32): i32 {
  * time, dotted quads as they are read, everything else compared or skipped whole.
  */
 export function lines(from: i32, to: i32, firstLine: f64): i32 {
-  separators(from, to);
+  sepEnd = to;
+  sepBase = from;
+  sepMask = separatorMask(from);
   const fields = opCount;
   const last = fields - 1;
   const byFlowDirection = localCount == 0;
   let n = 0;
   let i = from;
-  /** The next separator, as a place in the list. */
-  let k = SEPARATORS;
   while (i < to) {
     n++;
     const lineStart = i;
-    let e = load<i32>(k);
-    if (load<u8>(e) == 10 && (e == i || (e == i + 1 && load<u8>(i) == 13))) {
-      i = e + 1; // a blank line says nothing
-      k += 4;
+    /** The separator last taken. */
+    let sep = nextSeparator();
+    if (load<u8>(sep) == 10 && (sep == i || (sep == i + 1 && load<u8>(i) == 13))) {
+      i = sep + 1; // a blank line says nothing
       continue;
     }
     let src: i64 = -1, dst: i64 = -1;
@@ -408,7 +409,8 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
     let badAt = 0;
     for (let f = 0; f < fields; f++) {
       const s = i;
-      e = load<i32>(k);
+      if (f > 0) sep = nextSeparator();
+      let e = sep;
       // Every field but the last ends at a space, the last at the line break (after a CR, if any).
       if ((load<u8>(e) == 32) != (f < last)) {
         bad = f;
@@ -463,8 +465,7 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
           egress = length == 6 && first == 101 ? 1 : length == 7 && first == 105 ? 0 : -1;
         }
       }
-      k += 4;
-      i = load<i32>(k - 4) + 1;
+      i = sep + 1;
     }
     // A field that is not what its column holds.
     if (bad < 0 && (srcport == NOT_A_NUMBER || dstport == NOT_A_NUMBER || protocol == NOT_A_NUMBER || packets == NOT_A_NUMBER
@@ -477,12 +478,10 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
           || (op == LOG_STATUS && status == STATUS_BAD)) bad = f;
       }
       badAt = fieldStart(lineStart, bad);
-      k -= 4; // back to the line break, which the last field took
     }
     if (bad >= 0) {
-      while (load<u8>(load<i32>(k)) != 10) k += 4;
-      const newline = load<i32>(k);
-      k += 4;
+      let newline = sep;
+      while (load<u8>(newline) != 10) newline = nextSeparator();
       if (newline - lineStart > MAX_LINE_BYTES) tooLong(firstLine + <f64>(n - 1));
       else malformed(lineStart, load<u8>(newline - 1) == 13 ? newline - 1 : newline, firstLine + <f64>(n - 1), bad, badAt);
       i = newline + 1;
