@@ -81,13 +81,18 @@ export class MemberCredentials {
     }
   }
 
-  /** The credentials to reach `accountId` with; undefined for the management account (the caller's own). */
-  provider(accountId: string, jobId?: string): AwsCredentialIdentityProvider | undefined {
+  /**
+   * The credentials to reach `accountId` with; undefined for the management account (the
+   * caller's own). `fresh` drops the session held for the account, so the role is assumed
+   * anew: for when AWS has called that session expired before its stated expiry.
+   */
+  provider(accountId: string, jobId?: string, options: { fresh?: boolean } = {}): AwsCredentialIdentityProvider | undefined {
     if (!accountIdSchema.safeParse(accountId).success) {
       throw new InvalidInputError(`"${accountId}" is not an AWS account id; an account id is exactly 12 digits.`, { code: 'InvalidAccountId' });
     }
     if (accountId === this.options.managementAccountId) return undefined;
     const key = `${accountId}|${this.roleName}`;
+    if (options.fresh) this.providers.delete(key);
     let provider = this.providers.get(key);
     if (!provider) {
       provider = this.sessionProvider(accountId, jobId);
@@ -96,9 +101,9 @@ export class MemberCredentials {
     return provider;
   }
 
-  /** What to pass to `AwsClientFactory.client` for work in `accountId`. */
-  target(accountId: string, region: string, jobId?: string): ClientTarget {
-    const credentials = this.provider(accountId, jobId);
+  /** What to pass to `AwsClientFactory.client` for work in `accountId` (`fresh`: see provider()). */
+  target(accountId: string, region: string, jobId?: string, options: { fresh?: boolean } = {}): ClientTarget {
+    const credentials = this.provider(accountId, jobId, options);
     return credentials ? { accountId, region, credentials } : { region };
   }
 

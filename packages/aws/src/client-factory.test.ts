@@ -48,6 +48,19 @@ describe('AwsClientFactory', () => {
     expect(factory.client(OrganizationsClient, { accountId: '222222222222' })).not.toBe(a);
   });
 
+  it('makes a fresh client in place of the shared one on request, and closes both when destroyed', () => {
+    factory = new AwsClientFactory({ region: 'us-east-1', credentials });
+    const a = factory.client(OrganizationsClient);
+    const fresh = factory.client(OrganizationsClient, {}, { fresh: true });
+    expect(fresh).not.toBe(a);
+    expect(factory.client(OrganizationsClient)).toBe(fresh);
+    const destroyed: unknown[] = [];
+    for (const client of [a, fresh]) client.destroy = () => void destroyed.push(client);
+    factory.destroy();
+    expect(destroyed).toEqual([fresh, a]);
+    factory = undefined;
+  });
+
   it('refuses to guess a region', () => {
     const saved = process.env['AWS_REGION'];
     delete process.env['AWS_REGION'];

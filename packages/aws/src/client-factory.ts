@@ -109,6 +109,8 @@ function endpointOverride(serviceId: string, explicit: string | undefined): stri
  */
 export class AwsClientFactory {
   private readonly clients = new Map<string, AwsSdkClient>();
+  /** Clients a fresh one replaced, closed by destroy(). */
+  private readonly replaced: AwsSdkClient[] = [];
   private readonly used = new Set<string>();
   private readonly rateLimits: RateLimits;
   private readonly rateLimiter: RateLimiter;
@@ -120,8 +122,13 @@ export class AwsClientFactory {
     if (options.callerAccountId !== undefined) this.callerAccount = Promise.resolve(options.callerAccountId);
   }
 
-  /** The client for this service in the target account and region, made once and then shared. */
-  client<C extends AwsSdkClient>(Client: ClientConstructor<C>, target: ClientTarget = {}): C {
+  /**
+   * The client for this service in the target account and region, made once and then shared.
+   * `fresh` makes a new one in its place: an SDK client keeps the credentials it resolved
+   * until their own expiry, so after AWS has called them expired only a new client asks the
+   * provider again. The one it replaces is closed with the factory (calls may still be using it).
+   */
+  client<C extends AwsSdkClient>(Client: ClientConstructor<C>, target: ClientTarget = {}, options: { fresh?: boolean } = {}): C {
     const region = target.region ?? this.options.region ?? process.env['AWS_REGION'];
     if (!region) {
       throw new InvalidInputError('no AWS region given: set AWS_REGION (for example us-east-1) or pass a region.', {
@@ -131,7 +138,8 @@ export class AwsClientFactory {
     const accountId = target.accountId ?? CALLER_ACCOUNT;
     const cacheKey = `${Client.name}|${accountId}|${region}`;
     const cached = this.clients.get(cacheKey);
-    if (cached) return cached as C;
+    if (cached && !options.fresh) return cached as C;
+    if (cached) this.replaced.push(cached);
 
     const holder: { client?: C } = {};
     const retryStrategy = new OrgshieldRetryStrategy(async () => (holder.client ? holder.client.config.maxAttempts() : 3));
@@ -169,7 +177,8 @@ export class AwsClientFactory {
 
   /** Closes every client's connections. */
   destroy(): void {
-    for (const client of this.clients.values()) client.destroy();
+    for (const client of [...this.clients.values(), ...this.replaced]) client.destroy();
+    this.replaced.length = 0;
     this.clients.clear();
   }
 

@@ -21,16 +21,16 @@ export interface InvestigationClients {
 /**
  * The clients of an investigation from the one client factory: Detective as the caller (or
  * the delegated administrator), EC2 and S3 in the member account, each with the member
- * credentials' provider (AssumeRole, renewed before expiry). MemberCredentials has no way to
- * drop a session the service calls expired, so `fresh` asks the provider again, which assumes
- * the role anew once the session is near its end.
+ * credentials' provider (AssumeRole, renewed before expiry). `fresh` drops the account's
+ * session and the client that holds it, so the next call assumes the role anew.
  */
 export function investigationClients(factory: AwsClientFactory, members: MemberCredentials, jobId?: string): InvestigationClients {
+  const fresh = (options: { fresh?: boolean }) => ({ fresh: options.fresh === true });
   return {
     detective: (region, options = {}) =>
-      factory.client(DetectiveClient, options.accountId ? members.target(options.accountId, region, jobId) : { region }),
-    ec2: (accountId, region) => factory.client(EC2Client, members.target(accountId, region, jobId)),
-    s3: (accountId, region) => factory.client(S3Client, members.target(accountId, region, jobId)),
+      factory.client(DetectiveClient, options.accountId ? members.target(options.accountId, region, jobId, fresh(options)) : { region }, fresh(options)),
+    ec2: (accountId, region, options = {}) => factory.client(EC2Client, members.target(accountId, region, jobId, fresh(options)), fresh(options)),
+    s3: (accountId, region, options = {}) => factory.client(S3Client, members.target(accountId, region, jobId, fresh(options)), fresh(options)),
   };
 }
 

@@ -108,6 +108,22 @@ describe('runInvestigation against the sandbox', () => {
     connection.factory.destroy();
   });
 
+  test('assumes the role anew when AWS calls the member session expired before its time, and finishes', async ({ sandbox }) => {
+    const connection = connect(sandbox);
+    const probe = incidentAccounts(sandbox)[1] as string;
+    // Reading the finding assumes the role; the investigation's clients share that session.
+    const finding = await findingOf(connection, probe);
+    const assumed = () => sandbox.requests().filter((r) => r.service === 'sts' && r.operation === 'AssumeRole' && r.error === null).length;
+    const before = assumed();
+    expect(sandbox.world.credentials.expireSessions(probe)).toBeGreaterThan(0);
+
+    const result = await runInvestigation(connection.deps, { finding, accountId: probe, region: REGION });
+    expect(result.findings.map((f) => [f.kind, f.remoteIp])).toEqual([['port-scan', '203.0.113.45']]);
+    expect(sandbox.requests().some((r) => r.service === 'ec2' && /Expired/.test(r.error ?? ''))).toBe(true);
+    expect(assumed()).toBe(before + 1);
+    connection.factory.destroy();
+  });
+
   test('reads a named S3 location for an IP address, and refuses a finding from another account', async ({ sandbox }) => {
     const connection = connect(sandbox);
     const accountId = incidentAccounts(sandbox)[2] as string;

@@ -159,10 +159,6 @@ export function minuteCount(): i32 {
   return minutes;
 }
 
-@inline function stat(index: i32): f64 {
-  return load<f64>(STATS + (index << 3));
-}
-
 @inline function addStat(index: i32, value: f64): void {
   store<f64>(STATS + (index << 3), load<f64>(STATS + (index << 3)) + value);
 }
@@ -282,7 +278,7 @@ export function addMinute(minute: f64, inBytes: f64, outBytes: f64, accepted: f6
   return <u32>(c - 48) <= 9;
 }
 
-/** -1 where a number field is not one. */
+/** What number() gives for a field that is not a number ('-', a missing value, is -1). */
 const NOT_A_NUMBER: i64 = -2;
 
 /**

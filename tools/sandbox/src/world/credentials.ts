@@ -46,6 +46,21 @@ export class CredentialStore {
     return { ok: true, identity: session.identity };
   }
 
+  /**
+   * Ends every session issued into `accountId` now, as AWS does for a session a client still
+   * believes valid (its clock behind, or its cached expiry wrong): calls with them get
+   * ExpiredToken. Returns how many were ended.
+   */
+  expireSessions(accountId: string, nowMs = Date.now()): number {
+    let ended = 0;
+    for (const session of this.sessions.values()) {
+      if (session.identity.accountId !== accountId || session.credentials.expiration.getTime() <= nowMs) continue;
+      session.credentials.expiration = new Date(nowMs);
+      ended++;
+    }
+    return ended;
+  }
+
   issueRoleSession(
     accountId: string,
     role: { name: string; arn: string; roleId: string },
