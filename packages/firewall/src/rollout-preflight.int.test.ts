@@ -67,11 +67,17 @@ waves:
       expect(await ensureNotificationChannel(harness.aws, { snsTopicArn: TOPIC, snsRoleName: ROLE }, ['eu-west-1', 'us-east-1'])).toEqual([]);
       expect(puts()).toHaveLength(2);
 
-      // In parallel, both regions' canary writes happened before either region's second wave.
+      // In parallel, each region's canary write came before the other region's canary gate passed
+      // (one region after the other, it would come after), and no region began the second wave
+      // before both had passed the first.
       const events = (await harness.control.store.events(rolloutId)).map((event) => event.message);
-      const lastCanary = Math.max(...events.flatMap((message, index) => (message.startsWith('canary/') && message.includes('created') ? [index] : [])));
-      const firstEveryone = events.findIndex((message) => message.startsWith('everyone/'));
-      expect(lastCanary).toBeLessThan(firstEveryone);
+      const at = (prefix: string) => events.findIndex((message) => message.startsWith(prefix));
+      for (const [region, other] of [['eu-west-1', 'us-east-1'], ['us-east-1', 'eu-west-1']] as const) {
+        expect(at(`canary/${region}: edge-shield-audit`)).toBeGreaterThanOrEqual(0);
+        expect(at(`canary/${region}: edge-shield-audit`)).toBeLessThan(at(`canary/${other} gate passed`));
+      }
+      const lastCanary = Math.max(...events.flatMap((message, index) => (message.startsWith('canary/') ? [index] : [])));
+      expect(lastCanary).toBeLessThan(at('everyone/'));
     } finally {
       await harness.close();
     }
