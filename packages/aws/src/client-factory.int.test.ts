@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AwsClientFactory, type AwsClientFactoryOptions, type MutationAuditEntry } from './client-factory.js';
 import { AwsCallError } from './errors.js';
-import { RedisRateLimiter } from './rate-limiter.js';
+import { MemoryRateLimiter, RedisRateLimiter } from './rate-limiter.js';
 
 const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 const cleanups: Array<() => unknown> = [() => redis.disconnect()];
@@ -77,6 +77,26 @@ describe('AwsClientFactory against the sandbox', () => {
     expect(log.filter((r) => r.error === 'TooManyRequestsException')).toHaveLength(0);
     // 24 calls through one bucket of 10/s that lets 3 through at once
     expect(seconds).toBeGreaterThanOrEqual((24 - 3) / 10 - 0.1);
+  });
+
+  it('slows the shared bucket on each throttling answer in adaptive mode, and never in standard mode', async () => {
+    // The service allows 5/s; the client is told 100/s, so it is throttled until it slows down.
+    const sandbox = await sandboxWith({ faults: { operations: { 'organizations:ListRoots': { rate: 5, burst: 1 } } } });
+    const slowed = async (retryMode: 'adaptive' | 'standard'): Promise<string[]> => {
+      const keys: string[] = [];
+      const memory = new MemoryRateLimiter();
+      const rateLimiter = { acquire: memory.acquire.bind(memory), throttled: async (key: string) => void keys.push(key) };
+      const clients = factoryFor(sandbox, { retryMode, maxAttempts: 1, rateLimits: { 'organizations:*': { rate: 100, burst: 10 } }, rateLimiter });
+      await Promise.allSettled(Array.from({ length: 6 }, () => clients.client(OrganizationsClient).send(new ListRootsCommand({}))));
+      return keys;
+    };
+    const before = organizationsRequests(sandbox, 'ListRoots').filter((r) => r.error === 'TooManyRequestsException').length;
+    const adaptive = await slowed('adaptive');
+    const throttledAnswers = organizationsRequests(sandbox, 'ListRoots').filter((r) => r.error === 'TooManyRequestsException').length - before;
+    expect(throttledAnswers).toBeGreaterThan(0);
+    expect(adaptive).toHaveLength(throttledAnswers);
+    expect(new Set(adaptive)).toEqual(new Set(['caller:us-east-1:organizations:ListRoots']));
+    expect(await slowed('standard')).toEqual([]);
   });
 
   it('records every mutating call to the audit sink, with the account it ran in, and nothing else', async () => {

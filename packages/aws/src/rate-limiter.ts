@@ -36,7 +36,8 @@ export class MemoryRateLimiter implements RateLimiter {
 }
 
 // The same arithmetic as token-bucket.ts, run atomically in Redis on Redis's clock so that every
-// worker reserves from one bucket. Keep the two in step (the integration tests compare them).
+// worker reserves from one bucket. Keep the two in step: rate-limiter.int.test.ts checks this
+// bucket's burst, spacing and slowdown against token-bucket.ts's clientBurst and BUCKET_TUNING.
 const RESERVE_SLOT_LUA = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
