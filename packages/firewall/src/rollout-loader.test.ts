@@ -35,7 +35,7 @@ describe('loadRollout', () => {
   });
 
   it('names a missing rollout file in one sentence', async () => {
-    await expect(loadRollout('/nonexistent/rollout.yaml')).rejects.toThrow('the rollout file /nonexistent/rollout.yaml does not exist; check the path.');
+    await expect(loadRollout('/nonexistent/rollout.yaml')).rejects.toThrow('The rollout file /nonexistent/rollout.yaml does not exist; check the path.');
   });
 });
 

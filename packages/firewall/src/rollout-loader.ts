@@ -1,19 +1,21 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { InvalidInputError } from '@orgshield/aws';
 import {
   formatFieldPath,
   formatSpecProblem,
   parsePolicySpecText,
+  parseYamlWithSchema,
   PolicySpecError,
+  readInputFile,
+  specProblemAt,
   validatePolicies,
   type FieldPath,
   type LoadedPolicySpec,
+  type Locate,
   type PolicySpec,
   type SpecProblem,
 } from '@orgshield/policies';
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
-import type { z } from 'zod';
+import { parseDocument } from 'yaml';
 import { RolloutSchema, type Rollout } from './rollout-schema.js';
 
 /**
@@ -52,16 +54,6 @@ export class RolloutFileError extends InvalidInputError {
   }
 }
 
-/** Reads a file the operator named; a missing or unreadable one is bad input, said in one sentence. */
-async function readInputFile(file: string, what: string): Promise<string> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be read (${(error as Error).message})`;
-    throw new InvalidInputError(`the ${what} file ${file} ${reason}; check the path.`, { cause: error });
-  }
-}
-
 /** Reads a rollout file and every policy file it names (paths relative to the rollout file). */
 export async function readRolloutSource(file: string): Promise<RolloutSource> {
   const text = await readInputFile(file, 'rollout');
@@ -83,23 +75,10 @@ export async function loadRollout(file: string): Promise<LoadedRollout> {
  * and what policies must satisfy together (names per region, WCU, document length).
  */
 export function parseRolloutSource(source: RolloutSource): LoadedRollout {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(source.text, { lineCounter, prettyErrors: true });
-  if (document.errors.length > 0) {
-    throw new RolloutFileError(
-      document.errors.map((error) => ({
-        file: source.file,
-        line: error.linePos?.[0].line,
-        column: error.linePos?.[0].col,
-        path: '',
-        message: `not valid YAML or JSON: ${error.message.split('\n')[0]}`,
-      })),
-    );
-  }
-  const locate = (path: FieldPath, atKey = false) => locateNode(document, lineCounter, path, atKey);
-  const parsed = RolloutSchema.safeParse(document.toJS(), { reportInput: true });
-  if (!parsed.success) throw new RolloutFileError(problemsFromIssues(parsed.error.issues, source.file, locate));
-  const rollout = parsed.data;
+  const parsed = parseYamlWithSchema(source.text, source.file, RolloutSchema);
+  if (!parsed.ok) throw new RolloutFileError(parsed.problems);
+  const { locate } = parsed;
+  const rollout = parsed.value;
 
   const problems: SpecProblem[] = [];
   const loaded: { policy: RolloutPolicy; locate: (path: FieldPath) => { line?: number; column?: number }; file: string; prefix: FieldPath }[] = [];
@@ -117,7 +96,7 @@ export function parseRolloutSource(source: RolloutSource): LoadedRollout {
     const file = entry.file ?? '';
     const text = source.policyFiles[file];
     if (text === undefined) {
-      problems.push(problemAt(source.file, ['policies', index], `policy file ${file} was not read; check the path`, locate));
+      problems.push(specProblemAt(source.file, ['policies', index], `policy file ${file} was not read; check the path`, locate));
       return;
     }
     let spec: LoadedPolicySpec;
@@ -153,7 +132,7 @@ function auditCopyProblems(
   rollout: Rollout,
   loaded: readonly { policy: RolloutPolicy }[],
   file: string,
-  locate: (path: FieldPath, atKey?: boolean) => { line: number; column: number } | undefined,
+  locate: Locate,
 ): SpecProblem[] {
   if (!rollout.waves.some((wave) => wave.mode === 'audit')) return [];
   const names = new Set(loaded.map(({ policy }) => policy.spec.name));
@@ -161,9 +140,9 @@ function auditCopyProblems(
   for (const { policy } of loaded) {
     const copy = `${policy.spec.name}${rollout.auditSuffix}`;
     if (copy.length > 128) {
-      problems.push(problemAt(file, ['auditSuffix'], `the audit copy of ${policy.spec.name} would be named ${copy}, longer than the 128 characters FMS allows; shorten the policy name`, locate));
+      problems.push(specProblemAt(file, ['auditSuffix'], `the audit copy of ${policy.spec.name} would be named ${copy}, longer than the 128 characters FMS allows; shorten the policy name`, locate));
     } else if (names.has(copy)) {
-      problems.push(problemAt(file, ['auditSuffix'], `the audit copy of ${policy.spec.name} would take the name of policy ${copy}; choose another auditSuffix`, locate));
+      problems.push(specProblemAt(file, ['auditSuffix'], `the audit copy of ${policy.spec.name} would take the name of policy ${copy}; choose another auditSuffix`, locate));
     }
   }
   return problems;
@@ -179,73 +158,4 @@ function policyFilePaths(text: string): string[] {
     typeof entry === 'string' ? entry : typeof entry === 'object' && entry !== null && typeof (entry as { file?: unknown }).file === 'string' ? (entry as { file: string }).file : undefined,
   );
   return [...new Set(paths.filter((path): path is string => path !== undefined && path !== ''))];
-}
-
-function problemsFromIssues(
-  issues: readonly z.core.$ZodIssue[],
-  file: string,
-  locate: (path: FieldPath, atKey?: boolean) => { line: number; column: number } | undefined,
-): SpecProblem[] {
-  return issues.flatMap((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => problemAt(file, [...issue.path, key], `unknown field ${JSON.stringify(key)}`, locate, true));
-    }
-    return [problemAt(file, issue.path, describeIssue(issue), locate)];
-  });
-}
-
-function problemAt(
-  file: string,
-  path: FieldPath,
-  message: string,
-  locate: (path: FieldPath, atKey?: boolean) => { line: number; column: number } | undefined,
-  atKey = false,
-): SpecProblem {
-  const position = locate(path, atKey);
-  return { file, line: position?.line, column: position?.column, path: formatFieldPath(path), message };
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type') {
-    return issue.input === undefined ? 'is required' : `must be ${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}, not ${JSON.stringify(issue.input)}`;
-  }
-  if (issue.code === 'invalid_value' && !issue.message.includes('must')) {
-    return `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}, not ${JSON.stringify(issue.input)}`;
-  }
-  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number') {
-    const bound =
-      issue.code === 'too_small'
-        ? `${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}`
-        : `${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}`;
-    return `must be ${bound}, not ${JSON.stringify(issue.input)}`;
-  }
-  if (issue.code === 'invalid_union') {
-    // The inner issues of the branch that got furthest say more than "invalid input".
-    const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
-    if (deepest) return `${formatFieldPath(deepest.path) ? `${formatFieldPath(deepest.path)}: ` : ''}${describeIssue(deepest)}`;
-  }
-  return issue.message;
-}
-
-/**
- * Line and column of a field path in the document, found through yaml's own node lookup; a
- * path that leads past the document points at the deepest node that exists (where a missing
- * field belongs), and `atKey` points at a map entry's key rather than its value.
- */
-function locateNode(document: Document, lineCounter: LineCounter, path: FieldPath, atKey: boolean): { line: number; column: number } | undefined {
-  for (let length = path.length; length >= 0; length--) {
-    const prefix = path.slice(0, length);
-    let node: unknown = prefix.length === 0 ? document.contents : document.getIn(prefix, true);
-    if (atKey && length === path.length && length > 0) {
-      const parent = length === 1 ? document.contents : document.getIn(path.slice(0, -1), true);
-      const last = path[path.length - 1];
-      const pair = isMap(parent) ? parent.items.find((item) => isPair(item) && isScalar(item.key) && String(item.key.value) === String(last)) : undefined;
-      if (pair && isNode(pair.key)) node = pair.key;
-    }
-    if (isNode(node) && node.range) {
-      const { line, col } = lineCounter.linePos(node.range[0]);
-      return { line, column: col };
-    }
-  }
-  return undefined;
 }

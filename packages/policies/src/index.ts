@@ -27,10 +27,13 @@ export type {
 export {
   loadPolicySpec,
   parsePolicySpecText,
+  parseYamlWithSchema,
+  readInputFile,
+  specProblemAt,
   formatSpecProblem,
   PolicySpecError,
 } from './policy-spec-loader.js';
-export type { SpecProblem, LoadedPolicySpec } from './policy-spec-loader.js';
+export type { SpecProblem, LoadedPolicySpec, Locate } from './policy-spec-loader.js';
 export { formatFieldPath, locateInDocument } from './yaml-source-map.js';
 export type { FieldPath, SourcePosition } from './yaml-source-map.js';
 export { renderManagedServiceData, readManagedServiceData } from './managed-service-data.js';

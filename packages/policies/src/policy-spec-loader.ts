@@ -54,55 +54,62 @@ export async function readInputFile(file: string, what: string): Promise<string>
   }
 }
 
+/** Where a field path is in a source: at its value, or with `atKey` at a map entry's key. */
+export type Locate = (path: FieldPath, atKey?: boolean) => SourcePosition | undefined;
+
 /**
- * Parses spec text (YAML, or JSON, which YAML reads with its positions intact) and validates
- * it, reporting every problem with its line, column and field path.
+ * YAML (or JSON, which YAML reads with its positions intact) checked against a schema: the
+ * value and where each field is, or every problem with its line, column and field path.
  */
-export function parsePolicySpecText(text: string, fileName: string): LoadedPolicySpec {
+export function parseYamlWithSchema<S extends z.ZodType>(
+  text: string,
+  file: string,
+  schema: S,
+): { ok: true; value: z.output<S>; locate: Locate } | { ok: false; problems: SpecProblem[] } {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true });
   if (document.errors.length > 0) {
-    throw new PolicySpecError(
-      document.errors.map((error) => ({
-        file: fileName,
+    return {
+      ok: false,
+      problems: document.errors.map((error) => ({
+        file,
         line: error.linePos?.[0].line,
         column: error.linePos?.[0].col,
         path: '',
         message: `not valid YAML or JSON: ${error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
       })),
-    );
+    };
   }
-  const locate = (path: FieldPath, atKey = false) => locateInDocument(document, lineCounter, path, { atKey });
-  const result = PolicySpecSchema.safeParse(document.toJS(), { reportInput: true });
-  if (!result.success) throw new PolicySpecError(specProblemsFromIssues(result.error.issues, fileName, locate));
-  return { file: fileName, spec: result.data, locate: (path) => locate(path) };
+  const locate: Locate = (path, atKey = false) => locateInDocument(document, lineCounter, path, { atKey });
+  const result = schema.safeParse(document.toJS(), { reportInput: true });
+  if (!result.success) return { ok: false, problems: specProblemsFromIssues(result.error.issues, file, locate) };
+  return { ok: true, value: result.data, locate };
+}
+
+/** Parses and validates spec text, reporting every problem with its line, column and field path. */
+export function parsePolicySpecText(text: string, fileName: string): LoadedPolicySpec {
+  const parsed = parseYamlWithSchema(text, fileName, PolicySpecSchema);
+  if (!parsed.ok) throw new PolicySpecError(parsed.problems);
+  return { file: fileName, spec: parsed.value, locate: (path) => parsed.locate(path) };
 }
 
 /** Zod issues as spec problems, each located in the source when a locator is given. */
-export function specProblemsFromIssues(
-  issues: readonly z.core.$ZodIssue[],
-  file: string,
-  locate: (path: FieldPath, atKey?: boolean) => SourcePosition | undefined = () => undefined,
-): SpecProblem[] {
+function specProblemsFromIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Locate = () => undefined): SpecProblem[] {
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => problemAt(file, [...issue.path, key], `unknown field ${JSON.stringify(key)}`, locate, true));
+      return issue.keys.map((key) => specProblemAt(file, [...issue.path, key], `unknown field ${JSON.stringify(key)}`, locate, true));
     }
-    return [problemAt(file, issue.path, describeIssue(issue), locate, false)];
+    return [specProblemAt(file, issue.path, describeIssue(issue), locate)];
   });
 }
 
-function problemAt(
-  file: string,
-  path: FieldPath,
-  message: string,
-  locate: (path: FieldPath, atKey?: boolean) => SourcePosition | undefined,
-  atKey: boolean,
-): SpecProblem {
+/** A problem with the field at `path`, located in the source. */
+export function specProblemAt(file: string, path: FieldPath, message: string, locate: Locate, atKey = false): SpecProblem {
   const position = locate(path, atKey);
   return { file, line: position?.line, column: position?.column, path: formatFieldPath(path), message };
 }
 
+/** What is wrong, in words: zod's own message unless it is one of its generic ones. */
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
     return issue.input === undefined ? 'is required' : `must be ${article(issue.expected)}, not ${JSON.stringify(issue.input)}`;
@@ -110,10 +117,22 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value' && !issue.message.includes('must')) {
     return `must be ${issue.values.map((value) => JSON.stringify(value)).join(' or ')}, not ${JSON.stringify(issue.input)}`;
   }
-  // A bad discriminator is reported at `type`, with the whole object as its input.
-  if (issue.code === 'invalid_union' && issue.path.length === 1 && issue.path[0] === 'type') {
-    const type = (issue.input as { type?: unknown } | undefined)?.type;
-    return type === undefined ? 'is required: WAFV2 or SHIELD_ADVANCED' : `must be WAFV2 or SHIELD_ADVANCED, not ${JSON.stringify(type)}`;
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number' && /^Too (small|big)/.test(issue.message)) {
+    const bound =
+      issue.code === 'too_small'
+        ? `${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}`
+        : `${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}`;
+    return `must be ${bound}, not ${JSON.stringify(issue.input)}`;
+  }
+  if (issue.code === 'invalid_union') {
+    // A bad discriminator is reported at `type`, with the whole object as its input.
+    if (issue.path.length === 1 && issue.path[0] === 'type') {
+      const type = (issue.input as { type?: unknown } | undefined)?.type;
+      return type === undefined ? 'is required: WAFV2 or SHIELD_ADVANCED' : `must be WAFV2 or SHIELD_ADVANCED, not ${JSON.stringify(type)}`;
+    }
+    // The inner issues of the branch that got furthest say more than "invalid input".
+    const deepest = issue.errors.flat().sort((a, b) => b.path.length - a.path.length)[0];
+    if (deepest) return `${formatFieldPath(deepest.path) ? `${formatFieldPath(deepest.path)}: ` : ''}${describeIssue(deepest)}`;
   }
   return issue.message;
 }
