@@ -471,14 +471,8 @@ function indicatorsOf(world: World, incident: SeededIncident): Indicator[] {
 
 /** Opaque tokens over a stable order; a token from another listing is a ValidationException. */
 function page<T>(ctx: RequestContext, listing: string, items: T[], token: string | undefined, size: number): { items: T[]; nextToken?: string } {
-  let start = 0;
-  if (token !== undefined) {
-    const position = ctx.world.pageTokens.decode(listing, token);
-    if (position === undefined) throw validation('The pagination token is invalid.');
-    start = Number(position);
-  }
-  const slice = items.slice(start, start + size);
-  return { items: slice, nextToken: start + size < items.length ? ctx.world.pageTokens.encode(listing, String(start + size)) : undefined };
+  const { items: slice, next } = ctx.world.pageTokens.page(listing, items, token, size, () => validation('The pagination token is invalid.'));
+  return { items: slice, nextToken: next };
 }
 
 function validation(message: string): ServiceError {

@@ -71,12 +71,8 @@ export const fms = defineService({
       requireAdmin(ctx);
       const policies = fmsPolicies(ctx.world).policies(ctx.region);
       const listing = `fms:ListPolicies:${ctx.region}`;
-      const start = input.NextToken === undefined ? 0 : Number(readToken(ctx, listing, input.NextToken));
-      const end = start + (input.MaxResults ?? DEFAULT_PAGE_SIZE);
-      return {
-        PolicyList: policies.slice(start, end).map(summary),
-        NextToken: end < policies.length ? ctx.world.pageTokens.encode(listing, String(end)) : undefined,
-      };
+      const { items, next } = ctx.world.pageTokens.page(listing, policies, input.NextToken, input.MaxResults ?? DEFAULT_PAGE_SIZE, invalidToken);
+      return { PolicyList: items.map(summary), NextToken: next };
     },
 
     DeletePolicy: (input: { PolicyId: string; DeleteAllPolicyResources?: boolean }, ctx: RequestContext) => {
@@ -192,11 +188,11 @@ function requireAdmin(ctx: RequestContext): void {
   }
 }
 
+const invalidToken = (): ServiceError => new ServiceError('InvalidInputException', 'The NextToken was not issued for this listing; start again without NextToken.');
+
 function readToken(ctx: RequestContext, listing: string, token: string): string {
   const position = ctx.world.pageTokens.decode(listing, token);
-  if (position === undefined) {
-    throw new ServiceError('InvalidInputException', 'The NextToken was not issued for this listing; start again without NextToken.');
-  }
+  if (position === undefined) throw invalidToken();
   return position;
 }
 

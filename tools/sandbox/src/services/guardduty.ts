@@ -84,15 +84,9 @@ export const guardduty = defineService({
       const criterion = input.FindingCriteria?.Criterion ?? {};
       const selected = sorted(findingsOf(ctx).filter((f) => Object.entries(criterion).every(([attribute, condition]) => meets(f, attribute, condition))), input.SortCriteria);
       const listing = `guardduty:ListFindings:${ctx.accountId}:${ctx.region}:${JSON.stringify(input.FindingCriteria ?? {})}:${JSON.stringify(input.SortCriteria ?? {})}`;
-      let start = 0;
-      if (input.NextToken !== undefined && input.NextToken !== '') {
-        const position = ctx.world.pageTokens.decode(listing, input.NextToken);
-        if (position === undefined) throw badRequest('The request is rejected because the provided nextToken is invalid.');
-        start = Number(position);
-      }
-      const size = input.MaxResults ?? LIST_CAP;
-      const ids = selected.slice(start, start + size).map((f) => f.Id as string);
-      return { FindingIds: ids, NextToken: start + size < selected.length ? ctx.world.pageTokens.encode(listing, String(start + size)) : '' };
+      const { items, next } = ctx.world.pageTokens.page(listing, selected, input.NextToken, input.MaxResults ?? LIST_CAP, () =>
+        badRequest('The request is rejected because the provided nextToken is invalid.'));
+      return { FindingIds: items.map((f) => f.Id as string), NextToken: next ?? '' };
     },
 
     GetFindings(input: GetFindingsRequest, ctx): GetFindingsResponse {

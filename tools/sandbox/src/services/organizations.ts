@@ -147,7 +147,7 @@ export const organizations = defineService({
       const tags: Tags | undefined = id === org.root.id ? org.root.tags : (org.accounts.get(id)?.tags ?? org.ous.get(id)?.tags);
       if (!tags) throw new ServiceError('TargetNotFoundException', `We can't find a root, OU, account, or policy with the TargetId ${id}.`);
       // Organizations allows 50 tags per resource and returns them in one page.
-      if (input.NextToken !== undefined) invalidNextToken();
+      if (input.NextToken !== undefined) throw invalidNextToken();
       return { Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) };
     },
   },
@@ -172,22 +172,12 @@ function page<T>(
   input: { NextToken?: string; MaxResults?: number },
   listing: string,
 ): { items: T[]; NextToken: string | undefined } {
-  const size = input.MaxResults ?? PAGE_SIZE;
-  let offset = 0;
-  if (input.NextToken !== undefined) {
-    const position = ctx.world.pageTokens.decode(listing, input.NextToken);
-    if (position === undefined || !/^\d+$/.test(position)) invalidNextToken();
-    offset = Number(position);
-  }
-  const end = offset + size;
-  return {
-    items: all.slice(offset, end),
-    NextToken: end < all.length ? ctx.world.pageTokens.encode(listing, String(end)) : undefined,
-  };
+  const { items, next } = ctx.world.pageTokens.page(listing, all, input.NextToken, input.MaxResults ?? PAGE_SIZE, invalidNextToken);
+  return { items, NextToken: next };
 }
 
-function invalidNextToken(): never {
-  throw new ServiceError('InvalidInputException', 'The NextToken value is not valid for this request; start the listing again without NextToken.', {
+function invalidNextToken(): ServiceError {
+  return new ServiceError('InvalidInputException', 'The NextToken value is not valid for this request; start the listing again without NextToken.', {
     fields: { Reason: 'INVALID_NEXT_TOKEN' },
   });
 }

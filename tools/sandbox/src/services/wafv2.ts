@@ -183,18 +183,10 @@ function findEntity<T extends { name: string; id: string; arn: string; scope: We
 }
 
 function paginate<T>(ctx: RequestContext, items: readonly T[], input: Page, listing: string): { items: T[]; next: string | undefined } {
-  let start = 0;
-  if (input.NextMarker !== undefined) {
-    const position = ctx.world.pageTokens.decode(listing, input.NextMarker);
-    if (position === undefined) {
-      throw new ServiceError('WAFInvalidParameterException', 'The NextMarker was not issued for this listing; start again without it.', {
-        fields: { Reason: 'The marker is not valid.' },
-      });
-    }
-    start = Number(position);
-  }
-  const end = start + (input.Limit ?? DEFAULT_PAGE_SIZE);
-  return { items: items.slice(start, end), next: end < items.length ? ctx.world.pageTokens.encode(listing, String(end)) : undefined };
+  return ctx.world.pageTokens.page(listing, items, input.NextMarker, input.Limit ?? DEFAULT_PAGE_SIZE, () =>
+    new ServiceError('WAFInvalidParameterException', 'The NextMarker was not issued for this listing; start again without it.', {
+      fields: { Reason: 'The marker is not valid.' },
+    }));
 }
 
 interface WebAclView {

@@ -21,6 +21,22 @@ export class PageTokens {
     return this.seal(listing, position) === token.slice(dot + 1) ? position : undefined;
   }
 
+  /**
+   * One page of `items` from the offset a token holds (none, or an empty one: the start), and
+   * the token of the next page when there is one. `refuse` is the service's own error for a
+   * token this listing did not issue.
+   */
+  page<T>(listing: string, items: readonly T[], token: string | undefined, size: number, refuse: () => Error): { items: T[]; next: string | undefined } {
+    let start = 0;
+    if (token !== undefined && token !== '') {
+      const position = this.decode(listing, token);
+      if (position === undefined || !/^\d+$/.test(position)) throw refuse();
+      start = Number(position);
+    }
+    const end = start + size;
+    return { items: items.slice(start, end), next: end < items.length ? this.encode(listing, String(end)) : undefined };
+  }
+
   private seal(listing: string, position: string): string {
     return createHmac('sha256', this.secret).update(`${listing}\n${position}`).digest('base64url').slice(0, 22);
   }
