@@ -44,19 +44,10 @@ function parseSelector(input: unknown): AccountSelector {
 export function resolveSelector(snapshot: OrganizationSnapshot, selector: AccountSelector): string[] {
   const s = parseSelector(selector);
   const index = OrganizationIndex.of(snapshot);
-  const picked = new Set<string>();
-  if (s.all || (s.accounts === undefined && s.ous === undefined)) {
-    for (const account of index.accounts) picked.add(account.id);
-  } else {
-    for (const id of s.accounts ?? []) picked.add(index.account(id, 'accounts').id);
-    for (const ref of s.ous ?? []) for (const account of index.accountsUnder(index.parentId(ref, 'ous'))) picked.add(account.id);
-  }
-
-  const excluded = new Set<string>();
-  for (const id of s.exclude?.accounts ?? []) excluded.add(index.account(id, 'exclude.accounts').id);
-  for (const ref of s.exclude?.ous ?? []) {
-    for (const account of index.accountsUnder(index.parentId(ref, 'exclude.ous'))) excluded.add(account.id);
-  }
+  const picked = s.all || (s.accounts === undefined && s.ous === undefined)
+    ? new Set(index.accounts.map((account) => account.id))
+    : index.accountIdsIn(s.accounts, s.ous, { accounts: 'accounts', ous: 'ous' });
+  const excluded = index.accountIdsIn(s.exclude?.accounts, s.exclude?.ous, { accounts: 'exclude.accounts', ous: 'exclude.ous' });
   const excludeTags = s.exclude?.tags && Object.keys(s.exclude.tags).length > 0 ? s.exclude.tags : undefined;
 
   return index.accounts

@@ -31,14 +31,8 @@ export function resolveFmsScope(
   options: { includeManagement?: boolean } = {},
 ): string[] {
   const index = OrganizationIndex.of(snapshot);
-  const covered = (map: FmsScopeMap, name: string): Set<string> => {
-    const ids = new Set<string>();
-    for (const id of map.ACCOUNT ?? []) ids.add(index.account(id, `${name}.ACCOUNT`).id);
-    for (const ref of map.ORG_UNIT ?? []) {
-      for (const account of index.accountsUnder(index.parentId(ref, `${name}.ORG_UNIT`))) ids.add(account.id);
-    }
-    return ids;
-  };
+  const covered = (map: FmsScopeMap, name: string): Set<string> =>
+    index.accountIdsIn(map.ACCOUNT, map.ORG_UNIT, { accounts: `${name}.ACCOUNT`, ous: `${name}.ORG_UNIT` });
 
   let inScope: (id: string) => boolean;
   if (isGiven(scope.IncludeMap)) {

@@ -69,6 +69,17 @@ export class OrganizationIndex {
     throw new InvalidInputError(`${field}: OU "${ref}" is not in the organization; ${hint}.`, { code: 'UnknownOrganizationalUnit' });
   }
 
+  /**
+   * The ids of the accounts named and of every account below the OUs named; `fields` name the
+   * two lists in the error for one that is not in the organization.
+   */
+  accountIdsIn(accountIds: readonly string[] | undefined, ouRefs: readonly string[] | undefined, fields: { accounts: string; ous: string }): Set<string> {
+    const ids = new Set<string>();
+    for (const id of accountIds ?? []) ids.add(this.account(id, fields.accounts).id);
+    for (const ref of ouRefs ?? []) for (const account of this.accountsUnder(this.parentId(ref, fields.ous))) ids.add(account.id);
+    return ids;
+  }
+
   /** Every account in this OU or root and in all OUs below it. */
   accountsUnder(parentId: string): Account[] {
     const found: Account[] = [];
