@@ -1,10 +1,10 @@
 import {
   DescribeOrganizationCommand,
-  ListAccountsForParentCommand,
-  ListOrganizationalUnitsForParentCommand,
-  ListRootsCommand,
-  ListTagsForResourceCommand,
   OrganizationsClient,
+  paginateListAccountsForParent,
+  paginateListOrganizationalUnitsForParent,
+  paginateListRoots,
+  paginateListTagsForResource,
   type Account as AwsAccount,
   type Root as AwsRoot,
 } from '@aws-sdk/client-organizations';
@@ -52,7 +52,7 @@ function required<T>(value: T | undefined | null, what: string): T {
 
 /**
  * Reads the whole organization top-down, once: ListRoots, then for every parent its child OUs
- * and its accounts, and the tags of every OU and account, following every NextToken. Never
+ * and its accounts, and the tags of every OU and account, every page (the SDK's paginators). Never
  * DescribeAccount or ListParents per account: a parent's listing already says where each account
  * is. The three list operations run in their own pools at once, so tags are read while the walk
  * is still going down the tree, and every operation's rate limit is used all the time.
@@ -64,12 +64,7 @@ export async function discoverOrganization(clients: AwsClientFactory, options: D
   const describe = organizations.send(new DescribeOrganizationCommand({}));
   describe.catch(() => undefined); // awaited after the walk; a failure then is still thrown there
   const roots: AwsRoot[] = [];
-  let rootsToken: string | undefined;
-  do {
-    const page = await organizations.send(new ListRootsCommand({ NextToken: rootsToken }));
-    roots.push(...(page.Roots ?? []));
-    rootsToken = page.NextToken;
-  } while (rootsToken);
+  for await (const page of paginateListRoots({ client: organizations }, {})) roots.push(...(page.Roots ?? []));
   const awsRoot = required(roots[0], 'no root from ListRoots');
   const root: Root = { id: required(awsRoot.Id, 'a root without an Id'), name: required(awsRoot.Name, 'a root without a Name') };
 
@@ -87,21 +82,16 @@ export async function discoverOrganization(clients: AwsClientFactory, options: D
   const readTags = (resourceId: string) =>
     tagPool.add(async () => {
       const tags: Tags = {};
-      let token: string | undefined;
-      do {
-        const page = await organizations.send(new ListTagsForResourceCommand({ ResourceId: resourceId, NextToken: token }));
+      for await (const page of paginateListTagsForResource({ client: organizations }, { ResourceId: resourceId })) {
         for (const tag of page.Tags ?? []) tags[required(tag.Key, `a tag without a Key on ${resourceId}`)] = tag.Value ?? '';
-        token = page.NextToken;
-      } while (token);
+      }
       tagsOf.set(resourceId, tags);
       progress();
     });
 
   const walk = (parentId: string) => {
     ouPool.add(async () => {
-      let token: string | undefined;
-      do {
-        const page = await organizations.send(new ListOrganizationalUnitsForParentCommand({ ParentId: parentId, NextToken: token }));
+      for await (const page of paginateListOrganizationalUnitsForParent({ client: organizations }, { ParentId: parentId })) {
         for (const awsOu of page.OrganizationalUnits ?? []) {
           const id = required(awsOu.Id, `an OU without an Id under ${parentId}`);
           const name = required(awsOu.Name, `OU ${id} without a Name`);
@@ -111,22 +101,18 @@ export async function discoverOrganization(clients: AwsClientFactory, options: D
           readTags(id);
           walk(id);
         }
-        token = page.NextToken;
         progress();
-      } while (token);
+      }
     });
     accountPool.add(async () => {
-      let token: string | undefined;
-      do {
-        const page = await organizations.send(new ListAccountsForParentCommand({ ParentId: parentId, NextToken: token }));
+      for await (const page of paginateListAccountsForParent({ client: organizations }, { ParentId: parentId })) {
         for (const awsAccount of page.Accounts ?? []) {
           const account = toAccount(awsAccount, parentId, required(pathOf.get(parentId), `accounts under unknown parent ${parentId}`));
           accounts.push(account);
           readTags(account.id);
         }
-        token = page.NextToken;
         progress();
-      } while (token);
+      }
     });
   };
 
