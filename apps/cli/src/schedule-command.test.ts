@@ -58,7 +58,7 @@ describe('orgshield schedule (end to end)', () => {
       [['schedule', 'set', 'n1', '--cron', '0 3 * * *', '--tz', 'Mars/Olympus', 'rollout', file], '--tz "Mars/Olympus" is not a time zone'],
       [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'investigation', file], '"investigation" cannot be scheduled'],
       [['schedule', 'set', 'bad name', '--cron', '0 3 * * *', 'rollout', file], 'schedule name "bad name" is not valid'],
-      [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'rollout', '/nonexistent.yaml'], 'the rollout file /nonexistent.yaml does not exist'],
+      [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'rollout', '/nonexistent.yaml'], 'The rollout file /nonexistent.yaml does not exist'],
       [['schedule', 'remove', 'never-set'], 'there is no rollout schedule named "never-set"'],
       [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'org-sync', file], 'an org-sync schedule takes no file'],
       [['schedule', 'set', 'n1', '--cron', '0 3 * * *', 'rollout'], 'a rollout schedule needs its rollout file'],
