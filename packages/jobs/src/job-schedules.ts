@@ -1,8 +1,8 @@
+import type { JobSchedulerJson } from 'bullmq';
 import type { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
 import { type AnyContract, parsePayload, retryOptions } from './job-contract.js';
 import type { JobQueues } from './job-queues.js';
-
 
 export interface ScheduleTiming {
   /** Five fields (minute precision) or six (seconds first), as BullMQ's cron parser reads them. */
@@ -20,6 +20,18 @@ export interface JobScheduleInfo {
   next?: string;
   /** The payload every firing gets. */
   data: unknown;
+}
+
+/** A BullMQ job scheduler as a schedule of `kind`. */
+function scheduleInfo(kind: string, scheduler: JobSchedulerJson): JobScheduleInfo {
+  return {
+    name: scheduler.key.slice(kind.length + 1),
+    kind,
+    cron: scheduler.pattern ?? '',
+    ...(scheduler.tz ? { tz: scheduler.tz } : {}),
+    ...(scheduler.next ? { next: new Date(scheduler.next).toISOString() } : {}),
+    data: scheduler.template?.data,
+  };
 }
 
 const SCHEDULE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -60,22 +72,15 @@ export class JobSchedules {
         cause: error,
       });
     }
-    const info = (await this.list(contract, kind)).find((schedule) => schedule.name === name);
-    return info ?? { name, kind, cron: timing.cron, data, ...(timing.tz ? { tz: timing.tz } : {}) };
+    const scheduler = await this.queues.queue(contract.queue).getJobScheduler(`${kind}.${name}`);
+    return scheduler ? scheduleInfo(kind, scheduler) : { name, kind, cron: timing.cron, data, ...(timing.tz ? { tz: timing.tz } : {}) };
   }
 
   async list(contract: AnyContract, kind: string): Promise<JobScheduleInfo[]> {
     const schedulers = await this.queues.queue(contract.queue).getJobSchedulers(0, -1, true);
     return schedulers
       .filter((scheduler) => scheduler.key.startsWith(`${kind}.`))
-      .map((scheduler) => ({
-        name: scheduler.key.slice(kind.length + 1),
-        kind,
-        cron: scheduler.pattern ?? '',
-        ...(scheduler.tz ? { tz: scheduler.tz } : {}),
-        ...(scheduler.next ? { next: new Date(scheduler.next).toISOString() } : {}),
-        data: scheduler.template?.data,
-      }))
+      .map((scheduler) => scheduleInfo(kind, scheduler))
       .sort((a, b) => (a.name < b.name ? -1 : 1));
   }
 
