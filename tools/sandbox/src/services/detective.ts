@@ -394,36 +394,24 @@ function severityOf(incidents: SeededIncident[]): Severity {
   return 'INFORMATIONAL';
 }
 
-/** API calls the TorClient instance's role made through the Tor relay: Detective's TTP indicators. */
-const DISCOVERY_CALLS: readonly [service: string, apis: readonly string[]][] = [
-  ['s3', ['ListBuckets', 'GetBucketPolicy', 'GetBucketAcl', 'ListObjectsV2', 'GetObject', 'GetBucketLocation', 'GetBucketVersioning', 'GetBucketLogging', 'GetBucketEncryption', 'GetPublicAccessBlock']],
-  ['iam', ['ListUsers', 'ListRoles', 'ListPolicies', 'GetAccountAuthorizationDetails', 'ListAccessKeys', 'ListAttachedRolePolicies', 'GetRole', 'ListGroups', 'ListInstanceProfiles', 'GetAccountSummary']],
-  ['ec2', ['DescribeInstances', 'DescribeSecurityGroups', 'DescribeVpcs', 'DescribeSubnets', 'DescribeSnapshots', 'DescribeImages', 'DescribeVolumes', 'DescribeKeyPairs', 'DescribeRegions', 'DescribeAddresses']],
-  ['sts', ['GetCallerIdentity', 'GetSessionToken', 'GetAccessKeyInfo', 'DecodeAuthorizationMessage', 'AssumeRole', 'GetFederationToken', 'AssumeRoleWithWebIdentity', 'TagSession', 'GetServiceBearerToken', 'SetSourceIdentity']],
-  ['kms', ['ListKeys', 'ListAliases', 'DescribeKey', 'GetKeyPolicy', 'ListGrants', 'Decrypt', 'GenerateDataKey', 'ListKeyPolicies', 'GetKeyRotationStatus', 'ListResourceTags']],
-  ['secretsmanager', ['ListSecrets', 'GetSecretValue', 'DescribeSecret', 'GetResourcePolicy', 'ListSecretVersionIds', 'BatchGetSecretValue', 'GetRandomPassword', 'ValidateResourcePolicy', 'DescribeSecretRotation', 'ListTagsForSecret']],
-  ['lambda', ['ListFunctions', 'GetFunction', 'GetPolicy', 'ListLayers', 'GetFunctionConfiguration', 'ListAliases', 'ListEventSourceMappings', 'GetAccountSettings', 'ListVersionsByFunction', 'ListTags']],
-  ['rds', ['DescribeDBInstances', 'DescribeDBClusters', 'DescribeDBSnapshots', 'DescribeDBSubnetGroups', 'DescribeDBParameterGroups', 'DescribeEventSubscriptions', 'DescribeDBClusterSnapshots', 'DescribeOptionGroups', 'DescribeDBProxies', 'ListTagsForResource']],
-  ['dynamodb', ['ListTables', 'DescribeTable', 'Scan', 'ListBackups', 'DescribeContinuousBackups', 'ListGlobalTables', 'DescribeLimits', 'ListStreams', 'DescribeEndpoints', 'ListTagsOfResource']],
-  ['ssm', ['DescribeParameters', 'GetParameter', 'GetParametersByPath', 'DescribeInstanceInformation', 'ListDocuments', 'ListCommands', 'DescribeSessions', 'GetInventory', 'ListAssociations', 'DescribeMaintenanceWindows']],
-  ['cloudtrail', ['DescribeTrails', 'GetTrailStatus', 'LookupEvents', 'GetEventSelectors', 'ListTrails', 'GetInsightSelectors', 'ListEventDataStores', 'GetTrail', 'ListChannels', 'ListImports']],
-  ['logs', ['DescribeLogGroups', 'DescribeLogStreams', 'FilterLogEvents', 'GetLogEvents', 'DescribeSubscriptionFilters', 'DescribeMetricFilters', 'DescribeDestinations', 'DescribeQueries', 'DescribeResourcePolicies', 'ListTagsForResource']],
+/**
+ * API calls the TorClient instance's role made through the Tor relay, by service, with the
+ * MITRE ATT&CK tactic, technique and procedure Detective reports for them (its TTP indicators).
+ */
+const DISCOVERY_CALLS: readonly { service: string; tactic: string; technique: string; procedure: string; apis: readonly string[] }[] = [
+  { service: 's3', tactic: 'Collection', technique: 'Data from Cloud Storage', procedure: 'Read objects of S3 buckets', apis: ['ListBuckets', 'GetBucketPolicy', 'GetBucketAcl', 'ListObjectsV2', 'GetObject', 'GetBucketLocation', 'GetBucketVersioning', 'GetBucketLogging', 'GetBucketEncryption', 'GetPublicAccessBlock'] },
+  { service: 'iam', tactic: 'Discovery', technique: 'Account Discovery', procedure: 'Enumerated IAM principals and policies', apis: ['ListUsers', 'ListRoles', 'ListPolicies', 'GetAccountAuthorizationDetails', 'ListAccessKeys', 'ListAttachedRolePolicies', 'GetRole', 'ListGroups', 'ListInstanceProfiles', 'GetAccountSummary'] },
+  { service: 'ec2', tactic: 'Discovery', technique: 'Cloud Infrastructure Discovery', procedure: 'Enumerated compute resources', apis: ['DescribeInstances', 'DescribeSecurityGroups', 'DescribeVpcs', 'DescribeSubnets', 'DescribeSnapshots', 'DescribeImages', 'DescribeVolumes', 'DescribeKeyPairs', 'DescribeRegions', 'DescribeAddresses'] },
+  { service: 'sts', tactic: 'Credential Access', technique: 'Steal Application Access Token', procedure: 'Used instance credentials outside the instance', apis: ['GetCallerIdentity', 'GetSessionToken', 'GetAccessKeyInfo', 'DecodeAuthorizationMessage', 'AssumeRole', 'GetFederationToken', 'AssumeRoleWithWebIdentity', 'TagSession', 'GetServiceBearerToken', 'SetSourceIdentity'] },
+  { service: 'kms', tactic: 'Discovery', technique: 'Cloud Service Discovery', procedure: 'Enumerated KMS keys', apis: ['ListKeys', 'ListAliases', 'DescribeKey', 'GetKeyPolicy', 'ListGrants', 'Decrypt', 'GenerateDataKey', 'ListKeyPolicies', 'GetKeyRotationStatus', 'ListResourceTags'] },
+  { service: 'secretsmanager', tactic: 'Credential Access', technique: 'Credentials from Password Stores', procedure: 'Read secrets', apis: ['ListSecrets', 'GetSecretValue', 'DescribeSecret', 'GetResourcePolicy', 'ListSecretVersionIds', 'BatchGetSecretValue', 'GetRandomPassword', 'ValidateResourcePolicy', 'DescribeSecretRotation', 'ListTagsForSecret'] },
+  { service: 'lambda', tactic: 'Discovery', technique: 'Cloud Service Discovery', procedure: 'Enumerated Lambda functions', apis: ['ListFunctions', 'GetFunction', 'GetPolicy', 'ListLayers', 'GetFunctionConfiguration', 'ListAliases', 'ListEventSourceMappings', 'GetAccountSettings', 'ListVersionsByFunction', 'ListTags'] },
+  { service: 'rds', tactic: 'Discovery', technique: 'Cloud Infrastructure Discovery', procedure: 'Enumerated databases', apis: ['DescribeDBInstances', 'DescribeDBClusters', 'DescribeDBSnapshots', 'DescribeDBSubnetGroups', 'DescribeDBParameterGroups', 'DescribeEventSubscriptions', 'DescribeDBClusterSnapshots', 'DescribeOptionGroups', 'DescribeDBProxies', 'ListTagsForResource'] },
+  { service: 'dynamodb', tactic: 'Collection', technique: 'Data from Information Repositories', procedure: 'Scanned DynamoDB tables', apis: ['ListTables', 'DescribeTable', 'Scan', 'ListBackups', 'DescribeContinuousBackups', 'ListGlobalTables', 'DescribeLimits', 'ListStreams', 'DescribeEndpoints', 'ListTagsOfResource'] },
+  { service: 'ssm', tactic: 'Credential Access', technique: 'Unsecured Credentials', procedure: 'Read SSM parameters', apis: ['DescribeParameters', 'GetParameter', 'GetParametersByPath', 'DescribeInstanceInformation', 'ListDocuments', 'ListCommands', 'DescribeSessions', 'GetInventory', 'ListAssociations', 'DescribeMaintenanceWindows'] },
+  { service: 'cloudtrail', tactic: 'Defense Evasion', technique: 'Impair Defenses', procedure: 'Inspected CloudTrail configuration', apis: ['DescribeTrails', 'GetTrailStatus', 'LookupEvents', 'GetEventSelectors', 'ListTrails', 'GetInsightSelectors', 'ListEventDataStores', 'GetTrail', 'ListChannels', 'ListImports'] },
+  { service: 'logs', tactic: 'Discovery', technique: 'Log Enumeration', procedure: 'Read CloudWatch Logs', apis: ['DescribeLogGroups', 'DescribeLogStreams', 'FilterLogEvents', 'GetLogEvents', 'DescribeSubscriptionFilters', 'DescribeMetricFilters', 'DescribeDestinations', 'DescribeQueries', 'DescribeResourcePolicies', 'ListTagsForResource'] },
 ];
-
-const TACTICS: Record<string, [tactic: string, technique: string, procedure: string]> = {
-  s3: ['Collection', 'Data from Cloud Storage', 'Read objects of S3 buckets'],
-  iam: ['Discovery', 'Account Discovery', 'Enumerated IAM principals and policies'],
-  ec2: ['Discovery', 'Cloud Infrastructure Discovery', 'Enumerated compute resources'],
-  sts: ['Credential Access', 'Steal Application Access Token', 'Used instance credentials outside the instance'],
-  kms: ['Discovery', 'Cloud Service Discovery', 'Enumerated KMS keys'],
-  secretsmanager: ['Credential Access', 'Credentials from Password Stores', 'Read secrets'],
-  lambda: ['Discovery', 'Cloud Service Discovery', 'Enumerated Lambda functions'],
-  rds: ['Discovery', 'Cloud Infrastructure Discovery', 'Enumerated databases'],
-  dynamodb: ['Collection', 'Data from Information Repositories', 'Scanned DynamoDB tables'],
-  ssm: ['Credential Access', 'Unsecured Credentials', 'Read SSM parameters'],
-  cloudtrail: ['Defense Evasion', 'Impair Defenses', 'Inspected CloudTrail configuration'],
-  logs: ['Discovery', 'Log Enumeration', 'Read CloudWatch Logs'],
-};
 
 /** What Detective would find about the instance role of an incident's instance. */
 function indicatorsOf(world: World, incident: SeededIncident): Indicator[] {
@@ -437,9 +425,8 @@ function indicatorsOf(world: World, incident: SeededIncident): Indicator[] {
   };
   if (incident.kind !== 'tor-client') return [related, flagged];
   const random = world.random(`detective:ttp:${incident.findingId}`);
-  const ttps: Indicator[] = DISCOVERY_CALLS.flatMap(([service, apis]) =>
+  const ttps: Indicator[] = DISCOVERY_CALLS.flatMap(({ service, tactic, technique, procedure, apis }) =>
     apis.map((api): Indicator => {
-      const [tactic, technique, procedure] = TACTICS[service] ?? ['Discovery', 'Cloud Service Discovery', 'Enumerated resources'];
       return {
         IndicatorType: 'TTP_OBSERVED',
         IndicatorDetail: {
