@@ -27,8 +27,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests may start the sandbox (a tool) like any server.
-    files: ['**/*.test.ts'],
+    // Tests, and the helpers beside them, may start the sandbox (a tool) like any server.
+    files: ['**/*.test.ts', '**/test/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },
   },
 );

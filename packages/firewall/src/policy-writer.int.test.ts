@@ -1,15 +1,14 @@
 import { FMSClient, GetPolicyCommand, PutPolicyCommand } from '@aws-sdk/client-fms';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { sandboxTest } from '@orgshield/sandbox/fixture';
 import { PolicySpecSchema, renderPutPolicy, type PolicySpec } from '@orgshield/policies';
-import { startHarness } from '../test/rollout-harness.js';
+import { harnessTest } from '../test/harness-fixture.js';
 import { findPolicy, fmsClient } from './live-policies.js';
 import { applyDelete, applyPut } from './policy-writer.js';
 import type { PutPolicyStep } from './rollout-plan.js';
 import { RolloutStore } from './rollout-store.js';
 
-const test = sandboxTest.override({ sandboxOptions: { accounts: 10, ous: 2, seed: 3 } });
+const test = harnessTest.override({ sandboxOptions: { accounts: 10, ous: 2, seed: 3 } });
 
 const spec = (remediation: boolean): PolicySpec =>
   PolicySpecSchema.parse({ type: 'SHIELD_ADVANCED', name: 'edge-shield', resourceTypes: ['eip'], regions: ['eu-west-1'], remediation });
@@ -19,8 +18,7 @@ function putStep(desired: PolicySpec): PutPolicyStep {
 }
 
 describe('policy writes', () => {
-  test('a PutPolicy whose token went stale is retried with a fresh one; a repeated step writes nothing', async ({ sandbox, redisPrefix }) => {
-    const harness = await startHarness(sandbox, redisPrefix);
+  test('a PutPolicy whose token went stale is retried with a fresh one; a repeated step writes nothing', async ({ sandbox, redisPrefix, harness }) => {
     const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
     try {
       const env = sandbox.env();
@@ -66,7 +64,6 @@ describe('policy writes', () => {
       other.destroy();
     } finally {
       redis.disconnect();
-      await harness.close();
     }
   });
 });

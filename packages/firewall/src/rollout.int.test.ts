@@ -1,7 +1,6 @@
 import { describe, expect } from 'vitest';
 import { resolveFmsScope } from '@orgshield/accounts';
-import { sandboxTest } from '@orgshield/sandbox/fixture';
-import { startHarness } from '../test/rollout-harness.js';
+import { harnessTest } from '../test/harness-fixture.js';
 import { complianceReport } from './compliance-report.js';
 import { fmsClient, listPolicies } from './live-policies.js';
 import { runDemoRollout } from './rollout-summary.js';
@@ -11,72 +10,67 @@ import { runDemoRollout } from './rollout-summary.js';
  * and Shield Advanced, two regions, canary audit -> rest audit -> everyone enforced. Sandbox
  * time runs 1000x faster (FMS evaluates 0.3 s after a change and remediates 0.3 s later).
  */
-const test = sandboxTest.override({ sandboxOptions: { accounts: 300, ous: 30, seed: 1, timeScale: 0.001 } });
+const test = harnessTest.override({ sandboxOptions: { accounts: 300, ous: 30, seed: 1, timeScale: 0.001 } });
 
 describe('a staged rollout on the sandbox', () => {
-  test('ends with every in-scope account compliant, each intended PutPolicy sent once', { timeout: 180_000 }, async ({ sandbox, redisPrefix }) => {
-    const harness = await startHarness(sandbox, redisPrefix);
-    try {
-      await harness.startWorker();
-      // The demo's rollout (examples/demo-rollout.yaml), as `npm start` runs it.
-      const demo = await runDemoRollout({ control: harness.control, aws: harness.aws, timeoutMs: 150_000 });
-      expect(demo.state).toMatchObject({ status: 'completed' });
-      const { rolloutId } = demo;
+  test('ends with every in-scope account compliant, each intended PutPolicy sent once', { timeout: 180_000 }, async ({ sandbox, redisPrefix, harness }) => {
+    await harness.startWorker();
+    // The demo's rollout (examples/demo-rollout.yaml), as `npm start` runs it.
+    const demo = await runDemoRollout({ control: harness.control, aws: harness.aws, timeoutMs: 150_000 });
+    expect(demo.state).toMatchObject({ status: 'completed' });
+    const { rolloutId } = demo;
 
-      const view = await harness.control.view(rolloutId);
-      const plan = view.record.plan;
-      if (!plan) throw new Error('no plan stored');
-      // Per region: create 2 audit copies, widen them, then delete them and create the 2 enforcing policies.
-      const puts = plan.steps.filter((step) => step.kind === 'put');
-      const deletes = plan.steps.filter((step) => step.kind === 'delete');
-      expect(puts.map((step) => step.id)).toHaveLength(12);
-      expect(deletes).toHaveLength(4);
-      expect(view.steps.filter((step) => step.outcome === 'unchanged')).toEqual([]);
+    const view = await harness.control.view(rolloutId);
+    const plan = view.record.plan;
+    if (!plan) throw new Error('no plan stored');
+    // Per region: create 2 audit copies, widen them, then delete them and create the 2 enforcing policies.
+    const puts = plan.steps.filter((step) => step.kind === 'put');
+    const deletes = plan.steps.filter((step) => step.kind === 'delete');
+    expect(puts.map((step) => step.id)).toHaveLength(12);
+    expect(deletes).toHaveLength(4);
+    expect(view.steps.filter((step) => step.outcome === 'unchanged')).toEqual([]);
 
-      const requests = sandbox.requests().filter((entry) => entry.service === 'fms');
+    const requests = sandbox.requests().filter((entry) => entry.service === 'fms');
+    for (const region of ['eu-west-1', 'us-east-1']) {
+      const sent = requests.filter((entry) => entry.region === region && entry.operation === 'PutPolicy');
+      expect(sent.filter((entry) => entry.status !== 200)).toEqual([]);
+      expect(sent).toHaveLength(puts.filter((step) => step.region === region).length);
+      expect(requests.filter((entry) => entry.region === region && entry.operation === 'DeletePolicy')).toHaveLength(2);
+    }
+
+    // What the demo prints: each wave's writes and gate per region, and the final compliance.
+    expect(demo.waves.map((wave) => `${wave.name}:${wave.regions.map((region) => region.gate?.status).join(',')}`)).toEqual([
+      'canary-audit:passed,passed',
+      'rest-audit:passed,passed',
+      'all-remediate:passed,passed',
+    ]);
+    expect(demo.compliance.map((report) => `${report.policy}:${report.totals.nonCompliant}/${report.totals.accounts}`)).toEqual([
+      `edge-waf-baseline:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
+      `edge-shield:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
+    ]);
+
+    // Every gate judged fresh evaluations and passed; the audit waves saw what remediation would fix.
+    expect(view.gates.map((gate) => `${gate.step}:${gate.status}`)).toEqual(plan.steps.filter((step) => step.kind === 'gate').map((step) => `${step.id}:passed`));
+    const restAudit = view.gates.find((gate) => gate.step === 'rest-audit.eu-west-1.gate');
+    expect(restAudit?.nonCompliantAccounts.length).toBeGreaterThan(100);
+    expect(restAudit?.evaluationLimitExceeded.length).toBeGreaterThan(0);
+    expect(Object.keys(restAudit?.violationsByReason ?? {})).toEqual(expect.arrayContaining(['RESOURCE_MISSING_SHIELD_PROTECTION']));
+
+    const snapshot = await harness.executor.store.redis.get(`${redisPrefix}:org:snapshot`);
+    const inScope = resolveFmsScope(JSON.parse(snapshot ?? '{}'), {});
+    expect(inScope.length).toBeGreaterThan(250);
+    for (const policy of ['edge-waf-baseline', 'edge-shield']) {
+      const report = await complianceReport(harness.aws, { policy, regions: ['eu-west-1', 'us-east-1'] });
       for (const region of ['eu-west-1', 'us-east-1']) {
-        const sent = requests.filter((entry) => entry.region === region && entry.operation === 'PutPolicy');
-        expect(sent.filter((entry) => entry.status !== 200)).toEqual([]);
-        expect(sent).toHaveLength(puts.filter((step) => step.region === region).length);
-        expect(requests.filter((entry) => entry.region === region && entry.operation === 'DeletePolicy')).toHaveLength(2);
+        const rows = report.rows.filter((row) => row.region === region);
+        expect(rows.map((row) => row.account).sort()).toEqual(inScope);
+        expect(rows.filter((row) => row.status !== 'COMPLIANT')).toEqual([]);
       }
-
-      // What the demo prints: each wave's writes and gate per region, and the final compliance.
-      expect(demo.waves.map((wave) => `${wave.name}:${wave.regions.map((region) => region.gate?.status).join(',')}`)).toEqual([
-        'canary-audit:passed,passed',
-        'rest-audit:passed,passed',
-        'all-remediate:passed,passed',
-      ]);
-      expect(demo.compliance.map((report) => `${report.policy}:${report.totals.nonCompliant}/${report.totals.accounts}`)).toEqual([
-        `edge-waf-baseline:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
-        `edge-shield:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
-      ]);
-
-      // Every gate judged fresh evaluations and passed; the audit waves saw what remediation would fix.
-      expect(view.gates.map((gate) => `${gate.step}:${gate.status}`)).toEqual(plan.steps.filter((step) => step.kind === 'gate').map((step) => `${step.id}:passed`));
-      const restAudit = view.gates.find((gate) => gate.step === 'rest-audit.eu-west-1.gate');
-      expect(restAudit?.nonCompliantAccounts.length).toBeGreaterThan(100);
-      expect(restAudit?.evaluationLimitExceeded.length).toBeGreaterThan(0);
-      expect(Object.keys(restAudit?.violationsByReason ?? {})).toEqual(expect.arrayContaining(['RESOURCE_MISSING_SHIELD_PROTECTION']));
-
-      const snapshot = await harness.executor.store.redis.get(`${redisPrefix}:org:snapshot`);
-      const inScope = resolveFmsScope(JSON.parse(snapshot ?? '{}'), {});
-      expect(inScope.length).toBeGreaterThan(250);
-      for (const policy of ['edge-waf-baseline', 'edge-shield']) {
-        const report = await complianceReport(harness.aws, { policy, regions: ['eu-west-1', 'us-east-1'] });
-        for (const region of ['eu-west-1', 'us-east-1']) {
-          const rows = report.rows.filter((row) => row.region === region);
-          expect(rows.map((row) => row.account).sort()).toEqual(inScope);
-          expect(rows.filter((row) => row.status !== 'COMPLIANT')).toEqual([]);
-        }
-      }
-      // The audit copies are gone once every account graduated.
-      for (const region of ['eu-west-1', 'us-east-1']) {
-        const names = (await listPolicies(fmsClient(harness.aws, region))).map((policy) => policy.PolicyName).sort();
-        expect(names).toEqual(['edge-shield', 'edge-waf-baseline']);
-      }
-    } finally {
-      await harness.close();
+    }
+    // The audit copies are gone once every account graduated.
+    for (const region of ['eu-west-1', 'us-east-1']) {
+      const names = (await listPolicies(fmsClient(harness.aws, region))).map((policy) => policy.PolicyName).sort();
+      expect(names).toEqual(['edge-shield', 'edge-waf-baseline']);
     }
   });
 });

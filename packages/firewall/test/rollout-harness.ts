@@ -54,11 +54,12 @@ export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise
   return runFirewallJob(executor, contract, contract.payload.parse(job.data) as never, job);
 }
 
-export async function startHarness(
-  sandbox: SandboxEndpoint,
-  prefix: string,
-  options: { gatePollMs?: number; workerOptions?: { lockDuration?: number; stalledInterval?: number } } = {},
-): Promise<Harness> {
+export interface HarnessOptions {
+  gatePollMs?: number;
+  workerOptions?: { lockDuration?: number; stalledInterval?: number };
+}
+
+export async function startHarness(sandbox: SandboxEndpoint, prefix: string, options: HarnessOptions = {}): Promise<Harness> {
   const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
   const queues = new JobQueues(redis, { prefix });
   const aws = sandboxClients(sandbox);
