@@ -17,14 +17,6 @@ export const MAX_LINE_BYTES = 65536;
 export const MAX_PROBLEMS_PER_FILE = 20;
 /** Decompressed chunk size: large chunks keep per-chunk overhead out of the profile. */
 const CHUNK_BYTES = 256 * 1024;
-/** A local file is read this much at a time... */
-const READ_BYTES = 1024 * 1024;
-/**
- * ...and inflated this much at a time: small enough that the parser finds the text still in
- * the core's cache, beside the other thread's (64 KiB ran the benchmark's scan about 9%
- * faster than 256 KiB; 32 KiB no faster).
- */
-const INFLATE_BYTES = 64 * 1024;
 
 export type FlowLogProblemCode =
   | 'malformed-record'
@@ -299,8 +291,9 @@ interface ZlibHandle {
 type GunzipWithHandle = Gunzip & { reset(): void; _handle?: ZlibHandle; _writeState?: Uint32Array };
 
 /**
- * Reads local flow log files, one after another, through two buffers it keeps: a file costs
- * no memory of its own, however large. Node's zlib has no public call that inflates into the
+ * Reads local flow log files, one after another, through two buffers the sink lends it (the
+ * flow-log core's memory, so lines are parsed where zlib leaves them; see its READ_BYTES and
+ * INFLATE_BYTES): a file costs no memory of its own, however large. Node's zlib has no public call that inflates into the
  * caller's memory (each returns fresh buffers, and a gigabyte of those per run costs more in
  * page faults and garbage collection than the inflating itself), so this drives the zlib
  * handle that a zlib.Gunzip stream wraps, as the stream itself does; the stream's own
@@ -315,8 +308,8 @@ export class LocalFlowLogReader {
   constructor(
     private readonly sink: FlowRecordSink,
     private readonly problems: FlowLogProblems,
-    /** Where to read and inflate into (the sink's own memory, so it parses lines where they lie); by default buffers of its own. */
-    buffers: { input: Buffer; output: Buffer } = { input: Buffer.allocUnsafe(READ_BYTES), output: Buffer.allocUnsafe(INFLATE_BYTES) },
+    /** Where to read a file's bytes into, and where to inflate them. */
+    buffers: { input: Buffer; output: Buffer },
   ) {
     this.input = buffers.input;
     this.output = buffers.output;
