@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { InvalidInputError } from '@orgshield/aws';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_MINUTES } from './flow-accumulator.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
 import { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
 import { MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-scanner.js';
@@ -222,6 +223,29 @@ describe('reading bad input', () => {
     expect(streamed.conversations).toEqual(local.conversations);
     expect(streamed.conversations).toHaveLength(500);
     expect(streamed.timeline).toEqual(local.timeline);
+  });
+
+  it('keeps at most MAX_MINUTES minutes in the timeline, counting and reporting the records beyond', { timeout: 60_000 }, async () => {
+    // One conversation, one record a minute for two years and a bit: the table stays small, the series fills.
+    const extra = 25;
+    const total = MAX_MINUTES + extra;
+    const objects = {
+      async *list() { yield { key: 'years.log', size: 0 }; },
+      open: async () => Readable.from((function* () {
+        for (let i = 0; i < total; i += 10_000) {
+          yield Buffer.from(Array.from({ length: Math.min(10_000, total - i) }, (_, k) => `${RECORD(443, 1_600_000_000 + (i + k) * 60)}\n`).join(''));
+        }
+      })()),
+    };
+    const analysis = await analyzeFlowLogs({ objects, prefixes: [''] }, { localIps: ['10.0.1.25'] });
+    expect(analysis.records.matched).toBe(total);
+    expect(analysis.conversations).toHaveLength(1);
+    expect(analysis.conversations[0]).toMatchObject({ accepted: total, inBytes: total * 1000 });
+    expect(analysis.timeline.reduce((sum, bucket) => sum + bucket.accepted, 0)).toBe(MAX_MINUTES);
+    expect(analysis.problems).toContainEqual(expect.objectContaining({
+      file: '(all files)', code: 'more-problems',
+      message: `${extra} matching records start in minutes beyond the first ${MAX_MINUTES} with traffic; they are in the conversations but not in the timeline (narrow the window).`,
+    }));
   });
 
   it('refuses a Parquet file and goes on with the others', async () => {
