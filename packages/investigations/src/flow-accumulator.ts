@@ -512,15 +512,21 @@ export class FlowAccumulator implements FlowRecordSink {
 
   exportState(): AccumulatorState {
     const size = this.conversationCount;
-    const kept = new Float64Array(size * ROW);
-    let n = 0;
-    for (let i = 0; i < size; i++) {
-      if (this.refused(i)) continue;
-      kept.set(this.rows.subarray(i * ROW, (i + 1) * ROW), n * ROW);
-      n++;
+    let rows: Float64Array;
+    if (this.remoteFilter === null) {
+      rows = this.rows.slice(0, size * ROW);
+    } else {
+      rows = new Float64Array(size * ROW);
+      let n = 0;
+      for (let i = 0; i < size; i++) {
+        if (this.refused(i)) continue;
+        rows.set(this.rows.subarray(i * ROW, (i + 1) * ROW), n * ROW);
+        n++;
+      }
+      rows = rows.slice(0, n * ROW);
     }
     return {
-      counts: this.counts, overflow: this.overflow, minuteOverflow: this.minuteOverflow, rows: kept.slice(0, n * ROW),
+      counts: this.counts, overflow: this.overflow, minuteOverflow: this.minuteOverflow, rows,
       others: this.addresses.others(), minutes: this.minuteRows().slice(),
     };
   }
