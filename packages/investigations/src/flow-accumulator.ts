@@ -21,6 +21,8 @@ import type { MinuteTotals } from './flow-timeline.js';
 export const MAX_CONVERSATIONS = 1_000_000;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
 export const MAX_MINUTES = 2 ** 20;
+/** The instance's addresses at most (an instance has a few; the core checks each record against them). */
+export const MAX_LOCAL_IPS = 64;
 
 export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
 
@@ -276,7 +278,7 @@ function instantiate(calls: CoreCalls): { core: CoreExports; layout: Layout } {
   const exports = instance.exports as unknown as CoreExports;
   const layout = Object.fromEntries(Object.entries(instance.exports).flatMap(([name, value]) => (value instanceof WebAssembly.Global ? [[name, value.value]] : []))) as Layout;
   // The limits are the core's and this side's at once: a core built from other sources fails here, not in a run.
-  if (layout.MAX_LINE_BYTES !== MAX_LINE_BYTES || layout.MAX_CONVERSATIONS !== MAX_CONVERSATIONS || layout.MAX_MINUTES !== MAX_MINUTES
+  if (layout.MAX_LINE_BYTES !== MAX_LINE_BYTES || layout.MAX_CONVERSATIONS !== MAX_CONVERSATIONS || layout.MAX_MINUTES !== MAX_MINUTES || layout.MAX_LOCALS !== MAX_LOCAL_IPS
     || layout.ROW !== ROW || layout.MINUTE_ROW !== MINUTE_ROW) {
     throw new Error('flow-core.wasm does not match flow-accumulator.ts: rebuild it with `npm run build:wasm -w @orgshield/investigations`.');
   }
@@ -329,7 +331,6 @@ export class FlowAccumulator implements FlowRecordSink {
     this.rows = new Float64Array(buffer, layout.ROWS, MAX_CONVERSATIONS * ROW);
 
     const locals = config.localIps.map((ip) => this.addresses.id(ip));
-    if (locals.length > layout.MAX_LOCALS) throw new Error(`At most ${layout.MAX_LOCALS} local addresses can be analysed at once, not ${locals.length}.`);
     new Float64Array(buffer, layout.LOCALS, locals.length).set(locals);
     this.localCount = locals.length;
     this.eni = config.eni === null ? null : Buffer.from(config.eni, 'latin1');

@@ -203,6 +203,7 @@ describe('options', () => {
     [{ filters: { localPorts: [70000] } }, 'Local port 70000 is not a port number (0 to 65535).'],
     [{ from: at(2), to: at(1) }, `The window ${at(2).toISOString()} to ${at(1).toISOString()} is empty; give a start before the end.`],
     [{ bucketSeconds: 90 }, 'Bucket size 90 seconds is not a whole number of minutes.'],
+    [{ localIps: Array.from({ length: 65 }, (_, i) => `10.0.${i >> 8}.${i & 255}`) }, '65 local IPs were given; an instance is analysed with at most 64.'],
   ] as [FlowAnalysisOptions, string][])('refuses %j in one sentence', async (options, message) => {
     const error = await analyzeFlowLogs({ paths: [root] }, options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidInputError);

@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
-import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowAccumulator, type FlowFilters, MAX_MINUTES, type RecordCounts } from './flow-accumulator.js';
+import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowAccumulator, type FlowFilters, MAX_LOCAL_IPS, MAX_MINUTES, type RecordCounts } from './flow-accumulator.js';
 import { detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
@@ -35,7 +35,7 @@ const ip = (what: string) =>
 /** Options of an analysis, as callers hand them in (validated by flowAnalysisOptionsSchema). */
 export const flowAnalysisOptionsSchema = z.object({
   /** The instance's addresses. Without them, each record's flow-direction field says which side is local. */
-  localIps: z.array(ip('Local IP')).default([]),
+  localIps: z.array(ip('Local IP')).max(MAX_LOCAL_IPS, { error: (issue) => `${(issue.input as unknown[]).length} local IPs were given; an instance is analysed with at most ${MAX_LOCAL_IPS}.` }).default([]),
   /** Only records of this network interface. */
   eni: z.string().regex(/^eni-[0-9a-f]{8,17}$/, { error: (issue) => `ENI ${String(issue.input)} is not a network interface id such as eni-0a1b2c3d4e5f60718.` }).optional(),
   /** Records count when their start is in [from, to). */
