@@ -31,24 +31,28 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     // The audit trail of every mutating call: to the log now; never carries credentials.
     onMutation: (entry: MutationAuditEntry) => logger.info({ audit: entry }, 'aws mutation'),
   });
-  let members: MemberCredentials | undefined;
+  /** Made once, by whichever job asks first (the others wait for it); asked again after a failure. */
+  let members: Promise<MemberCredentials> | undefined;
   return {
     redis,
     keyPrefix,
     clients,
     logger,
     config,
-    async members() {
+    members() {
       // An organization's management account never changes: it is looked up once per worker,
       // in the snapshot, or (no sync yet) from Organizations.
-      if (members === undefined) {
+      members ??= (async () => {
         const stored = await loadSnapshot(redis, { keyPrefix });
-        members = new MemberCredentials(clients, {
+        return new MemberCredentials(clients, {
           managementAccountId: stored?.managementAccountId ?? (await describeManagementAccount(clients)),
           roleName: config.ORGSHIELD_ROLE_NAME,
           externalId: config.ORGSHIELD_EXTERNAL_ID,
         });
-      }
+      })().catch((error: unknown) => {
+        members = undefined;
+        throw error;
+      });
       return members;
     },
     async close() {

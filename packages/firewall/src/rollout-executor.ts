@@ -76,19 +76,21 @@ export function runFirewallJob<C extends FirewallContract>(
   executor: RolloutExecutor, contract: C, payload: z.infer<C['payload']>, job: FirewallJob,
 ): Promise<z.infer<C['result']>> {
   const attempt = jobAttempt(job);
-  const run = (): Promise<unknown> => {
-    switch (contract.name) {
-      case firewallRolloutStartJob.name:
-        return executor.start(payload as z.infer<typeof firewallRolloutStartJob.payload>, attempt);
-      case firewallRolloutStepJob.name:
-        return executor.runStep(payload as z.infer<typeof firewallRolloutStepJob.payload>, attempt);
-      case firewallRolloutRollbackJob.name:
-        return executor.rollback(payload as z.infer<typeof firewallRolloutRollbackJob.payload>, attempt);
-      default:
-        return executor.runScheduled(payload as z.infer<typeof firewallScheduledRolloutJob.payload>, job.timestamp, attempt);
-    }
-  };
-  return run() as Promise<z.infer<C['result']>>;
+  let run: Promise<unknown>;
+  switch (contract.name) {
+    case firewallRolloutStartJob.name:
+      run = executor.start(payload as z.infer<typeof firewallRolloutStartJob.payload>, attempt);
+      break;
+    case firewallRolloutStepJob.name:
+      run = executor.runStep(payload as z.infer<typeof firewallRolloutStepJob.payload>, attempt);
+      break;
+    case firewallRolloutRollbackJob.name:
+      run = executor.rollback(payload as z.infer<typeof firewallRolloutRollbackJob.payload>, attempt);
+      break;
+    default:
+      run = executor.runScheduled(payload as z.infer<typeof firewallScheduledRolloutJob.payload>, job.timestamp, attempt);
+  }
+  return run as Promise<z.infer<C['result']>>;
 }
 
 /**

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import type { ConversationFacts } from './flow-findings.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
-import { type FlowLogProblems, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
+import { type FlowLogProblems, flowLogProblem, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 /** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
@@ -266,15 +266,15 @@ function coreModule(): WasmModule {
 }
 
 /** The core's calls out, answered by the accumulator that owns the instance. */
-interface CoreCalls {
+type CoreCalls = {
   addressId(start: number, end: number): number;
   remotePasses(address: number): boolean;
   malformed(start: number, end: number, line: number, column: number, at: number): void;
   tooLong(line: number): void;
-}
+};
 
 function instantiate(calls: CoreCalls): { core: CoreExports; layout: Layout } {
-  const instance = new WebAssembly.Instance(coreModule(), { flow: { ...calls } });
+  const instance = new WebAssembly.Instance(coreModule(), { flow: calls });
   const exports = instance.exports as unknown as CoreExports;
   const layout = Object.fromEntries(Object.entries(instance.exports).flatMap(([name, value]) => (value instanceof WebAssembly.Global ? [[name, value.value]] : []))) as Layout;
   // The limits are the core's and this side's at once: a core built from other sources fails here, not in a run.
@@ -322,7 +322,7 @@ export class FlowAccumulator implements FlowRecordSink {
       addressId: (start, end) => this.addresses.id(this.heap.toString('latin1', start, end)),
       remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
       malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
-      tooLong: (line) => this.tooLong(this.file, line),
+      tooLong: (line) => this.tooLong(line),
     }));
     const { layout } = this;
     const buffer = this.core.memory.buffer;
@@ -425,7 +425,7 @@ export class FlowAccumulator implements FlowRecordSink {
       if (end - from > SCRATCH_BYTES) {
         end = buf.lastIndexOf(10, from + SCRATCH_BYTES - 1) + 1;
         if (end <= from) { // one line longer than the scratch room, and so than MAX_LINE_BYTES
-          this.tooLong(file, firstLine + count);
+          this.tooLong(firstLine + count);
           count++;
           from = buf.indexOf(10, from) + 1;
           continue;
@@ -462,8 +462,8 @@ export class FlowAccumulator implements FlowRecordSink {
     this.problems.add({ file, line, code: 'malformed-record', message: `${file}:${line} ${why}; the record is skipped.` });
   }
 
-  private tooLong(file: string, line: number): void {
-    this.problems.add({ file, line, code: 'line-too-long', message: `${file}:${line} is longer than ${MAX_LINE_BYTES} bytes; skipped to the next line break.` });
+  private tooLong(line: number): void {
+    this.problems.add(flowLogProblem.lineTooLong(this.file, line));
   }
 
   private refused(i: number): boolean {

@@ -73,7 +73,6 @@ export interface FlowAnalysisProgress {
   filesTotal: number | null;
 }
 
-
 /** The options an analysis ran with, normalized. */
 export interface FlowQuery {
   localIps: string[];
@@ -165,7 +164,6 @@ async function readLocalFiles(
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 }
-
 
 function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOptionsSchema> {
   const parsed = flowAnalysisOptionsSchema.safeParse(options);

@@ -188,10 +188,7 @@ class LineScanner {
 
   private tooLong(line: number): void {
     this.useFormat(DEFAULT_FLOW_LOG_FORMAT);
-    this.problems.add({
-      file: this.file, line, code: 'line-too-long',
-      message: `${this.file}:${line} is longer than ${MAX_LINE_BYTES} bytes; skipped to the next line break.`,
-    });
+    this.problems.add(flowLogProblem.lineTooLong(this.file, line));
   }
 
   private useFormat(columns: readonly (FlowLogField | null)[]): void {
@@ -243,6 +240,26 @@ function isParquet(chunk: Buffer): boolean {
 }
 
 /**
+ * What can be wrong with a file or a line, worded once for every way of reading it (local
+ * files, streams, S3 objects, the accumulator). `linesRead` is how many lines came before.
+ */
+export const flowLogProblem = {
+  lineTooLong: (file: string, line: number): FlowLogProblem => ({
+    file, line, code: 'line-too-long', message: `${file}:${line} is longer than ${MAX_LINE_BYTES} bytes; skipped to the next line break.`,
+  }),
+  parquet: (file: string): FlowLogProblem => ({
+    file, code: 'unsupported-file', message: `${file} is a Parquet file; orgshield reads flow logs in the plain-text format (gzip or not).`,
+  }),
+  cut: (file: string, linesRead: number, why: string): FlowLogProblem => ({
+    file, line: linesRead + 1, code: 'truncated-gzip', message: `${file} is cut short or corrupt after line ${linesRead} (${why}); the lines before were analysed.`,
+  }),
+  unreadable: (file: string, linesRead: number, why: string): FlowLogProblem => ({
+    file, line: linesRead + 1, code: 'unreadable', message: `${file} could not be read past line ${linesRead} (${why}).`,
+  }),
+  unopenable: (file: string, why: string): FlowLogProblem => ({ file, code: 'unreadable', message: `${file} could not be opened (${why}).` }),
+};
+
+/**
  * Reads one stream of flow log text (gzip or plain) into the sink. Never throws for bad
  * content: a cut or corrupt gzip stream, a format without the needed fields, a file that
  * is not text or a stream that fails is a problem, and what was read before it counts.
@@ -255,7 +272,7 @@ export async function scanFlowLogStream(file: string, raw: Readable, sink: FlowR
   try {
     for await (const chunk of decoded(raw)) {
       if (first && isParquet(chunk)) {
-        problems.add({ file, code: 'unsupported-file', message: `${file} is a Parquet file; orgshield reads flow logs in the plain-text format (gzip or not).` });
+        problems.add(flowLogProblem.parquet(file));
         return;
       }
       first = false;
@@ -266,14 +283,11 @@ export async function scanFlowLogStream(file: string, raw: Readable, sink: FlowR
     if (error instanceof FileSkipped) return;
     if (typeof (error as { code?: unknown }).code === 'string' && (error as { code: string }).code.startsWith('Z_')) {
       scanner.abandon();
-      problems.add({
-        file, line: scanner.line + 1, code: 'truncated-gzip',
-        message: `${file} is cut short or corrupt after line ${scanner.line} (${(error as Error).message}); the lines before were analysed.`,
-      });
+      problems.add(flowLogProblem.cut(file, scanner.line, (error as Error).message));
       return;
     }
     if (error === sourceError || sourceError !== undefined) {
-      problems.add({ file, line: scanner.line + 1, code: 'unreadable', message: `${file} could not be read past line ${scanner.line} (${(error as Error).message}).` });
+      problems.add(flowLogProblem.unreadable(file, scanner.line, (error as Error).message));
       return;
     }
     throw error;
@@ -333,7 +347,7 @@ export class LocalFlowLogReader {
     try {
       fd = openSync(path, 'r');
     } catch (error) {
-      this.problems.add({ file: path, code: 'unreadable', message: `${path} could not be opened (${(error as Error).message}).` });
+      this.problems.add(flowLogProblem.unopenable(path, (error as Error).message));
       this.problems.endFile(path);
       return;
     }
@@ -350,7 +364,7 @@ export class LocalFlowLogReader {
       let first = true;
       const take = (chunk: Buffer): boolean => {
         if (first && isParquet(chunk)) {
-          this.problems.add({ file: path, code: 'unsupported-file', message: `${path} is a Parquet file; orgshield reads flow logs in the plain-text format (gzip or not).` });
+          this.problems.add(flowLogProblem.parquet(path));
           return false;
         }
         first = false;
@@ -365,10 +379,7 @@ export class LocalFlowLogReader {
           scanner.abandon();
           const error = gunzip.errored;
           if (error === null) return; // the sink stopped
-          this.problems.add({
-            file: path, line: scanner.line + 1, code: 'truncated-gzip',
-            message: `${path} is cut short or corrupt after line ${scanner.line} (${error.message}); the lines before were analysed.`,
-          });
+          this.problems.add(flowLogProblem.cut(path, scanner.line, error.message));
           return;
         }
         if (last) break;
@@ -380,7 +391,7 @@ export class LocalFlowLogReader {
       if (error instanceof FileSkipped) return;
       const code = (error as { code?: unknown }).code;
       if (typeof code === 'string' && code.startsWith('E')) { // a system error reading the file
-        this.problems.add({ file: path, line: scanner.line + 1, code: 'unreadable', message: `${path} could not be read past line ${scanner.line} (${(error as Error).message}).` });
+        this.problems.add(flowLogProblem.unreadable(path, scanner.line, (error as Error).message));
         return;
       }
       throw error;
@@ -416,7 +427,7 @@ export async function scanFlowLogObject(objects: FlowLogObjectSource, key: strin
   try {
     stream = await objects.open(key);
   } catch (error) {
-    problems.add({ file: key, code: 'unreadable', message: `${key} could not be opened (${(error as Error).message}).` });
+    problems.add(flowLogProblem.unopenable(key, (error as Error).message));
     problems.endFile(key);
     return;
   }

@@ -207,19 +207,25 @@ function insert(slot: i32, address: i64, key: i64): i32 {
   store<f64>(o + (FIRST_SEEN << 3), Infinity);
   store<f64>(o + (LAST_SEEN << 3), -Infinity);
   store<i32>(SLOTS + (slot << 2), i + 1);
-  if (conversations * 2 > slotMask + 1) rehash();
+  if (conversations * 2 > slotMask + 1) {
+    slotMask = (slotMask << 1) | 1;
+    rebuildSlots(SLOTS, slotMask, ROWS, ROW << 3, conversations, true);
+  }
   return i;
 }
 
-function rehash(): void {
-  const count = (slotMask + 1) << 1;
-  slotMask = count - 1;
-  memory.fill(SLOTS, 0, count << 2);
-  for (let i = 0; i < conversations; i++) {
-    const o = row(i);
-    let slot = <i32>(slotHash(<i64>load<f64>(o + (ADDRESS << 3)), <i64>load<f64>(o + (KEY << 3))) & <u32>slotMask);
-    while (load<i32>(SLOTS + (slot << 2)) != 0) slot = (slot + 1) & slotMask;
-    store<i32>(SLOTS + (slot << 2), i + 1);
+/**
+ * Refills an open-addressing slot array (`mask` + 1 slots) for the first `used` rows at `rows`,
+ * `rowBytes` apart, each hashed by its first number (and its second, with `pair`) as when it
+ * was inserted: both tables grow this way, doubling when half full.
+ */
+function rebuildSlots(slots: i32, mask: i32, rows: i32, rowBytes: i32, used: i32, pair: bool): void {
+  memory.fill(slots, 0, (mask + 1) << 2);
+  for (let i = 0; i < used; i++) {
+    const o = rows + i * rowBytes;
+    let slot = <i32>(slotHash(<i64>load<f64>(o), pair ? <i64>load<f64>(o + 8) : 0) & <u32>mask);
+    while (load<i32>(slots + (slot << 2)) != 0) slot = (slot + 1) & mask;
+    store<i32>(slots + (slot << 2), i + 1);
   }
 }
 
@@ -242,7 +248,7 @@ export function find(address: f64, key: f64): i32 {
 /** The row of a minute, created when new; -1 when MAX_MINUTES are taken. */
 function minuteRow(minute: i64): i32 {
   if (minute == lastMinute) return lastMinuteIndex;
-  let slot = <i32>(mix(<u32>minute ^ (<u32>(minute >>> 32) * 0x27d4eb2f)) & <u32>minuteMask);
+  let slot = <i32>(slotHash(minute, 0) & <u32>minuteMask);
   let index = -1;
   for (; ; slot = (slot + 1) & minuteMask) {
     const entry = load<i32>(MINUTE_SLOTS + (slot << 2));
@@ -258,15 +264,8 @@ function minuteRow(minute: i64): i32 {
     store<f64>(MINUTES + index * (MINUTE_ROW << 3), <f64>minute);
     store<i32>(MINUTE_SLOTS + (slot << 2), index + 1);
     if (minutes * 2 > minuteMask + 1) {
-      const count = (minuteMask + 1) << 1;
-      minuteMask = count - 1;
-      memory.fill(MINUTE_SLOTS, 0, count << 2);
-      for (let m = 0; m < minutes; m++) {
-        const value = <i64>load<f64>(MINUTES + m * (MINUTE_ROW << 3));
-        let s = <i32>(mix(<u32>value ^ (<u32>(value >>> 32) * 0x27d4eb2f)) & <u32>minuteMask);
-        while (load<i32>(MINUTE_SLOTS + (s << 2)) != 0) s = (s + 1) & minuteMask;
-        store<i32>(MINUTE_SLOTS + (s << 2), m + 1);
-      }
+      minuteMask = (minuteMask << 1) | 1;
+      rebuildSlots(MINUTE_SLOTS, minuteMask, MINUTES, MINUTE_ROW << 3, minutes, false);
     }
   }
   lastMinute = minute;
@@ -387,9 +386,9 @@ let sepEnd = 0;
  * Parses and totals the whole lines at [from, to), each ending with a line break, the first
  * of them line number `firstLine`. Returns how many lines there were.
  *
- * First every separator is found (separators()); then each line is taken field by field
- * between them, each field read by the op its column was given: numbers eight digits at a
- * time, dotted quads as they are read, everything else compared or skipped whole.
+ * Separators are taken from a 64-byte bit mask as the fields are read; each field is read by
+ * the op its column was given: numbers eight digits at a time, dotted quads as they are read,
+ * everything else compared or skipped whole.
  */
 export function lines(from: i32, to: i32, firstLine: f64): i32 {
   sepEnd = to;
@@ -417,6 +416,8 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
     let eniMatches = true;
     let bad = -1;
     let badAt = 0;
+    /** The first field that is not what its column holds. */
+    let invalid = -1;
     for (let f = 0; f < fields; f++) {
       const s = i;
       if (f > 0) sep = nextSeparator();
@@ -429,6 +430,7 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
       }
       if (f == last && e > s && load<u8>(e - 1) == 13) e--;
       const op: i32 = load<u8>(OPS + f);
+      let valid = true;
       switch (op) {
         case SKIP: break;
         case SRCADDR: {
@@ -443,24 +445,26 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
           dstE = e;
           break;
         }
-        case SRCPORT: { srcport = number(s, e); break; }
-        case DSTPORT: { dstport = number(s, e); break; }
-        case PROTOCOL: { protocol = number(s, e); break; }
-        case PACKETS: { packets = number(s, e); break; }
-        case BYTES: { bytes = number(s, e); break; }
-        case START: { start = number(s, e); break; }
-        case END: { end = number(s, e); break; }
-        case TCP_FLAGS: { flags = number(s, e); break; }
+        case SRCPORT: { srcport = number(s, e); valid = srcport != NOT_A_NUMBER; break; }
+        case DSTPORT: { dstport = number(s, e); valid = dstport != NOT_A_NUMBER; break; }
+        case PROTOCOL: { protocol = number(s, e); valid = protocol != NOT_A_NUMBER; break; }
+        case PACKETS: { packets = number(s, e); valid = packets != NOT_A_NUMBER; break; }
+        case BYTES: { bytes = number(s, e); valid = bytes != NOT_A_NUMBER; break; }
+        case START: { start = number(s, e); valid = start != NOT_A_NUMBER; break; }
+        case END: { end = number(s, e); valid = end != NOT_A_NUMBER; break; }
+        case TCP_FLAGS: { flags = number(s, e); valid = flags != NOT_A_NUMBER; break; }
         case ACTION: {
           const length = e - s;
           const first: i32 = load<u8>(s);
           action = length == 6 && first == 65 ? ACTION_ACCEPT : length == 6 && first == 82 ? ACTION_REJECT : length == 1 && first == 45 ? ACTION_NONE : ACTION_BAD;
+          valid = action != ACTION_BAD;
           break;
         }
         case LOG_STATUS: {
           const length = e - s;
           const first: i32 = load<u8>(s);
           status = length == 2 && first == 79 ? STATUS_OK : length == 6 && first == 78 ? STATUS_NODATA : length == 8 && first == 83 ? STATUS_SKIPDATA : STATUS_BAD;
+          valid = status != STATUS_BAD;
           break;
         }
         case INTERFACE: {
@@ -475,19 +479,13 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
           egress = length == 6 && first == 101 ? 1 : length == 7 && first == 105 ? 0 : -1;
         }
       }
+      if (!valid && invalid < 0) invalid = f;
       i = sep + 1;
     }
-    // A field that is not what its column holds.
-    if (bad < 0 && (srcport == NOT_A_NUMBER || dstport == NOT_A_NUMBER || protocol == NOT_A_NUMBER || packets == NOT_A_NUMBER
-      || bytes == NOT_A_NUMBER || start == NOT_A_NUMBER || end == NOT_A_NUMBER || flags == NOT_A_NUMBER || action == ACTION_BAD || status == STATUS_BAD)) {
-      for (let f = 0; f < fields && bad < 0; f++) {
-        const op: i32 = load<u8>(OPS + f);
-        if ((op == SRCPORT && srcport == NOT_A_NUMBER) || (op == DSTPORT && dstport == NOT_A_NUMBER) || (op == PROTOCOL && protocol == NOT_A_NUMBER)
-          || (op == PACKETS && packets == NOT_A_NUMBER) || (op == BYTES && bytes == NOT_A_NUMBER) || (op == START && start == NOT_A_NUMBER)
-          || (op == END && end == NOT_A_NUMBER) || (op == TCP_FLAGS && flags == NOT_A_NUMBER) || (op == ACTION && action == ACTION_BAD)
-          || (op == LOG_STATUS && status == STATUS_BAD)) bad = f;
-      }
-      badAt = fieldStart(lineStart, bad);
+    // A line with the right fields, one of which is not what its column holds.
+    if (bad < 0 && invalid >= 0) {
+      bad = invalid;
+      badAt = fieldStart(lineStart, invalid);
     }
     if (bad >= 0) {
       let newline = sep;

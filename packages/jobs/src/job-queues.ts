@@ -4,7 +4,6 @@ import type { z } from 'zod';
 import { OrgshieldError } from '@orgshield/aws';
 import { type AnyContract, DEFAULT_QUEUE_PREFIX, jobIdFor, type JobProgress, JobProgressSchema, parsePayload, type QueueName, retryOptions } from './job-contract.js';
 
-
 /** The job failed in the worker; its message is the processor's one sentence. */
 export class JobFailedError extends OrgshieldError {
   constructor(name: string, id: string, reason: string) {
