@@ -23,3 +23,20 @@ export {
 export type { RateLimit, RateLimits } from './rate-limits.js';
 export { OrgshieldRetryStrategy } from './retry-strategy.js';
 export type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+export {
+  AWS_CLIENT_OPERATIONS,
+  EXTERNAL_ID_PLACEHOLDER,
+  ORGSHIELD_ROLES,
+  WORKER_ACCOUNT_PLACEHOLDER,
+  operationKey,
+  renderIamRoles,
+} from './iam-policies.js';
+export type {
+  AwsAccountKind,
+  AwsOperationUse,
+  IamDocument,
+  IamRenderOptions,
+  IamStatement,
+  OrgshieldRoleName,
+  RoleDocuments,
+} from './iam-policies.js';

@@ -33,3 +33,4 @@ export { InvestigationResultSchema, runInvestigation } from './investigation-run
 export type { InvestigationDeps, InvestigationProgress, InvestigationResult } from './investigation-run.js';
 // The flow-log half, also importable on its own without the AWS clients.
 export * from './flow-logs.js';
+export { INVESTIGATIONS_AWS_OPERATIONS } from './aws-operations.js';
