@@ -137,3 +137,25 @@ describe('AwsClientFactory', () => {
     }
   });
 });
+
+describe('AwsClientFactory clients per session', () => {
+  it('keeps one client per credentials provider, and retire() drops a finished session\'s clients', async () => {
+    factory = new AwsClientFactory({ region: 'us-east-1' });
+    const jobOne = async () => ({ ...credentials, accountId: '222222222222' });
+    const jobTwo = async () => ({ ...credentials, accountId: '222222222222' });
+    const one = factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobOne });
+    expect(factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobOne })).toBe(one);
+    expect(factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobTwo })).not.toBe(one);
+    let destroyed = 0;
+    const destroy = one.destroy.bind(one);
+    one.destroy = () => {
+      destroyed += 1;
+      destroy();
+    };
+    factory.retire(jobOne, { graceMs: 10 });
+    expect(factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobOne })).not.toBe(one);
+    expect(destroyed).toBe(0); // calls in flight get their grace period
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(destroyed).toBe(1);
+  });
+});

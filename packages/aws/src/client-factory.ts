@@ -64,7 +64,10 @@ export interface ClientTarget {
   /** Omit for the caller's own account. */
   accountId?: string;
   region?: string;
-  /** For a member account: the same provider every time (MemberCredentials hands out one per account). */
+  /**
+   * For a member account: the session's provider (MemberCredentials hands out one per account
+   * and job). Clients are kept per provider, since a client holds the credentials it resolved.
+   */
   credentials?: AwsCredentialIdentityProvider;
 }
 
@@ -112,6 +115,9 @@ export class AwsClientFactory {
   /** Clients a fresh one replaced, closed by destroy(). */
   private readonly replaced: AwsSdkClient[] = [];
   private readonly used = new Set<string>();
+  /** A number per credentials provider, for the client cache key (WeakMap: a dropped provider is not kept alive). */
+  private readonly providerIds = new WeakMap<object, number>();
+  private nextProviderId = 1;
   private readonly rateLimits: RateLimits;
   private readonly rateLimiter: RateLimiter;
   private callerAccount: Promise<string> | undefined;
@@ -136,7 +142,7 @@ export class AwsClientFactory {
       });
     }
     const accountId = target.accountId ?? CALLER_ACCOUNT;
-    const cacheKey = `${Client.name}|${accountId}|${region}`;
+    const cacheKey = `${Client.name}|${accountId}|${region}|${this.providerKey(target.credentials)}`;
     const cached = this.clients.get(cacheKey);
     if (cached && !options.fresh) return cached as C;
     if (cached) this.replaced.push(cached);
@@ -168,6 +174,41 @@ export class AwsClientFactory {
     this.instrument(client, serviceKey(serviceId), accountId, region);
     this.clients.set(cacheKey, client);
     return client;
+  }
+
+  /**
+   * Drops the clients that use these credentials (a session that is done with) from the cache,
+   * and closes them after `graceMs`, so calls still in flight can finish.
+   */
+  retire(credentials: AwsCredentialIdentityProvider, options: { graceMs?: number } = {}): void {
+    const key = `|${this.providerKey(credentials)}`;
+    const retired: AwsSdkClient[] = [];
+    for (const [cacheKey, client] of this.clients) {
+      if (cacheKey.endsWith(key)) {
+        this.clients.delete(cacheKey);
+        retired.push(client);
+      }
+    }
+    if (retired.length === 0) return;
+    this.replaced.push(...retired);
+    const timer = setTimeout(() => {
+      for (const client of retired) {
+        client.destroy();
+        const at = this.replaced.indexOf(client);
+        if (at >= 0) this.replaced.splice(at, 1);
+      }
+    }, options.graceMs ?? 300_000);
+    timer.unref();
+  }
+
+  private providerKey(credentials: AwsCredentialIdentityProvider | undefined): string {
+    if (!credentials) return 'caller';
+    let id = this.providerIds.get(credentials);
+    if (id === undefined) {
+      id = this.nextProviderId++;
+      this.providerIds.set(credentials, id);
+    }
+    return `session-${id}`;
   }
 
   /** `service:Operation` for every operation called through this factory so far, sorted. */
