@@ -36,10 +36,14 @@ export const WorkerConfigSchema = z.object({
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
 
+/** Settings whose value is a secret (a Redis URL can carry a password): a rejected one is named, never echoed. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ORGSHIELD_EXTERNAL_ID', 'REDIS_URL']);
+
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = WorkerConfigSchema.safeParse(env);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? '');
-  throw new OrgshieldError('InvalidConfig', `${key}="${env[key] ?? ''}" is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: 2 });
+  const shown = SECRET_SETTINGS.has(key) ? `${key} (value not shown: it is a secret)` : `${key}="${env[key] ?? ''}"`;
+  throw new OrgshieldError('InvalidConfig', `${shown} is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: 2 });
 }
