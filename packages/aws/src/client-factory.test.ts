@@ -113,9 +113,12 @@ describe('AwsClientFactory', () => {
     // a failed change is still a change someone tried: it is audited, with the error
     await organizations.send(new TagResourceCommand({ ResourceId: '222222222222', Tags: [] })).catch(() => undefined);
     expect(audit).toEqual([
-      expect.objectContaining({ service: 'organizations', operation: 'TagResource', accountId: '111111111111', region: 'us-east-1', error: 'ECONNREFUSED' }),
+      expect.objectContaining({ phase: 'before', service: 'organizations', operation: 'TagResource', accountId: '111111111111', region: 'us-east-1', resource: '222222222222' }),
+      expect.objectContaining({ phase: 'after', service: 'organizations', operation: 'TagResource', accountId: '111111111111', result: 'error', error: 'ECONNREFUSED' }),
     ]);
-    expect(factory.usedOperations()).toEqual(['organizations:ListRoots', 'organizations:TagResource']);
+    expect(audit[0]?.who).toEqual({ arn: 'unknown', accountId: '111111111111' });
+    // The audit entry's "who" asked STS (unreachable too, so it is unknown).
+    expect(factory.usedOperations()).toEqual(['organizations:ListRoots', 'organizations:TagResource', 'sts:GetCallerIdentity']);
   });
 
   it('says how to provide credentials when the standard chain finds none', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type {
@@ -10,20 +11,37 @@ import type {
   InitializeHandlerOutput,
   MetadataBearer,
 } from '@smithy/types';
+import { currentAwsCallContext } from './aws-call-context.js';
+import { auditResource } from './audit-resource.js';
 import { classifyError, errorCode, toOrgshieldError } from './error-classification.js';
-import { CALLER_ACCOUNT, InvalidInputError, type AwsCallTarget } from './errors.js';
+import { AuditUnavailableError, CALLER_ACCOUNT, InvalidInputError, type AwsCallTarget } from './errors.js';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, resolveRateLimit, type RateLimits } from './rate-limits.js';
 import { OrgshieldRetryStrategy } from './retry-strategy.js';
 
-/** One mutating call, as the audit trail records it. Never carries credentials or payloads. */
+/**
+ * One mutating call, as the audit trail records it: once before it is sent and once after.
+ * Never carries credentials or payloads; `resource` is the identifier the call names.
+ */
 export interface MutationAuditEntry {
+  /** Ties the before and after entries of one call together. */
+  callId: string;
+  phase: 'before' | 'after';
+  /** Who made the call: the identity of its credentials (STS GetCallerIdentity, asked once per credentials). */
+  who: { arn: string; accountId: string };
   service: string;
   operation: string;
+  /** The account the call ran in. */
   accountId: string;
   region: string;
-  /** ISO time the call finished. */
+  resource?: string;
+  /** Why: the job and run on whose behalf (see withAwsCallContext). */
+  jobId?: string;
+  runId?: string;
+  /** ISO time of the entry. */
   at: string;
+  /** After the call: how it went. */
+  result?: 'ok' | 'error';
   requestId?: string;
   /** The AWS error name when the call failed. */
   error?: string;
@@ -49,8 +67,12 @@ export interface AwsClientFactoryOptions {
   rateLimits?: RateLimits;
   /** Where buckets live; default in this process only. Use RedisRateLimiter to share them. */
   rateLimiter?: RateLimiter;
-  /** Called once per mutating call (anything but Get/List/Describe/BatchGet/Check/Search/Head). */
-  onMutation?: (entry: MutationAuditEntry) => void;
+  /**
+   * Called before and after every mutating call (anything but Get/List/Describe/BatchGet/Check/
+   * Search/Head), and awaited: when it fails before the call, the call is not made, so nothing
+   * changes that the audit trail does not hold.
+   */
+  onMutation?: (entry: MutationAuditEntry) => unknown;
   /** The caller's account id, if known; otherwise looked up (STS GetCallerIdentity) when an audit entry needs it. */
   callerAccountId?: string;
   /** Connect timeout, so an unreachable endpoint fails in seconds; default 3000 ms. */
@@ -120,12 +142,12 @@ export class AwsClientFactory {
   private nextProviderId = 1;
   private readonly rateLimits: RateLimits;
   private readonly rateLimiter: RateLimiter;
-  private callerAccount: Promise<string> | undefined;
+  /** Who each set of credentials is, asked once (see identityOf). */
+  private readonly identities = new Map<string, Promise<{ arn: string; accountId: string }>>();
 
   constructor(private readonly options: AwsClientFactoryOptions = {}) {
     this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ? parseRateLimits(options.rateLimits) : {}) };
     this.rateLimiter = options.rateLimiter ?? new MemoryRateLimiter();
-    if (options.callerAccountId !== undefined) this.callerAccount = Promise.resolve(options.callerAccountId);
   }
 
   /**
@@ -171,7 +193,7 @@ export class AwsClientFactory {
     });
     holder.client = client;
     const serviceId = client.config.serviceId;
-    this.instrument(client, serviceKey(serviceId), accountId, region);
+    this.instrument(client, { service: serviceKey(serviceId), accountId, region, credentials: target.credentials });
     this.clients.set(cacheKey, client);
     return client;
   }
@@ -223,7 +245,8 @@ export class AwsClientFactory {
     this.clients.clear();
   }
 
-  private instrument(client: AwsSdkClient, service: string, accountId: string, region: string): void {
+  private instrument(client: AwsSdkClient, where: { service: string; accountId: string; region: string; credentials?: AwsCredentialIdentityProvider }): void {
+    const { service, accountId, region } = where;
     const fallbackEndpoint = endpointOverride(client.config.serviceId, this.options.endpoint) ?? `https://${service}.${region}.amazonaws.com`;
     let adaptive: Promise<boolean> | undefined;
 
@@ -233,20 +256,21 @@ export class AwsClientFactory {
         const operation = operationOf(context);
         const target: AwsCallTarget = { service, operation, accountId, region };
         this.used.add(`${service}:${operation}`);
+        const audited = isMutatingOperation(operation) && this.options.onMutation ? await this.auditBefore(target, where.credentials, args.input) : undefined;
         let result: InitializeHandlerOutput<MetadataBearer>;
         try {
           result = await next(args);
         } catch (error) {
-          if (isMutatingOperation(operation)) {
+          if (audited) {
             const requestId = (error as MetadataBearer).$metadata?.requestId;
-            await this.audit(target, { error: errorCode(error), ...(requestId ? { requestId } : {}) });
+            await this.auditAfter(audited, { result: 'error', error: errorCode(error), ...(requestId ? { requestId } : {}) });
           }
           const endpoint = (context.endpointV2?.url as URL | undefined)?.origin ?? fallbackEndpoint;
           throw toOrgshieldError(error, target, endpoint);
         }
-        if (isMutatingOperation(operation)) {
+        if (audited) {
           const requestId = result.output.$metadata?.requestId;
-          await this.audit(target, requestId ? { requestId } : {});
+          await this.auditAfter(audited, { result: 'ok', ...(requestId ? { requestId } : {}) });
         }
         return result;
       };
@@ -278,18 +302,52 @@ export class AwsClientFactory {
     });
   }
 
-  private async audit(target: AwsCallTarget, details: { requestId?: string; error?: string }): Promise<void> {
-    const sink = this.options.onMutation;
-    if (!sink) return;
-    const accountId = target.accountId === CALLER_ACCOUNT ? await this.resolveCallerAccount(target.region) : target.accountId;
-    sink({ ...target, accountId, at: new Date().toISOString(), ...details });
+  /** Writes the before entry; a failure to write it stops the call (AuditUnavailableError). */
+  private async auditBefore(target: AwsCallTarget, credentials: AwsCredentialIdentityProvider | undefined, input: unknown): Promise<MutationAuditEntry> {
+    const who = await this.identityOf(credentials, target);
+    const { jobId, runId } = currentAwsCallContext();
+    const resource = auditResource(input);
+    const entry: MutationAuditEntry = {
+      callId: randomUUID(),
+      phase: 'before',
+      who,
+      ...target,
+      accountId: target.accountId === CALLER_ACCOUNT ? who.accountId : target.accountId,
+      ...(resource ? { resource } : {}),
+      ...(jobId ? { jobId } : {}),
+      ...(runId ? { runId } : {}),
+      at: new Date().toISOString(),
+    };
+    try {
+      await this.options.onMutation?.(entry);
+    } catch (error) {
+      throw new AuditUnavailableError(`${target.service}:${target.operation}`, error);
+    }
+    return entry;
   }
 
-  private resolveCallerAccount(region: string): Promise<string> {
-    this.callerAccount ??= this.client(STSClient, { region })
-      .send(new GetCallerIdentityCommand({}))
-      .then((identity) => identity.Account ?? CALLER_ACCOUNT)
-      .catch(() => CALLER_ACCOUNT);
-    return this.callerAccount;
+  /** Writes the after entry. The call has happened by now, so a failure here is reported, not thrown over the result. */
+  private async auditAfter(before: MutationAuditEntry, outcome: Pick<MutationAuditEntry, 'result' | 'error' | 'requestId'>): Promise<void> {
+    try {
+      await this.options.onMutation?.({ ...before, phase: 'after', at: new Date().toISOString(), ...outcome });
+    } catch (error) {
+      process.emitWarning(`the audit entry after ${before.service}:${before.operation} (call ${before.callId}) could not be written: ${(error as Error).message}`);
+    }
+  }
+
+  /** The identity of a call's credentials (the caller's, or a session's), asked of STS once per credentials. */
+  private identityOf(credentials: AwsCredentialIdentityProvider | undefined, target: AwsCallTarget): Promise<{ arn: string; accountId: string }> {
+    const key = this.providerKey(credentials);
+    let identity = this.identities.get(key);
+    if (!identity) {
+      const fallback = credentials ? target.accountId : (this.options.callerAccountId ?? CALLER_ACCOUNT);
+      const sts = this.client(STSClient, credentials ? { region: target.region, credentials, accountId: target.accountId } : { region: target.region });
+      identity = sts
+        .send(new GetCallerIdentityCommand({}))
+        .then((answer) => ({ arn: answer.Arn ?? 'unknown', accountId: answer.Account ?? fallback }))
+        .catch(() => ({ arn: 'unknown', accountId: fallback }));
+      this.identities.set(key, identity);
+    }
+    return identity;
   }
 }

@@ -5,6 +5,7 @@ export {
   EndpointUnreachableError,
   CredentialsMissingError,
   CALLER_ACCOUNT,
+  AuditUnavailableError,
 } from './errors.js';
 export type { AwsErrorKind, AwsCallTarget } from './errors.js';
 export { classifyError, errorCode, isEndpointUnreachable, toOrgshieldError } from './error-classification.js';
@@ -40,3 +41,8 @@ export type {
   OrgshieldRoleName,
   RoleDocuments,
 } from './iam-policies.js';
+export { withAwsCallContext, currentAwsCallContext } from './aws-call-context.js';
+export type { AwsCallContext } from './aws-call-context.js';
+export { RedisAuditTrail, DEFAULT_AUDIT_RETENTION_MS, AUDIT_GENESIS, canonicalJson, entryHash } from './audit-trail.js';
+export type { AuditTrailOptions, AuditProblem, AuditVerification, StoredAuditEntry } from './audit-trail.js';
+export { auditResource } from './audit-resource.js';
