@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { InvalidInputError, ORGSHIELD_ROLES, renderIamRoles, type OrgshieldRoleName } from '@orgshield/aws';
+import { ORGSHIELD_ROLES, renderIamRoles, type OrgshieldRoleName } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { ORGSHIELD_AWS_OPERATIONS } from './aws-operation-registry.js';
 import { choiceOption, formatTable, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 

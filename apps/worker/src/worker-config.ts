@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, QUEUE_NAMES, type QueueName } from '@orgshield/jobs';
 
 const concurrencyList = z
@@ -45,5 +45,5 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? '');
   const shown = SECRET_SETTINGS.has(key) ? `${key} (value not shown: it is a secret)` : `${key}="${env[key] ?? ''}"`;
-  throw new OrgshieldError('InvalidConfig', `${shown} is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: 2 });
+  throw new OrgshieldError('InvalidConfig', `${shown} is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: EXIT_CODES.badInput });
 }

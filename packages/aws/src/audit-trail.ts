@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError } from '@orgshield/errors';
 import type { MutationAuditEntry } from './client-factory.js';
 
 /** What a stored entry adds to a mutation: the hash of the entry before it, and its own. */

@@ -14,7 +14,8 @@ import type {
 import { currentAwsCallContext } from './aws-call-context.js';
 import { auditResource } from './audit-resource.js';
 import { classifyError, errorCode, toOrgshieldError } from './error-classification.js';
-import { AuditUnavailableError, CALLER_ACCOUNT, InvalidInputError, type AwsCallTarget } from './errors.js';
+import { InvalidInputError } from '@orgshield/errors';
+import { AuditUnavailableError, CALLER_ACCOUNT, type AwsCallTarget } from './errors.js';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, resolveRateLimit, type RateLimits } from './rate-limits.js';
 import { OrgshieldRetryStrategy } from './retry-strategy.js';
