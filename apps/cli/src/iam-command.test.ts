@@ -115,7 +115,7 @@ describe('least privilege, derived from the code', () => {
     expect(Object.values(roles).flatMap(({ policy }) => policy.Statement.flatMap((statement) => statement.Action)).filter((action) => action.includes('*'))).toEqual([]);
   });
 
-  it('ships deploy/iam/roles.json as `orgshield iam policies --output json` prints it', async () => {
+  it('ships deploy/iam/roles.json as `orgshield iam policies --output json` prints it', { timeout: 120_000 }, async () => {
     const shipped = JSON.parse(readFileSync(join(repoRoot, 'deploy/iam/roles.json'), 'utf8')) as unknown;
     expect(shipped, 'regenerate: npx tsx --conditions=@orgshield/source apps/cli/src/main.ts iam policies --output json > deploy/iam/roles.json').toEqual({
       roles: renderIamRoles(ORGSHIELD_AWS_OPERATIONS, { roleNames: { 'member-account': 'orgshield-member-account' } }),

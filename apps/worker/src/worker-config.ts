@@ -31,6 +31,8 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),
   /** Where investigation reports go when a request names no folder. */
   ORGSHIELD_REPORT_DIR: z.string().min(1).default('reports'),
+  /** How long the audit trail of mutating AWS calls keeps its entries. */
+  ORGSHIELD_AUDIT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(365),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -76,6 +76,14 @@ describe('RedisAuditTrail', () => {
     ]);
   });
 
+  it('detects removed entries at the start, where the retention did not drop them', async () => {
+    const { trail: audit, stream } = trail();
+    for (let n = 0; n < 3; n += 1) await audit.append(mutation(n));
+    const entries = await all(audit);
+    await redis.xdel(stream, entries[0]!.id);
+    expect((await audit.verify()).problems.map((problem) => problem.id)).toEqual([entries[1]!.id]);
+  });
+
   it('detects reordered entries', async () => {
     const { trail: audit, stream } = trail();
     for (let n = 0; n < 5; n += 1) await audit.append(mutation(n));

@@ -26,7 +26,7 @@ export interface AuditProblem {
 export interface AuditVerification {
   entries: number;
   problems: AuditProblem[];
-  /** The first entry follows entries the retention already dropped (its predecessor is not there to check). */
+  /** The retention has dropped entries before the first one (which follows the last dropped). */
   trimmedBefore: boolean;
 }
 
@@ -37,12 +37,20 @@ export const AUDIT_GENESIS = '0'.repeat(64);
 /**
  * Appends only if the chain's head is still the one the entry was hashed on: concurrent
  * writers (several workers) each get a consistent chain, a loser retries on the new head.
- * Trimming by age happens in the same XADD, exactly (not `~`), so the retention is what it says.
+ * Entries past the retention are dropped here too, and the hash of the last one dropped is
+ * kept as the anchor the first remaining entry must follow: so removing entries at the start
+ * is caught like removing any other.
  */
 const APPEND = `
 local head = redis.call('GET', KEYS[2]) or ARGV[1]
 if head ~= ARGV[2] then return {0, head} end
-local id = redis.call('XADD', KEYS[1], 'MINID', ARGV[3], '*', 'entry', ARGV[4])
+local old = redis.call('XRANGE', KEYS[1], '-', '(' .. ARGV[3], 'COUNT', 1000)
+if #old > 0 then
+  local ok, dropped = pcall(cjson.decode, old[#old][2][2])
+  if ok and type(dropped) == 'table' and type(dropped['hash']) == 'string' then redis.call('SET', KEYS[3], dropped['hash']) end
+  for _, entry in ipairs(old) do redis.call('XDEL', KEYS[1], entry[1]) end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'entry', ARGV[4])
 redis.call('SET', KEYS[2], ARGV[5])
 return {1, id}
 `;
@@ -57,6 +65,7 @@ return {1, id}
 export class RedisAuditTrail {
   private readonly streamKey: string;
   private readonly headKey: string;
+  private readonly anchorKey: string;
   private readonly retentionMs: number;
 
   constructor(
@@ -66,6 +75,7 @@ export class RedisAuditTrail {
     // One hash tag for both keys, so the append script runs on one Redis Cluster slot (a tag in the prefix wins).
     this.streamKey = `${options.keyPrefix}{audit}`;
     this.headKey = `${options.keyPrefix}{audit}:head`;
+    this.anchorKey = `${options.keyPrefix}{audit}:anchor`;
     this.retentionMs = options.retentionMs ?? DEFAULT_AUDIT_RETENTION_MS;
   }
 
@@ -75,7 +85,10 @@ export class RedisAuditTrail {
       const hash = entryHash(head, entry);
       const minId = `${Math.max(0, Date.now() - this.retentionMs)}-0`;
       const stored = JSON.stringify({ ...entry, prev: head, hash });
-      const [ok, value] = (await this.redis.eval(APPEND, 2, this.streamKey, this.headKey, AUDIT_GENESIS, head, minId, stored, hash)) as [number, string];
+      const [ok, value] = (await this.redis.eval(APPEND, 3, this.streamKey, this.headKey, this.anchorKey, AUDIT_GENESIS, head, minId, stored, hash)) as [
+        number,
+        string,
+      ];
       if (ok === 1) return value;
     }
     throw new Error('the audit trail head kept moving: 100 appends in a row lost the race');
@@ -103,16 +116,13 @@ export class RedisAuditTrail {
     const seen: { id: string; prev: string }[] = [];
     let previous: StoredAuditEntry | undefined;
     let entries = 0;
-    let trimmedBefore = false;
+    const anchor = await this.redis.get(this.anchorKey);
     for await (const entry of this.entries()) {
       entries += 1;
       const { id, prev, hash, ...content } = entry;
       if (entryHash(prev, content) !== hash) problems.push({ id, message: `entry ${id} was changed after it was written: its content does not match its hash` });
-      if (previous === undefined) {
-        trimmedBefore = prev !== AUDIT_GENESIS;
-      } else if (prev !== previous.hash) {
-        seen.push({ id, prev });
-      }
+      // The first entry follows the last one the retention dropped, or nothing.
+      if (prev !== (previous === undefined ? (anchor ?? AUDIT_GENESIS) : previous.hash)) seen.push({ id, prev });
       hashes.add(hash);
       previous = entry;
     }
@@ -126,7 +136,7 @@ export class RedisAuditTrail {
       });
     }
     problems.sort((a, b) => compareIds(a.id, b.id));
-    return { entries, problems, trimmedBefore };
+    return { entries, problems, trimmedBefore: anchor !== null };
   }
 }
 
