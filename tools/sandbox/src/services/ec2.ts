@@ -13,7 +13,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
-import { drsServersIn, drsPlan, type SeededSourceServer } from '../world/seeded-drs.js';
+import { drsPlan, drsServersIn, type SeededSourceInstance, type SeededSourceServer } from '../world/seeded-drs.js';
 import { flowLogOf, incidentPlan, INCIDENT_REGION, instancesOf, type SeededInstance } from '../world/seeded-incidents.js';
 import { drsRuntime, type RecoveryInstanceRecord } from './drs-jobs.js';
 
@@ -261,10 +261,34 @@ function instanceView(i: InstanceRecord) {
 /** The seeded instances, then the recovery instances DRS launched here (terminated ones included, as EC2 shows them for a while). */
 function instanceRecords(ctx: RequestContext): InstanceRecord[] {
   const seeded = instancesOf(ctx.world, ctx.accountId, ctx.region).map(seededRecord);
+  const originals = drsPlan(ctx.world)
+    .sourceInstances.filter((i) => i.accountId === ctx.accountId && i.region === ctx.region)
+    .map((i) => sourceRecord(ctx, i));
   const recovered = [...drsRuntime(ctx.world).instances.values()]
     .filter((r) => r.accountId === ctx.accountId && r.region === ctx.region && r.privateIp !== '')
     .map((r) => recoveryRecord(ctx, r));
-  return [...seeded, ...recovered];
+  return [...seeded, ...originals, ...recovered];
+}
+
+/** A drill account's own instance (replicated by DRS or not), in the production subnet. */
+function sourceRecord(ctx: RequestContext, i: SeededSourceInstance): InstanceRecord {
+  const network = drsPlan(ctx.world).networkOf(i.accountId, i.region);
+  return {
+    instanceId: i.instanceId,
+    accountId: i.accountId,
+    imageId: `ami-${i.instanceId.slice(2)}`,
+    instanceType: i.instanceType,
+    launchTime: i.launchTime,
+    availabilityZone: `${i.region}a`,
+    vpcId: network.vpcId,
+    subnetId: network.productionSubnet.id,
+    networkInterfaceId: `eni-${i.instanceId.slice(2)}`,
+    macAddress: `0a:${i.instanceId.slice(2, 12).match(/../g)?.join(':')}`,
+    privateIp: i.privateIp,
+    securityGroups: [network.productionSecurityGroup],
+    state: 'running',
+    tags: i.tags,
+  };
 }
 
 function seededRecord(i: SeededInstance): InstanceRecord {
