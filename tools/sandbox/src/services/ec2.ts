@@ -270,9 +270,34 @@ function instanceRecords(ctx: RequestContext): InstanceRecord[] {
   return [...seeded, ...originals, ...recovered];
 }
 
-/** A drill account's own instance (replicated by DRS or not), in the production subnet. */
+function seededRecord(i: SeededInstance): InstanceRecord {
+  return { ...i, securityGroups: [i.securityGroup], state: 'running', tags: { Name: i.name } };
+}
+
+/** A drill account's own instance (replicated by DRS or not): in the production subnet. */
 function sourceRecord(ctx: RequestContext, i: SeededSourceInstance): InstanceRecord {
   const network = drsPlan(ctx.world).networkOf(i.accountId, i.region);
+  return drsNetworkRecord(ctx, {
+    ...i,
+    subnetId: network.productionSubnet.id,
+    securityGroupIds: [network.productionSecurityGroup.id],
+    macAddress: `0a:${i.instanceId.slice(2, 12).match(/../g)?.join(':')}`,
+    state: 'running',
+  });
+}
+
+function recoveryRecord(ctx: RequestContext, r: RecoveryInstanceRecord): InstanceRecord {
+  const state: InstanceStateName = r.state === 'PENDING' ? 'pending' : r.state === 'RUNNING' ? 'running' : r.state === 'SHUTTING-DOWN' ? 'shutting-down' : 'terminated';
+  return drsNetworkRecord(ctx, { ...r, instanceId: r.recoveryInstanceID, launchTime: r.launchedAt, state });
+}
+
+/** An instance in a DRS recovery network (its VPC, one of its subnets and security groups). */
+function drsNetworkRecord(
+  ctx: RequestContext,
+  i: Pick<InstanceRecord, 'instanceId' | 'accountId' | 'instanceType' | 'launchTime' | 'subnetId' | 'macAddress' | 'privateIp' | 'state' | 'tags'> & { region: string; securityGroupIds: string[] },
+): InstanceRecord {
+  const network = drsPlan(ctx.world).networkOf(i.accountId, i.region);
+  const groups = [network.isolatedSecurityGroup, network.productionSecurityGroup];
   return {
     instanceId: i.instanceId,
     accountId: i.accountId,
@@ -281,39 +306,13 @@ function sourceRecord(ctx: RequestContext, i: SeededSourceInstance): InstanceRec
     launchTime: i.launchTime,
     availabilityZone: `${i.region}a`,
     vpcId: network.vpcId,
-    subnetId: network.productionSubnet.id,
+    subnetId: i.subnetId,
     networkInterfaceId: `eni-${i.instanceId.slice(2)}`,
-    macAddress: `0a:${i.instanceId.slice(2, 12).match(/../g)?.join(':')}`,
+    macAddress: i.macAddress,
     privateIp: i.privateIp,
-    securityGroups: [network.productionSecurityGroup],
-    state: 'running',
+    securityGroups: groups.filter((g) => i.securityGroupIds.includes(g.id)),
+    state: i.state,
     tags: i.tags,
-  };
-}
-
-function seededRecord(i: SeededInstance): InstanceRecord {
-  return { ...i, securityGroups: [i.securityGroup], state: 'running', tags: { Name: i.name } };
-}
-
-function recoveryRecord(ctx: RequestContext, r: RecoveryInstanceRecord): InstanceRecord {
-  const network = drsPlan(ctx.world).networkOf(r.accountId, r.region);
-  const groups = [network.isolatedSecurityGroup, network.productionSecurityGroup];
-  const state: InstanceStateName = r.state === 'PENDING' ? 'pending' : r.state === 'RUNNING' ? 'running' : r.state === 'SHUTTING-DOWN' ? 'shutting-down' : 'terminated';
-  return {
-    instanceId: r.recoveryInstanceID,
-    accountId: r.accountId,
-    imageId: `ami-${r.recoveryInstanceID.slice(2)}`,
-    instanceType: r.instanceType,
-    launchTime: r.launchedAt,
-    availabilityZone: `${r.region}a`,
-    vpcId: network.vpcId,
-    subnetId: r.subnetId,
-    networkInterfaceId: `eni-${r.recoveryInstanceID.slice(2)}`,
-    macAddress: r.macAddress,
-    privateIp: r.privateIp,
-    securityGroups: groups.filter((g) => r.securityGroupIds.includes(g.id)),
-    state,
-    tags: r.tags,
   };
 }
 
