@@ -36,6 +36,10 @@ import { recoverySnapshotById, recoverySnapshotsOf, type RecoverySnapshotRecord 
  */
 export const drs = defineService({
   signingName: 'drs',
+  loggedResources: {
+    StartRecovery: (input: StartRecoveryRequest) => (input.sourceServers ?? []).map((s) => s.sourceServerID ?? ''),
+    TerminateRecoveryInstances: (input: TerminateRecoveryInstancesRequest) => input.recoveryInstanceIDs ?? [],
+  },
   handlers: {
     InitializeService(_input: object, ctx) {
       drsRuntime(ctx.world).initialized.add(`${ctx.accountId}:${ctx.region}`);
