@@ -60,3 +60,14 @@ export { CONTROL_PREFIX } from './control-endpoint.js';
 export { resolveKmsKey } from './services/kms.js';
 export type { KmsKey } from './services/kms.js';
 export { plantSecret } from './services/secrets-manager.js';
+export {
+  pseudonymOf,
+  RECORDING_IMAGE_TAG,
+  RECORDING_KEY_ALIAS,
+  RECORDING_PREFIX,
+  RECORDING_REGION,
+  RECORDING_ROLE_NAME,
+  RECORDING_SECRET_NAME,
+  recordingPlan,
+} from './world/seeded-recordings.js';
+export type { RecordingPlan, RecordingState, SeededRecordingAccount, SeededRecordingFleet, SeededRecordingSession } from './world/seeded-recordings.js';
