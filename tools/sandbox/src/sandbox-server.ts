@@ -20,6 +20,7 @@ import { serviceDefinitions } from './services/registry.js';
 import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
 import { seedIncidentFlowLogs } from './world/seeded-incidents.js';
 import { seedRecordings } from './world/seeded-recordings.js';
+import { seedDrs } from './services/drs-jobs.js';
 import { World } from './world/world.js';
 
 /** Credentials `env()` hands out; any key works and maps to the management account. */
@@ -54,6 +55,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   configureFirewallManager(world, resolved.fms);
   seedIncidentFlowLogs(world);
   seedRecordings(world);
+  await seedDrs(world);
   const log = new RequestLog(resolved.requestLog);
   const sandbox = new SandboxServer(world, runtimes, new FaultInjector(faults, world.random('faults')), log);
   const server = createServer((req, res) => void sandbox.handle(req, res));
@@ -86,6 +88,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await world.close();
         await log.close();
       })();
       return closing;
