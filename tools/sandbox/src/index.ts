@@ -49,6 +49,7 @@ export {
   deliverUsageReports,
   endSession,
   finishImage,
+  fleetRoleCredentials,
   SESSIONS_REPORT_COLUMNS,
   sessionsReportKey,
   startSession,

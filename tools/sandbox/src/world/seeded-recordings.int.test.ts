@@ -122,6 +122,29 @@ describe('seeded session recordings', () => {
     }
   });
 
+  it('hands a running recorded fleet its role credentials, with which the recorder uploads', async () => {
+    const sandbox = await start(7);
+    const plan = recordingPlan(sandbox.world);
+    const account = plan.accounts[0];
+    if (!account) throw new Error('recordings are seeded');
+    const control = (fleetName: string) =>
+      fetch(`${sandbox.url}/_sandbox/appstream/fleet-role-credentials`, { method: 'POST', body: JSON.stringify({ accountId: account.accountId, region: plan.region, fleetName }) });
+    const refused = await control('plain-fleet');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'InvalidRoleException' });
+    const answer = (await (await control('recorded-fleet')).json()) as { Version: number; AccessKeyId: string; SecretAccessKey: string; SessionToken: string };
+    expect(answer.Version).toBe(1);
+    const credentials = { accessKeyId: answer.AccessKeyId, secretAccessKey: answer.SecretAccessKey, sessionToken: answer.SessionToken };
+    const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+    const identity = await new STSClient({ ...sandbox.clientConfig(), credentials }).send(new GetCallerIdentityCommand({}));
+    expect(identity.Arn).toBe(`arn:aws:sts::${account.accountId}:assumed-role/orgshield-session-recording/appstream_machine_role`);
+    const s3 = new S3Client({ ...sandbox.clientConfig(), forcePathStyle: true, credentials });
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const put = await s3.send(new PutObjectCommand({ Bucket: account.bucket, Key: `${plan.prefix}admin-stack/recorded-fleet/x/y/segment-00000.mp4`, Body: 'video' }));
+    expect(put).toMatchObject({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: account.kmsKeyArn });
+    expect(put.VersionId).toBeDefined();
+  });
+
   it('is the same for the same seed and differs for another', async () => {
     const shape = (plan: ReturnType<typeof recordingPlan>) => plan.accounts.map((a) => ({ a: a.accountId, k: a.kmsKeyArn, s: a.sessions.map((s) => [s.id, s.userName, s.recording, s.keys]) }));
     const [one, two, other] = await Promise.all([start(7), start(7), start(8)]);
