@@ -13,7 +13,8 @@ afterEach(async () => {
 });
 
 describe('the AWS CLI', () => {
-  it('describes the seeded AppStream fleets and stacks of a member account', async () => {
+  // Each CLI call starts a Python interpreter: seconds apiece on a busy machine.
+  it('describes the seeded AppStream fleets and stacks of a member account', { timeout: 180_000 }, async () => {
     const sandbox = await startSandbox({ port: 0, accounts: 8, ous: 1, seed: 2 });
     running.push(sandbox);
     const account = recordingPlan(sandbox.world).accounts[0];
