@@ -1,5 +1,5 @@
+import type { FieldPath } from '@orgshield/spec-files';
 import { RE2JS } from 're2js';
-import type { FieldPath } from './yaml-source-map.js';
 
 /** What `Ref: AWS::NoValue` evaluates to: the property (or list item) is left out. */
 export const NO_VALUE: unique symbol = Symbol('AWS::NoValue');
