@@ -229,6 +229,8 @@ class SandboxServer {
     }
     const failures = operation.validate(input);
     if (failures.length > 0) return this.fail(res, runtime, runtime.validationError(operation.model, failures), exchange);
+    const resources = runtime.definition.loggedResources?.[operation.model.name]?.(input as never);
+    if (resources !== undefined) entry.resources = resources;
 
     const region = scope.region;
     const world = this.world;
