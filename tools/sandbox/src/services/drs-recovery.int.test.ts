@@ -19,6 +19,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../sandbox-server.js';
 import { drsPlan, HEALTHY_BODY_PREFIX, type DrsPlan, type SeededSourceServer } from '../world/seeded-drs.js';
+import { World } from '../world/world.js';
 import { injectDrsLaunchFailure } from './drs-jobs.js';
 
 /**
@@ -229,6 +230,9 @@ describe('termination', () => {
     const ec2Instance = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instance?.ec2InstanceID ?? ''] }))).Reservations?.[0]?.Instances?.[0];
     expect(ec2Instance?.State?.Name).toBe('terminated');
 
+    // The request log names what was terminated: only this drill's instance.
+    const terminations = sandbox.requests().filter((r) => r.operation === 'TerminateRecoveryInstances' && r.account === api.accountId);
+    expect(terminations.map((r) => [r.status, r.resources])).toEqual([[200, [instance?.recoveryInstanceID]]]);
     // The real recovery and the other drill's instance are still up and answering.
     const others = await instancesOf(drs, seeded.map((r) => r.sourceServerID));
     expect(others.map((i) => [i.recoveryInstanceID, i.isDrill, i.ec2InstanceState]).sort()).toEqual(seeded.map((r) => [r.recoveryInstanceID, r.isDrill, 'RUNNING']).sort());
@@ -247,5 +251,27 @@ describe('termination', () => {
     expect(await tcpConnects(ip, 8080)).toBe(true);
     await own.close();
     expect(await tcpConnects(ip, 8080)).toBe(false);
+  });
+});
+
+describe('launch failures from the faults config', () => {
+  it('fails the named servers’ launches, by id or Name tag, and refuses a name no server has', async () => {
+    // The same seed lays out the same servers: find their ids before the sandbox starts.
+    const probe = drsPlan(new World({ accounts: 8, ous: 2, seed: 3, timeScale: 0.001 }));
+    const web = probe.servers.find((s) => s.tags['Name'] === 'web-1');
+    const own = await startSandbox({ port: 0, accounts: 8, ous: 2, seed: 3, timeScale: 0.001, faults: { operations: {}, drsLaunchFailures: { 'api-1': 'capacity', [web?.sourceServerID ?? '']: 'denied' } } });
+    try {
+      const { drs } = await clientsIn(web?.accountId ?? '', own);
+      const api = probe.servers.find((s) => s.tags['Name'] === 'api-1');
+      const db = probe.servers.find((s) => s.tags['Name'] === 'db-1');
+      const started = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [web, api, db].map((s) => ({ sourceServerID: s?.sourceServerID })) }));
+      const { job } = await untilCompleted(drs, started.job?.jobID ?? '');
+      expect(job.participatingServers?.map((p) => p.launchStatus)).toEqual(['FAILED', 'FAILED', 'LAUNCHED']);
+    } finally {
+      await own.close();
+    }
+    await expect(startSandbox({ port: 0, accounts: 8, ous: 2, seed: 3, faults: { operations: {}, drsLaunchFailures: { 'no-such-server': 'x' } } })).rejects.toThrow(
+      /drsLaunchFailures: "no-such-server" is no source server/,
+    );
   });
 });
