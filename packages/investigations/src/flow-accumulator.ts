@@ -10,19 +10,20 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
-import { readFileSync } from 'node:fs';
+import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
 import type { ConversationFacts } from './flow-findings.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
-import { type FlowLogProblems, flowLogProblem, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
+import type { FlowRecordSink } from './flow-log-lines.js';
+import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 /** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
-export const MAX_CONVERSATIONS = 1_000_000;
+export const MAX_CONVERSATIONS = CORE_LAYOUT.MAX_CONVERSATIONS;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
-export const MAX_MINUTES = 2 ** 20;
+export const MAX_MINUTES = CORE_LAYOUT.MAX_MINUTES;
 /** The instance's addresses at most (an instance has a few; the core checks each record against them). */
-export const MAX_LOCAL_IPS = 64;
+export const MAX_LOCAL_IPS = CORE_LAYOUT.MAX_LOCALS;
 
 export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
 
@@ -64,8 +65,6 @@ export function directionFromPorts(localPort: number, remotePort: number): FlowD
   return remotePort > localPort ? 'inbound' : remotePort < localPort ? 'outbound' : 'unknown';
 }
 
-const OPENED_BY_REMOTE = 1;
-const OPENED_BY_LOCAL = 2;
 /** Address ids at and above this are addresses other than IPv4 (IPv6), numbered in an AddressBook. */
 const OTHER_ADDRESSES = 2 ** 32;
 
@@ -144,6 +143,9 @@ export interface Conversation {
   fromFinding?: true;
 }
 
+/** What a conversation's row reports, as ConversationRow is built from. */
+export type ConversationFields = Omit<Conversation, 'fromFinding'>;
+
 /**
  * A conversation's row: what the analysis reports (its JSON is exactly Conversation) and,
  * read from the table's numbers rather than copied, what the detectors decide on. One
@@ -151,29 +153,40 @@ export interface Conversation {
  */
 export class ConversationRow implements Conversation, ConversationFacts {
   declare fromFinding?: true;
+  readonly remoteIp: string;
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly protocol: number;
+  readonly direction: FlowDirection;
+  readonly inBytes: number;
+  readonly outBytes: number;
+  readonly inPackets: number;
+  readonly outPackets: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
   readonly #numbers: Float64Array;
   readonly #at: number;
 
-  constructor(
-    readonly remoteIp: string,
-    readonly localPort: number,
-    readonly remotePort: number,
-    readonly protocol: number,
-    readonly direction: FlowDirection,
-    readonly inBytes: number,
-    readonly outBytes: number,
-    readonly inPackets: number,
-    readonly outPackets: number,
-    readonly accepted: number,
-    readonly rejected: number,
-    readonly firstSeen: string,
-    readonly lastSeen: string,
-    /** The table's rows, and where this conversation's row starts. */
-    numbers: Float64Array,
-    at: number,
-  ) {
-    this.#numbers = numbers;
-    this.#at = at;
+  /** `row`: the table's rows, and where this conversation's row starts. */
+  constructor(fields: ConversationFields, row: { numbers: Float64Array; at: number }) {
+    // Assigned one by one, in one order, so every row has one hidden class (and no spread copy).
+    this.remoteIp = fields.remoteIp;
+    this.localPort = fields.localPort;
+    this.remotePort = fields.remotePort;
+    this.protocol = fields.protocol;
+    this.direction = fields.direction;
+    this.inBytes = fields.inBytes;
+    this.outBytes = fields.outBytes;
+    this.inPackets = fields.inPackets;
+    this.outPackets = fields.outPackets;
+    this.accepted = fields.accepted;
+    this.rejected = fields.rejected;
+    this.firstSeen = fields.firstSeen;
+    this.lastSeen = fields.lastSeen;
+    this.#numbers = row.numbers;
+    this.#at = row.at;
   }
 
   get acceptedOutBytes(): number {
@@ -214,75 +227,55 @@ function isoSeconds(): (seconds: number) => string {
   };
 }
 
-/** A conversation's row: its key, then its totals (f64 each, in the core's memory). */
-const ADDRESS = 0, KEY = 1, IN_BYTES = 2, OUT_BYTES = 3, IN_PACKETS = 4, OUT_PACKETS = 5, ACCEPTED_OUT_BYTES = 6, ACCEPTED = 7,
-  REJECTED = 8, FIRST_SEEN = 9, LAST_SEEN = 10, OPENED = 11;
-const ROW = 12;
-/** A minute's row: the minute, then its totals. */
-const MINUTE_ROW = 5;
+/** A conversation's row: its key, then its totals (f64 each, in the core's memory; checked against the core at load). */
+const {
+  ROW_ADDRESS: ADDRESS, ROW_KEY: KEY, ROW_IN_BYTES: IN_BYTES, ROW_OUT_BYTES: OUT_BYTES, ROW_IN_PACKETS: IN_PACKETS, ROW_OUT_PACKETS: OUT_PACKETS,
+  ROW_ACCEPTED_OUT_BYTES: ACCEPTED_OUT_BYTES, ROW_ACCEPTED: ACCEPTED, ROW_REJECTED: REJECTED, ROW_FIRST_SEEN: FIRST_SEEN, ROW_LAST_SEEN: LAST_SEEN,
+  ROW_OPENED: OPENED, ROW, MINUTE_ROW, OPENED_BY_LOCAL, OPENED_BY_REMOTE,
+  STAT_TOTAL, STAT_MATCHED, STAT_NODATA, STAT_SKIPDATA, STAT_OVERFLOW, STAT_MINUTE_OVERFLOW,
+} = CORE_LAYOUT;
 
 /** What the parser does with each column of a file's format (the core's op codes). */
-const SKIP = 0;
 const OPS: Partial<Record<FlowLogField, number>> = {
-  srcaddr: 1, dstaddr: 2, srcport: 3, dstport: 4, protocol: 5, packets: 6, bytes: 7, start: 8, end: 9, 'tcp-flags': 10,
-  action: 11, 'log-status': 12,
+  srcaddr: CORE_LAYOUT.OP_SRCADDR, dstaddr: CORE_LAYOUT.OP_DSTADDR, srcport: CORE_LAYOUT.OP_SRCPORT, dstport: CORE_LAYOUT.OP_DSTPORT,
+  protocol: CORE_LAYOUT.OP_PROTOCOL, packets: CORE_LAYOUT.OP_PACKETS, bytes: CORE_LAYOUT.OP_BYTES, start: CORE_LAYOUT.OP_START, end: CORE_LAYOUT.OP_END,
+  'tcp-flags': CORE_LAYOUT.OP_TCP_FLAGS, action: CORE_LAYOUT.OP_ACTION, 'log-status': CORE_LAYOUT.OP_LOG_STATUS,
 };
-const INTERFACE = 13, FLOW_DIRECTION = 14;
 /** Remote filter verdicts per conversation. */
 const PASSES = 1, REFUSED = 2;
 
-/** The part of the WebAssembly API used here (the project's types are Node's, which leave it out). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-  Global: abstract new () => { value: unknown };
-};
-type WasmModule = { readonly wasmModule: unique symbol };
-
-/** The core's exports: its functions, and its layout and limits as globals. */
-interface CoreExports {
-  memory: { buffer: ArrayBuffer };
-  configure(locals: number, eni: number, localPorts: number, remotePorts: number, protocols: number, direction: number, action: number, remote: number, from: number, to: number): void;
-  setOps(count: number): void;
-  lines(from: number, to: number, firstLine: number): number;
-  find(address: number, key: number): number;
-  addMinute(minute: number, inBytes: number, outBytes: number, accepted: number, rejected: number): void;
-  conversationCount(): number;
-  minuteCount(): number;
-}
-type Layout = Record<
-  | 'MAX_LINE_BYTES' | 'MAX_CONVERSATIONS' | 'MAX_MINUTES' | 'MAX_OPS' | 'MAX_LOCALS' | 'ROW' | 'MINUTE_ROW' | 'READ_BYTES' | 'INFLATE_BYTES'
-  | 'SCRATCH_BYTES' | 'STATS' | 'STAT_TOTAL' | 'STAT_MATCHED' | 'STAT_NODATA' | 'STAT_SKIPDATA' | 'STAT_OVERFLOW' | 'STAT_MINUTE_OVERFLOW'
-  | 'LOCALS' | 'ENI' | 'LOCAL_PORTS' | 'REMOTE_PORTS' | 'PROTOCOLS' | 'OPS' | 'READ' | 'INFLATE' | 'SCRATCH' | 'VERDICTS' | 'ROWS' | 'MINUTES',
-  number
->;
-
-let compiled: WasmModule | undefined;
-
-/** The compiled core, compiled once per thread (a few kilobytes: well under a millisecond). */
-function coreModule(): WasmModule {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('./flow-core.wasm', import.meta.url)));
-  return compiled;
+/** The core's configuration, written to its configuration block (CONFIG_*) before configure(). */
+interface CoreConfig {
+  /** How many of the ids at LOCALS are the instance's (0: flow-direction says). */
+  locals: number;
+  /** The ENI's length at ENI; -1: any. */
+  eniLength: number;
+  /** Whether the tables at LOCAL_PORTS, REMOTE_PORTS and PROTOCOLS filter. */
+  localPorts: boolean;
+  remotePorts: boolean;
+  protocols: boolean;
+  direction: FlowFilters['direction'];
+  action: FlowFilters['action'];
+  remote: boolean;
+  /** [from, to) in epoch seconds; null: open. */
+  from: number | null;
+  to: number | null;
 }
 
-/** The core's calls out, answered by the accumulator that owns the instance. */
-type CoreCalls = {
-  addressId(start: number, end: number): number;
-  remotePasses(address: number): boolean;
-  malformed(start: number, end: number, line: number, column: number, at: number): void;
-  tooLong(line: number): void;
-};
-
-function instantiate(calls: CoreCalls): { core: CoreExports; layout: Layout } {
-  const instance = new WebAssembly.Instance(coreModule(), { flow: calls });
-  const exports = instance.exports as unknown as CoreExports;
-  const layout = Object.fromEntries(Object.entries(instance.exports).flatMap(([name, value]) => (value instanceof WebAssembly.Global ? [[name, value.value]] : []))) as Layout;
-  // The limits are the core's and this side's at once: a core built from other sources fails here, not in a run.
-  if (layout.MAX_LINE_BYTES !== MAX_LINE_BYTES || layout.MAX_CONVERSATIONS !== MAX_CONVERSATIONS || layout.MAX_MINUTES !== MAX_MINUTES || layout.MAX_LOCALS !== MAX_LOCAL_IPS
-    || layout.ROW !== ROW || layout.MINUTE_ROW !== MINUTE_ROW) {
-    throw new Error('flow-core.wasm does not match flow-accumulator.ts: rebuild it with `npm run build:wasm -w @orgshield/investigations`.');
-  }
-  return { core: exports, layout };
+function configureCore(core: CoreFunctions, regions: CoreRegions, config: CoreConfig): void {
+  const L = CORE_LAYOUT;
+  const block = new Float64Array(core.memory.buffer, regions.CONFIG, L.CONFIG_FIELDS);
+  block[L.CONFIG_LOCALS] = config.locals;
+  block[L.CONFIG_ENI_LENGTH] = config.eniLength;
+  block[L.CONFIG_LOCAL_PORTS] = config.localPorts ? 1 : 0;
+  block[L.CONFIG_REMOTE_PORTS] = config.remotePorts ? 1 : 0;
+  block[L.CONFIG_PROTOCOLS] = config.protocols ? 1 : 0;
+  block[L.CONFIG_DIRECTION] = config.direction === null ? 0 : config.direction === 'inbound' ? L.DIRECTION_INBOUND : L.DIRECTION_OUTBOUND;
+  block[L.CONFIG_ACTION] = config.action === null ? 0 : config.action === 'ACCEPT' ? L.ACTION_ACCEPT : L.ACTION_REJECT;
+  block[L.CONFIG_REMOTE] = config.remote ? 1 : 0;
+  block[L.CONFIG_FROM] = config.from ?? -Infinity;
+  block[L.CONFIG_TO] = config.to ?? Infinity;
+  core.configure();
 }
 
 /** The exportable state of an accumulator: plain data, to send from a reader thread. */
@@ -300,8 +293,8 @@ export interface AccumulatorState {
 
 export class FlowAccumulator implements FlowRecordSink {
   private readonly addresses = new AddressBook();
-  private readonly core: CoreExports;
-  private readonly layout: Layout;
+  private readonly core: CoreFunctions;
+  private readonly regions: CoreRegions;
   /** The core's memory, as bytes and as numbers (it never grows, so these views stay valid). */
   private readonly heap: Buffer;
   private readonly stats: Float64Array;
@@ -318,13 +311,13 @@ export class FlowAccumulator implements FlowRecordSink {
     /** Decides the remote filter for one address (CIDR matching lives with the caller). */
     private readonly remoteFilter: ((address: string) => boolean) | null,
   ) {
-    ({ core: this.core, layout: this.layout } = instantiate({
+    ({ core: this.core, regions: this.regions } = instantiateCore({
       addressId: (start, end) => this.addresses.id(this.heap.toString('latin1', start, end)),
       remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
       malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
       tooLong: (line) => this.tooLong(line),
     }));
-    const { layout } = this;
+    const layout = this.regions;
     const buffer = this.core.memory.buffer;
     this.heap = Buffer.from(buffer);
     this.stats = new Float64Array(buffer, layout.STATS, 8);
@@ -338,37 +331,35 @@ export class FlowAccumulator implements FlowRecordSink {
     for (const port of config.localPorts) this.heap[layout.LOCAL_PORTS + port] = 1;
     for (const port of config.remotePorts) this.heap[layout.REMOTE_PORTS + port] = 1;
     for (const protocol of config.protocols) this.heap[layout.PROTOCOLS + protocol] = 1;
-    this.core.configure(
-      locals.length, this.eni === null ? -1 : this.eni.length,
-      config.localPorts.length > 0 ? 1 : 0, config.remotePorts.length > 0 ? 1 : 0, config.protocols.length > 0 ? 1 : 0,
-      config.direction === null ? 0 : config.direction === 'inbound' ? 1 : 2,
-      config.action === null ? 0 : config.action === 'ACCEPT' ? 1 : 2,
-      remoteFilter === null ? 0 : 1, config.from ?? -Infinity, config.to ?? Infinity,
-    );
+    configureCore(this.core, layout, {
+      locals: locals.length, eniLength: this.eni === null ? -1 : this.eni.length,
+      localPorts: config.localPorts.length > 0, remotePorts: config.remotePorts.length > 0, protocols: config.protocols.length > 0,
+      direction: config.direction, action: config.action, remote: remoteFilter !== null, from: config.from, to: config.to,
+    });
   }
 
   /** Buffers in the core's memory for LocalFlowLogReader to read and inflate into: lines there are parsed where they lie. */
   readerBuffers(): { input: Buffer; output: Buffer } {
-    const { layout } = this;
+    const layout = this.regions;
     return {
-      input: this.heap.subarray(layout.READ, layout.READ + layout.READ_BYTES),
-      output: this.heap.subarray(layout.INFLATE, layout.INFLATE + layout.INFLATE_BYTES),
+      input: this.heap.subarray(layout.READ, layout.READ + CORE_LAYOUT.READ_BYTES),
+      output: this.heap.subarray(layout.INFLATE, layout.INFLATE + CORE_LAYOUT.INFLATE_BYTES),
     };
   }
 
   get counts(): RecordCounts {
-    const { stats, layout } = this;
-    return { total: stats[layout.STAT_TOTAL]!, matched: stats[layout.STAT_MATCHED]!, nodata: stats[layout.STAT_NODATA]!, skipdata: stats[layout.STAT_SKIPDATA]! };
+    const { stats } = this;
+    return { total: stats[STAT_TOTAL]!, matched: stats[STAT_MATCHED]!, nodata: stats[STAT_NODATA]!, skipdata: stats[STAT_SKIPDATA]! };
   }
 
   /** Matching records of conversations the full table could not take. */
   get overflow(): number {
-    return this.stats[this.layout.STAT_OVERFLOW]!;
+    return this.stats[STAT_OVERFLOW]!;
   }
 
   /** Matching records in minutes beyond MAX_MINUTES: counted, not in the series. */
   get minuteOverflow(): number {
-    return this.stats[this.layout.STAT_MINUTE_OVERFLOW]!;
+    return this.stats[STAT_MINUTE_OVERFLOW]!;
   }
 
   get conversationCount(): number {
@@ -379,32 +370,34 @@ export class FlowAccumulator implements FlowRecordSink {
   get series(): MinuteTotals {
     const numbers = this.minuteRows();
     const column = (field: number) => Array.from({ length: numbers.length / MINUTE_ROW }, (_, m) => numbers[m * MINUTE_ROW + field]!);
-    return { minutes: column(0), inBytes: column(1), outBytes: column(2), accepted: column(3), rejected: column(4) };
+    const L = CORE_LAYOUT;
+    return {
+      minutes: column(L.MINUTE_AT), inBytes: column(L.MINUTE_IN_BYTES), outBytes: column(L.MINUTE_OUT_BYTES),
+      accepted: column(L.MINUTE_ACCEPTED), rejected: column(L.MINUTE_REJECTED),
+    };
   }
 
   private minuteRows(): Float64Array {
-    return new Float64Array(this.core.memory.buffer, this.layout.MINUTES, this.core.minuteCount() * MINUTE_ROW);
+    return new Float64Array(this.core.memory.buffer, this.regions.MINUTES, this.core.minuteCount() * MINUTE_ROW);
   }
 
   beginFile(file: string, columns: readonly (FlowLogField | null)[]): boolean {
     if (this.localCount === 0 && !columns.includes('flow-direction')) {
-      this.problems.add({
-        file, code: 'missing-field',
-        message: `${file} has no flow-direction field and no local address was given, so its records cannot be told in from out; the file is skipped (give --local-ip).`,
-      });
+      this.problems.add(flowLogProblem.noFlowDirection(file));
       return false;
     }
     if (this.eni !== null && !columns.includes('interface-id')) {
-      this.problems.add({ file, code: 'missing-field', message: `${file} has no interface-id field, so its records cannot be matched to ${this.config.eni}; the file is skipped.` });
+      this.problems.add(flowLogProblem.noInterfaceId(file, this.config.eni!));
       return false;
     }
     // A header is at most MAX_LINE_BYTES long, so it names fewer columns than the core has room for.
     this.heap.set(columns.map((column) => {
-      if (column === null) return SKIP;
-      if (column === 'interface-id') return this.eni === null ? SKIP : INTERFACE;
-      if (column === 'flow-direction') return this.localCount > 0 ? SKIP : FLOW_DIRECTION;
-      return OPS[column] ?? SKIP;
-    }), this.layout.OPS);
+      const { OP_SKIP, OP_INTERFACE, OP_FLOW_DIRECTION } = CORE_LAYOUT;
+      if (column === null) return OP_SKIP;
+      if (column === 'interface-id') return this.eni === null ? OP_SKIP : OP_INTERFACE;
+      if (column === 'flow-direction') return this.localCount > 0 ? OP_SKIP : OP_FLOW_DIRECTION;
+      return OPS[column] ?? OP_SKIP;
+    }), this.regions.OPS);
     this.core.setOps(columns.length);
     this.columns = columns;
     return true;
@@ -418,7 +411,8 @@ export class FlowAccumulator implements FlowRecordSink {
   lines(buf: Buffer, from: number, to: number, file: string, firstLine: number): number {
     this.file = file;
     if (buf.buffer === this.heap.buffer) return this.core.lines(buf.byteOffset + from, buf.byteOffset + to, firstLine);
-    const { SCRATCH, SCRATCH_BYTES } = this.layout;
+    const { SCRATCH } = this.regions;
+    const { SCRATCH_BYTES } = CORE_LAYOUT;
     let count = 0;
     while (from < to) {
       let end = to;
@@ -459,7 +453,7 @@ export class FlowAccumulator implements FlowRecordSink {
       while (end < e && buf[end] !== 32) end++;
       why = `has ${this.columns[column] ?? 'a field'} '${buf.toString('latin1', start, Math.min(end, start + 40))}', which is not valid`;
     }
-    this.problems.add({ file, line, code: 'malformed-record', message: `${file}:${line} ${why}; the record is skipped.` });
+    this.problems.add(flowLogProblem.malformed(file, line, why));
   }
 
   private tooLong(line: number): void {
@@ -467,7 +461,7 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   private refused(i: number): boolean {
-    return this.remoteFilter !== null && this.heap[this.layout.VERDICTS + i] === REFUSED;
+    return this.remoteFilter !== null && this.heap[this.regions.VERDICTS + i] === REFUSED;
   }
 
   /**
@@ -503,11 +497,11 @@ export class FlowAccumulator implements FlowRecordSink {
       const remotePort = Math.floor(key / 256) % 65536;
       const opened = rows[o + OPENED]!;
       const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
-      return new ConversationRow(
-        addresses[i]!, localPort, remotePort, key % 256, direction,
-        rows[o + IN_BYTES]!, rows[o + OUT_BYTES]!, rows[o + IN_PACKETS]!, rows[o + OUT_PACKETS]!, rows[o + ACCEPTED]!, rows[o + REJECTED]!,
-        iso(rows[o + FIRST_SEEN]!), iso(rows[o + LAST_SEEN]!), rows, o,
-      );
+      return new ConversationRow({
+        remoteIp: addresses[i]!, localPort, remotePort, protocol: key % 256, direction,
+        inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
+        accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!, firstSeen: iso(rows[o + FIRST_SEEN]!), lastSeen: iso(rows[o + LAST_SEEN]!),
+      }, { numbers: rows, at: o });
     });
   }
 
@@ -534,13 +528,13 @@ export class FlowAccumulator implements FlowRecordSink {
 
   /** Adds another accumulator's state (from a reader thread) to this one. */
   merge(state: AccumulatorState): void {
-    const { stats, layout } = this;
-    stats[layout.STAT_TOTAL]! += state.counts.total;
-    stats[layout.STAT_MATCHED]! += state.counts.matched;
-    stats[layout.STAT_NODATA]! += state.counts.nodata;
-    stats[layout.STAT_SKIPDATA]! += state.counts.skipdata;
-    stats[layout.STAT_OVERFLOW]! += state.overflow;
-    stats[layout.STAT_MINUTE_OVERFLOW]! += state.minuteOverflow;
+    const { stats, regions: layout } = this;
+    stats[STAT_TOTAL]! += state.counts.total;
+    stats[STAT_MATCHED]! += state.counts.matched;
+    stats[STAT_NODATA]! += state.counts.nodata;
+    stats[STAT_SKIPDATA]! += state.counts.skipdata;
+    stats[STAT_OVERFLOW]! += state.overflow;
+    stats[STAT_MINUTE_OVERFLOW]! += state.minuteOverflow;
     const from = state.rows;
     const rows = this.rows;
     for (let o = 0; o < from.length; o += ROW) {
@@ -548,7 +542,7 @@ export class FlowAccumulator implements FlowRecordSink {
       if (address >= OTHER_ADDRESSES) address = this.addresses.id(state.others[address - OTHER_ADDRESSES]!);
       const i = this.core.find(address, from[o + KEY]!);
       if (i < 0) {
-        stats[layout.STAT_OVERFLOW]! += from[o + ACCEPTED]! + from[o + REJECTED]!;
+        stats[STAT_OVERFLOW]! += from[o + ACCEPTED]! + from[o + REJECTED]!;
         continue;
       }
       // The thread exported only conversations its remote filter passed: no need to ask the filter again.

@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { type AccumulatorConfig, FlowAccumulator } from './flow-accumulator.js';
 import { remoteFilterFor } from './flow-ip.js';
-import { FlowLogProblems, LocalFlowLogReader } from './flow-log-scanner.js';
+import { FlowLogProblems } from './flow-log-problems.js';
+import { LocalFlowLogReader } from './local-flow-log-reader.js';
 
 const port = parentPort!;
 const { config, files, next } = workerData as { config: AccumulatorConfig; files: string[]; next: Int32Array };

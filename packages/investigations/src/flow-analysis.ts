@@ -14,7 +14,9 @@ import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowA
 import { detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
-import { type FlowLogProblem, FlowLogProblems, LocalFlowLogReader, scanFlowLogObject } from './flow-log-scanner.js';
+import { type FlowLogProblem, FlowLogProblems } from './flow-log-problems.js';
+import { scanFlowLogObject } from './flow-log-stream.js';
+import { LocalFlowLogReader } from './local-flow-log-reader.js';
 import { buildTimeline, chooseBucketSeconds, MAX_TIMELINE_BUCKETS, type TimelineBucket } from './flow-timeline.js';
 
 /**

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MINUTES } from './flow-accumulator.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
 import { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
-import { MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-scanner.js';
+import { MAX_LINE_BYTES } from './flow-log-format.js';
+import { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
 
 const RECORD = (port: number, start = 1748736000): string =>
   `2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.7 10.0.1.25 40000 ${port} 6 10 1000 ${start} ${start + 60} ACCEPT OK`;

@@ -4,12 +4,12 @@
  * is for callers that only analyse files (the `flows analyze` command, benchmarks);
  * everything here is also exported by the package's main entry.
  */
-export { DEFAULT_FLOW_LOG_FORMAT, FLOW_LOG_FIELDS, REQUIRED_FLOW_LOG_FIELDS, readFlowLogHeader } from './flow-log-format.js';
+export { DEFAULT_FLOW_LOG_FORMAT, FLOW_LOG_FIELDS, MAX_LINE_BYTES, REQUIRED_FLOW_LOG_FIELDS, readFlowLogHeader } from './flow-log-format.js';
 export type { FlowLogField, HeaderReading } from './flow-log-format.js';
 export { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
 export type { FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, LocalFlowLogFile } from './flow-log-reader.js';
-export { MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-scanner.js';
-export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-scanner.js';
+export { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
+export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-problems.js';
 export { directionFromPorts, MAX_CONVERSATIONS } from './flow-accumulator.js';
 export type { FlowDirection, RecordCounts } from './flow-accumulator.js';
 export { analyzeFlowLogs, flowAnalysisJson, flowAnalysisOptionsSchema } from './flow-analysis.js';

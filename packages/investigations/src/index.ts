@@ -31,5 +31,31 @@ export { planFlowLogs } from './investigation-flow-logs.js';
 export type { FlowLogAccess, FlowLogPlan } from './investigation-flow-logs.js';
 export { InvestigationResultSchema, runInvestigation } from './investigation-run.js';
 export type { InvestigationDeps, InvestigationProgress, InvestigationResult } from './investigation-run.js';
-// The flow-log half, also importable on its own without the AWS clients.
-export * from './flow-logs.js';
+// The flow-log half, also importable on its own without the AWS clients (the same names as ./flow-logs.ts).
+export { DEFAULT_FLOW_LOG_FORMAT, FLOW_LOG_FIELDS, MAX_LINE_BYTES, REQUIRED_FLOW_LOG_FIELDS, readFlowLogHeader } from './flow-log-format.js';
+export type { FlowLogField, HeaderReading } from './flow-log-format.js';
+export { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
+export type { FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, LocalFlowLogFile } from './flow-log-reader.js';
+export { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
+export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-problems.js';
+export { directionFromPorts, MAX_CONVERSATIONS } from './flow-accumulator.js';
+export type { FlowDirection, RecordCounts } from './flow-accumulator.js';
+export { analyzeFlowLogs, flowAnalysisJson, flowAnalysisOptionsSchema } from './flow-analysis.js';
+export type { Conversation, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowQuery } from './flow-analysis.js';
+export {
+  ADMIN_PORTS, BRUTE_FORCE_MAX_CONNECTION_BYTES, BRUTE_FORCE_MAX_CONNECTION_SECONDS, BRUTE_FORCE_MIN_CONNECTIONS, DDOS_FACTOR, DDOS_MIN_NEW_REMOTE_IPS,
+  EXFILTRATION_MIN_BYTES, FINDING_KINDS, PORT_SCAN_MIN_LOCAL_PORTS,
+} from './flow-findings.js';
+export type { FindingMark, FlowEvidence, FlowFinding, FlowFindingKind } from './flow-findings.js';
+export {
+  BUCKET_SIZES, MAX_TIMELINE_BUCKETS, SPIKE_BASELINE_BUCKETS, SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, SPIKE_MIN_HISTORY, TIMELINE_TARGET_BUCKETS,
+} from './flow-timeline.js';
+export type { TimelineBucket } from './flow-timeline.js';
+export { normalizeIp, parseCidr } from './flow-ip.js';
+export { buildFlowReport, REPORT_CONVERSATION_LIMIT, REPORT_TOP_LIMIT, writeFlowReport } from './flow-report.js';
+export type { FlowReportContext, WrittenFlowReport } from './flow-report.js';
+export { flowAnalysisJsonSchema, flowFindingSchema, flowReportSchema, recordCountsSchema, renderFlowReportJson, reportSectionSchema } from './report-json.js';
+export type { FlowReport, ReportSection } from './report-json.js';
+export { renderFlowReportMarkdown } from './report-markdown.js';
+export { renderFlowReportHtml } from './report-html.js';
+export { formatBytes, protocolName } from './report-format.js';
