@@ -197,7 +197,7 @@ describe('the flow-log reader and accumulator against a reference', () => {
           localIps, eni, ...(window === undefined ? {} : { from: new Date(from! * 1000), to: new Date(to! * 1000) }),
         });
         const expected = reference(usable ? files.flat() : [], fields, { localIps, eni, from, to });
-        const rows = analysis.conversations.map((c) =>
+        const rows = [...analysis.conversations].map((c) =>
           `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol} ${c.direction} in=${c.inBytes}/${c.inPackets} out=${c.outBytes}/${c.outPackets} a=${c.accepted} r=${c.rejected} ${Date.parse(c.firstSeen) / 1000}-${Date.parse(c.lastSeen) / 1000}`).sort();
         expect(analysis.records).toEqual(expected.counts);
         expect(rows).toEqual(expected.rows);

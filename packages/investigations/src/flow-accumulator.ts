@@ -16,10 +16,13 @@ import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
+import { mergeRuns, PartitionWriter, readRows, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
-/** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
+/** Conversations a reader's table holds at most before it spills (the memory budget may set fewer). */
 export const MAX_CONVERSATIONS = CORE_LAYOUT.MAX_CONVERSATIONS;
+/** What one conversation costs in a reader's table: its row, its share of the slots (up to 4 of 4 bytes) and its verdict. */
+export const TABLE_BYTES_PER_CONVERSATION = CORE_LAYOUT.ROW * 8 + 16 + 1;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
 export const MAX_MINUTES = CORE_LAYOUT.MAX_MINUTES;
 /** The instance's addresses at most (an instance has a few; the core checks each record against them). */
@@ -45,6 +48,9 @@ export interface AccumulatorConfig extends FlowFilters {
   /** [from, to) in epoch seconds on a record's start. */
   from: number | null;
   to: number | null;
+  /** Conversations the table holds before it spills into spillDir (at most MAX_CONVERSATIONS). */
+  capacity: number;
+  spillDir: string;
 }
 
 export interface RecordCounts {
@@ -105,6 +111,11 @@ class AddressBook {
     return id;
   }
 
+  /** An address's text, not kept (for reading millions of rows once). */
+  plainText(id: number): string {
+    return id >= OTHER_ADDRESSES ? this.normalized[id - OTHER_ADDRESSES]! : (this.ipv4Texts.get(id) ?? ipv4Text(id));
+  }
+
   /** An address's text: one string per address, however many conversations share it (so maps keyed by it compare by identity). */
   text(id: number): string {
     if (id >= OTHER_ADDRESSES) return this.normalized[id - OTHER_ADDRESSES]!;
@@ -114,6 +125,30 @@ class AddressBook {
       this.ipv4Texts.set(id, text);
     }
     return text;
+  }
+
+  /**
+   * The spill partition of an address: from its value (IPv4) or its normalized text (IPv6),
+   * never from a book's own numbering, so every reader thread puts an address in one partition.
+   */
+  partition(id: number): number {
+    let h: number;
+    if (id < OTHER_ADDRESSES) {
+      h = id | 0;
+    } else {
+      const text = this.normalized[id - OTHER_ADDRESSES]!;
+      h = 0x811c9dc5;
+      for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    }
+    // murmur3's finalizer: neighbouring addresses land far apart.
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return ((h ^ (h >>> 16)) >>> 0) % SPILL_PARTITIONS;
+  }
+
+  /** Lets go of the IPv4 texts made so far (between spill partitions: a DDoS brings millions). */
+  forgetTexts(): void {
+    this.ipv4Texts.clear();
   }
 
   /** The addresses other than IPv4 by index (id - 2^32), normalized: with the ids, all another book needs. */
@@ -200,6 +235,84 @@ export class ConversationRow implements Conversation, ConversationFacts {
   get lastSeenAt(): number {
     return this.#numbers[this.#at + LAST_SEEN]!;
   }
+
+  /** Where this conversation's row starts in the table's numbers. */
+  get rowAt(): number {
+    return this.#at;
+  }
+}
+
+/** Ordering by key orders by local port, remote port and protocol in turn (the key holds them from the top down). */
+const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The conversation of the row at rows[o]. */
+function conversationRow(rows: Float64Array, o: number, remoteIp: string, iso: (seconds: number) => string): ConversationRow {
+  const key = rows[o + KEY]!;
+  const localPort = Math.floor(key / 16777216);
+  const remotePort = Math.floor(key / 256) % 65536;
+  const opened = rows[o + OPENED]!;
+  const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
+  return new ConversationRow({
+    remoteIp, localPort, remotePort, protocol: key % 256, direction,
+    inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
+    accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!, firstSeen: iso(rows[o + FIRST_SEEN]!), lastSeen: iso(rows[o + LAST_SEEN]!),
+  }, { numbers: rows, at: o });
+}
+
+/**
+ * Every conversation of an analysis, largest first (bytes in and out; ties by remote
+ * address, then local port, remote port and protocol): one order whatever the threads and
+ * the spills. Read it in order (for...of, once or many times) or take the first few; it is
+ * never held whole in memory when the analysis spilled.
+ */
+export interface ConversationList extends Iterable<Conversation> {
+  readonly length: number;
+  /** The first `count` conversations (all, when fewer). */
+  top(count: number): Conversation[];
+}
+
+function arrayList(rows: ConversationRow[], mark: ((c: Conversation) => boolean) | null): ConversationList {
+  if (mark !== null) for (const c of rows) if (mark(c)) c.fromFinding = true;
+  return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
+}
+
+/** The conversations of sorted runs on disk, merged as they are read. */
+class RunList implements ConversationList {
+  constructor(
+    private readonly runs: readonly string[],
+    readonly length: number,
+    private readonly context: { book: AddressBook; mark: ((c: Conversation) => boolean) | null },
+  ) {}
+
+  top(count: number): Conversation[] {
+    const out: Conversation[] = [];
+    if (count <= 0) return out;
+    for (const c of this) {
+      out.push(c);
+      if (out.length >= count) break;
+    }
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<Conversation> {
+    const { book, mark } = this.context;
+    const iso = isoSeconds();
+    const bytesOf = (rows: Float64Array, at: number): number => rows[at + IN_BYTES]! + rows[at + OUT_BYTES]!;
+    const before = (a: Float64Array, i: number, b: Float64Array, j: number): boolean => {
+      const x = bytesOf(a, i);
+      const y = bytesOf(b, j);
+      if (x !== y) return x > y;
+      const order = compareTexts(book.plainText(a[i + ADDRESS]!), book.plainText(b[j + ADDRESS]!));
+      return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
+    };
+    for (const { rows, at } of mergeRuns(this.runs, ROW, before)) {
+      // A copy of the row: the cursor's chunk is refilled as the merge moves on.
+      const own = rows.slice(at, at + ROW);
+      const c = conversationRow(own, 0, book.plainText(own[ADDRESS]!), iso);
+      if (mark !== null && mark(c)) c.fromFinding = true;
+      yield c;
+    }
+  }
 }
 
 /** The largest time a Date holds, in seconds. */
@@ -232,7 +345,7 @@ const {
   ROW_ADDRESS: ADDRESS, ROW_KEY: KEY, ROW_IN_BYTES: IN_BYTES, ROW_OUT_BYTES: OUT_BYTES, ROW_IN_PACKETS: IN_PACKETS, ROW_OUT_PACKETS: OUT_PACKETS,
   ROW_ACCEPTED_OUT_BYTES: ACCEPTED_OUT_BYTES, ROW_ACCEPTED: ACCEPTED, ROW_REJECTED: REJECTED, ROW_FIRST_SEEN: FIRST_SEEN, ROW_LAST_SEEN: LAST_SEEN,
   ROW_OPENED: OPENED, ROW, MINUTE_ROW, OPENED_BY_LOCAL, OPENED_BY_REMOTE,
-  STAT_TOTAL, STAT_MATCHED, STAT_NODATA, STAT_SKIPDATA, STAT_OVERFLOW, STAT_MINUTE_OVERFLOW,
+  STAT_TOTAL, STAT_MATCHED, STAT_NODATA, STAT_SKIPDATA, STAT_MINUTE_OVERFLOW,
 } = CORE_LAYOUT;
 
 /** What the parser does with each column of a file's format (the core's op codes). */
@@ -260,6 +373,7 @@ interface CoreConfig {
   /** [from, to) in epoch seconds; null: open. */
   from: number | null;
   to: number | null;
+  capacity: number;
 }
 
 function configureCore(core: CoreFunctions, regions: CoreRegions, config: CoreConfig): void {
@@ -275,18 +389,20 @@ function configureCore(core: CoreFunctions, regions: CoreRegions, config: CoreCo
   block[L.CONFIG_REMOTE] = config.remote ? 1 : 0;
   block[L.CONFIG_FROM] = config.from ?? -Infinity;
   block[L.CONFIG_TO] = config.to ?? Infinity;
+  block[L.CONFIG_CAPACITY] = config.capacity;
   core.configure();
 }
 
 /** The exportable state of an accumulator: plain data, to send from a reader thread. */
 export interface AccumulatorState {
   counts: RecordCounts;
-  overflow: number;
   minuteOverflow: number;
-  /** The conversations' rows (ROW numbers each), cut to size; refused ones left out. */
+  /** The conversations' rows (ROW numbers each), cut to size; refused ones left out. Empty when the reader spilled. */
   rows: Float64Array;
   /** The addresses other than IPv4 that the rows' address ids point to. */
   others: string[];
+  /** When the reader's table spilled: every row it had, in its partition files. */
+  spilled: SpilledRows | null;
   /** The minutes' rows (MINUTE_ROW numbers each). */
   minutes: Float64Array;
 }
@@ -304,18 +420,35 @@ export class FlowAccumulator implements FlowRecordSink {
   private file = '';
   private readonly eni: Buffer | null;
   private readonly localCount: number;
+  private readonly problems: FlowLogProblems;
+  private readonly remoteFilter: ((address: string) => boolean) | null;
+  /** This reader's spill files, once its table has spilled. */
+  private writer: PartitionWriter | null = null;
+  /** Spilled rows of the readers merged into this one (others: null for this reader's own). */
+  private readonly spills: { files: (string | null)[]; others: string[] | null }[] = [];
+  /** Set while partitions are merged: the table must not spill then. */
+  private merging = false;
+  private readonly coreConfig: CoreConfig;
 
   constructor(
     private readonly config: AccumulatorConfig,
-    private readonly problems: FlowLogProblems,
-    /** Decides the remote filter for one address (CIDR matching lives with the caller). */
-    private readonly remoteFilter: ((address: string) => boolean) | null,
+    options: {
+      problems: FlowLogProblems;
+      /** Decides the remote filter for one address (CIDR matching lives with the caller). */
+      remoteFilter: ((address: string) => boolean) | null;
+      /** Names this reader's spill files apart from the other readers'. */
+      spillName: string;
+    },
   ) {
+    this.problems = options.problems;
+    this.remoteFilter = options.remoteFilter;
+    const { spillName } = options;
     ({ core: this.core, regions: this.regions } = instantiateCore({
       addressId: (start, end) => this.addresses.id(this.heap.toString('latin1', start, end)),
       remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
       malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
       tooLong: (line) => this.tooLong(line),
+      spill: (count) => this.spill(count, spillName),
     }));
     const layout = this.regions;
     const buffer = this.core.memory.buffer;
@@ -331,11 +464,13 @@ export class FlowAccumulator implements FlowRecordSink {
     for (const port of config.localPorts) this.heap[layout.LOCAL_PORTS + port] = 1;
     for (const port of config.remotePorts) this.heap[layout.REMOTE_PORTS + port] = 1;
     for (const protocol of config.protocols) this.heap[layout.PROTOCOLS + protocol] = 1;
-    configureCore(this.core, layout, {
+    this.coreConfig = {
       locals: locals.length, eniLength: this.eni === null ? -1 : this.eni.length,
       localPorts: config.localPorts.length > 0, remotePorts: config.remotePorts.length > 0, protocols: config.protocols.length > 0,
-      direction: config.direction, action: config.action, remote: remoteFilter !== null, from: config.from, to: config.to,
-    });
+      direction: config.direction, action: config.action, remote: this.remoteFilter !== null, from: config.from, to: config.to,
+      capacity: config.capacity,
+    };
+    configureCore(this.core, layout, this.coreConfig);
   }
 
   /** Buffers in the core's memory for LocalFlowLogReader to read and inflate into: lines there are parsed where they lie. */
@@ -350,11 +485,6 @@ export class FlowAccumulator implements FlowRecordSink {
   get counts(): RecordCounts {
     const { stats } = this;
     return { total: stats[STAT_TOTAL]!, matched: stats[STAT_MATCHED]!, nodata: stats[STAT_NODATA]!, skipdata: stats[STAT_SKIPDATA]! };
-  }
-
-  /** Matching records of conversations the full table could not take. */
-  get overflow(): number {
-    return this.stats[STAT_OVERFLOW]!;
   }
 
   /** Matching records in minutes beyond MAX_MINUTES: counted, not in the series. */
@@ -484,28 +614,46 @@ export class FlowAccumulator implements FlowRecordSink {
     }
     kept.sort((x, y) => {
       if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
-      const a = addresses[x]!;
-      const b = addresses[y]!;
-      // The key is local port, remote port, protocol from the top down: ordering by it orders by each in turn.
-      return (a < b ? -1 : a > b ? 1 : 0) || keys[x]! - keys[y]!;
+      return compareTexts(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
     });
     const iso = isoSeconds();
-    return kept.map((i) => {
-      const o = i * ROW;
-      const key = rows[o + KEY]!;
-      const localPort = Math.floor(key / 16777216);
-      const remotePort = Math.floor(key / 256) % 65536;
-      const opened = rows[o + OPENED]!;
-      const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
-      return new ConversationRow({
-        remoteIp: addresses[i]!, localPort, remotePort, protocol: key % 256, direction,
-        inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
-        accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!, firstSeen: iso(rows[o + FIRST_SEEN]!), lastSeen: iso(rows[o + LAST_SEEN]!),
-      }, { numbers: rows, at: o });
-    });
+    return kept.map((i) => conversationRow(rows, i * ROW, addresses[i]!, iso));
+  }
+
+  /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
+  private spill(count: number, name: string): void {
+    if (this.merging) {
+      // Only a remote address with more conversations than the table holds gets here.
+      throw new Error(`One spill partition has more than ${MAX_CONVERSATIONS} conversations (a remote address with that many); it cannot be merged in memory.`);
+    }
+    this.writer ??= new PartitionWriter(this.config.spillDir, name, ROW);
+    const rows = this.rows;
+    for (let i = 0; i < count; i++) {
+      if (this.refused(i)) continue;
+      this.writer.add(this.addresses.partition(rows[i * ROW + ADDRESS]!), rows, i * ROW);
+    }
+  }
+
+  /** Whether any rows went to spill files (this reader's or merged readers'). */
+  get spilled(): boolean {
+    return this.writer !== null || this.spills.length > 0;
+  }
+
+  /** Spills what the table still holds and closes this reader's files. */
+  private closeSpill(): (string | null)[] {
+    this.spill(this.conversationCount, '');
+    this.core.clearConversations();
+    const files = this.writer!.close();
+    this.writer = null;
+    return files;
   }
 
   exportState(): AccumulatorState {
+    const base = { counts: this.counts, minuteOverflow: this.minuteOverflow, others: this.addresses.others(), minutes: this.minuteRows().slice() };
+    if (this.writer !== null) {
+      const files = this.closeSpill();
+      return { ...base, rows: new Float64Array(0), others: this.addresses.others(), spilled: { files, others: this.addresses.others() } };
+    }
     const size = this.conversationCount;
     let rows: Float64Array;
     if (this.remoteFilter === null) {
@@ -520,40 +668,78 @@ export class FlowAccumulator implements FlowRecordSink {
       }
       rows = rows.slice(0, n * ROW);
     }
-    return {
-      counts: this.counts, overflow: this.overflow, minuteOverflow: this.minuteOverflow, rows,
-      others: this.addresses.others(), minutes: this.minuteRows().slice(),
-    };
+    return { ...base, rows, spilled: null };
   }
 
   /** Adds another accumulator's state (from a reader thread) to this one. */
   merge(state: AccumulatorState): void {
-    const { stats, regions: layout } = this;
+    const { stats } = this;
     stats[STAT_TOTAL]! += state.counts.total;
     stats[STAT_MATCHED]! += state.counts.matched;
     stats[STAT_NODATA]! += state.counts.nodata;
     stats[STAT_SKIPDATA]! += state.counts.skipdata;
-    stats[STAT_OVERFLOW]! += state.overflow;
     stats[STAT_MINUTE_OVERFLOW]! += state.minuteOverflow;
-    const from = state.rows;
+    if (state.spilled !== null) this.spills.push(state.spilled);
+    else this.mergeRows(state.rows, state.others);
+    const m = state.minutes;
+    for (let o = 0; o < m.length; o += MINUTE_ROW) this.core.addMinute(m[o]!, m[o + 1]!, m[o + 2]!, m[o + 3]!, m[o + 4]!);
+  }
+
+  /** Totals rows (ROW numbers each, their IPv6 ids numbered by `others`; null: by this book) into the table. */
+  private mergeRows(from: Float64Array, others: readonly string[] | null): void {
     const rows = this.rows;
     for (let o = 0; o < from.length; o += ROW) {
       let address = from[o + ADDRESS]!;
-      if (address >= OTHER_ADDRESSES) address = this.addresses.id(state.others[address - OTHER_ADDRESSES]!);
+      if (others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(others[address - OTHER_ADDRESSES]!);
       const i = this.core.find(address, from[o + KEY]!);
-      if (i < 0) {
-        stats[STAT_OVERFLOW]! += from[o + ACCEPTED]! + from[o + REJECTED]!;
-        continue;
-      }
-      // The thread exported only conversations its remote filter passed: no need to ask the filter again.
-      if (this.remoteFilter !== null) this.heap[layout.VERDICTS + i] = PASSES;
+      // The rows passed the remote filter where they were read: no need to ask it again.
+      if (this.remoteFilter !== null) this.heap[this.regions.VERDICTS + i] = PASSES;
       const into = i * ROW;
       for (let field = IN_BYTES; field <= REJECTED; field++) rows[into + field]! += from[o + field]!;
       rows[into + FIRST_SEEN] = Math.min(rows[into + FIRST_SEEN]!, from[o + FIRST_SEEN]!);
       rows[into + LAST_SEEN] = Math.max(rows[into + LAST_SEEN]!, from[o + LAST_SEEN]!);
       rows[into + OPENED] = rows[into + OPENED]! | from[o + OPENED]!;
     }
-    const m = state.minutes;
-    for (let o = 0; o < m.length; o += MINUTE_ROW) this.core.addMinute(m[o]!, m[o + 1]!, m[o + 2]!, m[o + 3]!, m[o + 4]!);
   }
+
+  /**
+   * The end of the scan: every conversation, in partitions. Unspilled, the table is one
+   * partition and `visit` gets all of it, sorted; the list returned is that array. Spilled,
+   * each partition's files are merged alone into the table, `visit` gets its rows sorted
+   * (every conversation of one remote address is in one partition), and they are written
+   * back as a sorted run; the list returned merges the runs as it is read. The rows handed
+   * to `visit` are views of the table: valid until `visit` returns.
+   */
+  finish(visit: (rows: readonly ConversationRow[]) => void, mark: ((c: Conversation) => boolean) | null): ConversationList {
+    if (!this.spilled) {
+      const rows = this.conversationRows();
+      visit(rows);
+      return arrayList(rows, mark);
+    }
+    if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
+    this.merging = true;
+    configureCore(this.core, this.regions, { ...this.coreConfig, capacity: MAX_CONVERSATIONS });
+    const runs: string[] = [];
+    let count = 0;
+    for (let p = 0; p < SPILL_PARTITIONS; p++) {
+      this.core.clearConversations();
+      this.addresses.forgetTexts();
+      for (const spill of this.spills) {
+        const file = spill.files[p];
+        if (file !== null && file !== undefined) readRows(file, ROW, (rows) => this.mergeRows(rows, spill.others));
+      }
+      const sorted = this.conversationRows();
+      if (sorted.length === 0) continue;
+      visit(sorted);
+      const run = new Float64Array(sorted.length * ROW);
+      sorted.forEach((row, n) => run.set(this.rows.subarray(row.rowAt, row.rowAt + ROW), n * ROW));
+      const path = `${this.config.spillDir}/run-${p}.rows`;
+      writeRun(path, run);
+      runs.push(path);
+      count += sorted.length;
+    }
+    this.addresses.forgetTexts();
+    return new RunList(runs, count, { book: this.addresses, mark });
+  }
+
 }

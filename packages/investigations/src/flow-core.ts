@@ -75,14 +75,14 @@ export const CORE_LAYOUT = {
   CONFIG_REMOTE: 7,
   CONFIG_FROM: 8,
   CONFIG_TO: 9,
-  CONFIG_FIELDS: 10,
+  CONFIG_CAPACITY: 10,
+  CONFIG_FIELDS: 11,
   // Indices of the totals at STATS.
   STAT_TOTAL: 0,
   STAT_MATCHED: 1,
   STAT_NODATA: 2,
   STAT_SKIPDATA: 3,
-  STAT_OVERFLOW: 4,
-  STAT_MINUTE_OVERFLOW: 5,
+  STAT_MINUTE_OVERFLOW: 4,
 } as const;
 
 /** Byte offsets of the core's regions: taken from the core as they are, never written here. */
@@ -130,7 +130,9 @@ export interface CoreFunctions {
   /** The format of the next lines: `count` ops at OPS. */
   setOps(count: number): void;
   lines(from: number, to: number, firstLine: number): number;
+  /** The row of a conversation, created when new (the table spills first when at capacity). */
   find(address: number, key: number): number;
+  clearConversations(): void;
   addMinute(minute: number, inBytes: number, outBytes: number, accepted: number, rejected: number): void;
   conversationCount(): number;
   minuteCount(): number;
@@ -143,6 +145,8 @@ export type CoreCalls = {
   remotePasses(address: number): boolean;
   malformed(start: number, end: number, line: number, column: number, at: number): void;
   tooLong(line: number): void;
+  /** The table is at capacity: its first `count` rows are to be written out now (it is emptied on return). */
+  spill(count: number): void;
 };
 
 let compiled: WasmModule | undefined;
@@ -165,6 +169,6 @@ export function instantiateCore(calls: CoreCalls): { core: CoreFunctions; region
 
 /** The layout descriptor (exported globals) of a compiled core, unchecked: for tests of other builds. */
 export function coreGlobals(wasm: Uint8Array): Record<string, number> {
-  const calls: CoreCalls = { addressId: () => -1, remotePasses: () => true, malformed: () => undefined, tooLong: () => undefined };
+  const calls: CoreCalls = { addressId: () => -1, remotePasses: () => true, malformed: () => undefined, tooLong: () => undefined, spill: () => undefined };
   return exportedGlobals(new WebAssembly.Instance(new WebAssembly.Module(wasm), { flow: calls }).exports);
 }

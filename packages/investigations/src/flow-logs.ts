@@ -12,8 +12,10 @@ export { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
 export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-problems.js';
 export { directionFromPorts, MAX_CONVERSATIONS } from './flow-accumulator.js';
 export type { FlowDirection, RecordCounts } from './flow-accumulator.js';
-export { analyzeFlowLogs, flowAnalysisJson, flowAnalysisOptionsSchema } from './flow-analysis.js';
-export type { Conversation, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowQuery } from './flow-analysis.js';
+export { analyzeFlowLogs, DEFAULT_MEMORY_BYTES, flowAnalysisOptionsSchema } from './flow-analysis.js';
+export type { Conversation, ConversationList, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowQuery } from './flow-analysis.js';
+export { CONVERSATION_CSV_COLUMNS, writeConversationsCsv, writeFlowAnalysisJson } from './flow-output.js';
+export type { OutputSink } from './flow-output.js';
 export {
   ADMIN_PORTS, BRUTE_FORCE_MAX_CONNECTION_BYTES, BRUTE_FORCE_MAX_CONNECTION_SECONDS, BRUTE_FORCE_MIN_CONNECTIONS, DDOS_FACTOR, DDOS_MIN_NEW_REMOTE_IPS,
   EXFILTRATION_MIN_BYTES, FINDING_KINDS, PORT_SCAN_MIN_LOCAL_PORTS,

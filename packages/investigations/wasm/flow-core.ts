@@ -27,9 +27,16 @@ declare function malformed(start: i32, end: i32, line: f64, column: i32, at: i32
 /** Line `line` is longer than MAX_LINE_BYTES. */
 @external("flow", "tooLong")
 declare function tooLong(line: f64): void;
+/**
+ * The table holds its capacity of conversations and a new one comes: the first `count` rows
+ * are to be written out (spilled) now; the table is emptied when this returns.
+ */
+@external("flow", "spill")
+declare function spill(count: i32): void;
 
 // ---- Limits, shared with the JavaScript side through the exports.
 export const MAX_LINE_BYTES: i32 = 65536;
+/** Rows the table has room for; the configured capacity (the memory budget's share) is at most this. */
 export const MAX_CONVERSATIONS: i32 = 1000000;
 /** Distinct minutes of the volume series at most (two years of them). */
 export const MAX_MINUTES: i32 = 1 << 20;
@@ -60,10 +67,8 @@ export const STAT_TOTAL: i32 = 0;
 export const STAT_MATCHED: i32 = 1;
 export const STAT_NODATA: i32 = 2;
 export const STAT_SKIPDATA: i32 = 3;
-/** Matching records of conversations beyond MAX_CONVERSATIONS. */
-export const STAT_OVERFLOW: i32 = 4;
 /** Matching records in minutes beyond MAX_MINUTES (counted, not in the series). */
-export const STAT_MINUTE_OVERFLOW: i32 = 5;
+export const STAT_MINUTE_OVERFLOW: i32 = 4;
 /** Records parsed and waiting to be totalled (see total()): BATCH_SIZE of BATCH_RECORD bytes. */
 const BATCH_SIZE = 32;
 const BATCH_RECORD = 64;
@@ -162,7 +167,9 @@ export const CONFIG_REMOTE: i32 = 7;
 /** The window [from, to) on a record's start, epoch seconds (±Infinity: open). */
 export const CONFIG_FROM: i32 = 8;
 export const CONFIG_TO: i32 = 9;
-export const CONFIG_FIELDS: i32 = 10;
+/** Conversations the table holds before it spills (at most MAX_CONVERSATIONS). */
+export const CONFIG_CAPACITY: i32 = 10;
+export const CONFIG_FIELDS: i32 = 11;
 
 const ADDRESS = ROW_ADDRESS, KEY = ROW_KEY, IN_BYTES = ROW_IN_BYTES, OUT_BYTES = ROW_OUT_BYTES, IN_PACKETS = ROW_IN_PACKETS,
   OUT_PACKETS = ROW_OUT_PACKETS, ACCEPTED_OUT_BYTES = ROW_ACCEPTED_OUT_BYTES, ACCEPTED = ROW_ACCEPTED, REJECTED = ROW_REJECTED,
@@ -191,6 +198,7 @@ let actionFilter = 0;
 let remoteFilter = false;
 let windowFrom: f64 = -Infinity;
 let windowTo: f64 = Infinity;
+let capacity = MAX_CONVERSATIONS;
 
 // ---- State.
 /** Records parsed and waiting in BATCH to be totalled. */
@@ -221,6 +229,17 @@ export function configure(): void {
   remoteFilter = at(CONFIG_REMOTE) != 0;
   windowFrom = at(CONFIG_FROM);
   windowTo = at(CONFIG_TO);
+  capacity = min(MAX_CONVERSATIONS, max(1, <i32>at(CONFIG_CAPACITY)));
+}
+
+/** Empties the conversation table (its rows were spilled, or merged into a partition's result). */
+export function clearConversations(): void {
+  conversations = 0;
+  memory.fill(SLOTS, 0, (slotMask + 1) << 2);
+  memory.fill(VERDICTS, 0, capacity);
+  lastAddress = -1;
+  lastKey = -1;
+  lastIndex = -1;
 }
 
 /** The format of the next lines: `count` ops at OPS. */
@@ -260,9 +279,13 @@ export function minuteCount(): i32 {
   return mix(<u32>address ^ (<u32>(address >>> 32) * 0x27d4eb2f) ^ (<u32>(key >>> 8) * 0x9e3779b1) ^ (<u32>(key & 255) * 0x1b873593));
 }
 
-/** Puts a new conversation in an empty slot; -1 when the table is full. */
+/** Puts a new conversation in an empty slot, spilling the table first when it is at capacity. */
 function insert(slot: i32, address: i64, key: i64): i32 {
-  if (conversations >= MAX_CONVERSATIONS) return -1;
+  if (conversations >= capacity) {
+    spill(conversations);
+    clearConversations();
+    slot = <i32>(slotHash(address, key) & <u32>slotMask); // the table is empty: the first slot probed is free
+  }
   const i = conversations++;
   const o = row(i);
   store<f64>(o + (ADDRESS << 3), <f64>address);
@@ -292,7 +315,7 @@ function rebuildSlots(slots: i32, mask: i32, rows: i32, rowBytes: i32, used: i32
   }
 }
 
-/** The conversation of (address id, key), created when new; -1 when the table is full. */
+/** The conversation of (address id, key), created when new (the table spills when full). */
 @inline function findConversation(address: i64, key: i64): i32 {
   for (let slot = <i32>(slotHash(address, key) & <u32>slotMask); ; slot = (slot + 1) & slotMask) {
     const entry = load<i32>(SLOTS + (slot << 2));
@@ -670,16 +693,12 @@ function total(): void {
       lastIndex = k;
     }
     if (remoteFilter) {
-      if (k < 0) {
-        if (!remotePasses(<f64>remote)) continue;
-      } else {
-        let verdict: i32 = load<u8>(VERDICTS + k);
-        if (verdict == 0) {
-          verdict = remotePasses(<f64>remote) ? 1 : 2;
-          store<u8>(VERDICTS + k, <u8>verdict);
-        }
-        if (verdict != 1) continue;
+      let verdict: i32 = load<u8>(VERDICTS + k);
+      if (verdict == 0) {
+        verdict = remotePasses(<f64>remote) ? 1 : 2;
+        store<u8>(VERDICTS + k, <u8>verdict);
       }
+      if (verdict != 1) continue;
     }
     addStat(STAT_MATCHED, 1);
     const start = load<i64>(o + 16);
@@ -687,26 +706,22 @@ function total(): void {
     const nPackets = load<f64>(o + 40);
     const accepted = action == ACTION_ACCEPT;
     const rejected = action == ACTION_REJECT;
-    if (k < 0) {
-      addStat(STAT_OVERFLOW, 1);
+    const r = row(k);
+    if (outgoing) {
+      add(r + (OUT_BYTES << 3), nBytes);
+      add(r + (OUT_PACKETS << 3), nPackets);
+      if (accepted) add(r + (ACCEPTED_OUT_BYTES << 3), nBytes);
     } else {
-      const r = row(k);
-      if (outgoing) {
-        add(r + (OUT_BYTES << 3), nBytes);
-        add(r + (OUT_PACKETS << 3), nPackets);
-        if (accepted) add(r + (ACCEPTED_OUT_BYTES << 3), nBytes);
-      } else {
-        add(r + (IN_BYTES << 3), nBytes);
-        add(r + (IN_PACKETS << 3), nPackets);
-      }
-      if (accepted) add(r + (ACCEPTED << 3), 1);
-      else if (rejected) add(r + (REJECTED << 3), 1);
-      const startAt = <f64>start;
-      if (startAt < load<f64>(r + (FIRST_SEEN << 3))) store<f64>(r + (FIRST_SEEN << 3), startAt);
-      const endAt = <f64>load<i64>(o + 24);
-      if (endAt > load<f64>(r + (LAST_SEEN << 3))) store<f64>(r + (LAST_SEEN << 3), endAt);
-      if (opened != 0) store<f64>(r + (OPENED << 3), <f64>(<i32>load<f64>(r + (OPENED << 3)) | opened));
+      add(r + (IN_BYTES << 3), nBytes);
+      add(r + (IN_PACKETS << 3), nPackets);
     }
+    if (accepted) add(r + (ACCEPTED << 3), 1);
+    else if (rejected) add(r + (REJECTED << 3), 1);
+    const startAt = <f64>start;
+    if (startAt < load<f64>(r + (FIRST_SEEN << 3))) store<f64>(r + (FIRST_SEEN << 3), startAt);
+    const endAt = <f64>load<i64>(o + 24);
+    if (endAt > load<f64>(r + (LAST_SEEN << 3))) store<f64>(r + (LAST_SEEN << 3), endAt);
+    if (opened != 0) store<f64>(r + (OPENED << 3), <f64>(<i32>load<f64>(r + (OPENED << 3)) | opened));
     const m = minuteRow(start / 60);
     if (m < 0) {
       addStat(STAT_MINUTE_OVERFLOW, 1);
