@@ -76,7 +76,7 @@ export const flowAnalysisOptionsSchema = z.object({
    */
   memory: z.number({ error: (issue) => `Memory budget ${String(issue.input)} is not a number of bytes.` })
     .int({ error: (issue) => `Memory budget ${String(issue.input)} is not a whole number of bytes.` })
-    .min(4096, { error: (issue) => `Memory budget ${String(issue.input)} bytes is too small; give at least 4096.` })
+    .min(1024, { error: (issue) => `Memory budget ${String(issue.input)} bytes is too small; give at least 1024.` })
     .optional(),
 }).refine((o) => o.from === undefined || o.to === undefined || o.from.getTime() < o.to.getTime(), {
   error: (issue) => {

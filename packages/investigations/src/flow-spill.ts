@@ -6,7 +6,7 @@
  * sorted runs are merged as they are read. The folder is removed when the analysis is
  * disposed, and on exit or Ctrl-C if it is still there.
  */
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -81,8 +81,8 @@ export class PartitionWriter {
     if (stage.length === 0) stage = this.stages[partition] = new Float64Array(STAGE_ROWS * this.rowLength);
     const n = this.staged[partition]!;
     stage.set(rows.subarray(at, at + this.rowLength), n * this.rowLength);
+    this.staged[partition] = n + 1;
     if (n + 1 === STAGE_ROWS) this.flush(partition);
-    else this.staged[partition] = n + 1;
   }
 
   private flush(partition: number): void {
@@ -115,10 +115,11 @@ export class PartitionWriter {
 /** Reads a file of rows in chunks: `each` gets rows (a whole number of them) until the file ends. */
 export function readRows(path: string, rowLength: number, each: (rows: Float64Array) => void): void {
   const rowBytes = rowLength * 8;
-  const chunk = new Float64Array(Math.floor(READ_CHUNK_BYTES / rowBytes) * rowLength);
-  const bytes = new Uint8Array(chunk.buffer);
   const fd = openSync(path, 'r');
   try {
+    const rowsAtOnce = Math.max(1, Math.min(Math.floor(READ_CHUNK_BYTES / rowBytes), Math.ceil(fstatSync(fd).size / rowBytes)));
+    const chunk = new Float64Array(rowsAtOnce * rowLength);
+    const bytes = new Uint8Array(chunk.buffer);
     for (let position = 0; ;) {
       let filled = 0;
       while (filled < bytes.length) {

@@ -234,9 +234,9 @@ export function configure(): void {
 
 /** Empties the conversation table (its rows were spilled, or merged into a partition's result). */
 export function clearConversations(): void {
-  conversations = 0;
   memory.fill(SLOTS, 0, (slotMask + 1) << 2);
-  memory.fill(VERDICTS, 0, capacity);
+  memory.fill(VERDICTS, 0, conversations);
+  conversations = 0;
   lastAddress = -1;
   lastKey = -1;
   lastIndex = -1;
@@ -288,6 +288,8 @@ function insert(slot: i32, address: i64, key: i64): i32 {
   }
   const i = conversations++;
   const o = row(i);
+  // A row is used again after the table spilled: every total starts from zero.
+  memory.fill(o, 0, ROW << 3);
   store<f64>(o + (ADDRESS << 3), <f64>address);
   store<f64>(o + (KEY << 3), <f64>key);
   store<f64>(o + (FIRST_SEEN << 3), Infinity);
