@@ -21,7 +21,8 @@ const live = new Set<string>();
 let hooked = false;
 
 function removeLive(): void {
-  for (const dir of live) rmSync(dir, { recursive: true, force: true });
+  // A reader thread may still be adding a file while the folder goes: rmSync retries then.
+  for (const dir of live) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   live.clear();
 }
 
