@@ -5,8 +5,8 @@
  *   npm run bench:flows-analyze -w @orgshield/bench -- --distinct 10000000
  *
  * Two inputs, side by side: `standard`, a day of an instance's flow logs (about 87,000
- * conversations), and `ddos`, the same day under a DDoS from many sources (at least a
- * million distinct conversations) plus a scan, brute force and a bulk transfer. Each is
+ * conversations), and `ddos`, the same day under a DDoS from many sources (1.2 million
+ * distinct conversations for 8 million records) plus a scan, brute force and a bulk transfer. Each is
  * generated once (cached in the temp dir by parameters) in hundreds of gzip files. Round
  * after round, orgshield's analysis (the compiled packages, as `orgshield flows analyze`
  * runs them: the npm script builds them first) and DuckDB (2 threads, read_csv over the
@@ -76,15 +76,16 @@ function readOptions(): Options & { child?: string } {
   };
 }
 
-/** DDoS sources of the high-cardinality input: each one a conversation of its own. */
-const DDOS_SOURCES = 1_200_000;
+/** DDoS sources of the high-cardinality input, per record (1.2 million of 8 million): each one a conversation of its own. */
+const DDOS_SOURCES_PER_RECORD = 0.15;
 
 /** The traffic: a clean day of a web server, a few planted incidents, and for `ddos` a flood from many sources. */
 function scenario(input: Input, records: number, seed: number): FlowLogScenario {
   const from = new Date('2025-06-01T00:00:00Z');
   const at = (hours: number): Date => new Date(from.getTime() + hours * 3600_000);
   // A flood exchange is two records: the background makes up the rest of the count.
-  const background = input === 'ddos' ? records - 2 * DDOS_SOURCES : records;
+  const sources = Math.round(records * DDOS_SOURCES_PER_RECORD);
+  const background = input === 'ddos' ? records - 2 * sources : records;
   return {
     seed,
     from,
@@ -96,7 +97,7 @@ function scenario(input: Input, records: number, seed: number): FlowLogScenario 
       { kind: 'port-scan', remoteIp: '45.33.32.156', at: at(3) },
       { kind: 'brute-force', remoteIp: '185.220.101.4', at: at(7) },
       { kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(15) },
-      ...(input === 'ddos' ? [{ kind: 'ddos' as const, at: at(10), port: 443, sources: DDOS_SOURCES, durationSeconds: 4 * 3600 }] : [{ kind: 'spike' as const, at: at(19) }]),
+      ...(input === 'ddos' ? [{ kind: 'ddos' as const, at: at(10), port: 443, sources, durationSeconds: 4 * 3600 }] : [{ kind: 'spike' as const, at: at(19) }]),
     ],
   };
 }
