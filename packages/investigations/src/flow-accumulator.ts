@@ -21,6 +21,12 @@ import type { MinuteTotals } from './flow-timeline.js';
 
 /** Conversations a reader's table holds at most before it spills (the memory budget may set fewer). */
 export const MAX_CONVERSATIONS = CORE_LAYOUT.MAX_CONVERSATIONS;
+/**
+ * Conversations handed to the detectors and listed as objects at once, at most: a table with
+ * more is finished through the spill partitions (a few thousand objects each) even if it
+ * never filled, so the objects never cost more than the table.
+ */
+export const IN_MEMORY_CONVERSATIONS = 100_000;
 /** What one conversation costs in a reader's table: its row, its share of the slots (up to 4 of 4 bytes) and its verdict. */
 export const TABLE_BYTES_PER_CONVERSATION = CORE_LAYOUT.ROW * 8 + 16 + 1;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
@@ -711,11 +717,13 @@ export class FlowAccumulator implements FlowRecordSink {
    * to `visit` are views of the table: valid until `visit` returns.
    */
   finish(visit: (rows: readonly ConversationRow[]) => void, mark: ((c: Conversation) => boolean) | null): ConversationList {
-    if (!this.spilled) {
+    if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
       const rows = this.conversationRows();
       visit(rows);
       return arrayList(rows, mark);
     }
+    // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
+    if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
     if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
     this.merging = true;
     configureCore(this.core, this.regions, { ...this.coreConfig, capacity: MAX_CONVERSATIONS });
