@@ -11,13 +11,15 @@
  * never with records, and the table has a hard cap.
  */
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
-import type { ConversationFacts } from './flow-findings.js';
+import type { Conversation, ConversationFacts, FlowDirection } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { mergeRuns, PartitionWriter, readRows, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
+
+export type { Conversation, FlowDirection } from './flow-conversation-types.js';
 
 /** Conversations a reader's table holds at most before it spills (the memory budget may set fewer). */
 export const MAX_CONVERSATIONS = CORE_LAYOUT.MAX_CONVERSATIONS;
@@ -33,8 +35,6 @@ export const TABLE_BYTES_PER_CONVERSATION = CORE_LAYOUT.ROW * 8 + 16 + 1;
 export const MAX_MINUTES = CORE_LAYOUT.MAX_MINUTES;
 /** The instance's addresses at most (an instance has a few; the core checks each record against them). */
 export const MAX_LOCAL_IPS = CORE_LAYOUT.MAX_LOCALS;
-
-export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
 
 /** The record filters of an analysis, normalized (remote addresses and CIDRs already validated). */
 export interface FlowFilters {
@@ -163,26 +163,6 @@ class AddressBook {
   }
 }
 
-/** A conversation as an analysis reports it. */
-export interface Conversation {
-  remoteIp: string;
-  localPort: number;
-  remotePort: number;
-  /** IANA protocol number. */
-  protocol: number;
-  /** Who opened it, from TCP flags where the format has them, else the port rule. */
-  direction: FlowDirection;
-  inBytes: number;
-  outBytes: number;
-  inPackets: number;
-  outPackets: number;
-  /** Records accepted and rejected. */
-  accepted: number;
-  rejected: number;
-  firstSeen: string;
-  lastSeen: string;
-  fromFinding?: true;
-}
 
 /** What a conversation's row reports, as ConversationRow is built from. */
 export type ConversationFields = Omit<Conversation, 'fromFinding'>;
