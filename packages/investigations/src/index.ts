@@ -47,3 +47,4 @@ export type {
   FlowFindingKind, FlowLogField, FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, FlowLogProblem, FlowLogProblemCode, FlowQuery,
   FlowReport, FlowReportContext, HeaderReading, LocalFlowLogFile, OutputSink, RecordCounts, ReportSection, TimelineBucket, WrittenFlowReport,
 } from './flow-logs.js';
+export { INVESTIGATIONS_AWS_OPERATIONS } from './aws-operations.js';
