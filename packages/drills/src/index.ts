@@ -19,3 +19,5 @@ export { drillClients, readLiveRegion } from './drs-live.js';
 export type { DrillClients } from './drs-live.js';
 export { checkName, runCheckOnce } from './check-runner.js';
 export type { CheckAttempt } from './check-runner.js';
+export { assessCoverage, readCoverageInput } from './drill-coverage.js';
+export type { CoverageInput, CoverageGap, CoverageReport } from './drill-coverage.js';
