@@ -1,6 +1,7 @@
 import { discoverOrganization, saveSnapshot } from '@orgshield/accounts';
 import { investigationClients, runInvestigation } from '@orgshield/investigations';
 import { investigationRunJob, orgSyncJob } from '@orgshield/jobs';
+import { drillProcessors } from './drill-processors.js';
 import { firewallProcessors } from './firewall-processors.js';
 import type { Runtime } from './runtime.js';
 import { processor, type ProcessorRegistration } from './worker-service.js';
@@ -44,5 +45,5 @@ function investigationProcessor(runtime: Runtime) {
 
 /** Every processor this worker runs; later capabilities add theirs here. */
 export function allProcessors(runtime: Runtime): ProcessorRegistration[] {
-  return [orgSyncProcessor(runtime), investigationProcessor(runtime), ...firewallProcessors(runtime)] as ProcessorRegistration[];
+  return [orgSyncProcessor(runtime), investigationProcessor(runtime), ...firewallProcessors(runtime), ...drillProcessors(runtime)] as ProcessorRegistration[];
 }

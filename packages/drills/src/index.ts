@@ -21,3 +21,4 @@ export { checkName, runCheckOnce } from './check-runner.js';
 export type { CheckAttempt } from './check-runner.js';
 export { assessCoverage, readCoverageInput } from './drill-coverage.js';
 export type { CoverageInput, CoverageGap, CoverageReport } from './drill-coverage.js';
+export { drillStartJob, drillStepJob, drillScheduledJob, drillSourceSchema, DRILL_JOBS } from './drill-contracts.js';

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/aws';
 
 /** Queues are per capability, so each can have its own concurrency and rate. */
-export const QUEUE_NAMES = ['org', 'investigations', 'firewall'] as const;
+export const QUEUE_NAMES = ['org', 'investigations', 'firewall', 'drills'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Redis key prefix of every queue; tests give each run its own. */
