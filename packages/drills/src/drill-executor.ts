@@ -1,5 +1,5 @@
 import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } from '@aws-sdk/client-drs';
-import { resolveSelector, type OrganizationSnapshot } from '@orgshield/accounts';
+import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { OrgshieldError } from '@orgshield/aws';
 import type { Redis } from 'ioredis';
 import { checkName, runCheckOnce } from './check-runner.js';
@@ -9,7 +9,7 @@ import type { DrillPlan, LaunchBatch } from './drill-plan.js';
 import { DrillPlanError, planDrill } from './drill-planner.js';
 import type { Drill } from './drill-schema.js';
 import { DrillStore, type DrillRecord, type HistoryEntry, type LaunchRecord } from './drill-store.js';
-import { awsErrorName, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readLiveRegion, type DrillClients } from './drs-live.js';
+import { awsErrorName, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
 
 /** One step of a drill: `preflight.WAVE`, `launch.BATCH`, `watch.WAVE` or `cleanup`; `round` counts its looks. */
 export interface DrillStepPayload {
@@ -72,13 +72,7 @@ export class DrillExecutor {
 
   /** Reads DRS across the drill's accounts and regions and plans it; nothing is changed. */
   async plan(source: DrillSource, jobId?: string): Promise<DrillPlan> {
-    const { drill } = parseDrillSource(source);
-    const accounts = resolveSelector(await this.runtime.organization(), drill.targets);
-    const clients = this.runtime.clients(jobId);
-    const now = this.now();
-    const places = accounts.flatMap((accountId) => drill.regions.map((region) => ({ accountId, region })));
-    const live = await mapLimit(places, 8, ({ accountId, region }) => readLiveRegion(clients, accountId, region, { recoveryPoint: drill.recoveryPoint, now }));
-    return planDrill({ drill, accounts, live, now });
+    return readAndPlanDrill({ drill: parseDrillSource(source).drill, organization: await this.runtime.organization(), clients: this.runtime.clients(jobId), now: this.now() });
   }
 
   /** Plans the drill and queues its first wave; a drill with preflight problems is refused before any launch. */
@@ -449,14 +443,6 @@ export class DrillExecutor {
     if (!failed) return;
     await this.store.addEvent(drillId, { level: 'error', message: failed.message });
     if (step !== 'cleanup') await this.queue(drillId, 'cleanup');
-  }
-
-  /** Queues `drill cleanup ID`: the cleanup step anew, whatever the drill's status. */
-  async requestCleanup(drillId: string): Promise<void> {
-    if (!(await this.store.record(drillId))) throw new OrgshieldError('UnknownDrill', `there is no drill ${drillId}; list drills with "orgshield drill status".`, { exitCode: 2 });
-    await this.store.redis.hdel(this.store.key('run', drillId, 'steps'), 'cleanup');
-    await this.store.transition(drillId, ['kept', 'running'], { status: 'cleaning', message: 'cleanup requested' });
-    await this.queue(drillId, 'cleanup', this.now());
   }
 
   private pollMs(): number {

@@ -11,10 +11,11 @@ import {
   type SourceServer,
 } from '@aws-sdk/client-drs';
 import { DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import type { MemberCredentials } from '@orgshield/accounts';
+import { resolveSelector, type MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
 import { AwsCallError, type AwsClientFactory } from '@orgshield/aws';
-import type { LiveRegion, LiveSnapshot, LiveSourceServer } from './drill-plan.js';
-import type { RecoveryPoint } from './drill-schema.js';
+import type { DrillPlan, LiveRegion, LiveSnapshot, LiveSourceServer } from './drill-plan.js';
+import { planDrill } from './drill-planner.js';
+import type { Drill, RecoveryPoint } from './drill-schema.js';
 
 /** The DRS and EC2 clients of a drill, in member accounts through their credentials. */
 export interface DrillClients {
@@ -217,4 +218,16 @@ export async function privateAddressOf(clients: DrillClients, accountId: string,
   if (!instance.ec2InstanceID) return undefined;
   const answer = await clients.ec2(accountId, region).send(new DescribeInstancesCommand({ InstanceIds: [instance.ec2InstanceID] }));
   return answer.Reservations?.[0]?.Instances?.[0]?.PrivateIpAddress;
+}
+
+/**
+ * Reads DRS and EC2 in every target account and region of a drill (a few at a time) and
+ * plans it. Reads only: this is `drill plan`, and the start of `drill run`.
+ */
+export async function readAndPlanDrill(input: { drill: Drill; organization: OrganizationSnapshot; clients: DrillClients; now: number; concurrency?: number }): Promise<DrillPlan> {
+  const { drill, now } = input;
+  const accounts = resolveSelector(input.organization, drill.targets);
+  const places = accounts.flatMap((accountId) => drill.regions.map((region) => ({ accountId, region })));
+  const live = await mapLimit(places, input.concurrency ?? 8, ({ accountId, region }) => readLiveRegion(input.clients, accountId, region, { recoveryPoint: drill.recoveryPoint, now }));
+  return planDrill({ drill, accounts, live, now });
 }
