@@ -40,3 +40,8 @@ export type { CustomerWebAcl, ProtectedResource, ProtectedResourceRegistry, Prot
 export { incidentPlan, INCIDENT_REGION } from './world/seeded-incidents.js';
 export type { IncidentKind, IncidentPlan, SeededIncident, SeededInstance } from './world/seeded-incidents.js';
 export { configureDetective } from './services/detective-graph.js';
+export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX } from './world/seeded-drs.js';
+export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
+export { injectDrsLaunchFailure } from './services/drs-jobs.js';
+export { recoverySnapshotsOf } from './services/drs-snapshots.js';
+export type { RecoverySnapshotRecord } from './services/drs-snapshots.js';
