@@ -7,6 +7,8 @@ export interface LiveSourceServer {
   region: string;
   sourceServerId: string;
   hostname?: string;
+  /** identificationHints.fqdn; a drill file's hostnames match either. */
+  fqdn?: string;
   tags: Record<string, string>;
   /** DataReplicationInfo.dataReplicationState; absent when DRS has none (never replicated). */
   replicationState?: string;

@@ -163,17 +163,17 @@ function batchesOf(wave: string, servers: readonly PlannedServer[], size: number
 }
 
 /** A server matches a selector by any of its ids, any of its hostnames, or by carrying every tag. */
-export function matches(selector: ServerSelector, server: Pick<LiveSourceServer, 'sourceServerId' | 'hostname' | 'tags'>): boolean {
+export function matches(selector: ServerSelector, server: Pick<LiveSourceServer, 'sourceServerId' | 'hostname' | 'fqdn' | 'tags'>): boolean {
   if (selector.ids?.includes(server.sourceServerId)) return true;
-  const hostname = server.hostname?.toLowerCase();
-  if (hostname !== undefined && selector.hostnames?.some((candidate) => candidate.toLowerCase() === hostname)) return true;
+  const names = [server.hostname, server.fqdn].flatMap((name) => (name ? [name.toLowerCase()] : []));
+  if (selector.hostnames?.some((candidate) => names.includes(candidate.toLowerCase()))) return true;
   return selector.tags !== undefined && Object.entries(selector.tags).every(([key, value]) => server.tags[key] === value);
 }
 
 /** Ids and hostnames a drill names that no target account holds: likely a typo, said as a note. */
 function unfoundSelections(drill: Drill, live: readonly LiveRegion[]): string[] {
   const ids = new Set(live.flatMap((entry) => entry.servers.map((server) => server.sourceServerId)));
-  const hostnames = new Set(live.flatMap((entry) => entry.servers.flatMap((server) => (server.hostname ? [server.hostname.toLowerCase()] : []))));
+  const hostnames = new Set(live.flatMap((entry) => entry.servers.flatMap((server) => [server.hostname, server.fqdn].flatMap((name) => (name ? [name.toLowerCase()] : [])))));
   const selectors = [drill.servers, ...drill.waves.map((wave) => wave.servers)].filter((selector) => selector !== undefined);
   const missing = new Set<string>();
   for (const selector of selectors) {

@@ -192,12 +192,14 @@ export async function readLiveRegion(clients: DrillClients, accountId: string, r
     if (!id) return undefined;
     const replication = server.dataReplicationInfo;
     const hostname = server.sourceProperties?.identificationHints?.hostname;
+    const fqdn = server.sourceProperties?.identificationHints?.fqdn;
     const lagMs = parseIsoDuration(replication?.lagDuration);
     return {
       accountId,
       region,
       sourceServerId: id,
       ...(hostname ? { hostname } : {}),
+      ...(fqdn ? { fqdn } : {}),
       tags: server.tags ?? {},
       ...(replication?.dataReplicationState ? { replicationState: replication.dataReplicationState } : {}),
       ...(lagMs !== undefined ? { lagMs } : {}),
