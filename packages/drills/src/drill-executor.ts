@@ -256,6 +256,7 @@ export class DrillExecutor {
     const runs = (await this.store.runs(record.id)).filter((run) => run.wave === wave);
     const clients = this.runtime.clients(record.id);
     const updated: ServerRun[] = [];
+    const toCheck: { run: ServerRun; instance: Awaited<ReturnType<typeof describeRecoveryInstances>>[number] | undefined }[] = [];
 
     for (const [, group] of groupBy(launches, (launch) => `${launch.accountId}|${launch.region}`)) {
       const { accountId, region } = group[0] as LaunchRecord;
@@ -285,10 +286,12 @@ export class DrillExecutor {
             next = { ...run, status: 'failed', reason: `server ${run.sourceServerId} in ${accountId} did not launch (launch status ${status ?? 'none'} in job ${run.jobId})${why ? `: ${why}` : ''}` };
           }
         }
-        if (next.status === 'checking') next = await this.check(next, spec, { clients, instance: instances.get(run.sourceServerId), caFiles: record.source.caFiles });
-        if (next !== run) updated.push(next);
+        if (next.status === 'checking') toCheck.push({ run: next, instance: instances.get(run.sourceServerId) });
+        else if (next !== run) updated.push(next);
       }
     }
+    // Checks of all servers at once: one that never answers must not delay the others' RTO.
+    updated.push(...(await mapLimit(toCheck, 64, ({ run, instance }) => this.check(run, spec, { clients, instance, caFiles: record.source.caFiles }))));
     await this.store.saveRuns(record.id, updated);
     for (const run of updated) {
       if (run.status === 'passed' || run.status === 'failed') await this.store.addEvent(record.id, { level: run.status === 'passed' ? 'info' : 'error', message: `${wave}: ${run.sourceServerId} ${run.status}${run.reason ? `: ${run.reason}` : ''}` });
@@ -331,7 +334,7 @@ export class DrillExecutor {
       const previous = index >= 0 ? results[index] : undefined;
       if (previous?.passed) continue;
       const attempt = next.privateAddress
-        ? await runCheckOnce(check, next.privateAddress, { timeoutMs: 2000, ...(check.type === 'https' && check.ca ? { ca: context.caFiles[check.ca] } : {}) })
+        ? await runCheckOnce(check, next.privateAddress, { timeoutMs: Math.max(200, Math.min(2000, deadline - this.now())), ...(check.type === 'https' && check.ca ? { ca: context.caFiles[check.ca] } : {}) })
         : { passed: false, detail: 'the recovery instance has no private address yet' };
       const result = { name, passed: attempt.passed, attempts: (previous?.attempts ?? 0) + 1, detail: attempt.detail, ...(attempt.passed ? { at: this.now() } : {}), ...(attempt.certificate ? { certificate: attempt.certificate } : {}) };
       if (index >= 0) results[index] = result;

@@ -60,9 +60,10 @@ export interface WaveMeasure {
 }
 
 /**
- * RTO and RPO of one server. Times the drill measured itself (StartRecovery, LAUNCHED, checks)
- * are scaled by `timeScale` (a sandbox running time faster reports simulated time); the RPO is
- * the reference time minus the snapshot's own timestamp, both DRS's clock, so never scaled.
+ * RTO and RPO of one server. StartRecovery to LAUNCHED is scaled by `timeScale` (a sandbox
+ * running DRS faster reports simulated time); launch to the last check passing is real time
+ * (the checks connect to real listeners); the RPO is the reference time minus the snapshot's
+ * own timestamp, both DRS's clock, so never scaled.
  */
 export function measureServer(server: ServerRun, plan: Pick<DrillPlan, 'referenceTime' | 'objectives'>, timeScale = 1): ServerMeasure {
   const measure: ServerMeasure = {};
@@ -71,21 +72,18 @@ export function measureServer(server: ServerRun, plan: Pick<DrillPlan, 'referenc
     measure.rpoMet = measure.rpoMs <= plan.objectives.rpoMs;
   }
   if (server.startedAt !== undefined && server.launchedAt !== undefined) measure.rtoLaunchMs = (server.launchedAt - server.startedAt) * timeScale;
-  if (server.startedAt !== undefined && server.status === 'passed') {
-    const end = server.checksPassedAt ?? server.launchedAt;
-    if (end !== undefined) {
-      measure.rtoMs = (end - server.startedAt) * timeScale;
-      measure.rtoMet = measure.rtoMs <= plan.objectives.rtoMs;
-    }
+  if (measure.rtoLaunchMs !== undefined && server.status === 'passed') {
+    // Checks talk to real listeners in real time, so their part of the RTO is never scaled.
+    measure.rtoMs = measure.rtoLaunchMs + Math.max(0, (server.checksPassedAt ?? server.launchedAt ?? 0) - (server.launchedAt ?? 0));
+    measure.rtoMet = measure.rtoMs <= plan.objectives.rtoMs;
   }
   if (server.status === 'failed') measure.rtoMet = false;
   return measure;
 }
 
-export function measureWave(name: string, servers: readonly ServerRun[], plan: Pick<DrillPlan, 'objectives'>, timeScale = 1): WaveMeasure {
+export function measureWave(name: string, servers: readonly ServerRun[], plan: Pick<DrillPlan, 'objectives' | 'referenceTime'>, timeScale = 1): WaveMeasure {
   const mine = servers.filter((server) => server.wave === name);
   const started = mine.flatMap((server) => (server.startedAt !== undefined ? [server.startedAt] : []));
-  const ends = mine.filter((server) => server.status === 'passed').map((server) => server.checksPassedAt ?? server.launchedAt ?? 0);
   const failed = mine.filter((server) => server.status === 'failed').length;
   const wave: WaveMeasure = {
     name,
@@ -95,8 +93,14 @@ export function measureWave(name: string, servers: readonly ServerRun[], plan: P
     failed,
     skipped: mine.filter((server) => server.status === 'skipped').length,
   };
-  if (started.length > 0 && ends.length > 0) {
-    wave.rtoMs = (Math.max(...ends) - Math.min(...started)) * timeScale;
+  // The wave's first StartRecovery to its last server passing, each server's part scaled as measureServer scales it.
+  const first = Math.min(...started);
+  const ends = mine.flatMap((server) => {
+    const rto = measureServer(server, plan, timeScale).rtoMs;
+    return rto === undefined || server.startedAt === undefined ? [] : [(server.startedAt - first) * timeScale + rto];
+  });
+  if (ends.length > 0) {
+    wave.rtoMs = Math.max(...ends);
     wave.rtoMet = failed === 0 && wave.rtoMs <= plan.objectives.rtoMs;
   }
   return wave;

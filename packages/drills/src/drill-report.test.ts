@@ -37,11 +37,12 @@ describe('drill measures', () => {
     const { record, runs } = finishedDrill(60);
     const db = runs.find((run) => run.wave === 'db') as ServerRun;
     const measure = measureServer(db, record.plan as NonNullable<DrillRecord['plan']>, 60);
-    expect(measure).toEqual({ rtoLaunchMs: 6_000 * 60, rtoMs: 8_000 * 60, rtoMet: true, rpoMs: 593_000, rpoMet: true });
+    // Launch time is scaled (simulated), the 2 s of checks against real listeners are not.
+    expect(measure).toEqual({ rtoLaunchMs: 6_000 * 60, rtoMs: 6_000 * 60 + 2_000, rtoMet: true, rpoMs: 593_000, rpoMet: true });
     const failed = runs.find((run) => run.hostname === 'host-1') as ServerRun;
     expect(measureServer(failed, record.plan as NonNullable<DrillRecord['plan']>, 60).rtoMet).toBe(false);
     const web = measureWave('web', runs, record.plan as NonNullable<DrillRecord['plan']>, 60);
-    expect(web).toEqual({ name: 'web', servers: 3, launched: 2, passed: 1, failed: 1, skipped: 1, rtoMs: 8_000 * 60, rtoMet: false });
+    expect(web).toEqual({ name: 'web', servers: 3, launched: 2, passed: 1, failed: 1, skipped: 1, rtoMs: 6_000 * 60 + 2_000, rtoMet: false });
   });
 
   it('reports JSON that its schema accepts, and Markdown with every server and the simulated-time note', () => {
@@ -51,11 +52,11 @@ describe('drill measures', () => {
     expect(report.summary).toEqual({ servers: 4, launched: 3, passed: 2, failed: 1, skipped: 1, objectivesMet: false });
     const markdown = renderDrillMarkdown(report);
     expect(markdown).toContain('Times are simulated: the sandbox ran 60x faster');
-    expect(markdown).toContain('| web | 3 | 1 | 1 | 1 | 8m | MISSED |');
+    expect(markdown).toContain('| web | 3 | 1 | 1 | 1 | 6m2s | MISSED |');
     expect(markdown).toMatch(/\| host-1 \| 111111111111 \| web \| failed \|.*ECONNREFUSED/);
     expect(markdown).toContain('replication is stalled');
     const line = serverLine(report.servers.find((server) => server.hostname === 'host-3') as DrillReport['servers'][number], report);
-    expect(line).toMatch(/^host-3 \(111111111111\): passed, recovery point pit-\S+ at \S+, RTO 8m \/ 30m met, RPO 9m53s \/ 15m met$/);
+    expect(line).toMatch(/^host-3 \(111111111111\): passed, recovery point pit-\S+ at \S+, RTO 6m2s \/ 30m met, RPO 9m53s \/ 15m met$/);
   });
 });
 
@@ -100,7 +101,7 @@ describe('the drill HTML report in Chromium', () => {
     expect(await page.locator('tr.server[data-status="failed"] td.rto').textContent()).toContain('MISSED');
     expect(await page.locator('tr.server[data-status="skipped"] td.reason').textContent()).toContain('replication is stalled');
     const passed = page.locator('tr.server[data-status="passed"]').first();
-    expect(await passed.locator('td.rto').textContent()).toBe('8m met');
+    expect(await passed.locator('td.rto').textContent()).toBe('6m2s met');
     await expect(passed.locator('svg.timeline').isVisible()).resolves.toBe(true);
     expect(await passed.locator('svg.timeline .check').getAttribute('data-check')).toBe('tcp:80');
     expect(await page.locator('#simulated').textContent()).toContain('60x faster');

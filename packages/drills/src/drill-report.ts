@@ -80,7 +80,7 @@ export function buildDrillReport(record: DrillRecord, state: DrillState, runs: r
       ...measure,
     };
   });
-  const waves = (plan?.waves ?? []).map((wave) => measureWave(wave.name, runs, { objectives }, record.timeScale));
+  const waves = (plan?.waves ?? []).map((wave) => measureWave(wave.name, runs, { objectives, referenceTime }, record.timeScale));
   const count = (status: string) => runs.filter((run) => run.status === status).length;
   const launchedRuns = servers.filter((server) => server.status === 'passed' || server.status === 'failed');
   return {
