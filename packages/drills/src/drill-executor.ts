@@ -9,7 +9,7 @@ import type { DrillPlan, LaunchBatch } from './drill-plan.js';
 import { DrillPlanError, planDrill } from './drill-planner.js';
 import type { Drill } from './drill-schema.js';
 import { DrillStore, type DrillRecord, type HistoryEntry, type LaunchRecord } from './drill-store.js';
-import { awsErrorName, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
+import { awsErrorName, chunks, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
 
 /** One step of a drill: `preflight.WAVE`, `launch.BATCH`, `watch.WAVE` or `cleanup`; `round` counts its looks. */
 export interface DrillStepPayload {
@@ -471,10 +471,4 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   const groups = new Map<string, T[]>();
   for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
   return groups;
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }

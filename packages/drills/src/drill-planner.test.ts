@@ -97,7 +97,7 @@ describe('planDrill', () => {
     expect(two?.recoveryPoint?.at).toBe(one?.recoveryPoint?.at);
     expect(one?.plannedRpoMs).toBe(3_600_000 - 60_000 - 7_000);
     expect(three?.action).toBe('skip');
-    expect(three?.reason).toBe(`server ${sourceServerId(3)} (host-3) in ${A} has no snapshot taken before ${before} (its oldest is from ${new Date(NOW - 3_600_000 + 7_000).toISOString()}), so it is not launched`);
+    expect(three?.reason).toBe(`server ${sourceServerId(3)} (host-3) in ${A} has no point-in-time snapshot taken before ${before} (its oldest is from ${new Date(NOW - 3_600_000 + 7_000).toISOString()}), so it is not launched`);
   });
 
   it('keeps to the targets, the regions and the drill server selector, and notes names it did not find', () => {

@@ -61,15 +61,25 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (
   return results;
 }
 
+/** Source servers, all or those named (DRS takes at most 200 ids a call). */
 export async function describeSourceServers(drs: DrsClient, sourceServerIDs?: string[]): Promise<SourceServer[]> {
   const servers: SourceServer[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await drs.send(new DescribeSourceServersCommand({ ...(sourceServerIDs ? { filters: { sourceServerIDs } } : {}), maxResults: 200, ...(nextToken ? { nextToken } : {}) }));
-    servers.push(...(page.items ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
+  const filters = sourceServerIDs ? chunks(sourceServerIDs, 200).map((ids) => ({ sourceServerIDs: ids })) : [undefined];
+  for (const filter of filters) {
+    let nextToken: string | undefined;
+    do {
+      const page = await drs.send(new DescribeSourceServersCommand({ ...(filter ? { filters: filter } : {}), maxResults: 200, ...(nextToken ? { nextToken } : {}) }));
+      servers.push(...(page.items ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
   return servers;
+}
+
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 export async function describeJobs(drs: DrsClient, filters: { jobIDs?: string[]; fromDate?: string } = {}): Promise<Job[]> {

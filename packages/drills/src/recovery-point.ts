@@ -17,7 +17,11 @@ export function chooseRecoveryPoint(snapshots: readonly LiveSnapshot[], point: R
     })
     .sort((a, b) => b.at - a.at || (a.snapshotId < b.snapshotId ? -1 : 1));
   const newest = taken[0];
-  if (!newest) return { ok: false, reason: `server ${options.server} has no point-in-time snapshot yet, so it is not launched` };
+  if (!newest) {
+    // DRS filters by time itself, so an empty answer means none in the window asked for.
+    const window = point === 'latest' ? ' yet' : 'before' in point ? ` taken before ${point.before}` : ` within the drill's maxAge of ${formatDuration(point.maxAge)}`;
+    return { ok: false, reason: `server ${options.server} has no point-in-time snapshot${window}, so it is not launched` };
+  }
   const pick = (snapshot: { snapshotId: string; iso: string }) => ({ ok: true as const, point: { snapshotId: snapshot.snapshotId, at: snapshot.iso } });
 
   if (point === 'latest') return pick(newest);
@@ -26,7 +30,7 @@ export function chooseRecoveryPoint(snapshots: readonly LiveSnapshot[], point: R
     const candidate = taken.find((snapshot) => snapshot.at < before);
     if (candidate) return pick(candidate);
     const oldest = taken[taken.length - 1] ?? newest;
-    return { ok: false, reason: `server ${options.server} has no snapshot taken before ${point.before} (its oldest is from ${oldest.iso}), so it is not launched` };
+    return { ok: false, reason: `server ${options.server} has no point-in-time snapshot taken before ${point.before} (its oldest is from ${oldest.iso}), so it is not launched` };
   }
   if (options.now - newest.at <= point.maxAge) return pick(newest);
   return {
