@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { discoverOrganization, MemberCredentials, resolveSelector } from '@orgshield/accounts';
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import {
   assessCoverage,
   DrillControl,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { drillScheduledJob, parseDrillSource, readDrillSource } from '@orgshield/drills';
 import { readRolloutSource, RolloutSchedules } from '@orgshield/firewall';
 import { JobQueues, JobSchedules, orgSyncJob } from '@orgshield/jobs';

@@ -1,6 +1,6 @@
 import { currentOrganization } from '@orgshield/firewall';
 import { drillClients, DrillExecutor, drillScheduledJob, drillStartJob, drillStepJob, parseDrillSource, type DrillRuntime } from '@orgshield/drills';
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
 import { processor, type ProcessorRegistration } from './worker-service.js';

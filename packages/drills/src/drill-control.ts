@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import type { JobQueues } from '@orgshield/jobs';
 import { drillStartJob, drillStepJob } from './drill-contracts.js';
 import { DRILL_ID, stepJobId } from './drill-executor.js';

@@ -1,6 +1,6 @@
 import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } from '@aws-sdk/client-drs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import type { Redis } from 'ioredis';
 import { checkName, runCheckOnce } from './check-runner.js';
 import { parseDrillSource, type DrillSource } from './drill-loader.js';

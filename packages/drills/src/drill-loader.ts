@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { formatSpecProblem, parseYamlWithSchema, readInputFile, specProblemAt, type SpecProblem } from '@orgshield/policies';
 import { parseDocument } from 'yaml';
 import { DrillSchema, type Drill } from './drill-schema.js';

@@ -1,4 +1,4 @@
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import type { DrillPlan, LaunchBatch, LiveRegion, LiveSourceServer, PlannedServer, WavePlan } from './drill-plan.js';
 import { MAX_SERVERS_PER_START, type Drill, type ServerSelector } from './drill-schema.js';
 import { chooseRecoveryPoint, formatDuration } from './recovery-point.js';
