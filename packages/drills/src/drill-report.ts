@@ -121,7 +121,8 @@ export function serverLine(server: DrillReport['servers'][number], report: Pick<
   const name = `${server.hostname ?? server.sourceServerId} (${server.accountId})`;
   if (server.status === 'skipped') return `${name}: skipped: ${server.reason ?? ''}`;
   const point = server.recoveryPoint ? `${server.recoveryPoint.snapshotId} at ${server.recoveryPoint.at}` : 'no recovery point';
-  const rto = `RTO ${duration(server.rtoMs ?? server.rtoLaunchMs)} / ${formatDuration(report.objectives.rtoMs)} ${met(server.rtoMet)}`;
+  const launched = server.rtoMs === undefined && server.rtoLaunchMs !== undefined ? ` (launched after ${formatDuration(server.rtoLaunchMs)})` : '';
+  const rto = `RTO ${duration(server.rtoMs)}${launched} / ${formatDuration(report.objectives.rtoMs)} ${met(server.rtoMet)}`;
   const rpo = `RPO ${duration(server.rpoMs)} / ${formatDuration(report.objectives.rpoMs)} ${met(server.rpoMet)}`;
   return `${name}: ${server.status}, recovery point ${point}, ${rto}, ${rpo}${server.reason ? ` - ${server.reason}` : ''}`;
 }
