@@ -28,7 +28,8 @@ export type { CallerIdentity } from './world/credentials.js';
 export { PageTokens } from './world/page-tokens.js';
 export type { Random } from './world/prng.js';
 export { createS3Bucket, putS3Object, s3Buckets } from './services/s3.js';
-export type { ObjectSource, S3Bucket, S3Object } from './services/s3.js';
+export type { ObjectSource, S3Bucket, S3DeleteMarker, S3Object, S3Version } from './services/s3-buckets.js';
+export { versionsOf } from './services/s3-buckets.js';
 export { configureFirewallManager, firewallManagerOptionsSchema } from './services/fms.js';
 export type { FirewallManagerOptions } from './services/fms.js';
 export { fmsPolicies } from './services/fms-policy-store.js';
@@ -40,6 +41,39 @@ export type { CustomerWebAcl, ProtectedResource, ProtectedResourceRegistry, Prot
 export { incidentPlan, INCIDENT_REGION } from './world/seeded-incidents.js';
 export type { IncidentKind, IncidentPlan, SeededIncident, SeededInstance } from './world/seeded-incidents.js';
 export { configureDetective } from './services/detective-graph.js';
+export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX, RECOVERABLE_TAG } from './world/seeded-drs.js';
+export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceInstance, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
+export {
+  APPSTREAM_DELAYS,
+  APPSTREAM_QUOTAS,
+  appstreamRegion,
+  createImageFromBuilder,
+  deliverUsageReports,
+  endSession,
+  finishImage,
+  fleetRoleCredentials,
+  SESSIONS_REPORT_COLUMNS,
+  sessionsReportKey,
+  startSession,
+  subscribeUsageReports,
+  usageReportsBucketName,
+} from './services/appstream-store.js';
+export type { AppStreamFleet, AppStreamImage, AppStreamRegion, AppStreamSession, AppStreamStack } from './services/appstream-store.js';
+export { CONTROL_PREFIX } from './control-endpoint.js';
+export { resolveKmsKey } from './services/kms.js';
+export type { KmsKey } from './services/kms.js';
+export { plantSecret } from './services/secrets-manager.js';
+export {
+  pseudonymOf,
+  RECORDING_IMAGE_TAG,
+  RECORDING_KEY_ALIAS,
+  RECORDING_PREFIX,
+  RECORDING_REGION,
+  RECORDING_ROLE_NAME,
+  RECORDING_SECRET_NAME,
+  recordingPlan,
+} from './world/seeded-recordings.js';
+export type { RecordingPlan, RecordingState, SeededRecordingAccount, SeededRecordingFleet, SeededRecordingSession } from './world/seeded-recordings.js';
 export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX } from './world/seeded-drs.js';
 export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
 export { injectDrsLaunchFailure } from './services/drs-jobs.js';

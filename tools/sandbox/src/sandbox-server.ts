@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { answerControl, isControlRequest } from './control-endpoint.js';
 import { decodeAwsChunked, isAwsChunked, withoutAwsChunked } from './aws-chunked.js';
 import { FaultInjector } from './faults/fault-injector.js';
 import { loadFaultsFile, parseFaultsConfig, type FaultsConfig } from './faults/faults-config.js';
@@ -16,8 +17,9 @@ import { ServiceError } from './service-error.js';
 import { ServiceRuntime } from './service-runtime.js';
 import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
-import { signatureScope } from './signature-scope.js';
+import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
 import { seedIncidentFlowLogs } from './world/seeded-incidents.js';
+import { seedRecordings } from './world/seeded-recordings.js';
 import { seedDrs } from './services/drs-jobs.js';
 import { World } from './world/world.js';
 
@@ -52,6 +54,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   const world = new World({ accounts: resolved.accounts, ous: resolved.ous, seed: resolved.seed, timeScale: resolved.timeScale });
   configureFirewallManager(world, resolved.fms);
   seedIncidentFlowLogs(world);
+  seedRecordings(world);
   await seedDrs(world);
   const log = new RequestLog(resolved.requestLog);
   const sandbox = new SandboxServer(world, runtimes, new FaultInjector(faults, world.random('faults')), log);
@@ -160,6 +163,13 @@ class SandboxServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
     let request = await readRequest(req);
+    if (isControlRequest(request)) {
+      exchange.entry.service = 'sandbox';
+      exchange.entry.operation = request.path;
+      const { response, error } = answerControl(this.world, request);
+      this.send(res, response, exchange, error);
+      return;
+    }
     const scope = signatureScope(request.headers, request.query);
     const runtime = scope ? this.runtimes.get(scope.service) : this.guessService(request);
     const entry = exchange.entry;
@@ -181,6 +191,13 @@ class SandboxServer {
     const operationName = runtime.protocol.operationName(request);
     entry.operation = operationName ?? '';
     if (!scope) return this.fail(res, runtime, runtime.commonError('missingAuth'), exchange);
+    if (scope.presignedUntil !== undefined) {
+      // The signature itself is not checked (no request's is), but a presigned URL's lifetime is.
+      if (Number.isNaN(scope.presignedUntil)) {
+        return this.fail(res, runtime, new ServiceError('AuthorizationQueryParametersError', `X-Amz-Expires must be a number of seconds from 1 to ${MAX_PRESIGNED_SECONDS} and X-Amz-Date a time like 20240101T000000Z.`, { status: 400 }), exchange);
+      }
+      if (Date.now() > scope.presignedUntil) return this.fail(res, runtime, new ServiceError('AccessDenied', 'Request has expired', { status: 403 }), exchange);
+    }
     const operation = operationName === undefined ? undefined : runtime.operation(operationName);
     if (!operation?.handler) {
       const what = operationName === undefined ? `${request.method} ${request.path}` : operationName;
@@ -212,6 +229,8 @@ class SandboxServer {
     }
     const failures = operation.validate(input);
     if (failures.length > 0) return this.fail(res, runtime, runtime.validationError(operation.model, failures), exchange);
+    const resources = runtime.definition.loggedResources?.[operation.model.name]?.(input as never);
+    if (resources !== undefined) entry.resources = resources;
 
     const region = scope.region;
     const world = this.world;
