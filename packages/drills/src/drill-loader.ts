@@ -1,6 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { InvalidInputError } from '@orgshield/errors';
-import { formatSpecProblem, parseYamlWithSchema, readInputFile, specProblemAt, type SpecProblem } from '@orgshield/policies';
+import { parseYamlWithSchema, readInputFile, SpecFileError, specProblemAt, type SpecProblem } from '@orgshield/spec-files';
 import { parseDocument } from 'yaml';
 import { DrillSchema, type Drill } from './drill-schema.js';
 
@@ -20,15 +19,10 @@ export interface LoadedDrill {
   drill: Drill;
 }
 
-/** A drill file is not acceptable; `problems` lists every one found. */
-export class DrillFileError extends InvalidInputError {
-  readonly problems: readonly SpecProblem[];
-
+/** A drill file is not acceptable (exit code 2); `problems` lists every one found. */
+export class DrillFileError extends SpecFileError {
   constructor(problems: readonly SpecProblem[]) {
-    const [first] = problems;
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-    super(`${first ? formatSpecProblem(first) : 'the drill file is invalid'}${more}`, { code: 'InvalidDrill' });
-    this.problems = problems;
+    super(problems, { code: 'InvalidDrill', what: 'the drill file' });
   }
 }
 

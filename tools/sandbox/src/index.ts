@@ -74,8 +74,6 @@ export {
   recordingPlan,
 } from './world/seeded-recordings.js';
 export type { RecordingPlan, RecordingState, SeededRecordingAccount, SeededRecordingFleet, SeededRecordingSession } from './world/seeded-recordings.js';
-export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX } from './world/seeded-drs.js';
-export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
 export { injectDrsLaunchFailure } from './services/drs-jobs.js';
 export { recoverySnapshotsOf } from './services/drs-snapshots.js';
 export type { RecoverySnapshotRecord } from './services/drs-snapshots.js';
