@@ -13,7 +13,6 @@ import {
   loadDrill,
   readAndPlanDrill,
   readCoverageInput,
-  readDrillSource,
   renderDrillHtml,
   renderDrillMarkdown,
   serverLine,
@@ -143,7 +142,8 @@ export function configureDrillCommand(program: Command): void {
     .option('--wait', 'follow it to its end; runs it in this process when no worker is connected')
     .option(...outputOption)
     .action(async (file: string, options: { wait?: boolean; output: OutputFormat }) => {
-      const source = await readDrillSource(file);
+      // Checked before any connection: a bad file touches neither Redis nor AWS.
+      const { source } = await loadDrill(file);
       await withSession((session) =>
         withDrillControl(session, { local: options.wait === true }, async (control) => {
           const { drillId } = await control.submit(source, { requestedBy: 'cli' });
