@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { accountSelectorSchema } from '@orgshield/accounts';
+import { durationSchema, parseDuration } from '@orgshield/spec-files';
+
+export { parseDuration };
 
 /**
  * The drill file (`kind: Drill`): which source servers, from which recovery point, in which
@@ -8,26 +11,9 @@ import { accountSelectorSchema } from '@orgshield/accounts';
  * errors carry a line; what needs the organization or DRS (servers, subnets) is the planner's.
  */
 
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION = /^(\d+(?:ms|s|m|h|d))+$/;
-
-/** `90s`, `10m`, `1h30m`: a duration as people write it, in milliseconds. */
-export function parseDuration(text: string): number {
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) {
-    total += Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
-  }
-  return total;
-}
-
-/** A duration up to `maxDays`, in milliseconds. */
-function durationSchema(maxDays: number) {
-  return z
-    .string()
-    .regex(DURATION, 'a duration looks like 30s, 10m or 1h30m')
-    .transform(parseDuration)
-    .refine((ms) => ms > 0, { error: 'a duration is more than 0' })
-    .refine((ms) => ms <= maxDays * DURATION_UNITS_MS.d, { error: `a duration is at most ${maxDays}d` });
+/** A duration up to `maxDays` (more than 0), in milliseconds. */
+function positiveDuration(maxDays: number) {
+  return durationSchema({ maxDays, positive: true });
 }
 
 /** Names become parts of job ids and Redis keys, so they keep to letters, digits, `-` and `_`. */
@@ -70,7 +56,7 @@ export const RecoveryPointSchema = z.union([
       .regex(ISO_UTC, 'a time looks like 2026-12-01T04:00:00Z (UTC, with the Z)')
       .refine((text) => !Number.isNaN(Date.parse(text)), { error: 'not a real date and time' }),
   }),
-  z.strictObject({ maxAge: durationSchema(7) }),
+  z.strictObject({ maxAge: positiveDuration(7) }),
 ]);
 export type RecoveryPoint = z.output<typeof RecoveryPointSchema>;
 
@@ -113,15 +99,15 @@ const WaveSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(10_000).optional(),
   checks: z.array(CheckSchema).default([]),
   /** How long checks are retried after a server is launched before it fails them. */
-  checkTimeout: durationSchema(1).default(parseDuration('10m')),
+  checkTimeout: positiveDuration(1).default(parseDuration('10m')),
 });
 export type Wave = z.output<typeof WaveSchema>;
 
 const ObjectivesSchema = z.strictObject({
   /** Recovery time objective: StartRecovery to the last check passing. */
-  rto: durationSchema(7),
+  rto: positiveDuration(7),
   /** Recovery point objective: reference time (now, or `before`) minus the recovery point. */
-  rpo: durationSchema(7),
+  rpo: positiveDuration(7),
 });
 
 const IsolationSchema = z.strictObject({
@@ -131,14 +117,14 @@ const IsolationSchema = z.strictObject({
 export type Isolation = z.output<typeof IsolationSchema>;
 
 /** `terminate` after the checks, or `{ keep: DURATION }` and then terminate. */
-const CleanupSchema = z.union([z.literal('terminate'), z.strictObject({ keep: durationSchema(7) })]);
+const CleanupSchema = z.union([z.literal('terminate'), z.strictObject({ keep: positiveDuration(7) })]);
 export type Cleanup = z.output<typeof CleanupSchema>;
 
 const CoverageSchema = z.strictObject({
   /** EC2 instances carrying this tag must be DRS source servers. */
   mustRecoverTag: z.strictObject({ key: z.string().min(1).max(128), value: z.string().max(256).optional() }).optional(),
   /** A source server not drilled within this long counts as undrilled. */
-  drilledWithin: durationSchema(366).default(parseDuration('90d')),
+  drilledWithin: positiveDuration(366).default(parseDuration('90d')),
 });
 export type CoverageSettings = z.output<typeof CoverageSchema>;
 
