@@ -8,6 +8,7 @@ import {
   DrillControl,
   DrillPlanError,
   drillClients,
+  DRILLS_QUEUE,
   formatDuration,
   historyTrend,
   loadDrill,
@@ -34,7 +35,7 @@ type ReportFormat = (typeof REPORT_FORMATS)[number];
 export async function withDrillControl<T>(session: CliSession, options: { local: boolean }, work: (control: DrillControl) => Promise<T>): Promise<T> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await withLocalWorker(session, queues, 'drills', options.local, () => work(new DrillControl(session.redis, queues)));
+    return await withLocalWorker(session, { queues, queue: DRILLS_QUEUE, local: options.local }, () => work(new DrillControl(session.redis, queues)));
   } finally {
     await queues.close();
   }

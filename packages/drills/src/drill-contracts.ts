@@ -7,6 +7,9 @@ import { z } from 'zod';
  * at a wave's launches and checks, one look of the cleanup) and queues what follows;
  * `scheduled` is what a drill schedule fires.
  */
+/** The drills capability's own queue. */
+export const DRILLS_QUEUE = 'drills';
+
 const drillId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/, 'a drill id has letters, digits, "-" and "_" only');
 
 /** A drill file and the text of each CA file its checks name. */
@@ -20,7 +23,7 @@ export const drillSourceSchema = z
 
 export const drillStartJob = defineJob({
   name: 'drill.run.start',
-  queue: 'drills',
+  queue: DRILLS_QUEUE,
   payload: z.object({ drillId, source: drillSourceSchema, requestedBy: z.string().max(200).optional(), schedule: z.string().max(128).optional() }).strict(),
   result: z.object({ drillId, status: z.string(), servers: z.number().int().nonnegative() }),
 });
@@ -28,14 +31,14 @@ export const drillStartJob = defineJob({
 /** One look of one step: `preflight.WAVE`, `launch.BATCH`, `watch.WAVE` or `cleanup`. */
 export const drillStepJob = defineJob({
   name: 'drill.run.step',
-  queue: 'drills',
+  queue: DRILLS_QUEUE,
   payload: z.object({ drillId, step: z.string().min(1).max(300), round: z.number().int().nonnegative() }).strict(),
   result: z.object({ drillId, step: z.string(), outcome: z.string() }),
 });
 
 export const drillScheduledJob = defineJob({
   name: 'drill.scheduled',
-  queue: 'drills',
+  queue: DRILLS_QUEUE,
   payload: z.object({ schedule: z.string().min(1).max(128), source: drillSourceSchema }).strict(),
   result: z.object({ drillId: drillId.optional(), status: z.string() }),
   attempts: 1,

@@ -21,6 +21,6 @@ export { checkName, runCheckOnce } from './check-runner.js';
 export type { CheckAttempt } from './check-runner.js';
 export { assessCoverage, readCoverageInput } from './drill-coverage.js';
 export type { CoverageInput, CoverageGap, CoverageReport } from './drill-coverage.js';
-export { drillStartJob, drillStepJob, drillScheduledJob, drillSourceSchema, DRILL_JOBS } from './drill-contracts.js';
+export { drillStartJob, drillStepJob, drillScheduledJob, drillSourceSchema, DRILL_JOBS, DRILLS_QUEUE } from './drill-contracts.js';
 export { DrillControl } from './drill-control.js';
 export type { DrillSummary, DrillProgress } from './drill-control.js';

@@ -6,7 +6,7 @@ import { JobQueues } from '@orgshield/jobs';
 import type { RunningSandbox, SandboxOptions } from '@orgshield/sandbox';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
 import type { TestAPI } from 'vitest';
-import { drillStartJob, drillStepJob } from '../src/drill-contracts.js';
+import { DRILLS_QUEUE, drillStartJob, drillStepJob } from '../src/drill-contracts.js';
 import { DrillControl } from '../src/drill-control.js';
 import { DrillExecutor, type DrillRuntime } from '../src/drill-executor.js';
 import { drillClients } from '../src/drs-live.js';
@@ -81,7 +81,7 @@ export async function startDrillHarness(sandbox: RunningSandbox, prefix: string,
     executor,
     organization: getOrganization,
     async startWorker() {
-      const worker = new Worker('drills', (job) => processDrillJob(executor, job), { connection: redis.duplicate(), prefix, concurrency: 8 });
+      const worker = new Worker(DRILLS_QUEUE, (job) => processDrillJob(executor, job), { connection: redis.duplicate(), prefix, concurrency: 8 });
       worker.on('error', () => undefined);
       await worker.waitUntilReady();
       workers.push(worker);

@@ -1,9 +1,9 @@
 import { currentOrganization } from '@orgshield/firewall';
-import { drillClients, DrillExecutor, drillScheduledJob, drillStartJob, drillStepJob, parseDrillSource, type DrillRuntime } from '@orgshield/drills';
+import { DRILL_JOBS, drillClients, DrillExecutor, drillScheduledJob, drillStartJob, drillStepJob, parseDrillSource, type DrillRuntime } from '@orgshield/drills';
 import { OrgshieldError } from '@orgshield/errors';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
-import { processor, type ProcessorRegistration } from './worker-service.js';
+import { processor, type ProcessorMap } from './worker-service.js';
 
 /** Whether a job is on its last attempt, or failed in a way no retry fixes. */
 function lastTry(job: { attemptsMade: number; opts: { attempts?: number } }, error: unknown): boolean {
@@ -15,7 +15,7 @@ function lastTry(job: { attemptsMade: number; opts: { attempts?: number } }, err
  * cleanup) and scheduled runs. The executor queues the next steps itself through a producer
  * on the worker's own Redis connection.
  */
-export function drillProcessors(runtime: Runtime): ProcessorRegistration[] {
+export function drillProcessors(runtime: Runtime): ProcessorMap<typeof DRILL_JOBS> {
   const queues = new JobQueues(runtime.redis, { prefix: runtime.config.ORGSHIELD_QUEUE_PREFIX });
   const executor = async (jobId: string | undefined) => {
     const members = await runtime.members();
@@ -30,8 +30,8 @@ export function drillProcessors(runtime: Runtime): ProcessorRegistration[] {
     };
     return new DrillExecutor(drillRuntime);
   };
-  return [
-    processor(drillStartJob, async (payload, { job, progress }) => {
+  return {
+    [drillStartJob.name]: processor(drillStartJob, async (payload, { job, progress }) => {
       await progress({ phase: 'planning', done: 0 });
       const drills = await executor(job.id);
       try {
@@ -41,7 +41,7 @@ export function drillProcessors(runtime: Runtime): ProcessorRegistration[] {
         throw error;
       }
     }),
-    processor(drillStepJob, async (payload, { job }) => {
+    [drillStepJob.name]: processor(drillStepJob, async (payload, { job }) => {
       const drills = await executor(job.id);
       try {
         return await drills.runStep(payload);
@@ -50,11 +50,11 @@ export function drillProcessors(runtime: Runtime): ProcessorRegistration[] {
         throw error;
       }
     }),
-    processor(drillScheduledJob, async (payload, { job }) => {
+    [drillScheduledJob.name]: processor(drillScheduledJob, async (payload, { job }) => {
       const { drill } = parseDrillSource(payload.source);
       const drillId = `${drill.name}-${payload.schedule}-${job.timestamp.toString(36)}`.slice(0, 128);
       const started = await (await executor(job.id)).start({ drillId, source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule });
       return { drillId, status: started.status };
     }),
-  ] as ProcessorRegistration[];
+  };
 }
