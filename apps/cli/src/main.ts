@@ -12,6 +12,7 @@ const COMMAND_GROUPS: Record<string, () => Promise<Configure>> = {
   org: async () => (await import('./org-command.js')).configureOrgCommand,
   policy: async () => (await import('./policy-command.js')).configurePolicyCommand,
   rollout: async () => (await import('./rollout-command.js')).configureRolloutCommand,
+  drill: async () => (await import('./drill-command.js')).configureDrillCommand,
   compliance: async () => (await import('./compliance-command.js')).configureComplianceCommand,
   schedule: async () => (await import('./schedule-command.js')).configureScheduleCommand,
   investigate: async () => (await import('./investigate-command.js')).configureInvestigateCommand,
