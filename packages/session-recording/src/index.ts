@@ -9,3 +9,15 @@ export {
 export type { Recording, RecordingInput, FleetType, Platform } from './recording-schema.js';
 export { loadRecording, parseRecordingSource, RecordingFileError } from './recording-loader.js';
 export type { LoadedRecording, RecordingSource } from './recording-loader.js';
+export {
+  renderSessionScripts,
+  renderElasticScriptsZip,
+  sessionScriptsConfig,
+  LINUX_RECORDER,
+  WINDOWS_RECORDER,
+  ELASTIC_SCRIPTS_ZIP,
+} from './session-scripts.js';
+export type { SessionScriptFile } from './session-scripts.js';
+export { sessionScriptsConfigProblems, SESSION_SCRIPTS_DIRECTORY, MAX_WAITING_TIME_SECONDS } from './session-scripts-config.js';
+export type { SessionScriptsConfig, SessionScriptEvent, SessionScriptExecutable } from './session-scripts-config.js';
+export { userPseudonym } from './user-pseudonym.js';

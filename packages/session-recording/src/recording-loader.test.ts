@@ -61,7 +61,14 @@ describe('recording file', () => {
   it('needs maxConcurrentSessions and a VPC for an ELASTIC fleet', () => {
     const problems = problemsOf(withLine('    type: ON_DEMAND', '    type: ELASTIC'));
     expect(problems.join('\n')).toContain('appstream.fleet.capacity.maxConcurrentSessions: an ELASTIC fleet needs maxConcurrentSessions');
+    expect(problems.join('\n')).toContain('appstream.imageBuilder: an ELASTIC fleet takes its scripts as a zip');
     expect(problems.join('\n')).toContain('appstream.fleet.vpc: an ELASTIC fleet needs a VPC');
+  });
+
+  it('loads the Elastic Windows example', async () => {
+    const { recording } = await loadRecording(new URL('../examples/elastic-windows-recording.yaml', import.meta.url).pathname);
+    expect(recording.appstream).toMatchObject({ platform: 'windows', fleet: { type: 'ELASTIC', capacity: { maxConcurrentSessions: 10 } } });
+    expect(recording.appstream.imageBuilder).toBeUndefined();
   });
 
   it('refuses a user listed twice, whatever the case', () => {

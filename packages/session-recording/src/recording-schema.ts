@@ -142,13 +142,19 @@ const AppStreamSchema = z
   .strictObject({
     /** The platform of the image, which picks the session scripts (Windows or Amazon Linux 2). */
     platform: z.enum(PLATFORMS),
-    imageBuilder: z.strictObject({
-      name: AppStreamNameSchema,
-      /** The base image the builder starts from (an AppStream public image name). */
-      baseImageName: AppStreamNameSchema,
-      instanceType: InstanceTypeSchema.default('stream.standard.medium'),
-    }),
-    /** The image Image Assistant makes on the builder, carrying the scripts. */
+    /** ALWAYS_ON and ON_DEMAND fleets: the builder on which Image Assistant makes the image with the scripts. */
+    imageBuilder: z
+      .strictObject({
+        name: AppStreamNameSchema,
+        /** The base image the builder starts from (an AppStream public image name). */
+        baseImageName: AppStreamNameSchema,
+        instanceType: InstanceTypeSchema.default('stream.standard.medium'),
+      })
+      .optional(),
+    /**
+     * The fleet's image: the one Image Assistant makes on the builder, carrying the scripts; for an
+     * ELASTIC fleet, the image it runs (its scripts come from the zip at SessionScriptS3Location).
+     */
     imageName: AppStreamNameSchema,
     /** Images that record without orgshield's tag (made by hand with the same scripts). */
     allowedImages: z.array(AppStreamNameSchema).default([]),
@@ -172,8 +178,12 @@ const AppStreamSchema = z
         ctx.addIssue({ code: 'custom', path: ['fleet', 'capacity', 'maxConcurrentSessions'], message: 'an ELASTIC fleet needs maxConcurrentSessions' });
       }
       if (!fleet.vpc) ctx.addIssue({ code: 'custom', path: ['fleet', 'vpc'], message: 'an ELASTIC fleet needs a VPC (subnets) to run in' });
-    } else if (fleet.capacity.maxConcurrentSessions !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['fleet', 'capacity', 'maxConcurrentSessions'], message: `maxConcurrentSessions is for ELASTIC fleets; a ${fleet.type} fleet takes capacity.desired` });
+      if (appstream.imageBuilder) ctx.addIssue({ code: 'custom', path: ['imageBuilder'], message: 'an ELASTIC fleet takes its scripts as a zip, not from an image: remove imageBuilder' });
+    } else {
+      if (fleet.capacity.maxConcurrentSessions !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['fleet', 'capacity', 'maxConcurrentSessions'], message: `maxConcurrentSessions is for ELASTIC fleets; a ${fleet.type} fleet takes capacity.desired` });
+      }
+      if (!appstream.imageBuilder) ctx.addIssue({ code: 'custom', path: ['imageBuilder'], message: `a ${fleet.type} fleet runs an image that carries the scripts: give the imageBuilder to make it on` });
     }
     const seen = new Map<string, number>();
     appstream.users.forEach((user, index) => {
@@ -181,7 +191,7 @@ const AppStreamSchema = z
       if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['users', index, 'userName'], message: `user ${user.userName} is listed twice` });
       seen.set(key, index);
     });
-    if (appstream.imageBuilder.name === appstream.fleet.name) {
+    if (appstream.imageBuilder?.name === appstream.fleet.name) {
       ctx.addIssue({ code: 'custom', path: ['imageBuilder', 'name'], message: 'the image builder and the fleet need different names' });
     }
   });
