@@ -16,7 +16,7 @@ import { ServiceError } from './service-error.js';
 import { ServiceRuntime } from './service-runtime.js';
 import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
-import { signatureScope } from './signature-scope.js';
+import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
 import { seedIncidentFlowLogs } from './world/seeded-incidents.js';
 import { World } from './world/world.js';
 
@@ -178,6 +178,13 @@ class SandboxServer {
     const operationName = runtime.protocol.operationName(request);
     entry.operation = operationName ?? '';
     if (!scope) return this.fail(res, runtime, runtime.commonError('missingAuth'), exchange);
+    if (scope.presignedUntil !== undefined) {
+      // The signature itself is not checked (no request's is), but a presigned URL's lifetime is.
+      if (Number.isNaN(scope.presignedUntil)) {
+        return this.fail(res, runtime, new ServiceError('AuthorizationQueryParametersError', `X-Amz-Expires must be a number of seconds from 1 to ${MAX_PRESIGNED_SECONDS} and X-Amz-Date a time like 20240101T000000Z.`, { status: 400 }), exchange);
+      }
+      if (Date.now() > scope.presignedUntil) return this.fail(res, runtime, new ServiceError('AccessDenied', 'Request has expired', { status: 403 }), exchange);
+    }
     const operation = operationName === undefined ? undefined : runtime.operation(operationName);
     if (!operation?.handler) {
       const what = operationName === undefined ? `${request.method} ${request.path}` : operationName;

@@ -56,6 +56,7 @@ export interface OperationModel {
   input?: ShapeRef;
   output?: ShapeRef & { resultWrapper?: string };
   errors?: { shape: string }[];
+  deprecated?: boolean;
 }
 
 export type ProtocolName = 'json' | 'rest-json' | 'query' | 'ec2' | 'rest-xml';

@@ -247,14 +247,16 @@ function compileRoute(model: ServiceModel, operation: OperationModel): Route {
 
 /**
  * The most specific template wins: more literal or required query parameters, more required
- * headers, more literal path, not greedy.
+ * headers, more literal path, not greedy, not deprecated.
  */
 function compareRoutes(a: Route, b: Route): number {
   return (
     a.queryLiterals.length + a.requiredQuery.length - (b.queryLiterals.length + b.requiredQuery.length) ||
     a.requiredHeaders.length - b.requiredHeaders.length ||
     a.literalChars - b.literalChars ||
-    Number(b.greedy) - Number(a.greedy)
+    Number(b.greedy) - Number(a.greedy) ||
+    // S3's PutBucketLifecycle shares its template with PutBucketLifecycleConfiguration, which replaced it.
+    Number(b.operation.deprecated === true) - Number(a.operation.deprecated === true)
   );
 }
 

@@ -1,6 +1,13 @@
 import type {
   CreateBucketOutput,
   CreateBucketRequest,
+  DeletedObject,
+  DeleteMarkerEntry,
+  DeleteObjectOutput,
+  DeleteObjectRequest,
+  DeleteObjectsOutput,
+  DeleteObjectsRequest,
+  _Error as S3Error,
   GetObjectRequest,
   HeadBucketOutput,
   HeadBucketRequest,
@@ -10,114 +17,70 @@ import type {
   ListBucketsRequest,
   ListObjectsV2Output,
   ListObjectsV2Request,
+  ListObjectVersionsOutput,
+  ListObjectVersionsRequest,
+  ObjectVersion,
   PutObjectOutput,
   PutObjectRequest,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { httpStatus } from '../protocols/protocol.js';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
-import { defineWorldState, type World } from '../world/world.js';
+import { resolveKmsKey } from './kms.js';
+import { bucketSettingsHandlers } from './s3-bucket-settings.js';
+import {
+  BUCKET_NAME,
+  canonicalUserId,
+  createS3Bucket,
+  deleteCurrentObject,
+  deleteVersion,
+  invalidArgument,
+  isDeleteMarker,
+  lowerBound,
+  ownedBucket,
+  putS3Object,
+  readableBucket,
+  s3Buckets,
+  sortedKeys,
+  sortedVersionKeys,
+  versionsOf,
+  type ObjectEncryption,
+  type S3Bucket,
+  type S3Object,
+  type S3Version,
+} from './s3-buckets.js';
 
-/** Content produced on demand, so a scenario can plant large objects without holding them. */
-export interface ObjectSource {
-  size: number;
-  /** A stream of bytes `start..endInclusive` of the object. */
-  open(start: number, endInclusive: number): Readable;
-}
-
-export interface S3Object {
-  key: string;
-  body: Buffer | ObjectSource;
-  size: number;
-  etag: string;
-  lastModified: Date;
-  contentType: string;
-  metadata: Record<string, string>;
-}
-
-export interface S3Bucket {
-  name: string;
-  ownerAccountId: string;
-  region: string;
-  creationDate: Date;
-  /**
-   * 'organization' stands for a bucket policy granting s3:GetObject and s3:ListBucket to the
-   * whole organization (aws:PrincipalOrgID), as central log-archive buckets have.
-   */
-  readAccess: 'owner' | 'organization';
-  objects: Map<string, S3Object>;
-  /** Keys in listing order, rebuilt after a key is added. */
-  sortedKeys: string[] | undefined;
-}
-
-/** Bucket names are global across accounts and regions, as in S3. */
-const buckets = defineWorldState('s3:buckets', () => new Map<string, S3Bucket>());
+export { createS3Bucket, putS3Object, s3Buckets } from './s3-buckets.js';
+export type { ObjectSource, S3Bucket, S3Object } from './s3-buckets.js';
 
 const LIST_CAP = 1000;
-const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
-export function s3Buckets(world: World): Map<string, S3Bucket> {
-  return world.state(buckets);
-}
-
-/** Creates a bucket as its owner would, for scenarios that plant data (flow logs, reports). */
-export function createS3Bucket(
-  world: World,
-  bucket: { name: string; accountId: string; region: string; readAccess?: S3Bucket['readAccess'] },
-): S3Bucket {
-  const all = world.state(buckets);
-  const existing = all.get(bucket.name);
-  if (existing) return existing;
-  const created: S3Bucket = {
-    name: bucket.name,
-    ownerAccountId: bucket.accountId,
-    region: bucket.region,
-    creationDate: world.clock.now(),
-    readAccess: bucket.readAccess ?? 'owner',
-    objects: new Map(),
-    sortedKeys: undefined,
-  };
-  all.set(bucket.name, created);
-  return created;
-}
-
-/** Stores an object in an existing bucket; a string or Buffer is kept, an ObjectSource streamed on read. */
-export function putS3Object(
-  world: World,
-  object: { bucket: string; key: string; body: Buffer | string | ObjectSource; contentType?: string; metadata?: Record<string, string>; etag?: string },
-): S3Object {
-  const bucket = world.state(buckets).get(object.bucket);
-  if (!bucket) throw new Error(`putS3Object: no bucket ${object.bucket}; create it with createS3Bucket first`);
-  const body = typeof object.body === 'string' ? Buffer.from(object.body) : object.body;
-  const stored: S3Object = {
-    key: object.key,
-    body,
-    size: Buffer.isBuffer(body) ? body.length : body.size,
-    etag: object.etag ?? `"${createHash('md5').update(Buffer.isBuffer(body) ? body : `${object.key}:${body.size}`).digest('hex')}"`,
-    lastModified: world.clock.now(),
-    contentType: object.contentType ?? 'binary/octet-stream',
-    metadata: object.metadata ?? {},
-  };
-  if (!bucket.objects.has(object.key)) bucket.sortedKeys = undefined;
-  bucket.objects.set(object.key, stored);
-  return stored;
-}
 
 /**
- * S3 (path-style requests): buckets and objects, listings and ranged, streamed reads. Modelled
+ * S3 (path-style requests): buckets and objects, listings and ranged, streamed reads, object
+ * versions and delete markers, and the bucket settings of s3-bucket-settings.ts. Modelled
  * beyond the model: bucket naming rules, the global bucket namespace, LocationConstraint
  * against the request's region, owner-only access unless the bucket is shared with the
- * organization. Not modelled: versioning, ACLs, bucket policies, checksum verification, and
- * the redirect S3 answers for a bucket in another region.
+ * organization, versioning states (never enabled, Enabled, Suspended with its `null` version),
+ * default encryption (SSE-S3, or SSE-KMS with a key that must exist in the bucket's account
+ * and Region) and presigned URLs (query-string SigV4; their expiry is checked by the server).
+ * Not modelled: ACLs, evaluation of bucket policies, checksum verification, and the redirect
+ * S3 answers for a bucket in another region.
  */
 export const s3 = defineService({
   signingName: 's3',
-  xmlRootNames: { ListObjectsV2: 'ListBucketResult', ListObjects: 'ListBucketResult', ListBuckets: 'ListAllMyBucketsResult' },
+  xmlRootNames: {
+    ListObjectsV2: 'ListBucketResult',
+    ListObjects: 'ListBucketResult',
+    ListBuckets: 'ListAllMyBucketsResult',
+    ListObjectVersions: 'ListVersionsResult',
+    DeleteObjects: 'DeleteResult',
+    GetBucketVersioning: 'VersioningConfiguration',
+    GetBucketLifecycleConfiguration: 'LifecycleConfiguration',
+  },
   handlers: {
     ListBuckets(input: ListBucketsRequest, ctx): ListBucketsOutput {
-      const owned = [...ctx.world.state(buckets).values()]
+      const owned = [...s3Buckets(ctx.world).values()]
         .filter((b) => b.ownerAccountId === ctx.accountId && b.name.startsWith(input.Prefix ?? '') && (input.BucketRegion === undefined || b.region === input.BucketRegion))
         .sort((a, b) => (a.name < b.name ? -1 : 1));
       let start = 0;
@@ -154,7 +117,7 @@ export const s3 = defineService({
           { status: 400 },
         );
       }
-      const existing = ctx.world.state(buckets).get(name);
+      const existing = s3Buckets(ctx.world).get(name);
       if (existing) {
         if (existing.ownerAccountId !== ctx.accountId) {
           throw new ServiceError('BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { fields: { BucketName: name } });
@@ -257,30 +220,186 @@ export const s3 = defineService({
     },
 
     PutObject(input: PutObjectRequest, ctx): PutObjectOutput {
-      const bucket = existingBucket(ctx, input.Bucket);
-      if (bucket.ownerAccountId !== ctx.accountId || (input.ExpectedBucketOwner !== undefined && input.ExpectedBucketOwner !== bucket.ownerAccountId)) {
-        throw accessDenied();
-      }
+      const bucket = ownedBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
       const body = Buffer.isBuffer(input.Body) ? input.Body : Buffer.from((input.Body as Uint8Array | string | undefined) ?? '');
       if (input.ContentMD5 !== undefined && createHash('md5').update(body).digest('base64') !== input.ContentMD5) {
         throw new ServiceError('BadDigest', 'The Content-MD5 you specified did not match what we received.', { status: 400 });
       }
+      const encryption = objectEncryption(ctx, bucket, input);
       const stored = putS3Object(ctx.world, {
         bucket: bucket.name,
         key: input.Key ?? '',
         body,
         contentType: input.ContentType,
         metadata: input.Metadata,
+        encryption,
       });
-      return { ETag: stored.etag, Size: stored.size };
+      return { ETag: stored.etag, Size: stored.size, VersionId: bucket.versioning === undefined ? undefined : (stored.versionId ?? 'null'), ...encryptionHeaders(encryption) };
     },
+
+    DeleteObject(input: DeleteObjectRequest, ctx): DeleteObjectOutput {
+      const bucket = ownedBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
+      return deleteOne(ctx, bucket, input.Key ?? '', input.VersionId);
+    },
+
+    DeleteObjects(input: DeleteObjectsRequest, ctx): DeleteObjectsOutput {
+      const bucket = ownedBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
+      const objects = input.Delete?.Objects ?? [];
+      if (objects.length > 1000) throw new ServiceError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', { status: 400 });
+      const deleted: DeletedObject[] = [];
+      const errors: S3Error[] = [];
+      for (const { Key: key = '', VersionId: versionId } of objects) {
+        try {
+          const result = deleteOne(ctx, bucket, key, versionId);
+          deleted.push({ Key: key, VersionId: versionId, DeleteMarker: result.DeleteMarker, DeleteMarkerVersionId: versionId === undefined && result.DeleteMarker ? result.VersionId : undefined });
+        } catch (error) {
+          if (!(error instanceof ServiceError)) throw error;
+          errors.push({ Key: key, VersionId: versionId, Code: error.code, Message: error.message });
+        }
+      }
+      // Quiet mode reports only the failures.
+      return { Deleted: input.Delete?.Quiet || deleted.length === 0 ? undefined : deleted, Errors: errors.length > 0 ? errors : undefined };
+    },
+
+    ListObjectVersions(input: ListObjectVersionsRequest, ctx): ListObjectVersionsOutput {
+      const bucket = readableBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
+      if (input.MaxKeys !== undefined && input.MaxKeys < 0) throw invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647');
+      if (input.VersionIdMarker !== undefined && input.KeyMarker === undefined) throw invalidArgument('A version-id marker cannot be specified without a key marker.');
+      const maxKeys = Math.min(input.MaxKeys ?? LIST_CAP, LIST_CAP);
+      const prefix = input.Prefix ?? '';
+      const delimiter = input.Delimiter === '' ? undefined : input.Delimiter;
+      const keys = sortedVersionKeys(bucket);
+      const keyMarker = input.KeyMarker ?? '';
+      // Without a version-id marker the listing resumes after every version of the key marker.
+      let i = lowerBound(keys, (k) => k < prefix);
+      if (keyMarker !== '') i = Math.max(i, lowerBound(keys, (k) => (input.VersionIdMarker === undefined ? k <= keyMarker : k < keyMarker)));
+
+      const versions: ObjectVersion[] = [];
+      const markers: DeleteMarkerEntry[] = [];
+      const commonPrefixes: string[] = [];
+      let count = 0;
+      let truncated = false;
+      let last: { key: string; versionId: string } | undefined;
+      const owner = { ID: canonicalUserId(bucket.ownerAccountId) };
+      outer: while (i < keys.length) {
+        const key = keys[i] as string;
+        if (!key.startsWith(prefix)) break;
+        const cut = delimiter === undefined ? -1 : key.indexOf(delimiter, prefix.length);
+        if (delimiter !== undefined && cut >= 0) {
+          const common = key.slice(0, cut + delimiter.length);
+          if (count >= maxKeys) {
+            truncated = true;
+            break;
+          }
+          commonPrefixes.push(common);
+          count++;
+          last = { key: common, versionId: '' };
+          i = lowerBound(keys, (k) => k < common || k.startsWith(common));
+          continue;
+        }
+        const stack = versionsOf(bucket, key);
+        let v = 0;
+        if (key === keyMarker && input.VersionIdMarker !== undefined) {
+          const marker = input.VersionIdMarker === 'null' ? undefined : input.VersionIdMarker;
+          const at = stack.findIndex((version) => version.versionId === marker);
+          if (at < 0) throw invalidArgument('Invalid version id specified');
+          v = at + 1;
+        }
+        for (; v < stack.length; v++) {
+          if (count >= maxKeys) {
+            truncated = true;
+            break outer;
+          }
+          const version = stack[v] as S3Version;
+          const versionId = version.versionId ?? 'null';
+          if (isDeleteMarker(version)) {
+            markers.push({ Key: key, VersionId: versionId, IsLatest: v === 0, LastModified: version.lastModified, Owner: owner });
+          } else {
+            versions.push({ Key: key, VersionId: versionId, IsLatest: v === 0, LastModified: version.lastModified, ETag: version.etag, Size: version.size, StorageClass: 'STANDARD', Owner: owner });
+          }
+          count++;
+          last = { key, versionId };
+        }
+        i++;
+      }
+
+      const encode = input.EncodingType === 'url' ? urlEncodeKey : (s: string) => s;
+      return {
+        Name: bucket.name,
+        Prefix: encode(prefix),
+        Delimiter: delimiter === undefined ? undefined : encode(delimiter),
+        KeyMarker: encode(keyMarker),
+        VersionIdMarker: input.VersionIdMarker ?? '',
+        MaxKeys: maxKeys,
+        IsTruncated: truncated,
+        NextKeyMarker: truncated && last ? encode(last.key) : undefined,
+        NextVersionIdMarker: truncated && last && last.versionId !== '' ? last.versionId : undefined,
+        Versions: versions.length > 0 ? versions.map((o) => ({ ...o, Key: encode(o.Key ?? '') })) : undefined,
+        DeleteMarkers: markers.length > 0 ? markers.map((o) => ({ ...o, Key: encode(o.Key ?? '') })) : undefined,
+        CommonPrefixes: commonPrefixes.length > 0 ? commonPrefixes.map((p) => ({ Prefix: encode(p) })) : undefined,
+        EncodingType: input.EncodingType,
+      };
+    },
+
+    ...bucketSettingsHandlers,
   },
 });
+
+function deleteOne(ctx: RequestContext, bucket: S3Bucket, key: string, versionId: string | undefined): DeleteObjectOutput {
+  if (versionId === undefined) {
+    const marker = deleteCurrentObject(ctx.world, bucket, key);
+    return marker ? { DeleteMarker: true, VersionId: marker.versionId ?? 'null' } : {};
+  }
+  // Deleting a version that does not exist succeeds, as S3 answers 204 for any missing key.
+  const removed = deleteVersion(bucket, key, versionId === 'null' ? undefined : versionId);
+  if (versionId !== 'null' && !removed && !/^[\w.-]{1,1024}$/.test(versionId)) throw invalidArgument('Invalid version id specified');
+  return { VersionId: versionId, DeleteMarker: removed && isDeleteMarker(removed) ? true : undefined };
+}
+
+/**
+ * The encryption a new object gets: the request's SSE headers, else the bucket's default.
+ * SSE-KMS needs the key to exist and be enabled in the bucket's account and Region; without
+ * a key id it uses the AWS managed key aws/s3, as S3 does.
+ */
+function objectEncryption(ctx: RequestContext, bucket: S3Bucket, input: PutObjectRequest): ObjectEncryption {
+  const algorithm = input.ServerSideEncryption ?? bucket.encryption.algorithm;
+  if (algorithm === 'AES256') return { algorithm };
+  if (algorithm !== 'aws:kms' && algorithm !== 'aws:kms:dsse') throw invalidArgument(`The encryption method specified is not supported: ${algorithm}`);
+  const keyId = input.SSEKMSKeyId ?? (input.ServerSideEncryption === undefined ? bucket.encryption.kmsMasterKeyId : undefined) ?? 'alias/aws/s3';
+  let key;
+  try {
+    key = resolveKmsKey(ctx.world, { accountId: bucket.ownerAccountId, region: bucket.region }, keyId);
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'NotFoundException') {
+      throw new ServiceError('KMS.NotFoundException', `Invalid keyId ${keyId}`, { status: 400 });
+    }
+    throw error;
+  }
+  if (!key.enabled) throw new ServiceError('KMS.DisabledException', `${key.arn} is disabled.`, { status: 400 });
+  return { algorithm, kmsKeyArn: key.arn, bucketKeyEnabled: input.BucketKeyEnabled ?? bucket.encryption.bucketKeyEnabled };
+}
+
+function encryptionHeaders(encryption: ObjectEncryption | undefined) {
+  return {
+    ServerSideEncryption: encryption?.algorithm,
+    SSEKMSKeyId: encryption?.kmsKeyArn,
+    BucketKeyEnabled: encryption?.kmsKeyArn === undefined ? undefined : (encryption.bucketKeyEnabled ?? false),
+  };
+}
 
 function objectRead(ctx: RequestContext, input: GetObjectRequest | HeadObjectRequest) {
   const bucket = readableBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
   const key = input.Key ?? '';
-  const object = bucket.objects.get(key);
+  let object: S3Object | undefined;
+  if (input.VersionId === undefined) {
+    object = bucket.objects.get(key);
+  } else {
+    const version = versionsOf(bucket, key).find((v) => (v.versionId ?? 'null') === input.VersionId);
+    if (!version) throw new ServiceError('NoSuchVersion', 'The specified version does not exist.', { status: 404, fields: { Key: key, VersionId: input.VersionId } });
+    // A delete marker has no content: S3 answers 405 when it is asked for by version id.
+    if (isDeleteMarker(version)) throw new ServiceError('MethodNotAllowed', 'The specified method is not allowed against this resource.', { status: 405, fields: { Method: 'GET', ResourceType: 'DeleteMarker' } });
+    object = version;
+  }
   if (!object) throw new ServiceError('NoSuchKey', 'The specified key does not exist.', { fields: { Key: key } });
   if (input.IfMatch !== undefined && !etagMatches(input.IfMatch, object.etag)) {
     throw new ServiceError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { status: 412, fields: { Condition: 'If-Match' } });
@@ -297,6 +416,8 @@ function objectRead(ctx: RequestContext, input: GetObjectRequest | HeadObjectReq
     ETag: object.etag,
     LastModified: object.lastModified,
     Metadata: object.metadata,
+    VersionId: bucket.versioning === undefined ? undefined : (object.versionId ?? 'null'),
+    ...encryptionHeaders(object.encryption),
   };
   return { object, head, range };
 }
@@ -328,37 +449,9 @@ export function byteRange(header: string, size: number): [number, number] | unde
   return [start, end];
 }
 
-function existingBucket(ctx: RequestContext, name: string | undefined): S3Bucket {
-  const bucket = ctx.world.state(buckets).get(name ?? '');
-  if (!bucket) throw new ServiceError('NoSuchBucket', 'The specified bucket does not exist', { fields: { BucketName: name } });
-  return bucket;
-}
 
-function readableBucket(ctx: RequestContext, name: string | undefined, expectedOwner: string | undefined): S3Bucket {
-  const bucket = existingBucket(ctx, name);
-  const allowed = bucket.ownerAccountId === ctx.accountId || (bucket.readAccess === 'organization' && ctx.world.org.accounts.has(ctx.accountId));
-  if (!allowed || (expectedOwner !== undefined && expectedOwner !== bucket.ownerAccountId)) throw accessDenied();
-  return bucket;
-}
 
-function sortedKeys(bucket: S3Bucket): string[] {
-  // S3 lists in UTF-8 byte order; JavaScript compares UTF-16 units, which differs only for
-  // characters above U+FFFF against U+E000..U+FFFF.
-  bucket.sortedKeys ??= [...bucket.objects.keys()].sort();
-  return bucket.sortedKeys;
-}
 
-/** First index where `before` is false; `before` must be true for a prefix of the list. */
-function lowerBound(keys: readonly string[], before: (key: string) => boolean): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (before(keys[mid] as string)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 function etagMatches(condition: string, etag: string): boolean {
   return condition.split(',').some((c) => {
@@ -371,14 +464,5 @@ function urlEncodeKey(key: string): string {
   return encodeURIComponent(key).replace(/%2F/g, '/');
 }
 
-function canonicalUserId(accountId: string): string {
-  return createHash('sha256').update(`s3-canonical:${accountId}`).digest('hex');
-}
 
-function accessDenied(): ServiceError {
-  return new ServiceError('AccessDenied', 'Access Denied', { status: 403 });
-}
 
-function invalidArgument(message: string): ServiceError {
-  return new ServiceError('InvalidArgument', message, { status: 400 });
-}

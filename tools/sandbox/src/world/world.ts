@@ -17,6 +17,16 @@ export interface IamRole {
   trustedAccountIds: string[];
   /** When set, the trust policy has an `sts:ExternalId` condition with this value. */
   externalId?: string;
+  /** Services the trust policy names (`appstream.amazonaws.com`), for services that pass the role. */
+  trustedServices?: string[];
+  /** The trust policy as IAM's CreateRole received it; sandbox-made roles have none and get one written for them. */
+  assumeRolePolicy?: string;
+  path?: string;
+  description?: string;
+  createDate?: Date;
+  /** Inline policies by name (PutRolePolicy). */
+  inlinePolicies?: Map<string, string>;
+  tags?: { Key: string; Value: string }[];
 }
 
 /** The role Organizations creates in every account it creates, trusted by the management account. */
