@@ -21,3 +21,4 @@ export type { SessionScriptFile } from './session-scripts.js';
 export { sessionScriptsConfigProblems, SESSION_SCRIPTS_DIRECTORY, MAX_WAITING_TIME_SECONDS } from './session-scripts-config.js';
 export type { SessionScriptsConfig, SessionScriptEvent, SessionScriptExecutable } from './session-scripts-config.js';
 export { userPseudonym } from './user-pseudonym.js';
+export { imageAssistantSteps, RECORDING_IMAGE_TAG } from './image-assistant-steps.js';
