@@ -39,4 +39,4 @@ export { GLOBAL_REGION, protectedResources, RESOURCE_TYPES } from './world/prote
 export type { CustomerWebAcl, ProtectedResource, ProtectedResourceRegistry, ProtectedResourceType, RegionResources } from './world/protected-resources.js';
 export { incidentPlan, INCIDENT_REGION } from './world/seeded-incidents.js';
 export type { IncidentKind, IncidentPlan, SeededIncident, SeededInstance } from './world/seeded-incidents.js';
-export { configureDetective } from './services/detective.js';
+export { configureDetective } from './services/detective-graph.js';

@@ -18,23 +18,36 @@ export interface RequestLogEntry {
 /** Entries kept in memory for `requests()`; older ones drop off so a long run stays bounded. */
 const MEMORY_LIMIT = 200_000;
 
-/** The request log: in memory for tests, and as JSON lines in a file when asked. */
+/**
+ * The request log: in memory for tests, and as JSON lines in a file when asked. The memory is a
+ * ring: once full, each entry overwrites the oldest, so a long run costs O(1) per request.
+ */
 export class RequestLog {
-  private readonly memory: RequestLogEntry[] = [];
+  private readonly ring: RequestLogEntry[] = [];
+  /** Where the next entry goes once the ring is full; also where the oldest entry sits. */
+  private next = 0;
   private readonly file: WriteStream | undefined;
 
-  constructor(path: string | undefined) {
+  constructor(
+    path: string | undefined,
+    private readonly capacity = MEMORY_LIMIT,
+  ) {
     this.file = path === undefined ? undefined : createWriteStream(path, { flags: 'a' });
   }
 
   record(entry: RequestLogEntry): void {
-    this.memory.push(entry);
-    if (this.memory.length > MEMORY_LIMIT) this.memory.splice(0, this.memory.length - MEMORY_LIMIT);
+    if (this.ring.length < this.capacity) {
+      this.ring.push(entry);
+    } else {
+      this.ring[this.next] = entry;
+      this.next = (this.next + 1) % this.capacity;
+    }
     this.file?.write(`${JSON.stringify(entry)}\n`);
   }
 
+  /** The entries kept, oldest first. */
   entries(): RequestLogEntry[] {
-    return [...this.memory];
+    return [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
   }
 
   close(): Promise<void> {

@@ -142,7 +142,7 @@ class SandboxServer {
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const exchange: Exchange = {
       started: performance.now(),
-      entry: { t: Date.now(), service: '', operation: '', account: '', region: '', status: 0, error: null, latencyMs: 0 },
+      entry: { t: this.world.clock.now().getTime(), service: '', operation: '', account: '', region: '', status: 0, error: null, latencyMs: 0 },
       head: req.method === 'HEAD',
     };
     try {

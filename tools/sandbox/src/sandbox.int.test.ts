@@ -15,6 +15,7 @@ import {
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchBucket,
@@ -301,6 +302,22 @@ describe('the wire', () => {
     const sts = await fetch(sandbox.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'Action=GetCallerIdentity&Version=2011-06-15' });
     expect(sts.status).toBe(403);
     expect(await sts.text()).toContain('<Code>MissingAuthenticationToken</Code>');
+  });
+
+  test('an XML body that is not well-formed is S3 its own 400 MalformedXML, never a 500', async ({ sandbox }) => {
+    const authorization = 'AWS4-HMAC-SHA256 Credential=AKIASANDBOXTEST/20240101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=00';
+    const bodies = {
+      mismatched: '<CreateBucketConfiguration><LocationConstraint>eu-west-1</Bucket></CreateBucketConfiguration>',
+      deep: `<CreateBucketConfiguration>${'<x>'.repeat(100_000)}${'</x>'.repeat(100_000)}</CreateBucketConfiguration>`,
+      badReference: '<CreateBucketConfiguration><LocationConstraint>&#xFFFFFFFF;</LocationConstraint></CreateBucketConfiguration>',
+    };
+    for (const [name, body] of Object.entries(bodies)) {
+      const response = await fetch(`${sandbox.url}/malformed-${name.toLowerCase()}`, { method: 'PUT', headers: { authorization, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, body });
+      expect(response.status, name).toBe(400);
+      expect(await response.text(), name).toContain('<Code>MalformedXML</Code>');
+    }
+    const s3 = new S3Client({ ...config(sandbox), region: 'eu-west-1', forcePathStyle: true });
+    await expect(s3.send(new HeadBucketCommand({ Bucket: 'malformed-mismatched' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 404 } });
   });
 
   test('an operation the sandbox does not implement is UnknownOperationException', async ({ sandbox }) => {

@@ -1,4 +1,5 @@
 import { membersOf, type ServiceModel, type Shape, type ShapeRef, type TimestampFormat } from '../model/service-model.js';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { parseScalar, scalarText, timestampFormat } from './wire-values.js';
 
 /**
@@ -9,6 +10,8 @@ import { parseScalar, scalarText, timestampFormat } from './wire-values.js';
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"'\r]/g, (c) => XML_ESCAPES[c] ?? c);
 }
+
+const CDATA = '#cdata';
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '\r': '&#13;' };
 
@@ -81,80 +84,90 @@ export interface XmlElement {
   text: string;
 }
 
+/** Deeper than any request document a service accepts (S3's deepest is five levels). */
+const MAX_XML_DEPTH = 32;
+
+const xmlParser = new XMLParser({
+  preserveOrder: true,
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  cdataPropName: CDATA,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  maxNestedTags: MAX_XML_DEPTH - 1, // it counts the levels below the root
+  // Entities are decoded below, where a reference to no character is a syntax error, not a RangeError.
+  processEntities: false,
+});
+
 /**
- * A small XML reader for request payloads (S3's CreateBucketConfiguration, Delete, Tagging):
- * elements and text, entities and CDATA; attributes, comments and declarations are skipped.
+ * Request payloads (S3's CreateBucketConfiguration, Delete, Tagging) as a tree of elements and
+ * text. fast-xml-parser's validator refuses what is not well-formed (mismatched or unclosed tags,
+ * several roots); its parser bounds the depth; attributes, comments and declarations are dropped.
+ * Any refusal is an XmlSyntaxError, which the protocol answers with the service's own 400.
  */
 export function parseXml(source: string): XmlElement {
-  let pos = 0;
-  const fail = (why: string): never => {
-    throw new XmlSyntaxError(`${why} at offset ${pos}`);
-  };
-  const skipMisc = () => {
-    for (;;) {
-      while (pos < source.length && /\s/.test(source.charAt(pos))) pos++;
-      if (source.startsWith('<?', pos)) pos = endOf('?>');
-      else if (source.startsWith('<!--', pos)) pos = endOf('-->');
-      else if (source.startsWith('<!DOCTYPE', pos)) pos = endOf('>');
-      else return;
-    }
-  };
-  const endOf = (token: string) => {
-    const at = source.indexOf(token, pos);
-    if (at < 0) fail(`unterminated ${token}`);
-    return at + token.length;
-  };
-  const element = (): XmlElement => {
-    if (source.charAt(pos) !== '<') fail('expected an element');
-    const tagEnd = endOf('>');
-    const tag = source.slice(pos + 1, tagEnd - 1);
-    pos = tagEnd;
-    const selfClosing = tag.endsWith('/');
-    const name = localName(tag.replace(/\/$/, '').trim().split(/\s+/)[0] ?? '');
-    if (name === '') fail('empty element name');
-    const node: XmlElement = { name, children: [], text: '' };
-    if (selfClosing) return node;
-    for (;;) {
-      if (pos >= source.length) fail(`unclosed <${name}>`);
-      if (source.startsWith('</', pos)) {
-        pos = endOf('>');
-        return node;
-      }
-      if (source.startsWith('<![CDATA[', pos)) {
-        const end = source.indexOf(']]>', pos);
-        if (end < 0) fail('unterminated CDATA');
-        node.text += source.slice(pos + 9, end);
-        pos = end + 3;
-      } else if (source.startsWith('<!--', pos)) {
-        pos = endOf('-->');
-      } else if (source.charAt(pos) === '<') {
-        node.children.push(element());
-      } else {
-        const next = source.indexOf('<', pos);
-        node.text += decodeEntities(source.slice(pos, next < 0 ? source.length : next));
-        pos = next < 0 ? source.length : next;
-      }
-    }
-  };
-  skipMisc();
-  const root = element();
-  skipMisc();
-  if (pos < source.length) fail('content after the root element');
-  return root;
+  const verdict = XMLValidator.validate(source);
+  if (verdict !== true) throw new XmlSyntaxError(`${verdict.err.msg} (line ${verdict.err.line}, column ${verdict.err.col})`);
+  if (!source.trimEnd().endsWith('>')) throw new XmlSyntaxError('content after the root element');
+  let nodes: OrderedNode[];
+  try {
+    nodes = xmlParser.parse(source) as OrderedNode[];
+  } catch (error) {
+    // The parser's only refusal left after validation is the depth bound.
+    throw new XmlSyntaxError(`${error instanceof Error ? error.message : String(error)} (more than ${MAX_XML_DEPTH} levels)`);
+  }
+  const roots = nodes.filter((node) => elementName(node) !== undefined);
+  const root = roots[0];
+  if (roots.length !== 1 || !root) throw new XmlSyntaxError('expected exactly one root element');
+  return toElement(root);
 }
 
 export class XmlSyntaxError extends Error {}
 
-function localName(qualified: string): string {
-  const colon = qualified.indexOf(':');
-  return colon < 0 ? qualified : qualified.slice(colon + 1);
+/** fast-xml-parser's ordered form: `{ name: children }` or `{ '#text': text }` or `{ [CDATA]: [{ '#text': text }] }`. */
+type OrderedNode = Record<string, unknown>;
+
+const TEXT = '#text';
+
+function elementName(node: OrderedNode): string | undefined {
+  return Object.keys(node).find((key) => key !== TEXT && key !== CDATA && key !== ':@');
+}
+
+/** Recursion is bounded: the parser refused anything deeper than MAX_XML_DEPTH. */
+function toElement(node: OrderedNode): XmlElement {
+  const name = elementName(node) ?? '';
+  const element: XmlElement = { name, children: [], text: '' };
+  for (const child of (node[name] as OrderedNode[] | undefined) ?? []) {
+    if (TEXT in child) element.text += decodeEntities(String(child[TEXT]));
+    else if (CDATA in child) element.text += ((child[CDATA] as OrderedNode[] | undefined) ?? []).map((part) => String(part[TEXT] ?? '')).join('');
+    else if (elementName(child) !== undefined) element.children.push(toElement(child));
+  }
+  return element;
+}
+
+const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** XML 1.0's Char production: a reference to anything else is not well-formed. */
+function isXmlChar(codePoint: number): boolean {
+  return (
+    codePoint === 0x9 || codePoint === 0xa || codePoint === 0xd ||
+    (codePoint >= 0x20 && codePoint <= 0xd7ff) ||
+    (codePoint >= 0xe000 && codePoint <= 0xfffd) ||
+    (codePoint >= 0x10000 && codePoint <= 0x10ffff)
+  );
 }
 
 function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);/g, (_, entity: string) => {
-    if (entity.startsWith('#x')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(parseInt(entity.slice(1), 10));
-    return { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }[entity] ?? '';
+  return text.replace(/&([^;&\s]*);?/g, (reference, entity: string) => {
+    if (!reference.endsWith(';')) throw new XmlSyntaxError(`unterminated reference ${JSON.stringify(reference)}`);
+    const named = NAMED_ENTITIES[entity];
+    if (named !== undefined) return named;
+    const numeric = /^#x([0-9a-fA-F]{1,8})$/.exec(entity) ?? /^#([0-9]{1,10})$/.exec(entity);
+    const codePoint = numeric?.[1] === undefined ? NaN : parseInt(numeric[1], entity.startsWith('#x') ? 16 : 10);
+    if (!isXmlChar(codePoint)) throw new XmlSyntaxError(`${reference} is not a reference to an XML character`);
+    return String.fromCodePoint(codePoint);
   });
 }
 

@@ -8,7 +8,6 @@ import type {
   GetInvestigationResponse,
   GetMembersRequest,
   GetMembersResponse,
-  Indicator,
   InvestigationDetail,
   ListDatasourcePackagesRequest,
   ListDatasourcePackagesResponse,
@@ -23,132 +22,19 @@ import type {
   ListOrganizationAdminAccountsRequest,
   ListOrganizationAdminAccountsResponse,
   MemberDetail,
-  Severity,
   StartInvestigationRequest,
   StartInvestigationResponse,
   UpdateInvestigationStateRequest,
 } from '@aws-sdk/client-detective';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
-import { randomInt, randomString } from '../world/prng.js';
-import { incidentPlan, type SeededIncident } from '../world/seeded-incidents.js';
-import { defineRegionState, defineWorldState, type World } from '../world/world.js';
-import { findingArnOf } from './guardduty.js';
+import { administratorOf, behaviorGraphs, type BehaviorGraph, ingestHistory, memberDetail } from './detective-graph.js';
+import { addInvestigation, INVESTIGATION_RUN_MS, type Investigation, investigationProgress } from './detective-investigations.js';
 
-/** Detective needs a few minutes to run an investigation; scaled by the sandbox's --time-scale. */
-const INVESTIGATION_RUN_MS = 2 * 60_000;
-const GRAPH_CREATED = new Date(Date.UTC(2024, 1, 1, 12));
 const INDICATORS_DEFAULT_PAGE = 50;
 const INVESTIGATIONS_DEFAULT_PAGE = 50;
 const MEMBERS_DEFAULT_PAGE = 100;
 const ENTITY_ARN = /^arn:aws:iam::(\d{12}):(role|user)\/[\w+=,.@/-]+$/;
-
-type IngestHistory = Partial<Record<DatasourcePackage, Partial<Record<DatasourcePackageIngestState, Date>>>>;
-
-interface GraphMember {
-  accountId: string;
-  email: string;
-  status: NonNullable<MemberDetail['Status']>;
-  disabledReason?: MemberDetail['DisabledReason'];
-  invitedTime: Date;
-  updatedTime: Date;
-  ingest: IngestHistory;
-}
-
-interface Investigation {
-  id: string;
-  entityArn: string;
-  entityType: 'IAM_ROLE' | 'IAM_USER';
-  createdTime: Date;
-  scopeStart: Date;
-  scopeEnd: Date;
-  state: 'ACTIVE' | 'ARCHIVED';
-  /** Wall-clock ms when it turns SUCCESSFUL. */
-  readyAt: number;
-  severity: Severity;
-  indicators: Indicator[];
-}
-
-interface BehaviorGraph {
-  arn: string;
-  adminAccountId: string;
-  createdTime: Date;
-  adminIngest: IngestHistory;
-  members: Map<string, GraphMember>;
-  investigations: Map<string, Investigation>;
-  nextInvestigation: number;
-}
-
-/** Which account administers Detective for the organization: the management account unless delegated. */
-const settings = defineWorldState('detective:settings', (): { administratorAccountId?: string } => ({}));
-
-/**
- * Makes `administratorAccountId` the organization's delegated Detective administrator (as
- * EnableOrganizationAdminAccount would): its graphs then hold the members, and the management
- * account has none of its own. Call it before the first Detective request.
- */
-export function configureDetective(world: World, options: { administratorAccountId?: string }): void {
-  const account = options.administratorAccountId === undefined ? undefined : world.org.accounts.get(options.administratorAccountId);
-  if (options.administratorAccountId !== undefined && account?.status !== 'ACTIVE') {
-    throw new Error(`configureDetective: ${options.administratorAccountId} is not an active account of the sandbox organization`);
-  }
-  world.state(settings).administratorAccountId = options.administratorAccountId;
-}
-
-function administratorOf(world: World): string {
-  return world.state(settings).administratorAccountId ?? world.org.managementAccountId;
-}
-
-/**
- * The behavior graph of a region, kept in the administrator's (the management account's, or
- * the delegated administrator's) state: every active member account, mostly ENABLED with DETECTIVE_CORE ingesting since it
- * joined, a few INVITED, disabled for volume or with ingest stopped lately. Accounts with a
- * planted incident are always ENABLED and ingesting, and the TorClient instance's role has an
- * older investigation whose scope ends before the incident.
- */
-const graphs = defineRegionState('detective:graph', ({ world, accountId, region }): BehaviorGraph => {
-  const random = world.random(`detective:graph:${region}`);
-  const arn = `arn:aws:detective:${region}:${accountId}:graph:${randomString(random, 32, '0123456789abcdef')}`;
-  const plan = incidentPlan(world);
-  const incidentAccounts = new Set(plan.incidents.map((incident) => incident.instance.accountId));
-  const members = new Map<string, GraphMember>();
-  for (const account of world.org.accounts.values()) {
-    if (account.id === accountId || account.status !== 'ACTIVE') continue;
-    const invitedTime = new Date(GRAPH_CREATED.getTime() + randomInt(random, 0, 200) * 86_400_000);
-    const draw = incidentAccounts.has(account.id) ? 1 : random();
-    const member: GraphMember = {
-      accountId: account.id,
-      email: account.email,
-      status: draw < 0.02 ? 'INVITED' : draw < 0.03 ? 'ACCEPTED_BUT_DISABLED' : 'ENABLED',
-      invitedTime,
-      updatedTime: invitedTime,
-      ingest: {},
-    };
-    if (member.status === 'ACCEPTED_BUT_DISABLED') member.disabledReason = 'VOLUME_TOO_HIGH';
-    if (member.status === 'ENABLED') {
-      member.ingest = { DETECTIVE_CORE: { STARTED: invitedTime }, ASFF_SECURITYHUB_FINDING: { STARTED: invitedTime } };
-      if (random() < 0.5) member.ingest.EKS_AUDIT = { STARTED: invitedTime };
-      // A few members stopped sending core data a day before the incidents.
-      if (draw < 0.06) member.ingest.DETECTIVE_CORE = { STARTED: invitedTime, STOPPED: new Date(plan.anchor.getTime() - 86_400_000) };
-    }
-    members.set(account.id, member);
-  }
-  const graph: BehaviorGraph = {
-    arn,
-    adminAccountId: accountId,
-    createdTime: GRAPH_CREATED,
-    adminIngest: { DETECTIVE_CORE: { STARTED: GRAPH_CREATED }, ASFF_SECURITYHUB_FINDING: { STARTED: GRAPH_CREATED } },
-    members,
-    investigations: new Map(),
-    nextInvestigation: 1,
-  };
-  const tor = plan.incidents.find((incident) => incident.kind === 'tor-client' && incident.instance.region === region);
-  if (tor) {
-    const scopeEnd = new Date(plan.anchor.getTime() - 2 * 86_400_000);
-    addInvestigation(world, graph, tor.instance.roleArn, new Date(scopeEnd.getTime() - 86_400_000), scopeEnd, scopeEnd, 0);
-  }
-  return graph;
-});
 
 /**
  * Amazon Detective (restJson): one behavior graph per region, administered by the management
@@ -238,7 +124,7 @@ export const detective = defineService({
       if (!start || !end || start.getTime() >= end.getTime()) throw validation('The scope start time must be before the scope end time.');
       if (end.getTime() > now + 60_000) throw validation('The scope end time cannot be in the future.');
       if (start.getTime() < now - 365 * 86_400_000) throw validation('The scope start time cannot be more than one year in the past.');
-      const investigation = addInvestigation(ctx.world, graph, entityArn, start, end, new Date(now), ctx.world.clock.scale(INVESTIGATION_RUN_MS));
+      const investigation = addInvestigation(ctx.world, graph, { entityArn, scopeStart: start, scopeEnd: end, createdTime: new Date(now), runMs: ctx.world.clock.scale(INVESTIGATION_RUN_MS) });
       return { InvestigationId: investigation.id };
     },
 
@@ -253,7 +139,7 @@ export const detective = defineService({
         CreatedTime: investigation.createdTime,
         ScopeStartTime: investigation.scopeStart,
         ScopeEndTime: investigation.scopeEnd,
-        ...progress(investigation),
+        ...investigationProgress(investigation, ctx.world.clock.now()),
         State: investigation.state,
       };
     },
@@ -268,7 +154,7 @@ export const detective = defineService({
           EntityType: investigation.entityType,
           CreatedTime: investigation.createdTime,
           State: investigation.state,
-          ...progress(investigation),
+          ...investigationProgress(investigation, ctx.world.clock.now()),
         }))
         .filter(
           (detail) =>
@@ -299,7 +185,7 @@ export const detective = defineService({
       const graph = administeredGraph(ctx, input.GraphArn);
       const investigation = investigationOf(graph, input.InvestigationId);
       // A running investigation has found nothing yet.
-      const indicators = progress(investigation).Status === 'SUCCESSFUL' ? investigation.indicators : [];
+      const indicators = investigationProgress(investigation, ctx.world.clock.now()).Status === 'SUCCESSFUL' ? investigation.indicators : [];
       const selected = input.IndicatorType ? indicators.filter((indicator) => indicator.IndicatorType === input.IndicatorType) : indicators;
       const listing = `detective:ListIndicators:${graph.arn}:${investigation.id}:${input.IndicatorType ?? ''}`;
       const { items, nextToken } = page(ctx, listing, selected, input.NextToken, input.MaxResults ?? INDICATORS_DEFAULT_PAGE);
@@ -320,7 +206,7 @@ function isAdministrator(ctx: RequestContext): boolean {
 }
 
 function graphOf(ctx: RequestContext): BehaviorGraph {
-  return ctx.world.account(administratorOf(ctx.world)).region(ctx.region).state(graphs);
+  return ctx.world.account(administratorOf(ctx.world)).region(ctx.region).state(behaviorGraphs);
 }
 
 function administeredGraph(ctx: RequestContext, graphArn: string | undefined): BehaviorGraph {
@@ -333,127 +219,6 @@ function investigationOf(graph: BehaviorGraph, id: string | undefined): Investig
   const investigation = graph.investigations.get(id ?? '');
   if (!investigation) throw new ServiceError('ResourceNotFoundException', 'The request refers to a nonexistent resource.');
   return investigation;
-}
-
-function progress(investigation: Investigation): { Status: 'RUNNING' | 'SUCCESSFUL'; Severity?: Severity } {
-  return Date.now() >= investigation.readyAt ? { Status: 'SUCCESSFUL', Severity: investigation.severity } : { Status: 'RUNNING' };
-}
-
-function memberDetail(graph: BehaviorGraph, member: GraphMember): MemberDetail {
-  return {
-    AccountId: member.accountId,
-    EmailAddress: member.email,
-    GraphArn: graph.arn,
-    MasterId: graph.adminAccountId,
-    AdministratorId: graph.adminAccountId,
-    Status: member.status,
-    DisabledReason: member.disabledReason,
-    InvitedTime: member.invitedTime,
-    UpdatedTime: member.updatedTime,
-    InvitationType: 'ORGANIZATION',
-    DatasourcePackageIngestStates: Object.fromEntries(
-      Object.entries(member.ingest).map(([name, changes]) => [name, Object.entries(changes).sort(([, a], [, b]) => b.getTime() - a.getTime())[0]?.[0]]),
-    ),
-  };
-}
-
-function ingestHistory(ingest: IngestHistory) {
-  return Object.fromEntries(
-    Object.entries(ingest).map(([name, changes]) => [name, Object.fromEntries(Object.entries(changes).map(([state, at]) => [state, { Timestamp: at }]))]),
-  );
-}
-
-function addInvestigation(world: World, graph: BehaviorGraph, entityArn: string, scopeStart: Date, scopeEnd: Date, createdTime: Date, runMs: number): Investigation {
-  // Detective's ids are 21 digits.
-  const id = String(100_000_000_000_000_000_000n + BigInt(graph.nextInvestigation++) * 7_919n + BigInt(world.seed));
-  const planted = incidentPlan(world).incidents.filter(
-    (incident) => incident.instance.roleArn === entityArn && incident.at.getTime() < scopeEnd.getTime() && incident.end.getTime() > scopeStart.getTime(),
-  );
-  const indicators = planted.flatMap((incident) => indicatorsOf(world, incident));
-  const investigation: Investigation = {
-    id,
-    entityArn,
-    entityType: entityArn.includes(':user/') ? 'IAM_USER' : 'IAM_ROLE',
-    createdTime,
-    scopeStart,
-    scopeEnd,
-    state: 'ACTIVE',
-    readyAt: createdTime.getTime() + runMs,
-    severity: severityOf(planted),
-    indicators,
-  };
-  graph.investigations.set(id, investigation);
-  return investigation;
-}
-
-function severityOf(incidents: SeededIncident[]): Severity {
-  const kinds = new Set(incidents.map((incident) => incident.kind));
-  if (kinds.has('tor-client')) return 'CRITICAL';
-  if (kinds.has('dos-tcp')) return 'HIGH';
-  if (kinds.has('ssh-brute-force') || kinds.has('port-probe')) return 'MEDIUM';
-  return 'INFORMATIONAL';
-}
-
-/**
- * API calls the TorClient instance's role made through the Tor relay, by service, with the
- * MITRE ATT&CK tactic, technique and procedure Detective reports for them (its TTP indicators).
- */
-const DISCOVERY_CALLS: readonly { service: string; tactic: string; technique: string; procedure: string; apis: readonly string[] }[] = [
-  { service: 's3', tactic: 'Collection', technique: 'Data from Cloud Storage', procedure: 'Read objects of S3 buckets', apis: ['ListBuckets', 'GetBucketPolicy', 'GetBucketAcl', 'ListObjectsV2', 'GetObject', 'GetBucketLocation', 'GetBucketVersioning', 'GetBucketLogging', 'GetBucketEncryption', 'GetPublicAccessBlock'] },
-  { service: 'iam', tactic: 'Discovery', technique: 'Account Discovery', procedure: 'Enumerated IAM principals and policies', apis: ['ListUsers', 'ListRoles', 'ListPolicies', 'GetAccountAuthorizationDetails', 'ListAccessKeys', 'ListAttachedRolePolicies', 'GetRole', 'ListGroups', 'ListInstanceProfiles', 'GetAccountSummary'] },
-  { service: 'ec2', tactic: 'Discovery', technique: 'Cloud Infrastructure Discovery', procedure: 'Enumerated compute resources', apis: ['DescribeInstances', 'DescribeSecurityGroups', 'DescribeVpcs', 'DescribeSubnets', 'DescribeSnapshots', 'DescribeImages', 'DescribeVolumes', 'DescribeKeyPairs', 'DescribeRegions', 'DescribeAddresses'] },
-  { service: 'sts', tactic: 'Credential Access', technique: 'Steal Application Access Token', procedure: 'Used instance credentials outside the instance', apis: ['GetCallerIdentity', 'GetSessionToken', 'GetAccessKeyInfo', 'DecodeAuthorizationMessage', 'AssumeRole', 'GetFederationToken', 'AssumeRoleWithWebIdentity', 'TagSession', 'GetServiceBearerToken', 'SetSourceIdentity'] },
-  { service: 'kms', tactic: 'Discovery', technique: 'Cloud Service Discovery', procedure: 'Enumerated KMS keys', apis: ['ListKeys', 'ListAliases', 'DescribeKey', 'GetKeyPolicy', 'ListGrants', 'Decrypt', 'GenerateDataKey', 'ListKeyPolicies', 'GetKeyRotationStatus', 'ListResourceTags'] },
-  { service: 'secretsmanager', tactic: 'Credential Access', technique: 'Credentials from Password Stores', procedure: 'Read secrets', apis: ['ListSecrets', 'GetSecretValue', 'DescribeSecret', 'GetResourcePolicy', 'ListSecretVersionIds', 'BatchGetSecretValue', 'GetRandomPassword', 'ValidateResourcePolicy', 'DescribeSecretRotation', 'ListTagsForSecret'] },
-  { service: 'lambda', tactic: 'Discovery', technique: 'Cloud Service Discovery', procedure: 'Enumerated Lambda functions', apis: ['ListFunctions', 'GetFunction', 'GetPolicy', 'ListLayers', 'GetFunctionConfiguration', 'ListAliases', 'ListEventSourceMappings', 'GetAccountSettings', 'ListVersionsByFunction', 'ListTags'] },
-  { service: 'rds', tactic: 'Discovery', technique: 'Cloud Infrastructure Discovery', procedure: 'Enumerated databases', apis: ['DescribeDBInstances', 'DescribeDBClusters', 'DescribeDBSnapshots', 'DescribeDBSubnetGroups', 'DescribeDBParameterGroups', 'DescribeEventSubscriptions', 'DescribeDBClusterSnapshots', 'DescribeOptionGroups', 'DescribeDBProxies', 'ListTagsForResource'] },
-  { service: 'dynamodb', tactic: 'Collection', technique: 'Data from Information Repositories', procedure: 'Scanned DynamoDB tables', apis: ['ListTables', 'DescribeTable', 'Scan', 'ListBackups', 'DescribeContinuousBackups', 'ListGlobalTables', 'DescribeLimits', 'ListStreams', 'DescribeEndpoints', 'ListTagsOfResource'] },
-  { service: 'ssm', tactic: 'Credential Access', technique: 'Unsecured Credentials', procedure: 'Read SSM parameters', apis: ['DescribeParameters', 'GetParameter', 'GetParametersByPath', 'DescribeInstanceInformation', 'ListDocuments', 'ListCommands', 'DescribeSessions', 'GetInventory', 'ListAssociations', 'DescribeMaintenanceWindows'] },
-  { service: 'cloudtrail', tactic: 'Defense Evasion', technique: 'Impair Defenses', procedure: 'Inspected CloudTrail configuration', apis: ['DescribeTrails', 'GetTrailStatus', 'LookupEvents', 'GetEventSelectors', 'ListTrails', 'GetInsightSelectors', 'ListEventDataStores', 'GetTrail', 'ListChannels', 'ListImports'] },
-  { service: 'logs', tactic: 'Discovery', technique: 'Log Enumeration', procedure: 'Read CloudWatch Logs', apis: ['DescribeLogGroups', 'DescribeLogStreams', 'FilterLogEvents', 'GetLogEvents', 'DescribeSubscriptionFilters', 'DescribeMetricFilters', 'DescribeDestinations', 'DescribeQueries', 'DescribeResourcePolicies', 'ListTagsForResource'] },
-];
-
-/** What Detective would find about the instance role of an incident's instance. */
-function indicatorsOf(world: World, incident: SeededIncident): Indicator[] {
-  const related: Indicator = {
-    IndicatorType: 'RELATED_FINDING',
-    IndicatorDetail: { RelatedFindingDetail: { Arn: findingArnOf(world, incident), Type: incident.findingType, IpAddress: incident.remoteIp } },
-  };
-  const flagged: Indicator = {
-    IndicatorType: 'FLAGGED_IP_ADDRESS',
-    IndicatorDetail: { FlaggedIpAddressDetail: { IpAddress: incident.remoteIp, Reason: 'AWS_THREAT_INTELLIGENCE' } },
-  };
-  if (incident.kind !== 'tor-client') return [related, flagged];
-  const random = world.random(`detective:ttp:${incident.findingId}`);
-  const ttps: Indicator[] = DISCOVERY_CALLS.flatMap(({ service, tactic, technique, procedure, apis }) =>
-    apis.map((api): Indicator => {
-      return {
-        IndicatorType: 'TTP_OBSERVED',
-        IndicatorDetail: {
-          TTPsObservedDetail: {
-            Tactic: tactic,
-            Technique: technique,
-            Procedure: procedure,
-            IpAddress: incident.remoteIp,
-            APIName: `${service}:${api}`,
-            APISuccessCount: randomInt(random, 1, 40),
-            APIFailureCount: randomInt(random, 0, 12),
-          },
-        },
-      };
-    }),
-  );
-  return [
-    related,
-    flagged,
-    {
-      IndicatorType: 'NEW_GEOLOCATION',
-      IndicatorDetail: { NewGeolocationDetail: { Location: `${incident.remote.city}, ${incident.remote.countryCode}`, IpAddress: incident.remoteIp, IsNewForEntireAccount: true } },
-    },
-    { IndicatorType: 'NEW_ASO', IndicatorDetail: { NewAsoDetail: { Aso: incident.remote.asnOrg, IsNewForEntireAccount: true } } },
-    { IndicatorType: 'NEW_USER_AGENT', IndicatorDetail: { NewUserAgentDetail: { UserAgent: 'aws-cli/2.15.30 Python/3.11.8 Linux/6.1 exe/x86_64', IsNewForEntireAccount: false } } },
-    ...ttps,
-  ];
 }
 
 /** Opaque tokens over a stable order; a token from another listing is a ValidationException. */

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Clock } from './clock.js';
 
 /** Who is calling, as STS GetCallerIdentity would say, and which account's state they reach. */
 export interface CallerIdentity {
@@ -36,13 +37,16 @@ const KEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 export class CredentialStore {
   private readonly sessions = new Map<string, Session>();
 
-  constructor(private readonly managementAccountId: string) {}
+  constructor(
+    private readonly managementAccountId: string,
+    private readonly clock: Clock,
+  ) {}
 
-  check(accessKeyId: string, sessionToken: string | undefined, nowMs = Date.now()): CredentialCheck {
+  check(accessKeyId: string, sessionToken: string | undefined): CredentialCheck {
     const session = this.sessions.get(accessKeyId);
     if (!session) return { ok: true, identity: this.managementUser(accessKeyId) };
     if (sessionToken !== session.credentials.sessionToken) return { ok: false, reason: 'invalid-token' };
-    if (session.credentials.expiration.getTime() <= nowMs) return { ok: false, reason: 'expired' };
+    if (session.credentials.expiration.getTime() <= this.clock.now().getTime()) return { ok: false, reason: 'expired' };
     return { ok: true, identity: session.identity };
   }
 
@@ -51,7 +55,8 @@ export class CredentialStore {
    * believes valid (its clock behind, or its cached expiry wrong): calls with them get
    * ExpiredToken. Returns how many were ended.
    */
-  expireSessions(accountId: string, nowMs = Date.now()): number {
+  expireSessions(accountId: string): number {
+    const nowMs = this.clock.now().getTime();
     let ended = 0;
     for (const session of this.sessions.values()) {
       if (session.identity.accountId !== accountId || session.credentials.expiration.getTime() <= nowMs) continue;
@@ -72,7 +77,7 @@ export class CredentialStore {
       accessKeyId,
       secretAccessKey: randomBytes(30).toString('base64'),
       sessionToken: randomBytes(180).toString('base64'),
-      expiration: new Date(Math.floor(Date.now() / 1000) * 1000 + durationSeconds * 1000),
+      expiration: new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000 + durationSeconds * 1000),
     };
     const identity: CallerIdentity = {
       accountId,

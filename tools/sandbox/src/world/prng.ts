@@ -16,6 +16,26 @@ export function mulberry32(seed: number): Random {
   };
 }
 
+/**
+ * A 32-bit hash of a few integers (murmur3's finalizer over a running mix): seeds a generator from
+ * coordinates (seed, minute) so any slice of a stream can be generated on its own.
+ */
+export function mix(...values: number[]): number {
+  let h = 0x9e3779b9;
+  for (const v of values) {
+    h = Math.imul(h ^ (v >>> 0), 0x85ebca6b);
+    h ^= Math.floor(v / 4294967296) >>> 0;
+    h = (h << 13) | (h >>> 19);
+    h = Math.imul(h, 5) + 0xe6546b64;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** FNV-1a of a label, so each consumer (`fms:123456789012:us-east-1`) gets its own stream. */
 export function hashLabel(label: string): number {
   let hash = 0x811c9dc5;

@@ -127,7 +127,7 @@ export class World {
     this.seed = options.seed;
     this.org = buildOrganization(options);
     this.clock = new Clock(options.timeScale);
-    this.credentials = new CredentialStore(this.org.managementAccountId);
+    this.credentials = new CredentialStore(this.org.managementAccountId, this.clock);
   }
 
   /** State of an account of the organization; throws for an id the organization does not hold. */
