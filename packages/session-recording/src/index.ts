@@ -22,3 +22,5 @@ export { sessionScriptsConfigProblems, SESSION_SCRIPTS_DIRECTORY, MAX_WAITING_TI
 export type { SessionScriptsConfig, SessionScriptEvent, SessionScriptExecutable } from './session-scripts-config.js';
 export { userPseudonym } from './user-pseudonym.js';
 export { imageAssistantSteps, RECORDING_IMAGE_TAG } from './image-assistant-steps.js';
+export { userPrefixes, userObjectVersions, listUserSessions, exportUserRecordings, eraseUserRecordings } from './user-recordings.js';
+export type { RecordingTarget, UserRecordingsContext, RecordingObjectVersion, RecordedSession, ExportManifest, Erasure } from './user-recordings.js';
