@@ -28,7 +28,8 @@ export type { CallerIdentity } from './world/credentials.js';
 export { PageTokens } from './world/page-tokens.js';
 export type { Random } from './world/prng.js';
 export { createS3Bucket, putS3Object, s3Buckets } from './services/s3.js';
-export type { ObjectSource, S3Bucket, S3Object } from './services/s3.js';
+export type { ObjectSource, S3Bucket, S3DeleteMarker, S3Object, S3Version } from './services/s3-buckets.js';
+export { versionsOf } from './services/s3-buckets.js';
 export { configureFirewallManager, firewallManagerOptionsSchema } from './services/fms.js';
 export type { FirewallManagerOptions } from './services/fms.js';
 export { fmsPolicies } from './services/fms-policy-store.js';
@@ -40,3 +41,22 @@ export type { CustomerWebAcl, ProtectedResource, ProtectedResourceRegistry, Prot
 export { incidentPlan, INCIDENT_REGION } from './world/seeded-incidents.js';
 export type { IncidentKind, IncidentPlan, SeededIncident, SeededInstance } from './world/seeded-incidents.js';
 export { configureDetective } from './services/detective-graph.js';
+export {
+  APPSTREAM_DELAYS,
+  APPSTREAM_QUOTAS,
+  appstreamRegion,
+  createImageFromBuilder,
+  deliverUsageReports,
+  endSession,
+  finishImage,
+  SESSIONS_REPORT_COLUMNS,
+  sessionsReportKey,
+  startSession,
+  subscribeUsageReports,
+  usageReportsBucketName,
+} from './services/appstream-store.js';
+export type { AppStreamFleet, AppStreamImage, AppStreamRegion, AppStreamSession, AppStreamStack } from './services/appstream-store.js';
+export { CONTROL_PREFIX } from './control-endpoint.js';
+export { resolveKmsKey } from './services/kms.js';
+export type { KmsKey } from './services/kms.js';
+export { plantSecret } from './services/secrets-manager.js';

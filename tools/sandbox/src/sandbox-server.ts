@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { answerControl, isControlRequest } from './control-endpoint.js';
 import { decodeAwsChunked, isAwsChunked, withoutAwsChunked } from './aws-chunked.js';
 import { FaultInjector } from './faults/fault-injector.js';
 import { loadFaultsFile, parseFaultsConfig, type FaultsConfig } from './faults/faults-config.js';
@@ -157,6 +158,13 @@ class SandboxServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
     let request = await readRequest(req);
+    if (isControlRequest(request)) {
+      exchange.entry.service = 'sandbox';
+      exchange.entry.operation = request.path;
+      const { response, error } = answerControl(this.world, request);
+      this.send(res, response, exchange, error);
+      return;
+    }
     const scope = signatureScope(request.headers, request.query);
     const runtime = scope ? this.runtimes.get(scope.service) : this.guessService(request);
     const entry = exchange.entry;
