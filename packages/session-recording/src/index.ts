@@ -24,3 +24,16 @@ export { userPseudonym } from './user-pseudonym.js';
 export { imageAssistantSteps, RECORDING_IMAGE_TAG } from './image-assistant-steps.js';
 export { userPrefixes, userObjectVersions, listUserSessions, exportUserRecordings, eraseUserRecordings } from './user-recordings.js';
 export type { RecordingTarget, UserRecordingsContext, RecordingObjectVersion, RecordedSession, ExportManifest, Erasure } from './user-recordings.js';
+export { SETUP_STEPS, runSetupStep, setupTarget, AppStreamQuotaError, SetupWaitTimeoutError } from './recording-setup.js';
+export type { SetupStep, SetupContext, StepResult } from './recording-setup.js';
+export {
+  bucketPolicy,
+  bucketLifecycle,
+  bucketEncryption,
+  fleetRoleName,
+  fleetRoleArn,
+  fleetRolePolicy,
+  fleetRoleTrustPolicy,
+  scriptsZipKey,
+  DEFAULT_KMS_KEY,
+} from './recording-access.js';
