@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 
 /** Commander option parsers: a bad value is one sentence naming it, and exit code 2. */
 export function integerOption(name: string, min: number, max: number) {

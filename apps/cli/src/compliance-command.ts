@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { complianceReport, complianceReportCsv } from '@orgshield/firewall';
 import { choiceOption, collect, formatTable, note, printJson } from './cli-kit.js';
 import { localClients } from './rollout-command.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import {
   analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, flowAnalysisJson, formatBytes, protocolName, writeFlowReport,
 } from '@orgshield/investigations/flow-logs';

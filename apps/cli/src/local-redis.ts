@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { Redis } from 'ioredis';
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { connectRedis, DEFAULT_REDIS_URL, redactUrl } from '@orgshield/jobs';
 
 export interface LocalRedis {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError, isShapedLikeOrgshieldError } from '@orgshield/errors';
 
 type Configure = (program: Command) => void;
 
@@ -41,10 +41,6 @@ async function buildProgram(argv: readonly string[]): Promise<Command> {
   return program;
 }
 
-function isShapedLikeOrgshieldError(error: unknown): error is Error & { exitCode: 1 | 2 } {
-  return error instanceof Error && 'code' in error && 'exitCode' in error && (error.exitCode === 1 || error.exitCode === 2);
-}
-
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');
   // Node 20 is this project's runtime; the SDK's notice about its 2027 support window is in the README.
@@ -52,11 +48,11 @@ async function main(argv: string[]): Promise<number> {
   if (debug) process.env['LOG_LEVEL'] ??= 'debug';
   try {
     await (await buildProgram(argv)).parseAsync(argv);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_CODES.done;
   } catch (error) {
     if (error instanceof CommanderError) {
       // help and version end with exit code 0; every other commander error is bad usage.
-      return error.exitCode === 0 ? 0 : 2;
+      return error.exitCode === 0 ? EXIT_CODES.done : EXIT_CODES.badInput;
     }
     // The sandbox (a tool that imports no package) shapes its errors the same way.
     if (error instanceof OrgshieldError || isShapedLikeOrgshieldError(error)) {
@@ -67,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`orgshield: unexpected error: ${message} (run with --debug for details)\n`);
     if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
-    return 1;
+    return EXIT_CODES.failed;
   }
 }
 

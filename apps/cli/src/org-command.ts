@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { loadSnapshot, OrganizationIndex, type OrganizationSnapshot } from '@orgshield/accounts';
 import { orgSyncJob } from '@orgshield/jobs';
 import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';

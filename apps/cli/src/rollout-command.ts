@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { AwsClientFactory, OrgshieldError } from '@orgshield/aws';
+import { AwsClientFactory } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { discoverOrganization } from '@orgshield/accounts';
 import {
   loadRollout,
@@ -47,7 +48,7 @@ function printEvent(event: RolloutEvent): void {
 
 /** A settled rollout that did not complete is a failed command (exit 1), said in its own words. */
 function requireCompleted(rolloutId: string, state: RolloutState, wanted: RolloutState['status'] = 'completed'): void {
-  if (state.status !== wanted) throw new OrgshieldError(`Rollout${state.status}`, `rollout ${rolloutId} is ${state.status}: ${state.message}.`, { exitCode: 1 });
+  if (state.status !== wanted) throw new OrgshieldError(`Rollout${state.status}`, `rollout ${rolloutId} is ${state.status}: ${state.message}.`, { exitCode: EXIT_CODES.failed });
 }
 
 function printPlan(plan: RolloutPlan): void {

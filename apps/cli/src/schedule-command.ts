@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { readRolloutSource, RolloutSchedules } from '@orgshield/firewall';
 import { JobQueues, JobSchedules, orgSyncJob } from '@orgshield/jobs';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { connectRedis } from '@orgshield/jobs';
 import { loadWorkerConfig } from './worker-config.js';
 import { startWorkerHttp, WorkerMetrics } from './worker-http.js';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     await runtime.close();
     await redis.quit().catch(() => undefined);
     logger.info('stopped');
-    process.exit(0);
+    process.exit(EXIT_CODES.done);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -51,5 +51,5 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`orgshield-worker: ${message}\n`);
-  process.exit(error instanceof OrgshieldError ? error.exitCode : 1);
+  process.exit(error instanceof OrgshieldError ? error.exitCode : EXIT_CODES.failed);
 });

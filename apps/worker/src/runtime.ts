@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { AwsClientFactory, parseRateLimits, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION } from '@orgshield/accounts';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import type { WorkerConfig } from './worker-config.js';
 
 /** What processors share in one worker process: one client factory, one credential cache. */
@@ -76,7 +76,7 @@ export function configuredRateLimits(config: WorkerConfig): RateLimits | undefin
   try {
     parsed = JSON.parse(config.ORGSHIELD_RATE_LIMITS);
   } catch {
-    throw new OrgshieldError('InvalidConfig', 'ORGSHIELD_RATE_LIMITS is not valid JSON: give e.g. {"organizations:*": {"rate": 10, "burst": 10}}.', { exitCode: 2 });
+    throw new OrgshieldError('InvalidConfig', 'ORGSHIELD_RATE_LIMITS is not valid JSON: give e.g. {"organizations:*": {"rate": 10, "burst": 10}}.', { exitCode: EXIT_CODES.badInput });
   }
   return parseRateLimits(parsed);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, QUEUE_NAMES, type QueueName } from '@orgshield/jobs';
 
 const concurrencyList = z
@@ -41,5 +41,5 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? '');
-  throw new OrgshieldError('InvalidConfig', `${key}="${env[key] ?? ''}" is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: 2 });
+  throw new OrgshieldError('InvalidConfig', `${key}="${env[key] ?? ''}" is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: EXIT_CODES.badInput });
 }

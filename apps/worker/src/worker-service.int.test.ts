@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { defineJob, JobFailedError, JobQueues, type JobProgress } from '@orgshield/jobs';
 import { processor, WorkerService } from './worker-service.js';
 

@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { DEFAULT_QUEUE_PREFIX, type JobContract, type JobProgress, type QueueName } from '@orgshield/jobs';
 
 type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
@@ -98,7 +98,7 @@ export class WorkerService {
       this.options.onJobFinished?.({ name: job.name, queue, ok: false, durationMs: Date.now() - started });
       const message = error instanceof Error ? error.message : String(error);
       logger.warn({ err: message, code: error instanceof OrgshieldError ? error.code : undefined }, 'job failed');
-      if (error instanceof OrgshieldError && (error.exitCode === 2 || UNRECOVERABLE_CODES.has(error.code))) {
+      if (error instanceof OrgshieldError && (error.exitCode === EXIT_CODES.badInput || UNRECOVERABLE_CODES.has(error.code))) {
         throw new UnrecoverableError(message);
       }
       throw error;

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { z } from 'zod';
 import { OrganizationIndex, hasAllTags, isTarget } from './organization-index.js';
 import { accountIdSchema, tagsSchema, type OrganizationSnapshot } from './organization-schema.js';

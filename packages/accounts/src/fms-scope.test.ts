@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { describe, expect, it } from 'vitest';
 import { buildSnapshot, snapshotArbitrary } from '../test/organization-arbitrary.js';
 import { resolveFmsScope, type FmsScope, type FmsScopeMap } from './fms-scope.js';

@@ -1,4 +1,5 @@
-import { AwsClientFactory, InvalidInputError } from '@orgshield/aws';
+import { AwsClientFactory } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { describe, expect, it } from 'vitest';
 import { MemberCredentials, roleSessionName } from './member-credentials.js';
 

@@ -1,13 +1,6 @@
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import {
-  AwsCallError,
-  InvalidInputError,
-  OrgshieldError,
-  type AwsClientFactory,
-  type AwsCredentialIdentity,
-  type AwsCredentialIdentityProvider,
-  type ClientTarget,
-} from '@orgshield/aws';
+import { AwsCallError, type AwsClientFactory, type AwsCredentialIdentity, type AwsCredentialIdentityProvider, type ClientTarget } from '@orgshield/aws';
+import { EXIT_CODES, InvalidInputError, OrgshieldError } from '@orgshield/errors';
 import { accountIdSchema } from './organization-schema.js';
 
 export const DEFAULT_MEMBER_ROLE = 'OrganizationAccountAccessRole';
@@ -35,7 +28,7 @@ export class AssumeRoleFailedError extends OrgshieldError {
     super(
       'AssumeRoleFailed',
       `cannot assume ${roleArn} (${cause.awsCode}): check that the role exists in account ${accountId} and trusts the management account.`,
-      { exitCode: 1, cause },
+      { exitCode: EXIT_CODES.failed, cause },
     );
   }
 }

@@ -8,7 +8,8 @@ import {
   type Account as AwsAccount,
   type Root as AwsRoot,
 } from '@aws-sdk/client-organizations';
-import { OrgshieldError, type AwsClientFactory } from '@orgshield/aws';
+import { type AwsClientFactory } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import {
   organizationSnapshotSchema,
   type Account,
@@ -41,7 +42,7 @@ export interface DiscoveryOptions {
 /** Organizations answered something a snapshot cannot be made from. */
 export class UnexpectedOrganizationError extends OrgshieldError {
   constructor(what: string) {
-    super('UnexpectedOrganizationResponse', `Organizations returned ${what}; the snapshot was not saved.`, { exitCode: 1 });
+    super('UnexpectedOrganizationResponse', `Organizations returned ${what}; the snapshot was not saved.`, { exitCode: EXIT_CODES.failed });
   }
 }
 

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { type Account, accountIdSchema, type OrganizationSnapshot, type Tags } from './organization-schema.js';
 
 function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {

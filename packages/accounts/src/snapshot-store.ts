@@ -1,4 +1,4 @@
-import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, InvalidInputError, OrgshieldError } from '@orgshield/errors';
 import type { Redis } from 'ioredis';
 import { organizationSnapshotSchema, type OrganizationSnapshot } from './organization-schema.js';
 
@@ -15,7 +15,7 @@ function snapshotKey(options: SnapshotStoreOptions): string {
 export class SnapshotUnreadableError extends OrgshieldError {
   constructor(key: string, cause: unknown) {
     super('SnapshotUnreadable', `the organization snapshot in Redis (${key}) is unreadable: run "orgshield org sync" to refresh it.`, {
-      exitCode: 1,
+      exitCode: EXIT_CODES.failed,
       cause,
     });
   }

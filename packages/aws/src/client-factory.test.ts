@@ -3,7 +3,8 @@ import { ListRootsCommand, OrganizationsClient, TagResourceCommand } from '@aws-
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsClientFactory, isMutatingOperation, serviceKey, type MutationAuditEntry } from './client-factory.js';
-import { CredentialsMissingError, EndpointUnreachableError, InvalidInputError } from './errors.js';
+import { InvalidInputError } from '@orgshield/errors';
+import { CredentialsMissingError, EndpointUnreachableError } from './errors.js';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
 

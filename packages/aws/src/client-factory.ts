@@ -11,7 +11,8 @@ import type {
   MetadataBearer,
 } from '@smithy/types';
 import { classifyError, errorCode, toOrgshieldError } from './error-classification.js';
-import { CALLER_ACCOUNT, InvalidInputError, type AwsCallTarget } from './errors.js';
+import { InvalidInputError } from '@orgshield/errors';
+import { CALLER_ACCOUNT, type AwsCallTarget } from './errors.js';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, resolveRateLimit, type RateLimits } from './rate-limits.js';
 import { OrgshieldRetryStrategy } from './retry-strategy.js';

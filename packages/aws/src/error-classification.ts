@@ -2,10 +2,10 @@ import {
   AwsCallError,
   CredentialsMissingError,
   EndpointUnreachableError,
-  OrgshieldError,
   type AwsCallTarget,
   type AwsErrorKind,
 } from './errors.js';
+import { OrgshieldError } from '@orgshield/errors';
 
 /**
  * Error names that mean "slow down". Organizations answers TooManyRequestsException with HTTP 400,

@@ -1,26 +1,4 @@
-/**
- * Errors for people: every error orgshield raises on purpose carries a stable code, one
- * sentence that names the bad value (and the fix, where there is one), and the exit code
- * the CLI should end with: 2 for bad usage or input, 1 for work that failed.
- */
-export class OrgshieldError extends Error {
-  readonly code: string;
-  readonly exitCode: 1 | 2;
-
-  constructor(code: string, message: string, options: { exitCode?: 1 | 2; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.exitCode = options.exitCode ?? 1;
-  }
-}
-
-/** Input a user (or a file, or AWS) handed us is not acceptable; nothing was changed. */
-export class InvalidInputError extends OrgshieldError {
-  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
-    super(options.code ?? 'InvalidInput', message, { exitCode: 2, cause: options.cause });
-  }
-}
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 
 /** How a failed AWS call should be treated: retried slowly, retried, or given up on. */
 export type AwsErrorKind = 'throttled' | 'retryable' | 'fatal';
@@ -53,7 +31,7 @@ export class AwsCallError extends OrgshieldError implements AwsCallTarget {
     super(
       details.awsCode,
       `${target.service}:${target.operation} in ${accountLabel(target.accountId)} (${target.region}) failed with ${details.awsCode}${said}`,
-      { exitCode: 1, cause },
+      { exitCode: EXIT_CODES.failed, cause },
     );
     this.service = target.service;
     this.operation = target.operation;
@@ -74,7 +52,7 @@ export class EndpointUnreachableError extends OrgshieldError {
     super(
       'EndpointUnreachable',
       `the AWS endpoint ${endpoint} for ${target.service}:${target.operation} is unreachable: check AWS_ENDPOINT_URL and your network, or start the sandbox (orgshield sandbox start).`,
-      { exitCode: 1, cause },
+      { exitCode: EXIT_CODES.failed, cause },
     );
     this.endpoint = endpoint;
   }
@@ -86,7 +64,7 @@ export class CredentialsMissingError extends OrgshieldError {
     super(
       'CredentialsMissing',
       'no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run against the sandbox',
-      { exitCode: 2, cause },
+      { exitCode: EXIT_CODES.badInput, cause },
     );
   }
 }

@@ -1,6 +1,4 @@
 export {
-  OrgshieldError,
-  InvalidInputError,
   AwsCallError,
   EndpointUnreachableError,
   CredentialsMissingError,

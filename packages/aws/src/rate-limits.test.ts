@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError } from '@orgshield/errors';
 import { DEFAULT_RATE_LIMITS, FALLBACK_RATE_LIMIT, parseRateLimits, resolveRateLimit } from './rate-limits.js';
 
 describe('resolveRateLimit', () => {

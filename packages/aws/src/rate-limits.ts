@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidInputError } from './errors.js';
+import { InvalidInputError } from '@orgshield/errors';
 
 /** A token bucket: `rate` requests per second sustained, `burst` at once from a full bucket. */
 export const rateLimitSchema = z.strictObject({

@@ -1,4 +1,5 @@
-import { InvalidInputError, type AwsClientFactory } from '@orgshield/aws';
+import { type AwsClientFactory } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import type { AccountCompliance } from './compliance-gate.js';
 import { readCompliance } from './compliance-reader.js';
 import { fmsClient, listPolicies } from './live-policies.js';

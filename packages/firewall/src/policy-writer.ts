@@ -1,5 +1,6 @@
 import { DeletePolicyCommand, PutPolicyCommand, type FMSClient, type Policy } from '@aws-sdk/client-fms';
-import { AwsCallError, OrgshieldError } from '@orgshield/aws';
+import { AwsCallError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { diffPolicy, parseLivePolicy, renderPutPolicy, type PolicySpec } from '@orgshield/policies';
 import { findPolicy } from './live-policies.js';
 import type { DeletePolicyStep, PutPolicyStep } from './rollout-plan.js';

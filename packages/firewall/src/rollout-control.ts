@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { firewallRolloutRollbackJob, firewallRolloutStartJob, type JobQueues } from '@orgshield/jobs';
 import type { GateReport } from './compliance-gate.js';
 import { queueRunnableSteps } from './rollout-advance.js';
@@ -56,7 +56,7 @@ export class RolloutControl {
     const holder = await this.store.claimName(loaded.rollout.name, rolloutId);
     if (holder) {
       throw new OrgshieldError('RolloutInProgress', `rollout ${loaded.rollout.name} is already in progress as ${holder}: resume, abort or roll it back first.`, {
-        exitCode: 1,
+        exitCode: EXIT_CODES.failed,
       });
     }
     await this.store.create(
@@ -116,9 +116,9 @@ export class RolloutControl {
   async resume(rolloutId: string): Promise<RolloutState> {
     const record = await this.store.record(rolloutId);
     if (!record) throw unknownRollout(rolloutId);
-    if (!record.plan) throw new OrgshieldError('NotPlanned', `rollout ${rolloutId} was never planned; start the rollout file again.`, { exitCode: 2 });
+    if (!record.plan) throw new OrgshieldError('NotPlanned', `rollout ${rolloutId} was never planned; start the rollout file again.`, { exitCode: EXIT_CODES.badInput });
     const holder = await this.store.claimName(record.name, rolloutId);
-    if (holder) throw new OrgshieldError('RolloutInProgress', `rollout ${holder} of ${record.name} is in progress; it must settle before ${rolloutId} resumes.`, { exitCode: 1 });
+    if (holder) throw new OrgshieldError('RolloutInProgress', `rollout ${holder} of ${record.name} is in progress; it must settle before ${rolloutId} resumes.`, { exitCode: EXIT_CODES.failed });
     const state = await this.move(rolloutId, ['paused', 'halted', 'failed'], 'running', 'resumed by the operator', 'resume', (current) => ({
       generation: current.generation + 1,
       runningSince: Date.now(),
@@ -194,7 +194,7 @@ export class RolloutControl {
     if (!moved) {
       const current = await this.store.state(rolloutId);
       if (!current) throw unknownRollout(rolloutId);
-      throw new OrgshieldError('InvalidRolloutState', `rollout ${rolloutId} is ${current.status}, so it cannot ${verb}; it can from ${from.join(', ')}.`, { exitCode: 2 });
+      throw new OrgshieldError('InvalidRolloutState', `rollout ${rolloutId} is ${current.status}, so it cannot ${verb}; it can from ${from.join(', ')}.`, { exitCode: EXIT_CODES.badInput });
     }
     await this.store.addEvent(rolloutId, { level: 'info', message });
     return moved;
@@ -202,5 +202,5 @@ export class RolloutControl {
 }
 
 function unknownRollout(rolloutId: string): OrgshieldError {
-  return new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; "orgshield rollout status" lists them.`, { exitCode: 2 });
+  return new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; "orgshield rollout status" lists them.`, { exitCode: EXIT_CODES.badInput });
 }

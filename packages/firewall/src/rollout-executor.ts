@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { OrgshieldError, type AwsClientFactory } from '@orgshield/aws';
+import { type AwsClientFactory } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import {
   firewallRolloutRollbackJob,
@@ -130,7 +131,7 @@ export class RolloutExecutor {
     if (holder) {
       const message = `rollout ${rollout.name} is already in progress as ${holder}; resume, abort or roll it back first`;
       await this.fail(payload.rolloutId, ['planning'], message);
-      throw new OrgshieldError('RolloutInProgress', `${message}.`, { exitCode: 2 });
+      throw new OrgshieldError('RolloutInProgress', `${message}.`, { exitCode: EXIT_CODES.badInput });
     }
 
     try {
@@ -147,7 +148,7 @@ export class RolloutExecutor {
       await queueRunnableSteps(this.store, this.runtime.queues, payload.rolloutId);
       return { rolloutId: payload.rolloutId, status: running?.status ?? 'running', steps: plan.steps.length };
     } catch (error) {
-      if (attempt.final || (error instanceof OrgshieldError && error.exitCode === 2)) {
+      if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
         await this.fail(payload.rolloutId, ['planning'], `planning failed: ${messageOf(error)}`);
         await this.store.releaseName(rollout.name, payload.rolloutId);
       }
@@ -160,13 +161,13 @@ export class RolloutExecutor {
     const { rolloutId } = payload;
     const [state, record] = await Promise.all([this.store.state(rolloutId), this.store.record(rolloutId)]);
     const plan = record?.plan;
-    if (!state || !plan) throw new OrgshieldError('UnknownRollout', `rollout ${rolloutId} has no plan in Redis; start it again.`, { exitCode: 2 });
+    if (!state || !plan) throw new OrgshieldError('UnknownRollout', `rollout ${rolloutId} has no plan in Redis; start it again.`, { exitCode: EXIT_CODES.badInput });
     const result = (outcome: string, status = state.status) => ({ rolloutId, step: payload.step, outcome, status });
     // Queued before a pause or halt: the resume that followed queued its own.
     if (state.generation !== payload.generation) return result('superseded');
     if (state.status !== 'running') return result('skipped');
     const step = plan.steps.find((candidate) => candidate.id === payload.step);
-    if (!step) throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no step ${payload.step}.`, { exitCode: 2 });
+    if (!step) throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no step ${payload.step}.`, { exitCode: EXIT_CODES.badInput });
     const done = await this.store.step(rolloutId, step.id);
     if (done) {
       await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
@@ -183,7 +184,7 @@ export class RolloutExecutor {
       await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
       return result(record.outcome);
     } catch (error) {
-      if (attempt.final || (error instanceof OrgshieldError && error.exitCode === 2)) {
+      if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
         await this.fail(rolloutId, ['running'], `step ${step.id} failed: ${messageOf(error)}`, step.id);
       }
       throw error;
@@ -249,7 +250,7 @@ export class RolloutExecutor {
   async rollback(payload: z.infer<typeof firewallRolloutRollbackJob.payload>, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutRollbackJob.result>> {
     const { rolloutId } = payload;
     const record = await this.store.record(rolloutId);
-    if (!record) throw new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; list rollouts with "orgshield rollout status".`, { exitCode: 2 });
+    if (!record) throw new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; list rollouts with "orgshield rollout status".`, { exitCode: EXIT_CODES.badInput });
     const counts = { restored: 0, deleted: 0, unchanged: 0 };
     try {
       for (const previous of (await this.store.previous(rolloutId)).reverse()) {

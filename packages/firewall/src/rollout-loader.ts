@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import {
   formatFieldPath,
   formatSpecProblem,

@@ -1,4 +1,4 @@
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { resolveFmsScope, resolveSelector, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
 import {
   apiRegionOf,
@@ -226,7 +226,7 @@ export class RolloutPlanError extends OrgshieldError {
   constructor(plan: Pick<RolloutPlan, 'rollout' | 'problems'>) {
     const [first] = plan.problems;
     const more = plan.problems.length > 1 ? ` (and ${plan.problems.length - 1} more)` : '';
-    super('InvalidRolloutPlan', `rollout ${plan.rollout} cannot be applied: ${first?.message ?? 'the plan has problems'}${more}.`, { exitCode: 2 });
+    super('InvalidRolloutPlan', `rollout ${plan.rollout} cannot be applied: ${first?.message ?? 'the plan has problems'}${more}.`, { exitCode: EXIT_CODES.badInput });
     this.problems = plan.problems;
   }
 }

@@ -1,13 +1,14 @@
 import { GetAdminAccountCommand, GetNotificationChannelCommand, PutNotificationChannelCommand } from '@aws-sdk/client-fms';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { AwsCallError, OrgshieldError, type AwsClientFactory } from '@orgshield/aws';
+import { AwsCallError, type AwsClientFactory } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { fmsClient } from './live-policies.js';
 import type { Rollout } from './rollout-schema.js';
 
 /** The caller cannot run a rollout: it is not (yet) the Firewall Manager administrator. */
 export class NotFmsAdministratorError extends OrgshieldError {
   constructor(message: string) {
-    super('NotFmsAdministrator', message, { exitCode: 1 });
+    super('NotFmsAdministrator', message, { exitCode: EXIT_CODES.failed });
   }
 }
 

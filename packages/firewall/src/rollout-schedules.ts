@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { firewallScheduledRolloutJob, JobSchedules, type JobQueues, type ScheduleTiming } from '@orgshield/jobs';
 import { parseRolloutSource, type RolloutSource } from './rollout-loader.js';
 import { RolloutStore, type ScheduleRun } from './rollout-store.js';

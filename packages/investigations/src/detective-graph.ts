@@ -5,7 +5,7 @@ import {
   ListGraphsCommand,
   ListOrganizationAdminAccountsCommand,
 } from '@aws-sdk/client-detective';
-import { OrgshieldError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { z } from 'zod';
 import type { IngestHistory } from './detective-ingest.js';
 import { errorName, parseAwsAnswer, retryThrottled, type ThrottleRetry, withFreshCredentials } from './investigation-aws.js';

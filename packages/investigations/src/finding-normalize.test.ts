@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { normalizeFinding, parseFindingJson, severityLabel } from './finding-normalize.js';

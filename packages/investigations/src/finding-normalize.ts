@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import type { z } from 'zod';
 import { GuardDutyFindingSchema, type GuardDutyFinding } from './finding-schema.js';
 

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { CUSTOM_FLOW_LOG_FIELDS, type FlowLogScenario, type PlantedIncident, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFlowLogs, flowAnalysisJson, type FlowAnalysisOptions } from './flow-analysis.js';

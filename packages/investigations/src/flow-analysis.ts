@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowAccumulator, type FlowFilters, MAX_LOCAL_IPS, MAX_MINUTES, type RecordCounts } from './flow-accumulator.js';
 import { detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';

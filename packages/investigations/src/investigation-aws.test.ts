@@ -1,4 +1,5 @@
-import { AwsCallError, OrgshieldError } from '@orgshield/aws';
+import { AwsCallError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { describe, expect, it } from 'vitest';
 import { errorName, isExpiredCredentials, isThrottled, retryThrottled, withFreshCredentials } from './investigation-aws.js';
 

@@ -3,7 +3,8 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { MemberCredentials } from '@orgshield/accounts';
 import type { z } from 'zod';
-import { AwsCallError, type AwsClientFactory, classifyError, OrgshieldError } from '@orgshield/aws';
+import { AwsCallError, type AwsClientFactory, classifyError } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 
 /**
  * The SDK clients an investigation uses, made by @orgshield/aws (endpoint, retries, rate

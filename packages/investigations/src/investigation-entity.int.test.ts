@@ -1,5 +1,6 @@
 import { MemberCredentials } from '@orgshield/accounts';
-import { AwsClientFactory, InvalidInputError } from '@orgshield/aws';
+import { AwsClientFactory } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { incidentPlan, type RunningSandbox } from '@orgshield/sandbox';
 import { sandboxTest as test } from '@orgshield/sandbox/fixture';
 import { describe, expect } from 'vitest';

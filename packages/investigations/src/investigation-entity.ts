@@ -1,5 +1,5 @@
 import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { z } from 'zod';
 import type { NormalizedFinding } from './finding-normalize.js';
 import { errorName, parseAwsAnswer, withFreshCredentials } from './investigation-aws.js';

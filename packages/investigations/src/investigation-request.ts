@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { z } from 'zod';
 
 const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'must be an ISO 8601 time' });

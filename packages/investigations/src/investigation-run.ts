@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { z } from 'zod';
 import { type DetectivePullOptions, type DetectiveReport, pullDetective } from './detective-pull.js';
 import { analyzeFlowLogs } from './flow-analysis.js';

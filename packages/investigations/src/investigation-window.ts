@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import type { NormalizedFinding } from './finding-normalize.js';
 
 /** A half-open time range [from, to). */

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { InvalidInputError, OrgshieldError } from '@orgshield/aws';
+import { InvalidInputError, OrgshieldError } from '@orgshield/errors';
 import { z } from 'zod';
 import { errorName, parseAwsAnswer, withFreshCredentials } from './investigation-aws.js';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 
 /** Queues are per capability, so each can have its own concurrency and rate. */
 export const QUEUE_NAMES = ['org', 'investigations', 'firewall'] as const;

@@ -1,13 +1,13 @@
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { type AnyContract, DEFAULT_QUEUE_PREFIX, jobIdFor, type JobProgress, JobProgressSchema, parsePayload, type QueueName, retryOptions } from './job-contract.js';
 
 /** The job failed in the worker; its message is the processor's one sentence. */
 export class JobFailedError extends OrgshieldError {
   constructor(name: string, id: string, reason: string) {
-    super('JobFailed', `${name} job ${id} failed: ${reason}`, { exitCode: 1 });
+    super('JobFailed', `${name} job ${id} failed: ${reason}`, { exitCode: EXIT_CODES.failed });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { JobSchedulerJson } from 'bullmq';
 import type { z } from 'zod';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { type AnyContract, parsePayload, retryOptions } from './job-contract.js';
 import type { JobQueues } from './job-queues.js';
 

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { OrgshieldError } from '@orgshield/aws';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -8,7 +8,7 @@ export class RedisUnavailableError extends OrgshieldError {
     super(
       'RedisUnavailable',
       `Redis is not reachable at ${redactUrl(url)}: start it (redis-server --daemonize yes) or point REDIS_URL at a running one.`,
-      { exitCode: 1, cause },
+      { exitCode: EXIT_CODES.failed, cause },
     );
   }
 }
@@ -34,10 +34,10 @@ export async function connectRedis(url: string = process.env['REDIS_URL'] ?? DEF
   try {
     parsed = new URL(url);
   } catch {
-    throw new OrgshieldError('InvalidRedisUrl', `REDIS_URL "${url}" is not a URL: use the form redis://HOST:PORT.`, { exitCode: 2 });
+    throw new OrgshieldError('InvalidRedisUrl', `REDIS_URL "${url}" is not a URL: use the form redis://HOST:PORT.`, { exitCode: EXIT_CODES.badInput });
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new OrgshieldError('InvalidRedisUrl', `REDIS_URL "${redactUrl(url)}" must start with redis:// or rediss://.`, { exitCode: 2 });
+    throw new OrgshieldError('InvalidRedisUrl', `REDIS_URL "${redactUrl(url)}" must start with redis:// or rediss://.`, { exitCode: EXIT_CODES.badInput });
   }
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,

@@ -1,5 +1,5 @@
 import type { PutPolicyCommandInput } from '@aws-sdk/client-fms';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { LineCounter, parseDocument } from 'yaml';
 import { CfnEvaluationError, CfnEvaluator, type CfnTemplateParts } from './cfn-intrinsics.js';
 import { CFN_YAML_TAGS } from './cfn-yaml-tags.js';

@@ -1,5 +1,5 @@
 import type { GetPolicyCommandOutput, Policy } from '@aws-sdk/client-fms';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { readManagedServiceData, type UnmodeledSetting } from './managed-service-data.js';
 import {
   GLOBAL_API_REGION,

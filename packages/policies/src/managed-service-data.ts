@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import type { PolicySpec, RuleAction, RuleGroupRef, ShieldPolicySpec, WafPolicySpec } from './policy-spec-schema.js';
 import { formatFieldPath, type FieldPath } from './yaml-source-map.js';
 

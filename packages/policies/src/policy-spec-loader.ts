@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { PolicySpecSchema, type PolicySpec } from './policy-spec-schema.js';

@@ -1,5 +1,5 @@
 import type { Policy, PutPolicyCommandInput } from '@aws-sdk/client-fms';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { renderManagedServiceData } from './managed-service-data.js';
 import { apiRegionOf, RESOURCE_TYPE_API_NAMES, type PolicyScope, type PolicySpec } from './policy-spec-schema.js';
 

@@ -60,3 +60,8 @@ export { CONTROL_PREFIX } from './control-endpoint.js';
 export { resolveKmsKey } from './services/kms.js';
 export type { KmsKey } from './services/kms.js';
 export { plantSecret } from './services/secrets-manager.js';
+export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX } from './world/seeded-drs.js';
+export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
+export { injectDrsLaunchFailure } from './services/drs-jobs.js';
+export { recoverySnapshotsOf } from './services/drs-snapshots.js';
+export type { RecoverySnapshotRecord } from './services/drs-snapshots.js';

@@ -19,6 +19,7 @@ import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
 import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
 import { seedIncidentFlowLogs } from './world/seeded-incidents.js';
+import { seedDrs } from './services/drs-jobs.js';
 import { World } from './world/world.js';
 
 /** Credentials `env()` hands out; any key works and maps to the management account. */
@@ -52,6 +53,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   const world = new World({ accounts: resolved.accounts, ous: resolved.ous, seed: resolved.seed, timeScale: resolved.timeScale });
   configureFirewallManager(world, resolved.fms);
   seedIncidentFlowLogs(world);
+  await seedDrs(world);
   const log = new RequestLog(resolved.requestLog);
   const sandbox = new SandboxServer(world, runtimes, new FaultInjector(faults, world.random('faults')), log);
   const server = createServer((req, res) => void sandbox.handle(req, res));
@@ -84,6 +86,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await world.close();
         await log.close();
       })();
       return closing;

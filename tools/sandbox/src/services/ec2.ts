@@ -3,24 +3,53 @@ import type {
   DescribeFlowLogsResult,
   DescribeInstancesRequest,
   DescribeInstancesResult,
+  DescribeLaunchTemplateVersionsRequest,
+  DescribeLaunchTemplateVersionsResult,
   DescribeNetworkInterfacesRequest,
   DescribeNetworkInterfacesResult,
+  DescribeSubnetsRequest,
+  DescribeSubnetsResult,
   Filter,
 } from '@aws-sdk/client-ec2';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
+import { drsServersIn, drsPlan, type SeededSourceServer } from '../world/seeded-drs.js';
 import { flowLogOf, incidentPlan, INCIDENT_REGION, instancesOf, type SeededInstance } from '../world/seeded-incidents.js';
+import { drsRuntime, type RecoveryInstanceRecord } from './drs-jobs.js';
 
 /** The default format of a VPC flow log (version 2), as DescribeFlowLogs reports it. */
 const DEFAULT_LOG_FORMAT =
   '${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status}';
 
 type Values = (string | undefined)[];
+
+type InstanceStateName = 'pending' | 'running' | 'shutting-down' | 'terminated';
+const STATE_CODES: Record<InstanceStateName, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48 };
+
+/** An instance as EC2 describes it: a seeded one, or a recovery instance DRS launched. */
+interface InstanceRecord {
+  instanceId: string;
+  accountId: string;
+  imageId: string;
+  instanceType: string;
+  launchTime: Date;
+  availabilityZone: string;
+  vpcId: string;
+  subnetId: string;
+  networkInterfaceId: string;
+  macAddress: string;
+  privateIp: string;
+  publicIp?: string;
+  securityGroups: { id: string; name: string }[];
+  instanceProfile?: { id: string; arn: string };
+  state: InstanceStateName;
+  tags: Record<string, string>;
+}
 type FilterFields<T> = Record<string, (item: T) => Values>;
 
-const INSTANCE_FILTERS: FilterFields<SeededInstance> = {
+const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
   'instance-id': (i) => [i.instanceId],
-  'instance-state-name': () => ['running'],
+  'instance-state-name': (i) => [i.state],
   'instance-type': (i) => [i.instanceType],
   'vpc-id': (i) => [i.vpcId],
   'subnet-id': (i) => [i.subnetId],
@@ -28,12 +57,12 @@ const INSTANCE_FILTERS: FilterFields<SeededInstance> = {
   'ip-address': (i) => [i.publicIp],
   'network-interface.network-interface-id': (i) => [i.networkInterfaceId],
   'network-interface.addresses.private-ip-address': (i) => [i.privateIp],
-  'iam-instance-profile.arn': (i) => [i.instanceProfile.arn],
+  'iam-instance-profile.arn': (i) => [i.instanceProfile?.arn],
   'availability-zone': (i) => [i.availabilityZone],
-  'tag:Name': (i) => [i.name],
+  'tag-key': (i) => Object.keys(i.tags),
 };
 
-const INTERFACE_FILTERS: FilterFields<SeededInstance> = {
+const INTERFACE_FILTERS: FilterFields<InstanceRecord> = {
   'network-interface-id': (i) => [i.networkInterfaceId],
   'addresses.private-ip-address': (i) => [i.privateIp],
   'private-ip-address': (i) => [i.privateIp],
@@ -63,8 +92,10 @@ const FLOW_LOG_FILTERS: FilterFields<FlowLogView> = {
 };
 
 /**
- * EC2 (the EC2 query protocol): the seeded instances of each account and region, their network
- * interfaces and the VPC flow logs of the accounts with planted incidents. Read-only. Modelled
+ * EC2 (the EC2 query protocol): the seeded instances of each account and region and the recovery
+ * instances DRS launched (pending, running, shutting-down, terminated), their network interfaces,
+ * the subnets, DRS's launch templates (one version each, as DRS manages them) and the VPC flow
+ * logs of the accounts with planted incidents. Read-only. Modelled
  * beyond the model, as EC2 answers: InvalidInstanceID/InvalidNetworkInterfaceID errors for ids
  * that are malformed or absent, MaxResults bounds and its exclusion with explicit ids, filter
  * names checked, `*` and `?` wildcards in filter values, one reservation per instance.
@@ -79,7 +110,7 @@ export const ec2 = defineService({
       }
       checkMaxResults(input.MaxResults, 5, 1000);
       for (const id of ids) if (!/^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) throw ec2Error('InvalidInstanceID.Malformed', `Invalid id: "${id}"`);
-      const all = instancesOf(ctx.world, ctx.accountId, ctx.region);
+      const all = instanceRecords(ctx);
       const missing = ids.filter((id) => !all.some((i) => i.instanceId === id));
       if (missing.length > 0) {
         throw ec2Error(
@@ -87,7 +118,7 @@ export const ec2 = defineService({
           missing.length === 1 ? `The instance ID '${missing[0]}' does not exist` : `The instance IDs '${missing.join(', ')}' do not exist`,
         );
       }
-      const matching = all.filter((i) => (ids.length === 0 || ids.includes(i.instanceId)) && matches(i, input.Filters, INSTANCE_FILTERS));
+      const matching = all.filter((i) => (ids.length === 0 || ids.includes(i.instanceId)) && matches(i, input.Filters, INSTANCE_FILTERS, tagFilter));
       const { items, nextToken } = page(ctx, 'ec2:DescribeInstances', input, matching, (i) => i.instanceId);
       return {
         Reservations: items.map((i) => ({ ReservationId: `r-${i.instanceId.slice(2)}`, OwnerId: i.accountId, Groups: [], Instances: [instanceView(i)] })),
@@ -98,7 +129,7 @@ export const ec2 = defineService({
     DescribeNetworkInterfaces(input: DescribeNetworkInterfacesRequest, ctx): DescribeNetworkInterfacesResult {
       const ids = input.NetworkInterfaceIds ?? [];
       checkMaxResults(input.MaxResults, 5, 1000);
-      const all = instancesOf(ctx.world, ctx.accountId, ctx.region);
+      const all = instanceRecords(ctx).filter((i) => i.state !== 'terminated');
       for (const id of ids) {
         if (!/^eni-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) throw ec2Error('InvalidNetworkInterfaceID.Malformed', `Invalid id: "${id}" (expecting "eni-...")`);
         if (!all.some((i) => i.networkInterfaceId === id)) throw ec2Error('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`);
@@ -115,6 +146,56 @@ export const ec2 = defineService({
         })),
         NextToken: nextToken,
       };
+    },
+
+    DescribeSubnets(input: DescribeSubnetsRequest, ctx): DescribeSubnetsResult {
+      const ids = input.SubnetIds ?? [];
+      if (ids.length > 0 && input.MaxResults !== undefined) throw ec2Error('InvalidParameterCombination', 'The parameter subnetIds cannot be used with the parameter maxResults');
+      checkMaxResults(input.MaxResults, 5, 1000);
+      const all = subnetsOf(ctx);
+      for (const id of ids) {
+        if (!/^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) throw ec2Error('InvalidSubnetID.Malformed', `Invalid id: "${id}"`);
+        if (!all.some((subnet) => subnet.id === id)) throw ec2Error('InvalidSubnetID.NotFound', `The subnet ID '${id}' does not exist`);
+      }
+      const matching = all.filter((subnet) => (ids.length === 0 || ids.includes(subnet.id)) && matches(subnet, input.Filters, SUBNET_FILTERS, (sub, key) => (key === 'Name' ? [sub.name] : [])));
+      const { items, nextToken } = page(ctx, 'ec2:DescribeSubnets', input, matching, (subnet) => subnet.id);
+      return {
+        Subnets: items.map((subnet) => ({
+          SubnetId: subnet.id,
+          SubnetArn: `arn:aws:ec2:${ctx.region}:${ctx.accountId}:subnet/${subnet.id}`,
+          VpcId: subnet.vpcId,
+          OwnerId: ctx.accountId,
+          CidrBlock: subnet.cidr,
+          AvailabilityZone: subnet.availabilityZone,
+          AvailableIpAddressCount: 200,
+          State: 'available',
+          DefaultForAz: false,
+          MapPublicIpOnLaunch: false,
+          Tags: [{ Key: 'Name', Value: subnet.name }],
+        })),
+        NextToken: nextToken,
+      };
+    },
+
+    DescribeLaunchTemplateVersions(input: DescribeLaunchTemplateVersionsRequest, ctx): DescribeLaunchTemplateVersionsResult {
+      if (input.LaunchTemplateId === undefined && input.LaunchTemplateName === undefined) {
+        throw ec2Error('MissingParameter', 'The request must contain the parameter launchTemplateName or launchTemplateId');
+      }
+      if (input.LaunchTemplateId !== undefined && !/^lt-[0-9a-f]{17}$/.test(input.LaunchTemplateId)) {
+        throw ec2Error('InvalidLaunchTemplateId.Malformed', `The specified ID for the launch template, ${input.LaunchTemplateId}, is malformed.`);
+      }
+      const server = drsServersIn(ctx.world, ctx.accountId, ctx.region).find(
+        (s) => s.launchTemplate.id === input.LaunchTemplateId || s.launchTemplate.name === input.LaunchTemplateName,
+      );
+      if (!server) {
+        throw input.LaunchTemplateId !== undefined
+          ? ec2Error('InvalidLaunchTemplateId.NotFound', `The specified launch template, with template ID ${input.LaunchTemplateId}, does not exist.`)
+          : ec2Error('InvalidLaunchTemplateName.NotFoundException', `The specified launch template, with template name ${input.LaunchTemplateName}, does not exist.`);
+      }
+      // DRS keeps one version of each launch template it manages; $Latest and $Default are it.
+      const versions = input.Versions ?? [];
+      const wanted = versions.length === 0 || versions.some((v) => v === '$Latest' || v === '$Default' || v === '1');
+      return { LaunchTemplateVersions: wanted ? [launchTemplateVersion(server)] : [] };
     },
 
     DescribeFlowLogs(input: DescribeFlowLogsRequest, ctx): DescribeFlowLogsResult {
@@ -152,11 +233,11 @@ function flowLogsOf(ctx: RequestContext): FlowLogView[] {
   return [{ flowLogId: flowLog.flowLogId, resourceId: flowLog.vpcId, destination: `arn:aws:s3:::${plan.bucket}`, creationTime: flowLog.creationTime }];
 }
 
-function instanceView(i: SeededInstance) {
+function instanceView(i: InstanceRecord) {
   return {
     InstanceId: i.instanceId,
     ImageId: i.imageId,
-    State: { Code: 16, Name: 'running' as const },
+    State: { Code: STATE_CODES[i.state], Name: i.state },
     PrivateDnsName: privateDns(i),
     PublicDnsName: i.publicIp ? `ec2-${i.publicIp.replaceAll('.', '-')}.compute-1.amazonaws.com` : '',
     InstanceType: i.instanceType as never,
@@ -170,14 +251,97 @@ function instanceView(i: SeededInstance) {
     Architecture: 'x86_64' as const,
     RootDeviceType: 'ebs' as const,
     RootDeviceName: '/dev/xvda',
-    IamInstanceProfile: { Arn: i.instanceProfile.arn, Id: i.instanceProfile.id },
-    SecurityGroups: [{ GroupId: i.securityGroup.id, GroupName: i.securityGroup.name }],
-    Tags: [{ Key: 'Name', Value: i.name }],
-    NetworkInterfaces: [interfaceView(i)],
+    IamInstanceProfile: i.instanceProfile ? { Arn: i.instanceProfile.arn, Id: i.instanceProfile.id } : undefined,
+    SecurityGroups: i.securityGroups.map((g) => ({ GroupId: g.id, GroupName: g.name })),
+    Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+    NetworkInterfaces: i.state === 'terminated' ? [] : [interfaceView(i)],
   };
 }
 
-function interfaceView(i: SeededInstance) {
+/** The seeded instances, then the recovery instances DRS launched here (terminated ones included, as EC2 shows them for a while). */
+function instanceRecords(ctx: RequestContext): InstanceRecord[] {
+  const seeded = instancesOf(ctx.world, ctx.accountId, ctx.region).map(seededRecord);
+  const recovered = [...drsRuntime(ctx.world).instances.values()]
+    .filter((r) => r.accountId === ctx.accountId && r.region === ctx.region && r.privateIp !== '')
+    .map((r) => recoveryRecord(ctx, r));
+  return [...seeded, ...recovered];
+}
+
+function seededRecord(i: SeededInstance): InstanceRecord {
+  return { ...i, securityGroups: [i.securityGroup], state: 'running', tags: { Name: i.name } };
+}
+
+function recoveryRecord(ctx: RequestContext, r: RecoveryInstanceRecord): InstanceRecord {
+  const network = drsPlan(ctx.world).networkOf(r.accountId, r.region);
+  const groups = [network.isolatedSecurityGroup, network.productionSecurityGroup];
+  const state: InstanceStateName = r.state === 'PENDING' ? 'pending' : r.state === 'RUNNING' ? 'running' : r.state === 'SHUTTING-DOWN' ? 'shutting-down' : 'terminated';
+  return {
+    instanceId: r.recoveryInstanceID,
+    accountId: r.accountId,
+    imageId: `ami-${r.recoveryInstanceID.slice(2)}`,
+    instanceType: r.instanceType,
+    launchTime: r.launchedAt,
+    availabilityZone: `${r.region}a`,
+    vpcId: network.vpcId,
+    subnetId: r.subnetId,
+    networkInterfaceId: `eni-${r.recoveryInstanceID.slice(2)}`,
+    macAddress: r.macAddress,
+    privateIp: r.privateIp,
+    securityGroups: groups.filter((g) => r.securityGroupIds.includes(g.id)),
+    state,
+    tags: r.tags,
+  };
+}
+
+interface SubnetRecord {
+  id: string;
+  vpcId: string;
+  name: string;
+  cidr: string;
+  availabilityZone: string;
+}
+
+const SUBNET_FILTERS: FilterFields<SubnetRecord> = {
+  'subnet-id': (s) => [s.id],
+  'vpc-id': (s) => [s.vpcId],
+  'cidr-block': (s) => [s.cidr],
+  'availability-zone': (s) => [s.availabilityZone],
+  state: () => ['available'],
+  'tag-key': () => ['Name'],
+};
+
+/** The subnets of the seeded instances, and where DRS serves, its drill and production subnets. */
+function subnetsOf(ctx: RequestContext): SubnetRecord[] {
+  const subnets = new Map<string, SubnetRecord>();
+  for (const i of instancesOf(ctx.world, ctx.accountId, ctx.region)) {
+    subnets.set(i.subnetId, { id: i.subnetId, vpcId: i.vpcId, name: 'app', cidr: `${i.privateIp.split('.').slice(0, 2).join('.')}.0.0/20`, availabilityZone: i.availabilityZone });
+  }
+  if (drsServersIn(ctx.world, ctx.accountId, ctx.region).length > 0) {
+    const network = drsPlan(ctx.world).networkOf(ctx.accountId, ctx.region);
+    for (const subnet of [network.isolatedSubnet, network.productionSubnet]) subnets.set(subnet.id, { ...subnet, vpcId: network.vpcId });
+  }
+  return [...subnets.values()];
+}
+
+function launchTemplateVersion(server: SeededSourceServer) {
+  const template = server.launchTemplate;
+  return {
+    LaunchTemplateId: template.id,
+    LaunchTemplateName: template.name,
+    VersionNumber: 1,
+    VersionDescription: 'Created by AWS Elastic Disaster Recovery',
+    CreateTime: server.addedAt,
+    CreatedBy: `arn:aws:sts::${server.accountId}:assumed-role/AWSServiceRoleForElasticDisasterRecovery/drs`,
+    DefaultVersion: true,
+    LaunchTemplateData: {
+      InstanceType: template.instanceType as never,
+      NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: template.subnetId, Groups: template.securityGroupIds, AssociatePublicIpAddress: false, DeleteOnTermination: true }],
+      TagSpecifications: [{ ResourceType: 'instance' as const, Tags: [{ Key: 'AWSElasticDisasterRecoveryManaged', Value: 'drs.amazonaws.com' }] }],
+    },
+  };
+}
+
+function interfaceView(i: InstanceRecord) {
   const association = i.publicIp ? { PublicIp: i.publicIp, IpOwnerId: 'amazon' } : undefined;
   return {
     NetworkInterfaceId: i.networkInterfaceId,
@@ -189,7 +353,7 @@ function interfaceView(i: SeededInstance) {
     PrivateIpAddress: i.privateIp,
     PrivateDnsName: privateDns(i),
     SourceDestCheck: true,
-    Groups: [{ GroupId: i.securityGroup.id, GroupName: i.securityGroup.name }],
+    Groups: i.securityGroups.map((g) => ({ GroupId: g.id, GroupName: g.name })),
     Attachment: {
       AttachmentId: `eni-attach-${i.networkInterfaceId.slice(4)}`,
       InstanceId: i.instanceId,
@@ -206,21 +370,25 @@ function interfaceView(i: SeededInstance) {
   };
 }
 
-function privateDns(i: SeededInstance): string {
+function privateDns(i: { privateIp: string }): string {
   return `ip-${i.privateIp.replaceAll('.', '-')}.ec2.internal`;
 }
 
-/** Every filter must match (AND); within one, any value may (OR); `*` and `?` are wildcards. */
-function matches<T>(item: T, filters: Filter[] | undefined, fields: FilterFields<T>): boolean {
+/** Every filter must match (AND); within one, any value may (OR); `*` and `?` are wildcards; `tag:<key>` through `tagValues`. */
+function matches<T>(item: T, filters: Filter[] | undefined, fields: FilterFields<T>, tagValues?: (item: T, key: string) => Values): boolean {
   for (const filter of filters ?? []) {
     const name = filter.Name ?? '';
-    const field = fields[name];
+    const field = name.startsWith('tag:') && tagValues ? (i: T) => tagValues(i, name.slice(4)) : fields[name];
     if (!field) throw ec2Error('InvalidParameterValue', `The filter '${name}' is invalid`);
     const patterns = (filter.Values ?? []).map(globToRegExp);
     const values = field(item).filter((v): v is string => v !== undefined);
     if (!values.some((value) => patterns.some((pattern) => pattern.test(value)))) return false;
   }
   return true;
+}
+
+function tagFilter(i: InstanceRecord, key: string): Values {
+  return [i.tags[key]];
 }
 
 function globToRegExp(glob: string): RegExp {

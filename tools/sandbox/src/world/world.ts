@@ -122,6 +122,7 @@ export class World {
   readonly pageTokens = new PageTokens();
   private readonly accounts = new Map<string, AccountState>();
   private readonly globals = new Map<WorldStateKey<unknown>, unknown>();
+  private readonly closers: (() => Promise<void> | void)[] = [];
 
   constructor(options: WorldOptions) {
     this.seed = options.seed;
@@ -157,6 +158,15 @@ export class World {
   /** A deterministic generator for one purpose, e.g. `world.random(\`fms:${accountId}:${region}\`)`. */
   random(label: string): Random {
     return seededRandom(this.seed, label);
+  }
+
+  /** Runs `closer` when the sandbox closes: what a service started (timers, listeners) ends with it. */
+  onClose(closer: () => Promise<void> | void): void {
+    this.closers.push(closer);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.closers.splice(0).map((closer) => closer()));
   }
 
   snapshot(): OrgSnapshot {
