@@ -1,7 +1,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { formatSpecProblem } from '@orgshield/policies';
 import {
   ELASTIC_SCRIPTS_ZIP,

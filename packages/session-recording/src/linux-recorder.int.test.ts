@@ -23,16 +23,19 @@ const SEGMENT_SECONDS = 10;
 const USER = 'Planted.Person-7f3a@Example.com';
 const SESSION = 'c2b5e1d0-0f7e-4a8e-9d44-3a1f0b6e9c21';
 
-const servers: ChildProcess[] = [];
-afterEach(() => {
-  for (const server of servers.splice(0)) server.kill('SIGKILL');
+/** What a test leaves running (the recorder, X servers) is stopped even when it fails. */
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
 /** An X server on a free display (Xvfb picks it and writes its number to -displayfd). */
 async function startXvfb(size: string, display?: string): Promise<{ display: string; server: ChildProcess }> {
   const args = display ? [display, '-screen', '0', `${size}x24`, '-nolisten', 'tcp'] : ['-displayfd', '1', '-screen', '0', `${size}x24`, '-nolisten', 'tcp'];
   const server = spawn('Xvfb', args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  servers.push(server);
+  cleanups.push(async () => {
+    if (server.exitCode === null && server.signalCode === null) await stopXvfb(server, display ?? '');
+  });
   if (display) {
     const socket = `/tmp/.X11-unix/X${display.slice(1)}`;
     await until(() => existsSync(socket), 10_000, `Xvfb did not open ${display}`);
@@ -45,11 +48,12 @@ async function startXvfb(size: string, display?: string): Promise<{ display: str
   return { display: `:${number}`, server };
 }
 
+/** SIGTERM lets Xvfb remove its lock and socket, so the display can be opened again. */
 async function stopXvfb(server: ChildProcess, display: string): Promise<void> {
   const exited = new Promise((resolve) => server.once('exit', resolve));
   server.kill('SIGTERM');
   await exited;
-  await until(() => !existsSync(`/tmp/.X${display.slice(1)}-lock`), 10_000, `Xvfb left the lock of ${display}`);
+  if (display) await until(() => !existsSync(`/tmp/.X11-unix/X${display.slice(1)}`), 10_000, `Xvfb left the socket of ${display}`);
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, message: string): Promise<void> {
@@ -108,6 +112,7 @@ test('the Linux recorder records the desktop under Xvfb, restarts on a display c
   const keys = async () => ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((object) => object.Key!);
 
   const startedAt = Date.now();
+  cleanups.push(() => run(recorder, ['stop'], { env }));
   await run(recorder, ['start'], { env });
   // AppStream waits for the start script: it must hand over to the background recorder at once.
   expect(Date.now() - startedAt).toBeLessThan(5_000);

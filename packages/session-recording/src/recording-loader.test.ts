@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { loadRecording, parseRecordingSource, RecordingFileError } from './recording-loader.js';
 import { bucketNameFor, bucketNameProblem } from './recording-schema.js';
 

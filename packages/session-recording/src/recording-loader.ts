@@ -1,4 +1,4 @@
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 import { formatSpecProblem, parseYamlWithSchema, readInputFile, type Locate, type SpecProblem } from '@orgshield/policies';
 import { RecordingSchema, type Recording } from './recording-schema.js';
 

@@ -37,7 +37,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AwsCallError, OrgshieldError, type AwsClientFactory, type ClientTarget } from '@orgshield/aws';
+import { AwsCallError, type AwsClientFactory, type ClientTarget } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { RECORDING_IMAGE_TAG, imageAssistantSteps } from './image-assistant-steps.js';
 import {
   bucketEncryption,

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { InvalidInputError } from '@orgshield/aws';
+import { InvalidInputError } from '@orgshield/errors';
 
 /**
  * A user's pseudonym: HMAC-SHA256 of the user pool name, lowercased in ASCII only (as the

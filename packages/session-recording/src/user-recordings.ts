@@ -1,7 +1,8 @@
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client, type ObjectIdentifier } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { AwsCallError, OrgshieldError, type AwsClientFactory, type ClientTarget } from '@orgshield/aws';
+import { AwsCallError, type AwsClientFactory, type ClientTarget } from '@orgshield/aws';
+import { OrgshieldError } from '@orgshield/errors';
 import { bucketNameFor, type Recording } from './recording-schema.js';
 import { userPseudonym } from './user-pseudonym.js';
 
