@@ -37,3 +37,5 @@ export {
   scriptsZipKey,
   DEFAULT_KMS_KEY,
 } from './recording-access.js';
+export { auditRecording, parseSessionsReport } from './recording-audit.js';
+export type { AuditReport, FleetAudit, FleetVerdict, SessionFinding } from './recording-audit.js';

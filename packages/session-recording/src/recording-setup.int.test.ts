@@ -69,7 +69,7 @@ test('setup in 3 accounts creates everything once; a second run sends no mutatin
   // Over all runs, each Create was sent once per account.
   const creates = sandbox.requests().filter((entry) => entry.operation.startsWith('Create') && entry.status < 300);
   for (const account of accounts) {
-    expect(creates.filter((entry) => entry.account === account).map((entry) => entry.operation).sort()).toEqual(['CreateBucket', 'CreateFleet', 'CreateImageBuilder', 'CreateRole', 'CreateSecret', 'CreateStack', 'CreateUser']);
+    expect(creates.filter((entry) => entry.account === account).map((entry) => entry.operation).sort()).toEqual(['CreateBucket', 'CreateFleet', 'CreateImageBuilder', 'CreateRole', 'CreateSecret', 'CreateStack', 'CreateUsageReportSubscription', 'CreateUser']);
   }
   // No user name in progress messages.
   expect(progress.join('\n')).not.toContain('ada@example.com');

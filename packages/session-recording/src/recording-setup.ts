@@ -6,11 +6,13 @@ import {
   CreateFleetCommand,
   CreateImageBuilderCommand,
   CreateStackCommand,
+  CreateUsageReportSubscriptionCommand,
   CreateUserCommand,
   DescribeFleetsCommand,
   DescribeImageBuildersCommand,
   DescribeImagesCommand,
   DescribeStacksCommand,
+  DescribeUsageReportSubscriptionsCommand,
   DescribeUsersCommand,
   DescribeUserStackAssociationsCommand,
   ListAssociatedFleetsCommand,
@@ -357,6 +359,11 @@ async function stackStep(run: StepRun): Promise<void> {
   const existing = (await client.send(new DescribeStacksCommand({ Names: [stack.name] })).catch((error: unknown) => (awsCode(error) === 'ResourceNotFoundException' ? { Stacks: [] } : Promise.reject(error)))).Stacks?.[0];
   if (!existing) {
     await change(run, `create stack ${stack.name}`, () => mutate(run.context, run.target, { operation: 'CreateStack', send: () => client.send(new CreateStackCommand({ Name: stack.name, Tags: { [RECORDING_IMAGE_TAG.key]: run.context.recording.name } })) }));
+  }
+  // The daily sessions reports are the audit's evidence of past sessions.
+  const subscriptions = (await client.send(new DescribeUsageReportSubscriptionsCommand({}))).UsageReportSubscriptions ?? [];
+  if (subscriptions.length === 0) {
+    await change(run, 'subscribe to AppStream usage reports (daily sessions reports to S3)', () => client.send(new CreateUsageReportSubscriptionCommand({})));
   }
   const associated = existing ? ((await client.send(new ListAssociatedFleetsCommand({ StackName: stack.name }))).Names ?? []) : [];
   if (!associated.includes(fleet.name)) {

@@ -66,3 +66,19 @@ export function zipFiles(entries: readonly ZipEntry[]): Buffer {
   return Buffer.concat([...locals, directory, end]);
 }
 
+
+/** One file of a stored-only zip (what `zipFiles` writes), or undefined: the audit reads an Elastic fleet's zip with it. */
+export function readStoredZipEntry(archive: Buffer, wanted: string): Buffer | undefined {
+  let position = 0;
+  while (position + 30 <= archive.length && archive.readUInt32LE(position) === 0x04034b50) {
+    const method = archive.readUInt16LE(position + 8);
+    const size = archive.readUInt32LE(position + 18);
+    const nameLength = archive.readUInt16LE(position + 26);
+    const extraLength = archive.readUInt16LE(position + 28);
+    const name = archive.subarray(position + 30, position + 30 + nameLength).toString('utf8');
+    const start = position + 30 + nameLength + extraLength;
+    if (name === wanted) return method === 0 ? archive.subarray(start, start + size) : undefined;
+    position = start + size;
+  }
+  return undefined;
+}
