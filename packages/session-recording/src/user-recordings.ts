@@ -1,4 +1,4 @@
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, S3Client, type ObjectIdentifier } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client, type ObjectIdentifier } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AwsCallError, type AwsClientFactory, type ClientTarget } from '@orgshield/aws';
@@ -224,5 +224,29 @@ export async function eraseUserRecordings(context: UserRecordingsContext, userNa
       }
     }
   }
-  return { pseudonyms: [...pseudonyms].filter(Boolean).sort(), at: (options.now ?? new Date()).toISOString(), by: options.by, dryRun: options.dryRun, versions };
+  const erasure: Erasure = { pseudonyms: [...pseudonyms].filter(Boolean).sort(), at: (options.now ?? new Date()).toISOString(), by: options.by, dryRun: options.dryRun, versions };
+  if (!options.dryRun && versions.length > 0) await recordErasure(context, erasure);
+  return erasure;
+}
+
+/** Where erasures are recorded: beside the recordings, outside their prefix, named by pseudonym only. */
+export const ERASURES_PREFIX = 'orgshield/erasures/';
+
+/**
+ * Each bucket that lost objects keeps a record of it (what, when, by whom), so the erasure can be
+ * shown later without the user's name: the record names pseudonyms and keys, never the person.
+ */
+async function recordErasure(context: UserRecordingsContext, erasure: Erasure): Promise<void> {
+  const buckets = new Map<string, RecordingObjectVersion[]>();
+  for (const version of erasure.versions) {
+    const id = `${version.account}/${version.region}/${version.bucket}`;
+    buckets.set(id, [...(buckets.get(id) ?? []), version]);
+  }
+  for (const versions of buckets.values()) {
+    const { account, region, bucket } = versions[0]!;
+    const record = { at: erasure.at, by: erasure.by, pseudonyms: erasure.pseudonyms, erased: versions.map(({ key, versionId, isDeleteMarker }) => ({ key, versionId, isDeleteMarker })) };
+    await context.clients
+      .client(S3Client, context.targetFor(account, region))
+      .send(new PutObjectCommand({ Bucket: bucket, Key: `${ERASURES_PREFIX}${erasure.pseudonyms[0] ?? 'unknown'}/${erasure.at}.json`, Body: JSON.stringify(record), ContentType: 'application/json' }));
+  }
 }
