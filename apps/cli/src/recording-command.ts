@@ -128,11 +128,11 @@ export function configureRecordingCommand(program: Command): void {
     .command('setup')
     .description('set up recording in every target: key, bucket, role, image builder, image, fleet, stack, users (idempotent; run again to go on)')
     .argument('<file>', 'recording file')
-    .option('--wait-minutes <n>', 'how long to wait for a builder, an image or a fleet', integerOption('--wait-minutes', 1, 24 * 60), 30)
+    .option('--wait-seconds <n>', 'how long to wait for a builder, an image or a fleet', integerOption('--wait-seconds', 1, 86_400), 1800)
     .option(...outputOption)
-    .action(async (file: string, options: { waitMinutes: number; output: OutputFormat }) =>
+    .action(async (file: string, options: { waitSeconds: number; output: OutputFormat }) =>
       withTargets(file, async (context) => {
-        const setup = { ...context, wait: { pollMs: 10_000, timeoutMs: options.waitMinutes * 60_000 }, onProgress: note };
+        const setup = { ...context, wait: { pollMs: Math.min(10_000, options.waitSeconds * 100), timeoutMs: options.waitSeconds * 1000 }, onProgress: note };
         const results = [];
         for (const target of context.targets) results.push({ target, steps: await setupTarget(setup, target, { dryRun: false }) });
         printSteps(results, options.output);
