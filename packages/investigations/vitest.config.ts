@@ -1,3 +1,4 @@
 import { projectTestConfig } from '../../vitest.shared.js';
 
-export default projectTestConfig(import.meta.dirname);
+// report-html.test.ts checks the HTML report in a real Chromium.
+export default projectTestConfig(import.meta.dirname, { chromium: true });

@@ -3,20 +3,11 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindingsCommand } from '@aws-sdk/client-guardduty';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { incidentPlan, startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { deleteQueuePrefix, runCli, sandboxCliEnv } from '../test/run-cli.js';
+import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
+import { deleteQueuePrefix, runCli, sandboxCliEnv, writeTorClientFinding } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-
-/** GetFindings speaks PascalCase; EventBridge delivers the same finding in camelCase. */
-function camelCase(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(camelCase);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.charAt(0).toLowerCase() + key.slice(1), camelCase(item)]));
-}
 
 describe('orgshield investigate (end to end, against the sandbox and Redis)', () => {
   let sandbox: RunningSandbox;
@@ -32,27 +23,7 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     dir = await mkdtemp(join(tmpdir(), 'orgshield-investigate-'));
     env = sandboxCliEnv(sandbox, prefix, { ORGSHIELD_REPORT_DIR: join(dir, 'reports') });
 
-    // The seeded TorClient finding, fetched as an operator would, saved as EventBridge delivers it.
-    const tor = incidentPlan(sandbox.world).incidents.find((incident) => incident.kind === 'tor-client');
-    if (!tor) throw new Error('the sandbox plants a TorClient incident');
-    accountId = tor.instance.accountId;
-    const base = { region: 'us-east-1', endpoint: sandbox.url, credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' } };
-    const sts = new STSClient(base);
-    const session = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`, RoleSessionName: 'e2e' }))).Credentials;
-    const guardduty = new GuardDutyClient({
-      ...base,
-      credentials: { accessKeyId: session?.AccessKeyId ?? '', secretAccessKey: session?.SecretAccessKey ?? '', sessionToken: session?.SessionToken ?? '' },
-    });
-    const detectorId = (await guardduty.send(new ListDetectorsCommand({}))).DetectorIds?.[0];
-    const ids = (await guardduty.send(new ListFindingsCommand({ DetectorId: detectorId }))).FindingIds;
-    const finding = (await guardduty.send(new GetFindingsCommand({ DetectorId: detectorId, FindingIds: ids }))).Findings?.[0];
-    findingFile = join(dir, 'tor-client.json');
-    await writeFile(
-      findingFile,
-      JSON.stringify({ version: '0', 'detail-type': 'GuardDuty Finding', source: 'aws.guardduty', account: accountId, region: 'us-east-1', detail: camelCase(finding) }),
-    );
-    sts.destroy();
-    guardduty.destroy();
+    ({ findingFile, accountId } = await writeTorClientFinding(sandbox, dir));
     // No `org sync` first: an analyst at 3 a.m. investigates without one (the worker asks
     // Organizations for the management account when it has no snapshot).
   });

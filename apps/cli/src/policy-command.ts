@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '@orgshield/errors';
+import { formatSpecProblem } from '@orgshield/spec-files';
 import {
-  formatSpecProblem,
   importCfnFile,
   loadPolicySpec,
   PolicySpecError,

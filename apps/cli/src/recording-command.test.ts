@@ -57,7 +57,7 @@ describe('orgshield recording scripts (end to end)', () => {
 
 describe('orgshield recording against the sandbox (end to end)', () => {
   it('plan shows the changes, setup makes them up to the image, a second plan shows only what waits for Image Assistant; erase is a dry run unless --yes', { timeout: 180_000 }, async () => {
-    const sandbox = await startSandbox({ port: 0, accounts: 6, ous: 1, seed: 4, timeScale: 0.001 });
+    const sandbox = await startSandbox({ port: 0, accounts: 10, ous: 1, seed: 4, timeScale: 0.001 });
     try {
       const management = sandbox.world.org.managementAccountId;
       const accounts = sandbox.world.snapshot().accounts.filter((account) => account.status === 'ACTIVE' && account.id !== management).slice(0, 2).map((account) => account.id);

@@ -4,7 +4,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Command } from 'commander';
 import { discoverOrganization, MemberCredentials, resolveSelector } from '@orgshield/accounts';
 import { InvalidInputError, OrgshieldError } from '@orgshield/errors';
-import { formatSpecProblem } from '@orgshield/policies';
+import { formatSpecProblem } from '@orgshield/spec-files';
 import {
   auditRecording,
   ELASTIC_SCRIPTS_ZIP,

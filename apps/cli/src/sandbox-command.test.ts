@@ -1,17 +1,10 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { ListRootsCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../test/run-cli.js';
-
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+import { runCli, spawnCli } from '../test/run-cli.js';
 
 describe('orgshield sandbox start', () => {
   it('prints the environment to export, answers the real SDK with it, and stops on SIGTERM', async () => {
-    const child = spawn(`${repoRoot}node_modules/.bin/tsx`, ['--conditions=@orgshield/source', 'apps/cli/src/main.ts', 'sandbox', 'start', '--port', '0', '--accounts', '12', '--ous', '2'], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(['sandbox', 'start', '--port', '0', '--accounts', '12', '--ous', '2'], {});
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     let stdout = '';
     const env = await new Promise<Record<string, string>>((resolve, reject) => {

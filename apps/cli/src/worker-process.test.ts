@@ -1,54 +1,81 @@
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { runCli, sandboxCliEnv } from '../test/run-cli.js';
+import { freePort } from '../../../vitest.global-setup.js';
+import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnWorker, writeTorClientFinding, type CliResult } from '../test/run-cli.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
+/** The built worker, its log (stdout and stderr) and its exit, once it says it is ready. */
+async function startWorker(env: Record<string, string>) {
+  const worker = spawnWorker(env);
+  const output = { log: '' };
+  worker.stdout.on('data', (d: Buffer) => (output.log += d.toString()));
+  worker.stderr.on('data', (d: Buffer) => (output.log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => worker.on('close', resolve));
+  for (let i = 0; i < 100 && !output.log.includes('orgshield worker ready'); i++) await new Promise((r) => setTimeout(r, 200));
+  expect(output.log).toContain('orgshield worker ready');
+  return { worker, output, exited };
+}
+
+/** Every key under `prefix` and every value in it, whatever the type, as text to search. */
+async function redisContents(prefix: string): Promise<string> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    const parts: string[] = [];
+    for (const key of keys) {
+      const type = await redis.type(key);
+      const value =
+        type === 'string' ? [await redis.get(key)]
+        : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat()
+        : type === 'list' ? await redis.lrange(key, 0, -1)
+        : type === 'set' ? await redis.smembers(key)
+        : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES')
+        : type === 'stream' ? (await redis.xrange(key, '-', '+')).flat(2)
+        : [`<unread type ${type}>`];
+      parts.push(key, ...value.map(String));
+    }
+    expect(parts.join('\n')).not.toContain('<unread type');
+    return parts.join('\n');
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** Every file under `dir`, as text. */
+async function folderContents(dir: string): Promise<string> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
+  return (await Promise.all(files.map((file) => readFile(file, 'utf8')))).join('\n');
 }
 
 // Lives with the CLI: it drives the worker through the CLI, as an operator would.
 describe('the worker process (end to end)', () => {
   let sandbox: RunningSandbox;
-  const prefix = `test-wp-${randomUUID()}`;
+  const prefixes: string[] = [];
+  const dirs: string[] = [];
 
   beforeAll(async () => {
-    sandbox = await startSandbox({ port: 0, accounts: 30, ous: 4, seed: 3 });
+    // FMS compliance and Detective run 1000x faster than on AWS.
+    sandbox = await startSandbox({ port: 0, accounts: 30, ous: 4, seed: 3, timeScale: 0.001 });
   });
   afterAll(async () => {
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
+    for (const prefix of prefixes) await deleteQueuePrefix(prefix, REDIS_URL);
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
     await sandbox.close();
   });
 
   it('takes jobs the CLI submits, serves health and metrics, and stops cleanly on SIGTERM', async () => {
+    const prefix = `test-wp-${randomUUID()}`;
+    prefixes.push(prefix);
     const port = await freePort();
     const env = sandboxCliEnv(sandbox, prefix, { ORGSHIELD_HTTP_PORT: String(port), LOG_LEVEL: 'info' });
-    const worker = spawn(`${repoRoot}node_modules/.bin/tsx`, ['--conditions=@orgshield/source', 'apps/worker/src/main.ts'], {
-      cwd: repoRoot,
-      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    worker.stdout.on('data', (d: Buffer) => (log += d.toString()));
-    worker.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    const exited = new Promise<number | null>((resolve) => worker.on('close', resolve));
-    for (let i = 0; i < 100 && !log.includes('orgshield worker ready'); i++) await new Promise((r) => setTimeout(r, 200));
-    expect(log).toContain('orgshield worker ready');
+    const { worker, output, exited } = await startWorker(env);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
 
     const sync = await runCli(['org', 'sync', '--wait'], env);
@@ -56,7 +83,7 @@ describe('the worker process (end to end)', () => {
     // The running worker did the job: the CLI did not fall back to running it in-process.
     expect(sync.stderr).not.toContain('no worker is connected');
     expect(sync.stderr).toContain('organization synced: 30 accounts');
-    expect(log).toContain('"job":"org.sync"');
+    expect(output.log).toContain('"job":"org.sync"');
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     expect(metrics).toMatch(/orgshield_jobs_finished_total\{name="org.sync",queue="org",outcome="completed"\} 1/);
@@ -70,23 +97,81 @@ describe('the worker process (end to end)', () => {
       completed = Number(/orgshield_jobs_finished_total\{name="org.sync",queue="org",outcome="completed"\} (\d+)/.exec(text)?.[1] ?? 0);
     }
     expect(completed).toBeGreaterThanOrEqual(3);
-    expect(log).toContain('"requestedBy":"schedule:every-second"');
+    expect(output.log).toContain('"requestedBy":"schedule:every-second"');
     expect((await runCli(['schedule', 'remove', 'every-second'], env)).code).toBe(0);
-
-    // Never a credential in the log.
-    expect(log).not.toContain(sandbox.env()['AWS_SECRET_ACCESS_KEY'] ?? 'unset');
 
     worker.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(log).toContain('stopped');
+    expect(output.log).toContain('stopped');
   }, 90_000);
 
+  it('never writes a credential: not to stdout, stderr, the worker log, Redis or the reports, even with --debug', async () => {
+    const prefix = `test-wp-${randomUUID()}`;
+    prefixes.push(prefix);
+    const dir = await mkdtemp(join(tmpdir(), 'orgshield-worker-secrets-'));
+    dirs.push(dir);
+    const reportDir = join(dir, 'reports');
+    // Recognisable secrets in the environment the CLI and the worker start with (the sandbox
+    // takes any secret and token for its admin key); the member-account secrets are the ones the
+    // sandbox's STS issues, read back from its world below.
+    const planted = {
+      AWS_SECRET_ACCESS_KEY: `PLANTEDsecret${randomBytes(16).toString('hex')}`,
+      AWS_SESSION_TOKEN: `PLANTEDtoken${randomBytes(32).toString('base64')}`,
+    };
+    const env = sandboxCliEnv(sandbox, prefix, { ...planted, LOG_LEVEL: 'debug', ORGSHIELD_REPORT_DIR: reportDir, ORGSHIELD_HTTP_PORT: String(await freePort()) });
+    const { findingFile } = await writeTorClientFinding(sandbox, dir);
+    await writeFile(join(dir, 'shield.yaml'), 'name: edge-shield\ntype: SHIELD_ADVANCED\nresourceTypes: [alb, eip]\nregions: [us-east-1]\n');
+    await writeFile(
+      join(dir, 'rollout.yaml'),
+      'kind: Rollout\nname: secrets\npolicies: [shield.yaml]\nregions: { order: [us-east-1] }\nwaves:\n  - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { timeout: 30s } }\n',
+    );
+    const issuedBefore = sandbox.world.credentials.issued().length;
+    const { worker, output, exited } = await startWorker(env);
+
+    const runs: CliResult[] = [];
+    const run = async (args: string[]) => {
+      const result = await runCli([...args, '--debug'], env, { timeoutMs: 120_000 });
+      runs.push(result);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).not.toContain('no worker is connected');
+      return result;
+    };
+    await run(['org', 'sync', '--wait']);
+    await run(['rollout', 'start', join(dir, 'rollout.yaml'), '--wait']);
+    await run(['investigate', '--finding', findingFile, '--wait', '--report', join(reportDir, 'tor')]);
+    // A failure with --debug prints a stack trace: that must not carry a secret either.
+    const failed = await runCli(['rollout', 'status', 'nope-123', '--debug'], env);
+    runs.push(failed);
+    expect(failed.code).not.toBe(0);
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    // The worker entered member accounts with credentials the sandbox's STS handed out.
+    const issued = sandbox.world.credentials.issued().slice(issuedBefore);
+    expect(issued.length).toBeGreaterThan(0);
+    const secrets = [planted.AWS_SECRET_ACCESS_KEY, planted.AWS_SESSION_TOKEN, ...issued.flatMap((c) => [c.secretAccessKey, c.sessionToken])];
+    const places: Record<string, string> = {
+      stdout: runs.map((r) => r.stdout).join('\n'),
+      stderr: runs.map((r) => r.stderr).join('\n'),
+      'the worker log': output.log,
+      Redis: await redisContents(prefix),
+      'the report folder': await folderContents(reportDir),
+    };
+    // The places hold what the runs did (a search of empty text would prove nothing).
+    expect(places['the worker log']).toContain('"job":"investigation.run"');
+    expect(places['Redis']).toContain(`${prefix}:`);
+    expect(places['the report folder']).toContain('198.51.100.23');
+    for (const [place, text] of Object.entries(places)) {
+      for (const secret of secrets) {
+        // A prefix of 16 characters catches a secret cut short as well as whole.
+        const found = [secret, secret.slice(0, 16)].some((part) => text.includes(part));
+        expect(found, `a credential (${secret.slice(0, 8)}…) appears in ${place}`).toBe(false);
+      }
+    }
+  }, 240_000);
+
   it('refuses a bad configuration in one sentence with exit code 2', async () => {
-    const worker = spawn(`${repoRoot}node_modules/.bin/tsx`, ['--conditions=@orgshield/source', 'apps/worker/src/main.ts'], {
-      cwd: repoRoot,
-      env: { PATH: process.env['PATH'], ORGSHIELD_CONCURRENCY: 'org=two' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const worker = spawnWorker({ ORGSHIELD_CONCURRENCY: 'org=two' });
     let stderr = '';
     worker.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((resolve) => worker.on('close', resolve));

@@ -1,10 +1,21 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindingsCommand } from '@aws-sdk/client-guardduty';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { Redis } from 'ioredis';
+import { incidentPlan, type RunningSandbox } from '@orgshield/sandbox';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const tsx = `${repoRoot}node_modules/.bin/tsx`;
-const main = `${repoRoot}apps/cli/src/main.ts`;
+/**
+ * What a user runs: the bin npm links for the CLI (apps/cli/bin, which loads dist), and the
+ * built worker. The CLI's test target builds both first (apps/cli/package.json `dependsOn`), so
+ * the bin shim, the `.wasm` in dist and the analysis worker thread's file are what the tests run.
+ */
+export const cliBin = `${repoRoot}node_modules/.bin/orgshield`;
+export const workerMain = `${repoRoot}apps/worker/dist/main.js`;
 
 export interface CliResult {
   code: number;
@@ -13,17 +24,12 @@ export interface CliResult {
 }
 
 /**
- * Runs the CLI as a user would, in its own process, from the TypeScript sources (tsx), so the
- * tests need no build. The environment is exactly `env` plus PATH and HOME: nothing of the
- * developer's AWS configuration leaks in.
+ * Runs the built CLI as a user would, through its bin, in its own process. The environment is
+ * exactly `env` plus PATH and HOME: nothing of the developer's AWS configuration leaks in.
  */
 export function runCli(args: string[], env: Record<string, string | undefined>, options: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, ['--conditions=@orgshield/source', main, ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_EC2_METADATA_DISABLED: 'true', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -35,6 +41,20 @@ export function runCli(args: string[], env: Record<string, string | undefined>, 
       resolve({ code: code ?? -1, stdout, stderr });
     });
   });
+}
+
+/** Starts the built CLI through its bin, with exactly `env` plus PATH and HOME. */
+export function spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(cliBin, args, { cwd: repoRoot, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Starts the built worker (`node apps/worker/dist/main.js`), with exactly `env` plus PATH and HOME. */
+export function spawnWorker(env: Record<string, string | undefined>): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, [workerMain], { cwd: repoRoot, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function userEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  return { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_EC2_METADATA_DISABLED: 'true', ...env };
 }
 
 /** Deletes every Redis key a test's CLI runs made under its queue prefix. */
@@ -65,4 +85,43 @@ export function sandboxCliEnv(
     ORGSHIELD_RATE_LIMITS: JSON.stringify({ 'organizations:*': { rate: 500, burst: 500 }, 'fms:*': { rate: 500, burst: 500 } }),
     ...extra,
   };
+}
+
+/** GetFindings speaks PascalCase; EventBridge delivers the same finding in camelCase. */
+function camelCase(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(camelCase);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.charAt(0).toLowerCase() + key.slice(1), camelCase(item)]));
+}
+
+/**
+ * The sandbox's seeded TorClient finding, fetched as an operator would (GuardDuty in the member
+ * account), saved in `dir` as EventBridge delivers it: the file `investigate --finding` reads.
+ */
+export async function writeTorClientFinding(sandbox: RunningSandbox, dir: string): Promise<{ findingFile: string; accountId: string }> {
+  const tor = incidentPlan(sandbox.world).incidents.find((incident) => incident.kind === 'tor-client');
+  if (!tor) throw new Error('the sandbox plants a TorClient incident');
+  const accountId = tor.instance.accountId;
+  const base = sandbox.clientConfig();
+  const sts = new STSClient(base);
+  const guardduty = await sts
+    .send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`, RoleSessionName: 'e2e' }))
+    .then(({ Credentials: session }) => new GuardDutyClient({
+      ...base,
+      credentials: { accessKeyId: session?.AccessKeyId ?? '', secretAccessKey: session?.SecretAccessKey ?? '', sessionToken: session?.SessionToken ?? '' },
+    }));
+  try {
+    const detectorId = (await guardduty.send(new ListDetectorsCommand({}))).DetectorIds?.[0];
+    const ids = (await guardduty.send(new ListFindingsCommand({ DetectorId: detectorId }))).FindingIds;
+    const finding = (await guardduty.send(new GetFindingsCommand({ DetectorId: detectorId, FindingIds: ids }))).Findings?.[0];
+    const findingFile = join(dir, 'tor-client.json');
+    await writeFile(
+      findingFile,
+      JSON.stringify({ version: '0', 'detail-type': 'GuardDuty Finding', source: 'aws.guardduty', account: accountId, region: 'us-east-1', detail: camelCase(finding) }),
+    );
+    return { findingFile, accountId };
+  } finally {
+    sts.destroy();
+    guardduty.destroy();
+  }
 }

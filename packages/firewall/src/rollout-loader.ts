@@ -1,20 +1,15 @@
 import { dirname, resolve } from 'node:path';
-import { InvalidInputError } from '@orgshield/errors';
+import { parsePolicySpecText, PolicySpecError, validatePolicies, type LoadedPolicySpec, type PolicySpec } from '@orgshield/policies';
 import {
   formatFieldPath,
-  formatSpecProblem,
-  parsePolicySpecText,
   parseYamlWithSchema,
-  PolicySpecError,
   readInputFile,
+  SpecFileError,
   specProblemAt,
-  validatePolicies,
   type FieldPath,
-  type LoadedPolicySpec,
   type Locate,
-  type PolicySpec,
   type SpecProblem,
-} from '@orgshield/policies';
+} from '@orgshield/spec-files';
 import { parseDocument } from 'yaml';
 import { RolloutSchema, type Rollout } from './rollout-schema.js';
 
@@ -43,14 +38,9 @@ export interface LoadedRollout {
 }
 
 /** A rollout file (or a policy file it names) is not acceptable; `problems` lists every one found. */
-export class RolloutFileError extends InvalidInputError {
-  readonly problems: readonly SpecProblem[];
-
+export class RolloutFileError extends SpecFileError {
   constructor(problems: readonly SpecProblem[]) {
-    const [first] = problems;
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-    super(`${first ? formatSpecProblem(first) : 'the rollout file is invalid'}${more}`, { code: 'InvalidRollout' });
-    this.problems = problems;
+    super(problems, { code: 'InvalidRollout', what: 'the rollout file' });
   }
 }
 

@@ -5,7 +5,7 @@ import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindings
 import { MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
 import { InvalidInputError } from '@orgshield/errors';
-import { incidentPlan, type RunningSandbox } from '@orgshield/sandbox';
+import { type IncidentKind, incidentPlan, type RunningSandbox } from '@orgshield/sandbox';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { investigationClients } from './investigation-aws.js';
@@ -31,10 +31,11 @@ function connect(sandbox: RunningSandbox) {
   return { factory, members, deps: { clients: investigationClients(factory, members), detective, reportRoot: reports } };
 }
 
-/** The incident accounts, in the order the sandbox plants TorClient, port probe, SSH brute force, DoS. */
-function incidentAccounts(sandbox: RunningSandbox): string[] {
-  const org = sandbox.world.org;
-  return [...org.accounts.values()].filter((a) => a.id !== org.managementAccountId && a.status === 'ACTIVE').map((a) => a.id);
+/** The account the sandbox planted an incident of this kind in, from its own plan. */
+function incidentAccount(sandbox: RunningSandbox, kind: IncidentKind): string {
+  const incident = incidentPlan(sandbox.world).incidents.find((i) => i.kind === kind);
+  if (!incident) throw new Error(`the sandbox plants no ${kind} incident`);
+  return incident.instance.accountId;
 }
 
 async function findingOf(connection: ReturnType<typeof connect>, accountId: string): Promise<Finding> {
@@ -49,7 +50,7 @@ async function findingOf(connection: ReturnType<typeof connect>, accountId: stri
 describe('runInvestigation against the sandbox', () => {
   test('investigates the seeded TorClient finding: the upload to the Tor relay, Detective, three reports', async ({ sandbox }) => {
     const connection = connect(sandbox);
-    const accountId = incidentAccounts(sandbox)[0] as string;
+    const accountId = incidentAccount(sandbox, 'tor-client');
     const finding = await findingOf(connection, accountId);
     const progress: InvestigationProgress[] = [];
     const result = await runInvestigation(connection.deps, { finding: { Findings: [finding] }, accountId, region: REGION }, (p) => progress.push(p));
@@ -82,7 +83,9 @@ describe('runInvestigation against the sandbox', () => {
 
   test('finds what each seeded finding planted, and nothing on the clean neighbour', async ({ sandbox }) => {
     const connection = connect(sandbox);
-    const [, probe, brute, dos] = incidentAccounts(sandbox) as [string, string, string, string];
+    const probe = incidentAccount(sandbox, 'port-probe');
+    const brute = incidentAccount(sandbox, 'ssh-brute-force');
+    const dos = incidentAccount(sandbox, 'dos-tcp');
     const expected: [string, string, string | undefined][] = [
       [probe, 'port-scan', '203.0.113.45'],
       [brute, 'brute-force', '192.0.2.77'],
@@ -111,7 +114,7 @@ describe('runInvestigation against the sandbox', () => {
 
   test('assumes the role anew when AWS calls the member session expired before its time, and finishes', async ({ sandbox }) => {
     const connection = connect(sandbox);
-    const probe = incidentAccounts(sandbox)[1] as string;
+    const probe = incidentAccount(sandbox, 'port-probe');
     // Reading the finding assumes the role; the investigation's clients share that session.
     const finding = await findingOf(connection, probe);
     const assumed = () => sandbox.requests().filter((r) => r.service === 'sts' && r.operation === 'AssumeRole' && r.error === null).length;
@@ -127,7 +130,7 @@ describe('runInvestigation against the sandbox', () => {
 
   test('reads a named S3 location for an IP address, and refuses a finding from another account', async ({ sandbox }) => {
     const connection = connect(sandbox);
-    const accountId = incidentAccounts(sandbox)[2] as string;
+    const accountId = incidentAccount(sandbox, 'ssh-brute-force');
     const finding = await findingOf(connection, accountId);
     const instanceIp = finding.Resource?.InstanceDetails?.NetworkInterfaces?.[0]?.PrivateIpAddress ?? '';
     const bucket = `aws-flow-logs-archive-${sandbox.world.org.managementAccountId}`;
@@ -147,7 +150,7 @@ describe('runInvestigation against the sandbox', () => {
     expect(result.findings.map((f) => f.kind)).toEqual(['brute-force']);
     expect(result.reportPaths.html).toBe(join(reports, 'by-ip', 'flow-report.html'));
 
-    await expect(runInvestigation(connection.deps, { finding, accountId: incidentAccounts(sandbox)[0], region: REGION })).rejects.toThrow(InvalidInputError);
+    await expect(runInvestigation(connection.deps, { finding, accountId: incidentAccount(sandbox, 'tor-client'), region: REGION })).rejects.toThrow(InvalidInputError);
     await expect(runInvestigation(connection.deps, { instanceId: 'i-0123456789abcdef0', accountId, region: REGION })).rejects.toThrow(
       /Instance i-0123456789abcdef0 does not exist in account \d{12} region us-east-1/,
     );

@@ -1,4 +1,4 @@
-import type { FieldPath } from './yaml-source-map.js';
+import type { FieldPath } from '@orgshield/spec-files';
 
 /** What `Ref: AWS::NoValue` evaluates to: the property (or list item) is left out. */
 export const NO_VALUE: unique symbol = Symbol('AWS::NoValue');

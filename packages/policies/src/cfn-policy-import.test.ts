@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importCfn, importCfnFile } from './cfn-policy-import.js';
 import { renderManagedServiceData } from './managed-service-data.js';
-import { formatSpecProblem, PolicySpecError } from './policy-spec-loader.js';
+import { formatSpecProblem } from '@orgshield/spec-files';
+import { PolicySpecError } from './policy-spec-loader.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'cfn');
 

@@ -4,10 +4,10 @@ import { LineCounter, parseDocument } from 'yaml';
 import { CfnEvaluationError, CfnEvaluator, type CfnTemplateParts } from './cfn-intrinsics.js';
 import { CFN_YAML_TAGS } from './cfn-yaml-tags.js';
 import { readManagedServiceData, type ReadServiceData } from './managed-service-data.js';
-import { PolicySpecError, readInputFile, type SpecProblem } from './policy-spec-loader.js';
+import { PolicySpecError } from './policy-spec-loader.js';
 import { GLOBAL_REGION, PolicySpecSchema, resourceTypeFromApiName, type PolicySpec } from './policy-spec-schema.js';
 import { renderPutPolicy } from './put-policy-render.js';
-import { formatFieldPath, locateInDocument, type FieldPath } from './yaml-source-map.js';
+import { formatFieldPath, locateInDocument, readInputFile, type FieldPath, type SpecProblem } from '@orgshield/spec-files';
 
 export interface CfnImportOptions {
   /** Named in error messages. */

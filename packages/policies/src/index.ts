@@ -24,18 +24,8 @@ export type {
   ResourceTypeName,
   RuleAction,
 } from './policy-spec-schema.js';
-export {
-  loadPolicySpec,
-  parsePolicySpecText,
-  parseYamlWithSchema,
-  readInputFile,
-  specProblemAt,
-  formatSpecProblem,
-  PolicySpecError,
-} from './policy-spec-loader.js';
-export type { SpecProblem, LoadedPolicySpec, Locate } from './policy-spec-loader.js';
-export { formatFieldPath, locateInDocument } from './yaml-source-map.js';
-export type { FieldPath, SourcePosition } from './yaml-source-map.js';
+export { loadPolicySpec, parsePolicySpecText, PolicySpecError } from './policy-spec-loader.js';
+export type { LoadedPolicySpec } from './policy-spec-loader.js';
 export { renderManagedServiceData, readManagedServiceData } from './managed-service-data.js';
 export type { UnmodeledSetting, ServiceDataFields, ReadServiceData } from './managed-service-data.js';
 export { renderPutPolicy, renderPutPolicies } from './put-policy-render.js';

@@ -8,7 +8,7 @@ import {
   resourceTypeFromApiName,
   type PolicySpec,
 } from './policy-spec-schema.js';
-import { formatFieldPath } from './yaml-source-map.js';
+import { formatFieldPath } from '@orgshield/spec-files';
 
 /** A policy as FMS holds it, read back into a spec. */
 export interface LivePolicy {

@@ -1,6 +1,6 @@
 import { InvalidInputError } from '@orgshield/errors';
 import type { PolicySpec, RuleAction, RuleGroupRef, ShieldPolicySpec, WafPolicySpec } from './policy-spec-schema.js';
-import { formatFieldPath, type FieldPath } from './yaml-source-map.js';
+import { formatFieldPath, type FieldPath } from '@orgshield/spec-files';
 
 /**
  * ManagedServiceData, the JSON string inside SecurityServicePolicyData, both ways.

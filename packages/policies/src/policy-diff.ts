@@ -1,6 +1,6 @@
 import type { LivePolicy } from './live-policy-parse.js';
 import type { PolicySpec, RuleGroupRef } from './policy-spec-schema.js';
-import { formatFieldPath, type FieldPath } from './yaml-source-map.js';
+import { formatFieldPath, type FieldPath } from '@orgshield/spec-files';
 
 /** One semantic difference: `from` is what FMS has, `to` what the spec wants (null: not set). */
 export interface PolicyDifference {

@@ -1,4 +1,5 @@
-import { loadPolicySpec, PolicySpecError, type LoadedPolicySpec, type SpecProblem } from './policy-spec-loader.js';
+import type { SpecProblem } from '@orgshield/spec-files';
+import { loadPolicySpec, PolicySpecError, type LoadedPolicySpec } from './policy-spec-loader.js';
 import { validatePolicies, type ValidationContext } from './policy-validation.js';
 
 export interface PolicyFileReport {

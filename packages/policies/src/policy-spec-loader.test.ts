@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { policySpecArbitrary } from '../test/policy-spec-arbitrary.js';
-import { formatSpecProblem, loadPolicySpec, parsePolicySpecText, PolicySpecError } from './policy-spec-loader.js';
+import { formatSpecProblem } from '@orgshield/spec-files';
+import { loadPolicySpec, parsePolicySpecText, PolicySpecError } from './policy-spec-loader.js';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures', 'specs');
 

@@ -263,7 +263,14 @@ export const ShieldPolicySpecSchema = z.strictObject({
 });
 
 export const PolicySpecSchema = z
-  .discriminatedUnion('type', [WafPolicySpecSchema, ShieldPolicySpecSchema])
+  .discriminatedUnion('type', [WafPolicySpecSchema, ShieldPolicySpecSchema], {
+    // A bad discriminator is reported at `type`, with the whole object as its input.
+    error: (issue) => {
+      if (issue.code !== 'invalid_union') return undefined;
+      const type = (issue.input as { type?: unknown } | undefined)?.type;
+      return type === undefined ? 'is required: WAFV2 or SHIELD_ADVANCED' : `must be WAFV2 or SHIELD_ADVANCED, not ${JSON.stringify(type)}`;
+    },
+  })
   .superRefine((spec, ctx) => {
     const global = spec.regions.includes(GLOBAL_REGION);
     const cloudfront = spec.resourceTypes.includes('cloudfront');

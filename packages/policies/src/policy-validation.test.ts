@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validatePolicyFiles } from './policy-file-validation.js';
-import { formatSpecProblem } from './policy-spec-loader.js';
+import { formatSpecProblem } from '@orgshield/spec-files';
 import type { PolicySpecInput } from './policy-spec-schema.js';
 import { capacityKey, collectRuleGroupCapacities, validatePolicies, type ValidationProblem } from './policy-validation.js';
 

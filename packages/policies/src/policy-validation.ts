@@ -11,7 +11,7 @@ import {
   type RuleGroupRef,
   type WafPolicySpec,
 } from './policy-spec-schema.js';
-import { formatFieldPath, type FieldPath } from './yaml-source-map.js';
+import { formatFieldPath, type FieldPath } from '@orgshield/spec-files';
 
 /** Account-level FMS and WAF limits the checks use; each can be raised by the caller. */
 export const DEFAULT_VALIDATION_LIMITS = {

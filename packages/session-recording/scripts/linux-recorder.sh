@@ -181,7 +181,9 @@ run_recorder() {
   bucket=${BUCKET_TEMPLATE//\{account\}/$account}
   bucket=${bucket//\{region\}/$region}
   key=$(read_pseudonym_key "$region") || { log "the pseudonym key $PSEUDONYM_KEY_NAME cannot be read"; exit 1; }
-  if ! [[ "$key" =~ ^[0-9a-fA-F]{64}$ ]]; then log "the pseudonym key $PSEUDONYM_KEY_NAME is not 64 hexadecimal digits"; exit 1; fi
+  # Stored as base64 of 32 bytes (or as 64 hexadecimal digits); HMAC takes it as hex. Pipes, not arguments.
+  if [[ "$key" =~ ^[A-Za-z0-9+/]{43}=$ ]]; then key=$(printf '%s' "$key" | base64 -d | od -An -v -tx1 | tr -d ' \n'); fi
+  if ! [[ "$key" =~ ^[0-9a-fA-F]{64}$ ]]; then log "the pseudonym key $PSEUDONYM_KEY_NAME is not 32 bytes in base64 or hexadecimal"; exit 1; fi
   # ASCII lowercase only (LC_ALL=C), as orgshield computes it: one pseudonym per user pool name.
   pseudonym=$(hmac_sha256_hex "$key" "$(printf '%s' "$AppStream_UserName" | LC_ALL=C tr '[:upper:]' '[:lower:]')")
   unset key

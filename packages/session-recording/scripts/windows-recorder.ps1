@@ -49,10 +49,14 @@ function Get-SessionVariable([string]$Name) {
     return $value
 }
 
-function Get-HmacSha256Hex([string]$KeyHex, [string]$Message) {
-    $keyBytes = [byte[]]::new($KeyHex.Length / 2)
-    for ($index = 0; $index -lt $keyBytes.Length; $index++) {
-        $keyBytes[$index] = [Convert]::ToByte($KeyHex.Substring($index * 2, 2), 16)
+# The key is stored as base64 of 32 bytes (or as 64 hexadecimal digits).
+function Get-HmacSha256Hex([string]$Key, [string]$Message) {
+    if ($Key -match '^[0-9a-fA-F]{64}$') {
+        $keyBytes = [byte[]]::new(32)
+        for ($index = 0; $index -lt 32; $index++) { $keyBytes[$index] = [Convert]::ToByte($Key.Substring($index * 2, 2), 16) }
+    } else {
+        $keyBytes = [Convert]::FromBase64String($Key)
+        if ($keyBytes.Length -ne 32) { throw "the pseudonym key $PseudonymKeyName is not 32 bytes" }
     }
     $hmac = [System.Security.Cryptography.HMACSHA256]::new($keyBytes)
     try {
@@ -172,7 +176,6 @@ function Invoke-Recorder {
     $account = (Get-STSCallerIdentity -Region $script:Region -ProfileName $ProfileName).Account
     $script:Bucket = $BucketTemplate.Replace('{account}', $account).Replace('{region}', $script:Region)
     $key = Read-PseudonymKey $script:Region
-    if ($key -notmatch '^[0-9a-fA-F]{64}$') { throw "the pseudonym key $PseudonymKeyName is not 64 hexadecimal digits" }
     $script:Pseudonym = Get-HmacSha256Hex $key $script:Session.UserName.ToLowerInvariant()
     Remove-Variable -Name key
     $script:KeyBase = '{0}{1}/{2}/{3}/{4}/' -f $KeyPrefix, $script:Session.Stack, $script:Session.Fleet, $script:Pseudonym, $script:Session.SessionId

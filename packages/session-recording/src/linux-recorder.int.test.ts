@@ -77,7 +77,7 @@ test('the Linux recorder records the desktop under Xvfb, restarts on a display c
   const example = readFileSync(new URL('../examples/admin-recording.yaml', import.meta.url), 'utf8');
   const { recording } = parseRecordingSource({ file: 'admin-recording.yaml', text: example.replace('segmentSeconds: 60', `segmentSeconds: ${SEGMENT_SECONDS}`) });
   const bucket = bucketNameFor(recording.bucket.name, { account, region: REGION });
-  const key = randomBytes(32).toString('hex');
+  const key = randomBytes(32).toString('base64');
   await factory.client(S3Client).send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
   await factory.client(SecretsManagerClient).send(new CreateSecretCommand({ Name: recording.pseudonymKey.name, SecretString: key }));
 

@@ -9,9 +9,9 @@ import type { RecordingTarget } from './user-recordings.js';
 /** The key used when the file names none: S3's AWS managed key, which needs no key policy of ours. */
 export const DEFAULT_KMS_KEY = 'alias/aws/s3';
 
-/** Role names are at most 64 characters; recording names are slugs of at most 64. */
-export function fleetRoleName(recording: Recording): string {
-  return `orgshield-recorder-${recording.name}`.slice(0, 64);
+/** One recorder role per account: the bucket policy lets it alone write recordings. */
+export function fleetRoleName(_recording: Recording): string {
+  return 'orgshield-session-recording';
 }
 
 export function fleetRoleArn(recording: Recording, target: RecordingTarget): string {

@@ -11,7 +11,7 @@ import { bucketNameFor } from './recording-schema.js';
 import { setupTarget, type SetupContext } from './recording-setup.js';
 import { userPrefixes, type UserRecordingsContext } from './user-recordings.js';
 
-const test = sandboxTest.override({ sandboxOptions: { accounts: 4, ous: 1, seed: 5, timeScale: 0.001 } });
+const test = sandboxTest.override({ sandboxOptions: { accounts: 10, ous: 1, seed: 5, timeScale: 0.001 } });
 const REGION = 'us-east-1';
 const USER = 'Planted.Audit-3b7e@Example.com';
 const text = readFileSync(new URL('../examples/admin-recording.yaml', import.meta.url), 'utf8').replace('userName: ada@example.com', `userName: ${USER}`);

@@ -1,5 +1,4 @@
-import { InvalidInputError } from '@orgshield/errors';
-import { formatSpecProblem, parseYamlWithSchema, readInputFile, type Locate, type SpecProblem } from '@orgshield/policies';
+import { parseYamlWithSchema, readInputFile, SpecFileError, type Locate, type SpecProblem } from '@orgshield/spec-files';
 import { RecordingSchema, type Recording } from './recording-schema.js';
 
 /**
@@ -19,14 +18,9 @@ export interface LoadedRecording {
 }
 
 /** A recording file is not acceptable; `problems` lists every one found. */
-export class RecordingFileError extends InvalidInputError {
-  readonly problems: readonly SpecProblem[];
-
+export class RecordingFileError extends SpecFileError {
   constructor(problems: readonly SpecProblem[]) {
-    const [first] = problems;
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
-    super(`${first ? formatSpecProblem(first) : 'the recording file is invalid'}${more}`, { code: 'InvalidRecording' });
-    this.problems = problems;
+    super(problems, { code: 'InvalidRecording', what: 'the recording file' });
   }
 }
 

@@ -10,7 +10,7 @@ import { bucketNameFor } from './recording-schema.js';
 import { SETUP_STEPS, setupTarget, type SetupContext } from './recording-setup.js';
 import type { RecordingTarget } from './user-recordings.js';
 
-const test = sandboxTest.override({ sandboxOptions: { accounts: 8, ous: 2, seed: 3, timeScale: 0.001 } });
+const test = sandboxTest.override({ sandboxOptions: { accounts: 12, ous: 2, seed: 3, timeScale: 0.001 } });
 const REGION = 'us-east-1';
 const { recording } = parseRecordingSource({ file: 'admin-recording.yaml', text: readFileSync(new URL('../examples/admin-recording.yaml', import.meta.url), 'utf8') });
 

@@ -199,7 +199,7 @@ async function pseudonymKeyStep(run: StepRun): Promise<void> {
   const existing = await absentOn(['ResourceNotFoundException'], () => secrets.send(new DescribeSecretCommand({ SecretId: name })));
   if (existing) return;
   await change(run, `create secret ${name} with a new random pseudonym key`, () =>
-    secrets.send(new CreateSecretCommand({ Name: name, SecretString: randomBytes(32).toString('hex'), Description: 'orgshield session recording: key of the users\' pseudonyms (HMAC-SHA256)', Tags: [{ Key: RECORDING_IMAGE_TAG.key, Value: context.recording.name }] })),
+    secrets.send(new CreateSecretCommand({ Name: name, SecretString: randomBytes(32).toString('base64'), Description: 'orgshield session recording: key of the users\' pseudonyms (HMAC-SHA256)', Tags: [{ Key: RECORDING_IMAGE_TAG.key, Value: context.recording.name }] })),
   );
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { WireRequest, WireResponse } from './protocols/protocol.js';
 import { ServiceError } from './service-error.js';
-import { createImageFromBuilder, deliverUsageReports, endSession, finishImage, startSession } from './services/appstream-store.js';
+import { createImageFromBuilder, deliverUsageReports, endSession, finishImage, fleetRoleCredentials, startSession } from './services/appstream-store.js';
 import type { World } from './world/world.js';
 
 /**
@@ -35,6 +35,12 @@ const controls: Record<string, (world: World, body: unknown) => unknown> = {
     const request = z.strictObject({ ...scope, sessionId: z.string(), endTime: date.optional() }).parse(body);
     const session = endSession(world, dropUndefined(request));
     return { sessionId: session.id, endTime: session.endTime?.toISOString() };
+  },
+  'appstream/fleet-role-credentials': (world, body) => {
+    const request = z.strictObject({ ...scope, fleetName: z.string() }).parse(body);
+    const credentials = fleetRoleCredentials(world, request);
+    // The shape of a credential_process answer, so `aws` and the SDKs can use it directly.
+    return { Version: 1, AccessKeyId: credentials.accessKeyId, SecretAccessKey: credentials.secretAccessKey, SessionToken: credentials.sessionToken, Expiration: credentials.expiration.toISOString() };
   },
   'appstream/usage-reports': (world, body) => {
     const request = z.strictObject({ ...scope, since: date.optional() }).parse(body);

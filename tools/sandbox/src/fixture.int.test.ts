@@ -6,18 +6,31 @@ const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 afterAll(() => redis.quit());
 
 describe('redisPrefix', () => {
-  let previous: string | undefined;
+  const used: string[] = [];
+  const writeKeys = async (prefix: string) => {
+    await redis.set(`${prefix}:a`, '1');
+    await redis.hset(`${prefix}:queue:jobs`, 'x', '1');
+    used.push(prefix);
+  };
+  // Checked once every test here has ended, so it holds in any order (`--sequence.shuffle`):
+  // each test had a prefix of its own, and the fixture deleted its keys after it.
+  afterAll(async () => {
+    expect(used.length).toBeGreaterThan(0);
+    expect(new Set(used).size).toBe(used.length);
+    for (const prefix of used) expect(await redis.exists(`${prefix}:a`, `${prefix}:queue:jobs`)).toBe(0);
+  });
 
   test('is test:<random> and free for the test to use', async ({ redisPrefix }) => {
     expect(redisPrefix).toMatch(/^test:[0-9a-f]{12}$/);
-    await redis.set(`${redisPrefix}:a`, '1');
-    await redis.hset(`${redisPrefix}:queue:jobs`, 'x', '1');
-    previous = redisPrefix;
+    expect(await redis.exists(`${redisPrefix}:a`, `${redisPrefix}:queue:jobs`)).toBe(0);
+    await writeKeys(redisPrefix);
+    expect(await redis.exists(`${redisPrefix}:a`, `${redisPrefix}:queue:jobs`)).toBe(2);
   });
 
-  test('differs per test, and the previous test’s keys are gone', async ({ redisPrefix }) => {
-    expect(redisPrefix).not.toBe(previous);
-    expect(await redis.exists(`${previous}:a`, `${previous}:queue:jobs`)).toBe(0);
+  test('differs per test, and no other test’s keys are left under it', async ({ redisPrefix }) => {
+    expect(used).not.toContain(redisPrefix);
+    expect(await redis.keys(`${redisPrefix}:*`)).toEqual([]);
+    await writeKeys(redisPrefix);
   });
 });
 

@@ -13,7 +13,7 @@ import type { SandboxOptions } from './sandbox-options.js';
  * - `sandboxOptions`: the options the `sandbox` fixture starts with (port is always 0).
  * - `redisPrefix`: `test:<random>`, unique to the test, for BullMQ `prefix` or key names
  *   (`${redisPrefix}:...`); every key under it is deleted after the test. Redis is REDIS_URL, or
- *   redis://127.0.0.1:6379.
+ *   redis://127.0.0.1:6379; the shared vitest global setup starts a private one when none answers.
  *
  * ```ts
  * import { sandboxTest as test } from '@orgshield/sandbox/fixture';

@@ -41,6 +41,8 @@ export type { CustomerWebAcl, ProtectedResource, ProtectedResourceRegistry, Prot
 export { incidentPlan, INCIDENT_REGION } from './world/seeded-incidents.js';
 export type { IncidentKind, IncidentPlan, SeededIncident, SeededInstance } from './world/seeded-incidents.js';
 export { configureDetective } from './services/detective-graph.js';
+export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX, RECOVERABLE_TAG } from './world/seeded-drs.js';
+export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceInstance, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
 export {
   APPSTREAM_DELAYS,
   APPSTREAM_QUOTAS,
@@ -49,6 +51,7 @@ export {
   deliverUsageReports,
   endSession,
   finishImage,
+  fleetRoleCredentials,
   SESSIONS_REPORT_COLUMNS,
   sessionsReportKey,
   startSession,
@@ -60,8 +63,17 @@ export { CONTROL_PREFIX } from './control-endpoint.js';
 export { resolveKmsKey } from './services/kms.js';
 export type { KmsKey } from './services/kms.js';
 export { plantSecret } from './services/secrets-manager.js';
-export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX } from './world/seeded-drs.js';
-export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
+export {
+  pseudonymOf,
+  RECORDING_IMAGE_TAG,
+  RECORDING_KEY_ALIAS,
+  RECORDING_PREFIX,
+  RECORDING_REGION,
+  RECORDING_ROLE_NAME,
+  RECORDING_SECRET_NAME,
+  recordingPlan,
+} from './world/seeded-recordings.js';
+export type { RecordingPlan, RecordingState, SeededRecordingAccount, SeededRecordingFleet, SeededRecordingSession } from './world/seeded-recordings.js';
 export { injectDrsLaunchFailure } from './services/drs-jobs.js';
 export { recoverySnapshotsOf } from './services/drs-snapshots.js';
 export type { RecoverySnapshotRecord } from './services/drs-snapshots.js';

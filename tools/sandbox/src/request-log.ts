@@ -13,6 +13,8 @@ export interface RequestLogEntry {
   /** The error code answered, or null. */
   error: string | null;
   latencyMs: number;
+  /** The resources the request acts on, for operations whose service names them (DRS's StartRecovery, TerminateRecoveryInstances). */
+  resources?: string[];
 }
 
 /** Entries kept in memory for `requests()`; older ones drop off so a long run stays bounded. */

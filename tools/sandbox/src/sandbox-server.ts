@@ -19,6 +19,7 @@ import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
 import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
 import { seedIncidentFlowLogs } from './world/seeded-incidents.js';
+import { seedRecordings } from './world/seeded-recordings.js';
 import { seedDrs } from './services/drs-jobs.js';
 import { World } from './world/world.js';
 
@@ -53,6 +54,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   const world = new World({ accounts: resolved.accounts, ous: resolved.ous, seed: resolved.seed, timeScale: resolved.timeScale });
   configureFirewallManager(world, resolved.fms);
   seedIncidentFlowLogs(world);
+  seedRecordings(world);
   await seedDrs(world);
   const log = new RequestLog(resolved.requestLog);
   const sandbox = new SandboxServer(world, runtimes, new FaultInjector(faults, world.random('faults')), log);
@@ -227,6 +229,8 @@ class SandboxServer {
     }
     const failures = operation.validate(input);
     if (failures.length > 0) return this.fail(res, runtime, runtime.validationError(operation.model, failures), exchange);
+    const resources = runtime.definition.loggedResources?.[operation.model.name]?.(input as never);
+    if (resources !== undefined) entry.resources = resources;
 
     const region = scope.region;
     const world = this.world;

@@ -39,6 +39,11 @@ export interface ServiceDefinition {
   validationError?: string;
   /** Further members of the validation error (Organizations' `Reason`). */
   validationErrorFields?: (failures: readonly ValidationFailure[]) => Record<string, unknown>;
+  /**
+   * Per operation, the ids of the resources a request acts on, written to the request log's
+   * `resources` (ids only, never secrets), so a test can show which resources a run touched.
+   */
+  loggedResources?: Record<string, (input: never) => string[]>;
   /** restXml: root element of an operation's output where the model leaves it implicit. */
   xmlRootNames?: Record<string, string>;
   handlers: Record<string, Handler>;

@@ -1,6 +1,7 @@
 import type { PlatformType, S3Location, Stack, UserSetting, VpcConfig } from '@aws-sdk/client-appstream';
 import { createHash } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
+import type { IssuedCredentials } from '../world/credentials.js';
 import { defineRegionState, type World } from '../world/world.js';
 import { createS3Bucket, putS3Object } from './s3-buckets.js';
 
@@ -317,6 +318,23 @@ export function startSession(
   };
   state.sessions.push(session);
   return session;
+}
+
+/**
+ * Sandbox control standing in for the credentials an AppStream instance gets for its fleet's
+ * role (the `appstream_machine_role` profile session scripts use): a one-hour session of the
+ * role, which must still exist and trust appstream.amazonaws.com. The fleet must be RUNNING.
+ */
+export function fleetRoleCredentials(world: World, request: { accountId: string; region: string; fleetName: string }): IssuedCredentials {
+  const fleet = appstreamRegion(world, request).fleets.get(request.fleetName);
+  if (!fleet) throw new ServiceError('ResourceNotFoundException', `Fleet ${request.fleetName} does not exist.`);
+  if (settle(fleet.state) !== 'RUNNING') throw new ServiceError('ResourceNotAvailableException', `Fleet ${fleet.name} is ${fleet.state.state}; its instances run only when it is RUNNING.`);
+  if (fleet.iamRoleArn === undefined) throw new ServiceError('InvalidRoleException', `Fleet ${fleet.name} has no IAM role.`);
+  const role = world.account(request.accountId).roles.get(fleet.iamRoleArn.split('/').pop() ?? '');
+  if (!role || role.arn !== fleet.iamRoleArn || !role.trustedServices?.includes('appstream.amazonaws.com')) {
+    throw new ServiceError('InvalidRoleException', `AppStream 2.0 cannot assume the role ${fleet.iamRoleArn}.`);
+  }
+  return world.credentials.issueRoleSession(request.accountId, role, 'appstream_machine_role', 3600).credentials;
 }
 
 /** Sandbox control: the user disconnects for good; the session leaves DescribeSessions. */

@@ -229,6 +229,9 @@ describe('termination', () => {
     const ec2Instance = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instance?.ec2InstanceID ?? ''] }))).Reservations?.[0]?.Instances?.[0];
     expect(ec2Instance?.State?.Name).toBe('terminated');
 
+    // The request log names what was terminated: only this drill's instance.
+    const terminations = sandbox.requests().filter((r) => r.operation === 'TerminateRecoveryInstances' && r.account === api.accountId);
+    expect(terminations.map((r) => [r.status, r.resources])).toEqual([[200, [instance?.recoveryInstanceID]]]);
     // The real recovery and the other drill's instance are still up and answering.
     const others = await instancesOf(drs, seeded.map((r) => r.sourceServerID));
     expect(others.map((i) => [i.recoveryInstanceID, i.isDrill, i.ec2InstanceState]).sort()).toEqual(seeded.map((r) => [r.recoveryInstanceID, r.isDrill, 'RUNNING']).sort());

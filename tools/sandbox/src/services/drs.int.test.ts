@@ -11,11 +11,11 @@ import {
   ValidationException,
   type SourceServer,
 } from '@aws-sdk/client-drs';
-import { DescribeLaunchTemplateVersionsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../sandbox-server.js';
-import { drsPlan, FLEET_SIZE, type DrsPlan } from '../world/seeded-drs.js';
+import { drsPlan, FLEET_SIZE, RECOVERABLE_TAG, type DrsPlan } from '../world/seeded-drs.js';
 
 /** Elastic Disaster Recovery through the real SDK v3 client, as a drill uses it. */
 const REGION = 'us-east-1';
@@ -225,5 +225,17 @@ describe('EC2 for a drill', () => {
     const byName = await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'tag:Name', Values: ['drs-drill-*'] }] }));
     expect(byName.Subnets?.map((s) => s.SubnetId)).toEqual([network.isolatedSubnet.id]);
     await expect(ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-00000000000000000'] }))).rejects.toMatchObject({ name: 'InvalidSubnetID.NotFound' });
+  });
+});
+
+describe('coverage', () => {
+  it('shows the drill accounts’ EC2 instances: replicated ones, and a “must be recoverable” one nothing replicates', async () => {
+    const [accountId] = plan.drillAccountIds;
+    const ec2 = await ec2In(accountId ?? '');
+    const tagged = (await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${RECOVERABLE_TAG.key}`, Values: [RECOVERABLE_TAG.value] }] }))).Reservations?.flatMap((r) => r.Instances ?? []) ?? [];
+    const replicated = new Set((await allServers(await drsIn(accountId ?? ''))).map((s) => s.sourceProperties?.identificationHints?.awsInstanceID));
+    const unprotected = tagged.filter((i) => !replicated.has(i.InstanceId)).map((i) => i.InstanceId);
+    expect(unprotected).toEqual(plan.unprotectedInstanceIds.filter((id) => plan.sourceInstances.find((i) => i.instanceId === id)?.accountId === accountId));
+    expect(tagged.length).toBe(plan.servers.filter((s) => s.accountId === accountId).length + 1);
   });
 });

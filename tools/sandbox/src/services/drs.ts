@@ -36,6 +36,10 @@ import { recoverySnapshotById, recoverySnapshotsOf, type RecoverySnapshotRecord 
  */
 export const drs = defineService({
   signingName: 'drs',
+  loggedResources: {
+    StartRecovery: (input: StartRecoveryRequest) => (input.sourceServers ?? []).map((s) => s.sourceServerID ?? ''),
+    TerminateRecoveryInstances: (input: TerminateRecoveryInstancesRequest) => input.recoveryInstanceIDs ?? [],
+  },
   handlers: {
     InitializeService(_input: object, ctx) {
       drsRuntime(ctx.world).initialized.add(`${ctx.accountId}:${ctx.region}`);
@@ -366,7 +370,7 @@ function sourceServerView(ctx: RequestContext, runtime: DrsRuntime, s: SeededSou
       lastUpdatedDateTime: s.addedAt.toISOString(),
       recommendedInstanceType: s.instanceType,
       identificationHints: { hostname: s.hostname.split('.')[0], fqdn: s.hostname, awsInstanceID: s.sourceInstanceId },
-      networkInterfaces: [{ macAddress: `0a:${s.sourceServerID.slice(2, 12).match(/../g)?.join(':')}`, ips: [sourceIpOf(s)], isPrimary: true }],
+      networkInterfaces: [{ macAddress: `0a:${s.sourceServerID.slice(2, 12).match(/../g)?.join(':')}`, ips: [s.sourceIp], isPrimary: true }],
       disks: s.disks,
       cpus: [{ cores: s.cpus, modelName: 'Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz' }],
       ramBytes: s.ramBytes,
@@ -376,12 +380,6 @@ function sourceServerView(ctx: RequestContext, runtime: DrsRuntime, s: SeededSou
     replicationDirection: 'FAILOVER',
     agentVersion: '4.7.1033.0',
   };
-}
-
-/** The source server's own address in its data centre (not where a recovery lands). */
-function sourceIpOf(s: SeededSourceServer): string {
-  const n = parseInt(s.sourceServerID.slice(-4), 16);
-  return `10.20.${(n >>> 8) & 255}.${(n & 255) || 1}`;
 }
 
 function snapshotView(s: RecoverySnapshotRecord) {

@@ -13,7 +13,7 @@ import type {
 } from '@aws-sdk/client-ec2';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
-import { drsServersIn, drsPlan, type SeededSourceServer } from '../world/seeded-drs.js';
+import { drsPlan, drsServersIn, type SeededSourceInstance, type SeededSourceServer } from '../world/seeded-drs.js';
 import { flowLogOf, incidentPlan, INCIDENT_REGION, instancesOf, type SeededInstance } from '../world/seeded-incidents.js';
 import { drsRuntime, type RecoveryInstanceRecord } from './drs-jobs.js';
 
@@ -261,35 +261,58 @@ function instanceView(i: InstanceRecord) {
 /** The seeded instances, then the recovery instances DRS launched here (terminated ones included, as EC2 shows them for a while). */
 function instanceRecords(ctx: RequestContext): InstanceRecord[] {
   const seeded = instancesOf(ctx.world, ctx.accountId, ctx.region).map(seededRecord);
+  const originals = drsPlan(ctx.world)
+    .sourceInstances.filter((i) => i.accountId === ctx.accountId && i.region === ctx.region)
+    .map((i) => sourceRecord(ctx, i));
   const recovered = [...drsRuntime(ctx.world).instances.values()]
     .filter((r) => r.accountId === ctx.accountId && r.region === ctx.region && r.privateIp !== '')
     .map((r) => recoveryRecord(ctx, r));
-  return [...seeded, ...recovered];
+  return [...seeded, ...originals, ...recovered];
 }
 
 function seededRecord(i: SeededInstance): InstanceRecord {
   return { ...i, securityGroups: [i.securityGroup], state: 'running', tags: { Name: i.name } };
 }
 
+/** A drill account's own instance (replicated by DRS or not): in the production subnet. */
+function sourceRecord(ctx: RequestContext, i: SeededSourceInstance): InstanceRecord {
+  const network = drsPlan(ctx.world).networkOf(i.accountId, i.region);
+  return drsNetworkRecord(ctx, {
+    ...i,
+    subnetId: network.productionSubnet.id,
+    securityGroupIds: [network.productionSecurityGroup.id],
+    macAddress: `0a:${i.instanceId.slice(2, 12).match(/../g)?.join(':')}`,
+    state: 'running',
+  });
+}
+
 function recoveryRecord(ctx: RequestContext, r: RecoveryInstanceRecord): InstanceRecord {
-  const network = drsPlan(ctx.world).networkOf(r.accountId, r.region);
-  const groups = [network.isolatedSecurityGroup, network.productionSecurityGroup];
   const state: InstanceStateName = r.state === 'PENDING' ? 'pending' : r.state === 'RUNNING' ? 'running' : r.state === 'SHUTTING-DOWN' ? 'shutting-down' : 'terminated';
+  return drsNetworkRecord(ctx, { ...r, instanceId: r.recoveryInstanceID, launchTime: r.launchedAt, state });
+}
+
+/** An instance in a DRS recovery network (its VPC, one of its subnets and security groups). */
+function drsNetworkRecord(
+  ctx: RequestContext,
+  i: Pick<InstanceRecord, 'instanceId' | 'accountId' | 'instanceType' | 'launchTime' | 'subnetId' | 'macAddress' | 'privateIp' | 'state' | 'tags'> & { region: string; securityGroupIds: string[] },
+): InstanceRecord {
+  const network = drsPlan(ctx.world).networkOf(i.accountId, i.region);
+  const groups = [network.isolatedSecurityGroup, network.productionSecurityGroup];
   return {
-    instanceId: r.recoveryInstanceID,
-    accountId: r.accountId,
-    imageId: `ami-${r.recoveryInstanceID.slice(2)}`,
-    instanceType: r.instanceType,
-    launchTime: r.launchedAt,
-    availabilityZone: `${r.region}a`,
+    instanceId: i.instanceId,
+    accountId: i.accountId,
+    imageId: `ami-${i.instanceId.slice(2)}`,
+    instanceType: i.instanceType,
+    launchTime: i.launchTime,
+    availabilityZone: `${i.region}a`,
     vpcId: network.vpcId,
-    subnetId: r.subnetId,
-    networkInterfaceId: `eni-${r.recoveryInstanceID.slice(2)}`,
-    macAddress: r.macAddress,
-    privateIp: r.privateIp,
-    securityGroups: groups.filter((g) => r.securityGroupIds.includes(g.id)),
-    state,
-    tags: r.tags,
+    subnetId: i.subnetId,
+    networkInterfaceId: `eni-${i.instanceId.slice(2)}`,
+    macAddress: i.macAddress,
+    privateIp: i.privateIp,
+    securityGroups: groups.filter((g) => i.securityGroupIds.includes(g.id)),
+    state: i.state,
+    tags: i.tags,
   };
 }
 

@@ -21,7 +21,7 @@ import type {
   TagResourceRequest,
   Tag,
 } from '@aws-sdk/client-kms';
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, randomUUID } from 'node:crypto';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
 import { defineRegionState, type World } from '../world/world.js';
@@ -84,6 +84,18 @@ export function resolveKmsKey(world: World, scope: { accountId: string; region: 
   }
   const key = region.keys.get(id);
   if (!key) throw notFound(keyId);
+  return key;
+}
+
+/** Creates a customer managed key and its alias as CreateKey and CreateAlias would, for scenarios. */
+export function createKmsKeyWithAlias(world: World, scope: { accountId: string; region: string }, request: { alias: string; description: string; created: Date }): KmsKey {
+  const region = world.account(scope.accountId).region(scope.region).state(kmsRegions);
+  // A scenario's key has the same id for the same seed, as the rest of the seeded world.
+  const digest = createHash('sha256').update(`${world.seed}/${scope.accountId}/${scope.region}/${request.alias}`).digest('hex');
+  const keyId = `${digest.slice(0, 8)}-${digest.slice(8, 12)}-4${digest.slice(13, 16)}-a${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+  const key = { ...newKey(world, scope, { description: request.description, awsManaged: false }), keyId, arn: `arn:aws:kms:${scope.region}:${scope.accountId}:key/${keyId}`, creationDate: request.created };
+  region.keys.set(key.keyId, key);
+  region.aliases.set(request.alias, { name: request.alias, targetKeyId: key.keyId, creationDate: request.created });
   return key;
 }
 

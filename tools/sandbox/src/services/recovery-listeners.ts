@@ -14,18 +14,24 @@ export interface InstanceListeners {
   close(): Promise<void>;
 }
 
-/** First address tried; the block 127.42.0.0 upward keeps clear of 127.0.0.1. */
-const FIRST_ADDRESS = (127 << 24) | (42 << 16) | 1;
-const LAST_ADDRESS = (127 << 24) | (254 << 16) | (255 << 8) | 254;
+/**
+ * Addresses come from 127.42.0.0-127.241.255.255, clear of 127.0.0.1. Each process starts in its
+ * own /16 (from its pid), so sandboxes of parallel test files rarely meet, and when they do the
+ * bind says so and the next address is tried.
+ */
+const BLOCK_FIRST = (127 << 24) | (42 << 16);
+const BLOCK_SIZE = 200 << 16;
+const PROCESS_START = (process.pid % 200) << 16;
 /** Addresses this process's sandboxes hold; other processes are found by EADDRINUSE. */
 const held = new Set<number>();
 
 /**
- * Binds every port on the first address, from 127.42.0.1 upward, where all of them bind: an
- * address held by another sandbox (in this process or another) is skipped.
+ * Binds every port on the first address where all of them bind: an address held by another
+ * sandbox (in this process or another) is skipped.
  */
 export async function startInstanceListeners(ports: readonly ServicePort[], body: string): Promise<InstanceListeners> {
-  for (let candidate = FIRST_ADDRESS; candidate <= LAST_ADDRESS; candidate++) {
+  for (let offset = 0; offset < BLOCK_SIZE; offset++) {
+    const candidate = BLOCK_FIRST + ((PROCESS_START + offset) % BLOCK_SIZE);
     const last = candidate & 255;
     if (last === 0 || last === 255 || held.has(candidate)) continue;
     held.add(candidate);
@@ -43,7 +49,7 @@ export async function startInstanceListeners(ports: readonly ServicePort[], body
       if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     }
   }
-  throw new Error('no free address left in 127.42.0.0-127.254.255.255 for a recovery instance');
+  throw new Error('no free address left in 127.42.0.0-127.241.255.255 for a recovery instance');
 }
 
 interface Listener {

@@ -90,6 +90,11 @@ export class CredentialStore {
     return { credentials, identity };
   }
 
+  /** Every set of credentials this STS handed out, so a test can look for them where they must never be. */
+  issued(): IssuedCredentials[] {
+    return [...this.sessions.values()].map((session) => ({ ...session.credentials }));
+  }
+
   private managementUser(accessKeyId: string): CallerIdentity {
     return {
       accountId: this.managementAccountId,

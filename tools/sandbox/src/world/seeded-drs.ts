@@ -18,6 +18,8 @@ import { defineWorldState, type World } from './world.js';
  *   `new-1` (added three hours ago: no snapshot older than that);
  *   account 2: `batch-2` never synced (INITIAL_SYNC), `report-2` with no snapshot between 30 and
  *   80 hours ago, `render-2` whose every launch fails.
+ *   Their EC2 instances: the original of each server, tagged RECOVERABLE_TAG, plus `billing-N`
+ *   (tagged, replicated by nothing: `unprotectedInstanceIds`) and `scratch-N` (untagged).
  * - The fourth active member (`fleetAccountId`): 260 healthy servers `fleet-001`... in DRILL_REGION.
  * - Every other active member: every third uninitialized, the others with 1-4 servers in each
  *   of DRS_REGIONS, mostly CONTINUOUS.
@@ -28,6 +30,8 @@ export const DRS_REGIONS = ['us-east-1', 'us-west-2'] as const;
 export const DRILL_REGION = 'us-east-1';
 /** What a healthy recovery instance's HTTP listener answers, after the server's hostname. */
 export const HEALTHY_BODY_PREFIX = 'orgshield-sandbox ok';
+/** The tag a drill file may name as "must be recoverable": the drill accounts' EC2 instances carry it. */
+export const RECOVERABLE_TAG = { key: 'dr:recoverable', value: 'true' } as const;
 /** Source servers of the fleet account: more than one StartRecovery takes (200). */
 export const FLEET_SIZE = 260;
 
@@ -90,13 +94,31 @@ export interface SeededSourceServer {
   launchTemplate: SeededLaunchTemplate;
   /** Every launch of this server fails with this error (the job log's rawError). */
   launchFailure?: string;
-  /** The EC2 instance replicated (identificationHints.awsInstanceID). */
+  /** The EC2 instance replicated (identificationHints.awsInstanceID) and its address. */
   sourceInstanceId: string;
+  sourceIp: string;
   instanceType: string;
   disks: { deviceName: string; bytes: number }[];
   cpus: number;
   ramBytes: number;
   os: string;
+}
+
+/**
+ * An EC2 instance in a drill account: the original a source server replicates (its
+ * identificationHints.awsInstanceID), or one that carries RECOVERABLE_TAG and is replicated by
+ * nothing (`sourceServerID` undefined), or one that needs no recovery.
+ */
+export interface SeededSourceInstance {
+  instanceId: string;
+  accountId: string;
+  region: string;
+  name: string;
+  privateIp: string;
+  instanceType: string;
+  launchTime: Date;
+  tags: Record<string, string>;
+  sourceServerID: string | undefined;
 }
 
 /** A recovery instance that was running before the sandbox started. */
@@ -141,6 +163,10 @@ export interface DrsPlan {
     fleet: string[];
   };
   recoveries: SeededRecovery[];
+  /** The drill accounts' EC2 instances, replicated or not (coverage: what would we lose today?). */
+  sourceInstances: SeededSourceInstance[];
+  /** Instances carrying RECOVERABLE_TAG that no source server replicates. */
+  unprotectedInstanceIds: string[];
   /** The tags of the other drill's jobs. */
   otherDrillTags: Record<string, string>;
   networkOf(accountId: string, region: string): RecoveryNetwork;
@@ -211,6 +237,8 @@ function buildPlan(world: World): DrsPlan {
   };
   const servers: SeededSourceServer[] = [];
   const recoveries: SeededRecovery[] = [];
+  const sourceInstances: SeededSourceInstance[] = [];
+  const unprotectedInstanceIds: string[] = [];
   const add = (accountId: string, region: string, random: Random, draft: ServerDraft): SeededSourceServer => {
     const server = seededServer({ random, anchor, accountId, region, network: networkOf(accountId, region), draft });
     servers.push(server);
@@ -249,6 +277,12 @@ function buildPlan(world: World): DrsPlan {
               ['launchFailure', { role: 'render-2', ports: healthyHttp(8080), launchFailure: 'Failed to launch recovery instance: InsufficientInstanceCapacity: We currently do not have sufficient r6i.large capacity in the Availability Zone you requested.' }],
             ];
     for (const [kind, draft] of trouble) named[kind].push(add(accountId, DRILL_REGION, random, draft).sourceServerID);
+    for (const s of servers.filter((x) => x.accountId === accountId)) {
+      sourceInstances.push(sourceInstance(random, { server: s, accountId, name: s.tags['Name'] ?? s.hostname, recoverable: true }));
+    }
+    const unprotected = sourceInstance(random, { accountId, name: `billing-${n}`, recoverable: true });
+    sourceInstances.push(unprotected, sourceInstance(random, { accountId, name: `scratch-${n}`, recoverable: false }));
+    unprotectedInstanceIds.push(unprotected.instanceId);
   });
 
   if (fleetAccountId !== undefined) {
@@ -284,6 +318,8 @@ function buildPlan(world: World): DrsPlan {
     servers,
     named,
     recoveries,
+    sourceInstances,
+    unprotectedInstanceIds,
     otherDrillTags: OTHER_DRILL_TAGS,
     networkOf,
   };
@@ -332,6 +368,7 @@ function seededServer(options: { random: Random; anchor: Date; accountId: string
     },
     launchFailure: draft.launchFailure,
     sourceInstanceId: `i-${randomString(random, 17, HEX)}`,
+    sourceIp: `10.20.${randomInt(random, 0, 255)}.${randomInt(random, 1, 254)}`,
     instanceType,
     disks: [{ deviceName: '/dev/xvda', bytes: randomInt(random, 2, 50) * 8 * 2 ** 30 }],
     cpus: pick(random, [2, 4, 8]),
@@ -339,6 +376,22 @@ function seededServer(options: { random: Random; anchor: Date; accountId: string
     os: pick(random, OSES),
   };
   return server;
+}
+
+function sourceInstance(random: Random, options: { server?: SeededSourceServer; accountId: string; name: string; recoverable: boolean }): SeededSourceInstance {
+  const tags: Record<string, string> = { Name: options.name };
+  if (options.recoverable) tags[RECOVERABLE_TAG.key] = RECOVERABLE_TAG.value;
+  return {
+    instanceId: options.server?.sourceInstanceId ?? `i-${randomString(random, 17, HEX)}`,
+    accountId: options.accountId,
+    region: DRILL_REGION,
+    name: options.name,
+    privateIp: options.server?.sourceIp ?? `10.20.${randomInt(random, 0, 255)}.${randomInt(random, 1, 254)}`,
+    instanceType: options.server?.instanceType ?? pick(random, INSTANCE_TYPES),
+    launchTime: new Date(Date.UTC(2025, randomInt(random, 0, 11), randomInt(random, 1, 28))),
+    tags,
+    sourceServerID: options.server?.sourceServerID,
+  };
 }
 
 function seededRecovery(random: Random, server: SeededSourceServer, options: { isDrill: boolean; tags: Record<string, string>; launchedAt: Date }): SeededRecovery {

@@ -1,0 +1,63 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSandbox, type RunningSandbox } from '../sandbox-server.js';
+import { drsPlan } from '../world/seeded-drs.js';
+
+/**
+ * The AWS CLI against the sandbox, as an operator would run it. Needs `aws` on the PATH
+ * (Debian's `apt-get install awscli`, or pip's); without it the test is skipped and says so.
+ */
+const aws = (() => {
+  try {
+    return execFileSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+})();
+if (!aws) console.warn('drs-cli.int.test.ts: no `aws` on the PATH (apt-get install awscli); the AWS CLI test is skipped.');
+
+let sandbox: RunningSandbox;
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, accounts: 12, ous: 3, seed: 5 });
+});
+afterAll(() => sandbox.close());
+
+function runCli(args: string[], credentials: { AccessKeyId?: string; SecretAccessKey?: string; SessionToken?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '/tmp',
+    AWS_ACCESS_KEY_ID: credentials.AccessKeyId ?? '',
+    AWS_SECRET_ACCESS_KEY: credentials.SecretAccessKey ?? '',
+    AWS_SESSION_TOKEN: credentials.SessionToken ?? '',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+    AWS_PAGER: '',
+  };
+  return new Promise((resolve) => {
+    execFile(aws ?? 'aws', [...args, '--endpoint-url', sandbox.url, '--region', 'us-east-1', '--output', 'json'], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!aws)('aws drs through the CLI', () => {
+  it('describe-source-servers returns what the SDK sees, and the management account is uninitialized', async () => {
+    const plan = drsPlan(sandbox.world);
+    const [accountId] = plan.drillAccountIds;
+    const sts = new STSClient(sandbox.clientConfig());
+    const session = (await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/OrganizationAccountAccessRole`, RoleSessionName: 'cli' }))).Credentials ?? {};
+    sts.destroy();
+    const listed = await runCli(['drs', 'describe-source-servers'], session);
+    expect(listed.stderr).toBe('');
+    expect(listed.code).toBe(0);
+    const items = (JSON.parse(listed.stdout) as { items: { sourceServerID: string; dataReplicationInfo: { dataReplicationState: string } }[] }).items;
+    const seeded = plan.servers.filter((s) => s.accountId === accountId && s.region === 'us-east-1');
+    expect(items.map((s) => s.sourceServerID).sort()).toEqual(seeded.map((s) => s.sourceServerID).sort());
+    expect(items.find((s) => s.sourceServerID === plan.named.stalled[0])?.dataReplicationInfo.dataReplicationState).toBe('STALLED');
+
+    const management = await runCli(['drs', 'describe-source-servers'], { AccessKeyId: 'AKIACLIMANAGEMENT001', SecretAccessKey: 'test' });
+    expect(management.code).not.toBe(0);
+    expect(management.stderr).toContain('UninitializedAccountException');
+  });
+});
