@@ -5,6 +5,7 @@ import { MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
 import { expect } from 'vitest';
+import { sandboxControl } from '../test/sandbox-control.js';
 import { auditRecording } from './recording-audit.js';
 import { parseRecordingSource } from './recording-loader.js';
 import { bucketNameFor } from './recording-schema.js';
@@ -27,8 +28,8 @@ test('the audit flags a fleet without recording and the sessions that left no re
   const targetFor = (id: string, region: string) => members.target(id, region);
   const setup: SetupContext = { clients, recording, targetFor, wait: { pollMs: 50, timeoutMs: 2_000 } };
   await setupTarget(setup, target, { dryRun: false });
-  await control(sandbox.url, 'appstream/images', { accountId: account, region: REGION, builderName: recording.appstream.imageBuilder!.name, imageName: recording.appstream.imageName, tags: { 'orgshield:session-recording': 'v1' } });
-  await control(sandbox.url, 'appstream/images/finish', { accountId: account, region: REGION, imageName: recording.appstream.imageName });
+  await sandboxControl(sandbox.url, 'appstream/images', { accountId: account, region: REGION, builderName: recording.appstream.imageBuilder!.name, imageName: recording.appstream.imageName, tags: { 'orgshield:session-recording': 'v1' } });
+  await sandboxControl(sandbox.url, 'appstream/images/finish', { accountId: account, region: REGION, imageName: recording.appstream.imageName });
   await setupTarget(setup, target, { dryRun: false });
 
   // A fleet somebody made by hand on a public image, with no role: it cannot record.
@@ -39,11 +40,11 @@ test('the audit flags a fleet without recording and the sessions that left no re
   const { stack, fleet } = recording.appstream;
   // Yesterday's session, in the usage report, left nothing; of today's two, one was recorded.
   const yesterday = new Date(Date.now() - 86_400_000);
-  const past = await control(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER, startTime: yesterday.toISOString() });
-  await control(sandbox.url, 'appstream/sessions/end', { accountId: account, region: REGION, sessionId: past['sessionId'], endTime: new Date(yesterday.getTime() + 600_000).toISOString() });
-  await control(sandbox.url, 'appstream/usage-reports', { accountId: account, region: REGION, since: new Date(yesterday.getTime() - 86_400_000).toISOString() });
-  const recorded = await control(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER });
-  const missing = await control(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER });
+  const past = await sandboxControl(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER, startTime: yesterday.toISOString() });
+  await sandboxControl(sandbox.url, 'appstream/sessions/end', { accountId: account, region: REGION, sessionId: past['sessionId'], endTime: new Date(yesterday.getTime() + 600_000).toISOString() });
+  await sandboxControl(sandbox.url, 'appstream/usage-reports', { accountId: account, region: REGION, since: new Date(yesterday.getTime() - 86_400_000).toISOString() });
+  const recorded = await sandboxControl(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER });
+  const missing = await sandboxControl(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER });
   const context: UserRecordingsContext = { clients, recording, targets: [target], targetFor };
   const [prefix] = (await userPrefixes(context, target, USER)).prefixes;
   await clients.client(S3Client, targetFor(account, REGION)).send(new PutObjectCommand({ Bucket: bucketNameFor(recording.bucket.name, target), Key: `${prefix}${String(recorded['sessionId'])}/metadata.json`, Body: '{}' }));
@@ -64,10 +65,3 @@ test('the audit flags a fleet without recording and the sessions that left no re
   expect(JSON.stringify(report).toLowerCase()).not.toContain('planted');
   clients.destroy();
 });
-
-async function control(url: string, path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const response = await fetch(`${url}/_sandbox/${path}`, { method: 'POST', body: JSON.stringify(body) });
-  const json = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`${String(json['error'])}: ${String(json['message'])}`);
-  return json;
-}

@@ -6,6 +6,7 @@ import { MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
 import { expect } from 'vitest';
+import { sandboxControl } from '../test/sandbox-control.js';
 import { parseRecordingSource } from './recording-loader.js';
 import { setupTarget, type SetupContext } from './recording-setup.js';
 
@@ -38,8 +39,8 @@ test('a worker killed in the middle of setup: the next one finishes it, each Cre
   // The next worker (here, in this process) finds what exists and goes on; Image Assistant in between.
   const firstRun = await setupTarget({ ...context, wait: { pollMs: 50, timeoutMs: 15_000 } }, { account, region: REGION }, { dryRun: false });
   expect(firstRun.at(-1)?.step).toBe('image');
-  await fetch(`${sandbox.url}/_sandbox/appstream/images`, { method: 'POST', body: JSON.stringify({ accountId: account, region: REGION, builderName: recording.appstream.imageBuilder!.name, imageName: recording.appstream.imageName }) });
-  await fetch(`${sandbox.url}/_sandbox/appstream/images/finish`, { method: 'POST', body: JSON.stringify({ accountId: account, region: REGION, imageName: recording.appstream.imageName }) });
+  await sandboxControl(sandbox.url, 'appstream/images', { accountId: account, region: REGION, builderName: recording.appstream.imageBuilder!.name, imageName: recording.appstream.imageName });
+  await sandboxControl(sandbox.url, 'appstream/images/finish', { accountId: account, region: REGION, imageName: recording.appstream.imageName });
 
   // Killed again, this time while it waits for the fleet to start.
   const second = startWorker(sandbox.env(), [account, management]);

@@ -5,6 +5,7 @@ import { MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory, isMutatingOperation } from '@orgshield/aws';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
 import { expect } from 'vitest';
+import { sandboxControl } from '../test/sandbox-control.js';
 import { parseRecordingSource } from './recording-loader.js';
 import { bucketNameFor } from './recording-schema.js';
 import { SETUP_STEPS, setupTarget, type SetupContext } from './recording-setup.js';
@@ -38,8 +39,8 @@ test('setup in 3 accounts creates everything once; a second run sends no mutatin
   expect(progress.join('\n')).toContain('Image Assistant');
   for (const account of accounts) {
     // The sandbox's stand-in for Image Assistant on the builder setup started.
-    await control(sandbox.url, 'appstream/images', { accountId: account, region: REGION, builderName: recording.appstream.imageBuilder!.name, imageName: recording.appstream.imageName });
-    await control(sandbox.url, 'appstream/images/finish', { accountId: account, region: REGION, imageName: recording.appstream.imageName });
+    await sandboxControl(sandbox.url, 'appstream/images', { accountId: account, region: REGION, builderName: recording.appstream.imageBuilder!.name, imageName: recording.appstream.imageName });
+    await sandboxControl(sandbox.url, 'appstream/images/finish', { accountId: account, region: REGION, imageName: recording.appstream.imageName });
   }
 
   // Second run goes on from the image: fleet, stack, users.
@@ -75,10 +76,3 @@ test('setup in 3 accounts creates everything once; a second run sends no mutatin
   expect(progress.join('\n')).not.toContain('ada@example.com');
   clients.destroy();
 });
-
-async function control(url: string, path: string, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const response = await fetch(`${url}/_sandbox/${path}`, { method: 'POST', body: JSON.stringify(body) });
-  const json = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(`${String(json['error'])}: ${String(json['message'])}`);
-  return json;
-}
