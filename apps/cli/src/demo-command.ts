@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
-import { loadSnapshot, MemberCredentials } from '@orgshield/accounts';
-import { runDemoRollout } from '@orgshield/firewall';
-import { investigationRunJob, orgSyncJob } from '@orgshield/jobs';
+import { loadSnapshot, MemberCredentials, orgSyncJob } from '@orgshield/accounts';
+import { investigationRunJob } from '@orgshield/investigations';
 import { incidentPlan, startSandbox } from '@orgshield/sandbox';
 import { formatTable, integerOption, note } from './cli-kit.js';
+import { runDemoRollout } from './demo-rollout.js';
 import { openSession, progressPrinter, runJob, type CliSession } from './job-runner.js';
 import { connectOrStartRedis } from './local-redis.js';
 import { renderTree } from './org-command.js';

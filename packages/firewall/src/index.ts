@@ -28,13 +28,23 @@ export type { ComplianceReport, ComplianceReportRow } from './compliance-report.
 export { checkAdministrator, ensureNotificationChannel, NotFmsAdministratorError } from './rollout-preflight.js';
 export { planAgainstAws } from './rollout-planning.js';
 export { currentOrganization } from './organization-source.js';
-export { RolloutExecutor, runFirewallJob } from './rollout-executor.js';
-export type { FirewallJob, RolloutRuntime, JobAttempt, StartPayload, StepPayload } from './rollout-executor.js';
+export { RolloutExecutor, jobAttempt } from './rollout-executor.js';
+export type { FirewallJob, RolloutRuntime, JobAttempt, StartPayload } from './rollout-executor.js';
+export {
+  FIREWALL_JOBS,
+  FIREWALL_QUEUE,
+  firewallRolloutRollbackJob,
+  firewallRolloutStartJob,
+  firewallRolloutStepJob,
+  firewallScheduledRolloutJob,
+  rolloutSourceSchema,
+} from './rollout-jobs.js';
+export type { RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
 export { RolloutControl } from './rollout-control.js';
 export type { RolloutView, RolloutSummary } from './rollout-control.js';
 export { RolloutSchedules } from './rollout-schedules.js';
 export type { RolloutScheduleInfo } from './rollout-schedules.js';
 export { RolloutStore, SETTLED_STATUSES } from './rollout-store.js';
 export type { RolloutStatus, RolloutState, RolloutRecord, StepRecord, StepOutcome, RolloutEvent, PreviousPolicy, ScheduleRun } from './rollout-store.js';
-export { summarizeWaves, runDemoRollout } from './rollout-summary.js';
-export type { WaveSummary, DemoRolloutResult } from './rollout-summary.js';
+export { summarizeWaves, DEMO_ROLLOUT_FILE } from './rollout-summary.js';
+export type { WaveSummary } from './rollout-summary.js';

@@ -2,7 +2,8 @@ import type { PlatformType, S3Location, Stack, UserSetting, VpcConfig } from '@a
 import { createHash } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import type { IssuedCredentials } from '../world/credentials.js';
-import { defineRegionState, type World } from '../world/world.js';
+import { defineRegionState, type IamRole, type World } from '../world/world.js';
+import { IAM_ROLE_ARN } from './iam.js';
 import { createS3Bucket, putS3Object } from './s3-buckets.js';
 
 /**
@@ -18,6 +19,8 @@ import { createS3Bucket, putS3Object } from './s3-buckets.js';
  */
 
 export type Platform = PlatformType;
+
+const APPSTREAM_PRINCIPAL = 'appstream.amazonaws.com';
 
 /** Simulated durations (ms); real time is `world.clock.scale(...)` of these. */
 export const APPSTREAM_DELAYS = {
@@ -330,11 +333,22 @@ export function fleetRoleCredentials(world: World, request: { accountId: string;
   if (!fleet) throw new ServiceError('ResourceNotFoundException', `Fleet ${request.fleetName} does not exist.`);
   if (settle(fleet.state) !== 'RUNNING') throw new ServiceError('ResourceNotAvailableException', `Fleet ${fleet.name} is ${fleet.state.state}; its instances run only when it is RUNNING.`);
   if (fleet.iamRoleArn === undefined) throw new ServiceError('InvalidRoleException', `Fleet ${fleet.name} has no IAM role.`);
-  const role = world.account(request.accountId).roles.get(fleet.iamRoleArn.split('/').pop() ?? '');
-  if (!role || role.arn !== fleet.iamRoleArn || !role.trustedServices?.includes('appstream.amazonaws.com')) {
-    throw new ServiceError('InvalidRoleException', `AppStream 2.0 cannot assume the role ${fleet.iamRoleArn}.`);
-  }
+  const role = appstreamRole(world, request.accountId, fleet.iamRoleArn);
   return world.credentials.issueRoleSession(request.accountId, role, 'appstream_machine_role', 3600).credentials;
+}
+
+/**
+ * A role AppStream may pass to instances: it exists in the account and its trust policy names
+ * appstream.amazonaws.com; else InvalidRoleException.
+ */
+export function appstreamRole(world: World, accountId: string, roleArn: string): IamRole {
+  const match = IAM_ROLE_ARN.exec(roleArn);
+  const role = match && match[1] === accountId ? world.account(accountId).roles.get(match[2] ?? '') : undefined;
+  if (!role || role.arn !== roleArn) throw new ServiceError('InvalidRoleException', `The role ${roleArn} does not exist in this account.`);
+  if (!role.trustedServices?.includes(APPSTREAM_PRINCIPAL)) {
+    throw new ServiceError('InvalidRoleException', `AppStream 2.0 cannot assume the role ${roleArn}: its trust policy does not allow ${APPSTREAM_PRINCIPAL}.`);
+  }
+  return role;
 }
 
 /** Sandbox control: the user disconnects for good; the session leaves DescribeSessions. */

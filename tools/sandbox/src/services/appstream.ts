@@ -63,6 +63,7 @@ import {
   APPSTREAM_DELAYS,
   APPSTREAM_QUOTAS,
   appstreamRegions,
+  appstreamRole,
   arnOf,
   changeState,
   checkQuota,
@@ -76,8 +77,6 @@ import {
   type AppStreamStack,
 } from './appstream-store.js';
 
-const APPSTREAM_PRINCIPAL = 'appstream.amazonaws.com';
-const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const INSTANCE_TYPE = /^stream\.(standard|compute|memory|graphics|graphics-design|graphics-pro|graphics\.g4dn|graphics\.g5|memory\.z1d)\.[a-z0-9]+$/;
 /** AppStream's page size for Describe* without MaxResults. */
 const PAGE = 25;
@@ -106,7 +105,7 @@ export const appstream = defineService({
       checkQuota(state.builders.size, APPSTREAM_QUOTAS.imageBuilders);
       const image = imageFor(state, { name: input.ImageName, arn: input.ImageArn });
       if (image.state.state !== 'AVAILABLE') throw new ServiceError('ResourceNotAvailableException', `The image ${image.name} is ${image.state.state}; an image builder needs an AVAILABLE image.`);
-      if (input.IamRoleArn !== undefined) checkRole(ctx, input.IamRoleArn);
+      if (input.IamRoleArn !== undefined) appstreamRole(ctx.world, ctx.accountId, input.IamRoleArn);
       if (input.VpcConfig?.SubnetIds && input.VpcConfig.SubnetIds.length !== 1) {
         throw new ServiceError('InvalidParameterCombinationException', 'An image builder uses exactly one subnet.');
       }
@@ -223,7 +222,7 @@ export const appstream = defineService({
         image = imageFor(state, { name: input.ImageName, arn: input.ImageArn });
         if (settle(image.state) !== 'AVAILABLE') throw new ServiceError('ResourceNotAvailableException', `The image ${image.name} is ${image.state.state}; a fleet needs an AVAILABLE image.`);
       }
-      if (input.IamRoleArn !== undefined) checkRole(ctx, input.IamRoleArn);
+      if (input.IamRoleArn !== undefined) appstreamRole(ctx.world, ctx.accountId, input.IamRoleArn);
       const fleet: AppStreamFleet = {
         name,
         arn: arnOf(ctx, 'fleet', name),
@@ -267,7 +266,7 @@ export const appstream = defineService({
       if (now === 'RUNNING') return;
       if (now !== 'STOPPED') throw changing('fleet', fleet.name, now);
       // The role is checked again at start: it may have changed since the fleet was made.
-      if (fleet.iamRoleArn !== undefined) checkRole(ctx, fleet.iamRoleArn);
+      if (fleet.iamRoleArn !== undefined) appstreamRole(ctx.world, ctx.accountId, fleet.iamRoleArn);
       changeState(ctx.world, fleet.state, 'STARTING', 'RUNNING', APPSTREAM_DELAYS.fleetStart);
     },
 
@@ -524,19 +523,6 @@ function taggable(ctx: RequestContext, arn: string | undefined): Record<string, 
   const found = (collections[match[3] as keyof typeof collections] as Map<string, { tags: Record<string, string> }>).get(name);
   if (!found) throw notFound();
   return found.tags;
-}
-
-/**
- * A role AppStream may pass to instances: it exists in the caller's account and its trust
- * policy names appstream.amazonaws.com.
- */
-function checkRole(ctx: RequestContext, roleArn: string): void {
-  const match = ROLE_ARN.exec(roleArn);
-  const role = match && match[1] === ctx.accountId ? ctx.world.account(ctx.accountId).roles.get(match[2] ?? '') : undefined;
-  if (!role || role.arn !== roleArn) throw new ServiceError('InvalidRoleException', `The role ${roleArn} does not exist in this account.`);
-  if (!role.trustedServices?.includes(APPSTREAM_PRINCIPAL)) {
-    throw new ServiceError('InvalidRoleException', `AppStream 2.0 cannot assume the role ${roleArn}: its trust policy does not allow ${APPSTREAM_PRINCIPAL}.`);
-  }
 }
 
 function checkInstanceType(instanceType: string | undefined): void {

@@ -1,6 +1,7 @@
 import { CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRoleTagsCommand, PutRolePolicyCommand, TagRoleCommand } from '@aws-sdk/client-iam';
 import { CreateAliasCommand, CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, GetKeyPolicyCommand, KMSClient, ListAliasesCommand, PutKeyPolicyCommand } from '@aws-sdk/client-kms';
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AddTagsToResourceCommand, DescribeParametersCommand, GetParameterCommand, GetParametersCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../sandbox-server.js';
@@ -115,5 +116,34 @@ describe('Secrets Manager', () => {
     expect(now.VersionId).toBe(rotated.VersionId);
     expect(Buffer.from(now.SecretString ?? '', 'base64').length).toBe(32);
     expect(await errorOf(sm.send(new GetSecretValueCommand({ SecretId: 'missing' })))).toBe('ResourceNotFoundException');
+  });
+});
+
+describe('SSM Parameter Store', () => {
+  it('keeps SecureString values encrypted under KMS, versioned, and readable by version', async () => {
+    const { config } = await start();
+    const ssm = new SSMClient(config);
+    const kms = new KMSClient(config);
+    const name = '/orgshield/session-recording/pseudonym-key';
+    expect((await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'key-1', Tags: [{ Key: 'orgshield', Value: 'recording' }] }))).Version).toBe(1);
+    expect(await errorOf(ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'key-2' })))).toBe('ParameterAlreadyExists');
+    expect(await errorOf(ssm.send(new PutParameterCommand({ Name: 'no/leading/slash', Type: 'String', Value: 'x' })))).toBe('ValidationException');
+    expect(await errorOf(ssm.send(new PutParameterCommand({ Name: '/with-bad-key', Type: 'SecureString', Value: 'x', KeyId: 'alias/none' })))).toBe('InvalidKeyId');
+    const key = (await kms.send(new CreateKeyCommand({}))).KeyMetadata;
+    expect((await ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: 'key-2', Overwrite: true, KeyId: key?.Arn }))).Version).toBe(2);
+
+    const sealed = (await ssm.send(new GetParameterCommand({ Name: name }))).Parameter;
+    expect(sealed?.Value).not.toContain('key-2');
+    const opened = (await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))).Parameter;
+    expect(opened).toMatchObject({ Value: 'key-2', Version: 2, Type: 'SecureString' });
+    expect((await ssm.send(new GetParameterCommand({ Name: `${name}:1`, WithDecryption: true }))).Parameter?.Value).toBe('key-1');
+    expect(await errorOf(ssm.send(new GetParameterCommand({ Name: `${name}:9` })))).toBe('ParameterVersionNotFound');
+    expect(await errorOf(ssm.send(new GetParameterCommand({ Name: '/missing' })))).toBe('ParameterNotFound');
+    const both = await ssm.send(new GetParametersCommand({ Names: [name, '/missing'], WithDecryption: true }));
+    expect([both.Parameters?.map((p) => p.Value), both.InvalidParameters]).toEqual([['key-2'], ['/missing']]);
+    const described = await ssm.send(new DescribeParametersCommand({ ParameterFilters: [{ Key: 'Path', Values: ['/orgshield'] }] }));
+    expect(described.Parameters?.map((p) => [p.Name, p.KeyId])).toEqual([[name, key?.Arn]]);
+    await ssm.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: [{ Key: 'team', Value: 'sec' }] }));
+    expect((await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))).TagList).toEqual([{ Key: 'orgshield', Value: 'recording' }, { Key: 'team', Value: 'sec' }]);
   });
 });

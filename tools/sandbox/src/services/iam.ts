@@ -23,6 +23,8 @@ import type { IamRole } from '../world/world.js';
 /** IAM quotas: 50 tags per role; inline policies of a role together at most 10,240 characters. */
 const MAX_TAGS = 50;
 const MAX_INLINE_POLICY_CHARS = 10_240;
+/** An IAM role ARN: its account (1) and name (2), after any path. */
+export const IAM_ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const ACCOUNT_PRINCIPAL = /^(?:arn:aws:iam::(\d{12}):root|(\d{12}))$/;
 
 interface TrustPolicy {

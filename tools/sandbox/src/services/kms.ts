@@ -145,6 +145,34 @@ export function kmsEncrypt(key: KmsKey, plaintext: Buffer, context: Record<strin
   return Buffer.concat([Buffer.from([CIPHERTEXT_VERSION, keyArn.length]), keyArn, iv, cipher.getAuthTag(), body]);
 }
 
+/** Decrypts what kmsEncrypt sealed, for services that keep KMS-encrypted values (SSM SecureString). */
+export function kmsDecrypt(world: World, scope: { accountId: string; region: string }, blob: Buffer, context: Record<string, string> = {}): Buffer {
+  return openCiphertext(world, scope, blob, context).plaintext;
+}
+
+function openCiphertext(world: World, scope: { accountId: string; region: string }, blob: Buffer, context: Record<string, string>): { key: KmsKey; plaintext: Buffer } {
+  const invalid = () => new ServiceError('InvalidCiphertextException', 'The ciphertext is invalid or was not produced by KMS.');
+  if (blob[0] !== CIPHERTEXT_VERSION || blob.length < 2) throw invalid();
+  const arnLength = blob[1] ?? 0;
+  let key: KmsKey;
+  try {
+    key = resolveKmsKey(world, scope, blob.subarray(2, 2 + arnLength).toString());
+  } catch (error) {
+    if (error instanceof ServiceError && error.code === 'NotFoundException') throw invalid();
+    throw error;
+  }
+  if (!key.enabled) throw new ServiceError('DisabledException', `${key.arn} is disabled.`);
+  const rest = blob.subarray(2 + arnLength);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key.material, rest.subarray(0, 12));
+    decipher.setAAD(contextBytes(context));
+    decipher.setAuthTag(rest.subarray(12, 28));
+    return { key, plaintext: Buffer.concat([decipher.update(rest.subarray(28)), decipher.final()]) };
+  } catch {
+    throw invalid();
+  }
+}
+
 function contextBytes(context: Record<string, string>): Buffer {
   return Buffer.from(JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))));
 }
@@ -295,31 +323,11 @@ export const kms = defineService({
     },
 
     Decrypt(input: DecryptRequest, ctx) {
-      const blob = Buffer.from(input.CiphertextBlob ?? new Uint8Array());
-      const invalid = () => new ServiceError('InvalidCiphertextException', 'The ciphertext is invalid or was not produced by KMS.');
-      if (blob[0] !== CIPHERTEXT_VERSION || blob.length < 2) throw invalid();
-      const arnLength = blob[1] ?? 0;
-      const keyArn = blob.subarray(2, 2 + arnLength).toString();
-      let key: KmsKey;
-      try {
-        key = usableKey(ctx, keyArn);
-      } catch (error) {
-        if (error instanceof ServiceError && error.code === 'NotFoundException') throw invalid();
-        throw error;
-      }
+      const { key, plaintext } = openCiphertext(ctx.world, ctx, Buffer.from(input.CiphertextBlob ?? new Uint8Array()), input.EncryptionContext ?? {});
       if (input.KeyId !== undefined && resolveKmsKey(ctx.world, ctx, input.KeyId).keyId !== key.keyId) {
         throw new ServiceError('IncorrectKeyException', 'The key ID in the request does not identify the key that encrypted the ciphertext.');
       }
-      const rest = blob.subarray(2 + arnLength);
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', key.material, rest.subarray(0, 12));
-        decipher.setAAD(contextBytes(input.EncryptionContext ?? {}));
-        decipher.setAuthTag(rest.subarray(12, 28));
-        const plaintext = Buffer.concat([decipher.update(rest.subarray(28)), decipher.final()]);
-        return { Plaintext: plaintext, KeyId: key.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-      } catch {
-        throw invalid();
-      }
+      return { Plaintext: plaintext, KeyId: key.arn, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
     },
   },
 });

@@ -10,6 +10,7 @@ import { kms } from './kms.js';
 import { organizations } from './organizations.js';
 import { s3 } from './s3.js';
 import { secretsManager } from './secrets-manager.js';
+import { ssm } from './ssm.js';
 import { sts } from './sts.js';
 import { wafv2 } from './wafv2.js';
 
@@ -17,4 +18,4 @@ import { wafv2 } from './wafv2.js';
  * Every service the sandbox serves. Adding one is a file in this folder (its
  * `defineService({...})`), its model under `models/<signing name>/`, and one line here.
  */
-export const serviceDefinitions: readonly ServiceDefinition[] = [organizations, sts, s3, fms, wafv2, ec2, guardduty, detective, drs, iam, kms, secretsManager, appstream];
+export const serviceDefinitions: readonly ServiceDefinition[] = [organizations, sts, s3, fms, wafv2, ec2, guardduty, detective, drs, iam, kms, secretsManager, ssm, appstream];

@@ -32,7 +32,8 @@ const MAX_LIFECYCLE_RULES = 1000;
  * Bucket settings: versioning, default encryption, policy, public access block, and lifecycle, each the owner's alone. What S3 checks when a setting is put is modelled (a policy
  * must be JSON; BlockPublicPolicy refuses a public policy; an SSE-KMS default needs an existing
  * key; lifecycle rule ids are unique and expirations positive); what the settings then do is
- * stored, not enforced: policies are not evaluated and lifecycle rules expire nothing.
+ * stored: a policy's Deny statements are enforced on object requests (s3-bucket-policy.ts),
+ * lifecycle rules expire nothing.
  */
 export const bucketSettingsHandlers = {
   GetBucketVersioning(input: GetBucketVersioningRequest, ctx): GetBucketVersioningOutput {

@@ -153,6 +153,36 @@ describe('S3 bucket settings', () => {
   });
 });
 
+describe('bucket policy', () => {
+  it('enforces Deny statements: only the named role writes under the prefix, TLS-only never bites', async () => {
+    const { sandbox, s3 } = await start();
+    const account = sandbox.world.org.managementAccountId;
+    await s3.send(new CreateBucketCommand({ Bucket: 'guarded' }));
+    const { CreateRoleCommand, IAMClient } = await import('@aws-sdk/client-iam');
+    const iam = new IAMClient(sandbox.clientConfig());
+    const trust = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'sts:AssumeRole' }] });
+    const role = (await iam.send(new CreateRoleCommand({ RoleName: 'writer', AssumeRolePolicyDocument: trust }))).Role;
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Deny', Principal: '*', Action: 's3:*', Resource: ['arn:aws:s3:::guarded', 'arn:aws:s3:::guarded/*'], Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+        { Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: 'arn:aws:s3:::guarded/recordings/*', Condition: { ArnNotEquals: { 'aws:PrincipalArn': role?.Arn } } },
+        { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::guarded/*', Condition: { IpAddress: { 'aws:SourceIp': '203.0.113.0/24' } } },
+      ],
+    };
+    await s3.send(new PutBucketPolicyCommand({ Bucket: 'guarded', Policy: JSON.stringify(policy) }));
+    expect((await failure(s3.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'recordings/a', Body: 'x' })))).status).toBe(403);
+    await s3.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'elsewhere/a', Body: 'x' }));
+    const { AssumeRoleCommand, STSClient } = await import('@aws-sdk/client-sts');
+    const c = (await new STSClient(sandbox.clientConfig()).send(new AssumeRoleCommand({ RoleArn: role?.Arn, RoleSessionName: 'writer-session' }))).Credentials;
+    const asRole = new S3Client({ ...sandbox.clientConfig(), forcePathStyle: true, maxAttempts: 1, credentials: { accessKeyId: c?.AccessKeyId ?? '', secretAccessKey: c?.SecretAccessKey ?? '', sessionToken: c?.SessionToken ?? '' } });
+    await asRole.send(new PutObjectCommand({ Bucket: 'guarded', Key: 'recordings/a', Body: 'x' }));
+    // The owner still reads and deletes: only writes under the prefix are the role's.
+    expect(await (await s3.send(new GetObjectCommand({ Bucket: 'guarded', Key: 'recordings/a' }))).Body?.transformToString()).toBe('x');
+    await s3.send(new DeleteObjectCommand({ Bucket: 'guarded', Key: 'recordings/a' }));
+  });
+});
+
 describe('presigned URLs', () => {
   it('serves a presigned GET of a version, and refuses it once expired', async () => {
     const { s3 } = await start();

@@ -28,6 +28,7 @@ import { httpStatus } from '../protocols/protocol.js';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
 import { resolveKmsKey } from './kms.js';
+import { checkBucketPolicy } from './s3-bucket-policy.js';
 import { bucketSettingsHandlers } from './s3-bucket-settings.js';
 import {
   BUCKET_NAME,
@@ -64,7 +65,8 @@ const LIST_CAP = 1000;
  * organization, versioning states (never enabled, Enabled, Suspended with its `null` version),
  * default encryption (SSE-S3, or SSE-KMS with a key that must exist in the bucket's account
  * and Region) and presigned URLs (query-string SigV4; their expiry is checked by the server).
- * Not modelled: ACLs, evaluation of bucket policies, checksum verification, and the redirect
+ * Bucket policies: their Deny statements are enforced (s3-bucket-policy.ts). Not modelled:
+ * ACLs, Allow statements granting access to others, checksum verification, and the redirect
  * S3 answers for a bucket in another region.
  */
 export const s3 = defineService({
@@ -139,6 +141,7 @@ export const s3 = defineService({
 
     ListObjectsV2(input: ListObjectsV2Request, ctx): ListObjectsV2Output {
       const bucket = readableBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
+      checkBucketPolicy(ctx, bucket, 's3:ListBucket');
       if (input.MaxKeys !== undefined && input.MaxKeys < 0) throw invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647');
       const maxKeys = Math.min(input.MaxKeys ?? LIST_CAP, LIST_CAP);
       const prefix = input.Prefix ?? '';
@@ -221,6 +224,7 @@ export const s3 = defineService({
 
     PutObject(input: PutObjectRequest, ctx): PutObjectOutput {
       const bucket = ownedBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
+      checkBucketPolicy(ctx, bucket, 's3:PutObject', input.Key ?? '');
       const body = Buffer.isBuffer(input.Body) ? input.Body : Buffer.from((input.Body as Uint8Array | string | undefined) ?? '');
       if (input.ContentMD5 !== undefined && createHash('md5').update(body).digest('base64') !== input.ContentMD5) {
         throw new ServiceError('BadDigest', 'The Content-MD5 you specified did not match what we received.', { status: 400 });
@@ -263,6 +267,7 @@ export const s3 = defineService({
 
     ListObjectVersions(input: ListObjectVersionsRequest, ctx): ListObjectVersionsOutput {
       const bucket = readableBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
+      checkBucketPolicy(ctx, bucket, 's3:ListBucketVersions');
       if (input.MaxKeys !== undefined && input.MaxKeys < 0) throw invalidArgument('Argument maxKeys must be an integer between 0 and 2147483647');
       if (input.VersionIdMarker !== undefined && input.KeyMarker === undefined) throw invalidArgument('A version-id marker cannot be specified without a key marker.');
       const maxKeys = Math.min(input.MaxKeys ?? LIST_CAP, LIST_CAP);
@@ -346,6 +351,7 @@ export const s3 = defineService({
 });
 
 function deleteOne(ctx: RequestContext, bucket: S3Bucket, key: string, versionId: string | undefined): DeleteObjectOutput {
+  checkBucketPolicy(ctx, bucket, versionId === undefined ? 's3:DeleteObject' : 's3:DeleteObjectVersion', key);
   if (versionId === undefined) {
     const marker = deleteCurrentObject(ctx.world, bucket, key);
     return marker ? { DeleteMarker: true, VersionId: marker.versionId ?? 'null' } : {};
@@ -389,6 +395,7 @@ function encryptionHeaders(encryption: ObjectEncryption | undefined) {
 
 function objectRead(ctx: RequestContext, input: GetObjectRequest | HeadObjectRequest) {
   const bucket = readableBucket(ctx, input.Bucket, input.ExpectedBucketOwner);
+  checkBucketPolicy(ctx, bucket, input.VersionId === undefined ? 's3:GetObject' : 's3:GetObjectVersion', input.Key ?? '');
   const key = input.Key ?? '';
   let object: S3Object | undefined;
   if (input.VersionId === undefined) {

@@ -1,8 +1,8 @@
 import type { AssumeRoleRequest, AssumeRoleResponse, GetCallerIdentityResponse } from '@aws-sdk/client-sts';
 import { defineService } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
+import { IAM_ROLE_ARN } from './iam.js';
 
-const ROLE_ARN = /^arn:aws:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const DEFAULT_DURATION_SECONDS = 3600;
 /** IAM: a session assumed with role-chained credentials lasts at most one hour. */
 const ROLE_CHAINING_LIMIT_SECONDS = 3600;
@@ -22,7 +22,7 @@ export const sts = defineService({
     AssumeRole(input: AssumeRoleRequest, ctx): AssumeRoleResponse {
       const roleArn = input.RoleArn ?? '';
       const sessionName = input.RoleSessionName ?? '';
-      const parsed = ROLE_ARN.exec(roleArn);
+      const parsed = IAM_ROLE_ARN.exec(roleArn);
       if (!parsed) {
         throw new ServiceError('ValidationError', `RoleArn ${roleArn} is not a valid IAM role ARN; use arn:aws:iam::<account id>:role/<role name>.`, { status: 400 });
       }

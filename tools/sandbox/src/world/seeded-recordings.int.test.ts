@@ -143,6 +143,9 @@ describe('seeded session recordings', () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: account.bucket, Key: `${plan.prefix}admin-stack/recorded-fleet/x/y/segment-00000.mp4`, Body: 'video' }));
     expect(put).toMatchObject({ ServerSideEncryption: 'aws:kms', SSEKMSKeyId: account.kmsKeyArn });
     expect(put.VersionId).toBeDefined();
+    // The bucket policy lets nothing but the fleet role write recordings, not even the account's admin.
+    const admin = (await clientsFor(sandbox, account.accountId)).s3;
+    await expect(admin.send(new PutObjectCommand({ Bucket: account.bucket, Key: `${plan.prefix}admin-stack/recorded-fleet/x/y/forged.mp4`, Body: 'x' }))).rejects.toThrow(/Access Denied/);
   });
 
   it('is the same for the same seed and differs for another', async () => {
