@@ -22,7 +22,7 @@ import {
   type StepResult,
   type UserRecordingsContext,
 } from '@orgshield/session-recording';
-import { loadWorkerConfig } from '@orgshield/worker';
+import { loadWorkerConfig } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, integerOption, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { localClients } from './rollout-command.js';
 

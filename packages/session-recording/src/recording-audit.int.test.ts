@@ -3,6 +3,7 @@ import { AppStreamClient, CreateFleetCommand, StartFleetCommand } from '@aws-sdk
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
+import { putS3Object } from '@orgshield/sandbox';
 import { sandboxTest } from '@orgshield/sandbox/fixture';
 import { expect } from 'vitest';
 import { sandboxControl } from '../test/sandbox-control.js';
@@ -47,7 +48,10 @@ test('the audit flags a fleet without recording and the sessions that left no re
   const missing = await sandboxControl(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER });
   const context: UserRecordingsContext = { clients, recording, targets: [target], targetFor };
   const [prefix] = (await userPrefixes(context, target, USER)).prefixes;
-  await clients.client(S3Client, targetFor(account, REGION)).send(new PutObjectCommand({ Bucket: bucketNameFor(recording.bucket.name, target), Key: `${prefix}${String(recorded['sessionId'])}/metadata.json`, Body: '{}' }));
+  // The recorder's upload, as the fleet role makes it (the bucket policy refuses anyone else, this test included).
+  putS3Object(sandbox.world, { bucket: bucketNameFor(recording.bucket.name, target), key: `${prefix}${String(recorded['sessionId'])}/metadata.json`, body: '{}' });
+  const refused = await clients.client(S3Client, targetFor(account, REGION)).send(new PutObjectCommand({ Bucket: bucketNameFor(recording.bucket.name, target), Key: `${prefix}forged/metadata.json`, Body: '{}' })).catch((error: unknown) => error);
+  expect((refused as { awsCode?: string }).awsCode).toBe('AccessDenied');
 
   const report = await auditRecording(context, { from: new Date(yesterday.getTime() - 86_400_000), to: new Date() });
   expect(report.fleets.map((entry) => [entry.fleet, entry.verdict]).sort()).toEqual([
