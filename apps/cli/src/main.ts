@@ -19,6 +19,8 @@ const COMMAND_GROUPS: Record<string, () => Promise<Configure>> = {
   recording: async () => (await import('./recording-command.js')).configureRecordingCommand,
   sandbox: async () => (await import('./sandbox-command.js')).configureSandboxCommand,
   demo: async () => (await import('./demo-command.js')).configureDemoCommand,
+  iam: async () => (await import('./iam-command.js')).configureIamCommand,
+  audit: async () => (await import('./audit-command.js')).configureAuditCommand,
 };
 
 /**
