@@ -17,6 +17,7 @@ const COMMAND_GROUPS: Record<string, () => Promise<Configure>> = {
   schedule: async () => (await import('./schedule-command.js')).configureScheduleCommand,
   investigate: async () => (await import('./investigate-command.js')).configureInvestigateCommand,
   flows: async () => (await import('./flows-command.js')).configureFlowsCommand,
+  recording: async () => (await import('./recording-command.js')).configureRecordingCommand,
   sandbox: async () => (await import('./sandbox-command.js')).configureSandboxCommand,
   demo: async () => (await import('./demo-command.js')).configureDemoCommand,
   iam: async () => (await import('./iam-command.js')).configureIamCommand,
