@@ -24,3 +24,4 @@ export type { CoverageInput, CoverageGap, CoverageReport } from './drill-coverag
 export { drillStartJob, drillStepJob, drillScheduledJob, drillSourceSchema, DRILL_JOBS, DRILLS_QUEUE } from './drill-contracts.js';
 export { DrillControl } from './drill-control.js';
 export type { DrillSummary, DrillProgress } from './drill-control.js';
+export { DRILLS_AWS_OPERATIONS } from './aws-operations.js';

@@ -39,3 +39,4 @@ export {
 } from './recording-access.js';
 export { auditRecording, parseSessionsReport } from './recording-audit.js';
 export type { AuditReport, FleetAudit, FleetVerdict, SessionFinding } from './recording-audit.js';
+export { SESSION_RECORDING_AWS_OPERATIONS } from './aws-operations.js';
