@@ -78,6 +78,8 @@ export type FailureTolerance = z.output<typeof FailureToleranceSchema>;
 const RegionStrategySchema = z.strictObject({
   /** Order regions are taken in; regions of the policies not listed follow in their order. */
   order: z.array(z.string().regex(REGION, 'a region looks like eu-west-1')).default([]),
+  /** When set, the only regions the rollout touches: the policies' other regions are left alone. */
+  only: z.array(z.string().regex(REGION, 'a region looks like eu-west-1')).min(1, 'regions.only lists at least one region').optional(),
   concurrency: z.enum(['sequential', 'parallel']).default('sequential'),
   failureTolerance: FailureToleranceSchema.default({ count: 0 }),
 });
