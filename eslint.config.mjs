@@ -17,10 +17,19 @@ export default tseslint.config(
           enforceBuildableLibDependency: true,
           allow: [],
           depConstraints: [
-            // apps sit on libs; libs never reach up into apps or tools.
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:tool', 'type:app'] },
+            // Apps are adapters over packages and never import another app. The one named
+            // exception: the CLI starts tools/sandbox for `sandbox start` and `demo`.
+            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'tool:sandbox'] },
+            { sourceTag: 'app:worker', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
             { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+            // The layers of ARCHITECTURE.md's map: dependencies point down and never back up.
+            { sourceTag: 'layer:errors', onlyDependOnLibsWithTags: ['layer:errors'], bannedExternalImports: ['*'] },
+            { sourceTag: 'layer:plumbing', onlyDependOnLibsWithTags: ['layer:plumbing', 'layer:errors'] },
+            { sourceTag: 'layer:shared-domain', onlyDependOnLibsWithTags: ['layer:shared-domain', 'layer:plumbing', 'layer:errors'] },
+            // A domain package uses the shared ones below it, never another domain package.
+            { sourceTag: 'layer:domain', onlyDependOnLibsWithTags: ['layer:shared-domain', 'layer:plumbing', 'layer:errors'] },
+            { sourceTag: 'layer:runtime', onlyDependOnLibsWithTags: ['layer:domain', 'layer:shared-domain', 'layer:plumbing', 'layer:errors'] },
           ],
         },
       ],

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
-import { loadSnapshot, MemberCredentials } from '@orgshield/accounts';
+import { loadSnapshot, MemberCredentials, orgSyncJob } from '@orgshield/accounts';
 import { runDemoRollout } from '@orgshield/firewall';
-import { investigationRunJob, orgSyncJob } from '@orgshield/jobs';
+import { investigationRunJob } from '@orgshield/investigations';
 import { incidentPlan, startSandbox } from '@orgshield/sandbox';
 import { formatTable, integerOption, note } from './cli-kit.js';
 import { openSession, progressPrinter, runJob, type CliSession } from './job-runner.js';

@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '@orgshield/errors';
-import { normalizeFinding, parseInvestigationRequest, type InvestigationRequest, type InvestigationResult } from '@orgshield/investigations';
-import { investigationRunJob } from '@orgshield/jobs';
+import { investigationRunJob, normalizeFinding, parseInvestigationRequest, type InvestigationRequest, type InvestigationResult } from '@orgshield/investigations';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession, progressPrinter, runJob } from './job-runner.js';
 

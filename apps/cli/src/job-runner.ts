@@ -1,11 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { pino } from 'pino';
-import { connectRedis, JobQueues, type JobContract, type JobProgress, type QueueName } from '@orgshield/jobs';
-import { allProcessors, createRuntime, loadWorkerConfig, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker';
+import { connectRedis, JobQueues, type AnyContract, type JobProgress } from '@orgshield/jobs';
+import { createRuntime, loadWorkerConfig, processorsFor, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker-runtime';
 import { note } from './cli-kit.js';
-
-type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
 
 /** The Redis connection and configuration a command works with; close() when done. */
 export interface CliSession {
@@ -51,16 +49,24 @@ export async function withSession<T>(work: (session: CliSession) => Promise<T>):
   }
 }
 
+export interface LocalWorkerOptions {
+  /** The caller's producer (it asks how many workers listen). */
+  queues: JobQueues;
+  queue: string;
+  /** Whether a worker in this process may run the jobs at all (`--no-local` says no). */
+  local: boolean;
+}
+
 /**
- * Runs `work` with a worker for `queue` in this process when no worker is connected to it (and
- * `wanted`), so one command carries its jobs to their end on a laptop with nothing else running.
- * `queues` is the caller's (it asks how many workers listen).
+ * Runs `work` with a worker for the queue in this process when no worker is connected to it
+ * (and `local`), so one command carries its jobs to their end on a laptop with nothing else running.
  */
-export async function withLocalWorker<T>(session: CliSession, queues: JobQueues, queue: QueueName, wanted: boolean, work: () => Promise<T>): Promise<T> {
+export async function withLocalWorker<T>(session: CliSession, options: LocalWorkerOptions, work: () => Promise<T>): Promise<T> {
+  const { queues, queue } = options;
   let local: WorkerService | undefined;
   let runtime: Runtime | undefined;
   try {
-    if (wanted && (await queues.workerCount(queue)) === 0) {
+    if (options.local && (await queues.workerCount(queue)) === 0) {
       note(`no worker is connected to the "${queue}" queue: running its jobs in this process`);
       // The job's own failure reaches the user as one sentence; the worker's log only with --debug.
       const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }, pino.destination(2));
@@ -69,7 +75,7 @@ export async function withLocalWorker<T>(session: CliSession, queues: JobQueues,
         connection: session.redis,
         logger,
         prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
-        processors: allProcessors(runtime).filter((p) => p.contract.queue === queue),
+        processors: processorsFor(runtime, [queue]),
         shutdownTimeoutMs: 5_000,
       });
       await local.start();
@@ -97,7 +103,7 @@ export async function runJob<C extends AnyContract>(
     const job = await queues.submit(contract, payload);
     const jobId = String(job.id);
     if (!options.wait) return { jobId };
-    const result = await withLocalWorker(session, queues, contract.queue, true, () => queues.waitFor(contract, job, { onProgress: options.onProgress }));
+    const result = await withLocalWorker(session, { queues, queue: contract.queue, local: true }, () => queues.waitFor(contract, job, { onProgress: options.onProgress }));
     if (process.stderr.isTTY && options.onProgress) process.stderr.write('\r\x1b[2K');
     return { jobId, result };
   } finally {

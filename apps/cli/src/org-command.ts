@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { OrgshieldError } from '@orgshield/errors';
-import { loadSnapshot, OrganizationIndex, type OrganizationSnapshot } from '@orgshield/accounts';
-import { orgSyncJob } from '@orgshield/jobs';
+import { loadSnapshot, OrganizationIndex, orgSyncJob, type OrganizationSnapshot } from '@orgshield/accounts';
 import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
 import { progressPrinter, runJob, withSession, type CliSession } from './job-runner.js';
 

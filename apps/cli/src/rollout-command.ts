@@ -6,6 +6,7 @@ import {
   loadRollout,
   planAgainstAws,
   readRolloutSource,
+  FIREWALL_QUEUE,
   RolloutControl,
   RolloutPlanError,
   summarizeWaves,
@@ -15,7 +16,7 @@ import {
   type RolloutView,
 } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
-import { configuredRateLimits, loadWorkerConfig } from '@orgshield/worker';
+import { bullmqStepQueue, configuredRateLimits, loadWorkerConfig } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 
@@ -36,7 +37,9 @@ export async function withRolloutControl<T>(
 ): Promise<T> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await withLocalWorker(session, queues, 'firewall', options.local, () => work(new RolloutControl(session.redis, queues), queues));
+    return await withLocalWorker(session, { queues, queue: FIREWALL_QUEUE, local: options.local }, () =>
+      work(new RolloutControl(session.redis, queues, bullmqStepQueue(queues)), queues),
+    );
   } finally {
     await queues.close();
   }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { orgSyncJob } from '@orgshield/accounts';
 import { InvalidInputError } from '@orgshield/errors';
 import { readRolloutSource, RolloutSchedules } from '@orgshield/firewall';
-import { JobQueues, JobSchedules, orgSyncJob } from '@orgshield/jobs';
+import { JobQueues, JobSchedules } from '@orgshield/jobs';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession } from './job-runner.js';
 

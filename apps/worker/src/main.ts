@@ -2,11 +2,8 @@
 import { pino } from 'pino';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { connectRedis } from '@orgshield/jobs';
-import { loadWorkerConfig } from './worker-config.js';
+import { createRuntime, loadWorkerConfig, processorsFor, WorkerService } from '@orgshield/worker-runtime';
 import { startWorkerHttp, WorkerMetrics } from './worker-http.js';
-import { createRuntime } from './runtime.js';
-import { allProcessors } from './processors.js';
-import { WorkerService } from './worker-service.js';
 
 async function main(): Promise<void> {
   // Node 20 is this project's runtime; the SDK's notice about its 2027 support window is in the README.
@@ -20,7 +17,7 @@ async function main(): Promise<void> {
     connection: redis,
     logger,
     prefix: config.ORGSHIELD_QUEUE_PREFIX,
-    processors: allProcessors(runtime),
+    processors: processorsFor(runtime),
     concurrency: config.ORGSHIELD_CONCURRENCY,
     shutdownTimeoutMs: config.ORGSHIELD_SHUTDOWN_TIMEOUT_MS,
     onJobFinished: (event) => metrics.jobFinished(event),

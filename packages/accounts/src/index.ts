@@ -22,3 +22,4 @@ export type { FmsScope, FmsScopeMap } from './fms-scope.js';
 export { AssumeRoleFailedError, DEFAULT_MEMBER_ROLE, MemberCredentials, roleSessionName } from './member-credentials.js';
 export type { MemberCredentialsOptions } from './member-credentials.js';
 export { OrganizationIndex } from './organization-index.js';
+export { ACCOUNTS_JOBS, ORG_QUEUE, orgSyncJob } from './org-sync-job.js';

@@ -28,8 +28,18 @@ export type { ComplianceReport, ComplianceReportRow } from './compliance-report.
 export { checkAdministrator, ensureNotificationChannel, NotFmsAdministratorError } from './rollout-preflight.js';
 export { planAgainstAws } from './rollout-planning.js';
 export { currentOrganization } from './organization-source.js';
-export { RolloutExecutor, runFirewallJob } from './rollout-executor.js';
-export type { FirewallJob, RolloutRuntime, JobAttempt, StartPayload, StepPayload } from './rollout-executor.js';
+export { RolloutExecutor, jobAttempt } from './rollout-executor.js';
+export type { FirewallJob, RolloutRuntime, JobAttempt, StartPayload } from './rollout-executor.js';
+export {
+  FIREWALL_JOBS,
+  FIREWALL_QUEUE,
+  firewallRolloutRollbackJob,
+  firewallRolloutStartJob,
+  firewallRolloutStepJob,
+  firewallScheduledRolloutJob,
+  rolloutSourceSchema,
+} from './rollout-jobs.js';
+export type { RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
 export { RolloutControl } from './rollout-control.js';
 export type { RolloutView, RolloutSummary } from './rollout-control.js';
 export { RolloutSchedules } from './rollout-schedules.js';

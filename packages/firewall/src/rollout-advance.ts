@@ -1,4 +1,4 @@
-import { firewallRolloutStepJob, type JobQueues } from '@orgshield/jobs';
+import type { RolloutStepQueue } from './rollout-step-queue.js';
 import type { RolloutStore } from './rollout-store.js';
 import { runnableSteps } from './step-scheduler.js';
 
@@ -12,10 +12,10 @@ export function stepJobId(rolloutId: string, step: string, generation: number, c
  * after every step and on resume; queuing a step that is already queued does nothing, since
  * its job id is the same.
  */
-export async function queueRunnableSteps(store: RolloutStore, queues: JobQueues, rolloutId: string): Promise<void> {
-  const [state, record, steps] = await Promise.all([store.state(rolloutId), store.record(rolloutId), store.steps(rolloutId)]);
+export async function queueRunnableSteps(store: RolloutStore, steps: RolloutStepQueue, rolloutId: string): Promise<void> {
+  const [state, record, done] = await Promise.all([store.state(rolloutId), store.record(rolloutId), store.steps(rolloutId)]);
   if (state?.status !== 'running' || !record?.plan) return;
-  const next = runnableSteps(record.plan, new Set(steps.keys()));
+  const next = runnableSteps(record.plan, new Set(done.keys()));
   if (next.length === 0) {
     const finished = await store.transition(rolloutId, ['running'], () => ({
       status: 'completed',
@@ -28,10 +28,6 @@ export async function queueRunnableSteps(store: RolloutStore, queues: JobQueues,
     return;
   }
   for (const step of next) {
-    await queues.submit(
-      firewallRolloutStepJob,
-      { rolloutId, step: step.id, generation: state.generation, check: 0 },
-      { jobId: stepJobId(rolloutId, step.id, state.generation) },
-    );
+    await steps.enqueueStep({ rolloutId, step: step.id, generation: state.generation, check: 0 }, { jobId: stepJobId(rolloutId, step.id, state.generation) });
   }
 }

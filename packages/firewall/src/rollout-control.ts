@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { firewallRolloutRollbackJob, firewallRolloutStartJob, type JobQueues } from '@orgshield/jobs';
+import type { JobQueues } from '@orgshield/jobs';
 import type { GateReport } from './compliance-gate.js';
 import { queueRunnableSteps } from './rollout-advance.js';
+import { firewallRolloutRollbackJob, firewallRolloutStartJob } from './rollout-jobs.js';
 import { parseRolloutSource, type LoadedRollout, type RolloutSource } from './rollout-loader.js';
+import type { RolloutStepQueue } from './rollout-step-queue.js';
 import {
   RolloutStore,
   SETTLED_STATUSES,
@@ -39,9 +41,11 @@ export interface RolloutSummary {
 export class RolloutControl {
   readonly store: RolloutStore;
 
+  /** `steps` is where a resumed rollout queues its next steps (the worker runtime's BullMQ port). */
   constructor(
     redis: Redis,
     private readonly queues: JobQueues,
+    private readonly steps: RolloutStepQueue,
   ) {
     this.store = new RolloutStore(redis, queues.prefix);
   }
@@ -123,7 +127,7 @@ export class RolloutControl {
       generation: current.generation + 1,
       runningSince: Date.now(),
     }));
-    await queueRunnableSteps(this.store, this.queues, rolloutId);
+    await queueRunnableSteps(this.store, this.steps, rolloutId);
     return state;
   }
 

@@ -3,30 +3,27 @@ import type { z } from 'zod';
 import { type AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
-import {
-  firewallRolloutRollbackJob,
-  firewallRolloutStartJob,
-  firewallRolloutStepJob,
-  firewallScheduledRolloutJob,
-  type JobQueues,
-} from '@orgshield/jobs';
 import { judgeGate, needsViolators, type AccountCompliance, type GateReport } from './compliance-gate.js';
 import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
 import { fmsClient, listPolicies } from './live-policies.js';
 import { applyDelete, applyPut, restorePrevious } from './policy-writer.js';
 import { queueRunnableSteps, stepJobId } from './rollout-advance.js';
+import { firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from './rollout-jobs.js';
 import { parseRolloutSource } from './rollout-loader.js';
 import type { GateStep, RolloutPlan } from './rollout-plan.js';
 import { RolloutPlanError } from './rollout-planner.js';
 import { planAgainstAws } from './rollout-planning.js';
 import { ensureNotificationChannel } from './rollout-preflight.js';
+import type { RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
 import { RolloutStore, type RolloutState, type StepRecord } from './rollout-store.js';
 
 /** What the rollout jobs need from the worker that runs them. */
 export interface RolloutRuntime {
   redis: Redis;
-  /** Producer for the next steps; its prefix also prefixes the rollout state in Redis. */
-  queues: JobQueues;
+  /** Prefix of the queues; it also prefixes the rollout state in Redis. */
+  queuePrefix: string;
+  /** Where the rollout queues its next steps. */
+  steps: RolloutStepQueue;
   /** Clients in the caller's account, which must be the FMS administrator. */
   aws: AwsClientFactory;
   /** The organization to plan against (resolved at plan time, so tags mean today's accounts). */
@@ -40,7 +37,6 @@ export interface RolloutRuntime {
 }
 
 export type StartPayload = z.infer<typeof firewallRolloutStartJob.payload>;
-export type StepPayload = z.infer<typeof firewallRolloutStepJob.payload>;
 
 /** Where a job is in its attempts: the last failure of a step also fails the rollout. */
 export interface JobAttempt {
@@ -64,36 +60,6 @@ export function jobAttempt(job: FirewallJob): JobAttempt {
   return { jobId: String(job.id), final: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) };
 }
 
-/** The firewall queue's job contracts. */
-export const FIREWALL_JOBS = [firewallRolloutStartJob, firewallRolloutStepJob, firewallRolloutRollbackJob, firewallScheduledRolloutJob] as const;
-type FirewallContract = (typeof FIREWALL_JOBS)[number];
-
-/**
- * Runs one firewall job (its payload already checked by its contract) on the executor: the
- * one routing from contract to executor call, which apps/worker registers and the
- * integration tests run.
- */
-export function runFirewallJob<C extends FirewallContract>(
-  executor: RolloutExecutor, contract: C, payload: z.infer<C['payload']>, job: FirewallJob,
-): Promise<z.infer<C['result']>> {
-  const attempt = jobAttempt(job);
-  let run: Promise<unknown>;
-  switch (contract.name) {
-    case firewallRolloutStartJob.name:
-      run = executor.start(payload as z.infer<typeof firewallRolloutStartJob.payload>, attempt);
-      break;
-    case firewallRolloutStepJob.name:
-      run = executor.runStep(payload as z.infer<typeof firewallRolloutStepJob.payload>, attempt);
-      break;
-    case firewallRolloutRollbackJob.name:
-      run = executor.rollback(payload as z.infer<typeof firewallRolloutRollbackJob.payload>, attempt);
-      break;
-    default:
-      run = executor.runScheduled(payload as z.infer<typeof firewallScheduledRolloutJob.payload>, job.timestamp, attempt);
-  }
-  return run as Promise<z.infer<C['result']>>;
-}
-
 /**
  * The worker side of rollouts: plans them (start), runs their steps one job at a time, and
  * rolls them back. Every method is safe to run again after a crash: state lives in Redis and
@@ -103,7 +69,7 @@ export class RolloutExecutor {
   readonly store: RolloutStore;
 
   constructor(private readonly runtime: RolloutRuntime) {
-    this.store = new RolloutStore(runtime.redis, runtime.queues.prefix);
+    this.store = new RolloutStore(runtime.redis, runtime.queuePrefix);
   }
 
   /** Plans the rollout against the organization and FMS as they are now, then queues its first steps. */
@@ -124,7 +90,7 @@ export class RolloutExecutor {
     const state = await this.store.state(payload.rolloutId);
     if (state?.status !== 'planning') {
       // A retried or repeated start: the rollout is under way (or over) already.
-      await queueRunnableSteps(this.store, this.runtime.queues, payload.rolloutId);
+      await queueRunnableSteps(this.store, this.runtime.steps, payload.rolloutId);
       return { rolloutId: payload.rolloutId, status: state?.status ?? 'unknown', steps: (await this.store.record(payload.rolloutId))?.plan?.steps.length ?? 0 };
     }
     const holder = await this.store.claimName(rollout.name, payload.rolloutId);
@@ -145,7 +111,7 @@ export class RolloutExecutor {
         runningSince: Date.now(),
       }));
       await this.store.addEvent(payload.rolloutId, { level: 'info', message: running?.message ?? 'planned' });
-      await queueRunnableSteps(this.store, this.runtime.queues, payload.rolloutId);
+      await queueRunnableSteps(this.store, this.runtime.steps, payload.rolloutId);
       return { rolloutId: payload.rolloutId, status: running?.status ?? 'running', steps: plan.steps.length };
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
@@ -170,7 +136,7 @@ export class RolloutExecutor {
     if (!step) throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no step ${payload.step}.`, { exitCode: EXIT_CODES.badInput });
     const done = await this.store.step(rolloutId, step.id);
     if (done) {
-      await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
+      await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
       return result(done.outcome);
     }
 
@@ -181,7 +147,7 @@ export class RolloutExecutor {
       await this.store.markStep(rolloutId, record);
       const what = step.kind === 'put' ? `${step.spec.name} (${step.accounts} accounts)` : step.name;
       await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region}: ${what} ${record.outcome}` });
-      await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
+      await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
       return result(record.outcome);
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
@@ -201,17 +167,13 @@ export class RolloutExecutor {
       const check = payload.check + 1;
       const backoff = Math.min(this.runtime.gatePollMs ?? 30_000, 500 * 2 ** Math.min(payload.check, 10));
       const delay = report.soakEndsAt ? Math.max(0, Date.parse(report.soakEndsAt) - Date.now()) + 50 : backoff;
-      await this.runtime.queues.submit(
-        firewallRolloutStepJob,
-        { ...payload, check },
-        { jobId: stepJobId(rolloutId, step.id, payload.generation, check), delay },
-      );
+      await this.runtime.steps.enqueueStep({ ...payload, check }, { jobId: stepJobId(rolloutId, step.id, payload.generation, check), delayMs: delay });
       return result('waiting', 'running');
     }
     if (report.status === 'passed') {
       await this.store.markStep(rolloutId, { step: step.id, outcome: 'passed', at: report.judgedAt });
       await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region} gate passed: ${report.reason}` });
-      await queueRunnableSteps(this.store, this.runtime.queues, rolloutId);
+      await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
       return result('passed', 'running');
     }
     const halted = await this.store.transition(rolloutId, ['running'], () => ({

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { InvalidInputError } from '@orgshield/errors';
-import { firewallScheduledRolloutJob, JobSchedules, type JobQueues, type ScheduleTiming } from '@orgshield/jobs';
+import { JobSchedules, type JobQueues, type ScheduleTiming } from '@orgshield/jobs';
+import { firewallScheduledRolloutJob } from './rollout-jobs.js';
 import { parseRolloutSource, type RolloutSource } from './rollout-loader.js';
 import { RolloutStore, type ScheduleRun } from './rollout-store.js';
 

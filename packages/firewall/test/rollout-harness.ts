@@ -7,12 +7,14 @@ import { AwsClientFactory } from '@orgshield/aws';
 import { JobQueues } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutControl } from '../src/rollout-control.js';
-import { FIREWALL_JOBS, RolloutExecutor, runFirewallJob } from '../src/rollout-executor.js';
+import { jobAttempt, RolloutExecutor } from '../src/rollout-executor.js';
+import { firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from '../src/rollout-jobs.js';
+import type { RolloutStepQueue } from '../src/rollout-step-queue.js';
 
 /**
  * What the integration tests run a rollout with: the real clients against a sandbox, Redis
  * under the test's own prefix, and a BullMQ worker on the firewall queue that runs jobs with
- * processFirewallJob: runFirewallJob, as apps/worker's processors run it.
+ * processFirewallJob, as worker-runtime's firewall processors run them.
  */
 export interface Harness {
   redis: Redis;
@@ -47,11 +49,33 @@ function sandboxClients(sandbox: SandboxEndpoint): AwsClientFactory {
   });
 }
 
-/** Runs a job off the firewall queue as apps/worker does: its contract checks the payload, runFirewallJob runs it. */
+/**
+ * The step-queue port on BullMQ, as worker-runtime implements it (a domain package's tests
+ * cannot import worker-runtime, which imports the domain packages).
+ */
+export function stepQueueOn(queues: JobQueues): RolloutStepQueue {
+  return {
+    enqueueStep: async (step, { jobId, delayMs }) => {
+      await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs });
+    },
+  };
+}
+
+/** Runs a job off the firewall queue as worker-runtime does: its contract checks the payload, one executor call runs it. */
 export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise<unknown> {
-  const contract = FIREWALL_JOBS.find((c) => c.name === job.name);
-  if (contract === undefined) throw new Error(`No firewall processor for ${job.name} jobs.`);
-  return runFirewallJob(executor, contract, contract.payload.parse(job.data) as never, job);
+  const attempt = jobAttempt(job);
+  switch (job.name) {
+    case firewallRolloutStartJob.name:
+      return executor.start(firewallRolloutStartJob.payload.parse(job.data), attempt);
+    case firewallRolloutStepJob.name:
+      return executor.runStep(firewallRolloutStepJob.payload.parse(job.data), attempt);
+    case firewallRolloutRollbackJob.name:
+      return executor.rollback(firewallRolloutRollbackJob.payload.parse(job.data), attempt);
+    case firewallScheduledRolloutJob.name:
+      return executor.runScheduled(firewallScheduledRolloutJob.payload.parse(job.data), job.timestamp, attempt);
+    default:
+      throw new Error(`No firewall processor for ${job.name} jobs.`);
+  }
 }
 
 export interface HarnessOptions {
@@ -63,9 +87,11 @@ export async function startHarness(sandbox: SandboxEndpoint, prefix: string, opt
   const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
   const queues = new JobQueues(redis, { prefix });
   const aws = sandboxClients(sandbox);
+  const steps = stepQueueOn(queues);
   const executor = new RolloutExecutor({
     redis,
-    queues,
+    queuePrefix: prefix,
+    steps,
     aws,
     organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }),
     gatePollMs: options.gatePollMs ?? 200,
@@ -75,7 +101,7 @@ export async function startHarness(sandbox: SandboxEndpoint, prefix: string, opt
     redis,
     queues,
     aws,
-    control: new RolloutControl(redis, queues),
+    control: new RolloutControl(redis, queues, steps),
     executor,
     async startWorker() {
       const worker = new Worker('firewall', (job) => processFirewallJob(executor, job), {

@@ -9,7 +9,7 @@ import { AwsClientFactory } from '@orgshield/aws';
 import { JobQueues } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutExecutor } from '../src/rollout-executor.js';
-import { processFirewallJob, TEST_RATE_LIMITS } from './rollout-harness.js';
+import { processFirewallJob, stepQueueOn, TEST_RATE_LIMITS } from './rollout-harness.js';
 
 const prefix = process.env['QUEUE_PREFIX'] ?? 'orgshield';
 const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
@@ -20,7 +20,7 @@ const aws = new AwsClientFactory({
   credentials: { accessKeyId: process.env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: process.env['AWS_SECRET_ACCESS_KEY'] ?? '' },
   rateLimits: TEST_RATE_LIMITS,
 });
-const executor = new RolloutExecutor({ redis, queues, aws, organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }), gatePollMs: 200 });
+const executor = new RolloutExecutor({ redis, queuePrefix: prefix, steps: stepQueueOn(queues), aws, organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }), gatePollMs: 200 });
 const worker = new Worker('firewall', (job) => processFirewallJob(executor, job), {
   connection: redis.duplicate(),
   prefix,

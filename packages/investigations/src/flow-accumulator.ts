@@ -11,11 +11,13 @@
  * never with records, and the table has a hard cap.
  */
 import { readFileSync } from 'node:fs';
-import type { ConversationFacts } from './flow-findings.js';
+import type { Conversation, ConversationFacts, FlowDirection } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import { type FlowLogProblems, flowLogProblem, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
 import type { MinuteTotals } from './flow-timeline.js';
+
+export type { Conversation, FlowDirection } from './flow-conversation-types.js';
 
 /** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
 export const MAX_CONVERSATIONS = 1_000_000;
@@ -23,8 +25,6 @@ export const MAX_CONVERSATIONS = 1_000_000;
 export const MAX_MINUTES = 2 ** 20;
 /** The instance's addresses at most (an instance has a few; the core checks each record against them). */
 export const MAX_LOCAL_IPS = 64;
-
-export type FlowDirection = 'inbound' | 'outbound' | 'unknown';
 
 /** The record filters of an analysis, normalized (remote addresses and CIDRs already validated). */
 export interface FlowFilters {
@@ -123,26 +123,6 @@ class AddressBook {
   }
 }
 
-/** A conversation as an analysis reports it. */
-export interface Conversation {
-  remoteIp: string;
-  localPort: number;
-  remotePort: number;
-  /** IANA protocol number. */
-  protocol: number;
-  /** Who opened it, from TCP flags where the format has them, else the port rule. */
-  direction: FlowDirection;
-  inBytes: number;
-  outBytes: number;
-  inPackets: number;
-  outPackets: number;
-  /** Records accepted and rejected. */
-  accepted: number;
-  rejected: number;
-  firstSeen: string;
-  lastSeen: string;
-  fromFinding?: true;
-}
 
 /**
  * A conversation's row: what the analysis reports (its JSON is exactly Conversation) and,

@@ -3,8 +3,10 @@
  * exfiltration and traffic spikes, each with the evidence that decided it. Every
  * threshold is a named constant here; the README lists them.
  */
-import type { Conversation } from './flow-accumulator.js';
+import type { ConversationFacts } from './flow-conversation-types.js';
 import { rollingBaseline, type TimelineBucket } from './flow-timeline.js';
+
+export type { ConversationFacts } from './flow-conversation-types.js';
 
 /** port-scan: one remote IP probed at least this many distinct local ports. */
 export const PORT_SCAN_MIN_LOCAL_PORTS = 20;
@@ -47,13 +49,6 @@ export interface FlowFinding {
   fromFinding?: true;
 }
 
-/** A conversation as the detectors see it: what is reported, times in epoch seconds, and the accepted outbound bytes. */
-export interface ConversationFacts extends Omit<Conversation, 'firstSeen' | 'lastSeen' | 'fromFinding'> {
-  /** Outbound bytes of accepted records. */
-  readonly acceptedOutBytes: number;
-  readonly firstSeenAt: number;
-  readonly lastSeenAt: number;
-}
 
 /** The IPs and ports of a GuardDuty finding, to mark what involves them. */
 export interface FindingMark {

@@ -30,6 +30,7 @@ export type { S3Location, S3ObjectSource } from './s3-object-source.js';
 export { planFlowLogs } from './investigation-flow-logs.js';
 export type { FlowLogAccess, FlowLogPlan } from './investigation-flow-logs.js';
 export { InvestigationResultSchema, runInvestigation } from './investigation-run.js';
+export { INVESTIGATIONS_JOBS, INVESTIGATIONS_QUEUE, investigationRunJob } from './investigation-job.js';
 export type { InvestigationDeps, InvestigationProgress, InvestigationResult } from './investigation-run.js';
 // The flow-log half, also importable on its own without the AWS clients.
 export * from './flow-logs.js';

@@ -2,10 +2,6 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
 
-/** Queues are per capability, so each can have its own concurrency and rate. */
-export const QUEUE_NAMES = ['org', 'investigations', 'firewall'] as const;
-export type QueueName = (typeof QUEUE_NAMES)[number];
-
 /** Redis key prefix of every queue; tests give each run its own. */
 export const DEFAULT_QUEUE_PREFIX = 'orgshield';
 
@@ -20,7 +16,11 @@ export type JobProgress = z.infer<typeof JobProgressSchema>;
 
 export interface JobContract<Name extends string, P extends z.ZodType, R extends z.ZodType> {
   readonly name: Name;
-  readonly queue: QueueName;
+  /**
+   * The queue its jobs go to. Each domain names its own (one per capability, so each can have
+   * its own concurrency and rate); the set of queues is whatever the registered contracts name.
+   */
+  readonly queue: string;
   readonly payload: P;
   readonly result: R;
   readonly attempts: number;

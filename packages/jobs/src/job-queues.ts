@@ -2,7 +2,7 @@ import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { type AnyContract, DEFAULT_QUEUE_PREFIX, jobIdFor, type JobProgress, JobProgressSchema, parsePayload, type QueueName, retryOptions } from './job-contract.js';
+import { type AnyContract, DEFAULT_QUEUE_PREFIX, jobIdFor, type JobProgress, JobProgressSchema, parsePayload, retryOptions } from './job-contract.js';
 
 /** The job failed in the worker; its message is the processor's one sentence. */
 export class JobFailedError extends OrgshieldError {
@@ -14,8 +14,8 @@ export class JobFailedError extends OrgshieldError {
 /** Producer side of the queues: one Queue per capability, sharing one connection. */
 export class JobQueues {
   readonly prefix: string;
-  private readonly queues = new Map<QueueName, Queue>();
-  private readonly events = new Map<QueueName, QueueEvents>();
+  private readonly queues = new Map<string, Queue>();
+  private readonly events = new Map<string, QueueEvents>();
 
   constructor(
     private readonly connection: Redis,
@@ -24,7 +24,7 @@ export class JobQueues {
     this.prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
   }
 
-  queue(name: QueueName): Queue {
+  queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
@@ -34,7 +34,7 @@ export class JobQueues {
   }
 
   /** A QueueEvents needs its own blocking connection, so it is made only when waited on. */
-  queueEvents(name: QueueName): QueueEvents {
+  queueEvents(name: string): QueueEvents {
     let events = this.events.get(name);
     if (!events) {
       events = new QueueEvents(name, { connection: this.connection.duplicate(), prefix: this.prefix });
@@ -69,7 +69,7 @@ export class JobQueues {
   }
 
   /** Starts listening to a queue's events; call it before submit() to see every progress report. */
-  async listen(name: QueueName): Promise<void> {
+  async listen(name: string): Promise<void> {
     await this.queueEvents(name).waitUntilReady();
   }
 
@@ -100,7 +100,7 @@ export class JobQueues {
   }
 
   /** How many workers are connected to a queue right now. */
-  async workerCount(name: QueueName): Promise<number> {
+  async workerCount(name: string): Promise<number> {
     return this.queue(name).getWorkersCount();
   }
 

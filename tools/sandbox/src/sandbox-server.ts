@@ -15,12 +15,13 @@ import { parseSandboxOptions, type SandboxOptions } from './sandbox-options.js';
 import type { RequestContext, ServiceDefinition } from './service-definition.js';
 import { ServiceError } from './service-error.js';
 import { ServiceRuntime } from './service-runtime.js';
+import { injectDrsLaunchFailure, seedDrs } from './services/drs-jobs.js';
 import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
 import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
+import { drsPlan } from './world/seeded-drs.js';
 import { seedIncidentFlowLogs } from './world/seeded-incidents.js';
 import { seedRecordings } from './world/seeded-recordings.js';
-import { seedDrs } from './services/drs-jobs.js';
 import { World } from './world/world.js';
 
 /** Credentials `env()` hands out; any key works and maps to the management account. */
@@ -55,6 +56,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   configureFirewallManager(world, resolved.fms);
   seedIncidentFlowLogs(world);
   seedRecordings(world);
+  injectLaunchFailures(world, faults);
   await seedDrs(world);
   const log = new RequestLog(resolved.requestLog);
   const sandbox = new SandboxServer(world, runtimes, new FaultInjector(faults, world.random('faults')), log);
@@ -94,6 +96,18 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
       return closing;
     },
   };
+}
+
+/** The faults config's DRS launch failures, by source server id or Name tag; an unknown one is refused. */
+function injectLaunchFailures(world: World, faults: FaultsConfig): void {
+  const servers = drsPlan(world).servers;
+  for (const [key, rawError] of Object.entries(faults.drsLaunchFailures ?? {})) {
+    const server = servers.find((s) => s.sourceServerID === key) ?? servers.find((s) => s.tags['Name'] === key);
+    if (!server) {
+      throw new SandboxConfigError(`faults: drsLaunchFailures: "${key}" is no source server of this sandbox; name one by its id or its Name tag (e.g. "web-0").`);
+    }
+    injectDrsLaunchFailure(world, { sourceServerID: server.sourceServerID, rawError });
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

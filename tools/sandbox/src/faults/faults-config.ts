@@ -23,10 +23,15 @@ export const FAULT_KEY_PATTERN = /^[a-z0-9-]+:(\*|[A-Z][A-Za-z0-9]*)$/;
 
 export const faultsConfigSchema = z
   .object({
-    operations: z.record(
-      z.string().regex(FAULT_KEY_PATTERN, { error: 'keys are "service:Operation" or "service:*"' }),
-      faultRuleSchema,
-    ),
+    operations: z
+      .record(z.string().regex(FAULT_KEY_PATTERN, { error: 'keys are "service:Operation" or "service:*"' }), faultRuleSchema)
+      .default({}),
+    /**
+     * DRS launches that fail: source server id or Name tag (`render-2`) -> the job log's rawError.
+     * Every launch of such a server ends FAILED with LAUNCH_FAILED, as a capacity or permission
+     * problem would make it.
+     */
+    drsLaunchFailures: z.record(z.string().min(1), z.string({ error: 'must be the error text the job log reports' }).min(1)).optional(),
   })
   .strict();
 

@@ -35,14 +35,15 @@ function runCli(args: string[], credentials: { AccessKeyId?: string; SecretAcces
     AWS_PAGER: '',
   };
   return new Promise((resolve) => {
-    execFile(aws ?? 'aws', [...args, '--endpoint-url', sandbox.url, '--region', 'us-east-1', '--output', 'json'], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(aws ?? 'aws', [...args, '--endpoint-url', sandbox.url, '--region', 'us-east-1', '--output', 'json'], { env, timeout: 170_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
 
 describe.skipIf(!aws)('aws drs through the CLI', () => {
-  it('describe-source-servers returns what the SDK sees, and the management account is uninitialized', async () => {
+  // Each CLI call starts a Python interpreter: seconds apiece on a busy machine.
+  it('describe-source-servers returns what the SDK sees, and the management account is uninitialized', { timeout: 180_000 }, async () => {
     const plan = drsPlan(sandbox.world);
     const [accountId] = plan.drillAccountIds;
     const sts = new STSClient(sandbox.clientConfig());

@@ -293,7 +293,14 @@ export class DrsRuntime {
     });
     const launched = () => {
       const failure = this.injectedFailures.get(id) ?? server.launchFailure;
-      if (failure !== undefined || !instance) return fail(failure ?? `Failed to launch recovery instance ${recoveryInstanceID}.`);
+      if (failure !== undefined || !instance) {
+        // A failure injected while the instance was booting takes it down with it.
+        if (instance) {
+          instance.state = 'TERMINATED';
+          void this.stopListeners(instance.recoveryInstanceID);
+        }
+        return fail(failure ?? `Failed to launch recovery instance ${recoveryInstanceID}.`);
+      }
       // The instance is up once its application listens: wait for the bind if it is not done.
       if (instance.privateIp === '') {
         this.steps.push({ at: this.world.clock.now().getTime() + 10, run: launched });

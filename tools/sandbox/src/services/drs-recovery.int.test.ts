@@ -19,6 +19,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../sandbox-server.js';
 import { drsPlan, HEALTHY_BODY_PREFIX, type DrsPlan, type SeededSourceServer } from '../world/seeded-drs.js';
+import { World } from '../world/world.js';
 import { injectDrsLaunchFailure } from './drs-jobs.js';
 
 /**
@@ -250,5 +251,27 @@ describe('termination', () => {
     expect(await tcpConnects(ip, 8080)).toBe(true);
     await own.close();
     expect(await tcpConnects(ip, 8080)).toBe(false);
+  });
+});
+
+describe('launch failures from the faults config', () => {
+  it('fails the named servers’ launches, by id or Name tag, and refuses a name no server has', async () => {
+    // The same seed lays out the same servers: find their ids before the sandbox starts.
+    const probe = drsPlan(new World({ accounts: 8, ous: 2, seed: 3, timeScale: 0.001 }));
+    const web = probe.servers.find((s) => s.tags['Name'] === 'web-1');
+    const own = await startSandbox({ port: 0, accounts: 8, ous: 2, seed: 3, timeScale: 0.001, faults: { operations: {}, drsLaunchFailures: { 'api-1': 'capacity', [web?.sourceServerID ?? '']: 'denied' } } });
+    try {
+      const { drs } = await clientsIn(web?.accountId ?? '', own);
+      const api = probe.servers.find((s) => s.tags['Name'] === 'api-1');
+      const db = probe.servers.find((s) => s.tags['Name'] === 'db-1');
+      const started = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [web, api, db].map((s) => ({ sourceServerID: s?.sourceServerID })) }));
+      const { job } = await untilCompleted(drs, started.job?.jobID ?? '');
+      expect(job.participatingServers?.map((p) => p.launchStatus)).toEqual(['FAILED', 'FAILED', 'LAUNCHED']);
+    } finally {
+      await own.close();
+    }
+    await expect(startSandbox({ port: 0, accounts: 8, ous: 2, seed: 3, faults: { operations: {}, drsLaunchFailures: { 'no-such-server': 'x' } } })).rejects.toThrow(
+      /drsLaunchFailures: "no-such-server" is no source server/,
+    );
   });
 });

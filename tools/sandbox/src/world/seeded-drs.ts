@@ -212,6 +212,32 @@ interface ServerDraft {
 
 const healthyHttp = (port: number): ServicePort[] => [{ port, protocol: 'http', behaviour: 'healthy' }];
 
+/** The trouble cases of the first, second and third drill account, and the `named` list each joins. */
+const TROUBLE_CASES: readonly (readonly [keyof DrsPlan['named'], ServerDraft])[][] = [
+  [
+    ['httpError', { role: 'shop-0', ports: [{ port: 8080, protocol: 'http', behaviour: 'error' }] }],
+    ['stalled', { role: 'stalled-0', ports: healthyHttp(8080), replication: 'STALLED', stoppedAgoMs: 3 * HOUR_MS }],
+    ['productionSubnet', { role: 'edge-0', ports: healthyHttp(8080), productionSubnet: true }],
+  ],
+  [
+    ['silent', { role: 'queue-1', ports: [{ port: 8080, protocol: 'http', behaviour: 'silent' }] }],
+    ['disconnected', { role: 'legacy-1', ports: healthyHttp(8080), replication: 'DISCONNECTED', stoppedAgoMs: DAY_MS }],
+    ['recentlyAdded', { role: 'new-1', ports: healthyHttp(8080), addedAgoMs: 3 * HOUR_MS }],
+  ],
+  [
+    ['neverSynced', { role: 'batch-2', ports: healthyHttp(8080), replication: 'INITIAL_SYNC', addedAgoMs: 40 * MINUTE_MS }],
+    ['snapshotGap', { role: 'report-2', ports: healthyHttp(8080), gapAgoMs: { from: 80 * HOUR_MS, to: 30 * HOUR_MS } }],
+    [
+      'launchFailure',
+      {
+        role: 'render-2',
+        ports: healthyHttp(8080),
+        launchFailure: 'Failed to launch recovery instance: InsufficientInstanceCapacity: We currently do not have sufficient r6i.large capacity in the Availability Zone you requested.',
+      },
+    ],
+  ],
+];
+
 function buildPlan(world: World): DrsPlan {
   const anchor = new Date(Math.floor(world.clock.now().getTime() / 1000) * 1000);
   const management = world.org.managementAccountId;
@@ -258,25 +284,7 @@ function buildPlan(world: World): DrsPlan {
     const crm = add(accountId, DRILL_REGION, random, { role: `crm-${n}`, ports: healthyHttp(8080) });
     named.otherDrill.push(crm.sourceServerID);
     recoveries.push(seededRecovery(random, crm, { isDrill: true, tags: OTHER_DRILL_TAGS, launchedAt: new Date(anchor.getTime() - 5 * HOUR_MS) }));
-    const trouble: [keyof DrsPlan['named'], ServerDraft][] =
-      n === 0
-        ? [
-            ['httpError', { role: 'shop-0', ports: [{ port: 8080, protocol: 'http', behaviour: 'error' }] }],
-            ['stalled', { role: 'stalled-0', ports: healthyHttp(8080), replication: 'STALLED', stoppedAgoMs: 3 * HOUR_MS }],
-            ['productionSubnet', { role: 'edge-0', ports: healthyHttp(8080), productionSubnet: true }],
-          ]
-        : n === 1
-          ? [
-              ['silent', { role: 'queue-1', ports: [{ port: 8080, protocol: 'http', behaviour: 'silent' }] }],
-              ['disconnected', { role: 'legacy-1', ports: healthyHttp(8080), replication: 'DISCONNECTED', stoppedAgoMs: DAY_MS }],
-              ['recentlyAdded', { role: 'new-1', ports: healthyHttp(8080), addedAgoMs: 3 * HOUR_MS }],
-            ]
-          : [
-              ['neverSynced', { role: 'batch-2', ports: healthyHttp(8080), replication: 'INITIAL_SYNC', addedAgoMs: 40 * MINUTE_MS }],
-              ['snapshotGap', { role: 'report-2', ports: healthyHttp(8080), gapAgoMs: { from: 80 * HOUR_MS, to: 30 * HOUR_MS } }],
-              ['launchFailure', { role: 'render-2', ports: healthyHttp(8080), launchFailure: 'Failed to launch recovery instance: InsufficientInstanceCapacity: We currently do not have sufficient r6i.large capacity in the Availability Zone you requested.' }],
-            ];
-    for (const [kind, draft] of trouble) named[kind].push(add(accountId, DRILL_REGION, random, draft).sourceServerID);
+    for (const [kind, draft] of TROUBLE_CASES[n] ?? []) named[kind].push(add(accountId, DRILL_REGION, random, draft).sourceServerID);
     for (const s of servers.filter((x) => x.accountId === accountId)) {
       sourceInstances.push(sourceInstance(random, { server: s, accountId, name: s.tags['Name'] ?? s.hostname, recoverable: true }));
     }

@@ -42,7 +42,7 @@ describe('WorkerService with JobQueues (real Redis)', () => {
           if (payload.fail === 'transient' && job.attemptsMade < 2) throw new Error('flaky');
           await new Promise((r) => setTimeout(r, payload.delayMs));
           return { echoed: payload.text.toUpperCase(), attempt: job.attemptsMade + 1 };
-        }) as never,
+        }),
       ],
     });
     const queues = new JobQueues(redis, { prefix });

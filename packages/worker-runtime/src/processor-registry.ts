@@ -1,9 +1,19 @@
-import { discoverOrganization, saveSnapshot } from '@orgshield/accounts';
-import { investigationClients, runInvestigation } from '@orgshield/investigations';
-import { investigationRunJob, orgSyncJob } from '@orgshield/jobs';
+import { ACCOUNTS_JOBS, discoverOrganization, orgSyncJob, saveSnapshot } from '@orgshield/accounts';
+import { FIREWALL_JOBS } from '@orgshield/firewall';
+import { INVESTIGATIONS_JOBS, investigationClients, investigationRunJob, runInvestigation } from '@orgshield/investigations';
 import { firewallProcessors } from './firewall-processors.js';
 import type { Runtime } from './runtime.js';
-import { processor, type ProcessorRegistration } from './worker-service.js';
+import { processor, type ProcessorMap, type ProcessorRegistration } from './worker-service.js';
+
+/**
+ * Every job contract the worker runs, domain by domain. A new capability (drills, session
+ * recording) adds its package's contracts here and its processors to allProcessors below; the
+ * compiler then holds the two lists to each other.
+ */
+export const JOB_CONTRACTS = [...ACCOUNTS_JOBS, ...INVESTIGATIONS_JOBS, ...FIREWALL_JOBS] as const;
+
+/** The queues the registered contracts name: one per capability. */
+export const QUEUE_NAMES: readonly string[] = [...new Set(JOB_CONTRACTS.map((contract) => contract.queue))];
 
 /** Walks the organization and replaces the cached snapshot in one write. */
 function orgSyncProcessor(runtime: Runtime) {
@@ -42,7 +52,17 @@ function investigationProcessor(runtime: Runtime) {
   });
 }
 
-/** Every processor this worker runs; later capabilities add theirs here. */
-export function allProcessors(runtime: Runtime): ProcessorRegistration[] {
-  return [orgSyncProcessor(runtime), investigationProcessor(runtime), ...firewallProcessors(runtime)] as ProcessorRegistration[];
+/** One processor per registered contract, keyed by its name. */
+export function allProcessors(runtime: Runtime): ProcessorMap<typeof JOB_CONTRACTS> {
+  return {
+    [orgSyncJob.name]: orgSyncProcessor(runtime),
+    [investigationRunJob.name]: investigationProcessor(runtime),
+    ...firewallProcessors(runtime),
+  };
+}
+
+/** The registrations of the processors for `queues` (all when absent), for a WorkerService. */
+export function processorsFor(runtime: Runtime, queues?: readonly string[]): ProcessorRegistration[] {
+  const registrations: ProcessorRegistration[] = Object.values(allProcessors(runtime));
+  return queues === undefined ? registrations : registrations.filter((registration) => queues.includes(registration.contract.queue));
 }

@@ -1,11 +1,13 @@
+import { defineJob } from '@orgshield/jobs';
 import { z } from 'zod';
-import { InvestigationRequestSchema, InvestigationResultSchema } from '@orgshield/investigations';
-import { defineJob } from './job-contract.js';
+
+/** The organization's own queue: syncs are rare and walk the whole organization. */
+export const ORG_QUEUE = 'org';
 
 /** Walk the organization and store a fresh snapshot. */
 export const orgSyncJob = defineJob({
   name: 'org.sync',
-  queue: 'org',
+  queue: ORG_QUEUE,
   dedupe: 'in-flight',
   payload: z
     .object({
@@ -22,11 +24,5 @@ export const orgSyncJob = defineJob({
   }),
 });
 
-/** Investigate a GuardDuty finding or an entity: Detective, flow logs, reports. */
-export const investigationRunJob = defineJob({
-  name: 'investigation.run',
-  queue: 'investigations',
-  dedupe: 'in-flight',
-  payload: InvestigationRequestSchema,
-  result: InvestigationResultSchema,
-});
+/** The accounts package's job contracts, for the worker runtime's registry. */
+export const ACCOUNTS_JOBS = [orgSyncJob] as const;

@@ -3,9 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { DEFAULT_QUEUE_PREFIX, type JobContract, type JobProgress, type QueueName } from '@orgshield/jobs';
-
-type AnyContract = JobContract<string, z.ZodType, z.ZodType>;
+import { DEFAULT_QUEUE_PREFIX, parsePayload, type AnyContract, type JobProgress } from '@orgshield/jobs';
 
 /** Failures that another attempt cannot fix: the job fails at once instead of retrying. */
 const UNRECOVERABLE_CODES = new Set(['CredentialsMissing', 'InvalidConfig']);
@@ -18,17 +16,32 @@ export interface ProcessorContext {
 }
 
 /** A processor is an adapter: parsed payload in, one domain call, result out. */
+export type Processor<C extends AnyContract> = (payload: z.output<C['payload']>, context: ProcessorContext) => Promise<z.input<C['result']>>;
+
+/**
+ * A contract with its processor, as the worker service runs it: `run` checks the job's data
+ * against the contract (a bad payload is bad input, so it is not retried) before the processor
+ * sees it.
+ */
 export interface ProcessorRegistration<C extends AnyContract = AnyContract> {
   contract: C;
-  process(payload: z.infer<C['payload']>, context: ProcessorContext): Promise<z.infer<C['result']>>;
+  run(data: unknown, context: ProcessorContext): Promise<unknown>;
 }
 
-export function processor<C extends AnyContract>(
-  contract: C,
-  process: ProcessorRegistration<C>['process'],
-): ProcessorRegistration<C> {
-  return { contract, process };
+export function processor<C extends AnyContract>(contract: C, process: Processor<C>): ProcessorRegistration<C> {
+  return {
+    contract,
+    run: (data, context) => process(parsePayload(contract, data), context),
+  };
 }
+
+/**
+ * One processor per contract, keyed by contract name: the compiler refuses a map that misses a
+ * contract, names one that is not registered, or puts a processor under another contract's name.
+ */
+export type ProcessorMap<Contracts extends readonly AnyContract[]> = {
+  [C in Contracts[number] as C['name']]: ProcessorRegistration<C>;
+};
 
 export interface WorkerServiceOptions {
   connection: Redis;
@@ -36,10 +49,10 @@ export interface WorkerServiceOptions {
   processors: ProcessorRegistration[];
   prefix?: string;
   /** Jobs each queue runs at once; defaults to 1 per queue. */
-  concurrency?: Partial<Record<QueueName, number>>;
+  concurrency?: Partial<Record<string, number>>;
   /** How long shutdown waits for running jobs before it lets BullMQ's stall handling take them. */
   shutdownTimeoutMs?: number;
-  onJobFinished?: (event: { name: string; queue: QueueName; ok: boolean; durationMs: number }) => void;
+  onJobFinished?: (event: { name: string; queue: string; ok: boolean; durationMs: number }) => void;
 }
 
 /**
@@ -52,7 +65,7 @@ export class WorkerService {
 
   constructor(private readonly options: WorkerServiceOptions) {}
 
-  get queues(): QueueName[] {
+  get queues(): string[] {
     return [...new Set(this.options.processors.map((p) => p.contract.queue))];
   }
 
@@ -74,18 +87,14 @@ export class WorkerService {
     }
   }
 
-  private async run(queue: QueueName, byName: Map<string, ProcessorRegistration>, job: Job): Promise<unknown> {
+  private async run(queue: string, byName: Map<string, ProcessorRegistration>, job: Job): Promise<unknown> {
     const registration = byName.get(job.name);
     const logger = this.options.logger.child({ queue, job: job.name, jobId: job.id, attempt: job.attemptsMade + 1 });
     if (!registration) throw new UnrecoverableError(`No processor for job "${job.name}" on queue "${queue}".`);
     const started = Date.now();
-    const parsed = registration.contract.payload.safeParse(job.data);
-    if (!parsed.success) {
-      throw new UnrecoverableError(`${job.name} payload is invalid: ${parsed.error.issues[0]?.message ?? 'unknown problem'}.`);
-    }
     logger.info('job started');
     try {
-      const result = await registration.process(parsed.data, {
+      const result = await registration.run(job.data, {
         job,
         logger,
         progress: (progress) => job.updateProgress(progress),

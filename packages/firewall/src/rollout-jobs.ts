@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { defineJob } from './job-contract.js';
+import { defineJob } from '@orgshield/jobs';
 
 /**
  * Firewall Manager rollout jobs. A rollout is a chain of small jobs: `start` plans it and queues
  * the first steps; each `step` does one thing (one PutPolicy, one DeletePolicy or one gate
- * check) and queues what may run next. The rollout file itself is checked by
- * @orgshield/firewall, which this package cannot depend on, so here it is carried as text.
+ * check) and queues what may run next. A start carries the rollout file and its policy files as
+ * the operator checked them, so the worker parses exactly that and needs none of their files.
  */
+
+/** Rollouts have their own queue, so their concurrency is set apart from syncs and investigations. */
+export const FIREWALL_QUEUE = 'firewall';
 
 /** Rollout ids and step ids become job ids and Redis keys: no ':' (BullMQ reserves it), no spaces. */
 const ROLLOUT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
@@ -26,7 +29,7 @@ const rolloutStatus = z.string().min(1);
 /** Plan a rollout (fresh organization and live policies), keep the plan, queue its first steps. */
 export const firewallRolloutStartJob = defineJob({
   name: 'firewall.rollout.start',
-  queue: 'firewall',
+  queue: FIREWALL_QUEUE,
   payload: z
     .object({
       rolloutId,
@@ -42,7 +45,7 @@ export const firewallRolloutStartJob = defineJob({
 /** One step of a planned rollout. `generation` changes on resume; `check` counts a gate's looks. */
 export const firewallRolloutStepJob = defineJob({
   name: 'firewall.rollout.step',
-  queue: 'firewall',
+  queue: FIREWALL_QUEUE,
   payload: z
     .object({
       rolloutId,
@@ -57,7 +60,7 @@ export const firewallRolloutStepJob = defineJob({
 /** Put every policy the rollout changed back the way it was (delete those it created). */
 export const firewallRolloutRollbackJob = defineJob({
   name: 'firewall.rollout.rollback',
-  queue: 'firewall',
+  queue: FIREWALL_QUEUE,
   payload: z.object({ rolloutId }).strict(),
   result: z.object({
     rolloutId,
@@ -73,8 +76,11 @@ export const firewallRolloutRollbackJob = defineJob({
  */
 export const firewallScheduledRolloutJob = defineJob({
   name: 'firewall.rollout.scheduled',
-  queue: 'firewall',
+  queue: FIREWALL_QUEUE,
   payload: z.object({ schedule: z.string().min(1).max(128), source: rolloutSourceSchema }).strict(),
   result: z.object({ rolloutId: rolloutId.optional(), status: rolloutStatus }),
   attempts: 1,
 });
+
+/** The firewall package's job contracts, for the worker runtime's registry. */
+export const FIREWALL_JOBS = [firewallRolloutStartJob, firewallRolloutStepJob, firewallRolloutRollbackJob, firewallScheduledRolloutJob] as const;

@@ -1,19 +1,20 @@
 import { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, QUEUE_NAMES, type QueueName } from '@orgshield/jobs';
+import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from '@orgshield/jobs';
+import { QUEUE_NAMES } from './processor-registry.js';
 
 const concurrencyList = z
   .string()
   .regex(/^(\w+=\d+)(,\w+=\d+)*$/, 'use the form org=1,investigations=2')
   .transform((value, ctx) => {
-    const result: Partial<Record<QueueName, number>> = {};
+    const result: Partial<Record<string, number>> = {};
     for (const pair of value.split(',')) {
       const [queue = '', count = ''] = pair.split('=');
-      if (!(QUEUE_NAMES as readonly string[]).includes(queue)) {
+      if (!QUEUE_NAMES.includes(queue)) {
         ctx.addIssue({ code: 'custom', message: `unknown queue "${queue}" (queues: ${QUEUE_NAMES.join(', ')})` });
         return z.NEVER;
       }
-      result[queue as QueueName] = Math.max(1, Number(count));
+      result[queue] = Math.max(1, Number(count));
     }
     return result;
   });
