@@ -1,5 +1,5 @@
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { resolveFmsScope, resolveSelector, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
+import { resolveFmsScope, resolveSelector, toleratedFailures, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
 import {
   apiRegionOf,
   diffPolicy,
@@ -197,10 +197,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
         checks,
         gates: wave.gates,
         soakTimeMs: wave.soakTime,
-        toleratedFailures:
-          'count' in rollout.regions.failureTolerance
-            ? rollout.regions.failureTolerance.count
-            : Math.floor((rollout.regions.failureTolerance.percentage / 100) * reached),
+        toleratedFailures: toleratedFailures(rollout.regions.failureTolerance, reached),
       });
     });
   });
