@@ -159,6 +159,6 @@ export async function runFanOut<T>(options: FanOutOptions<T>): Promise<FanOutRes
 }
 
 /** 0 when every task that ran completed and nothing was left unstarted; 1 otherwise. */
-export function fanOutExitCode(result: FanOutResult<unknown>): ExitCode {
+export function fanOutExitCode(result: Pick<FanOutResult<unknown>, 'failed' | 'notStarted'>): ExitCode {
   return result.failed.length > 0 || result.notStarted.length > 0 ? EXIT_CODES.failed : EXIT_CODES.done;
 }

@@ -9,21 +9,6 @@ import type { AccountCompliance, Violator } from './compliance-gate.js';
 /** GetComplianceDetail calls in flight at once; the client's rate limit paces them further. */
 const DETAIL_CONCURRENCY = 8;
 
-/**
- * Every member account's standing against one policy, with the violators of each account that
- * is not plainly compliant (the report's full read): `readComplianceStatus`, then
- * `readViolators` for the non-compliant ones.
- */
-export async function readCompliance(
-  fms: FMSClient,
-  policy: { id: string; name: string },
-  accounts?: readonly string[],
-): Promise<AccountCompliance[]> {
-  const results = await readComplianceStatus(fms, policy, accounts);
-  await readViolators(fms, policy.id, results.filter(needsDetail));
-  return results;
-}
-
 /** A compliant account's detail has no violators; a non-compliant (or over-the-limit) one's says which and why. */
 export function needsDetail(entry: AccountCompliance): boolean {
   return entry.status === 'NON_COMPLIANT' || entry.evaluationLimitExceeded;
