@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from '@orgshield/jobs';
-import { QUEUE_NAMES } from './processor-registry.js';
+import { QUEUE_NAMES } from './job-contracts.js';
 
 const concurrencyList = z
   .string()
