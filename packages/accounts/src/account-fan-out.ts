@@ -28,8 +28,8 @@ export interface FanOutOptions<T> {
   /** Tasks in flight at once, over all accounts and regions (the sliding window). */
   concurrency: number;
   /**
-   * Tasks of one account in flight at once (default a quarter of the window, at least 1), so
-   * one account whose tasks are slow never holds the whole window while others wait.
+   * Tasks of one account in flight at once while other accounts wait (default a quarter of the
+   * window, at least 1), so one account whose tasks are slow never holds the whole window.
    */
   perAccount?: number;
   /** Per region; default { count: 0 }: the first failure in a region stops new work there. */
@@ -89,6 +89,7 @@ export async function runFanOut<T>(options: FanOutOptions<T>): Promise<FanOutRes
   const ring: AccountQueue[] = [...queues.values()];
 
   const next = (): AccountRegionTask | undefined => {
+    let capped: AccountQueue | undefined;
     for (let scanned = 0, length = ring.length; scanned < length; scanned += 1) {
       const queue = ring.shift()!;
       while (queue.tasks.length > 0 && stopped.has(queue.tasks[0]!.region)) {
@@ -97,11 +98,19 @@ export async function runFanOut<T>(options: FanOutOptions<T>): Promise<FanOutRes
       }
       if (queue.tasks.length === 0) continue; // done with this account: it leaves the ring
       ring.push(queue);
-      if (queue.running >= perAccount) continue;
-      queue.running += 1;
-      return queue.tasks.shift()!;
+      if (queue.running >= perAccount) {
+        capped ??= queue;
+        continue;
+      }
+      return take(queue);
     }
-    return undefined;
+    // Only accounts at their share have work left: the share is for fairness, not a limit, so
+    // a window nobody else wants is theirs.
+    return capped ? take(capped) : undefined;
+  };
+  const take = (queue: AccountQueue): AccountRegionTask => {
+    queue.running += 1;
+    return queue.tasks.shift()!;
   };
 
   const settle = (task: AccountRegionTask, error: unknown) => {
