@@ -32,15 +32,21 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),
   /** Where investigation reports go when a request names no folder. */
   ORGSHIELD_REPORT_DIR: z.string().min(1).default('reports'),
+  /** How long the audit trail of mutating AWS calls keeps its entries. */
+  ORGSHIELD_AUDIT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(365),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+
+/** Settings whose value is a secret (a Redis URL can carry a password): a rejected one is named, never echoed. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ORGSHIELD_EXTERNAL_ID', 'REDIS_URL']);
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = WorkerConfigSchema.safeParse(env);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? '');
-  throw new OrgshieldError('InvalidConfig', `${key}="${env[key] ?? ''}" is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: EXIT_CODES.badInput });
+  const shown = SECRET_SETTINGS.has(key) ? `${key} (value not shown: it is a secret)` : `${key}="${env[key] ?? ''}"`;
+  throw new OrgshieldError('InvalidConfig', `${shown} is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: EXIT_CODES.badInput });
 }
