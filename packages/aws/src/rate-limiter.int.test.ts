@@ -33,7 +33,8 @@ describe('RedisRateLimiter', () => {
     expect(times[7]! - times[0]!).toBeLessThan(40);
     expect(times[8]!).toBeGreaterThanOrEqual(50 - 5);
     expect(times[14]!).toBeGreaterThanOrEqual(7 * 50 - 5);
-    expect(times[14]!).toBeLessThan(7 * 50 + 120);
+    // callers told to come back spread their return over the 250 ms horizon, and a loaded machine fires timers late
+    expect(times[14]!).toBeLessThan(7 * 50 + 250);
   });
 
   it('shares one bucket between two workers on the same Redis', async () => {
