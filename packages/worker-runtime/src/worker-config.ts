@@ -32,6 +32,10 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),
   /** Where investigation reports go when a request names no folder. */
   ORGSHIELD_REPORT_DIR: z.string().min(1).default('reports'),
+  /** Simulated seconds per real second of the AWS endpoint (a sandbox run with --time-scale); drills report RTO in simulated time. */
+  ORGSHIELD_TIME_SCALE: z.coerce.number().positive().max(100_000).default(1),
+  /** Wait between two looks at a drill's launching servers and pending checks. */
+  ORGSHIELD_DRILL_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
   /** How long the audit trail of mutating AWS calls keeps its entries. */
   ORGSHIELD_AUDIT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(365),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
