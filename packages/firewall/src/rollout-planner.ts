@@ -1,5 +1,5 @@
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { resolveFmsScope, resolveSelector, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
+import { resolveFmsScope, resolveSelector, toleratedFailures, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
 import { apiRegionOf, validatePolicies, type LivePolicy, type PolicySpec } from '@orgshield/policies';
 import { toFmsScope, walkPolicyThroughWaves } from './policy-wave-walk.js';
 import type { GateCheck, PlanProblem, PlanStep, PolicyChange, RolloutPlan, WavePlan } from './rollout-plan.js';
@@ -134,10 +134,7 @@ function gateStep(options: { rollout: Rollout; waveIndex: number; region: string
     checks,
     gates: wave.gates,
     soakTimeMs: wave.soakTime,
-    toleratedFailures:
-      'count' in rollout.regions.failureTolerance
-        ? rollout.regions.failureTolerance.count
-        : Math.floor((rollout.regions.failureTolerance.percentage / 100) * reached),
+    toleratedFailures: toleratedFailures(rollout.regions.failureTolerance, reached),
   };
 }
 

@@ -1,6 +1,8 @@
 import type { Policy } from '@aws-sdk/client-fms';
 import type { Redis } from 'ioredis';
-import type { GateReport } from './compliance-gate.js';
+import type { AccountCompliance, GateReport } from './compliance-gate.js';
+
+export type CachedViolators = Pick<AccountCompliance, 'violators' | 'evaluationLimitExceeded'>;
 import type { RolloutSource } from './rollout-loader.js';
 import type { RolloutPlan } from './rollout-plan.js';
 
@@ -198,6 +200,26 @@ export class RolloutStore {
 
   async saveGate(id: string, report: GateReport): Promise<void> {
     await this.redis.hset(this.key('rollout', id, 'gates'), report.step, JSON.stringify(report));
+  }
+
+  /**
+   * Violators read for a gate, per evaluation (`policy|account|evaluatedAt`): a gate that looks
+   * again at an evaluation it has seen reuses them instead of calling GetComplianceDetail again.
+   */
+  async cachedViolators(id: string, evaluations: readonly string[]): Promise<Map<string, CachedViolators>> {
+    if (evaluations.length === 0) return new Map();
+    const texts = await this.redis.hmget(this.key('rollout', id, 'violators'), ...evaluations);
+    const found = new Map<string, CachedViolators>();
+    texts.forEach((text, index) => {
+      if (text !== null) found.set(evaluations[index]!, JSON.parse(text) as CachedViolators);
+    });
+    return found;
+  }
+
+  async cacheViolators(id: string, entries: ReadonlyMap<string, CachedViolators>): Promise<void> {
+    if (entries.size === 0) return;
+    const fields = [...entries].flatMap(([evaluation, value]) => [evaluation, JSON.stringify(value)]);
+    await this.redis.hset(this.key('rollout', id, 'violators'), ...fields);
   }
 
   async gates(id: string): Promise<Map<string, GateReport>> {
