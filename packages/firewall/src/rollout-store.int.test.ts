@@ -16,20 +16,6 @@ async function withStore(prefix: string, work: (store: RolloutStore) => Promise<
 }
 
 describe('RolloutStore (Redis)', () => {
-  test('serializes work on a shared resource, such as writes to one logging destination', async ({ redisPrefix }) => {
-    await withStore(redisPrefix, async (store) => {
-      const spans: [number, number][] = [];
-      const work = async () => {
-        const start = Date.now();
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        spans.push([start, Date.now()]);
-      };
-      await Promise.all([store.withLock('logging:arn:aws:s3:::aws-waf-logs-x', 'a', work), store.withLock('logging:arn:aws:s3:::aws-waf-logs-x', 'b', work)]);
-      const [first, second] = [...spans].sort((x, y) => x[0] - y[0]);
-      expect(second?.[0]).toBeGreaterThanOrEqual(first?.[1] ?? Infinity);
-    });
-  });
-
   test('lets one of two racing transitions win', async ({ redisPrefix }) => {
     await withStore(redisPrefix, async (store) => {
       await store.create({ id: 'r1', name: 'r', createdAt: new Date().toISOString(), source }, running);
@@ -42,19 +28,20 @@ describe('RolloutStore (Redis)', () => {
     });
   });
 
-  test("keeps a policy's first previous version, and one rollout per name until it finishes", async ({ redisPrefix }) => {
+  test("keeps a policy's first previous version, listed with it; and one rollout per name until it finishes", async ({ redisPrefix }) => {
     await withStore(redisPrefix, async (store) => {
       await store.keepPrevious('r1', { region: 'eu-west-1', name: 'p', existed: false, recordedAt: '1' });
       await store.keepPrevious('r1', { region: 'eu-west-1', name: 'p', existed: true, recordedAt: '2' });
       expect(await store.previous('r1')).toEqual([{ region: 'eu-west-1', name: 'p', existed: false, recordedAt: '1' }]);
 
-      await store.create({ id: 'r1', name: 'edge', createdAt: new Date().toISOString(), source, plan: { steps: [] } as never }, running);
-      expect(await store.claimName('edge', 'r1')).toBeUndefined();
-      expect(await store.claimName('edge', 'r2')).toBe('r1');
+      const record = (id: string) => ({ id, name: 'edge', createdAt: new Date().toISOString(), source, plan: { steps: [] } as never });
+      expect(await store.create(record('r1'), running)).toEqual({ created: true });
+      expect(await store.create(record('r2'), running)).toEqual({ created: false, exists: false, holder: 'r1' });
       await store.transition('r1', ['running'], () => ({ status: 'halted', message: 'gate' }));
-      expect(await store.claimName('edge', 'r2')).toBe('r1');
+      expect(await store.create(record('r2'), running)).toMatchObject({ holder: 'r1' });
       await store.transition('r1', ['halted'], () => ({ status: 'aborted', message: 'operator' }));
-      expect(await store.claimName('edge', 'r2')).toBeUndefined();
+      expect(await store.create(record('r2'), running)).toEqual({ created: true });
+      expect((await store.events('r1')).events.map((event) => event.message)).toEqual(['gate', 'operator']);
     });
   });
 });
