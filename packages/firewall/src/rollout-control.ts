@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import type { JobQueues } from '@orgshield/jobs';
+import type { JobQueues, RunRetention } from '@orgshield/jobs';
 import type { GateReport } from './compliance-gate.js';
 import { queueRunnableSteps } from './rollout-advance.js';
 import { FIREWALL_QUEUE, firewallRolloutRollbackJob, firewallRolloutStartJob } from './rollout-jobs.js';
@@ -46,8 +46,9 @@ export class RolloutControl {
     redis: Redis,
     private readonly queues: JobQueues,
     private readonly steps: RolloutStepQueue,
+    options: { retention?: RunRetention } = {},
   ) {
-    this.store = new RolloutStore(redis, queues.prefix);
+    this.store = new RolloutStore(redis, queues.prefix, options);
   }
 
   /**

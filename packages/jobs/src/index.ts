@@ -10,3 +10,6 @@ export { RunStateStore, StepGuardLostError } from './run-state-store.js';
 export type { CreateOutcome, RunEventBase, RunStateBase, RunStateLayout, StepGuard } from './run-state-store.js';
 export { DEFAULT_RUN_RETENTION, retentionFromDays } from './run-retention.js';
 export type { RunRetention } from './run-retention.js';
+export { CrashPoints } from './crash-points.js';
+export { crashAtEveryPoint } from './crash-harness.js';
+export type { CrashRun, CrashScenario } from './crash-harness.js';
