@@ -51,7 +51,7 @@ async function endState(harness: Harness): Promise<unknown> {
 function scenario(crashJob: string, expected: { endState?: unknown }): CrashScenario<World> {
   return {
     async setup() {
-      const sandbox = await startSandbox({ accounts: 12, ous: 3, seed: 3, timeScale: 0.001, port: 0 });
+      const sandbox = await startSandbox({ accounts: 40, ous: 8, seed: 3, timeScale: 0.001, port: 0 });
       const prefix = `test:${randomBytes(6).toString('hex')}`;
       return { sandbox, prefix, harness: await startHarness(sandbox, prefix, { workerOptions: { lockDuration: 1000, stalledInterval: 500 } }) };
     },
@@ -93,9 +93,46 @@ function scenario(crashJob: string, expected: { endState?: unknown }): CrashScen
 }
 
 describe('a rollout step killed at every crash point', () => {
+  it('start (planning): a fresh worker plans and completes the rollout', { timeout: 600_000 }, async () => {
+    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.start:', {}), {
+      expectedPoints: [
+        'redis:orgshieldRunCreate <run>',
+        'redis:set snapshot',
+        'redis:set <run>',
+        'redis:orgshieldRunTransition state',
+        'redis:hset meta',
+        'redis:addStandardJob wait',
+      ],
+    });
+    expect(run.crashedAt).toEqual(run.points);
+  });
+
   it('put: a fresh worker completes the rollout with each PutPolicy once', { timeout: 600_000 }, async () => {
     const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:canary\\..*\\.put$', {}), {
-      expectedPoints: [],
+      expectedPoints: [
+        'redis:orgshieldRunEnter state',
+        'redis:orgshieldRunAddOnce previous',
+        'redis:multi hset intents',
+        'aws:fms:PutPolicy',
+        'redis:orgshieldRunComplete inflight',
+        'redis:multi xadd events',
+        'redis:addStandardJob wait',
+      ],
+    });
+    expect(run.crashedAt).toEqual(run.points);
+  });
+
+  it('delete (the audit copy): a fresh worker completes the rollout with each DeletePolicy once', { timeout: 600_000 }, async () => {
+    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:.*\\.delete$', {}), {
+      expectedPoints: [
+        'redis:orgshieldRunEnter state',
+        'redis:orgshieldRunAddOnce previous',
+        'redis:multi hset intents',
+        'aws:fms:DeletePolicy',
+        'redis:orgshieldRunComplete inflight',
+        'redis:multi xadd events',
+        'redis:addStandardJob wait',
+      ],
     });
     expect(run.crashedAt).toEqual(run.points);
   });

@@ -42,9 +42,9 @@ const executor = new RolloutExecutor({
 const worker = new Worker(
   'firewall',
   (job) => {
-    const step = (job.data as { step?: unknown }).step;
+    const { step, rolloutId } = job.data as { step?: unknown; rolloutId?: unknown };
     const underTest = crashJob?.test(`${job.name}:${typeof step === 'string' ? step : ''}`) === true;
-    return underTest ? crash.scope(() => processFirewallJob(executor, job)) : processFirewallJob(executor, job);
+    return underTest ? crash.scope(() => processFirewallJob(executor, job), { runId: String(rolloutId) }) : processFirewallJob(executor, job);
   },
   {
     connection: redis.duplicate(),

@@ -26,13 +26,15 @@ const HEARTBEATS = new Set(['orgshieldLockRenew', 'orgshieldRunRenewStep', 'exte
 
 interface RedisInternals {
   sendCommand(command: { name: string; args: unknown[] }, stream?: unknown): Promise<unknown>;
-  scriptsSet?: Record<string, { sha: string }>;
+  scriptsSet?: Record<string, { sha: string; lua: string }>;
 }
 
 export class CrashPoints {
   /** The points hit inside scope so far, in order. */
   readonly points: string[] = [];
   private readonly scoped = new AsyncLocalStorage<true>();
+  /** The id of the run under test, named `<run>` in points so their names are the same every run. */
+  private runId: string | undefined;
   private used = false;
 
   /**
@@ -51,10 +53,11 @@ export class CrashPoints {
     });
   }
 
-  /** Runs `work` as the step under test: points count only inside it, and only in its first run. */
-  async scope<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` as the step under test (of run `runId`): points count only inside it, and only in its first run. */
+  async scope<T>(work: () => Promise<T>, options: { runId?: string } = {}): Promise<T> {
     if (this.used) return work();
     this.used = true;
+    this.runId = options.runId;
     try {
       return await this.scoped.run(true, work);
     } finally {
@@ -65,8 +68,8 @@ export class CrashPoints {
   /** A point named `name` is reached (its write or call has just answered). */
   hit(name: string): void {
     if (this.scoped.getStore() !== true) return;
-    const index = this.points.push(name) - 1;
-    this.options.report?.(index, name);
+    const index = this.points.push(this.runId ? name.replaceAll(this.runId, '<run>') : name) - 1;
+    this.options.report?.(index, this.points[index] ?? name);
     if (index === this.options.crashAt) process.kill(process.pid, 'SIGKILL');
   }
 
@@ -75,14 +78,22 @@ export class CrashPoints {
     const internals = redis as unknown as RedisInternals;
     const send = internals.sendCommand.bind(redis);
     let inMulti = false;
+    /** A transaction is named by its first command, e.g. `redis:multi hset intents`. */
+    let multiName: string | undefined;
     internals.sendCommand = (command, stream) => {
-      const reply = send(command, stream);
+      // Named before sending: a script's command turns from evalsha into eval as it is written.
       const name = command.name.toLowerCase();
-      if (name === 'multi') inMulti = true;
+      if (name === 'multi') [inMulti, multiName] = [true, undefined];
       const queued = inMulti && name !== 'multi' && name !== 'exec';
+      if (queued) multiName ??= this.pointName(internals, name, command.args);
       if (name === 'exec' || name === 'discard') inMulti = false;
-      if (!WRITE_COMMANDS.has(name) || queued || this.scoped.getStore() !== true) return reply;
-      const point = this.pointName(internals, name, command.args);
+      const point =
+        WRITE_COMMANDS.has(name) && !queued && this.scoped.getStore() === true
+          ? name === 'exec'
+            ? `redis:multi ${(multiName ?? '').replace(/^redis:/, '')}`
+            : this.pointName(internals, name, command.args)
+          : undefined;
+      const reply = send(command, stream);
       if (point === undefined) return reply;
       // Attached before the caller's await, so it runs first when the reply comes.
       return reply.then((value) => {
@@ -93,13 +104,13 @@ export class CrashPoints {
   }
 
   private pointName(redis: RedisInternals, command: string, args: unknown[]): string | undefined {
-    if (command === 'exec') return 'redis:multi';
     let what = command;
     let keyIndex = 0;
     if (command === 'evalsha' || command === 'eval') {
       const sha = String(args[0]);
-      what = Object.entries(redis.scriptsSet ?? {}).find(([, script]) => script.sha === sha)?.[0] ?? 'script';
-      if (HEARTBEATS.has(what.replace(/-\d+$/, ''))) return undefined;
+      // BullMQ names its scripts `<name>:<version>`: the version is left out, so an upgrade renames no point.
+      what = (Object.entries(redis.scriptsSet ?? {}).find(([, script]) => script.sha === sha || script.lua === sha)?.[0] ?? 'script').replace(/:.*$/, '');
+      if (HEARTBEATS.has(what)) return undefined;
       keyIndex = 2;
     }
     const key = String(args[keyIndex] ?? '');
