@@ -1,6 +1,10 @@
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { sandboxTest as test } from '@orgshield/sandbox/fixture';
+import { JobQueues } from '@orgshield/jobs';
+import { writeTree } from '../test/rollout-harness.js';
+import { RolloutControl } from './rollout-control.js';
+import { readRolloutSource } from './rollout-loader.js';
 import { RolloutStore, type RolloutState } from './rollout-store.js';
 
 const source = { file: 'r.yaml', text: 'kind: Rollout', policyFiles: {} };
@@ -42,6 +46,25 @@ describe('RolloutStore (Redis)', () => {
       await store.transition('r1', ['halted'], () => ({ status: 'aborted', message: 'operator' }));
       expect(await store.create(record('r2'), running)).toEqual({ created: true });
       expect((await store.events('r1')).events.map((event) => event.message)).toEqual(['gate', 'operator']);
+    });
+  });
+
+  test('a submit that fails after claiming the name lets go of it in the same step as it fails the rollout', async ({ redisPrefix }) => {
+    await withStore(redisPrefix, async (store) => {
+      const root = await writeTree({
+        'shield.yaml': 'name: s\ntype: SHIELD_ADVANCED\nresourceTypes: [eip]\nregions: [eu-west-1]\n',
+        'rollout.yaml': 'kind: Rollout\nname: claimed\npolicies: [shield.yaml]\nwaves:\n  - { name: all, targets: { all: true }, mode: remediate }\n',
+      });
+      const source = await readRolloutSource(`${root}/rollout.yaml`);
+      const queues = new JobQueues(store.redis, { prefix: redisPrefix });
+      // Redis takes the record and the claim, then the queue refuses the start job.
+      queues.submit = () => Promise.reject(new Error('queue unavailable'));
+      const control = new RolloutControl(store.redis, queues, { enqueueStep: async () => undefined });
+      await expect(control.submit(source)).rejects.toThrow('queue unavailable');
+      const [failed] = await control.list();
+      expect(failed).toMatchObject({ name: 'claimed', status: 'failed', message: 'could not be queued: queue unavailable' });
+      expect(await store.runs.nameHolder('claimed')).toBeUndefined();
+      await queues.close();
     });
   });
 });
