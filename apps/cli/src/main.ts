@@ -18,6 +18,8 @@ const COMMAND_GROUPS: Record<string, () => Promise<Configure>> = {
   flows: async () => (await import('./flows-command.js')).configureFlowsCommand,
   sandbox: async () => (await import('./sandbox-command.js')).configureSandboxCommand,
   demo: async () => (await import('./demo-command.js')).configureDemoCommand,
+  iam: async () => (await import('./iam-command.js')).configureIamCommand,
+  audit: async () => (await import('./audit-command.js')).configureAuditCommand,
 };
 
 /**

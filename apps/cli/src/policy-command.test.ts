@@ -94,4 +94,33 @@ describe('orgshield policy (end to end)', () => {
     expect(result.stdout).toBe('');
     expect(result.code).toBe(2);
   });
+
+  it('import-cfn: the Firewall Manager sample imports in the AWS_REGION region with no --param, sending the template document', async () => {
+    const template = `${fixtures}/cfn/fms-sample-waf-policy.yaml`;
+    const arn = 'arn:aws:wafv2:eu-west-1:111122223333:regional/rulegroup/RuleGroup/a1b2c3d4';
+    const result = await runCli(['policy', 'import-cfn', template, '--resolve', `RuleGroup.Arn=${arn}`, '--output', 'json'], { AWS_REGION: 'eu-west-1' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const [policy] = (JSON.parse(result.stdout) as { policies: { spec: { regions: string[] }; putPolicy: { Policy: { SecurityServicePolicyData: { ManagedServiceData: string } } } }[] }).policies;
+    expect(policy?.spec.regions).toEqual(['eu-west-1']);
+    expect(JSON.parse(policy?.putPolicy.Policy.SecurityServicePolicyData.ManagedServiceData ?? '')).toEqual({
+      type: 'WAFV2',
+      preProcessRuleGroups: [{ ruleGroupArn: arn, overrideAction: { type: 'NONE' }, ruleGroupType: 'RuleGroup', excludeRules: [] }],
+      postProcessRuleGroups: [],
+      defaultAction: { type: 'BLOCK' },
+      overrideCustomerWebACLAssociation: false,
+    });
+  });
+
+  it('import-cfn: a template building more than --max-expansion-mb is refused in one sentence with the file, exit code 2', async () => {
+    const template = `${fixtures}/cfn/fms-sample-waf-policy.yaml`;
+    const arn = `arn:aws:wafv2:eu-west-1:111122223333:regional/rulegroup/RuleGroup/${'a'.repeat(2000)}`;
+    const result = await runCli(['policy', 'import-cfn', template, '--resolve', `RuleGroup.Arn=${arn}`, '--max-expansion-mb', '0.001'], { AWS_REGION: 'eu-west-1' });
+    expect(result.stderr.split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`^${template}:44:34 .*Fn::Sub: Fn::Sub takes the template's expansion past its limit of 1049 bytes of built text; if the template is trusted, raise the limit with --max-expansion-mb$`)),
+      `orgshield: ${template} has 1 problem (listed above); nothing was imported.`,
+      '',
+    ]);
+    expect(result.code).toBe(2);
+  });
 });

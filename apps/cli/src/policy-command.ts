@@ -11,7 +11,7 @@ import {
   validatePolicyFiles,
   type LoadedPolicySpec,
 } from '@orgshield/policies';
-import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
+import { choiceOption, collect, formatTable, note, numberOption, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
 
 /** Every problem on stderr, then one sentence for the exit. */
 async function orRefuse<T>(what: string, outcome: string, work: () => Promise<T>): Promise<T> {
@@ -90,10 +90,17 @@ export function configurePolicyCommand(program: Command): void {
     .argument('<template>', 'CloudFormation template (YAML or JSON)')
     .option('--param <KEY=VALUE>', 'a template parameter, or a pseudo parameter such as AWS::Region=eu-west-1 (repeatable)', collect(parsePair('--param', 'KEY=VALUE')), [])
     .option('--resolve <Logical.Attr=VALUE>', "another resource's value: Logical.Attr for Fn::GetAtt, Logical for Ref (repeatable)", collect(parsePair('--resolve', 'Logical.Attr=VALUE')), [])
+    .option('--max-expansion-mb <MB>', 'most text the template may build through Join, Split, Sub and the like', numberOption('--max-expansion-mb', 0.001, 1024), 5)
     .option(...outputOption)
-    .action(async (template: string, options: { param: [string, string][]; resolve: [string, string][]; output: OutputFormat }) => {
+    .action(async (template: string, options: { param: [string, string][]; resolve: [string, string][]; maxExpansionMb: number; output: OutputFormat }) => {
       const result = await orRefuse(template, 'nothing was imported', () =>
-        importCfnFile(template, { params: Object.fromEntries(options.param), resolve: Object.fromEntries(options.resolve) }),
+        importCfnFile(template, {
+          params: Object.fromEntries(options.param),
+          resolve: Object.fromEntries(options.resolve),
+          // The stack's region is the configured one, as in every AWS tool; --param AWS::Region overrides it.
+          region: process.env['AWS_REGION'] || undefined,
+          maxExpansionBytes: Math.round(options.maxExpansionMb * 1024 * 1024),
+        }),
       );
       for (const warning of result.warnings) note(`warning: ${warning}`);
       if (options.output === 'json') return printJson({ policies: result.policies });

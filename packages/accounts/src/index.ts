@@ -23,3 +23,4 @@ export { AssumeRoleFailedError, DEFAULT_MEMBER_ROLE, MemberCredentials, roleSess
 export type { MemberCredentialsOptions } from './member-credentials.js';
 export { OrganizationIndex } from './organization-index.js';
 export { ACCOUNTS_JOBS, ORG_QUEUE, orgSyncJob } from './org-sync-job.js';
+export { ACCOUNTS_AWS_OPERATIONS } from './aws-operations.js';

@@ -23,12 +23,23 @@ describe('MemberCredentials', () => {
     expect(member.target('111111111111', 'eu-west-1')).toEqual({ region: 'eu-west-1' });
   });
 
-  it('hands out one provider per account, whichever job asks', () => {
+  it('hands out one provider per account and job, so each job has its own session name', () => {
     const first = member.provider('222222222222', 'job-1');
     expect(first).toBeTypeOf('function');
-    expect(member.provider('222222222222', 'job-2')).toBe(first);
+    expect(member.provider('222222222222', 'job-1')).toBe(first);
+    expect(member.provider('222222222222', 'job-2')).not.toBe(first);
     expect(member.provider('333333333333', 'job-1')).not.toBe(first);
-    expect(member.target('222222222222', 'eu-west-1', 'job-3')).toEqual({ accountId: '222222222222', region: 'eu-west-1', credentials: first });
+    expect(member.target('222222222222', 'eu-west-1', 'job-1')).toEqual({ accountId: '222222222222', region: 'eu-west-1', credentials: first });
+  });
+
+  it('keeps at most maxSessions sessions, retiring the least recently used', () => {
+    const few = new MemberCredentials(clients, { managementAccountId: '111111111111', maxSessions: 2 });
+    const one = few.provider('222222222222', 'job-1');
+    const two = few.provider('222222222222', 'job-2');
+    expect(few.provider('222222222222', 'job-1')).toBe(one); // job-1 is now the most recent
+    few.provider('222222222222', 'job-3');
+    expect(few.provider('222222222222', 'job-1')).toBe(one);
+    expect(few.provider('222222222222', 'job-2')).not.toBe(two);
   });
 
   it('refuses bad input, naming it', () => {

@@ -19,6 +19,8 @@ export interface MemberCredentialsOptions {
   /** Region of the STS endpoint used; default us-east-1. */
   region?: string;
   partition?: string;
+  /** Sessions kept at most (one per account and job); the least recently used beyond are retired. Default 1000. */
+  maxSessions?: number;
   now?: () => number;
 }
 
@@ -48,10 +50,12 @@ interface CachedSession {
 }
 
 /**
- * Credentials into member accounts through STS AssumeRole. One provider per (account, role) for
- * the whole worker: every job and every client for that account share it, and it assumes the
- * role again only five minutes before the session expires. The session name carries the id of
- * the job that assumed the role, for CloudTrail. Nothing here ever logs a key.
+ * Credentials into member accounts through STS AssumeRole. One session per (account, role, job):
+ * the session name carries the job's id, so CloudTrail names the job that made each call (a
+ * session shared across jobs would blame the first job for every later one's calls). Each
+ * session's clients and regions share it, and it assumes the role again only five minutes
+ * before it expires. At most `maxSessions` are kept; the least recently used beyond are retired
+ * with their clients. Nothing here ever logs a key.
  */
 export class MemberCredentials {
   private readonly providers = new Map<string, AwsCredentialIdentityProvider>();
@@ -84,12 +88,18 @@ export class MemberCredentials {
       throw new InvalidInputError(`"${accountId}" is not an AWS account id; an account id is exactly 12 digits.`, { code: 'InvalidAccountId' });
     }
     if (accountId === this.options.managementAccountId) return undefined;
-    const key = `${accountId}|${this.roleName}`;
-    if (options.fresh) this.providers.delete(key);
-    let provider = this.providers.get(key);
-    if (!provider) {
-      provider = this.sessionProvider(accountId, jobId);
-      this.providers.set(key, provider);
+    const sessionName = roleSessionName(jobId);
+    const key = `${accountId}|${this.roleName}|${sessionName}`;
+    const held = this.providers.get(key);
+    // Map order is insertion order: taking an entry out and back in makes it the most recent.
+    this.providers.delete(key);
+    if (held && options.fresh) this.clients.retire(held);
+    const provider = held && !options.fresh ? held : this.sessionProvider(accountId, sessionName);
+    this.providers.set(key, provider);
+    for (const [oldestKey, oldest] of this.providers) {
+      if (this.providers.size <= (this.options.maxSessions ?? 1000)) break;
+      this.providers.delete(oldestKey);
+      this.clients.retire(oldest);
     }
     return provider;
   }
@@ -100,7 +110,7 @@ export class MemberCredentials {
     return credentials ? { accountId, region, credentials } : { region };
   }
 
-  private sessionProvider(accountId: string, jobId: string | undefined): AwsCredentialIdentityProvider {
+  private sessionProvider(accountId: string, sessionName: string): AwsCredentialIdentityProvider {
     const now = this.options.now ?? Date.now;
     const roleArn = `arn:${this.options.partition ?? 'aws'}:iam::${accountId}:role/${this.roleName}`;
     let session: CachedSession | undefined;
@@ -113,7 +123,7 @@ export class MemberCredentials {
         answer = await sts.send(
           new AssumeRoleCommand({
             RoleArn: roleArn,
-            RoleSessionName: roleSessionName(jobId),
+            RoleSessionName: sessionName,
             DurationSeconds: this.options.durationSeconds ?? 3600,
             ...(this.options.externalId ? { ExternalId: this.options.externalId } : {}),
           }),

@@ -5,6 +5,7 @@ import { startSandbox } from '@orgshield/sandbox';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AwsClientFactory, type AwsClientFactoryOptions, type MutationAuditEntry } from './client-factory.js';
+import { withAwsCallContext } from './aws-call-context.js';
 import { AwsCallError } from './errors.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limiter.js';
 
@@ -107,17 +108,23 @@ describe('AwsClientFactory against the sandbox', () => {
     const member = sandbox.world.snapshot().accounts.find((a) => a.id !== management)!.id;
 
     await clients.client(OrganizationsClient).send(new ListRootsCommand({}));
-    await clients.client(STSClient).send(
-      new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${member}:role/OrganizationAccountAccessRole`, RoleSessionName: 'audit-test' }),
+    await withAwsCallContext({ jobId: 'job-7', runId: 'run-3' }, () =>
+      clients.client(STSClient).send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${member}:role/OrganizationAccountAccessRole`, RoleSessionName: 'audit-test' })),
     );
     const refused = await clients.client(OrganizationsClient).send(new TagResourceCommand({ ResourceId: member, Tags: [{ Key: 'k', Value: 'v' }] })).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(AwsCallError);
 
+    const roleArn = `arn:aws:iam::${member}:role/OrganizationAccountAccessRole`;
+    const who = { arn: expect.stringMatching(new RegExp(`^arn:aws:(iam|sts)::${management}:`)), accountId: management };
+    const assume = { callId: expect.any(String), who, service: 'sts', operation: 'AssumeRole', accountId: management, region: 'us-east-1', resource: roleArn, jobId: 'job-7', runId: 'run-3' };
     expect(audit).toEqual([
-      { service: 'sts', operation: 'AssumeRole', accountId: management, region: 'us-east-1', at: expect.any(String), requestId: expect.any(String) },
-      expect.objectContaining({ service: 'organizations', operation: 'TagResource', accountId: management, error: (refused as AwsCallError).awsCode }),
+      { ...assume, phase: 'before', at: expect.any(String) },
+      { ...assume, phase: 'after', at: expect.any(String), result: 'ok', requestId: expect.any(String) },
+      expect.objectContaining({ phase: 'before', service: 'organizations', operation: 'TagResource', accountId: management, resource: member }),
+      expect.objectContaining({ phase: 'after', service: 'organizations', operation: 'TagResource', result: 'error', error: (refused as AwsCallError).awsCode }),
     ]);
-    expect(JSON.stringify(audit)).not.toMatch(/AKIA|secret/i);
+    expect(audit[0]?.callId).toBe(audit[1]?.callId);
+    expect(JSON.stringify(audit)).not.toMatch(/AKIA|secret|ASIA/i);
     expect(clients.usedOperations()).toEqual(['organizations:ListRoots', 'organizations:TagResource', 'sts:AssumeRole', 'sts:GetCallerIdentity']);
   });
 });

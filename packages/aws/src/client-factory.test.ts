@@ -114,9 +114,12 @@ describe('AwsClientFactory', () => {
     // a failed change is still a change someone tried: it is audited, with the error
     await organizations.send(new TagResourceCommand({ ResourceId: '222222222222', Tags: [] })).catch(() => undefined);
     expect(audit).toEqual([
-      expect.objectContaining({ service: 'organizations', operation: 'TagResource', accountId: '111111111111', region: 'us-east-1', error: 'ECONNREFUSED' }),
+      expect.objectContaining({ phase: 'before', service: 'organizations', operation: 'TagResource', accountId: '111111111111', region: 'us-east-1', resource: '222222222222' }),
+      expect.objectContaining({ phase: 'after', service: 'organizations', operation: 'TagResource', accountId: '111111111111', result: 'error', error: 'ECONNREFUSED' }),
     ]);
-    expect(factory.usedOperations()).toEqual(['organizations:ListRoots', 'organizations:TagResource']);
+    expect(audit[0]?.who).toEqual({ arn: 'unknown', accountId: '111111111111' });
+    // The audit entry's "who" asked STS (unreachable too, so it is unknown).
+    expect(factory.usedOperations()).toEqual(['organizations:ListRoots', 'organizations:TagResource', 'sts:GetCallerIdentity']);
   });
 
   it('says how to provide credentials when the standard chain finds none', async () => {
@@ -136,5 +139,27 @@ describe('AwsClientFactory', () => {
       for (const name of Object.keys(process.env)) if (name.startsWith('AWS_')) delete process.env[name];
       Object.assign(process.env, saved);
     }
+  });
+});
+
+describe('AwsClientFactory clients per session', () => {
+  it('keeps one client per credentials provider, and retire() drops a finished session\'s clients', async () => {
+    factory = new AwsClientFactory({ region: 'us-east-1' });
+    const jobOne = async () => ({ ...credentials, accountId: '222222222222' });
+    const jobTwo = async () => ({ ...credentials, accountId: '222222222222' });
+    const one = factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobOne });
+    expect(factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobOne })).toBe(one);
+    expect(factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobTwo })).not.toBe(one);
+    let destroyed = 0;
+    const destroy = one.destroy.bind(one);
+    one.destroy = () => {
+      destroyed += 1;
+      destroy();
+    };
+    factory.retire(jobOne, { graceMs: 10 });
+    expect(factory.client(OrganizationsClient, { accountId: '222222222222', credentials: jobOne })).not.toBe(one);
+    expect(destroyed).toBe(0); // calls in flight get their grace period
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(destroyed).toBe(1);
   });
 });

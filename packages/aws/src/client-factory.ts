@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type {
@@ -10,21 +11,38 @@ import type {
   InitializeHandlerOutput,
   MetadataBearer,
 } from '@smithy/types';
+import { currentAwsCallContext } from './aws-call-context.js';
+import { auditResource } from './audit-resource.js';
 import { classifyError, errorCode, toOrgshieldError } from './error-classification.js';
 import { InvalidInputError } from '@orgshield/errors';
-import { CALLER_ACCOUNT, type AwsCallTarget } from './errors.js';
+import { AuditUnavailableError, CALLER_ACCOUNT, type AwsCallTarget } from './errors.js';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimits, resolveRateLimit, type RateLimits } from './rate-limits.js';
 import { OrgshieldRetryStrategy } from './retry-strategy.js';
 
-/** One mutating call, as the audit trail records it. Never carries credentials or payloads. */
+/**
+ * One mutating call, as the audit trail records it: once before it is sent and once after.
+ * Never carries credentials or payloads; `resource` is the identifier the call names.
+ */
 export interface MutationAuditEntry {
+  /** Ties the before and after entries of one call together. */
+  callId: string;
+  phase: 'before' | 'after';
+  /** Who made the call: the identity of its credentials (STS GetCallerIdentity, asked once per credentials). */
+  who: { arn: string; accountId: string };
   service: string;
   operation: string;
+  /** The account the call ran in. */
   accountId: string;
   region: string;
-  /** ISO time the call finished. */
+  resource?: string;
+  /** Why: the job and run on whose behalf (see withAwsCallContext). */
+  jobId?: string;
+  runId?: string;
+  /** ISO time of the entry. */
   at: string;
+  /** After the call: how it went. */
+  result?: 'ok' | 'error';
   requestId?: string;
   /** The AWS error name when the call failed. */
   error?: string;
@@ -50,8 +68,12 @@ export interface AwsClientFactoryOptions {
   rateLimits?: RateLimits;
   /** Where buckets live; default in this process only. Use RedisRateLimiter to share them. */
   rateLimiter?: RateLimiter;
-  /** Called once per mutating call (anything but Get/List/Describe/BatchGet/Check/Search/Head). */
-  onMutation?: (entry: MutationAuditEntry) => void;
+  /**
+   * Called before and after every mutating call (anything but Get/List/Describe/BatchGet/Check/
+   * Search/Head), and awaited: when it fails before the call, the call is not made, so nothing
+   * changes that the audit trail does not hold.
+   */
+  onMutation?: (entry: MutationAuditEntry) => unknown;
   /** The caller's account id, if known; otherwise looked up (STS GetCallerIdentity) when an audit entry needs it. */
   callerAccountId?: string;
   /** Connect timeout, so an unreachable endpoint fails in seconds; default 3000 ms. */
@@ -65,7 +87,10 @@ export interface ClientTarget {
   /** Omit for the caller's own account. */
   accountId?: string;
   region?: string;
-  /** For a member account: the same provider every time (MemberCredentials hands out one per account). */
+  /**
+   * For a member account: the session's provider (MemberCredentials hands out one per account
+   * and job). Clients are kept per provider, since a client holds the credentials it resolved.
+   */
   credentials?: AwsCredentialIdentityProvider;
 }
 
@@ -113,14 +138,17 @@ export class AwsClientFactory {
   /** Clients a fresh one replaced, closed by destroy(). */
   private readonly replaced: AwsSdkClient[] = [];
   private readonly used = new Set<string>();
+  /** A number per credentials provider, for the client cache key (WeakMap: a dropped provider is not kept alive). */
+  private readonly providerIds = new WeakMap<object, number>();
+  private nextProviderId = 1;
   private readonly rateLimits: RateLimits;
   private readonly rateLimiter: RateLimiter;
-  private callerAccount: Promise<string> | undefined;
+  /** Who each set of credentials is, asked once (see identityOf). */
+  private readonly identities = new Map<string, Promise<{ arn: string; accountId: string }>>();
 
   constructor(private readonly options: AwsClientFactoryOptions = {}) {
     this.rateLimits = { ...DEFAULT_RATE_LIMITS, ...(options.rateLimits ? parseRateLimits(options.rateLimits) : {}) };
     this.rateLimiter = options.rateLimiter ?? new MemoryRateLimiter();
-    if (options.callerAccountId !== undefined) this.callerAccount = Promise.resolve(options.callerAccountId);
   }
 
   /**
@@ -137,7 +165,7 @@ export class AwsClientFactory {
       });
     }
     const accountId = target.accountId ?? CALLER_ACCOUNT;
-    const cacheKey = `${Client.name}|${accountId}|${region}`;
+    const cacheKey = `${Client.name}|${accountId}|${region}|${this.providerKey(target.credentials)}`;
     const cached = this.clients.get(cacheKey);
     if (cached && !options.fresh) return cached as C;
     if (cached) this.replaced.push(cached);
@@ -166,9 +194,44 @@ export class AwsClientFactory {
     });
     holder.client = client;
     const serviceId = client.config.serviceId;
-    this.instrument(client, serviceKey(serviceId), accountId, region);
+    this.instrument(client, { service: serviceKey(serviceId), accountId, region, credentials: target.credentials });
     this.clients.set(cacheKey, client);
     return client;
+  }
+
+  /**
+   * Drops the clients that use these credentials (a session that is done with) from the cache,
+   * and closes them after `graceMs`, so calls still in flight can finish.
+   */
+  retire(credentials: AwsCredentialIdentityProvider, options: { graceMs?: number } = {}): void {
+    const key = `|${this.providerKey(credentials)}`;
+    const retired: AwsSdkClient[] = [];
+    for (const [cacheKey, client] of this.clients) {
+      if (cacheKey.endsWith(key)) {
+        this.clients.delete(cacheKey);
+        retired.push(client);
+      }
+    }
+    if (retired.length === 0) return;
+    this.replaced.push(...retired);
+    const timer = setTimeout(() => {
+      for (const client of retired) {
+        client.destroy();
+        const at = this.replaced.indexOf(client);
+        if (at >= 0) this.replaced.splice(at, 1);
+      }
+    }, options.graceMs ?? 300_000);
+    timer.unref();
+  }
+
+  private providerKey(credentials: AwsCredentialIdentityProvider | undefined): string {
+    if (!credentials) return 'caller';
+    let id = this.providerIds.get(credentials);
+    if (id === undefined) {
+      id = this.nextProviderId++;
+      this.providerIds.set(credentials, id);
+    }
+    return `session-${id}`;
   }
 
   /** `service:Operation` for every operation called through this factory so far, sorted. */
@@ -183,7 +246,8 @@ export class AwsClientFactory {
     this.clients.clear();
   }
 
-  private instrument(client: AwsSdkClient, service: string, accountId: string, region: string): void {
+  private instrument(client: AwsSdkClient, where: { service: string; accountId: string; region: string; credentials?: AwsCredentialIdentityProvider }): void {
+    const { service, accountId, region } = where;
     const fallbackEndpoint = endpointOverride(client.config.serviceId, this.options.endpoint) ?? `https://${service}.${region}.amazonaws.com`;
     let adaptive: Promise<boolean> | undefined;
 
@@ -193,20 +257,21 @@ export class AwsClientFactory {
         const operation = operationOf(context);
         const target: AwsCallTarget = { service, operation, accountId, region };
         this.used.add(`${service}:${operation}`);
+        const audited = isMutatingOperation(operation) && this.options.onMutation ? await this.auditBefore(target, where.credentials, args.input) : undefined;
         let result: InitializeHandlerOutput<MetadataBearer>;
         try {
           result = await next(args);
         } catch (error) {
-          if (isMutatingOperation(operation)) {
+          if (audited) {
             const requestId = (error as MetadataBearer).$metadata?.requestId;
-            await this.audit(target, { error: errorCode(error), ...(requestId ? { requestId } : {}) });
+            await this.auditAfter(audited, { result: 'error', error: errorCode(error), ...(requestId ? { requestId } : {}) });
           }
           const endpoint = (context.endpointV2?.url as URL | undefined)?.origin ?? fallbackEndpoint;
           throw toOrgshieldError(error, target, endpoint);
         }
-        if (isMutatingOperation(operation)) {
+        if (audited) {
           const requestId = result.output.$metadata?.requestId;
-          await this.audit(target, requestId ? { requestId } : {});
+          await this.auditAfter(audited, { result: 'ok', ...(requestId ? { requestId } : {}) });
         }
         return result;
       };
@@ -238,18 +303,52 @@ export class AwsClientFactory {
     });
   }
 
-  private async audit(target: AwsCallTarget, details: { requestId?: string; error?: string }): Promise<void> {
-    const sink = this.options.onMutation;
-    if (!sink) return;
-    const accountId = target.accountId === CALLER_ACCOUNT ? await this.resolveCallerAccount(target.region) : target.accountId;
-    sink({ ...target, accountId, at: new Date().toISOString(), ...details });
+  /** Writes the before entry; a failure to write it stops the call (AuditUnavailableError). */
+  private async auditBefore(target: AwsCallTarget, credentials: AwsCredentialIdentityProvider | undefined, input: unknown): Promise<MutationAuditEntry> {
+    const who = await this.identityOf(credentials, target);
+    const { jobId, runId } = currentAwsCallContext();
+    const resource = auditResource(input);
+    const entry: MutationAuditEntry = {
+      callId: randomUUID(),
+      phase: 'before',
+      who,
+      ...target,
+      accountId: target.accountId === CALLER_ACCOUNT ? who.accountId : target.accountId,
+      ...(resource ? { resource } : {}),
+      ...(jobId ? { jobId } : {}),
+      ...(runId ? { runId } : {}),
+      at: new Date().toISOString(),
+    };
+    try {
+      await this.options.onMutation?.(entry);
+    } catch (error) {
+      throw new AuditUnavailableError(`${target.service}:${target.operation}`, error);
+    }
+    return entry;
   }
 
-  private resolveCallerAccount(region: string): Promise<string> {
-    this.callerAccount ??= this.client(STSClient, { region })
-      .send(new GetCallerIdentityCommand({}))
-      .then((identity) => identity.Account ?? CALLER_ACCOUNT)
-      .catch(() => CALLER_ACCOUNT);
-    return this.callerAccount;
+  /** Writes the after entry. The call has happened by now, so a failure here is reported, not thrown over the result. */
+  private async auditAfter(before: MutationAuditEntry, outcome: Pick<MutationAuditEntry, 'result' | 'error' | 'requestId'>): Promise<void> {
+    try {
+      await this.options.onMutation?.({ ...before, phase: 'after', at: new Date().toISOString(), ...outcome });
+    } catch (error) {
+      process.emitWarning(`the audit entry after ${before.service}:${before.operation} (call ${before.callId}) could not be written: ${(error as Error).message}`);
+    }
+  }
+
+  /** The identity of a call's credentials (the caller's, or a session's), asked of STS once per credentials. */
+  private identityOf(credentials: AwsCredentialIdentityProvider | undefined, target: AwsCallTarget): Promise<{ arn: string; accountId: string }> {
+    const key = this.providerKey(credentials);
+    let identity = this.identities.get(key);
+    if (!identity) {
+      const fallback = credentials ? target.accountId : (this.options.callerAccountId ?? CALLER_ACCOUNT);
+      const sts = this.client(STSClient, credentials ? { region: target.region, credentials, accountId: target.accountId } : { region: target.region });
+      identity = sts
+        .send(new GetCallerIdentityCommand({}))
+        .then((answer) => ({ arn: answer.Arn ?? 'unknown', accountId: answer.Account ?? fallback }))
+        .catch(() => ({ arn: 'unknown', accountId: fallback }));
+      this.identities.set(key, identity);
+    }
+    return identity;
   }
 }

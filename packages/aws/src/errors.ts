@@ -79,3 +79,14 @@ function accountLabel(accountId: string): string {
 function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
+
+/** The audit trail could not take the entry before a mutating call, so the call was not made. */
+export class AuditUnavailableError extends OrgshieldError {
+  constructor(call: string, cause?: unknown) {
+    super(
+      'AuditUnavailable',
+      `${call} was not sent: its audit entry could not be written (${cause instanceof Error ? cause.message : String(cause)}); check the audit trail's Redis.`,
+      { exitCode: EXIT_CODES.failed, cause },
+    );
+  }
+}

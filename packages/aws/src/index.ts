@@ -3,6 +3,7 @@ export {
   EndpointUnreachableError,
   CredentialsMissingError,
   CALLER_ACCOUNT,
+  AuditUnavailableError,
 } from './errors.js';
 export type { AwsErrorKind, AwsCallTarget } from './errors.js';
 export { classifyError, errorCode, isEndpointUnreachable, toOrgshieldError } from './error-classification.js';
@@ -21,3 +22,25 @@ export {
 export type { RateLimit, RateLimits } from './rate-limits.js';
 export { OrgshieldRetryStrategy } from './retry-strategy.js';
 export type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+export {
+  AWS_CLIENT_OPERATIONS,
+  EXTERNAL_ID_PLACEHOLDER,
+  ORGSHIELD_ROLES,
+  WORKER_ACCOUNT_PLACEHOLDER,
+  operationKey,
+  renderIamRoles,
+} from './iam-policies.js';
+export type {
+  AwsAccountKind,
+  AwsOperationUse,
+  IamDocument,
+  IamRenderOptions,
+  IamStatement,
+  OrgshieldRoleName,
+  RoleDocuments,
+} from './iam-policies.js';
+export { withAwsCallContext, currentAwsCallContext } from './aws-call-context.js';
+export type { AwsCallContext } from './aws-call-context.js';
+export { RedisAuditTrail, DEFAULT_AUDIT_RETENTION_MS, AUDIT_GENESIS, canonicalJson, entryHash } from './audit-trail.js';
+export type { AuditTrailOptions, AuditProblem, AuditVerification, StoredAuditEntry } from './audit-trail.js';
+export { auditResource } from './audit-resource.js';

@@ -46,5 +46,6 @@ export { RolloutSchedules } from './rollout-schedules.js';
 export type { RolloutScheduleInfo } from './rollout-schedules.js';
 export { RolloutStore, SETTLED_STATUSES } from './rollout-store.js';
 export type { RolloutStatus, RolloutState, RolloutRecord, StepRecord, StepOutcome, RolloutEvent, PreviousPolicy, ScheduleRun } from './rollout-store.js';
-export { summarizeWaves, runDemoRollout } from './rollout-summary.js';
-export type { WaveSummary, DemoRolloutResult } from './rollout-summary.js';
+export { summarizeWaves, DEMO_ROLLOUT_FILE } from './rollout-summary.js';
+export type { WaveSummary } from './rollout-summary.js';
+export { FIREWALL_AWS_OPERATIONS } from './aws-operations.js';

@@ -1,9 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import type { AwsClientFactory } from '@orgshield/aws';
-import { complianceReport, type ComplianceReport } from './compliance-report.js';
-import type { RolloutControl, RolloutView } from './rollout-control.js';
-import { readRolloutSource } from './rollout-loader.js';
-import type { RolloutEvent, RolloutState } from './rollout-store.js';
+import type { RolloutView } from './rollout-control.js';
 
 /** One wave as `rollout status` and the demo show it: per region, its writes and its gate. */
 export interface WaveSummary {
@@ -51,33 +47,5 @@ export function summarizeWaves(view: RolloutView): WaveSummary[] {
   }));
 }
 
-/** The rollout `npm start` runs on the sandbox: see examples/demo-rollout.yaml. */
+/** The rollout `npm start` runs on the sandbox: see examples/demo-rollout.yaml (its policy files sit beside it). */
 export const DEMO_ROLLOUT_FILE = fileURLToPath(new URL('../examples/demo-rollout.yaml', import.meta.url));
-
-export interface DemoRolloutResult {
-  rolloutId: string;
-  state: RolloutState;
-  waves: WaveSummary[];
-  /** Each policy's final compliance over the rollout's regions. */
-  compliance: ComplianceReport[];
-}
-
-/**
- * Runs the demo rollout to its end and gathers what to print. A worker must be consuming the
- * firewall queue (the CLI runs one in-process when none is connected); the sandbox should run
- * with a small time scale (0.001), which the demo file's soak times and timeouts assume.
- */
-export async function runDemoRollout(options: {
-  control: RolloutControl;
-  aws: AwsClientFactory;
-  onEvent?: (event: RolloutEvent) => void;
-  timeoutMs?: number;
-}): Promise<DemoRolloutResult> {
-  const { rolloutId, loaded } = await options.control.submit(await readRolloutSource(DEMO_ROLLOUT_FILE), { requestedBy: 'demo' });
-  const state = await options.control.waitUntilSettled(rolloutId, { timeoutMs: options.timeoutMs ?? 300_000, ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
-  const view = await options.control.view(rolloutId);
-  const regions = view.record.plan?.regions ?? [];
-  const compliance: ComplianceReport[] = [];
-  for (const policy of loaded.policies) compliance.push(await complianceReport(options.aws, { policy: policy.spec.name, regions }));
-  return { rolloutId, state, waves: summarizeWaves(view), compliance };
-}

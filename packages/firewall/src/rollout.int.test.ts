@@ -3,7 +3,8 @@ import { resolveFmsScope } from '@orgshield/accounts';
 import { harnessTest } from '../test/harness-fixture.js';
 import { complianceReport } from './compliance-report.js';
 import { fmsClient, listPolicies } from './live-policies.js';
-import { runDemoRollout } from './rollout-summary.js';
+import { readRolloutSource } from './rollout-loader.js';
+import { DEMO_ROLLOUT_FILE, summarizeWaves } from './rollout-summary.js';
 
 /**
  * A staged rollout end to end on a 300-account sandbox organization: the regional WAF baseline
@@ -16,11 +17,11 @@ describe('a staged rollout on the sandbox', () => {
   test('ends with every in-scope account compliant, each intended PutPolicy sent once', { timeout: 180_000 }, async ({ sandbox, redisPrefix, harness }) => {
     await harness.startWorker();
     // The demo's rollout (examples/demo-rollout.yaml), as `npm start` runs it.
-    const demo = await runDemoRollout({ control: harness.control, aws: harness.aws, timeoutMs: 150_000 });
-    expect(demo.state).toMatchObject({ status: 'completed' });
-    const { rolloutId } = demo;
+    const { rolloutId } = await harness.control.submit(await readRolloutSource(DEMO_ROLLOUT_FILE), { requestedBy: 'test' });
+    expect(await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 150_000 })).toMatchObject({ status: 'completed' });
 
     const view = await harness.control.view(rolloutId);
+    const waves = summarizeWaves(view);
     const plan = view.record.plan;
     if (!plan) throw new Error('no plan stored');
     // Per region: create 2 audit copies, widen them, then delete them and create the 2 enforcing policies.
@@ -39,14 +40,15 @@ describe('a staged rollout on the sandbox', () => {
     }
 
     // What the demo prints: each wave's writes and gate per region, and the final compliance.
-    expect(demo.waves.map((wave) => `${wave.name}:${wave.regions.map((region) => region.gate?.status).join(',')}`)).toEqual([
+    expect(waves.map((wave) => `${wave.name}:${wave.regions.map((region) => region.gate?.status).join(',')}`)).toEqual([
       'canary-audit:passed,passed',
       'rest-audit:passed,passed',
       'all-remediate:passed,passed',
     ]);
-    expect(demo.compliance.map((report) => `${report.policy}:${report.totals.nonCompliant}/${report.totals.accounts}`)).toEqual([
-      `edge-waf-baseline:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
-      `edge-shield:0/${2 * (demo.waves[2]?.accounts ?? 0)}`,
+    const compliance = await Promise.all(['edge-waf-baseline', 'edge-shield'].map((policy) => complianceReport(harness.aws, { policy, regions: plan.regions })));
+    expect(compliance.map((report) => `${report.policy}:${report.totals.nonCompliant}/${report.totals.accounts}`)).toEqual([
+      `edge-waf-baseline:0/${2 * (waves[2]?.accounts ?? 0)}`,
+      `edge-shield:0/${2 * (waves[2]?.accounts ?? 0)}`,
     ]);
 
     // Every gate judged fresh evaluations and passed; the audit waves saw what remediation would fix.

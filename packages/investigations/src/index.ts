@@ -34,3 +34,4 @@ export { INVESTIGATIONS_JOBS, INVESTIGATIONS_QUEUE, investigationRunJob } from '
 export type { InvestigationDeps, InvestigationProgress, InvestigationResult } from './investigation-run.js';
 // The flow-log half, also importable on its own without the AWS clients.
 export * from './flow-logs.js';
+export { INVESTIGATIONS_AWS_OPERATIONS } from './aws-operations.js';

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CfnEvaluationError, CfnEvaluator, NO_VALUE, type CfnTemplateParts } from './cfn-intrinsics.js';
@@ -84,5 +85,33 @@ describe('CfnEvaluator', () => {
       path: 'Value/Fn::ImportValue',
       message: 'Fn::ImportValue cannot be evaluated without deploying the template; replace it with a parameter',
     });
+  });
+
+  it('ends every template, however malformed, in a value or a CfnEvaluationError (property)', () => {
+    const names = fc.constantFrom('Env', 'Names', 'Bucket', 'NoDefault', 'Group', 'IsProd', 'Loop', 'Sizes', 'prod', 'Count', 'AWS::NoValue', 'AWS::Region', 'constructor', '__proto__', 'toString');
+    const functions = fc.constantFrom('Ref', 'Fn::Join', 'Fn::Select', 'Fn::Split', 'Fn::Sub', 'Fn::If', 'Fn::Equals', 'Fn::Not', 'Fn::And', 'Fn::Or', 'Fn::FindInMap', 'Fn::GetAtt', 'Fn::Base64', 'Fn::ToJsonString', 'Fn::Length', 'Fn::Cidr', 'Condition');
+    const { node } = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        names,
+        fc.string({ maxLength: 12 }).map((text) => (text.length % 2 === 0 ? `\${${text}}` : text)),
+        fc.integer({ min: -2, max: 5 }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('node'), { maxLength: 4 }),
+        fc.tuple(functions, tie('node')).map(([name, argument]) => ({ [name]: argument })),
+        fc.dictionary(names, tie('node'), { maxKeys: 3 }),
+      ),
+    }));
+    fc.assert(
+      fc.property(node, (value) => {
+        try {
+          evaluator({ Bucket: 'aws-waf-logs-x' }, { 'Group.Arn': 'arn' }).evaluate(value, ['Value']);
+        } catch (error) {
+          if (!(error instanceof CfnEvaluationError)) throw error;
+        }
+      }),
+      { seed: 14, numRuns: 1500 },
+    );
   });
 });

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { importCfn, importCfnFile } from './cfn-policy-import.js';
-import { renderManagedServiceData } from './managed-service-data.js';
 import { formatSpecProblem } from '@orgshield/spec-files';
 import { PolicySpecError } from './policy-spec-loader.js';
 
@@ -61,8 +60,55 @@ describe('importCfn', () => {
       ResourceType: 'ResourceTypeList',
       ResourceTypeList: ['AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::ApiGateway::Stage'],
       IncludeMap: { ORG_UNIT: ['ou-ab12-workload1', 'ou-ab12-workload2'] },
-      SecurityServicePolicyData: { Type: 'WAFV2', ManagedServiceData: policy && renderManagedServiceData(policy.spec) },
+      SecurityServicePolicyData: { Type: 'WAFV2', ManagedServiceData: expect.any(String) },
     });
+    // What the template wrote, evaluated: its own keys and nulls, none of the defaults a rendered spec spells out.
+    const sent = JSON.parse(policy?.putPolicy.Policy?.SecurityServicePolicyData?.ManagedServiceData ?? '{}') as Record<string, unknown>;
+    expect(sent.preProcessRuleGroups).toEqual([
+      {
+        ruleGroupArn: null,
+        overrideAction: { type: 'COUNT' },
+        managedRuleGroupIdentifier: { versionEnabled: true, version: 'Version_1.12', vendorName: 'AWS', managedRuleGroupName: 'AWSManagedRulesCommonRuleSet' },
+        ruleGroupType: 'ManagedRuleGroup',
+        excludeRules: [{ name: 'SizeRestrictions_BODY' }],
+        ruleActionOverrides: [{ name: 'NoUserAgent_HEADER', actionToUse: { count: {} } }],
+      },
+    ]);
+    expect(sent).not.toHaveProperty('sampledRequestsEnabledForDefaultActions');
+  });
+
+  it('imports the published Firewall Manager sample in the configured region, sending exactly the template document', async () => {
+    const arn = 'arn:aws:wafv2:eu-west-1:111122223333:regional/rulegroup/RuleGroup/a1b2c3d4';
+    const result = await importCfnFile(join(fixtures, 'fms-sample-waf-policy.yaml'), { region: 'eu-west-1', resolve: { 'RuleGroup.Arn': arn } });
+    expect(result.warnings).toEqual([]);
+    expect(result.policies.map((policy) => [policy.logicalId, policy.spec.regions])).toEqual([['PolicyWAFv2', ['eu-west-1']]]);
+    expect(result.policies[0]?.putPolicy).toEqual({
+      Policy: {
+        ExcludeResourceTags: false,
+        PolicyName: 'Policy',
+        RemediationEnabled: false,
+        ResourceType: 'AWS::ElasticLoadBalancingV2::LoadBalancer',
+        SecurityServicePolicyData: {
+          Type: 'WAFV2',
+          ManagedServiceData:
+            `{"type":"WAFV2","preProcessRuleGroups":[{"ruleGroupArn":"${arn}","overrideAction":{"type":"NONE"},"ruleGroupType":"RuleGroup","excludeRules":[]}],` +
+            '"postProcessRuleGroups":[],"defaultAction":{"type":"BLOCK"},"overrideCustomerWebACLAssociation":false}',
+        },
+      },
+    });
+    // --param AWS::Region still names another region than the configured one.
+    const elsewhere = await importCfnFile(join(fixtures, 'fms-sample-waf-policy.yaml'), { region: 'eu-west-1', params: { 'AWS::Region': 'us-east-2' }, resolve: { 'RuleGroup.Arn': arn } });
+    expect(elsewhere.policies[0]?.spec.regions).toEqual(['us-east-2']);
+  });
+
+  it('names every value still to supply in one run, each once', async () => {
+    const file = join(fixtures, 'waf-policy-object-data.yaml');
+    expect(await problems(() => importCfnFile(file))).toEqual([
+      expect.stringMatching(/ManagedServiceData\.postProcessRuleGroups\[0\]\.ruleGroupArn\.Fn::GetAtt: RateLimitRuleGroup\.Arn is only known once RateLimitRuleGroup is deployed; pass --resolve RateLimitRuleGroup\.Arn=VALUE$/),
+      expect.stringMatching(/:77:22 .*logDestinationConfigs\[0\]\.Fn::Sub: AWS::Region, the stack's region, is not set: set AWS_REGION or pass --param AWS::Region=REGION$/),
+      expect.stringMatching(/:77:22 .*logDestinationConfigs\[0\]\.Fn::Sub: AWS::AccountId has no value outside a stack; pass --param AWS::AccountId=VALUE$/),
+      expect.stringMatching(/:46:23 .*IncludeMap\.ORGUNIT\.Ref: parameter WorkloadOUs has no Default; pass --param WorkloadOUs=VALUE$/),
+    ]);
   });
 
   it('imports the docs shape: ManagedServiceData as a multi-line !Sub string with ${Resource.Arn}', async () => {
@@ -231,3 +277,110 @@ describe('importCfn', () => {
     await expect(importCfnFile('/nonexistent/template.yaml')).rejects.toThrow('The CloudFormation template file /nonexistent/template.yaml does not exist; check the path.');
   });
 });
+
+/** A Shield policy whose name is the expression under test, after `head` (Parameters, Mappings...). */
+function policyNamed(name: string, head = ''): string {
+  return [
+    head,
+    'Resources:',
+    '  P:',
+    '    Type: AWS::FMS::Policy',
+    '    Properties:',
+    `      PolicyName: ${name}`,
+    '      ResourceType: AWS::EC2::EIP',
+    '      SecurityServicePolicyData: {Type: SHIELD_ADVANCED}',
+  ].join('\n');
+}
+
+describe('importCfn on hostile templates', () => {
+  const options = { fileName: 'evil.yaml', region: 'eu-west-1' };
+
+  it('runs AllowedPattern in linear time: catastrophic patterns answer at once', async () => {
+    for (const [pattern, value] of [['(a|aa)+', `${'a'.repeat(61)}!`], ['(a+)+', `${'a'.repeat(40)}!`], ['(a|a?)+', `${'a'.repeat(5000)}!`]] as const) {
+      const head = `Parameters:\n  Name:\n    Type: String\n    AllowedPattern: '${pattern}'\n    Default: '${value}'`;
+      const started = performance.now();
+      expect(await problems(() => importCfn(policyNamed('!Ref Name', head), options))).toEqual([
+        `evil.yaml:10:24 Resources.P.Properties.PolicyName.Ref: parameter Name is ${JSON.stringify(value)}, which does not match its AllowedPattern`,
+      ]);
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+    const head = "Parameters:\n  Name:\n    Type: String\n    AllowedPattern: '[a-z]+(-[a-z]+)*'\n    Default: web-acl";
+    expect(importCfn(policyNamed('!Ref Name', head), options).policies[0]?.spec.name).toBe('web-acl');
+  });
+
+  it('names an AllowedPattern that is no regular expression, with the parameter, as bad input (exit 2)', async () => {
+    const head = "Parameters:\n  Name:\n    Type: String\n    AllowedPattern: '(a'\n  Other:\n    Type: String\n    AllowedPattern: '(?=x)'";
+    const failure = (() => {
+      try {
+        importCfn(policyNamed('fixed', head), options);
+      } catch (error) {
+        return error as PolicySpecError;
+      }
+      throw new Error('expected the import to fail');
+    })();
+    expect(failure).toBeInstanceOf(PolicySpecError);
+    expect(failure.exitCode).toBe(2);
+    expect(failure.problems.map(formatSpecProblem)).toEqual([
+      'evil.yaml:4:21 Parameters.Name.AllowedPattern: parameter Name has an AllowedPattern that is not a valid regular expression (error parsing regexp: missing closing ): `(a`)',
+      'evil.yaml:7:21 Parameters.Other.AllowedPattern: parameter Other has an AllowedPattern that is not a valid regular expression (error parsing regexp: invalid or unsupported Perl syntax: `(?=`)',
+    ]);
+  });
+
+  it("finds only the template's own names: constructor, toString and __proto__ are not there", async () => {
+    const mappings = 'Mappings:\n  M:\n    prod: {name: web}';
+    expect(await problems(() => importCfn(policyNamed('!FindInMap [M, constructor, name]', mappings), options))).toEqual([
+      'evil.yaml:8:30 Resources.P.Properties.PolicyName.Fn::FindInMap: Mappings has no M.constructor.name',
+    ]);
+    expect(await problems(() => importCfn(policyNamed('!FindInMap [__proto__, prod, name]', mappings), options))).toEqual([
+      'evil.yaml:8:30 Resources.P.Properties.PolicyName.Fn::FindInMap: Mappings has no __proto__.prod.name',
+    ]);
+    expect(await problems(() => importCfn(policyNamed('!Ref constructor'), options))).toEqual([
+      'evil.yaml:6:24 Resources.P.Properties.PolicyName.Ref: Ref constructor is not a parameter, resource or pseudo parameter of the template',
+    ]);
+    expect(await problems(() => importCfn(policyNamed("!Sub '${toString}'"), options))).toEqual([
+      'evil.yaml:6:24 Resources.P.Properties.PolicyName.Fn::Sub: Ref toString is not a parameter, resource or pseudo parameter of the template',
+    ]);
+    expect(await problems(() => importCfn(policyNamed("!Sub ['${hasOwnProperty}', {}]"), options))).toEqual([
+      'evil.yaml:6:24 Resources.P.Properties.PolicyName.Fn::Sub: Ref hasOwnProperty is not a parameter, resource or pseudo parameter of the template',
+    ]);
+    expect(() => importCfn(policyNamed('x'), { ...options, params: { constructor: 'x' } })).toThrow('--param constructor is not a parameter of the template');
+    expect(() => importCfn(policyNamed('x'), { ...options, resolve: { 'toString.Arn': 'x' } })).toThrow('--resolve toString.Arn names toString, which is not a resource of the template.');
+  });
+
+  it('stops a template that builds more than its expansion limit, in one sentence, and takes a raised limit', async () => {
+    // A 64 KB default referenced 200 times: 12.8 MB of text from a 66 KB template.
+    const head = `Parameters:\n  Big:\n    Type: String\n    Default: ${'x'.repeat(64 * 1024)}`;
+    const sub = policyNamed(`!Sub '${'${Big}'.repeat(200)}'`, head);
+    const refused = await problems(() => importCfn(sub, options));
+    expect(refused).toEqual([
+      "evil.yaml:9:24 Resources.P.Properties.PolicyName.Fn::Sub: Fn::Sub takes the template's expansion past its limit of 5 MB of built text; if the template is trusted, raise the limit with --max-expansion-mb",
+    ]);
+    // Join of a list that Split made from the same big value, nested: each level multiplies.
+    const join = policyNamed(`!Join ['', [${Array.from({ length: 100 }, () => "!Join ['-', !Split ['x', !Ref Big]]").join(', ')}]]`, head);
+    expect(await problems(() => importCfn(join, options))).toEqual([expect.stringMatching(/Fn::(Join|Split) takes the template's expansion past its limit of 5 MB/)]);
+    // Raised, the same template evaluates (and then fails only on the policy name it built).
+    expect(await problems(() => importCfn(sub, { ...options, maxExpansionBytes: 20 * 1024 * 1024 }))).toEqual([
+      expect.stringContaining('as spec field name:'),
+    ]);
+  });
+
+  it('says where a malformed intrinsic is: Select on AWS::NoValue, wrong argument shapes', async () => {
+    const cases: [string, string][] = [
+      ['!Select [0, !Ref AWS::NoValue]', 'Resources.P.Properties.PolicyName.Fn::Select[1]: Fn::Select needs a list here, not AWS::NoValue'],
+      ['!Select [!Ref AWS::NoValue, [a]]', 'Resources.P.Properties.PolicyName.Fn::Select: Fn::Select index AWS::NoValue is outside a list of 1'],
+      ['!Select [[0], [a]]', 'Resources.P.Properties.PolicyName.Fn::Select: Fn::Select index [0] is outside a list of 1'],
+      ['!Join [!Ref AWS::NoValue, [a]]', 'Resources.P.Properties.PolicyName.Fn::Join: Fn::Join needs a string here, not AWS::NoValue'],
+      ['!ToJsonString {"Ref": "AWS::NoValue"}', 'Resources.P.Properties.PolicyName.Fn::ToJsonString: Fn::ToJsonString needs a value here, not AWS::NoValue'],
+      ['!Split [",", {a: 1}]', 'Resources.P.Properties.PolicyName.Fn::Split[1]: Fn::Split needs a string here, not {"a":1}'],
+      ['!GetAtt [P]', 'Resources.P.Properties.PolicyName.Fn::GetAtt: Fn::GetAtt takes a resource and an attribute'],
+      ['!If [constructor, a, b]', "Resources.P.Properties.PolicyName.Fn::If[0]: condition constructor is not defined in the template's Conditions"],
+    ];
+    for (const [expression, message] of cases) {
+      expect(await problems(() => importCfn(policyNamed(expression), options))).toEqual([expect.stringMatching(new RegExp(`^evil\\.yaml:6:\\d+ ${escapeRegExp(message)}$`))]);
+    }
+  });
+});
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,7 +1,7 @@
 import type { PutPolicyCommandInput } from '@aws-sdk/client-fms';
 import { InvalidInputError } from '@orgshield/errors';
 import { LineCounter, parseDocument } from 'yaml';
-import { CfnEvaluationError, CfnEvaluator, type CfnTemplateParts } from './cfn-intrinsics.js';
+import { CfnEvaluationError, CfnEvaluator, CfnExpansionLimitError, NO_VALUE, type CfnTemplateParts } from './cfn-intrinsics.js';
 import { CFN_YAML_TAGS } from './cfn-yaml-tags.js';
 import { readManagedServiceData, type ReadServiceData } from './managed-service-data.js';
 import { PolicySpecError } from './policy-spec-loader.js';
@@ -14,6 +14,10 @@ export interface CfnImportOptions {
   fileName?: string;
   /** Template parameter values, and pseudo parameters (AWS::Region, AWS::AccountId, ...). */
   params?: Readonly<Record<string, string>>;
+  /** The stack's region (the configured one, AWS_REGION, as every AWS tool takes it); `--param AWS::Region` wins. */
+  region?: string;
+  /** Most text the template may build through Join, Split, Sub, ...; default DEFAULT_MAX_EXPANSION_BYTES (5 MB). */
+  maxExpansionBytes?: number;
   /** Values of other resources: `Logical.Attr` (Fn::GetAtt, `${Logical.Attr}`), `Logical` or `Logical.Ref` (Ref). */
   resolve?: Readonly<Record<string, string>>;
 }
@@ -54,13 +58,14 @@ export async function importCfnFile(file: string, options: Omit<CfnImportOptions
 
 /**
  * Every AWS::FMS::Policy of a YAML or JSON template as a spec and its PutPolicy input, with
- * the intrinsic functions evaluated. A regional policy is placed in the stack's region (pass
- * AWS::Region); a CloudFront one is global. All problems are reported together, each with its
- * line in the template.
+ * the intrinsic functions evaluated. A regional policy is placed in the stack's region (the
+ * `region` option, or AWS::Region); a CloudFront one is global. All problems are reported
+ * together, each with its line in the template, and every value the user still has to supply
+ * is named in the same run.
  */
 export function importCfn(templateText: string, options: CfnImportOptions = {}): CfnImportResult {
   const file = options.fileName ?? 'template';
-  const params = options.params ?? {};
+  const params = options.region === undefined ? (options.params ?? {}) : { 'AWS::Region': options.region, ...options.params };
   const resolve = options.resolve ?? {};
   const lineCounter = new LineCounter();
   const document = parseDocument(templateText, { customTags: CFN_YAML_TAGS, lineCounter, prettyErrors: true });
@@ -81,23 +86,52 @@ export function importCfn(templateText: string, options: CfnImportOptions = {}):
       'InvalidCfnTemplate',
     );
   }
-  const template = document.toJS() as CfnTemplateParts | null;
-  const resources = template?.Resources ?? {};
-  checkInputs(template ?? {}, params, resolve);
-  const logicalIds = Object.keys(resources).filter((logicalId) => resources[logicalId]?.Type === 'AWS::FMS::Policy');
+  const parsed = document.toJS() as unknown;
+  const template = (isRecord(parsed) ? parsed : {}) as CfnTemplateParts;
+  const resources: Record<string, unknown> = isRecord(template.Resources) ? template.Resources : {};
+  checkInputs(template, params, resolve);
+  const logicalIds = Object.keys(resources).filter((logicalId) => isRecord(resources[logicalId]) && resources[logicalId].Type === 'AWS::FMS::Policy');
   if (logicalIds.length === 0) throw new InvalidInputError(`The template ${file} has no AWS::FMS::Policy resource to import.`);
 
-  const evaluator = new CfnEvaluator(template ?? {}, { params, resolve });
+  // Every value still to supply is asked for once, at its first use, whichever policy needs it.
+  const asked = new Set<string>();
+  let missing: CfnEvaluationError[] = [];
+  const evaluator = new CfnEvaluator(template, {
+    params,
+    resolve,
+    maxExpansionBytes: options.maxExpansionBytes,
+    onMissing: (problem) => missing.push(problem),
+  });
+  for (const problem of evaluator.parameterProblems()) report(problem.path, problem.message);
   const warnings: string[] = [];
   const policies: ImportedPolicy[] = [];
   for (const logicalId of logicalIds) {
+    missing = [];
+    const found: [path: FieldPath, message: string, atKey?: boolean][] = [];
+    let imported: ImportedPolicy | undefined;
+    let failure: CfnEvaluationError | undefined;
     try {
-      const imported = importPolicy(logicalId, resources[logicalId] as CfnResource, evaluator, params, warnings, report);
-      if (imported) policies.push(imported);
+      imported = importPolicy({ logicalId, resource: resources[logicalId] as CfnResource, evaluator, warnings, report: (...problem) => found.push(problem) });
     } catch (error) {
       if (!(error instanceof CfnEvaluationError)) throw error;
-      report(error.path, error.message);
+      failure = error;
     }
+    if (failure instanceof CfnExpansionLimitError) {
+      // The limit is for the whole template: the policies after this one would only hit it again.
+      report(failure.path, failure.message);
+      break;
+    }
+    if (missing.length > 0) {
+      // A problem found after a stand-in was used may be the stand-in's doing, so only the missing values are reported.
+      for (const problem of missing) {
+        if (!asked.has(problem.message)) report(problem.path, problem.message);
+        asked.add(problem.message);
+      }
+      continue;
+    }
+    for (const problem of found) report(...problem);
+    if (failure) report(failure.path, failure.message);
+    else if (imported && found.length === 0) policies.push(imported);
   }
   if (problems.length > 0) throw new PolicySpecError(problems, 'InvalidCfnTemplate');
   return { policies, warnings };
@@ -106,13 +140,13 @@ export function importCfn(templateText: string, options: CfnImportOptions = {}):
 /** A misspelled --param or --resolve would otherwise be silently unused. */
 function checkInputs(template: CfnTemplateParts, params: Readonly<Record<string, string>>, resolve: Readonly<Record<string, string>>): void {
   for (const name of Object.keys(params)) {
-    if (!PSEUDO_PARAMETER.test(name) && !template.Parameters?.[name]) {
+    if (!PSEUDO_PARAMETER.test(name) && !(isRecord(template.Parameters) && Object.hasOwn(template.Parameters, name))) {
       throw new InvalidInputError(`--param ${name} is not a parameter of the template; its parameters are ${Object.keys(template.Parameters ?? {}).join(', ') || 'none'}.`);
     }
   }
   for (const key of Object.keys(resolve)) {
     const [logicalId = ''] = key.split('.');
-    if (!template.Resources?.[logicalId]) throw new InvalidInputError(`--resolve ${key} names ${logicalId}, which is not a resource of the template.`);
+    if (!(isRecord(template.Resources) && Object.hasOwn(template.Resources, logicalId))) throw new InvalidInputError(`--resolve ${key} names ${logicalId}, which is not a resource of the template.`);
   }
 }
 
@@ -122,25 +156,31 @@ interface CfnResource {
   Properties?: Record<string, unknown>;
 }
 
-function importPolicy(
-  logicalId: string,
-  resource: CfnResource,
-  evaluator: CfnEvaluator,
-  params: Readonly<Record<string, string>>,
-  warnings: string[],
-  report: (path: FieldPath, message: string, atKey?: boolean) => void,
-): ImportedPolicy | undefined {
+interface PolicyImport {
+  logicalId: string;
+  resource: CfnResource;
+  evaluator: CfnEvaluator;
+  /** What the import leaves out on purpose, for the user. */
+  warnings: string[];
+  report: (path: FieldPath, message: string, atKey?: boolean) => void;
+}
+
+function importPolicy({ logicalId, resource, evaluator, warnings, report }: PolicyImport): ImportedPolicy | undefined {
   const at = ['Resources', logicalId];
   if (typeof resource.Condition === 'string' && !evaluator.condition(resource.Condition, [...at, 'Condition'])) {
     warnings.push(`${logicalId} is not imported: its condition ${resource.Condition} is false for these parameters.`);
     return undefined;
   }
   const propertiesPath = [...at, 'Properties'];
-  const raw = resource.Properties ?? {};
+  const raw = isRecord(resource.Properties) ? resource.Properties : {};
   const unknown = Object.keys(raw).filter((name) => !POLICY_PROPERTIES.includes(name));
   for (const name of unknown) report([...propertiesPath, name], 'is not a property of AWS::FMS::Policy', true);
   if (unknown.length > 0) return undefined;
-  const property = (name: string) => evaluator.evaluate(raw[name], [...propertiesPath, name]);
+  // A property that evaluates to AWS::NoValue is a property left out.
+  const property = (name: string) => {
+    const value = Object.hasOwn(raw, name) ? evaluator.evaluate(raw[name], [...propertiesPath, name]) : undefined;
+    return value === NO_VALUE ? undefined : value;
+  };
   let failed = false;
   const fail = (name: string, message: string) => {
     failed = true;
@@ -174,14 +214,14 @@ function importPolicy(
 
   const resourceTypes = resourceTypeList(property('ResourceType'), property('ResourceTypeList'));
   const cloudfrontOnly = resourceTypes.length > 0 && resourceTypes.every((apiName) => resourceTypeFromApiName(String(apiName)) === 'cloudfront');
-  const region = cloudfrontOnly ? GLOBAL_REGION : params['AWS::Region'];
   if (resourceTypes.length === 0) fail('ResourceType', 'names no resource type to protect');
-  else if (region === undefined) fail('ResourceType', "makes this a regional policy, created in the stack's region; pass --param AWS::Region=REGION");
+  // A regional policy is created in the stack's region: asked for like any other missing value.
+  const region = cloudfrontOnly || resourceTypes.length === 0 ? GLOBAL_REGION : String(evaluator.evaluate({ Ref: 'AWS::Region' }, [...propertiesPath, 'ResourceType']));
   const include = scopeMap(property('IncludeMap'));
   const exclude = scopeMap(property('ExcludeMap'));
   if (include && exclude) warnings.push(`${logicalId}: FMS ignores ExcludeMap when IncludeMap is set, so ExcludeMap is not imported.`);
   const tags = property('ResourceTags');
-  if (failed || region === undefined) return undefined;
+  if (failed) return undefined;
 
   const candidate = {
     type,
@@ -209,7 +249,20 @@ function importPolicy(
     }
     return undefined;
   }
-  return { logicalId, spec: parsed.data, putPolicy: renderPutPolicy(parsed.data, { region }) };
+  return { logicalId, spec: parsed.data, putPolicy: withTemplateServiceData(renderPutPolicy(parsed.data, { region }), serviceData as Record<string, unknown>) };
+}
+
+/**
+ * An import sends what the template says: its own ManagedServiceData, compacted, not the one
+ * orgshield would render from the spec (which spells out defaults such as sampledRequestsEnabled).
+ * The document was read above, so it holds nothing a spec cannot.
+ */
+function withTemplateServiceData(input: PutPolicyCommandInput, serviceData: Record<string, unknown>): PutPolicyCommandInput {
+  const document = serviceData.ManagedServiceData;
+  const policy = input.Policy;
+  if (isEmpty(document) || !policy?.SecurityServicePolicyData) return input;
+  const compact = JSON.stringify(typeof document === 'string' ? JSON.parse(document) : document);
+  return { ...input, Policy: { ...policy, SecurityServicePolicyData: { ...policy.SecurityServicePolicyData, ManagedServiceData: compact } } };
 }
 
 function resourceTypeList(type: unknown, list: unknown): unknown[] {

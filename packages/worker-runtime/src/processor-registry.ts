@@ -1,19 +1,9 @@
-import { ACCOUNTS_JOBS, discoverOrganization, orgSyncJob, saveSnapshot } from '@orgshield/accounts';
-import { FIREWALL_JOBS } from '@orgshield/firewall';
-import { INVESTIGATIONS_JOBS, investigationClients, investigationRunJob, runInvestigation } from '@orgshield/investigations';
+import { discoverOrganization, orgSyncJob, saveSnapshot } from '@orgshield/accounts';
+import { investigationClients, investigationRunJob, runInvestigation } from '@orgshield/investigations';
 import { firewallProcessors } from './firewall-processors.js';
+import type { JOB_CONTRACTS } from './job-contracts.js';
 import type { Runtime } from './runtime.js';
 import { processor, type ProcessorMap, type ProcessorRegistration } from './worker-service.js';
-
-/**
- * Every job contract the worker runs, domain by domain. A new capability (drills, session
- * recording) adds its package's contracts here and its processors to allProcessors below; the
- * compiler then holds the two lists to each other.
- */
-export const JOB_CONTRACTS = [...ACCOUNTS_JOBS, ...INVESTIGATIONS_JOBS, ...FIREWALL_JOBS] as const;
-
-/** The queues the registered contracts name: one per capability. */
-export const QUEUE_NAMES: readonly string[] = [...new Set(JOB_CONTRACTS.map((contract) => contract.queue))];
 
 /** Walks the organization and replaces the cached snapshot in one write. */
 function orgSyncProcessor(runtime: Runtime) {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { AwsClientFactory, parseRateLimits, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
+import { AwsClientFactory, parseRateLimits, RedisAuditTrail, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
@@ -28,11 +28,18 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
   // in-process instead of waiting, which BullMQ's never-give-up connection would make it do.
   const limiterRedis = redis.duplicate({ maxRetriesPerRequest: 1 });
   limiterRedis.on('error', () => undefined);
+  // The audit trail too: a mutating call whose entry cannot be written fails fast instead of waiting for Redis.
+  const auditRedis = redis.duplicate({ maxRetriesPerRequest: 1 });
+  auditRedis.on('error', () => undefined);
+  const audit = new RedisAuditTrail(auditRedis, { keyPrefix, retentionMs: config.ORGSHIELD_AUDIT_RETENTION_DAYS * 24 * 60 * 60 * 1000 });
   const clients = new AwsClientFactory({
     rateLimiter: new RedisRateLimiter(limiterRedis, { keyPrefix }),
     rateLimits: configuredRateLimits(config),
-    // The audit trail of every mutating call: to the log now; never carries credentials.
-    onMutation: (entry: MutationAuditEntry) => logger.info({ audit: entry }, 'aws mutation'),
+    // Every mutating call, before and after, to the hash-chained trail and the log; never credentials.
+    onMutation: async (entry: MutationAuditEntry) => {
+      logger.info({ audit: entry }, 'aws mutation');
+      await audit.append(entry);
+    },
   });
   /** Made once, by whichever job asks first (the others wait for it); asked again after a failure. */
   let members: Promise<MemberCredentials> | undefined;
@@ -62,6 +69,7 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     async close() {
       clients.destroy();
       await limiterRedis.quit().catch(() => undefined);
+      await auditRedis.quit().catch(() => undefined);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from '@orgshield/jobs';
-import { QUEUE_NAMES } from './processor-registry.js';
+import { QUEUE_NAMES } from './job-contracts.js';
 
 const concurrencyList = z
   .string()
@@ -34,17 +34,23 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_REPORT_DIR: z.string().min(1).default('reports'),
   /** Days a run's records, events and indexes stay in Redis after their last write. */
   ORGSHIELD_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
-  /** Days what people keep on purpose stays: drill history, erasure records, the audit trail. */
+  /** Days what people keep on purpose stays: drill history, erasure records (the audit trail has its own, below). */
   ORGSHIELD_KEEP_DAYS: z.coerce.number().positive().max(36500).default(365),
+  /** How long the audit trail of mutating AWS calls keeps its entries. */
+  ORGSHIELD_AUDIT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(365),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
+
+/** Settings whose value is a secret (a Redis URL can carry a password): a rejected one is named, never echoed. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ORGSHIELD_EXTERNAL_ID', 'REDIS_URL']);
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = WorkerConfigSchema.safeParse(env);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? '');
-  throw new OrgshieldError('InvalidConfig', `${key}="${env[key] ?? ''}" is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: EXIT_CODES.badInput });
+  const shown = SECRET_SETTINGS.has(key) ? `${key} (value not shown: it is a secret)` : `${key}="${env[key] ?? ''}"`;
+  throw new OrgshieldError('InvalidConfig', `${shown} is not valid: ${issue?.message ?? 'unknown problem'}.`, { exitCode: EXIT_CODES.badInput });
 }

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { withAwsCallContext } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { DEFAULT_QUEUE_PREFIX, parsePayload, type AnyContract, type JobProgress } from '@orgshield/jobs';
 
@@ -94,11 +95,14 @@ export class WorkerService {
     const started = Date.now();
     logger.info('job started');
     try {
-      const result = await registration.run(job.data, {
-        job,
-        logger,
-        progress: (progress) => job.updateProgress(progress),
-      });
+      // Every AWS call the job makes is attributed to it (and its run) in the audit trail.
+      const result = await withAwsCallContext({ jobId: job.id, runId: runIdOf(job.data) }, () =>
+        registration.run(job.data, {
+          job,
+          logger,
+          progress: (progress) => job.updateProgress(progress),
+        }),
+      );
       const checked = registration.contract.result.parse(result);
       this.options.onJobFinished?.({ name: job.name, queue, ok: true, durationMs: Date.now() - started });
       logger.info({ durationMs: Date.now() - started }, 'job completed');
@@ -127,4 +131,11 @@ export class WorkerService {
     })();
     return this.closing;
   }
+}
+
+/** The run a job belongs to, for the audit trail: a payload's runId, or a rollout's id. */
+function runIdOf(payload: unknown): string | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const { runId, rolloutId } = payload as { runId?: unknown; rolloutId?: unknown };
+  return typeof runId === 'string' ? runId : typeof rolloutId === 'string' ? rolloutId : undefined;
 }
