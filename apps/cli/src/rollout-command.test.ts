@@ -115,25 +115,30 @@ describe('orgshield rollout (end to end)', () => {
     expect(unknown.stderr).toContain('orgshield: there is no rollout nope-123');
   });
 
-  it('Ctrl-C during start --wait in-process pauses the rollout at once (exit 130); watch stops; resume --wait finishes it, each PutPolicy once', { timeout: 240_000 }, async () => {
-    const putsBefore = sandbox.requests().filter((entry) => entry.operation === 'PutPolicy').length;
+  /** `rollout start --wait` of the staged rollout, in-process, returned once its first policy write is done. */
+  async function startUntilFirstWrite() {
     const child = spawnCli(['rollout', 'start', join(dir, 'staged.yaml'), '--wait'], env);
-    let stderr = '';
+    let text = '';
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     child.stdout.resume();
     await new Promise<void>((resolve) => {
       child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        // The first policy write is done: the run is under way, in this process.
-        if (/canary\/eu-west-1: edge-waf/.test(stderr)) resolve();
+        text += chunk.toString();
+        if (/canary\/eu-west-1: edge-waf/.test(text)) resolve();
       });
     });
+    return { child, exited, stderr: () => text };
+  }
+
+  it('Ctrl-C during start --wait in-process pauses the rollout at once (exit 130); watch stops; resume --wait finishes it, each PutPolicy once', { timeout: 240_000 }, async () => {
+    const putsBefore = sandbox.requests().filter((entry) => entry.operation === 'PutPolicy').length;
+    const { child, exited, stderr } = await startUntilFirstWrite();
     child.kill('SIGINT');
     const interruptedAt = Date.now();
-    expect(await exited, stderr).toBe(130);
+    expect(await exited, stderr()).toBe(130);
     expect(Date.now() - interruptedAt).toBeLessThan(10_000);
-    const rolloutId = /rollout (staged-\w+) queued/.exec(stderr)?.[1] ?? '';
-    expect(stderr).toContain(`orgshield: rollout ${rolloutId} paused (interrupted); continue it with "orgshield rollout resume ${rolloutId} --wait".`);
+    const rolloutId = /rollout (staged-\w+) queued/.exec(stderr())?.[1] ?? '';
+    expect(stderr()).toContain(`orgshield: rollout ${rolloutId} paused (interrupted); continue it with "orgshield rollout resume ${rolloutId} --wait".`);
 
     const status = await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ state: { status: 'paused' } });
@@ -151,18 +156,10 @@ describe('orgshield rollout (end to end)', () => {
   });
 
   it('resume takes over a rollout left running by a CLI that was killed outright', { timeout: 240_000 }, async () => {
-    const child = spawnCli(['rollout', 'start', join(dir, 'staged.yaml'), '--wait'], env);
-    let stderr = '';
-    child.stdout.resume();
-    await new Promise<void>((resolve) => {
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-        if (/canary\/eu-west-1: edge-waf/.test(stderr)) resolve();
-      });
-    });
+    const { child, exited, stderr } = await startUntilFirstWrite();
     child.kill('SIGKILL');
-    await new Promise((resolve) => child.on('close', resolve));
-    const rolloutId = /rollout (staged-\w+) queued/.exec(stderr)?.[1] ?? '';
+    await exited;
+    const rolloutId = /rollout (staged-\w+) queued/.exec(stderr())?.[1] ?? '';
     const status = await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ state: { status: 'running' } });
     // No worker is connected: watch says so instead of hanging.

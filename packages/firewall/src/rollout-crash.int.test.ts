@@ -92,6 +92,17 @@ function scenario(crashJob: string, expected: { endState?: unknown }): CrashScen
   };
 }
 
+/** The points of a step that writes one policy: guard, previous version, intent, the call, the result, its event, the next step. */
+const writeStepPoints = (call: string) => [
+  'redis:orgshieldRunEnter state',
+  'redis:orgshieldRunAddOnce previous',
+  'redis:multi hset intents',
+  `aws:fms:${call}`,
+  'redis:orgshieldRunComplete inflight',
+  'redis:multi xadd events',
+  'redis:addStandardJob wait',
+];
+
 describe('a rollout step killed at every crash point', () => {
   it('start (planning): a fresh worker plans and completes the rollout', { timeout: 600_000 }, async () => {
     const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.start:', {}), {
@@ -109,30 +120,14 @@ describe('a rollout step killed at every crash point', () => {
 
   it('put: a fresh worker completes the rollout with each PutPolicy once', { timeout: 600_000 }, async () => {
     const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:canary\\..*\\.put$', {}), {
-      expectedPoints: [
-        'redis:orgshieldRunEnter state',
-        'redis:orgshieldRunAddOnce previous',
-        'redis:multi hset intents',
-        'aws:fms:PutPolicy',
-        'redis:orgshieldRunComplete inflight',
-        'redis:multi xadd events',
-        'redis:addStandardJob wait',
-      ],
+      expectedPoints: writeStepPoints('PutPolicy'),
     });
     expect(run.crashedAt).toEqual(run.points);
   });
 
   it('delete (the audit copy): a fresh worker completes the rollout with each DeletePolicy once', { timeout: 600_000 }, async () => {
     const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:.*\\.delete$', {}), {
-      expectedPoints: [
-        'redis:orgshieldRunEnter state',
-        'redis:orgshieldRunAddOnce previous',
-        'redis:multi hset intents',
-        'aws:fms:DeletePolicy',
-        'redis:orgshieldRunComplete inflight',
-        'redis:multi xadd events',
-        'redis:addStandardJob wait',
-      ],
+      expectedPoints: writeStepPoints('DeletePolicy'),
     });
     expect(run.crashedAt).toEqual(run.points);
   });
