@@ -121,11 +121,12 @@ describe('orgshield rollout (end to end)', () => {
     let text = '';
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     child.stdout.resume();
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
       child.stderr.on('data', (chunk: Buffer) => {
         text += chunk.toString();
         if (/canary\/eu-west-1: edge-waf/.test(text)) resolve();
       });
+      void exited.then((code) => reject(new Error(`rollout start ended (${code}) before its first write: ${text}`)));
     });
     return { child, exited, stderr: () => text };
   }
