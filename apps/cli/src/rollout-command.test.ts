@@ -44,6 +44,16 @@ describe('orgshield rollout (end to end)', () => {
 `,
       ),
     );
+    // The interrupted runs have policies of their own: the halted test leaves its policies in FMS.
+    await writeFile(join(dir, 'int-shield.yaml'), SHIELD.replace('edge-shield', 'int-shield'));
+    await writeFile(join(dir, 'int-waf.yaml'), WAF.replace('edge-waf', 'int-waf'));
+    await writeFile(
+      join(dir, 'interrupted.yaml'),
+      rollout('interrupted', '  - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { timeout: 30s } }\n  - { name: everyone, targets: { all: true }, mode: remediate, gates: { maxNonCompliantAccounts: 0, timeout: 30s } }\n').replace(
+        '[waf.yaml, shield.yaml]',
+        '[int-waf.yaml, int-shield.yaml]',
+      ),
+    );
     await writeFile(join(dir, 'strict.yaml'), rollout('strict', '  - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { maxNonCompliantAccounts: 0 } }\n'));
     await writeFile(join(dir, 'bad.yaml'), rollout('bad', '  - { name: canary, targets: { tags: { env: dev } }, mode: audit, soakTime: 5 minutes }\n'));
   });
@@ -115,16 +125,16 @@ describe('orgshield rollout (end to end)', () => {
     expect(unknown.stderr).toContain('orgshield: there is no rollout nope-123');
   });
 
-  /** `rollout start --wait` of the staged rollout, in-process, returned once its first policy write is done. */
+  /** `rollout start --wait` of the interrupted rollout, in-process, returned once its first policy write is done. */
   async function startUntilFirstWrite() {
-    const child = spawnCli(['rollout', 'start', join(dir, 'staged.yaml'), '--wait'], env);
+    const child = spawnCli(['rollout', 'start', join(dir, 'interrupted.yaml'), '--wait'], env);
     let text = '';
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
     child.stdout.resume();
     await new Promise<void>((resolve, reject) => {
       child.stderr.on('data', (chunk: Buffer) => {
         text += chunk.toString();
-        if (/canary\/eu-west-1: edge-waf/.test(text)) resolve();
+        if (/canary\/eu-west-1: int-waf/.test(text)) resolve();
       });
       void exited.then((code) => reject(new Error(`rollout start ended (${code}) before its first write: ${text}`)));
     });
@@ -138,7 +148,7 @@ describe('orgshield rollout (end to end)', () => {
     const interruptedAt = Date.now();
     expect(await exited, stderr()).toBe(130);
     expect(Date.now() - interruptedAt).toBeLessThan(10_000);
-    const rolloutId = /rollout (staged-\w+) queued/.exec(stderr())?.[1] ?? '';
+    const rolloutId = /rollout (interrupted-\w+) queued/.exec(stderr())?.[1] ?? '';
     expect(stderr()).toContain(`orgshield: rollout ${rolloutId} paused (interrupted); continue it with "orgshield rollout resume ${rolloutId} --wait".`);
 
     const status = await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env);
@@ -160,7 +170,7 @@ describe('orgshield rollout (end to end)', () => {
     const { child, exited, stderr } = await startUntilFirstWrite();
     child.kill('SIGKILL');
     await exited;
-    const rolloutId = /rollout (staged-\w+) queued/.exec(stderr())?.[1] ?? '';
+    const rolloutId = /rollout (interrupted-\w+) queued/.exec(stderr())?.[1] ?? '';
     const status = await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ state: { status: 'running' } });
     // No worker is connected: watch says so instead of hanging.
