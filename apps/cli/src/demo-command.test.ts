@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../test/run-cli.js';
 
 describe('orgshield demo (what npm start runs)', () => {
-  it('syncs the sandbox organization, investigates a seeded finding, and runs a staged rollout to full compliance', async () => {
+  it('syncs the sandbox organization, investigates a seeded finding, runs a staged rollout to full compliance and a measured DR drill', async () => {
     const reports = mkdtempSync(join(tmpdir(), 'orgshield-demo-'));
     const result = await runCli(['demo'], { REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', ORGSHIELD_REPORT_DIR: reports }, { timeoutMs: 240_000 });
     expect(result.stderr).not.toContain('orgshield:');
@@ -28,5 +28,15 @@ describe('orgshield demo (what npm start runs)', () => {
     expect(out.match(/gate passed/g)).toHaveLength(6);
     expect(out).toMatch(/edge-waf-baseline\s+eu-west-1,us-east-1\s+(\d+)\s+\1\s+0\s+0/);
     expect(out).toMatch(/edge-shield\s+eu-west-1,us-east-1\s+(\d+)\s+\1\s+0\s+0/);
+
+    // The drill: each server's recovery point, RTO and RPO against the objectives; the failing check says why.
+    expect(out).toMatch(/drill demo-dr-\S+: completed \(6 passed, 1 failed, 0 skipped\)/);
+    for (const host of ['db-0', 'db-1', 'db-2', 'web-0', 'web-1', 'web-2']) {
+      expect(out).toMatch(new RegExp(`  ${host} \\(\\d{12}\\): passed, recovery point pit-\\w+ at \\S+Z, RTO \\w+ / 30m met, RPO \\w+ / 15m met`));
+    }
+    expect(out).toMatch(/ {2}shop-0 \(\d{12}\): failed, .* - check http:8080\/ \(HTTP 500, expected 200/);
+    const drillReport = /drill report: (.+)$/m.exec(out)?.[1];
+    expect(drillReport && drillReport.startsWith(reports)).toBe(true);
+    expect(readFileSync(drillReport ?? '', 'utf8')).toContain('Drill demo-dr');
   }, 300_000);
 });

@@ -1,9 +1,12 @@
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
 import { loadSnapshot, MemberCredentials, orgSyncJob } from '@orgshield/accounts';
 import { investigationRunJob } from '@orgshield/investigations';
-import { incidentPlan, startSandbox } from '@orgshield/sandbox';
+import { drsPlan, HEALTHY_BODY_PREFIX, incidentPlan, startSandbox } from '@orgshield/sandbox';
+import { readDrillSource, renderDrillHtml, serverLine } from '@orgshield/drills';
+import { withDrillControl } from './drill-command.js';
 import { formatTable, integerOption, note } from './cli-kit.js';
 import { runDemoRollout } from './demo-rollout.js';
 import { openSession, progressPrinter, runJob, type CliSession } from './job-runner.js';
@@ -30,6 +33,9 @@ export function configureDemoCommand(program: Command): void {
       Object.assign(process.env, sandbox.env());
       process.env['ORGSHIELD_QUEUE_PREFIX'] = `orgshield-demo-${process.pid}`;
       process.env['ORGSHIELD_REPORT_DIR'] ??= 'reports';
+      // The sandbox runs DRS 1000x faster: drill reports give simulated minutes, and say so.
+      process.env['ORGSHIELD_TIME_SCALE'] = '1000';
+      process.env['ORGSHIELD_DRILL_POLL_MS'] = '100';
       // The sandbox enforces no quota unless given faults, so the demo lets the client go faster
       // than the conservative defaults it uses against AWS.
       process.env['ORGSHIELD_RATE_LIMITS'] ??= JSON.stringify({ 'organizations:*': { rate: 100, burst: 100 }, 'fms:*': { rate: 50, burst: 50 } });
@@ -39,6 +45,7 @@ export function configureDemoCommand(program: Command): void {
         await demoOrgSync(session);
         await demoInvestigation(session, sandbox);
         await demoRollout(session);
+        await demoDrill(session, sandbox);
       } finally {
         const keys = await session.redis.keys(`${session.config.ORGSHIELD_QUEUE_PREFIX}:*`);
         if (keys.length > 0) await session.redis.del(...keys);
@@ -120,4 +127,53 @@ async function demoRollout(session: CliSession): Promise<void> {
   } finally {
     aws.destroy();
   }
+}
+
+/**
+ * A drill file for the sandbox's three drill accounts: its isolated subnets and security groups
+ * are the sandbox's, so it is written at run time beside the reports.
+ */
+function demoDrillYaml(sandbox: Awaited<ReturnType<typeof startSandbox>>): string {
+  const plan = drsPlan(sandbox.world);
+  const networks = plan.drillAccountIds.map((accountId) => plan.networkOf(accountId, plan.drillRegion));
+  return [
+    'kind: Drill',
+    'name: demo-dr',
+    `targets: { accounts: [${plan.drillAccountIds.map((id) => `"${id}"`).join(', ')}] }`,
+    `regions: [${plan.drillRegion}]`,
+    'servers: { hostnames: [db-0, db-1, db-2, web-0, web-1, web-2, shop-0] }',
+    'recoveryPoint: latest',
+    'waves:',
+    '  - name: databases',
+    '    servers: { tags: { app: db } }',
+    '    checks: [{ type: tcp, port: 5432 }]',
+    '  - name: web',
+    `    checks: [{ type: http, port: 8080, expectStatus: 200, expectBody: "${HEALTHY_BODY_PREFIX}" }]`,
+    'objectives: { rto: 30m, rpo: 15m }',
+    'isolation:',
+    `  subnets: [${networks.map((n) => n.isolatedSubnet.id).join(', ')}]`,
+    `  securityGroups: [${networks.map((n) => n.isolatedSecurityGroup.id).join(', ')}]`,
+    'cleanup: terminate',
+    '',
+  ].join('\n');
+}
+
+async function demoDrill(session: CliSession, sandbox: Awaited<ReturnType<typeof startSandbox>>): Promise<void> {
+  note('\n== 4. drill: Elastic Disaster Recovery, two waves over three accounts, isolated, measured, cleaned up');
+  const dir = session.config.ORGSHIELD_REPORT_DIR;
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'demo-drill.yaml');
+  await writeFile(file, demoDrillYaml(sandbox));
+  const source = await readDrillSource(file);
+  const report = await withDrillControl(session, { local: true }, async (control) => {
+    const { drillId } = await control.submit(source, { requestedBy: 'demo' });
+    await control.waitUntilSettled(drillId, { onEvent: (event) => note(`  ${event.message}`), timeoutMs: 120_000 });
+    return control.report(drillId);
+  });
+  process.stdout.write(`drill ${report.drillId}: ${report.status} (${report.summary.passed} passed, ${report.summary.failed} failed, ${report.summary.skipped} skipped)\n`);
+  if (report.simulatedTime) process.stdout.write(`times are simulated: the sandbox ran DRS ${report.timeScale}x faster than the clock\n`);
+  for (const server of report.servers) process.stdout.write(`  ${serverLine(server, report)}\n`);
+  const html = join(dir, `${report.drillId}.html`);
+  await writeFile(html, renderDrillHtml(report));
+  process.stdout.write(`drill file: ${resolve(file)}\ndrill report: ${resolve(html)}\n`);
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -32,11 +32,23 @@ describe('orgshield flows analyze (end to end)', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout) as { records: { total: number; matched: number; nodata: number; skipdata: number }; conversations: { remoteIp: string }[]; timeline: unknown[]; findings: { kind: string; remoteIp?: string; localPort?: number }[] };
-    expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings']);
+    expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings', 'problems']);
     expect(json.records.total).toBeGreaterThan(6 * 60 * 95);
     expect(json.records.matched).toBe(json.records.total - json.records.nodata - json.records.skipdata);
     expect(json.findings.map((f) => [f.kind, f.remoteIp, f.localPort])).toEqual([['port-scan', '45.33.32.156', undefined], ['brute-force', '185.220.101.4', 22]]);
     expect(json.timeline.length).toBeGreaterThan(100);
+  });
+
+  it('prints every conversation as CSV, the JSON\'s rows in the JSON\'s order, and leaves no temporary folder', async () => {
+    const temp = await mkdtemp(join(dir, 'tmp-'));
+    const csv = await runCli(['flows', 'analyze', logs, '--local-ip', LOCAL, '--output', 'csv', '--memory', '64'], { TMPDIR: temp });
+    expect([csv.code, csv.stderr]).toEqual([0, '']);
+    const json = await runCli(['flows', 'analyze', logs, '--local-ip', LOCAL, '--output', 'json'], {});
+    const conversations = (JSON.parse(json.stdout) as { conversations: Record<string, unknown>[] }).conversations;
+    const [header, ...rows] = csv.stdout.trimEnd().split('\n');
+    expect(header).toBe('remoteIp,localPort,remotePort,protocol,direction,inBytes,outBytes,inPackets,outPackets,accepted,rejected,firstSeen,lastSeen,fromFinding');
+    expect(rows).toEqual(conversations.map((c) => [...header!.split(',').slice(0, 13).map((k) => String(c[k])), 'false'].join(',')));
+    expect((await readdir(temp)).filter((name) => name.startsWith('orgshield-flows-'))).toEqual([]);
   });
 
   it('prints tables and writes the three reports', async () => {
@@ -46,6 +58,10 @@ describe('orgshield flows analyze (end to end)', () => {
     expect(result.stdout).toMatch(/^\d+ records in 6 files: \d+ matched/);
     expect(result.stdout).toMatch(/brute-force\s+185\.220\.101\.4\s+22/);
     expect(result.stdout).toContain('(the 3 largest of');
+    expect(result.stdout).toMatch(/\(\d+ more\)\s+\S+/); // the rest, totalled in one row
+    const csv = await readFile(join(reports, 'flow-conversations.csv'), 'utf8');
+    expect(csv.trimEnd().split('\n').length - 1).toBe((JSON.parse(await readFile(join(reports, 'flow-report.json'), 'utf8')) as { conversationCount: number }).conversationCount);
+    expect(await readFile(join(reports, 'flow-report.md'), 'utf8')).toContain('[flow-conversations.csv](flow-conversations.csv)');
     expect(result.stderr).toContain(`report: ${join(reports, 'flow-report.html')}`);
     expect(await readFile(join(reports, 'flow-report.html'), 'utf8')).toContain('<svg id="timeline-chart"');
     expect(existsSync(join(reports, 'flow-report.md'))).toBe(true);

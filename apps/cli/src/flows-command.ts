@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '@orgshield/errors';
 import {
-  analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, flowAnalysisJson, formatBytes, protocolName, writeFlowReport,
+  analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, formatBytes, protocolName, writeConversationsCsv, writeFlowAnalysisJson,
+  writeFlowReport,
 } from '@orgshield/investigations/flow-logs';
-import { choiceOption, formatTable, integerOption, note, OUTPUT_FORMATS, type OutputFormat } from './cli-kit.js';
+import { choiceOption, formatTable, integerOption, note } from './cli-kit.js';
+
+const FLOW_OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
+type FlowOutputFormat = (typeof FLOW_OUTPUT_FORMATS)[number];
 
 const PROTOCOLS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58 };
 
@@ -20,8 +24,10 @@ interface AnalyzeFlags {
   action?: 'accept' | 'reject';
   bucket?: number;
   report?: string;
-  output: OutputFormat;
+  output: FlowOutputFormat;
   limit: number;
+  /** Megabytes. */
+  memory?: number;
 }
 
 /** `a,b` and repeated flags alike: `--local-ip a,b --local-ip c`. */
@@ -71,6 +77,7 @@ function options(flags: AnalyzeFlags): FlowAnalysisOptions {
     ...(from === undefined ? {} : { from }),
     ...(to === undefined ? {} : { to }),
     ...(flags.bucket === undefined ? {} : { bucketSeconds: flags.bucket * 60 }),
+    ...(flags.memory === undefined ? {} : { memory: flags.memory * 1024 * 1024 }),
     filters,
   };
 }
@@ -78,9 +85,10 @@ function options(flags: AnalyzeFlags): FlowAnalysisOptions {
 function tables(analysis: FlowAnalysis, limit: number): string {
   const r = analysis.records;
   const out: string[] = [];
+  const count = analysis.conversations.length;
   out.push(
     `${r.total} records in ${analysis.files} files: ${r.matched} matched, ${r.nodata} NODATA, ${r.skipdata} SKIPDATA; ` +
-    `${analysis.conversations.length} conversations from ${analysis.window.from ?? '-'} to ${analysis.window.to ?? '-'}.\n\n`,
+    `${count} conversations from ${analysis.window.from ?? '-'} to ${analysis.window.to ?? '-'}.\n\n`,
   );
   if (analysis.findings.length === 0) {
     out.push('No findings.\n\n');
@@ -90,12 +98,28 @@ function tables(analysis: FlowAnalysis, limit: number): string {
     ])));
     out.push('\n');
   }
-  const shown = analysis.conversations.slice(0, limit);
-  out.push(formatTable(['REMOTE IP', 'LOCAL', 'REMOTE', 'PROTO', 'DIRECTION', 'IN', 'OUT', 'ACCEPTED', 'REJECTED'], shown.map((c) => [
-    c.remoteIp + (c.fromFinding ? ' *' : ''), c.localPort, c.remotePort, protocolName(c.protocol), c.direction,
-    formatBytes(c.inBytes), formatBytes(c.outBytes), c.accepted, c.rejected,
-  ])));
-  if (analysis.conversations.length > shown.length) out.push(`(the ${shown.length} largest of ${analysis.conversations.length}; --limit shows more, --output json all)\n`);
+  // The largest `limit` rows, and the rest summed as they are read (never held).
+  const shown: (string | number)[][] = [];
+  const rest = { conversations: 0, inBytes: 0, outBytes: 0, accepted: 0, rejected: 0 };
+  for (const c of analysis.conversations) {
+    if (shown.length < limit) {
+      shown.push([
+        c.remoteIp + (c.fromFinding ? ' *' : ''), c.localPort, c.remotePort, protocolName(c.protocol), c.direction,
+        formatBytes(c.inBytes), formatBytes(c.outBytes), c.accepted, c.rejected,
+      ]);
+      continue;
+    }
+    rest.conversations++;
+    rest.inBytes += c.inBytes;
+    rest.outBytes += c.outBytes;
+    rest.accepted += c.accepted;
+    rest.rejected += c.rejected;
+  }
+  if (rest.conversations > 0) {
+    shown.push([`(${rest.conversations} more)`, '', '', '', '', formatBytes(rest.inBytes), formatBytes(rest.outBytes), rest.accepted, rest.rejected]);
+  }
+  out.push(formatTable(['REMOTE IP', 'LOCAL', 'REMOTE', 'PROTO', 'DIRECTION', 'IN', 'OUT', 'ACCEPTED', 'REJECTED'], shown));
+  if (rest.conversations > 0) out.push(`(the ${limit} largest of ${count}, the rest totalled; --limit shows more, --output csv or json all)\n`);
   const spikes = analysis.timeline.filter((b) => b.spike);
   if (spikes.length > 0) out.push(`\nSpikes: ${spikes.map((b) => `${b.start} (${formatBytes(b.inBytes + b.outBytes)})`).join(', ')}\n`);
   return out.join('');
@@ -128,8 +152,9 @@ export function configureFlowsCommand(program: Command): void {
     .option('--action <action>', 'only accepted or rejected records: accept or reject', choiceOption('--action', ['accept', 'reject'] as const))
     .option('--bucket <minutes>', 'timeline bucket size in minutes (default: about 200 buckets over the window)', integerOption('--bucket', 1, 10080))
     .option('--report <dir>', 'also write flow-report.json, flow-report.md and flow-report.html into this folder')
-    .option('--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table')
+    .option('--output <format>', 'table, json or csv (one row per conversation)', choiceOption('--output', FLOW_OUTPUT_FORMATS), 'table')
     .option('--limit <rows>', 'conversations shown in the table', integerOption('--limit', 1, 100000), 20)
+    .option('--memory <MB>', 'memory budget of the whole run; past it the conversation table spills to a temporary folder (default 256)', integerOption('--memory', 64, 1048576))
     .action(async (paths: string[], flags: AnalyzeFlags) => {
       const remote = paths.find((path) => path.startsWith('s3://'));
       if (remote !== undefined) {
@@ -139,14 +164,19 @@ export function configureFlowsCommand(program: Command): void {
         ? (p: { filesDone: number; filesTotal: number | null }) => process.stderr.write(`\rread ${p.filesDone} of ${p.filesTotal ?? '?'} files`)
         : undefined;
       const analysis = await analyzeFlowLogs({ paths }, { ...options(flags), ...(progress === undefined ? {} : { onProgress: progress }) });
-      if (progress !== undefined) process.stderr.write('\n');
-      for (const problem of analysis.problems) note(`warning: ${problem.message}`);
-      if (analysis.problemCount > analysis.problems.length) note(`warning: ${analysis.problemCount} problems in all; the listed ones are the first of each file.`);
-      if (flags.report !== undefined) {
-        const written = await writeFlowReport(flags.report, buildFlowReport(analysis));
-        note(`report: ${written.html}\nreport: ${written.markdown}\nreport: ${written.json}`);
+      try {
+        if (progress !== undefined) process.stderr.write('\n');
+        for (const problem of analysis.problems) note(`warning: ${problem.message}`);
+        if (analysis.problemCount > analysis.problems.length) note(`warning: ${analysis.problemCount} problems in all; the listed ones are the first of each file.`);
+        if (flags.report !== undefined) {
+          const written = await writeFlowReport(flags.report, buildFlowReport(analysis), analysis.conversations);
+          note(`report: ${written.html}\nreport: ${written.markdown}\nreport: ${written.json}\nreport: ${written.csv}`);
+        }
+        if (flags.output === 'json') await writeFlowAnalysisJson(analysis, writeOut);
+        else if (flags.output === 'csv') await writeConversationsCsv(analysis.conversations, writeOut);
+        else await writeOut(tables(analysis, flags.limit));
+      } finally {
+        analysis.dispose();
       }
-      if (flags.output === 'json') await writeOut(`${JSON.stringify(flowAnalysisJson(analysis), null, 2)}\n`);
-      else await writeOut(tables(analysis, flags.limit));
     });
 }

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { orgSyncJob } from '@orgshield/accounts';
 import { InvalidInputError } from '@orgshield/errors';
+import { drillScheduledJob, parseDrillSource, readDrillSource } from '@orgshield/drills';
 import { readRolloutSource, RolloutSchedules } from '@orgshield/firewall';
 import { JobQueues, JobSchedules } from '@orgshield/jobs';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession } from './job-runner.js';
 
-/** What can be scheduled: org-wide rollouts, and refreshing the organization snapshot. */
-const SCHEDULE_KINDS = ['rollout', 'org-sync'] as const;
+/** What can be scheduled: org-wide rollouts, DR drills, and refreshing the organization snapshot. */
+const SCHEDULE_KINDS = ['rollout', 'drill', 'org-sync'] as const;
 
 interface Schedules {
   rollouts: RolloutSchedules;
@@ -50,6 +51,16 @@ export function configureScheduleCommand(program: Command): void {
         });
         return;
       }
+      if (kind === 'drill') {
+        if (file === undefined) throw new InvalidInputError('a drill schedule needs its drill file (schedule set NAME --cron EXPR drill FILE).');
+        const source = await readDrillSource(file);
+        const { drill } = parseDrillSource(source);
+        await withSchedules(async ({ jobs }) => {
+          const info = await jobs.set(drillScheduledJob, kind, name, timing, { schedule: name, source });
+          note(`schedule ${info.name}: drill ${drill.name} ${when(info.cron, info.tz, info.next)}`);
+        });
+        return;
+      }
       if (file === undefined) throw new InvalidInputError('a rollout schedule needs its rollout file (schedule set NAME --cron EXPR rollout FILE).');
       const source = await readRolloutSource(file);
       await withSchedules(async ({ rollouts }) => {
@@ -65,13 +76,13 @@ export function configureScheduleCommand(program: Command): void {
     .action(async (options: { output: OutputFormat }) =>
       withSchedules(async ({ rollouts, jobs }) => {
         const rolloutList = await rollouts.list();
-        const syncList = (await jobs.list(orgSyncJob, 'org-sync')).map(({ name, kind, cron, tz, next }) => ({ kind, name, cron, ...(tz ? { tz } : {}), ...(next ? { next } : {}) }));
+        const syncList = [...(await jobs.list(orgSyncJob, 'org-sync')), ...(await jobs.list(drillScheduledJob, 'drill'))].map(({ name, kind, cron, tz, next }) => ({ kind, name, cron, ...(tz ? { tz } : {}), ...(next ? { next } : {}) }));
         if (options.output === 'json') return printJson([...rolloutList.map((info) => ({ kind: 'rollout', ...info })), ...syncList]);
         const lastRun = (run: (typeof rolloutList)[number]['lastRun']) => (run ? `${run.at} ${run.status}: ${run.message}` : '-');
         process.stdout.write(
           formatTable(['NAME', 'KIND', 'CRON', 'TZ', 'WHAT', 'NEXT', 'LAST RUN'], [
             ...rolloutList.map((s) => [s.name, 'rollout', s.cron, s.tz ?? 'UTC', s.rollout, s.next ?? '-', lastRun(s.lastRun)]),
-            ...syncList.map((s) => [s.name, s.kind, s.cron, s.tz ?? 'UTC', 'organization snapshot', s.next ?? '-', '-']),
+            ...syncList.map((s) => [s.name, s.kind, s.cron, s.tz ?? 'UTC', s.kind === 'drill' ? 'drill' : 'organization snapshot', s.next ?? '-', '-']),
           ]),
         );
       }),
@@ -83,7 +94,7 @@ export function configureScheduleCommand(program: Command): void {
     .argument('<name>', 'the schedule name')
     .action(async (name: string) =>
       withSchedules(async ({ rollouts, jobs }) => {
-        if (!(await jobs.remove(orgSyncJob, 'org-sync', name))) await rollouts.remove(name);
+        if (!(await jobs.remove(orgSyncJob, 'org-sync', name)) && !(await jobs.remove(drillScheduledJob, 'drill', name))) await rollouts.remove(name);
         note(`schedule ${name} removed`);
       }),
     );

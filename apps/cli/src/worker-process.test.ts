@@ -30,8 +30,10 @@ async function redisContents(prefix: string): Promise<string> {
     const parts: string[] = [];
     for (const key of keys) {
       const type = await redis.type(key);
+      // 'none': the key expired or BullMQ removed it between KEYS and TYPE.
       const value =
-        type === 'string' ? [await redis.get(key)]
+        type === 'none' ? []
+        : type === 'string' ? [await redis.get(key)]
         : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat()
         : type === 'list' ? await redis.lrange(key, 0, -1)
         : type === 'set' ? await redis.smembers(key)

@@ -23,7 +23,7 @@ export const ORGSHIELD_ROLES: Readonly<Record<OrgshieldRoleName, { account: AwsA
   'organization-reader': { account: 'management', description: 'reads the organization: roots, OUs, accounts, tags' },
   'firewall-manager-administrator': { account: 'delegated-administrator', description: 'writes and reads Firewall Manager policies and their compliance' },
   'detective-guardduty-reader': { account: 'delegated-administrator', description: 'reads Detective graphs and investigations, GuardDuty findings' },
-  'member-account': { account: 'member', description: 'reads what an investigation needs in each member account (EC2, flow logs in S3)' },
+  'member-account': { account: 'member', description: 'works in each member account: what an investigation reads (EC2, flow logs in S3), DR drills (DRS) and session recording (AppStream, S3, IAM, Secrets Manager)' },
   worker: { account: 'worker', description: "the worker's own identity: assumes the other roles" },
 };
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { accountSelectorSchema } from '@orgshield/accounts';
 import { PolicySpecSchema } from '@orgshield/policies';
+import { durationSchema, parseDuration } from '@orgshield/spec-files';
 
 /**
  * The rollout file (`kind: Rollout`): which policies, over which accounts, in which waves, and
@@ -19,23 +20,7 @@ export const GATE_VIOLATION_REASONS = [
 ] as const;
 export type GateViolationReason = (typeof GATE_VIOLATION_REASONS)[number];
 
-const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION = /^(\d+(?:ms|s|m|h|d))+$/;
-
-/** `90s`, `10m`, `1h30m`: a duration as people write it, in milliseconds. */
-export function parseDuration(text: string): number {
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) {
-    total += Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
-  }
-  return total;
-}
-
-const DurationSchema = z
-  .string()
-  .regex(DURATION, 'a duration looks like 30s, 10m or 1h30m')
-  .transform(parseDuration)
-  .refine((ms) => ms <= 7 * DURATION_UNITS_MS.d, { error: 'a duration is at most 7d' });
+const DurationSchema = durationSchema({ maxDays: 7 });
 
 /** Names become parts of job ids and Redis keys, so they keep to letters, digits, `-` and `_`. */
 const SlugSchema = z

@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
@@ -10,6 +13,9 @@ import type { FlowLogObjectSource } from './flow-log-reader.js';
 const LOCAL = ['10.0.1.25', '2600:1f18:abcd::25'];
 const REMOTES = ['198.51.100.7', '203.0.113.9', '10.0.1.26', '2001:db8::9', '2001:db8:1::7', ...LOCAL];
 const T0 = 1_748_736_000;
+/** A memory budget whose table holds TINY_TABLE_ROWS conversations (its share, 40%, over 113 bytes a row). */
+const TINY_BUDGET = 1024;
+const TINY_TABLE_ROWS = 3;
 
 interface Rec {
   src: string;
@@ -163,7 +169,7 @@ const lines = (fields: readonly FlowLogField[]): fc.Arbitrary<Line[]> => fc.arra
   { weight: 1, arbitrary: record.map((rec): Line => ({ kind: 'malformed', text: fields.slice(1).map((f) => value(rec, f)).join(' ') })) },
   { weight: 1, arbitrary: record.map((rec): Line => ({ kind: 'malformed', text: fields.map((f) => (f === 'srcport' ? '4x3' : value(rec, f))).join(' ') })) },
   { weight: 1, arbitrary: fc.constant<Line>({ kind: 'blank' }) },
-), { maxLength: 300 });
+), { minLength: 10, maxLength: 300 });
 
 function text(fields: readonly FlowLogField[], header: boolean, body: readonly Line[], crlf: boolean): string {
   const eol = crlf ? '\r\n' : '\n';
@@ -172,7 +178,8 @@ function text(fields: readonly FlowLogField[], header: boolean, body: readonly L
 }
 
 describe('the flow-log reader and accumulator against a reference', () => {
-  it('total the same records, conversations and problems whatever the format, chunking and compression', async () => {
+  it('total the same records, conversations and problems whatever the format, chunking, compression and memory budget', async () => {
+    let spilledRuns = 0;
     await fc.assert(fc.asyncProperty(
       format.chain((f) => fc.record({
         format: fc.constant(f),
@@ -193,17 +200,76 @@ describe('the flow-log reader and accumulator against a reference', () => {
         }));
         const from = window === undefined ? undefined : window[0];
         const to = window === undefined ? undefined : window[0] + window[1];
-        const analysis = await analyzeFlowLogs({ objects: memorySource(store, chunks), prefixes: [''] }, {
-          localIps, eni, ...(window === undefined ? {} : { from: new Date(from! * 1000), to: new Date(to! * 1000) }),
-        });
+        const options = { localIps, eni, ...(window === undefined ? {} : { from: new Date(from! * 1000), to: new Date(to! * 1000) }) };
         const expected = reference(usable ? files.flat() : [], fields, { localIps, eni, from, to });
-        const rows = analysis.conversations.map((c) =>
-          `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol} ${c.direction} in=${c.inBytes}/${c.inPackets} out=${c.outBytes}/${c.outPackets} a=${c.accepted} r=${c.rejected} ${Date.parse(c.firstSeen) / 1000}-${Date.parse(c.lastSeen) / 1000}`).sort();
-        expect(analysis.records).toEqual(expected.counts);
-        expect(rows).toEqual(expected.rows);
-        expect(analysis.problemCount).toBe(usable ? expected.malformed : files.length);
-        expect(analysis.files).toBe(files.length);
+        // Once within the default budget, once with a budget so small (a table of 14 rows) that the spill path runs.
+        const inMemory = await analyzeFlowLogs({ objects: memorySource(store, chunks), prefixes: [''] }, options);
+        const spilling = await analyzeFlowLogs({ objects: memorySource(store, chunks), prefixes: [''] }, { ...options, memory: TINY_BUDGET });
+        for (const analysis of [inMemory, spilling]) {
+          const rows = [...analysis.conversations].map((c) =>
+            `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol} ${c.direction} in=${c.inBytes}/${c.inPackets} out=${c.outBytes}/${c.outPackets} a=${c.accepted} r=${c.rejected} ${Date.parse(c.firstSeen) / 1000}-${Date.parse(c.lastSeen) / 1000}`).sort();
+          expect(analysis.records).toEqual(expected.counts);
+          expect(rows).toEqual(expected.rows);
+          expect(analysis.problemCount).toBe(usable ? expected.malformed : files.length);
+          expect(analysis.files).toBe(files.length);
+        }
+        expect(spilling.spilled).toBe(expected.rows.length > TINY_TABLE_ROWS);
+        if (spilling.spilled) spilledRuns++;
+        // The same conversations in the same order (the runs' merge keeps the in-memory sort), and the same findings.
+        expect([...spilling.conversations].map((c) => JSON.stringify(c))).toEqual([...inMemory.conversations].map((c) => JSON.stringify(c)));
+        expect(spilling.findings).toEqual(inMemory.findings);
+        for (const analysis of [inMemory, spilling]) analysis.dispose();
       },
     ), { numRuns: 150 });
+    // Examples with more conversations than the tiny table holds (a fifth or so) ran the spill path, on every run of this test.
+    expect(spilledRuns).toBeGreaterThan(10);
+  }, 300_000);
+
+  it('spill from two reader threads, IPv6 addresses numbered apart in each, into the same rows, and leave no temporary file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flow-spill-'));
+    const spillRoot = await mkdtemp(join(tmpdir(), 'flow-spill-tmp-'));
+    const previous = process.env.TMPDIR;
+    try {
+      // Thousands of conversations over IPv4 and IPv6 remotes (each IPv6 one in two spellings), across 8 files.
+      const sample = Array.from({ length: 8 }, (_, f) => Array.from({ length: 400 }, (_, k): Line => {
+        const i = f * 400 + k;
+        const remote = i % 3 === 0 ? (i % 2 === 0 ? `2001:db8::${(i % 97).toString(16)}` : `2001:0db8:0:0:0:0:0:${(i % 97).toString(16)}`) : `198.51.${i % 256}.${(i * 7) % 251}`;
+        const local = remote.includes(':') ? LOCAL[1]! : LOCAL[0]!;
+        const outgoing = i % 5 === 0;
+        return {
+          kind: 'record',
+          rec: {
+            src: outgoing ? local : remote, dst: outgoing ? remote : local, srcport: 40000 + (i % 13), dstport: [22, 443, 53][i % 3]!, protocol: [6, 17][i % 2]!,
+            packets: 1 + (i % 9), bytes: 100 * (i % 31), start: T0 + i, end: T0 + i + 5, action: i % 4 === 0 ? 'REJECT' : 'ACCEPT', status: 'OK', flags: '-',
+            eni: 'eni-0a1b2c3d4e5f60718', flowDirection: outgoing ? 'egress' : 'ingress',
+          },
+        };
+      }));
+      await Promise.all(sample.map((body, i) => writeFile(join(dir, `f${i}.log.gz`), gzipSync(text(DEFAULT_FLOW_LOG_FORMAT, true, body, false)))));
+      const expected = reference(sample.flat(), DEFAULT_FLOW_LOG_FORMAT, { localIps: LOCAL });
+      expect(expected.rows.length).toBeGreaterThan(TINY_TABLE_ROWS * 4);
+      process.env.TMPDIR = spillRoot; // os.tmpdir() reads it on every call
+      const inMemory = await analyzeFlowLogs({ paths: [dir] }, { localIps: LOCAL, workers: 2 });
+      const spilling = await analyzeFlowLogs({ paths: [dir] }, { localIps: LOCAL, workers: 2, memory: TINY_BUDGET });
+      expect(spilling.spilled).toBe(true);
+      // (tsx, which runs the reader thread from source in tests, keeps a folder there too.)
+      const spillFolders = async () => (await readdir(spillRoot)).filter((name) => name.startsWith('orgshield-flows-'));
+      expect(await spillFolders()).toHaveLength(1); // the spilling analysis's folder, until disposed
+      expect(spilling.records).toEqual(expected.counts);
+      // As JSON lines: a difference is then shown as the lines that differ, quickly.
+      const asLines = (list: Iterable<unknown>) => [...list].map((c) => JSON.stringify(c));
+      const inMemoryLines = asLines(inMemory.conversations);
+      expect(inMemoryLines).toHaveLength(expected.rows.length);
+      expect(asLines(spilling.conversations)).toEqual(inMemoryLines);
+      expect(spilling.conversations.top(3)).toEqual([...inMemory.conversations].slice(0, 3));
+      spilling.dispose();
+      inMemory.dispose();
+      expect(await spillFolders()).toEqual([]);
+    } finally {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+      await rm(dir, { recursive: true, force: true });
+      await rm(spillRoot, { recursive: true, force: true });
+    }
   });
 });

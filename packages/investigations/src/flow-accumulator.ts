@@ -10,21 +10,31 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
-import { readFileSync } from 'node:fs';
+import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
 import type { Conversation, ConversationFacts, FlowDirection } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
-import { type FlowLogProblems, flowLogProblem, type FlowRecordSink, MAX_LINE_BYTES } from './flow-log-scanner.js';
+import type { FlowRecordSink } from './flow-log-lines.js';
+import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
+import { mergeRuns, PartitionWriter, readRows, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 export type { Conversation, FlowDirection } from './flow-conversation-types.js';
 
-/** Conversations kept at most (about 100 bytes each); records of new ones beyond are counted as overflow. */
-export const MAX_CONVERSATIONS = 1_000_000;
+/** Conversations a reader's table holds at most before it spills (the memory budget may set fewer). */
+export const MAX_CONVERSATIONS = CORE_LAYOUT.MAX_CONVERSATIONS;
+/**
+ * Conversations handed to the detectors and listed as objects at once, at most: a table with
+ * more is finished through the spill partitions (a few thousand objects each) even if it
+ * never filled, so the objects never cost more than the table.
+ */
+export const IN_MEMORY_CONVERSATIONS = 100_000;
+/** What one conversation costs in a reader's table: its row, its share of the slots (up to 4 of 4 bytes) and its verdict. */
+export const TABLE_BYTES_PER_CONVERSATION = CORE_LAYOUT.ROW * 8 + 16 + 1;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
-export const MAX_MINUTES = 2 ** 20;
+export const MAX_MINUTES = CORE_LAYOUT.MAX_MINUTES;
 /** The instance's addresses at most (an instance has a few; the core checks each record against them). */
-export const MAX_LOCAL_IPS = 64;
+export const MAX_LOCAL_IPS = CORE_LAYOUT.MAX_LOCALS;
 
 /** The record filters of an analysis, normalized (remote addresses and CIDRs already validated). */
 export interface FlowFilters {
@@ -44,6 +54,9 @@ export interface AccumulatorConfig extends FlowFilters {
   /** [from, to) in epoch seconds on a record's start. */
   from: number | null;
   to: number | null;
+  /** Conversations the table holds before it spills into spillDir (at most MAX_CONVERSATIONS). */
+  capacity: number;
+  spillDir: string;
 }
 
 export interface RecordCounts {
@@ -64,8 +77,6 @@ export function directionFromPorts(localPort: number, remotePort: number): FlowD
   return remotePort > localPort ? 'inbound' : remotePort < localPort ? 'outbound' : 'unknown';
 }
 
-const OPENED_BY_REMOTE = 1;
-const OPENED_BY_LOCAL = 2;
 /** Address ids at and above this are addresses other than IPv4 (IPv6), numbered in an AddressBook. */
 const OTHER_ADDRESSES = 2 ** 32;
 
@@ -106,6 +117,11 @@ class AddressBook {
     return id;
   }
 
+  /** An address's text, not kept (for reading millions of rows once). */
+  plainText(id: number): string {
+    return id >= OTHER_ADDRESSES ? this.normalized[id - OTHER_ADDRESSES]! : (this.ipv4Texts.get(id) ?? ipv4Text(id));
+  }
+
   /** An address's text: one string per address, however many conversations share it (so maps keyed by it compare by identity). */
   text(id: number): string {
     if (id >= OTHER_ADDRESSES) return this.normalized[id - OTHER_ADDRESSES]!;
@@ -117,12 +133,39 @@ class AddressBook {
     return text;
   }
 
+  /**
+   * The spill partition of an address: from its value (IPv4) or its normalized text (IPv6),
+   * never from a book's own numbering, so every reader thread puts an address in one partition.
+   */
+  partition(id: number): number {
+    let h: number;
+    if (id < OTHER_ADDRESSES) {
+      h = id | 0;
+    } else {
+      const text = this.normalized[id - OTHER_ADDRESSES]!;
+      h = 0x811c9dc5;
+      for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    }
+    // murmur3's finalizer: neighbouring addresses land far apart.
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return ((h ^ (h >>> 16)) >>> 0) % SPILL_PARTITIONS;
+  }
+
+  /** Lets go of the IPv4 texts made so far (between spill partitions: a DDoS brings millions). */
+  forgetTexts(): void {
+    this.ipv4Texts.clear();
+  }
+
   /** The addresses other than IPv4 by index (id - 2^32), normalized: with the ids, all another book needs. */
   others(): string[] {
     return [...this.normalized];
   }
 }
 
+
+/** What a conversation's row reports, as ConversationRow is built from. */
+export type ConversationFields = Omit<Conversation, 'fromFinding'>;
 
 /**
  * A conversation's row: what the analysis reports (its JSON is exactly Conversation) and,
@@ -131,29 +174,40 @@ class AddressBook {
  */
 export class ConversationRow implements Conversation, ConversationFacts {
   declare fromFinding?: true;
+  readonly remoteIp: string;
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly protocol: number;
+  readonly direction: FlowDirection;
+  readonly inBytes: number;
+  readonly outBytes: number;
+  readonly inPackets: number;
+  readonly outPackets: number;
+  readonly accepted: number;
+  readonly rejected: number;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
   readonly #numbers: Float64Array;
   readonly #at: number;
 
-  constructor(
-    readonly remoteIp: string,
-    readonly localPort: number,
-    readonly remotePort: number,
-    readonly protocol: number,
-    readonly direction: FlowDirection,
-    readonly inBytes: number,
-    readonly outBytes: number,
-    readonly inPackets: number,
-    readonly outPackets: number,
-    readonly accepted: number,
-    readonly rejected: number,
-    readonly firstSeen: string,
-    readonly lastSeen: string,
-    /** The table's rows, and where this conversation's row starts. */
-    numbers: Float64Array,
-    at: number,
-  ) {
-    this.#numbers = numbers;
-    this.#at = at;
+  /** `row`: the table's rows, and where this conversation's row starts. */
+  constructor(fields: ConversationFields, row: { numbers: Float64Array; at: number }) {
+    // Assigned one by one, in one order, so every row has one hidden class (and no spread copy).
+    this.remoteIp = fields.remoteIp;
+    this.localPort = fields.localPort;
+    this.remotePort = fields.remotePort;
+    this.protocol = fields.protocol;
+    this.direction = fields.direction;
+    this.inBytes = fields.inBytes;
+    this.outBytes = fields.outBytes;
+    this.inPackets = fields.inPackets;
+    this.outPackets = fields.outPackets;
+    this.accepted = fields.accepted;
+    this.rejected = fields.rejected;
+    this.firstSeen = fields.firstSeen;
+    this.lastSeen = fields.lastSeen;
+    this.#numbers = row.numbers;
+    this.#at = row.at;
   }
 
   get acceptedOutBytes(): number {
@@ -166,6 +220,84 @@ export class ConversationRow implements Conversation, ConversationFacts {
 
   get lastSeenAt(): number {
     return this.#numbers[this.#at + LAST_SEEN]!;
+  }
+
+  /** Where this conversation's row starts in the table's numbers. */
+  get rowAt(): number {
+    return this.#at;
+  }
+}
+
+/** Ordering by key orders by local port, remote port and protocol in turn (the key holds them from the top down). */
+const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The conversation of the row at rows[o]. */
+function conversationRow(rows: Float64Array, o: number, remoteIp: string, iso: (seconds: number) => string): ConversationRow {
+  const key = rows[o + KEY]!;
+  const localPort = Math.floor(key / 16777216);
+  const remotePort = Math.floor(key / 256) % 65536;
+  const opened = rows[o + OPENED]!;
+  const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
+  return new ConversationRow({
+    remoteIp, localPort, remotePort, protocol: key % 256, direction,
+    inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
+    accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!, firstSeen: iso(rows[o + FIRST_SEEN]!), lastSeen: iso(rows[o + LAST_SEEN]!),
+  }, { numbers: rows, at: o });
+}
+
+/**
+ * Every conversation of an analysis, largest first (bytes in and out; ties by remote
+ * address, then local port, remote port and protocol): one order whatever the threads and
+ * the spills. Read it in order (for...of, once or many times) or take the first few; it is
+ * never held whole in memory when the analysis spilled.
+ */
+export interface ConversationList extends Iterable<Conversation> {
+  readonly length: number;
+  /** The first `count` conversations (all, when fewer). */
+  top(count: number): Conversation[];
+}
+
+function arrayList(rows: ConversationRow[], mark: ((c: Conversation) => boolean) | null): ConversationList {
+  if (mark !== null) for (const c of rows) if (mark(c)) c.fromFinding = true;
+  return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
+}
+
+/** The conversations of sorted runs on disk, merged as they are read. */
+class RunList implements ConversationList {
+  constructor(
+    private readonly runs: readonly string[],
+    readonly length: number,
+    private readonly context: { book: AddressBook; mark: ((c: Conversation) => boolean) | null },
+  ) {}
+
+  top(count: number): Conversation[] {
+    const out: Conversation[] = [];
+    if (count <= 0) return out;
+    for (const c of this) {
+      out.push(c);
+      if (out.length >= count) break;
+    }
+    return out;
+  }
+
+  *[Symbol.iterator](): Iterator<Conversation> {
+    const { book, mark } = this.context;
+    const iso = isoSeconds();
+    const bytesOf = (rows: Float64Array, at: number): number => rows[at + IN_BYTES]! + rows[at + OUT_BYTES]!;
+    const before = (a: Float64Array, i: number, b: Float64Array, j: number): boolean => {
+      const x = bytesOf(a, i);
+      const y = bytesOf(b, j);
+      if (x !== y) return x > y;
+      const order = compareTexts(book.plainText(a[i + ADDRESS]!), book.plainText(b[j + ADDRESS]!));
+      return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
+    };
+    for (const { rows, at } of mergeRuns(this.runs, ROW, before)) {
+      // A copy of the row: the cursor's chunk is refilled as the merge moves on.
+      const own = rows.slice(at, at + ROW);
+      const c = conversationRow(own, 0, book.plainText(own[ADDRESS]!), iso);
+      if (mark !== null && mark(c)) c.fromFinding = true;
+      yield c;
+    }
   }
 }
 
@@ -194,94 +326,77 @@ function isoSeconds(): (seconds: number) => string {
   };
 }
 
-/** A conversation's row: its key, then its totals (f64 each, in the core's memory). */
-const ADDRESS = 0, KEY = 1, IN_BYTES = 2, OUT_BYTES = 3, IN_PACKETS = 4, OUT_PACKETS = 5, ACCEPTED_OUT_BYTES = 6, ACCEPTED = 7,
-  REJECTED = 8, FIRST_SEEN = 9, LAST_SEEN = 10, OPENED = 11;
-const ROW = 12;
-/** A minute's row: the minute, then its totals. */
-const MINUTE_ROW = 5;
+/** A conversation's row: its key, then its totals (f64 each, in the core's memory; checked against the core at load). */
+const {
+  ROW_ADDRESS: ADDRESS, ROW_KEY: KEY, ROW_IN_BYTES: IN_BYTES, ROW_OUT_BYTES: OUT_BYTES, ROW_IN_PACKETS: IN_PACKETS, ROW_OUT_PACKETS: OUT_PACKETS,
+  ROW_ACCEPTED_OUT_BYTES: ACCEPTED_OUT_BYTES, ROW_ACCEPTED: ACCEPTED, ROW_REJECTED: REJECTED, ROW_FIRST_SEEN: FIRST_SEEN, ROW_LAST_SEEN: LAST_SEEN,
+  ROW_OPENED: OPENED, ROW, MINUTE_ROW, OPENED_BY_LOCAL, OPENED_BY_REMOTE,
+  STAT_TOTAL, STAT_MATCHED, STAT_NODATA, STAT_SKIPDATA, STAT_MINUTE_OVERFLOW,
+} = CORE_LAYOUT;
 
 /** What the parser does with each column of a file's format (the core's op codes). */
-const SKIP = 0;
 const OPS: Partial<Record<FlowLogField, number>> = {
-  srcaddr: 1, dstaddr: 2, srcport: 3, dstport: 4, protocol: 5, packets: 6, bytes: 7, start: 8, end: 9, 'tcp-flags': 10,
-  action: 11, 'log-status': 12,
+  srcaddr: CORE_LAYOUT.OP_SRCADDR, dstaddr: CORE_LAYOUT.OP_DSTADDR, srcport: CORE_LAYOUT.OP_SRCPORT, dstport: CORE_LAYOUT.OP_DSTPORT,
+  protocol: CORE_LAYOUT.OP_PROTOCOL, packets: CORE_LAYOUT.OP_PACKETS, bytes: CORE_LAYOUT.OP_BYTES, start: CORE_LAYOUT.OP_START, end: CORE_LAYOUT.OP_END,
+  'tcp-flags': CORE_LAYOUT.OP_TCP_FLAGS, action: CORE_LAYOUT.OP_ACTION, 'log-status': CORE_LAYOUT.OP_LOG_STATUS,
 };
-const INTERFACE = 13, FLOW_DIRECTION = 14;
 /** Remote filter verdicts per conversation. */
 const PASSES = 1, REFUSED = 2;
 
-/** The part of the WebAssembly API used here (the project's types are Node's, which leave it out). */
-declare const WebAssembly: {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-  Global: abstract new () => { value: unknown };
-};
-type WasmModule = { readonly wasmModule: unique symbol };
-
-/** The core's exports: its functions, and its layout and limits as globals. */
-interface CoreExports {
-  memory: { buffer: ArrayBuffer };
-  configure(locals: number, eni: number, localPorts: number, remotePorts: number, protocols: number, direction: number, action: number, remote: number, from: number, to: number): void;
-  setOps(count: number): void;
-  lines(from: number, to: number, firstLine: number): number;
-  find(address: number, key: number): number;
-  addMinute(minute: number, inBytes: number, outBytes: number, accepted: number, rejected: number): void;
-  conversationCount(): number;
-  minuteCount(): number;
-}
-type Layout = Record<
-  | 'MAX_LINE_BYTES' | 'MAX_CONVERSATIONS' | 'MAX_MINUTES' | 'MAX_OPS' | 'MAX_LOCALS' | 'ROW' | 'MINUTE_ROW' | 'READ_BYTES' | 'INFLATE_BYTES'
-  | 'SCRATCH_BYTES' | 'STATS' | 'STAT_TOTAL' | 'STAT_MATCHED' | 'STAT_NODATA' | 'STAT_SKIPDATA' | 'STAT_OVERFLOW' | 'STAT_MINUTE_OVERFLOW'
-  | 'LOCALS' | 'ENI' | 'LOCAL_PORTS' | 'REMOTE_PORTS' | 'PROTOCOLS' | 'OPS' | 'READ' | 'INFLATE' | 'SCRATCH' | 'VERDICTS' | 'ROWS' | 'MINUTES',
-  number
->;
-
-let compiled: WasmModule | undefined;
-
-/** The compiled core, compiled once per thread (a few kilobytes: well under a millisecond). */
-function coreModule(): WasmModule {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('./flow-core.wasm', import.meta.url)));
-  return compiled;
+/** The core's configuration, written to its configuration block (CONFIG_*) before configure(). */
+interface CoreConfig {
+  /** How many of the ids at LOCALS are the instance's (0: flow-direction says). */
+  locals: number;
+  /** The ENI's length at ENI; -1: any. */
+  eniLength: number;
+  /** Whether the tables at LOCAL_PORTS, REMOTE_PORTS and PROTOCOLS filter. */
+  localPorts: boolean;
+  remotePorts: boolean;
+  protocols: boolean;
+  direction: FlowFilters['direction'];
+  action: FlowFilters['action'];
+  remote: boolean;
+  /** [from, to) in epoch seconds; null: open. */
+  from: number | null;
+  to: number | null;
+  capacity: number;
 }
 
-/** The core's calls out, answered by the accumulator that owns the instance. */
-type CoreCalls = {
-  addressId(start: number, end: number): number;
-  remotePasses(address: number): boolean;
-  malformed(start: number, end: number, line: number, column: number, at: number): void;
-  tooLong(line: number): void;
-};
-
-function instantiate(calls: CoreCalls): { core: CoreExports; layout: Layout } {
-  const instance = new WebAssembly.Instance(coreModule(), { flow: calls });
-  const exports = instance.exports as unknown as CoreExports;
-  const layout = Object.fromEntries(Object.entries(instance.exports).flatMap(([name, value]) => (value instanceof WebAssembly.Global ? [[name, value.value]] : []))) as Layout;
-  // The limits are the core's and this side's at once: a core built from other sources fails here, not in a run.
-  if (layout.MAX_LINE_BYTES !== MAX_LINE_BYTES || layout.MAX_CONVERSATIONS !== MAX_CONVERSATIONS || layout.MAX_MINUTES !== MAX_MINUTES || layout.MAX_LOCALS !== MAX_LOCAL_IPS
-    || layout.ROW !== ROW || layout.MINUTE_ROW !== MINUTE_ROW) {
-    throw new Error('flow-core.wasm does not match flow-accumulator.ts: rebuild it with `npm run build:wasm -w @orgshield/investigations`.');
-  }
-  return { core: exports, layout };
+function configureCore(core: CoreFunctions, regions: CoreRegions, config: CoreConfig): void {
+  const L = CORE_LAYOUT;
+  const block = new Float64Array(core.memory.buffer, regions.CONFIG, L.CONFIG_FIELDS);
+  block[L.CONFIG_LOCALS] = config.locals;
+  block[L.CONFIG_ENI_LENGTH] = config.eniLength;
+  block[L.CONFIG_LOCAL_PORTS] = config.localPorts ? 1 : 0;
+  block[L.CONFIG_REMOTE_PORTS] = config.remotePorts ? 1 : 0;
+  block[L.CONFIG_PROTOCOLS] = config.protocols ? 1 : 0;
+  block[L.CONFIG_DIRECTION] = config.direction === null ? 0 : config.direction === 'inbound' ? L.DIRECTION_INBOUND : L.DIRECTION_OUTBOUND;
+  block[L.CONFIG_ACTION] = config.action === null ? 0 : config.action === 'ACCEPT' ? L.ACTION_ACCEPT : L.ACTION_REJECT;
+  block[L.CONFIG_REMOTE] = config.remote ? 1 : 0;
+  block[L.CONFIG_FROM] = config.from ?? -Infinity;
+  block[L.CONFIG_TO] = config.to ?? Infinity;
+  block[L.CONFIG_CAPACITY] = config.capacity;
+  core.configure();
 }
 
 /** The exportable state of an accumulator: plain data, to send from a reader thread. */
 export interface AccumulatorState {
   counts: RecordCounts;
-  overflow: number;
   minuteOverflow: number;
-  /** The conversations' rows (ROW numbers each), cut to size; refused ones left out. */
+  /** The conversations' rows (ROW numbers each), cut to size; refused ones left out. Empty when the reader spilled. */
   rows: Float64Array;
   /** The addresses other than IPv4 that the rows' address ids point to. */
   others: string[];
+  /** When the reader's table spilled: every row it had, in its partition files. */
+  spilled: SpilledRows | null;
   /** The minutes' rows (MINUTE_ROW numbers each). */
   minutes: Float64Array;
 }
 
 export class FlowAccumulator implements FlowRecordSink {
   private readonly addresses = new AddressBook();
-  private readonly core: CoreExports;
-  private readonly layout: Layout;
+  private readonly core: CoreFunctions;
+  private readonly regions: CoreRegions;
   /** The core's memory, as bytes and as numbers (it never grows, so these views stay valid). */
   private readonly heap: Buffer;
   private readonly stats: Float64Array;
@@ -291,20 +406,37 @@ export class FlowAccumulator implements FlowRecordSink {
   private file = '';
   private readonly eni: Buffer | null;
   private readonly localCount: number;
+  private readonly problems: FlowLogProblems;
+  private readonly remoteFilter: ((address: string) => boolean) | null;
+  /** This reader's spill files, once its table has spilled. */
+  private writer: PartitionWriter | null = null;
+  /** Spilled rows of the readers merged into this one (others: null for this reader's own). */
+  private readonly spills: { files: (string | null)[]; others: string[] | null }[] = [];
+  /** Set while partitions are merged: the table must not spill then. */
+  private merging = false;
+  private readonly coreConfig: CoreConfig;
 
   constructor(
     private readonly config: AccumulatorConfig,
-    private readonly problems: FlowLogProblems,
-    /** Decides the remote filter for one address (CIDR matching lives with the caller). */
-    private readonly remoteFilter: ((address: string) => boolean) | null,
+    options: {
+      problems: FlowLogProblems;
+      /** Decides the remote filter for one address (CIDR matching lives with the caller). */
+      remoteFilter: ((address: string) => boolean) | null;
+      /** Names this reader's spill files apart from the other readers'. */
+      spillName: string;
+    },
   ) {
-    ({ core: this.core, layout: this.layout } = instantiate({
+    this.problems = options.problems;
+    this.remoteFilter = options.remoteFilter;
+    const { spillName } = options;
+    ({ core: this.core, regions: this.regions } = instantiateCore({
       addressId: (start, end) => this.addresses.id(this.heap.toString('latin1', start, end)),
       remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
       malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
       tooLong: (line) => this.tooLong(line),
+      spill: (count) => this.spill(count, spillName),
     }));
-    const { layout } = this;
+    const layout = this.regions;
     const buffer = this.core.memory.buffer;
     this.heap = Buffer.from(buffer);
     this.stats = new Float64Array(buffer, layout.STATS, 8);
@@ -318,37 +450,32 @@ export class FlowAccumulator implements FlowRecordSink {
     for (const port of config.localPorts) this.heap[layout.LOCAL_PORTS + port] = 1;
     for (const port of config.remotePorts) this.heap[layout.REMOTE_PORTS + port] = 1;
     for (const protocol of config.protocols) this.heap[layout.PROTOCOLS + protocol] = 1;
-    this.core.configure(
-      locals.length, this.eni === null ? -1 : this.eni.length,
-      config.localPorts.length > 0 ? 1 : 0, config.remotePorts.length > 0 ? 1 : 0, config.protocols.length > 0 ? 1 : 0,
-      config.direction === null ? 0 : config.direction === 'inbound' ? 1 : 2,
-      config.action === null ? 0 : config.action === 'ACCEPT' ? 1 : 2,
-      remoteFilter === null ? 0 : 1, config.from ?? -Infinity, config.to ?? Infinity,
-    );
+    this.coreConfig = {
+      locals: locals.length, eniLength: this.eni === null ? -1 : this.eni.length,
+      localPorts: config.localPorts.length > 0, remotePorts: config.remotePorts.length > 0, protocols: config.protocols.length > 0,
+      direction: config.direction, action: config.action, remote: this.remoteFilter !== null, from: config.from, to: config.to,
+      capacity: config.capacity,
+    };
+    configureCore(this.core, layout, this.coreConfig);
   }
 
   /** Buffers in the core's memory for LocalFlowLogReader to read and inflate into: lines there are parsed where they lie. */
   readerBuffers(): { input: Buffer; output: Buffer } {
-    const { layout } = this;
+    const layout = this.regions;
     return {
-      input: this.heap.subarray(layout.READ, layout.READ + layout.READ_BYTES),
-      output: this.heap.subarray(layout.INFLATE, layout.INFLATE + layout.INFLATE_BYTES),
+      input: this.heap.subarray(layout.READ, layout.READ + CORE_LAYOUT.READ_BYTES),
+      output: this.heap.subarray(layout.INFLATE, layout.INFLATE + CORE_LAYOUT.INFLATE_BYTES),
     };
   }
 
   get counts(): RecordCounts {
-    const { stats, layout } = this;
-    return { total: stats[layout.STAT_TOTAL]!, matched: stats[layout.STAT_MATCHED]!, nodata: stats[layout.STAT_NODATA]!, skipdata: stats[layout.STAT_SKIPDATA]! };
-  }
-
-  /** Matching records of conversations the full table could not take. */
-  get overflow(): number {
-    return this.stats[this.layout.STAT_OVERFLOW]!;
+    const { stats } = this;
+    return { total: stats[STAT_TOTAL]!, matched: stats[STAT_MATCHED]!, nodata: stats[STAT_NODATA]!, skipdata: stats[STAT_SKIPDATA]! };
   }
 
   /** Matching records in minutes beyond MAX_MINUTES: counted, not in the series. */
   get minuteOverflow(): number {
-    return this.stats[this.layout.STAT_MINUTE_OVERFLOW]!;
+    return this.stats[STAT_MINUTE_OVERFLOW]!;
   }
 
   get conversationCount(): number {
@@ -359,32 +486,34 @@ export class FlowAccumulator implements FlowRecordSink {
   get series(): MinuteTotals {
     const numbers = this.minuteRows();
     const column = (field: number) => Array.from({ length: numbers.length / MINUTE_ROW }, (_, m) => numbers[m * MINUTE_ROW + field]!);
-    return { minutes: column(0), inBytes: column(1), outBytes: column(2), accepted: column(3), rejected: column(4) };
+    const L = CORE_LAYOUT;
+    return {
+      minutes: column(L.MINUTE_AT), inBytes: column(L.MINUTE_IN_BYTES), outBytes: column(L.MINUTE_OUT_BYTES),
+      accepted: column(L.MINUTE_ACCEPTED), rejected: column(L.MINUTE_REJECTED),
+    };
   }
 
   private minuteRows(): Float64Array {
-    return new Float64Array(this.core.memory.buffer, this.layout.MINUTES, this.core.minuteCount() * MINUTE_ROW);
+    return new Float64Array(this.core.memory.buffer, this.regions.MINUTES, this.core.minuteCount() * MINUTE_ROW);
   }
 
   beginFile(file: string, columns: readonly (FlowLogField | null)[]): boolean {
     if (this.localCount === 0 && !columns.includes('flow-direction')) {
-      this.problems.add({
-        file, code: 'missing-field',
-        message: `${file} has no flow-direction field and no local address was given, so its records cannot be told in from out; the file is skipped (give --local-ip).`,
-      });
+      this.problems.add(flowLogProblem.noFlowDirection(file));
       return false;
     }
     if (this.eni !== null && !columns.includes('interface-id')) {
-      this.problems.add({ file, code: 'missing-field', message: `${file} has no interface-id field, so its records cannot be matched to ${this.config.eni}; the file is skipped.` });
+      this.problems.add(flowLogProblem.noInterfaceId(file, this.config.eni!));
       return false;
     }
     // A header is at most MAX_LINE_BYTES long, so it names fewer columns than the core has room for.
     this.heap.set(columns.map((column) => {
-      if (column === null) return SKIP;
-      if (column === 'interface-id') return this.eni === null ? SKIP : INTERFACE;
-      if (column === 'flow-direction') return this.localCount > 0 ? SKIP : FLOW_DIRECTION;
-      return OPS[column] ?? SKIP;
-    }), this.layout.OPS);
+      const { OP_SKIP, OP_INTERFACE, OP_FLOW_DIRECTION } = CORE_LAYOUT;
+      if (column === null) return OP_SKIP;
+      if (column === 'interface-id') return this.eni === null ? OP_SKIP : OP_INTERFACE;
+      if (column === 'flow-direction') return this.localCount > 0 ? OP_SKIP : OP_FLOW_DIRECTION;
+      return OPS[column] ?? OP_SKIP;
+    }), this.regions.OPS);
     this.core.setOps(columns.length);
     this.columns = columns;
     return true;
@@ -398,7 +527,8 @@ export class FlowAccumulator implements FlowRecordSink {
   lines(buf: Buffer, from: number, to: number, file: string, firstLine: number): number {
     this.file = file;
     if (buf.buffer === this.heap.buffer) return this.core.lines(buf.byteOffset + from, buf.byteOffset + to, firstLine);
-    const { SCRATCH, SCRATCH_BYTES } = this.layout;
+    const { SCRATCH } = this.regions;
+    const { SCRATCH_BYTES } = CORE_LAYOUT;
     let count = 0;
     while (from < to) {
       let end = to;
@@ -439,7 +569,7 @@ export class FlowAccumulator implements FlowRecordSink {
       while (end < e && buf[end] !== 32) end++;
       why = `has ${this.columns[column] ?? 'a field'} '${buf.toString('latin1', start, Math.min(end, start + 40))}', which is not valid`;
     }
-    this.problems.add({ file, line, code: 'malformed-record', message: `${file}:${line} ${why}; the record is skipped.` });
+    this.problems.add(flowLogProblem.malformed(file, line, why));
   }
 
   private tooLong(line: number): void {
@@ -447,7 +577,7 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   private refused(i: number): boolean {
-    return this.remoteFilter !== null && this.heap[this.layout.VERDICTS + i] === REFUSED;
+    return this.remoteFilter !== null && this.heap[this.regions.VERDICTS + i] === REFUSED;
   }
 
   /**
@@ -470,28 +600,46 @@ export class FlowAccumulator implements FlowRecordSink {
     }
     kept.sort((x, y) => {
       if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
-      const a = addresses[x]!;
-      const b = addresses[y]!;
-      // The key is local port, remote port, protocol from the top down: ordering by it orders by each in turn.
-      return (a < b ? -1 : a > b ? 1 : 0) || keys[x]! - keys[y]!;
+      return compareTexts(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
     });
     const iso = isoSeconds();
-    return kept.map((i) => {
-      const o = i * ROW;
-      const key = rows[o + KEY]!;
-      const localPort = Math.floor(key / 16777216);
-      const remotePort = Math.floor(key / 256) % 65536;
-      const opened = rows[o + OPENED]!;
-      const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
-      return new ConversationRow(
-        addresses[i]!, localPort, remotePort, key % 256, direction,
-        rows[o + IN_BYTES]!, rows[o + OUT_BYTES]!, rows[o + IN_PACKETS]!, rows[o + OUT_PACKETS]!, rows[o + ACCEPTED]!, rows[o + REJECTED]!,
-        iso(rows[o + FIRST_SEEN]!), iso(rows[o + LAST_SEEN]!), rows, o,
-      );
-    });
+    return kept.map((i) => conversationRow(rows, i * ROW, addresses[i]!, iso));
+  }
+
+  /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
+  private spill(count: number, name: string): void {
+    if (this.merging) {
+      // Only a remote address with more conversations than the table holds gets here.
+      throw new Error(`One spill partition has more than ${MAX_CONVERSATIONS} conversations (a remote address with that many); it cannot be merged in memory.`);
+    }
+    this.writer ??= new PartitionWriter(this.config.spillDir, name, ROW);
+    const rows = this.rows;
+    for (let i = 0; i < count; i++) {
+      if (this.refused(i)) continue;
+      this.writer.add(this.addresses.partition(rows[i * ROW + ADDRESS]!), rows, i * ROW);
+    }
+  }
+
+  /** Whether any rows went to spill files (this reader's or merged readers'). */
+  get spilled(): boolean {
+    return this.writer !== null || this.spills.length > 0;
+  }
+
+  /** Spills what the table still holds and closes this reader's files. */
+  private closeSpill(): (string | null)[] {
+    this.spill(this.conversationCount, '');
+    this.core.clearConversations();
+    const files = this.writer!.close();
+    this.writer = null;
+    return files;
   }
 
   exportState(): AccumulatorState {
+    const base = { counts: this.counts, minuteOverflow: this.minuteOverflow, others: this.addresses.others(), minutes: this.minuteRows().slice() };
+    if (this.writer !== null) {
+      const files = this.closeSpill();
+      return { ...base, rows: new Float64Array(0), others: this.addresses.others(), spilled: { files, others: this.addresses.others() } };
+    }
     const size = this.conversationCount;
     let rows: Float64Array;
     if (this.remoteFilter === null) {
@@ -506,40 +654,80 @@ export class FlowAccumulator implements FlowRecordSink {
       }
       rows = rows.slice(0, n * ROW);
     }
-    return {
-      counts: this.counts, overflow: this.overflow, minuteOverflow: this.minuteOverflow, rows,
-      others: this.addresses.others(), minutes: this.minuteRows().slice(),
-    };
+    return { ...base, rows, spilled: null };
   }
 
   /** Adds another accumulator's state (from a reader thread) to this one. */
   merge(state: AccumulatorState): void {
-    const { stats, layout } = this;
-    stats[layout.STAT_TOTAL]! += state.counts.total;
-    stats[layout.STAT_MATCHED]! += state.counts.matched;
-    stats[layout.STAT_NODATA]! += state.counts.nodata;
-    stats[layout.STAT_SKIPDATA]! += state.counts.skipdata;
-    stats[layout.STAT_OVERFLOW]! += state.overflow;
-    stats[layout.STAT_MINUTE_OVERFLOW]! += state.minuteOverflow;
-    const from = state.rows;
+    const { stats } = this;
+    stats[STAT_TOTAL]! += state.counts.total;
+    stats[STAT_MATCHED]! += state.counts.matched;
+    stats[STAT_NODATA]! += state.counts.nodata;
+    stats[STAT_SKIPDATA]! += state.counts.skipdata;
+    stats[STAT_MINUTE_OVERFLOW]! += state.minuteOverflow;
+    if (state.spilled !== null) this.spills.push(state.spilled);
+    else this.mergeRows(state.rows, state.others);
+    const m = state.minutes;
+    for (let o = 0; o < m.length; o += MINUTE_ROW) this.core.addMinute(m[o]!, m[o + 1]!, m[o + 2]!, m[o + 3]!, m[o + 4]!);
+  }
+
+  /** Totals rows (ROW numbers each, their IPv6 ids numbered by `others`; null: by this book) into the table. */
+  private mergeRows(from: Float64Array, others: readonly string[] | null): void {
     const rows = this.rows;
     for (let o = 0; o < from.length; o += ROW) {
       let address = from[o + ADDRESS]!;
-      if (address >= OTHER_ADDRESSES) address = this.addresses.id(state.others[address - OTHER_ADDRESSES]!);
+      if (others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(others[address - OTHER_ADDRESSES]!);
       const i = this.core.find(address, from[o + KEY]!);
-      if (i < 0) {
-        stats[layout.STAT_OVERFLOW]! += from[o + ACCEPTED]! + from[o + REJECTED]!;
-        continue;
-      }
-      // The thread exported only conversations its remote filter passed: no need to ask the filter again.
-      if (this.remoteFilter !== null) this.heap[layout.VERDICTS + i] = PASSES;
+      // The rows passed the remote filter where they were read: no need to ask it again.
+      if (this.remoteFilter !== null) this.heap[this.regions.VERDICTS + i] = PASSES;
       const into = i * ROW;
       for (let field = IN_BYTES; field <= REJECTED; field++) rows[into + field]! += from[o + field]!;
       rows[into + FIRST_SEEN] = Math.min(rows[into + FIRST_SEEN]!, from[o + FIRST_SEEN]!);
       rows[into + LAST_SEEN] = Math.max(rows[into + LAST_SEEN]!, from[o + LAST_SEEN]!);
       rows[into + OPENED] = rows[into + OPENED]! | from[o + OPENED]!;
     }
-    const m = state.minutes;
-    for (let o = 0; o < m.length; o += MINUTE_ROW) this.core.addMinute(m[o]!, m[o + 1]!, m[o + 2]!, m[o + 3]!, m[o + 4]!);
   }
+
+  /**
+   * The end of the scan: every conversation, in partitions. Unspilled, the table is one
+   * partition and `visit` gets all of it, sorted; the list returned is that array. Spilled,
+   * each partition's files are merged alone into the table, `visit` gets its rows sorted
+   * (every conversation of one remote address is in one partition), and they are written
+   * back as a sorted run; the list returned merges the runs as it is read. The rows handed
+   * to `visit` are views of the table: valid until `visit` returns.
+   */
+  finish(visit: (rows: readonly ConversationRow[]) => void, mark: ((c: Conversation) => boolean) | null): ConversationList {
+    if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
+      const rows = this.conversationRows();
+      visit(rows);
+      return arrayList(rows, mark);
+    }
+    // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
+    if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
+    if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
+    this.merging = true;
+    configureCore(this.core, this.regions, { ...this.coreConfig, capacity: MAX_CONVERSATIONS });
+    const runs: string[] = [];
+    let count = 0;
+    for (let p = 0; p < SPILL_PARTITIONS; p++) {
+      this.core.clearConversations();
+      this.addresses.forgetTexts();
+      for (const spill of this.spills) {
+        const file = spill.files[p];
+        if (file !== null && file !== undefined) readRows(file, ROW, (rows) => this.mergeRows(rows, spill.others));
+      }
+      const sorted = this.conversationRows();
+      if (sorted.length === 0) continue;
+      visit(sorted);
+      const run = new Float64Array(sorted.length * ROW);
+      sorted.forEach((row, n) => run.set(this.rows.subarray(row.rowAt, row.rowAt + ROW), n * ROW));
+      const path = `${this.config.spillDir}/run-${p}.rows`;
+      writeRun(path, run);
+      runs.push(path);
+      count += sorted.length;
+    }
+    this.addresses.forgetTexts();
+    return new RunList(runs, count, { book: this.addresses, mark });
+  }
+
 }

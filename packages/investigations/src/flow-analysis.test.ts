@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { InvalidInputError } from '@orgshield/errors';
 import { CUSTOM_FLOW_LOG_FIELDS, type FlowLogScenario, type PlantedIncident, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeFlowLogs, flowAnalysisJson, type FlowAnalysisOptions } from './flow-analysis.js';
+import { analyzeFlowLogs, type FlowAnalysisOptions } from './flow-analysis.js';
+import { writeFlowAnalysisJson } from './flow-output.js';
 import { flowAnalysisJsonSchema } from './report-json.js';
 
 const LOCAL = '10.0.1.25';
@@ -27,8 +28,12 @@ async function logs(scenario: Partial<FlowLogScenario>, options: Partial<Paramet
   return dir;
 }
 
+/** An analysis as plain data (its conversations read into an array), its temporary files removed. */
 async function analyze(dir: string | string[], options: FlowAnalysisOptions = { localIps: [LOCAL] }) {
-  return analyzeFlowLogs({ paths: Array.isArray(dir) ? dir : [dir] }, options);
+  const { conversations, dispose, spilled: _, ...analysis } = await analyzeFlowLogs({ paths: Array.isArray(dir) ? dir : [dir] }, options);
+  const all = [...conversations];
+  dispose();
+  return { ...analysis, conversations: all };
 }
 
 describe('findings on generated traffic', () => {
@@ -77,7 +82,7 @@ describe('findings on generated traffic', () => {
       { localIps: [LOCAL, LOCAL6] },
     );
     expect(analysis.findings).toEqual([]);
-    const v6 = analysis.conversations.filter((c) => c.remoteIp.includes(':'));
+    const v6 = [...analysis.conversations].filter((c) => c.remoteIp.includes(':'));
     expect(v6.length).toBeGreaterThan(10);
     expect(v6.every((c) => c.localPort === 443 && c.direction === 'inbound')).toBe(true);
   });
@@ -86,7 +91,7 @@ describe('findings on generated traffic', () => {
     const analysis = await analyze(await logs({ incidents: [{ kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(4), remotePort: 9001 }] }), {
       localIps: [LOCAL], markFrom: { ips: ['91.219.236.18'], ports: [9001] },
     });
-    expect(analysis.conversations.filter((c) => c.fromFinding).map((c) => [c.remoteIp, c.remotePort])).toEqual([['91.219.236.18', 9001]]);
+    expect([...analysis.conversations].filter((c) => c.fromFinding).map((c) => [c.remoteIp, c.remotePort])).toEqual([['91.219.236.18', 9001]]);
     expect(analysis.findings.find((f) => f.kind === 'exfiltration')?.fromFinding).toBe(true);
     expect(analysis.findings.filter((f) => f.fromFinding)).toHaveLength(1);
   });
@@ -98,9 +103,9 @@ describe('local side, direction, ENI, window and filters', () => {
     const withIps = await analyze(dir);
     const withoutIps = await analyze(dir, {});
     expect(withoutIps.records).toEqual(withIps.records);
-    expect(withoutIps.conversations).toEqual(withIps.conversations);
+    expect([...withoutIps.conversations]).toEqual([...withIps.conversations]);
     // Service calls go out from ephemeral ports; web clients come in to 443.
-    const outbound = withIps.conversations.filter((c) => c.remotePort === 5432);
+    const outbound = [...withIps.conversations].filter((c) => c.remotePort === 5432);
     expect(outbound.length).toBeGreaterThan(0);
     expect(outbound.every((c) => c.direction === 'outbound')).toBe(true);
   });
@@ -119,7 +124,7 @@ describe('local side, direction, ENI, window and filters', () => {
     const onlyA = await analyze([a, b], { localIps: [LOCAL], eni: 'eni-0aaaaaaaaaaaaaaa1' });
     const aAlone = await analyze(a);
     expect(onlyA.records.matched).toBe(aAlone.records.matched);
-    expect(onlyA.conversations).toEqual(aAlone.conversations);
+    expect([...onlyA.conversations]).toEqual([...aAlone.conversations]);
     expect(both.records.matched).toBeGreaterThan(onlyA.records.matched);
   });
 
@@ -132,7 +137,7 @@ describe('local side, direction, ENI, window and filters', () => {
     expect(first.window).toEqual({ from: at(0).toISOString(), to: at(3).toISOString() });
     expect(first.timeline[0]!.start).toBe(at(0).toISOString());
     expect(first.timeline.at(-1)!.end).toBe(at(3).toISOString());
-    for (const c of first.conversations) expect(Date.parse(c.firstSeen)).toBeLessThan(at(3).getTime());
+    for (const c of [...first.conversations]) expect(Date.parse(c.firstSeen)).toBeLessThan(at(3).getTime());
     expect(first.records.total).toBe(whole.records.total);
   });
 
@@ -140,13 +145,13 @@ describe('local side, direction, ENI, window and filters', () => {
     const dir = await logs({ incidents: [{ kind: 'port-scan', remoteIp: '45.33.32.156', at: at(1) }] });
     const check = async (options: FlowAnalysisOptions, keep: (c: Awaited<ReturnType<typeof analyze>>['conversations'][number]) => boolean) => {
       const analysis = await analyze(dir, { localIps: [LOCAL], ...options });
-      expect(analysis.conversations.length).toBeGreaterThan(0);
-      expect(analysis.conversations.every(keep)).toBe(true);
-      expect(analysis.records.matched).toBe(analysis.conversations.reduce((n, c) => n + c.accepted + c.rejected, 0));
+      expect([...analysis.conversations].length).toBeGreaterThan(0);
+      expect([...analysis.conversations].every(keep)).toBe(true);
+      expect(analysis.records.matched).toBe([...analysis.conversations].reduce((n, c) => n + c.accepted + c.rejected, 0));
       return analysis;
     };
     const scan = await check({ filters: { remote: ['45.33.0.0/16'] } }, (c) => c.remoteIp.startsWith('45.33.'));
-    expect(scan.conversations.filter((c) => c.remoteIp === '45.33.32.156')).toHaveLength(300);
+    expect([...scan.conversations].filter((c) => c.remoteIp === '45.33.32.156')).toHaveLength(300);
     await check({ filters: { remotePorts: [53], protocols: [17] } }, (c) => c.remotePort === 53 && c.protocol === 17);
     await check({ filters: { direction: 'outbound' } }, (c) => c.direction === 'outbound');
     await check({ filters: { action: 'REJECT' } }, (c) => c.accepted === 0 && c.rejected > 0);
@@ -172,7 +177,7 @@ describe('local side, direction, ENI, window and filters', () => {
       line('2001:db8::zz', LOCAL6, 1), line('10.0.1.300', LOCAL, 1), line('198.51.100.7', LOCAL, 5),
     ].join('\n'));
     const analysis = await analyze(dir, { localIps: [LOCAL, '2600:1F18:ABCD::25'] });
-    expect(analysis.conversations.map((c) => [c.remoteIp, c.inBytes, c.accepted])).toEqual([['2001:db8::9', 123, 3], ['198.51.100.7', 5, 1]]);
+    expect([...analysis.conversations].map((c) => [c.remoteIp, c.inBytes, c.accepted])).toEqual([['2001:db8::9', 123, 3], ['198.51.100.7', 5, 1]]);
     expect(analysis.problems.map((p) => p.message)).toEqual([
       `${join(dir, 'a.log')}:4 has srcaddr '2001:db8::zz', which is not valid; the record is skipped.`,
       `${join(dir, 'a.log')}:5 has srcaddr '10.0.1.300', which is not valid; the record is skipped.`,
@@ -188,10 +193,17 @@ describe('local side, direction, ENI, window and filters', () => {
     expect(await analyze(dir, { ...filtered, workers: 3 })).toEqual(await analyze(dir, { ...filtered, workers: 1 }));
   });
 
-  it('prints exactly the documented JSON shape', async () => {
-    const json = flowAnalysisJson(await analyze(await logs({ to: at(1) })));
-    expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings']);
+  it('prints exactly the documented JSON shape, written as it is produced', async () => {
+    const dir = await logs({ to: at(1) });
+    const analysis = await analyzeFlowLogs({ paths: [dir] }, { localIps: [LOCAL] });
+    const pieces: string[] = [];
+    await writeFlowAnalysisJson(analysis, async (text) => void pieces.push(text));
+    const json = JSON.parse(pieces.join('')) as Record<string, unknown>;
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings', 'problems']);
     expect(flowAnalysisJsonSchema.parse(json)).toEqual(json);
+    expect(json.conversations).toEqual(JSON.parse(JSON.stringify([...analysis.conversations])));
+    analysis.dispose();
   });
 });
 

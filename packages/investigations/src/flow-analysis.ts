@@ -10,11 +10,17 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
-import { type AccumulatorConfig, type AccumulatorState, type Conversation, FlowAccumulator, type FlowFilters, MAX_LOCAL_IPS, MAX_MINUTES, type RecordCounts } from './flow-accumulator.js';
-import { detectFindings, type FindingMark, type FlowFinding, isMarkedConversation } from './flow-findings.js';
+import {
+  type AccumulatorConfig, type AccumulatorState, type Conversation, type ConversationList, FlowAccumulator, type FlowFilters, MAX_CONVERSATIONS, MAX_LOCAL_IPS,
+  MAX_MINUTES, type RecordCounts, TABLE_BYTES_PER_CONVERSATION,
+} from './flow-accumulator.js';
+import { type FindingMark, type FlowFinding, FlowFindingDetector, isMarkedConversation } from './flow-findings.js';
 import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
-import { type FlowLogProblem, FlowLogProblems, LocalFlowLogReader, scanFlowLogObject } from './flow-log-scanner.js';
+import { type FlowLogProblem, FlowLogProblems } from './flow-log-problems.js';
+import { scanFlowLogObject } from './flow-log-stream.js';
+import { createSpillFolder, removeSpillFolder } from './flow-spill.js';
+import { LocalFlowLogReader } from './local-flow-log-reader.js';
 import { buildTimeline, chooseBucketSeconds, MAX_TIMELINE_BUCKETS, type TimelineBucket } from './flow-timeline.js';
 
 /**
@@ -22,6 +28,13 @@ import { buildTimeline, chooseBucketSeconds, MAX_TIMELINE_BUCKETS, type Timeline
  * thread: below it, starting the thread costs more than it saves.
  */
 const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
+/** The memory budget of an analysis, for the whole process, unless one is given. */
+export const DEFAULT_MEMORY_BYTES = 256 * 1024 * 1024;
+/**
+ * The share of the budget the readers' conversation tables take together; the rest is
+ * Node itself, the reader threads, their buffers, the spill's staging and the merge.
+ */
+const TABLE_SHARE = 0.4;
 
 const port = (what: string) =>
   z.number({ error: (issue) => `${what} ${String(issue.input)} is not a port number.` })
@@ -57,6 +70,14 @@ export const flowAnalysisOptionsSchema = z.object({
   markFrom: z.object({ ips: z.array(ip('Finding IP')), ports: z.array(port('Finding port')) }).optional(),
   /** Threads reading local files; default: up to 2 when the input is large. */
   workers: z.number().int().min(1).max(16).optional(),
+  /**
+   * The memory budget in bytes (default 256 MiB): past its share of it, a reader's table
+   * spills to a temporary folder, so memory does not grow with the conversations.
+   */
+  memory: z.number({ error: (issue) => `Memory budget ${String(issue.input)} is not a number of bytes.` })
+    .int({ error: (issue) => `Memory budget ${String(issue.input)} is not a whole number of bytes.` })
+    .min(1024, { error: (issue) => `Memory budget ${String(issue.input)} bytes is too small; give at least 1024.` })
+    .optional(),
 }).refine((o) => o.from === undefined || o.to === undefined || o.from.getTime() < o.to.getTime(), {
   error: (issue) => {
     const o = issue.input as { from: Date; to: Date };
@@ -83,8 +104,8 @@ export interface FlowQuery {
 export interface FlowAnalysis {
   query: FlowQuery;
   records: RecordCounts;
-  /** Sorted by bytes (in + out), largest first. */
-  conversations: Conversation[];
+  /** Sorted by bytes (in + out), largest first; read from disk as it is iterated when the analysis spilled. */
+  conversations: ConversationList;
   timeline: TimelineBucket[];
   findings: FlowFinding[];
   /** Listed problems (at most MAX_PROBLEMS_PER_FILE per file) and how many there were. */
@@ -94,17 +115,13 @@ export interface FlowAnalysis {
   bucketSeconds: number;
   /** The window analysed: as given, or the span of the matching records. */
   window: { from: string | null; to: string | null };
-  /** Matching records of conversations beyond MAX_CONVERSATIONS (counted, not tabulated). */
-  overflowRecords: number;
+  /** Whether the conversation table spilled to disk (the memory budget was reached). */
+  spilled: boolean;
+  /** Removes the analysis's temporary files (its conversations cannot be read afterwards). Also done on exit. */
+  dispose(): void;
 }
 
-export type { Conversation };
-
-/** What `orgshield flows analyze --output json` prints: exactly these four keys. */
-export function flowAnalysisJson(analysis: FlowAnalysis): Pick<FlowAnalysis, 'records' | 'conversations' | 'timeline' | 'findings'> {
-  const { records, conversations, timeline, findings } = analysis;
-  return { records, conversations, timeline, findings };
-}
+export type { Conversation, ConversationList };
 
 type WorkerReply = { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number };
 
@@ -177,6 +194,29 @@ function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOp
  */
 export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysisOptions = {}): Promise<FlowAnalysis> {
   const o = validated(options);
+  const spillDir = createSpillFolder();
+  try {
+    return await analyze(input, o, { spillDir, onProgress: options.onProgress });
+  } catch (error) {
+    removeSpillFolder(spillDir);
+    throw error;
+  }
+}
+
+/** The reader threads for local input of this size (this thread included). */
+function readerThreads(files: readonly LocalFlowLogFile[], workers: number | undefined): number {
+  const bytes = files.reduce((sum, f) => sum + f.size, 0);
+  return Math.max(1, Math.min(files.length, workers ?? (bytes >= PARALLEL_MIN_BYTES ? Math.min(2, availableParallelism()) : 1)));
+}
+
+async function analyze(
+  input: FlowLogInput, o: z.output<typeof flowAnalysisOptionsSchema>,
+  context: { spillDir: string; onProgress: FlowAnalysisOptions['onProgress'] },
+): Promise<FlowAnalysis> {
+  const files = 'paths' in input ? await listFlowLogFiles(input.paths) : null;
+  const threads = files === null ? 1 : readerThreads(files, o.workers);
+  // Each reader's table gets an equal part of the tables' share of the budget.
+  const capacity = Math.max(1, Math.min(MAX_CONVERSATIONS, Math.floor(((o.memory ?? DEFAULT_MEMORY_BYTES) * TABLE_SHARE) / threads / TABLE_BYTES_PER_CONVERSATION)));
   const config: AccumulatorConfig = {
     localIps: o.localIps.map((text) => normalizeIp(text)!),
     eni: o.eni ?? null,
@@ -188,23 +228,21 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
     protocols: o.filters.protocols,
     direction: o.filters.direction ?? null,
     action: o.filters.action ?? null,
+    capacity,
+    spillDir: context.spillDir,
   };
   const problems = new FlowLogProblems();
-  const accumulator = new FlowAccumulator(config, problems, remoteFilterFor(config.remote));
+  const accumulator = new FlowAccumulator(config, { problems, remoteFilter: remoteFilterFor(config.remote), spillName: 'main' });
   let filesDone = 0;
-  let filesTotal: number | null = null;
+  const filesTotal = files === null ? null : files.length;
   const progress = (): void => {
     filesDone++;
-    options.onProgress?.({ filesDone, filesTotal });
+    context.onProgress?.({ filesDone, filesTotal });
   };
 
-  if ('paths' in input) {
-    const files = await listFlowLogFiles(input.paths);
-    filesTotal = files.length;
-    const bytes = files.reduce((sum, f) => sum + f.size, 0);
-    const threads = Math.min(files.length, o.workers ?? (bytes >= PARALLEL_MIN_BYTES ? Math.min(2, availableParallelism()) : 1));
-    await readLocalFiles(files, Math.max(1, threads), config, accumulator, problems, progress);
-  } else {
+  if (files !== null) {
+    await readLocalFiles(files, threads, config, accumulator, problems, progress);
+  } else if ('prefixes' in input) {
     for (const prefix of input.prefixes) {
       for await (const object of input.objects.list(prefix)) {
         await scanFlowLogObject(input.objects, object.key, accumulator, problems);
@@ -227,20 +265,18 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
   if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
   const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds);
 
-  // One order whatever the threads, for the output and for the detectors, whose groups
-  // (and so their findings) follow it.
-  const conversations = accumulator.conversationRows();
-  const findings = detectFindings(conversations, timeline, bucketSeconds, o.markFrom as FindingMark | undefined);
-  if (o.markFrom !== undefined) {
-    for (const c of conversations) if (isMarkedConversation(o.markFrom, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
-  }
+  // The detectors see the conversations a partition at a time, in one order whatever the
+  // threads and the spills (their groups, and so their findings, follow it).
+  const markFrom = o.markFrom as FindingMark | undefined;
+  const detector = new FlowFindingDetector(timeline, bucketSeconds, markFrom);
+  const spilled = accumulator.spilled;
+  const conversations = accumulator.finish(
+    (rows) => detector.add(rows),
+    markFrom === undefined ? null : (c) => isMarkedConversation(markFrom, c.remoteIp, c.localPort, c.remotePort),
+  );
+  const findings = detector.findings();
+  if (!accumulator.spilled) removeSpillFolder(context.spillDir);
 
-  if (accumulator.overflow > 0) {
-    problems.add({
-      file: '(all files)', code: 'more-problems',
-      message: `${accumulator.overflow} matching records belong to conversations beyond the first ${accumulator.conversationCount}; they are counted but not tabulated (narrow the window or add filters).`,
-    });
-  }
   if (accumulator.minuteOverflow > 0) {
     problems.add({
       file: '(all files)', code: 'more-problems',
@@ -267,6 +303,7 @@ export async function analyzeFlowLogs(input: FlowLogInput, options: FlowAnalysis
     files: filesDone,
     bucketSeconds,
     window: { from: from === null ? null : new Date(from * 1000).toISOString(), to: to === null ? null : new Date(to * 1000).toISOString() },
-    overflowRecords: accumulator.overflow,
+    spilled: spilled || accumulator.spilled,
+    dispose: () => removeSpillFolder(context.spillDir),
   };
 }

@@ -156,33 +156,54 @@ export function detectBruteForce(conversations: readonly ConversationFacts[]): F
   return findings;
 }
 
+/** Per local port: how many remote IPs are new to it in each timeline bucket, and the first few of each bucket. */
+type NewRemotes = Map<number, { total: number; perBucket: Map<number, number>; firstOf: Map<number, [seen: number, ip: string][]> }>;
+
+/** Examples kept per port and bucket. */
+const DDOS_EXAMPLES = 10;
+
 /**
- * Per local port, how many remote IPs appear on it for the first time in each timeline
- * bucket; a bucket is a flood when that count is large both absolutely and against the
- * port's own rolling baseline (the first buckets of a window have no baseline and are not
- * judged: every connection looks new there).
+ * Counts, per local port, the remote IPs new to it per timeline bucket, into `into`. Every
+ * conversation of a remote IP must be in one call (partitions are by remote address), so
+ * counts of separate calls add up.
  */
-export function detectDdos(
-  conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number,
-  inbound = conversations.filter(probedFromOutside),
-): FlowFinding[] {
-  if (timeline.length === 0) return [];
+function countNewRemotes(inbound: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number, into: NewRemotes): void {
+  if (timeline.length === 0) return;
   const first = Date.parse(timeline[0]!.start) / 1000;
-  const findings: FlowFinding[] = [];
   for (const [localPort, group] of groupBy(inbound, (c) => c.localPort)) {
-    if (group.length < DDOS_MIN_NEW_REMOTE_IPS) continue; // fewer conversations than the remotes a flood needs
     const firstSeen = new Map<string, number>();
     for (const c of group) {
       const seen = firstSeen.get(c.remoteIp);
       if (seen === undefined || c.firstSeenAt < seen) firstSeen.set(c.remoteIp, c.firstSeenAt);
     }
-    if (firstSeen.size < DDOS_MIN_NEW_REMOTE_IPS) continue;
-    const bucketOf = (seen: number): number => Math.min(timeline.length - 1, Math.max(0, Math.floor((seen - first) / bucketSeconds)));
+    let port = into.get(localPort);
+    if (port === undefined) into.set(localPort, (port = { total: 0, perBucket: new Map(), firstOf: new Map() }));
+    for (const [ip, seen] of firstSeen) {
+      const b = Math.min(timeline.length - 1, Math.max(0, Math.floor((seen - first) / bucketSeconds)));
+      port.total++;
+      port.perBucket.set(b, (port.perBucket.get(b) ?? 0) + 1);
+      const examples = port.firstOf.get(b) ?? [];
+      if (examples.length < DDOS_EXAMPLES || seen < examples[examples.length - 1]![0]) {
+        examples.push([seen, ip]);
+        examples.sort((x, y) => x[0] - y[0]);
+        if (examples.length > DDOS_EXAMPLES) examples.pop();
+        port.firstOf.set(b, examples);
+      }
+    }
+  }
+}
+
+/**
+ * A bucket is a flood on a local port when the count of remote IPs new to the port there is
+ * large both absolutely and against the port's own rolling baseline (the first buckets of
+ * a window have no baseline and are not judged: every connection looks new there).
+ */
+function ddosFindings(newRemotes: NewRemotes, timeline: readonly TimelineBucket[], bucketSeconds: number): FlowFinding[] {
+  const findings: FlowFinding[] = [];
+  for (const [localPort, port] of [...newRemotes].sort(([a], [b]) => a - b)) {
+    if (port.total < DDOS_MIN_NEW_REMOTE_IPS) continue;
     const counts = new Array<number>(timeline.length).fill(0);
-    for (const seen of firstSeen.values()) counts[bucketOf(seen)]!++;
-    /** The first few remote IPs new in bucket b, by time (ties in the order the conversations came). */
-    const newcomers = (b: number): string[] =>
-      [...firstSeen].filter(([, seen]) => bucketOf(seen) === b).sort(([, x], [, y]) => x - y).slice(0, 10).map(([ip]) => ip);
+    for (const [b, n] of port.perBucket) counts[b] = n;
     let run: { from: number; to: number; peak: number; baseline: number; total: number } | null = null;
     const close = (): void => {
       if (run === null) return;
@@ -193,8 +214,8 @@ export function detectDdos(
           summary: `${run.total} remote IPs new to local port ${localPort} in ${((run.to - run.from + 1) * bucketSeconds) / 60} minutes, against a usual ${run.baseline} per ${bucketSeconds / 60} minutes.`,
           from: timeline[run.from]!.start,
           to: timeline[run.to]!.end,
-          metrics: { newRemoteIps: run.total, peakPerBucket: run.peak, baselinePerBucket: run.baseline, bucketSeconds },
-          examples: newcomers(run.from),
+          metrics: { newRemoteIps: run.total, peakPerBucket: run.peak, baselinePerBucket: run.baseline, bucketSeconds, minNewRemoteIps: DDOS_MIN_NEW_REMOTE_IPS, factor: DDOS_FACTOR },
+          examples: (port.firstOf.get(run.from) ?? []).map(([, ip]) => ip),
         },
       });
       run = null;
@@ -212,6 +233,16 @@ export function detectDdos(
     close();
   }
   return findings;
+}
+
+/** DDoS on one set of conversations (all there are): see countNewRemotes and ddosFindings. */
+export function detectDdos(
+  conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number,
+  inbound = conversations.filter(probedFromOutside),
+): FlowFinding[] {
+  const newRemotes: NewRemotes = new Map();
+  countNewRemotes(inbound, timeline, bucketSeconds, newRemotes);
+  return ddosFindings(newRemotes, timeline, bucketSeconds);
 }
 
 export function detectExfiltration(conversations: readonly ConversationFacts[]): FlowFinding[] {
@@ -263,28 +294,61 @@ export function detectTrafficSpikes(timeline: readonly TimelineBucket[]): FlowFi
   return findings;
 }
 
+/**
+ * The detectors over conversations handed in partitions (each holding every conversation
+ * of its remote addresses, as the analysis's spill partitions do), so no more than one
+ * partition's conversations are ever held: per-address findings are found per partition,
+ * DDoS counts add up across them, spikes come from the timeline.
+ */
+export class FlowFindingDetector {
+  private readonly perAddress: FlowFinding[][] = [[], [], []];
+  private readonly newRemotes: NewRemotes = new Map();
+
+  constructor(
+    private readonly timeline: readonly TimelineBucket[],
+    private readonly bucketSeconds: number,
+    private readonly mark?: FindingMark,
+  ) {}
+
+  add(conversations: readonly ConversationFacts[]): void {
+    const inbound = conversations.filter(probedFromOutside);
+    this.perAddress[0]!.push(...detectPortScans(conversations, inbound));
+    this.perAddress[1]!.push(...detectBruteForce(conversations));
+    this.perAddress[2]!.push(...detectExfiltration(conversations));
+    countNewRemotes(inbound, this.timeline, this.bucketSeconds, this.newRemotes);
+  }
+
+  /** The findings, by kind, each kind in one order whatever the partitions: by start, then remote IP and port. */
+  findings(): FlowFinding[] {
+    const inOrder = (list: FlowFinding[]): FlowFinding[] =>
+      list.sort((a, b) => (a.evidence.from < b.evidence.from ? -1 : a.evidence.from > b.evidence.from ? 1 : 0)
+        || (a.remoteIp ?? '').localeCompare(b.remoteIp ?? '') || (a.localPort ?? 0) - (b.localPort ?? 0));
+    const [portScans, bruteForce, exfiltration] = this.perAddress.map(inOrder) as [FlowFinding[], FlowFinding[], FlowFinding[]];
+    const findings = [
+      ...portScans, ...bruteForce, ...ddosFindings(this.newRemotes, this.timeline, this.bucketSeconds), ...exfiltration, ...detectTrafficSpikes(this.timeline),
+    ];
+    const mark = this.mark;
+    if (mark === undefined) return findings;
+    // A finding about a remote IP is the GuardDuty finding's when that IP is; one about a
+    // local port (a DDoS) when that port is.
+    for (const finding of findings) {
+      const marked = finding.remoteIp !== undefined
+        ? mark.ips.includes(finding.remoteIp)
+        : finding.localPort !== undefined && mark.ports.includes(finding.localPort);
+      if (marked) finding.fromFinding = true;
+    }
+    return findings;
+  }
+}
+
+/** Every detector on one set of conversations (all there are). */
 export function detectFindings(
   conversations: readonly ConversationFacts[],
   timeline: readonly TimelineBucket[],
   bucketSeconds: number,
   mark?: FindingMark,
 ): FlowFinding[] {
-  const inbound = conversations.filter(probedFromOutside);
-  const findings = [
-    ...detectPortScans(conversations, inbound),
-    ...detectBruteForce(conversations),
-    ...detectDdos(conversations, timeline, bucketSeconds, inbound),
-    ...detectExfiltration(conversations),
-    ...detectTrafficSpikes(timeline),
-  ];
-  if (mark === undefined) return findings;
-  // A finding about a remote IP is the GuardDuty finding's when that IP is; one about a
-  // local port (a DDoS) when that port is.
-  for (const finding of findings) {
-    const marked = finding.remoteIp !== undefined
-      ? mark.ips.includes(finding.remoteIp)
-      : finding.localPort !== undefined && mark.ports.includes(finding.localPort);
-    if (marked) finding.fromFinding = true;
-  }
-  return findings;
+  const detector = new FlowFindingDetector(timeline, bucketSeconds, mark);
+  detector.add(conversations);
+  return detector.findings();
 }

@@ -3,6 +3,9 @@
  * and how a file's first line tells its format.
  */
 
+/** Longest line kept: a record of every v2-v7 field with long ECS ARNs is under 2 KiB. */
+export const MAX_LINE_BYTES = 65536;
+
 /** Every field of flow log versions 2 to 7, each with the version that introduced it. */
 export const FLOW_LOG_FIELDS = {
   version: 2, 'account-id': 2, 'interface-id': 2, srcaddr: 2, dstaddr: 2, srcport: 2, dstport: 2,

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_MINUTES } from './flow-accumulator.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
 import { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
-import { MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-scanner.js';
+import { MAX_LINE_BYTES } from './flow-log-format.js';
+import { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
 
 const RECORD = (port: number, start = 1748736000): string =>
   `2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.7 10.0.1.25 40000 ${port} 6 10 1000 ${start} ${start + 60} ACCEPT OK`;
@@ -135,7 +136,7 @@ describe('reading bad input', () => {
     expect(read.records.total).toBe(120_000 + 6000 + 2000 + 2000);
     expect(read.problems).toEqual([]);
     expect(read.records).toEqual(streamed.records);
-    expect(read.conversations).toEqual(streamed.conversations);
+    expect([...read.conversations]).toEqual([...streamed.conversations]);
     expect(read.timeline).toEqual(streamed.timeline);
   });
 
@@ -220,8 +221,8 @@ describe('reading bad input', () => {
     expect(streamed.records).toEqual({ total: 40_000, matched: 40_000, nodata: 0, skipdata: 0 });
     expect(streamed.problems.map((p) => [p.line, p.code])).toEqual([[20_001, 'line-too-long']]);
     expect(local.problems.map((p) => [p.line, p.code])).toEqual([[20_001, 'line-too-long']]);
-    expect(streamed.conversations).toEqual(local.conversations);
-    expect(streamed.conversations).toHaveLength(500);
+    expect([...streamed.conversations]).toEqual([...local.conversations]);
+    expect([...streamed.conversations]).toHaveLength(500);
     expect(streamed.timeline).toEqual(local.timeline);
   });
 
@@ -239,8 +240,8 @@ describe('reading bad input', () => {
     };
     const analysis = await analyzeFlowLogs({ objects, prefixes: [''] }, { localIps: ['10.0.1.25'] });
     expect(analysis.records.matched).toBe(total);
-    expect(analysis.conversations).toHaveLength(1);
-    expect(analysis.conversations[0]).toMatchObject({ accepted: total, inBytes: total * 1000 });
+    expect([...analysis.conversations]).toHaveLength(1);
+    expect([...analysis.conversations][0]).toMatchObject({ accepted: total, inBytes: total * 1000 });
     expect(analysis.timeline.reduce((sum, bucket) => sum + bucket.accepted, 0)).toBe(MAX_MINUTES);
     expect(analysis.problems).toContainEqual(expect.objectContaining({
       file: '(all files)', code: 'more-problems',

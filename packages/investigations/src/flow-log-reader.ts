@@ -1,6 +1,6 @@
 /**
  * Where flow logs come from: local files and folders, or S3 objects under the key
- * prefixes of a window. Reading them is flow-log-scanner's job.
+ * prefixes of a window. Reading them is local-flow-log-reader's and flow-log-stream's job.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -4,16 +4,18 @@
  * is for callers that only analyse files (the `flows analyze` command, benchmarks);
  * everything here is also exported by the package's main entry.
  */
-export { DEFAULT_FLOW_LOG_FORMAT, FLOW_LOG_FIELDS, REQUIRED_FLOW_LOG_FIELDS, readFlowLogHeader } from './flow-log-format.js';
+export { DEFAULT_FLOW_LOG_FORMAT, FLOW_LOG_FIELDS, MAX_LINE_BYTES, REQUIRED_FLOW_LOG_FIELDS, readFlowLogHeader } from './flow-log-format.js';
 export type { FlowLogField, HeaderReading } from './flow-log-format.js';
 export { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
 export type { FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, LocalFlowLogFile } from './flow-log-reader.js';
-export { MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE } from './flow-log-scanner.js';
-export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-scanner.js';
+export { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
+export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-problems.js';
 export { directionFromPorts, MAX_CONVERSATIONS } from './flow-accumulator.js';
 export type { FlowDirection, RecordCounts } from './flow-accumulator.js';
-export { analyzeFlowLogs, flowAnalysisJson, flowAnalysisOptionsSchema } from './flow-analysis.js';
-export type { Conversation, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowQuery } from './flow-analysis.js';
+export { analyzeFlowLogs, DEFAULT_MEMORY_BYTES, flowAnalysisOptionsSchema } from './flow-analysis.js';
+export type { Conversation, ConversationList, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowQuery } from './flow-analysis.js';
+export { CONVERSATION_CSV_COLUMNS, writeConversationsCsv, writeFlowAnalysisJson } from './flow-output.js';
+export type { OutputSink } from './flow-output.js';
 export {
   ADMIN_PORTS, BRUTE_FORCE_MAX_CONNECTION_BYTES, BRUTE_FORCE_MAX_CONNECTION_SECONDS, BRUTE_FORCE_MIN_CONNECTIONS, DDOS_FACTOR, DDOS_MIN_NEW_REMOTE_IPS,
   EXFILTRATION_MIN_BYTES, FINDING_KINDS, PORT_SCAN_MIN_LOCAL_PORTS,

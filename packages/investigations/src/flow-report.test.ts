@@ -30,9 +30,9 @@ describe('buildFlowReport', () => {
     const report = buildFlowReport(analysis, { title: 'i-0abc investigation', generatedAt: from });
     expect(flowReportSchema.parse(report)).toEqual(report);
     expect(report.conversations).toHaveLength(REPORT_CONVERSATION_LIMIT);
-    expect(report.conversationCount).toBe(analysis.conversations.length);
+    expect(report.conversationCount).toBe([...analysis.conversations].length);
     expect(report.topPorts[0]).toMatchObject({ localPort: 443, protocol: 6 });
-    const totals = analysis.conversations.filter((c) => c.localPort === 443 && c.protocol === 6);
+    const totals = [...analysis.conversations].filter((c) => c.localPort === 443 && c.protocol === 6);
     expect(report.topPorts[0]!.inBytes).toBe(totals.reduce((n, c) => n + c.inBytes, 0));
     expect(report.topPorts[0]!.remoteIps).toBe(new Set(totals.map((c) => c.remoteIp)).size);
     const talkers = report.topTalkers.map((t) => t.inBytes + t.outBytes);
@@ -40,7 +40,7 @@ describe('buildFlowReport', () => {
   });
 
   it('writes JSON, Markdown and HTML next to each other', async () => {
-    const written = await writeFlowReport(join(dir, 'out'), buildFlowReport(analysis));
+    const written = await writeFlowReport(join(dir, 'out'), buildFlowReport(analysis), analysis.conversations);
     expect(flowReportSchema.parse(JSON.parse(await readFile(written.json, 'utf8'))).records).toEqual(analysis.records);
     expect(await readFile(written.markdown, 'utf8')).toMatch(/^# VPC flow analysis\n/);
     expect(await readFile(written.html, 'utf8')).toMatch(/^<!doctype html>/);

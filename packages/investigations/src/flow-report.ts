@@ -2,9 +2,11 @@
  * A flow report: the analysis shaped for people (top ports, top talkers, the largest
  * conversations) plus any context the caller adds, written as JSON, Markdown and HTML.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ConversationList } from './flow-accumulator.js';
 import type { FlowAnalysis } from './flow-analysis.js';
+import { writeConversationsCsv } from './flow-output.js';
 import { type FlowReport, type ReportSection, renderFlowReportJson } from './report-json.js';
 import { renderFlowReportHtml } from './report-html.js';
 import { renderFlowReportMarkdown } from './report-markdown.js';
@@ -13,18 +15,31 @@ import { renderFlowReportMarkdown } from './report-markdown.js';
 export const REPORT_CONVERSATION_LIMIT = 500;
 /** Rows of the top-ports and top-talkers charts. */
 export const REPORT_TOP_LIMIT = 10;
+/** The file beside the report that lists every conversation. */
+export const REPORT_CONVERSATIONS_CSV = 'flow-conversations.csv';
 
 export interface FlowReportContext {
   title?: string;
   /** Extra tables, for instance what Detective knows about the entity. */
   sections?: ReportSection[];
   generatedAt?: Date;
+  /** false: no CSV of every conversation is written beside the report (so none is linked). */
+  conversationsCsv?: boolean;
 }
 
 export function buildFlowReport(analysis: FlowAnalysis, context: FlowReportContext = {}): FlowReport {
   const ports = new Map<string, FlowReport['topPorts'][number] & { ips: Set<string> }>();
   const talkers = new Map<string, FlowReport['topTalkers'][number]>();
+  const rest = { conversations: 0, inBytes: 0, outBytes: 0, accepted: 0, rejected: 0 };
+  let n = 0;
   for (const c of analysis.conversations) {
+    if (n++ >= REPORT_CONVERSATION_LIMIT) {
+      rest.conversations++;
+      rest.inBytes += c.inBytes;
+      rest.outBytes += c.outBytes;
+      rest.accepted += c.accepted;
+      rest.rejected += c.rejected;
+    }
     const key = `${c.localPort}/${c.protocol}`;
     const port = ports.get(key) ?? { localPort: c.localPort, protocol: c.protocol, conversations: 0, remoteIps: 0, inBytes: 0, outBytes: 0, ips: new Set<string>() };
     ports.set(key, port);
@@ -55,8 +70,10 @@ export function buildFlowReport(analysis: FlowAnalysis, context: FlowReportConte
     timeline: analysis.timeline,
     topPorts: [...ports.values()].sort(byBytes).slice(0, REPORT_TOP_LIMIT).map(({ ips, ...port }) => ({ ...port, remoteIps: ips.size })),
     topTalkers: [...talkers.values()].sort(byBytes).slice(0, REPORT_TOP_LIMIT),
-    conversations: analysis.conversations.slice(0, REPORT_CONVERSATION_LIMIT),
+    conversations: analysis.conversations.top(REPORT_CONVERSATION_LIMIT),
     conversationCount: analysis.conversations.length,
+    otherConversations: rest,
+    conversationsCsv: context.conversationsCsv === false ? null : REPORT_CONVERSATIONS_CSV,
     problems: analysis.problems,
     problemCount: analysis.problemCount,
     sections: context.sections ?? [],
@@ -67,12 +84,28 @@ export interface WrittenFlowReport {
   json: string;
   markdown: string;
   html: string;
+  /** Every conversation, when the report links it. */
+  csv: string | null;
 }
 
-/** Writes flow-report.json, flow-report.md and flow-report.html into dir (created if needed). */
-export async function writeFlowReport(dir: string, report: FlowReport): Promise<WrittenFlowReport> {
+/**
+ * Writes flow-report.json, flow-report.md and flow-report.html into dir (created if
+ * needed), and the CSV of every conversation the report links, streamed from `conversations`.
+ */
+export async function writeFlowReport(dir: string, report: FlowReport, conversations?: ConversationList): Promise<WrittenFlowReport> {
   await mkdir(dir, { recursive: true });
-  const written = { json: join(dir, 'flow-report.json'), markdown: join(dir, 'flow-report.md'), html: join(dir, 'flow-report.html') };
+  let csv: string | null = null;
+  if (report.conversationsCsv !== null) {
+    if (conversations === undefined) throw new Error('writeFlowReport: the report links the conversations CSV; pass the conversations to write it.');
+    csv = join(dir, report.conversationsCsv);
+    const handle = await open(csv, 'w');
+    try {
+      await writeConversationsCsv(conversations, async (text) => void (await handle.write(text)));
+    } finally {
+      await handle.close();
+    }
+  }
+  const written = { json: join(dir, 'flow-report.json'), markdown: join(dir, 'flow-report.md'), html: join(dir, 'flow-report.html'), csv };
   await writeFile(written.json, renderFlowReportJson(report));
   await writeFile(written.markdown, renderFlowReportMarkdown(report));
   await writeFile(written.html, renderFlowReportHtml(report));

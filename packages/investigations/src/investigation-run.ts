@@ -35,7 +35,7 @@ const isoTime = z.iso.datetime();
 
 /** What an `investigation.run` job returns: the summary; the reports hold the rest. */
 export const InvestigationResultSchema = z.object({
-  reportPaths: z.object({ json: z.string(), markdown: z.string(), html: z.string() }),
+  reportPaths: z.object({ json: z.string(), markdown: z.string(), html: z.string(), csv: z.string().nullable() }),
   subject: z.object({
     kind: z.enum(['instance', 'ip', 'iam-role', 'iam-user']),
     accountId: z.string(),
@@ -129,13 +129,18 @@ export async function runInvestigation(
   const generatedAt = now();
   // What a reader must not miss; the entity's and the flow plan's notes are context.
   const warnings = [...(detective.reason ? [detective.reason] : []), ...detective.warnings, ...(plan.via === 'none' ? plan.notes : [])];
-  const report = buildFlowReport(analysis, {
-    title: `Investigation of ${describeEntity(entity)}${finding ? ` (${finding.type})` : ''}`,
-    generatedAt,
-    sections: reportSections(entity, finding, detective, plan, window, warnings),
-  });
   const dir = request.reportDir ?? join(deps.reportRoot ?? 'reports', reportFolderName(entity, finding, generatedAt));
-  const reportPaths = await writeFlowReport(dir, report);
+  let reportPaths: Awaited<ReturnType<typeof writeFlowReport>>;
+  try {
+    const report = buildFlowReport(analysis, {
+      title: `Investigation of ${describeEntity(entity)}${finding ? ` (${finding.type})` : ''}`,
+      generatedAt,
+      sections: reportSections(entity, finding, detective, plan, window, warnings),
+    });
+    reportPaths = await writeFlowReport(dir, report, analysis.conversations);
+  } finally {
+    analysis.dispose();
+  }
   step('report', 4, `Reports written to ${dir}`);
 
   return {

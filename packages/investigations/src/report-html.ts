@@ -178,7 +178,7 @@ ${barChart('top-ports-chart', 'Top local ports by bytes', r.topPorts.map((p) => 
 <h2>Top talkers</h2>
 ${barChart('top-talkers-chart', 'Top remote IPs by bytes', r.topTalkers.map((t) => ({ name: t.remoteIp, bytes: t.inBytes + t.outBytes, marked: t.fromFinding === true })))}
 <h2>Conversations</h2>
-<p>The ${r.conversations.length} largest of ${formatCount(r.conversationCount)}; click a column to sort.</p>
+<p>The ${r.conversations.length} largest of ${formatCount(r.conversationCount)}${r.otherConversations.conversations > 0 ? `; the other ${esc(formatCount(r.otherConversations.conversations))} moved ${esc(formatBytes(r.otherConversations.inBytes))} in and ${esc(formatBytes(r.otherConversations.outBytes))} out (${esc(formatCount(r.otherConversations.accepted))} records accepted, ${esc(formatCount(r.otherConversations.rejected))} rejected)` : ''}; click a column to sort.${r.conversationsCsv === null ? '' : ` Every conversation: <a id="conversations-csv" href="${esc(r.conversationsCsv)}">${esc(r.conversationsCsv)}</a>.`}</p>
 ${conversations}
 ${sections}
 ${problems}

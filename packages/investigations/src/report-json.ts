@@ -58,19 +58,20 @@ export const flowFindingSchema = z.object({
   fromFinding: z.literal(true).optional(),
 }).strict();
 
+export const flowLogProblemSchema = z.object({
+  file: z.string(),
+  line: z.number().int().positive().optional(),
+  code: z.enum(['malformed-record', 'line-too-long', 'truncated-gzip', 'unknown-field', 'missing-field', 'unsupported-file', 'unreadable', 'more-problems']),
+  message: z.string(),
+}).strict();
+
 /** `orgshield flows analyze --output json`. */
 export const flowAnalysisJsonSchema = z.object({
   records: recordCountsSchema,
   conversations: z.array(conversationSchema),
   timeline: z.array(timelineBucketSchema),
   findings: z.array(flowFindingSchema),
-}).strict();
-
-export const flowLogProblemSchema = z.object({
-  file: z.string(),
-  line: z.number().int().positive().optional(),
-  code: z.enum(['malformed-record', 'line-too-long', 'truncated-gzip', 'unknown-field', 'missing-field', 'unsupported-file', 'unreadable', 'more-problems']),
-  message: z.string(),
+  problems: z.array(flowLogProblemSchema),
 }).strict();
 
 /** A table of context a caller adds to the report (for instance what Detective knows). */
@@ -121,6 +122,10 @@ export const flowReportSchema = z.object({
   /** Largest first, at most the report's conversation limit; `conversationCount` says how many there were. */
   conversations: z.array(conversationSchema),
   conversationCount: count,
+  /** The conversations beyond those listed, totalled. */
+  otherConversations: z.object({ conversations: count, inBytes: count, outBytes: count, accepted: count, rejected: count }).strict(),
+  /** The file, beside the report, that lists every conversation (null: not written). */
+  conversationsCsv: z.string().nullable(),
   problems: z.array(flowLogProblemSchema),
   problemCount: count,
   sections: z.array(reportSectionSchema),

@@ -69,7 +69,10 @@ export function renderFlowReportMarkdown(report: FlowReport): string {
 
   out.push('## Conversations', '');
   const shown = report.conversations.slice(0, MARKDOWN_CONVERSATIONS);
-  out.push(`The ${shown.length} largest of ${formatCount(report.conversationCount)}.`, '');
+  const rest = report.otherConversations;
+  const others = rest.conversations === 0 ? '' : `; beyond the ${report.conversations.length} in flow-report.json, the other ${formatCount(rest.conversations)} moved ${formatBytes(rest.inBytes)} in and ${formatBytes(rest.outBytes)} out`;
+  const csv = report.conversationsCsv === null ? '' : ` Every conversation: [${report.conversationsCsv}](${report.conversationsCsv}).`;
+  out.push(`The ${shown.length} largest of ${formatCount(report.conversationCount)}${others}.${csv}`, '');
   out.push(table(['Remote IP', 'Local port', 'Remote port', 'Protocol', 'Direction', 'In', 'Out', 'Accepted', 'Rejected', 'First seen', 'Last seen'], shown.map((c) => [
     `${c.remoteIp}${c.fromFinding ? ' (finding)' : ''}`, c.localPort, c.remotePort, protocolName(c.protocol), c.direction,
     formatBytes(c.inBytes), formatBytes(c.outBytes), c.accepted, c.rejected, formatTime(c.firstSeen), formatTime(c.lastSeen),

@@ -13,9 +13,9 @@ import asc from 'assemblyscript/asc';
 export const SOURCE = fileURLToPath(new URL('./flow-core.ts', import.meta.url));
 export const OUTPUT = fileURLToPath(new URL('../src/flow-core.wasm', import.meta.url));
 
-/** Compiles the core to `outFile`; throws with the compiler's messages when it fails. */
-export async function compileFlowCore(outFile = OUTPUT) {
-  const { error, stderr } = await asc.main([SOURCE, '--outFile', outFile, '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd']);
+/** Compiles the core (or another source, in tests) to `outFile`; throws with the compiler's messages when it fails. */
+export async function compileFlowCore(outFile = OUTPUT, source = SOURCE) {
+  const { error, stderr } = await asc.main([source, '--outFile', outFile, '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd']);
   if (error) throw new Error(`${error.message}\n${stderr.toString()}`);
 }
 

@@ -27,9 +27,16 @@ declare function malformed(start: i32, end: i32, line: f64, column: i32, at: i32
 /** Line `line` is longer than MAX_LINE_BYTES. */
 @external("flow", "tooLong")
 declare function tooLong(line: f64): void;
+/**
+ * The table holds its capacity of conversations and a new one comes: the first `count` rows
+ * are to be written out (spilled) now; the table is emptied when this returns.
+ */
+@external("flow", "spill")
+declare function spill(count: i32): void;
 
 // ---- Limits, shared with the JavaScript side through the exports.
 export const MAX_LINE_BYTES: i32 = 65536;
+/** Rows the table has room for; the configured capacity (the memory budget's share) is at most this. */
 export const MAX_CONVERSATIONS: i32 = 1000000;
 /** Distinct minutes of the volume series at most (two years of them). */
 export const MAX_MINUTES: i32 = 1 << 20;
@@ -60,16 +67,16 @@ export const STAT_TOTAL: i32 = 0;
 export const STAT_MATCHED: i32 = 1;
 export const STAT_NODATA: i32 = 2;
 export const STAT_SKIPDATA: i32 = 3;
-/** Matching records of conversations beyond MAX_CONVERSATIONS. */
-export const STAT_OVERFLOW: i32 = 4;
 /** Matching records in minutes beyond MAX_MINUTES (counted, not in the series). */
-export const STAT_MINUTE_OVERFLOW: i32 = 5;
+export const STAT_MINUTE_OVERFLOW: i32 = 4;
 /** Records parsed and waiting to be totalled (see total()): BATCH_SIZE of BATCH_RECORD bytes. */
 const BATCH_SIZE = 32;
 const BATCH_RECORD = 64;
 const BATCH: i32 = STATS + 64;
+/** The configuration block (CONFIG_FIELDS f64). */
+export const CONFIG: i32 = BATCH + BATCH_SIZE * BATCH_RECORD;
 /** The instance's address ids (f64 each). */
-export const LOCALS: i32 = BATCH + BATCH_SIZE * BATCH_RECORD;
+export const LOCALS: i32 = CONFIG + 8 * 16;
 /** The ENI asked for, as bytes. */
 export const ENI: i32 = LOCALS + 8 * MAX_LOCALS;
 /** 1 per local port, remote port and protocol the filters take (when they filter on it). */
@@ -95,18 +102,86 @@ export const MEMORY_BYTES: i32 = MINUTES + 8 * MINUTE_ROW * MAX_MINUTES;
 const pages = (MEMORY_BYTES + 0xffff) >>> 16;
 if (memory.size() < pages) memory.grow(pages - memory.size());
 
-// ---- Row fields (f64 index within a row), as the JavaScript side names them.
-const ADDRESS = 0, KEY = 1, IN_BYTES = 2, OUT_BYTES = 3, IN_PACKETS = 4, OUT_PACKETS = 5, ACCEPTED_OUT_BYTES = 6,
-  ACCEPTED = 7, REJECTED = 8, FIRST_SEEN = 9, LAST_SEEN = 10, OPENED = 11;
-const M_IN = 1, M_OUT = 2, M_ACCEPTED = 3, M_REJECTED = 4;
+// ---- The layout descriptor: every index and code the JavaScript side also uses is exported
+// here, and flow-accumulator.ts compares each with its own at load (checkCoreLayout), so a
+// reorder on one side fails when the core is loaded instead of silently mixing up totals.
 
-/** What the parser does with a column. */
-const SKIP = 0, SRCADDR = 1, DSTADDR = 2, SRCPORT = 3, DSTPORT = 4, PROTOCOL = 5, PACKETS = 6, BYTES = 7,
-  START = 8, END = 9, TCP_FLAGS = 10, ACTION = 11, LOG_STATUS = 12, INTERFACE = 13, FLOW_DIRECTION = 14;
+// Row fields (f64 index within a conversation's row).
+export const ROW_ADDRESS: i32 = 0;
+export const ROW_KEY: i32 = 1;
+export const ROW_IN_BYTES: i32 = 2;
+export const ROW_OUT_BYTES: i32 = 3;
+export const ROW_IN_PACKETS: i32 = 4;
+export const ROW_OUT_PACKETS: i32 = 5;
+export const ROW_ACCEPTED_OUT_BYTES: i32 = 6;
+export const ROW_ACCEPTED: i32 = 7;
+export const ROW_REJECTED: i32 = 8;
+export const ROW_FIRST_SEEN: i32 = 9;
+export const ROW_LAST_SEEN: i32 = 10;
+export const ROW_OPENED: i32 = 11;
+// Minute fields (f64 index within a minute's row).
+export const MINUTE_AT: i32 = 0;
+export const MINUTE_IN_BYTES: i32 = 1;
+export const MINUTE_OUT_BYTES: i32 = 2;
+export const MINUTE_ACCEPTED: i32 = 3;
+export const MINUTE_REJECTED: i32 = 4;
+// What the parser does with a column (one op per column at OPS).
+export const OP_SKIP: i32 = 0;
+export const OP_SRCADDR: i32 = 1;
+export const OP_DSTADDR: i32 = 2;
+export const OP_SRCPORT: i32 = 3;
+export const OP_DSTPORT: i32 = 4;
+export const OP_PROTOCOL: i32 = 5;
+export const OP_PACKETS: i32 = 6;
+export const OP_BYTES: i32 = 7;
+export const OP_START: i32 = 8;
+export const OP_END: i32 = 9;
+export const OP_TCP_FLAGS: i32 = 10;
+export const OP_ACTION: i32 = 11;
+export const OP_LOG_STATUS: i32 = 12;
+export const OP_INTERFACE: i32 = 13;
+export const OP_FLOW_DIRECTION: i32 = 14;
+// A row's OPENED bits.
+export const OPENED_BY_REMOTE: i32 = 1;
+export const OPENED_BY_LOCAL: i32 = 2;
+// The filters' codes for direction and action (0: any).
+export const DIRECTION_INBOUND: i32 = 1;
+export const DIRECTION_OUTBOUND: i32 = 2;
+export const ACTION_ACCEPT: i32 = 1;
+export const ACTION_REJECT: i32 = 2;
+// The configuration block: f64 each, at CONFIG + 8 × one of these, read by configure().
+/** How many of the ids at LOCALS are the instance's (0: flow-direction says which side is local). */
+export const CONFIG_LOCALS: i32 = 0;
+/** The ENI's length in bytes at ENI; -1: any interface. */
+export const CONFIG_ENI_LENGTH: i32 = 1;
+/** 1 when the table at LOCAL_PORTS (REMOTE_PORTS, PROTOCOLS) filters, 0 when it does not. */
+export const CONFIG_LOCAL_PORTS: i32 = 2;
+export const CONFIG_REMOTE_PORTS: i32 = 3;
+export const CONFIG_PROTOCOLS: i32 = 4;
+/** 0 any, DIRECTION_INBOUND or DIRECTION_OUTBOUND. */
+export const CONFIG_DIRECTION: i32 = 5;
+/** 0 any, ACTION_ACCEPT or ACTION_REJECT. */
+export const CONFIG_ACTION: i32 = 6;
+/** 1 when the remote filter applies (remotePasses is asked once per conversation). */
+export const CONFIG_REMOTE: i32 = 7;
+/** The window [from, to) on a record's start, epoch seconds (±Infinity: open). */
+export const CONFIG_FROM: i32 = 8;
+export const CONFIG_TO: i32 = 9;
+/** Conversations the table holds before it spills (at most MAX_CONVERSATIONS). */
+export const CONFIG_CAPACITY: i32 = 10;
+export const CONFIG_FIELDS: i32 = 11;
+
+const ADDRESS = ROW_ADDRESS, KEY = ROW_KEY, IN_BYTES = ROW_IN_BYTES, OUT_BYTES = ROW_OUT_BYTES, IN_PACKETS = ROW_IN_PACKETS,
+  OUT_PACKETS = ROW_OUT_PACKETS, ACCEPTED_OUT_BYTES = ROW_ACCEPTED_OUT_BYTES, ACCEPTED = ROW_ACCEPTED, REJECTED = ROW_REJECTED,
+  FIRST_SEEN = ROW_FIRST_SEEN, LAST_SEEN = ROW_LAST_SEEN, OPENED = ROW_OPENED;
+const M_IN = MINUTE_IN_BYTES, M_OUT = MINUTE_OUT_BYTES, M_ACCEPTED = MINUTE_ACCEPTED, M_REJECTED = MINUTE_REJECTED;
+const SKIP = OP_SKIP, SRCADDR = OP_SRCADDR, DSTADDR = OP_DSTADDR, SRCPORT = OP_SRCPORT, DSTPORT = OP_DSTPORT, PROTOCOL = OP_PROTOCOL,
+  PACKETS = OP_PACKETS, BYTES = OP_BYTES, START = OP_START, END = OP_END, TCP_FLAGS = OP_TCP_FLAGS, ACTION = OP_ACTION,
+  LOG_STATUS = OP_LOG_STATUS, INTERFACE = OP_INTERFACE;
 const STATUS_BAD = 0, STATUS_OK = 1, STATUS_NODATA = 2, STATUS_SKIPDATA = 3;
-const ACTION_BAD = 0, ACTION_ACCEPT = 1, ACTION_REJECT = 2, ACTION_NONE = 3;
-const OPENED_BY_REMOTE = 1, OPENED_BY_LOCAL = 2;
-const INBOUND = 1, OUTBOUND = 2;
+/** Internal action codes beside the filter's two. */
+const ACTION_BAD = 0, ACTION_NONE = 3;
+const INBOUND = DIRECTION_INBOUND, OUTBOUND = DIRECTION_OUTBOUND;
 const TCP = 6, SYN = 2, SYN_ACK = 18;
 /** An address column that is not a dotted quad: its text is looked up once the record is known to count. */
 const NOT_IPV4: i64 = -2;
@@ -123,6 +198,7 @@ let actionFilter = 0;
 let remoteFilter = false;
 let windowFrom: f64 = -Infinity;
 let windowTo: f64 = Infinity;
+let capacity = MAX_CONVERSATIONS;
 
 // ---- State.
 /** Records parsed and waiting in BATCH to be totalled. */
@@ -140,24 +216,30 @@ let lastIndex = -1;
 let lastMinute: i64 = -1;
 let lastMinuteIndex = -1;
 
-/**
- * Sets what every record is checked against: the first `locals` ids at LOCALS (none: the
- * flow-direction field says which side is local), the ENI of `eni` bytes at ENI (-1: any),
- * which of the port and protocol tables filter, the direction (0 any, 1 inbound, 2 outbound),
- * the action (0 any, 1 ACCEPT, 2 REJECT), whether the remote filter applies, and the window
- * [from, to) on a record's start in epoch seconds.
- */
-export function configure(locals: i32, eni: i32, localPorts: bool, remotePorts: bool, protocols: bool, direction: i32, action: i32, remote: bool, from: f64, to: f64): void {
-  localCount = locals;
-  eniLength = eni;
-  filterLocalPorts = localPorts;
-  filterRemotePorts = remotePorts;
-  filterProtocols = protocols;
-  directionFilter = direction;
-  actionFilter = action;
-  remoteFilter = remote;
-  windowFrom = from;
-  windowTo = to;
+/** Reads the configuration block at CONFIG (see CONFIG_*): what every record is checked against. */
+export function configure(): void {
+  const at = (field: i32): f64 => load<f64>(CONFIG + (field << 3));
+  localCount = <i32>at(CONFIG_LOCALS);
+  eniLength = <i32>at(CONFIG_ENI_LENGTH);
+  filterLocalPorts = at(CONFIG_LOCAL_PORTS) != 0;
+  filterRemotePorts = at(CONFIG_REMOTE_PORTS) != 0;
+  filterProtocols = at(CONFIG_PROTOCOLS) != 0;
+  directionFilter = <i32>at(CONFIG_DIRECTION);
+  actionFilter = <i32>at(CONFIG_ACTION);
+  remoteFilter = at(CONFIG_REMOTE) != 0;
+  windowFrom = at(CONFIG_FROM);
+  windowTo = at(CONFIG_TO);
+  capacity = min(MAX_CONVERSATIONS, max(1, <i32>at(CONFIG_CAPACITY)));
+}
+
+/** Empties the conversation table (its rows were spilled, or merged into a partition's result). */
+export function clearConversations(): void {
+  memory.fill(SLOTS, 0, (slotMask + 1) << 2);
+  memory.fill(VERDICTS, 0, conversations);
+  conversations = 0;
+  lastAddress = -1;
+  lastKey = -1;
+  lastIndex = -1;
 }
 
 /** The format of the next lines: `count` ops at OPS. */
@@ -197,11 +279,17 @@ export function minuteCount(): i32 {
   return mix(<u32>address ^ (<u32>(address >>> 32) * 0x27d4eb2f) ^ (<u32>(key >>> 8) * 0x9e3779b1) ^ (<u32>(key & 255) * 0x1b873593));
 }
 
-/** Puts a new conversation in an empty slot; -1 when the table is full. */
+/** Puts a new conversation in an empty slot, spilling the table first when it is at capacity. */
 function insert(slot: i32, address: i64, key: i64): i32 {
-  if (conversations >= MAX_CONVERSATIONS) return -1;
+  if (conversations >= capacity) {
+    spill(conversations);
+    clearConversations();
+    slot = <i32>(slotHash(address, key) & <u32>slotMask); // the table is empty: the first slot probed is free
+  }
   const i = conversations++;
   const o = row(i);
+  // A row is used again after the table spilled: every total starts from zero.
+  memory.fill(o, 0, ROW << 3);
   store<f64>(o + (ADDRESS << 3), <f64>address);
   store<f64>(o + (KEY << 3), <f64>key);
   store<f64>(o + (FIRST_SEEN << 3), Infinity);
@@ -229,7 +317,7 @@ function rebuildSlots(slots: i32, mask: i32, rows: i32, rowBytes: i32, used: i32
   }
 }
 
-/** The conversation of (address id, key), created when new; -1 when the table is full. */
+/** The conversation of (address id, key), created when new (the table spills when full). */
 @inline function findConversation(address: i64, key: i64): i32 {
   for (let slot = <i32>(slotHash(address, key) & <u32>slotMask); ; slot = (slot + 1) & slotMask) {
     const entry = load<i32>(SLOTS + (slot << 2));
@@ -473,7 +561,7 @@ export function lines(from: i32, to: i32, firstLine: f64): i32 {
           for (let j = 0; eniMatches && j < length; j++) eniMatches = load<u8>(s + j) == load<u8>(ENI + j);
           break;
         }
-        default: { // FLOW_DIRECTION
+        default: { // OP_FLOW_DIRECTION
           const length = e - s;
           const first: i32 = load<u8>(s);
           egress = length == 6 && first == 101 ? 1 : length == 7 && first == 105 ? 0 : -1;
@@ -607,16 +695,12 @@ function total(): void {
       lastIndex = k;
     }
     if (remoteFilter) {
-      if (k < 0) {
-        if (!remotePasses(<f64>remote)) continue;
-      } else {
-        let verdict: i32 = load<u8>(VERDICTS + k);
-        if (verdict == 0) {
-          verdict = remotePasses(<f64>remote) ? 1 : 2;
-          store<u8>(VERDICTS + k, <u8>verdict);
-        }
-        if (verdict != 1) continue;
+      let verdict: i32 = load<u8>(VERDICTS + k);
+      if (verdict == 0) {
+        verdict = remotePasses(<f64>remote) ? 1 : 2;
+        store<u8>(VERDICTS + k, <u8>verdict);
       }
+      if (verdict != 1) continue;
     }
     addStat(STAT_MATCHED, 1);
     const start = load<i64>(o + 16);
@@ -624,26 +708,22 @@ function total(): void {
     const nPackets = load<f64>(o + 40);
     const accepted = action == ACTION_ACCEPT;
     const rejected = action == ACTION_REJECT;
-    if (k < 0) {
-      addStat(STAT_OVERFLOW, 1);
+    const r = row(k);
+    if (outgoing) {
+      add(r + (OUT_BYTES << 3), nBytes);
+      add(r + (OUT_PACKETS << 3), nPackets);
+      if (accepted) add(r + (ACCEPTED_OUT_BYTES << 3), nBytes);
     } else {
-      const r = row(k);
-      if (outgoing) {
-        add(r + (OUT_BYTES << 3), nBytes);
-        add(r + (OUT_PACKETS << 3), nPackets);
-        if (accepted) add(r + (ACCEPTED_OUT_BYTES << 3), nBytes);
-      } else {
-        add(r + (IN_BYTES << 3), nBytes);
-        add(r + (IN_PACKETS << 3), nPackets);
-      }
-      if (accepted) add(r + (ACCEPTED << 3), 1);
-      else if (rejected) add(r + (REJECTED << 3), 1);
-      const startAt = <f64>start;
-      if (startAt < load<f64>(r + (FIRST_SEEN << 3))) store<f64>(r + (FIRST_SEEN << 3), startAt);
-      const endAt = <f64>load<i64>(o + 24);
-      if (endAt > load<f64>(r + (LAST_SEEN << 3))) store<f64>(r + (LAST_SEEN << 3), endAt);
-      if (opened != 0) store<f64>(r + (OPENED << 3), <f64>(<i32>load<f64>(r + (OPENED << 3)) | opened));
+      add(r + (IN_BYTES << 3), nBytes);
+      add(r + (IN_PACKETS << 3), nPackets);
     }
+    if (accepted) add(r + (ACCEPTED << 3), 1);
+    else if (rejected) add(r + (REJECTED << 3), 1);
+    const startAt = <f64>start;
+    if (startAt < load<f64>(r + (FIRST_SEEN << 3))) store<f64>(r + (FIRST_SEEN << 3), startAt);
+    const endAt = <f64>load<i64>(o + 24);
+    if (endAt > load<f64>(r + (LAST_SEEN << 3))) store<f64>(r + (LAST_SEEN << 3), endAt);
+    if (opened != 0) store<f64>(r + (OPENED << 3), <f64>(<i32>load<f64>(r + (OPENED << 3)) | opened));
     const m = minuteRow(start / 60);
     if (m < 0) {
       addStat(STAT_MINUTE_OVERFLOW, 1);

@@ -27,3 +27,4 @@ export { SpecFileError, formatSpecProblem } from './spec-problem.js';
 export type { SpecProblem } from './spec-problem.js';
 export { formatFieldPath, locateInDocument } from './yaml-source-map.js';
 export type { FieldPath, SourcePosition } from './yaml-source-map.js';
+export { parseDuration, durationSchema } from './duration.js';

@@ -1,5 +1,6 @@
 import { discoverOrganization, orgSyncJob, saveSnapshot } from '@orgshield/accounts';
 import { investigationClients, investigationRunJob, runInvestigation } from '@orgshield/investigations';
+import { drillProcessors } from './drill-processors.js';
 import { firewallProcessors } from './firewall-processors.js';
 import type { JOB_CONTRACTS } from './job-contracts.js';
 import type { Runtime } from './runtime.js';
@@ -48,6 +49,7 @@ export function allProcessors(runtime: Runtime): ProcessorMap<typeof JOB_CONTRAC
     [orgSyncJob.name]: orgSyncProcessor(runtime),
     [investigationRunJob.name]: investigationProcessor(runtime),
     ...firewallProcessors(runtime),
+    ...drillProcessors(runtime),
   };
 }
 

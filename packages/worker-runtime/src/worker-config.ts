@@ -36,6 +36,10 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
   /** Days what people keep on purpose stays: drill history, erasure records (the audit trail has its own, below). */
   ORGSHIELD_KEEP_DAYS: z.coerce.number().positive().max(36500).default(365),
+  /** Simulated seconds per real second of the AWS endpoint (a sandbox run with --time-scale); drills report RTO in simulated time. */
+  ORGSHIELD_TIME_SCALE: z.coerce.number().positive().max(100_000).default(1),
+  /** Wait between two looks at a drill's launching servers and pending checks. */
+  ORGSHIELD_DRILL_POLL_MS: z.coerce.number().int().min(50).max(600_000).default(2000),
   /** How long the audit trail of mutating AWS calls keeps its entries. */
   ORGSHIELD_AUDIT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(365),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),

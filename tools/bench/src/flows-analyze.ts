@@ -1,40 +1,51 @@
 /**
  * Benchmark: orgshield's flow-log analysis against DuckDB on the same files.
  *
- *   cd tools/bench && npx tsx --conditions=@orgshield/source src/flows-analyze.ts [--records 8000000 --files 400 --rounds 3]
+ *   npm run bench:flows-analyze -w @orgshield/bench [-- --records 8000000 --files 400 --rounds 3 --inputs standard,ddos]
+ *   npm run bench:flows-analyze -w @orgshield/bench -- --distinct 10000000
  *
- * Generates (once, cached in the temp dir by parameters) a day of an instance's flow logs
- * in hundreds of gzip files, then times, round after round, orgshield's analysis (running
- * the compiled packages as `orgshield flows analyze` does: the npm script builds them
- * first) and DuckDB (2 threads, read_csv over the same files) computing the same
- * conversations, each in a fresh child process of its own (so peak memory is each one's
- * own, and neither reuses memory an earlier round paged in), and checks the numbers are
- * identical. A second input twice as large shows that orgshield's peak memory does not
- * grow with it. Prints the figures as JSON and as a Markdown table.
+ * Two inputs, side by side: `standard`, a day of an instance's flow logs (about 87,000
+ * conversations), and `ddos`, the same day under a DDoS from many sources (1.2 million
+ * distinct conversations for 8 million records) plus a scan, brute force and a bulk transfer. Each is
+ * generated once (cached in the temp dir by parameters) in hundreds of gzip files. Round
+ * after round, orgshield's analysis (the compiled packages, as `orgshield flows analyze`
+ * runs them: the npm script builds them first) and DuckDB (2 threads, read_csv over the
+ * same files) each compute every conversation and write it, largest first, as CSV, each in
+ * a fresh child process (so peak memory is each one's own; neither starts a process of its
+ * own, so a child's peak RSS is its process tree's); the CSVs are compared row by row.
+ *
+ * `--distinct N` instead generates N distinct conversations (one record each), checks every
+ * row against DuckDB's, that no temporary file is left, and that none is left after SIGINT
+ * in the middle of a run either.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { analyzeFlowLogs, type Conversation, listFlowLogFiles } from '@orgshield/investigations/flow-logs';
+import { analyzeFlowLogs, listFlowLogFiles, writeConversationsCsv } from '@orgshield/investigations/flow-logs';
 import { type FlowLogScenario, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 
 const LOCAL_IP = '10.0.1.25';
 const DAY_MINUTES = 1440;
 const TARGET_RATIO = 1.5;
 const TARGET_RSS_MB = 300;
+const INPUTS = ['standard', 'ddos'] as const;
+type Input = (typeof INPUTS)[number];
 
 interface Options {
   records: number;
   files: number;
   rounds: number;
   seed: number;
-  double: boolean;
+  inputs: Input[];
+  distinct: number | null;
 }
 
 function readOptions(): Options & { child?: string } {
@@ -44,7 +55,8 @@ function readOptions(): Options & { child?: string } {
       files: { type: 'string', default: '400' },
       rounds: { type: 'string', default: '3' },
       seed: { type: 'string', default: '1' },
-      'no-double': { type: 'boolean', default: false },
+      inputs: { type: 'string', default: INPUTS.join(',') },
+      distinct: { type: 'string' },
       child: { type: 'string' },
     },
   });
@@ -53,48 +65,90 @@ function readOptions(): Options & { child?: string } {
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} needs a positive whole number, not ${value}.`);
     return n;
   };
+  const inputs = values.inputs.split(',').map((name) => {
+    if (!(INPUTS as readonly string[]).includes(name)) throw new Error(`--inputs takes ${INPUTS.join(' and ')}, not ${name}.`);
+    return name as Input;
+  });
   return {
     records: whole('records', values.records), files: whole('files', values.files), rounds: whole('rounds', values.rounds), seed: whole('seed', values.seed),
-    double: !values['no-double'], ...(values.child === undefined ? {} : { child: values.child }),
+    inputs, distinct: values.distinct === undefined ? null : whole('distinct', values.distinct),
+    ...(values.child === undefined ? {} : { child: values.child }),
   };
 }
 
-/** The traffic: a clean day (or days) of a web server, plus a few planted incidents. */
-function scenario(records: number, days: number, seed: number): FlowLogScenario {
+/** DDoS sources of the high-cardinality input, per record (1.2 million of 8 million): each one a conversation of its own. */
+const DDOS_SOURCES_PER_RECORD = 0.15;
+
+/** The traffic: a clean day of a web server, a few planted incidents, and for `ddos` a flood from many sources. */
+function scenario(input: Input, records: number, seed: number): FlowLogScenario {
   const from = new Date('2025-06-01T00:00:00Z');
   const at = (hours: number): Date => new Date(from.getTime() + hours * 3600_000);
+  // A flood exchange is two records: the background makes up the rest of the count.
+  const sources = Math.round(records * DDOS_SOURCES_PER_RECORD);
+  const background = input === 'ddos' ? records - 2 * sources : records;
   return {
     seed,
     from,
-    to: at(24 * days),
-    recordsPerMinute: Math.round(records / (DAY_MINUTES * days)),
+    to: at(24),
+    recordsPerMinute: Math.round(background / DAY_MINUTES),
     localIp: LOCAL_IP,
     webClients: 20_000,
     incidents: [
       { kind: 'port-scan', remoteIp: '45.33.32.156', at: at(3) },
       { kind: 'brute-force', remoteIp: '185.220.101.4', at: at(7) },
       { kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(15) },
-      { kind: 'spike', at: at(19) },
+      ...(input === 'ddos' ? [{ kind: 'ddos' as const, at: at(10), port: 443, sources, durationSeconds: 4 * 3600 }] : [{ kind: 'spike' as const, at: at(19) }]),
     ],
   };
 }
 
+interface Dataset { dir: string; records: number; files: number; bytes: number }
+
 /** The input's folder, generated unless a complete one is cached. */
-async function dataset(records: number, files: number, days: number, seed: number): Promise<{ dir: string; records: number; files: number; bytes: number }> {
-  const key = createHash('sha256').update(JSON.stringify({ version: 2, records, files, days, seed })).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), 'orgshield-bench-flows', key);
+async function dataset(key: object, generate: (dir: string) => Promise<{ records: number; files: number }>): Promise<Dataset> {
+  const hash = createHash('sha256').update(JSON.stringify({ version: 3, ...key })).digest('hex').slice(0, 12);
+  const dir = join(tmpdir(), 'orgshield-bench-flows', hash);
   const marker = join(dir, 'complete.json');
-  if (existsSync(marker)) return JSON.parse(await readFile(marker, 'utf8')) as { dir: string; records: number; files: number; bytes: number };
+  if (existsSync(marker)) return JSON.parse(await readFile(marker, 'utf8')) as Dataset;
   await rm(dir, { recursive: true, force: true });
-  process.stderr.write(`generating ${records.toLocaleString('en-US')} records in ${files} gzip files under ${dir} ...\n`);
+  process.stderr.write(`generating ${JSON.stringify(key)} under ${dir} ...\n`);
   const started = Date.now();
-  const written = await writeFlowLogFiles(scenario(records, days, seed), { dir: join(dir, 'logs'), files, layout: 'aws' });
-  const sizes = await Promise.all(written.map(async (file) => (await stat(file.path)).size));
-  const bytes = sizes.reduce((sum, size) => sum + size, 0);
-  const summary = { dir: join(dir, 'logs'), records: written.reduce((sum, f) => sum + f.records, 0), files: written.length, bytes };
+  const written = await generate(join(dir, 'logs'));
+  const files = await listFlowLogFiles([join(dir, 'logs')]);
+  const summary: Dataset = { dir: join(dir, 'logs'), records: written.records, files: written.files, bytes: files.reduce((sum, f) => sum + f.size, 0) };
   await writeFile(marker, JSON.stringify(summary));
   process.stderr.write(`generated in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   return summary;
+}
+
+async function scenarioDataset(input: Input, options: Options): Promise<Dataset> {
+  return dataset({ input, records: options.records, files: options.files, seed: options.seed }, async (dir) => {
+    const written = await writeFlowLogFiles(scenario(input, options.records, options.seed), { dir, files: options.files, layout: 'aws' });
+    return { records: written.reduce((sum, f) => sum + f.records, 0), files: written.length };
+  });
+}
+
+/** `distinct` conversations, one record each (each remote address and port its own), in files of a million records. */
+async function distinctDataset(distinct: number): Promise<Dataset> {
+  return dataset({ distinct }, async (dir) => {
+    await mkdir(dir, { recursive: true });
+    const perFile = 1_000_000;
+    const start = Date.parse('2025-06-01T00:00:00Z') / 1000;
+    let files = 0;
+    for (let first = 0; first < distinct; first += perFile) {
+      const lines = ['version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'];
+      for (let i = first; i < Math.min(distinct, first + perFile); i++) {
+        // 100.64.0.0/10 and up: millions of remote addresses, each from a few ports.
+        const ip = 0x64400000 + (i >>> 2);
+        const remote = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+        const t = start + (i % 86400);
+        lines.push(`2 123456789012 eni-0a1b2c3d4e5f60718 ${remote} ${LOCAL_IP} ${40000 + (i & 3)} 443 6 ${1 + (i % 7)} ${100 + (i % 9973)} ${t} ${t + 5} ${i % 11 === 0 ? 'REJECT' : 'ACCEPT'} OK`);
+      }
+      await writeFile(join(dir, `part-${String(files).padStart(4, '0')}.log.gz`), gzipSync(`${lines.join('\n')}\n`));
+      files++;
+    }
+    return { records: distinct, files };
+  });
 }
 
 /** Reads every file once so both contenders start from a warm page cache. */
@@ -111,52 +165,54 @@ interface ChildResult {
   /** orgshield's counts and findings (DuckDB computes conversations only). */
   records?: { total: number; matched: number; nodata: number; skipdata: number };
   findings?: string[];
-  /** The conversations, as JSON. */
+  spilled?: boolean;
+  /** The conversations, as CSV, largest first. */
   out: string;
 }
 
 type Tool = 'orgshield' | 'duckdb';
 
 /**
- * The child side: one run of one tool in a fresh process, reporting time, CPU and peak
- * memory. Both tools run this way, so neither finds its memory already paged in by an
- * earlier round (on a VM, first-touch page faults are a large part of a run).
+ * The child side: one run of one tool in a fresh process, computing every conversation and
+ * writing it as CSV, reporting time (both included), CPU and peak memory. Both tools run
+ * this way, so neither finds its memory already paged in by an earlier round.
  */
 async function child(tool: Tool, dir: string, out: string): Promise<void> {
   const cpu = process.cpuUsage();
   let result: ChildResult;
   if (tool === 'duckdb') {
-    const run = await runDuckDb(dir);
+    const ms = await runDuckDb(dir, out);
     const used = process.cpuUsage(cpu);
-    await writeFile(out, JSON.stringify(run.rows));
-    result = { ms: run.ms, cpuMs: (used.user + used.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024, out };
+    result = { ms, cpuMs: (used.user + used.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024, out };
   } else {
     const started = performance.now();
     const analysis = await analyzeFlowLogs({ paths: [dir] }, { localIps: [LOCAL_IP] });
+    const handle = await open(out, 'w');
+    await writeConversationsCsv(analysis.conversations, async (text) => void (await handle.write(text)));
+    await handle.close();
+    analysis.dispose();
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    const maxRssMb = process.resourceUsage().maxRSS / 1024;
-    await writeFile(out, JSON.stringify(analysis.conversations));
-    result = { ms, cpuMs: (used.user + used.system) / 1000, maxRssMb, records: analysis.records, findings: analysis.findings.map((f) => f.kind), out };
+    result = {
+      ms, cpuMs: (used.user + used.system) / 1000, maxRssMb: process.resourceUsage().maxRSS / 1024, records: analysis.records,
+      findings: analysis.findings.map((f) => f.kind), spilled: analysis.spilled, out,
+    };
   }
   process.stdout.write(JSON.stringify(result));
 }
 
-async function runChild(tool: Tool, dir: string, out: string): Promise<ChildResult> {
+async function runChild(tool: Tool, dir: string, out: string, env: NodeJS.ProcessEnv = process.env): Promise<ChildResult> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
     // Without the source condition the child imports the built packages, as the CLI does.
     const execArgv = process.execArgv.filter((arg) => arg !== '--conditions=@orgshield/source');
-    const proc = spawn(process.execPath, [...execArgv, script, '--child', JSON.stringify({ tool, dir, out })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [...execArgv, script, '--child', JSON.stringify({ tool, dir, out })], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let stdout = '';
     proc.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     proc.on('error', reject);
     proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(stdout) as ChildResult) : reject(new Error(`the ${tool} run exited with code ${code}`))));
   });
 }
-
-/** A conversation as DuckDB computes it: times in epoch seconds. */
-type DuckRow = Omit<Conversation, 'firstSeen' | 'lastSeen' | 'fromFinding'> & { firstSeen: number; lastSeen: number };
 
 /** The same conversations in SQL: the local side is the instance's address, as orgshield takes it. */
 function conversationSql(dir: string): string {
@@ -186,36 +242,40 @@ function conversationSql(dir: string): string {
     FROM sides GROUP BY ALL`;
 }
 
-async function runDuckDb(dir: string): Promise<{ ms: number; rows: DuckRow[] }> {
+/** Runs the conversations query and writes them as CSV, largest first (ties as orgshield orders them); returns the time taken. */
+async function runDuckDb(dir: string, out: string): Promise<number> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
   await connection.run('SET threads = 2');
   const started = performance.now();
-  const reader = await connection.runAndReadAll(conversationSql(dir));
+  await connection.run(`COPY (
+      SELECT remote_ip, local_port, remote_port, protocol, direction, in_bytes::BIGINT, out_bytes::BIGINT, in_packets::BIGINT, out_packets::BIGINT,
+        accepted::BIGINT, rejected::BIGINT, first_seen::BIGINT, last_seen::BIGINT
+      FROM (${conversationSql(dir)})
+      ORDER BY in_bytes + out_bytes DESC, remote_ip, local_port, remote_port, protocol
+    ) TO '${out}' (HEADER false, DELIMITER ',')`);
   const ms = performance.now() - started;
-  const rows = reader.getRows().map((r): DuckRow => ({
-    remoteIp: String(r[0]), localPort: Number(r[1]), remotePort: Number(r[2]), protocol: Number(r[3]), direction: String(r[4]) as DuckRow['direction'],
-    inBytes: Number(r[5]), outBytes: Number(r[6]), inPackets: Number(r[7]), outPackets: Number(r[8]), accepted: Number(r[9]), rejected: Number(r[10]),
-    firstSeen: Number(r[11]), lastSeen: Number(r[12]),
-  }));
   connection.closeSync();
   instance.closeSync();
-  return { ms, rows };
+  return ms;
 }
 
-/** Every conversation of one side must be in the other with the same numbers; returns the first difference. */
-function compare(ours: readonly Conversation[], theirs: readonly DuckRow[]): string | null {
-  if (ours.length !== theirs.length) return `orgshield has ${ours.length} conversations, DuckDB ${theirs.length}`;
-  const key = (c: { remoteIp: string; localPort: number; remotePort: number; protocol: number }): string => `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol}`;
-  const byKey = new Map(theirs.map((row) => [key(row), row]));
-  for (const c of ours) {
-    const row = byKey.get(key(c));
-    if (row === undefined) return `DuckDB has no conversation ${key(c)}`;
-    const mine = [c.direction, c.inBytes, c.outBytes, c.inPackets, c.outPackets, c.accepted, c.rejected, Date.parse(c.firstSeen) / 1000, Date.parse(c.lastSeen) / 1000];
-    const other = [row.direction, row.inBytes, row.outBytes, row.inPackets, row.outPackets, row.accepted, row.rejected, row.firstSeen, row.lastSeen];
-    if (mine.some((v, i) => v !== other[i])) return `conversation ${key(c)} differs: orgshield ${JSON.stringify(mine)}, DuckDB ${JSON.stringify(other)}`;
+/**
+ * Compares the two CSVs row by row (orgshield's times are ISO 8601, DuckDB's epoch
+ * seconds; its fromFinding column is left out): the first difference, or null, and the rows.
+ */
+async function compareCsv(ours: string, theirs: string): Promise<{ difference: string | null; rows: number }> {
+  const a = createInterface({ input: createReadStream(ours), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  const b = createInterface({ input: createReadStream(theirs), crlfDelay: Infinity })[Symbol.asyncIterator]();
+  await a.next(); // orgshield's header
+  for (let rows = 0; ; rows++) {
+    const [x, y] = await Promise.all([a.next(), b.next()]);
+    if (x.done || y.done) return { difference: x.done === y.done ? null : `orgshield has ${x.done ? 'fewer' : 'more'} rows than DuckDB (${rows} in common)`, rows };
+    const mine = x.value.split(',').slice(0, 13);
+    mine[11] = String(Date.parse(mine[11]!) / 1000);
+    mine[12] = String(Date.parse(mine[12]!) / 1000);
+    if (mine.join(',') !== y.value) return { difference: `row ${rows + 1} differs: orgshield ${mine.join(',')}, DuckDB ${y.value}`, rows };
   }
-  return null;
 }
 
 const median = (values: readonly number[]): number => {
@@ -224,6 +284,106 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
+interface InputFigures {
+  input: string;
+  records: number;
+  files: number;
+  gzipMb: number;
+  conversations: number;
+  identical: boolean;
+  difference: string | null;
+  findings: string[];
+  spilled: boolean;
+  orgshieldMs: number;
+  orgshieldCpuMs: number;
+  duckdbMs: number;
+  duckdbCpuMs: number;
+  ratio: number;
+  orgshieldPeakRssMb: number;
+  duckdbPeakRssMb: number;
+  rounds: { orgshieldMs: number[]; duckdbMs: number[] };
+}
+
+async function measure(name: string, input: Dataset, rounds: number, work: string): Promise<InputFigures> {
+  await warm(input.dir);
+  const ours: ChildResult[] = [];
+  const theirs: ChildResult[] = [];
+  for (let round = 0; round < rounds; round++) {
+    ours.push(await runChild('orgshield', input.dir, join(work, `${name}-orgshield-${round}.csv`)));
+    theirs.push(await runChild('duckdb', input.dir, join(work, `${name}-duckdb-${round}.csv`)));
+    process.stderr.write(`${name} round ${round + 1}: orgshield ${ours.at(-1)!.ms.toFixed(0)} ms, DuckDB ${theirs.at(-1)!.ms.toFixed(0)} ms\n`);
+  }
+  const { difference, rows } = await compareCsv(ours.at(-1)!.out, theirs.at(-1)!.out);
+  const oursMs = median(ours.map((r) => r.ms));
+  const duckMs = median(theirs.map((r) => r.ms));
+  return {
+    input: name, records: input.records, files: input.files, gzipMb: Math.round(input.bytes / 2 ** 20), conversations: rows, identical: difference === null, difference,
+    findings: ours[0]!.findings!, spilled: ours.some((r) => r.spilled === true),
+    orgshieldMs: Math.round(oursMs), orgshieldCpuMs: Math.round(median(ours.map((r) => r.cpuMs))), duckdbMs: Math.round(duckMs),
+    duckdbCpuMs: Math.round(median(theirs.map((r) => r.cpuMs))), ratio: Math.round((duckMs / oursMs) * 100) / 100,
+    orgshieldPeakRssMb: Math.round(Math.max(...ours.map((r) => r.maxRssMb))), duckdbPeakRssMb: Math.round(Math.max(...theirs.map((r) => r.maxRssMb))),
+    rounds: { orgshieldMs: ours.map((r) => Math.round(r.ms)), duckdbMs: theirs.map((r) => Math.round(r.ms)) },
+  };
+}
+
+/** The spill folders a run left in `root` (its TMPDIR). */
+async function leftovers(root: string): Promise<string[]> {
+  return (await readdir(root)).filter((name) => name.startsWith('orgshield-flows-'));
+}
+
+/**
+ * Interrupts an orgshield run with SIGINT once it has spilled (its spill folder holds
+ * files) and returns what it left in its temporary folder.
+ */
+async function interruptedRun(dir: string, work: string): Promise<{ signal: string | null; spilledBeforeSignal: boolean; left: string[] }> {
+  const root = await mkdtemp(join(work, 'sigint-'));
+  const script = fileURLToPath(import.meta.url);
+  const execArgv = process.execArgv.filter((arg) => arg !== '--conditions=@orgshield/source');
+  const proc = spawn(process.execPath, [...execArgv, script, '--child', JSON.stringify({ tool: 'orgshield', dir, out: join(work, 'sigint.csv') })], {
+    stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TMPDIR: root },
+  });
+  const exited = new Promise<string | null>((resolve) => proc.on('exit', (_code, signal) => resolve(signal)));
+  let spilledBeforeSignal = false;
+  for (let tries = 0; tries < 1200 && proc.exitCode === null; tries++) {
+    const folders = await leftovers(root);
+    if (folders.length > 0 && (await readdir(join(root, folders[0]!)).catch(() => [])).length > 0) {
+      spilledBeforeSignal = true;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  proc.kill('SIGINT');
+  const signal = await exited;
+  return { signal, spilledBeforeSignal, left: await leftovers(root) };
+}
+
+async function distinctMode(distinct: number, work: string): Promise<void> {
+  const input = await distinctDataset(distinct);
+  await warm(input.dir);
+  const root = await mkdtemp(join(work, 'tmp-'));
+  const ours = await runChild('orgshield', input.dir, join(work, 'distinct-orgshield.csv'), { ...process.env, TMPDIR: root });
+  const left = await leftovers(root);
+  const theirs = await runChild('duckdb', input.dir, join(work, 'distinct-duckdb.csv'));
+  const { difference, rows } = await compareCsv(ours.out, theirs.out);
+  const interrupted = await interruptedRun(input.dir, work);
+  const figures = {
+    distinct, records: input.records, files: input.files, gzipMb: Math.round(input.bytes / 2 ** 20), rows, identical: difference === null, difference,
+    spilled: ours.spilled, orgshieldMs: Math.round(ours.ms), duckdbMs: Math.round(theirs.ms), ratio: Math.round((theirs.ms / ours.ms) * 100) / 100,
+    orgshieldPeakRssMb: Math.round(ours.maxRssMb), duckdbPeakRssMb: Math.round(theirs.maxRssMb), temporaryFilesLeft: left.length, sigint: interrupted,
+  };
+  process.stdout.write(`${JSON.stringify(figures, null, 2)}\n\n`);
+  const rowsTable: [string, string, string][] = [
+    ['distinct conversations / records / files', `${distinct.toLocaleString('en-US')} / ${input.records.toLocaleString('en-US')} / ${input.files} (${figures.gzipMb} MB)`, ''],
+    ['rows (orgshield = DuckDB)', rows.toLocaleString('en-US'), difference === null ? 'identical' : `DIFFERENT: ${difference}`],
+    ['orgshield / DuckDB (2 threads)', `${figures.orgshieldMs} ms / ${figures.duckdbMs} ms`, `ratio ${figures.ratio}x`],
+    ['peak RSS orgshield / DuckDB', `${figures.orgshieldPeakRssMb} MB / ${figures.duckdbPeakRssMb} MB`, figures.orgshieldPeakRssMb < TARGET_RSS_MB ? `under ${TARGET_RSS_MB} MB` : `OVER ${TARGET_RSS_MB} MB`],
+    ['temporary files left after the run', String(left.length), ''],
+    ['after SIGINT mid-run', `${interrupted.left.length} left`, `signal ${interrupted.signal}, spilled before it: ${interrupted.spilledBeforeSignal}`],
+  ];
+  process.stdout.write(`| flows analyze, distinct mode | value | note |\n| --- | --- | --- |\n${rowsTable.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`);
+  if (difference !== null || left.length > 0 || interrupted.left.length > 0) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   const options = readOptions();
   if (options.child !== undefined) {
@@ -231,64 +391,30 @@ async function main(): Promise<void> {
     await child(tool, dir, out);
     return;
   }
-  const input = await dataset(options.records, options.files, 1, options.seed);
   const work = join(tmpdir(), `orgshield-bench-flows-run-${process.pid}`);
   await mkdir(work, { recursive: true });
   try {
-    await warm(input.dir);
-    const ours: ChildResult[] = [];
-    const theirs: ChildResult[] = [];
-    for (let round = 0; round < options.rounds; round++) {
-      ours.push(await runChild('orgshield', input.dir, join(work, `orgshield-${round}.json`)));
-      theirs.push(await runChild('duckdb', input.dir, join(work, `duckdb-${round}.json`)));
-      process.stderr.write(`round ${round + 1}: orgshield ${ours.at(-1)!.ms.toFixed(0)} ms, DuckDB ${theirs.at(-1)!.ms.toFixed(0)} ms\n`);
+    if (options.distinct !== null) {
+      await distinctMode(options.distinct, work);
+      return;
     }
-    const duckRows = JSON.parse(await readFile(theirs.at(-1)!.out, 'utf8')) as DuckRow[];
-    const conversations = JSON.parse(await readFile(ours.at(-1)!.out, 'utf8')) as Conversation[];
-    const difference = compare(conversations, duckRows);
-
-    let double: { records: number; files: number; ms: number; maxRssMb: number } | null = null;
-    if (options.double) {
-      const twice = await dataset(options.records * 2, options.files * 2, 2, options.seed);
-      await warm(twice.dir);
-      const run = await runChild('orgshield', twice.dir, join(work, 'orgshield-2x.json'));
-      double = { records: twice.records, files: twice.files, ms: run.ms, maxRssMb: run.maxRssMb };
-    }
-
-    const oursMs = median(ours.map((r) => r.ms));
-    const duckMs = median(theirs.map((r) => r.ms));
-    const figures = {
-      records: input.records,
-      files: input.files,
-      gzipMb: Math.round(input.bytes / 2 ** 20),
-      matched: ours[0]!.records!.matched,
-      conversations: conversations.length,
-      findings: ours[0]!.findings,
-      orgshieldMs: Math.round(oursMs),
-      orgshieldCpuMs: Math.round(median(ours.map((r) => r.cpuMs))),
-      duckdbMs: Math.round(duckMs),
-      ratio: Math.round((duckMs / oursMs) * 100) / 100,
-      orgshieldRecordsPerSecond: Math.round(input.records / (oursMs / 1000)),
-      orgshieldPeakRssMb: Math.round(Math.max(...ours.map((r) => r.maxRssMb))),
-      double: double === null ? null : { ...double, ms: Math.round(double.ms), maxRssMb: Math.round(double.maxRssMb) },
-      identical: difference === null,
-      duckdbPeakRssMb: Math.round(Math.max(...theirs.map((r) => r.maxRssMb))),
-      rounds: { orgshieldMs: ours.map((r) => Math.round(r.ms)), duckdbMs: theirs.map((r) => Math.round(r.ms)) },
-    };
-    process.stdout.write(`${JSON.stringify(figures, null, 2)}\n\n`);
-    const rows: [string, string, string][] = [
-      ['records / gzip files', `${input.records.toLocaleString('en-US')} / ${input.files} (${figures.gzipMb} MB)`, ''],
-      ['conversations (orgshield = DuckDB)', `${conversations.length.toLocaleString('en-US')}`, difference === null ? 'identical' : `DIFFERENT: ${difference}`],
-      ['orgshield flows analyze (median)', `${figures.orgshieldMs} ms`, `${(figures.orgshieldRecordsPerSecond / 1e6).toFixed(1)} M records/s`],
-      ['DuckDB, 2 threads (median)', `${figures.duckdbMs} ms`, `peak RSS ${figures.duckdbPeakRssMb} MB`],
-      ['ratio DuckDB / orgshield', `${figures.ratio}x`, figures.ratio >= TARGET_RATIO ? `meets >= ${TARGET_RATIO}x` : `MISSES ${TARGET_RATIO}x`],
-      ['orgshield peak RSS', `${figures.orgshieldPeakRssMb} MB`, figures.orgshieldPeakRssMb < TARGET_RSS_MB ? `under ${TARGET_RSS_MB} MB` : `OVER ${TARGET_RSS_MB} MB`],
-    ];
-    if (double !== null) {
-      rows.push(['orgshield peak RSS, 2x input', `${figures.double!.maxRssMb} MB`, `${double.records.toLocaleString('en-US')} records in ${double.files} files, ${figures.double!.ms} ms`]);
-    }
-    process.stdout.write(`| flows analyze benchmark | value | note |\n| --- | --- | --- |\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`);
-    if (difference !== null) process.exitCode = 1;
+    const all: InputFigures[] = [];
+    for (const name of options.inputs) all.push(await measure(name, await scenarioDataset(name, options), options.rounds, work));
+    process.stdout.write(`${JSON.stringify(all, null, 2)}\n\n`);
+    const row = (label: string, value: (f: InputFigures) => string): string => `| ${label} | ${all.map(value).join(' | ')} |`;
+    process.stdout.write([
+      `| flows analyze benchmark | ${all.map((f) => f.input).join(' | ')} |`,
+      `| --- | ${all.map(() => '---').join(' | ')} |`,
+      row('records / gzip files', (f) => `${f.records.toLocaleString('en-US')} / ${f.files} (${f.gzipMb} MB)`),
+      row('conversations (orgshield = DuckDB)', (f) => `${f.conversations.toLocaleString('en-US')} ${f.identical ? 'identical' : `DIFFERENT: ${f.difference}`}`),
+      row('orgshield (median, CSV written)', (f) => `${f.orgshieldMs} ms (CPU ${f.orgshieldCpuMs} ms)${f.spilled ? ', spilled' : ''}`),
+      row('DuckDB, 2 threads (median, CSV written)', (f) => `${f.duckdbMs} ms (CPU ${f.duckdbCpuMs} ms)`),
+      row('ratio DuckDB / orgshield', (f) => `${f.ratio}x ${f.ratio >= TARGET_RATIO ? `meets >= ${TARGET_RATIO}x` : `MISSES ${TARGET_RATIO}x`}`),
+      row('peak RSS orgshield', (f) => `${f.orgshieldPeakRssMb} MB ${f.orgshieldPeakRssMb < TARGET_RSS_MB ? `under ${TARGET_RSS_MB} MB` : `OVER ${TARGET_RSS_MB} MB`}`),
+      row('peak RSS DuckDB', (f) => `${f.duckdbPeakRssMb} MB`),
+      row('findings', (f) => f.findings.join(', ')),
+    ].join('\n') + '\n');
+    if (all.some((f) => !f.identical)) process.exitCode = 1;
   } finally {
     await rm(work, { recursive: true, force: true });
   }

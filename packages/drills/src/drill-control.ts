@@ -1,0 +1,131 @@
+import type { Redis } from 'ioredis';
+import { OrgshieldError } from '@orgshield/errors';
+import type { JobQueues } from '@orgshield/jobs';
+import { drillStartJob, drillStepJob } from './drill-contracts.js';
+import { DRILL_ID, stepJobId } from './drill-executor.js';
+import { parseDrillSource, type DrillSource } from './drill-loader.js';
+import { buildDrillReport, type DrillReport } from './drill-report.js';
+import { DrillStore, SETTLED_DRILL_STATUSES, type DrillEvent, type DrillState, type DrillStatus } from './drill-store.js';
+
+export interface DrillSummary {
+  id: string;
+  name: string;
+  status: DrillStatus;
+  createdAt: string;
+  message: string;
+  /** Recovery instances launched and not yet terminated, with when they launched (ISO). */
+  stillUp: { sourceServerId: string; accountId: string; recoveryInstanceId?: string; since: string }[];
+}
+
+/** Where a wait stands: servers launched, checks passing, time elapsed. */
+export interface DrillProgress {
+  status: DrillStatus;
+  launched: number;
+  passed: number;
+  failed: number;
+  toLaunch: number;
+  elapsedMs: number;
+}
+
+/**
+ * The operator's side of drills (the CLI, the demo): queue one, follow it, read it, clean it
+ * up. A drill file is checked before anything is written to Redis.
+ */
+export class DrillControl {
+  readonly store: DrillStore;
+
+  constructor(
+    redis: Redis,
+    private readonly queues: JobQueues,
+  ) {
+    this.store = new DrillStore(redis, queues.prefix);
+  }
+
+  async submit(source: DrillSource, options: { requestedBy?: string; drillId?: string } = {}): Promise<{ drillId: string }> {
+    const { drill } = parseDrillSource(source);
+    const drillId = options.drillId ?? `${drill.name}-${Date.now().toString(36)}`;
+    if (!DRILL_ID.test(drillId)) throw new OrgshieldError('InvalidDrillId', `"${drillId}" is not a drill id: use letters, digits, "-" and "_" (at most 128).`, { exitCode: 2 });
+    await this.queues.submit(drillStartJob, { drillId, source, ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}) }, { jobId: `drill.${drillId}.start` });
+    return { drillId };
+  }
+
+  async state(drillId: string): Promise<DrillState> {
+    const state = await this.store.state(drillId);
+    if (!state) throw new OrgshieldError('UnknownDrill', `there is no drill ${drillId}; "orgshield drill status" lists them.`, { exitCode: 2 });
+    return state;
+  }
+
+  async report(drillId: string): Promise<DrillReport> {
+    const [record, state] = await Promise.all([this.store.record(drillId), this.state(drillId)]);
+    if (!record) throw new OrgshieldError('UnknownDrill', `there is no drill ${drillId}; "orgshield drill status" lists them.`, { exitCode: 2 });
+    return buildDrillReport(record, state, await this.store.runs(drillId));
+  }
+
+  async progress(drillId: string, since: number): Promise<DrillProgress> {
+    const [state, runs] = await Promise.all([this.state(drillId), this.store.runs(drillId)]);
+    return {
+      status: state.status,
+      launched: runs.filter((run) => run.launchedAt !== undefined).length,
+      passed: runs.filter((run) => run.status === 'passed').length,
+      failed: runs.filter((run) => run.status === 'failed').length,
+      toLaunch: runs.filter((run) => run.status !== 'skipped').length,
+      elapsedMs: Date.now() - since,
+    };
+  }
+
+  /**
+   * Waits until the drill settles (or reaches one of `until`), passing each new event and
+   * the progress on; a drill that is refused or fails is settled too.
+   */
+  async waitUntilSettled(
+    drillId: string,
+    options: { onEvent?: (event: DrillEvent) => void; onProgress?: (progress: DrillProgress) => void; until?: readonly DrillStatus[]; pollMs?: number; timeoutMs?: number } = {},
+  ): Promise<DrillState> {
+    const until = options.until ?? SETTLED_DRILL_STATUSES;
+    const started = Date.now();
+    let seen = 0;
+    for (;;) {
+      const state = await this.store.state(drillId);
+      const events = await this.store.events(drillId, seen);
+      seen += events.length;
+      for (const event of events) options.onEvent?.(event);
+      if (state && options.onProgress) options.onProgress(await this.progress(drillId, started));
+      if (state && until.includes(state.status)) return state;
+      if (options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs) {
+        throw new OrgshieldError('DrillTimeout', `drill ${drillId} did not settle within ${Math.round(options.timeoutMs / 1000)}s; "orgshield drill status ${drillId}" shows where it is.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500));
+    }
+  }
+
+  async list(limit = 50): Promise<DrillSummary[]> {
+    const summaries: DrillSummary[] = [];
+    for (const id of await this.store.list(limit)) {
+      const [record, state, runs] = await Promise.all([this.store.record(id), this.store.state(id), this.store.runs(id)]);
+      if (!record || !state) continue;
+      summaries.push({
+        id,
+        name: record.name,
+        status: state.status,
+        createdAt: record.createdAt,
+        message: state.message,
+        stillUp: runs
+          .filter((run) => run.launchedAt !== undefined && run.terminatedAt === undefined)
+          .map((run) => ({ sourceServerId: run.sourceServerId, accountId: run.accountId, ...(run.recoveryInstanceId ? { recoveryInstanceId: run.recoveryInstanceId } : {}), since: new Date(run.launchedAt as number).toISOString() })),
+      });
+    }
+    return summaries;
+  }
+
+  /**
+   * Queues the drill's cleanup now, whatever its status (a kept drill, a failed one): the
+   * cleanup step runs anew under a fresh job id, and terminates only the drill's own instances.
+   */
+  async cleanup(drillId: string): Promise<void> {
+    await this.state(drillId);
+    await this.store.redis.hdel(this.store.key('run', drillId, 'steps'), 'cleanup');
+    await this.store.transition(drillId, ['kept', 'running'], { status: 'cleaning', message: 'cleanup requested' });
+    const round = Date.now();
+    await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round }, { jobId: stepJobId(drillId, 'cleanup', round) });
+  }
+}

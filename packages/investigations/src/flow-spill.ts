@@ -1,0 +1,231 @@
+/**
+ * External aggregation for the conversation table: when a reader's table reaches the
+ * memory budget, its rows are written out, hash-partitioned by remote address, into files
+ * of a temporary folder; after the scan each partition is merged on its own (all of one
+ * remote address's conversations are in one partition) and written back sorted, and the
+ * sorted runs are merged as they are read. The folder is removed when the analysis is
+ * disposed, and on exit or Ctrl-C if it is still there.
+ */
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Partitions of spilled rows: each is merged alone, so the largest partition is what the merge holds at once. */
+export const SPILL_PARTITIONS = 128;
+/** Rows staged per partition before they are written (about 32 KiB each at 12 numbers a row). */
+const STAGE_ROWS = 340;
+/** Bytes read from a file at a time while merging. */
+const READ_CHUNK_BYTES = 1 << 20;
+
+const live = new Set<string>();
+let hooked = false;
+
+function removeLive(): void {
+  // A reader thread may still be adding a file while the folder goes: rmSync retries then.
+  for (const dir of live) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  live.clear();
+}
+
+/** Ctrl-C: the folders go, then the signal does what it would have done. */
+function onSigint(): void {
+  removeLive();
+  process.off('SIGINT', onSigint);
+  process.kill(process.pid, 'SIGINT');
+}
+
+/** A new temporary folder for one analysis's spills, removed on exit or Ctrl-C if still there. */
+export function createSpillFolder(): string {
+  if (!hooked) {
+    hooked = true;
+    process.on('exit', removeLive);
+    process.on('SIGINT', onSigint);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'orgshield-flows-'));
+  live.add(dir);
+  return dir;
+}
+
+export function removeSpillFolder(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  live.delete(dir);
+}
+
+/** Spilled rows of one reader: per partition, the file its rows went to (null: none). */
+export interface SpilledRows {
+  files: (string | null)[];
+  /** The addresses other than IPv4 that ids from 2^32 in these rows stand for (that reader's own numbering). */
+  others: string[];
+}
+
+/** Writes one reader's rows into per-partition files, a few at a time. */
+export class PartitionWriter {
+  private readonly stages: Float64Array[];
+  private readonly staged: Int32Array;
+  private readonly fds: (number | null)[];
+  private readonly paths: (string | null)[];
+
+  constructor(
+    private readonly dir: string,
+    /** Distinguishes this reader's files from the other readers'. */
+    private readonly name: string,
+    private readonly rowLength: number,
+  ) {
+    this.stages = Array.from({ length: SPILL_PARTITIONS }, () => new Float64Array(0));
+    this.staged = new Int32Array(SPILL_PARTITIONS);
+    this.fds = new Array<number | null>(SPILL_PARTITIONS).fill(null);
+    this.paths = new Array<string | null>(SPILL_PARTITIONS).fill(null);
+  }
+
+  /** Stages rows[at, at + rowLength) for a partition. */
+  add(partition: number, rows: Float64Array, at: number): void {
+    let stage = this.stages[partition]!;
+    if (stage.length === 0) stage = this.stages[partition] = new Float64Array(STAGE_ROWS * this.rowLength);
+    const n = this.staged[partition]!;
+    stage.set(rows.subarray(at, at + this.rowLength), n * this.rowLength);
+    this.staged[partition] = n + 1;
+    if (n + 1 === STAGE_ROWS) this.flush(partition);
+  }
+
+  private flush(partition: number): void {
+    const n = this.staged[partition]!;
+    this.staged[partition] = 0;
+    if (n === 0) return;
+    let fd = this.fds[partition]!;
+    if (fd === null) {
+      const path = join(this.dir, `${this.name}-${partition}.rows`);
+      fd = openSync(path, 'a');
+      this.fds[partition] = fd;
+      this.paths[partition] = path;
+    }
+    const stage = this.stages[partition]!;
+    writeSync(fd, new Uint8Array(stage.buffer, 0, n * this.rowLength * 8));
+  }
+
+  /** Writes what is staged and closes the files: the paths per partition. */
+  close(): (string | null)[] {
+    for (let p = 0; p < SPILL_PARTITIONS; p++) {
+      this.flush(p);
+      const fd = this.fds[p];
+      if (fd !== null && fd !== undefined) closeSync(fd);
+      this.fds[p] = null;
+    }
+    return [...this.paths];
+  }
+}
+
+/** Reads a file of rows in chunks: `each` gets rows (a whole number of them) until the file ends. */
+export function readRows(path: string, rowLength: number, each: (rows: Float64Array) => void): void {
+  const rowBytes = rowLength * 8;
+  const fd = openSync(path, 'r');
+  try {
+    const rowsAtOnce = Math.max(1, Math.min(Math.floor(READ_CHUNK_BYTES / rowBytes), Math.ceil(fstatSync(fd).size / rowBytes)));
+    const chunk = new Float64Array(rowsAtOnce * rowLength);
+    const bytes = new Uint8Array(chunk.buffer);
+    for (let position = 0; ;) {
+      let filled = 0;
+      while (filled < bytes.length) {
+        const read = readSync(fd, bytes, filled, bytes.length - filled, position + filled);
+        if (read === 0) break;
+        filled += read;
+      }
+      if (filled === 0) return;
+      each(chunk.subarray(0, Math.floor(filled / rowBytes) * rowLength));
+      position += filled;
+      if (filled < bytes.length) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A sorted run read a chunk at a time: the current row is rows[at, at + rowLength). */
+class RunCursor {
+  private readonly bytes: Uint8Array;
+  rows: Float64Array;
+  at = 0;
+  private position = 0;
+  private end = 0;
+
+  constructor(
+    private readonly fd: number,
+    private readonly rowLength: number,
+    chunkRows: number,
+  ) {
+    this.rows = new Float64Array(chunkRows * rowLength);
+    this.bytes = new Uint8Array(this.rows.buffer);
+    this.fill();
+  }
+
+  get done(): boolean {
+    return this.at >= this.end;
+  }
+
+  next(): void {
+    this.at += this.rowLength;
+    if (this.at >= this.end) this.fill();
+  }
+
+  private fill(): void {
+    let filled = 0;
+    while (filled < this.bytes.length) {
+      const read = readSync(this.fd, this.bytes, filled, this.bytes.length - filled, this.position + filled);
+      if (read === 0) break;
+      filled += read;
+    }
+    this.position += filled;
+    this.at = 0;
+    this.end = Math.floor(filled / (this.rowLength * 8)) * this.rowLength;
+  }
+}
+
+/**
+ * Merges sorted runs of rows (each file sorted by `before`), yielding (rows, at) for every
+ * row in order. A binary heap of cursors: memory is one chunk per run.
+ */
+export function* mergeRuns(
+  paths: readonly string[], rowLength: number,
+  before: (a: Float64Array, i: number, b: Float64Array, j: number) => boolean,
+): Generator<{ rows: Float64Array; at: number }> {
+  const chunkRows = Math.max(64, Math.floor(READ_CHUNK_BYTES / 4 / Math.max(1, paths.length) / (rowLength * 8)));
+  const fds = paths.map((path) => openSync(path, 'r'));
+  try {
+    const heap = fds.map((fd) => new RunCursor(fd, rowLength, chunkRows)).filter((c) => !c.done);
+    const less = (x: RunCursor, y: RunCursor): boolean => before(x.rows, x.at, y.rows, y.at);
+    const down = (i: number): void => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+        if (m === i) return;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    };
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+    while (heap.length > 0) {
+      const top = heap[0]!;
+      yield { rows: top.rows, at: top.at };
+      top.next();
+      if (top.done) {
+        heap[0] = heap[heap.length - 1]!;
+        heap.pop();
+      }
+      if (heap.length > 0) down(0);
+    }
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
+
+/** Writes rows to a new file, whole, in order: a sorted run. */
+export function writeRun(path: string, rows: Float64Array): void {
+  const fd = openSync(path, 'w');
+  try {
+    const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
+    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 24));
+  } finally {
+    closeSync(fd);
+  }
+}
