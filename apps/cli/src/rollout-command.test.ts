@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '@orgshield/aws';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { deleteQueuePrefix, runCli, sandboxCliEnv } from '../test/run-cli.js';
+import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnCli } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -42,6 +42,16 @@ describe('orgshield rollout (end to end)', () => {
         `  - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { timeout: 30s } }
   - { name: everyone, targets: { all: true }, mode: remediate, gates: { maxNonCompliantAccounts: 0, timeout: 30s } }
 `,
+      ),
+    );
+    // The interrupted runs have policies of their own: the halted test leaves its policies in FMS.
+    await writeFile(join(dir, 'int-shield.yaml'), SHIELD.replace('edge-shield', 'int-shield'));
+    await writeFile(join(dir, 'int-waf.yaml'), WAF.replace('edge-waf', 'int-waf'));
+    await writeFile(
+      join(dir, 'interrupted.yaml'),
+      rollout('interrupted', '  - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { timeout: 30s } }\n  - { name: everyone, targets: { all: true }, mode: remediate, gates: { maxNonCompliantAccounts: 0, timeout: 30s } }\n').replace(
+        '[waf.yaml, shield.yaml]',
+        '[int-waf.yaml, int-shield.yaml]',
       ),
     );
     await writeFile(join(dir, 'strict.yaml'), rollout('strict', '  - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { maxNonCompliantAccounts: 0 } }\n'));
@@ -134,5 +144,65 @@ describe('orgshield rollout (end to end)', () => {
     const unknown = await runCli(['rollout', 'status', 'nope-123'], env);
     expect(unknown.code, unknown.stderr).toBe(2);
     expect(unknown.stderr).toContain('orgshield: there is no rollout nope-123');
+  });
+
+  /** `rollout start --wait` of the interrupted rollout, in-process, returned once its first policy write is done. */
+  async function startUntilFirstWrite() {
+    const child = spawnCli(['rollout', 'start', join(dir, 'interrupted.yaml'), '--wait'], env);
+    let text = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    child.stdout.resume();
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (/canary\/eu-west-1: int-waf/.test(text)) resolve();
+      });
+      void exited.then((code) => reject(new Error(`rollout start ended (${code}) before its first write: ${text}`)));
+    });
+    return { child, exited, stderr: () => text };
+  }
+
+  it('Ctrl-C during start --wait in-process pauses the rollout at once (exit 130); watch stops; resume --wait finishes it, each PutPolicy once', { timeout: 240_000 }, async () => {
+    const putsBefore = sandbox.requests().filter((entry) => entry.operation === 'PutPolicy').length;
+    const { child, exited, stderr } = await startUntilFirstWrite();
+    child.kill('SIGINT');
+    const interruptedAt = Date.now();
+    expect(await exited, stderr()).toBe(130);
+    expect(Date.now() - interruptedAt).toBeLessThan(10_000);
+    const rolloutId = /rollout (interrupted-\w+) queued/.exec(stderr())?.[1] ?? '';
+    expect(stderr()).toContain(`orgshield: rollout ${rolloutId} paused (interrupted); continue it with "orgshield rollout resume ${rolloutId} --wait".`);
+
+    const status = await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: { status: 'paused' } });
+    // Nothing advances a paused rollout: watch says so and ends instead of waiting.
+    const watch = await runCli(['rollout', 'watch', rolloutId], env, { timeoutMs: 30_000 });
+    expect(watch.code, watch.stderr).toBe(1);
+    expect(watch.stderr).toContain(`rollout ${rolloutId} is paused`);
+
+    const resume = await runCli(['rollout', 'resume', rolloutId, '--wait'], env, { timeoutMs: 120_000 });
+    expect(resume.code, resume.stderr).toBe(0);
+    expect(resume.stderr).toMatch(/rollout completed: all 16 steps done/);
+    // 8 puts in the plan (4 audit copies, 4 enforcing): each made once across the interruption.
+    expect(sandbox.requests().filter((entry) => entry.operation === 'PutPolicy').length - putsBefore).toBe(8);
+    await runCli(['rollout', 'rollback', rolloutId, '--wait'], env, { timeoutMs: 90_000 });
+  });
+
+  it('resume takes over a rollout left running by a CLI that was killed outright', { timeout: 240_000 }, async () => {
+    const { child, exited, stderr } = await startUntilFirstWrite();
+    child.kill('SIGKILL');
+    await exited;
+    const rolloutId = /rollout (interrupted-\w+) queued/.exec(stderr())?.[1] ?? '';
+    const status = await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: { status: 'running' } });
+    // No worker is connected: watch says so instead of hanging.
+    const watch = await runCli(['rollout', 'watch', rolloutId], env, { timeoutMs: 30_000 });
+    expect(watch.code, watch.stderr).toBe(1);
+    expect(watch.stderr).toContain('no worker is connected');
+
+    const resume = await runCli(['rollout', 'resume', rolloutId, '--wait'], env, { timeoutMs: 120_000 });
+    expect(resume.code, resume.stderr).toBe(0);
+    expect(resume.stderr).toContain('taken over by the operator');
+    expect(resume.stderr).toMatch(/rollout completed: all 16 steps done/);
+    await runCli(['rollout', 'rollback', rolloutId, '--wait'], env, { timeoutMs: 90_000 });
   });
 });

@@ -9,6 +9,7 @@ import {
   FIREWALL_QUEUE,
   RolloutControl,
   RolloutPlanError,
+  SETTLED_STATUSES,
   summarizeWaves,
   type RolloutEvent,
   type RolloutPlan,
@@ -16,7 +17,7 @@ import {
   type RolloutView,
 } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
-import { bullmqStepQueue, configuredRateLimits, loadWorkerConfig } from '@orgshield/worker-runtime';
+import { bullmqStepQueue, configuredRateLimits, loadWorkerConfig, workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, refusingSpecProblems, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 
@@ -38,7 +39,7 @@ export async function withRolloutControl<T>(
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
     return await withLocalWorker(session, { queues, queue: FIREWALL_QUEUE, local: options.local }, () =>
-      work(new RolloutControl(session.redis, queues, bullmqStepQueue(queues)), queues),
+      work(new RolloutControl(session.redis, queues, bullmqStepQueue(queues), { retention: workerRetention(session.config) }), queues),
     );
   } finally {
     await queues.close();
@@ -117,6 +118,39 @@ function printView(view: RolloutView): void {
   }
 }
 
+/**
+ * Waits for `waiting`, unless the user presses Ctrl-C first: the rollout is then paused at once
+ * (so whoever resumes it continues from its last finished step) and the command ends with exit
+ * code 130 and a line saying how to resume. Steps running in this process finish their current
+ * call while the local worker shuts down.
+ */
+async function untilInterrupted<T>(control: RolloutControl, rolloutId: string, waiting: Promise<T>): Promise<T> {
+  let onSigint: (() => void) | undefined;
+  const interrupted = new Promise<never>((_, reject) => {
+    onSigint = () => {
+      void control.interrupt(rolloutId).then(
+        (paused) =>
+          reject(
+            new OrgshieldError(
+              'Interrupted',
+              paused
+                ? `rollout ${rolloutId} paused (interrupted); continue it with "orgshield rollout resume ${rolloutId} --wait".`
+                : `interrupted; rollout ${rolloutId} was not running, "orgshield rollout status ${rolloutId}" shows where it stands.`,
+              { exitCode: EXIT_CODES.interrupted },
+            ),
+          ),
+        reject,
+      );
+    };
+    process.once('SIGINT', onSigint);
+  });
+  try {
+    return await Promise.race([waiting, interrupted]);
+  } finally {
+    if (onSigint) process.off('SIGINT', onSigint);
+  }
+}
+
 const idArgument = ['<rollout-id>', 'the id "rollout start" printed'] as const;
 
 export function configureRolloutCommand(program: Command): void {
@@ -159,7 +193,7 @@ export function configureRolloutCommand(program: Command): void {
             else process.stdout.write(`${rolloutId}\n`);
             return;
           }
-          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent });
+          const state = await untilInterrupted(control, rolloutId, control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true }));
           const view = await control.view(rolloutId);
           if (options.output === 'json') printJson(view);
           else printView(view);
@@ -196,7 +230,8 @@ export function configureRolloutCommand(program: Command): void {
     .action(async (rolloutId: string) =>
       withSession((session) =>
         withRolloutControl(session, { local: false }, async (control) => {
-          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent });
+          // Stops at a pause too, and when no worker is there to advance it: watch never waits for nobody.
+          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true, until: [...SETTLED_STATUSES, 'paused'] });
           printView(await control.view(rolloutId));
           requireCompleted(rolloutId, state);
         }),
@@ -217,16 +252,21 @@ export function configureRolloutCommand(program: Command): void {
     .argument(...idArgument)
     .option('--wait', 'follow it to its end; runs it in this process when no worker is connected')
     .action(async (rolloutId: string, options: { wait?: boolean }) =>
-      withSession((session) =>
-        withRolloutControl(session, { local: options.wait === true }, async (control) => {
-          const fromEvent = await control.eventCount(rolloutId);
+      withSession(async (session) => {
+        // Resumed before any worker starts here, so a rollout whose owner is gone (no worker
+        // connected) is recognised as such and taken over.
+        const fromEvent = await withRolloutControl(session, { local: false }, async (control) => {
+          const cursor = await control.lastEventCursor(rolloutId);
           note(`rollout ${rolloutId}: ${(await control.resume(rolloutId)).status}`);
-          if (!options.wait) return;
-          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, fromEvent });
+          return cursor;
+        });
+        if (!options.wait) return;
+        await withRolloutControl(session, { local: true }, async (control) => {
+          const state = await untilInterrupted(control, rolloutId, control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true, ...(fromEvent ? { fromEvent } : {}) }));
           printView(await control.view(rolloutId));
           requireCompleted(rolloutId, state);
-        }),
-      ),
+        });
+      }),
     );
 
   rollout
@@ -245,11 +285,11 @@ export function configureRolloutCommand(program: Command): void {
     .action(async (rolloutId: string, options: { wait?: boolean }) =>
       withSession((session) =>
         withRolloutControl(session, { local: options.wait === true }, async (control) => {
-          const fromEvent = await control.eventCount(rolloutId);
+          const fromEvent = await control.lastEventCursor(rolloutId);
           await control.rollback(rolloutId);
           note(`rollout ${rolloutId}: rolling back`);
           if (!options.wait) return;
-          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, fromEvent, until: ['rolled-back', 'failed'] });
+          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, until: ['rolled-back', 'failed'], ...(fromEvent ? { fromEvent } : {}) });
           requireCompleted(rolloutId, state, 'rolled-back');
         }),
       ),

@@ -28,7 +28,7 @@ describe('InvalidInputError', () => {
 
 describe('EXIT_CODES', () => {
   it('keeps the published meaning of each number', () => {
-    expect(EXIT_CODES).toEqual({ done: 0, failed: 1, badInput: 2, doneOnIncompleteInput: 3 });
+    expect(EXIT_CODES).toEqual({ done: 0, failed: 1, badInput: 2, doneOnIncompleteInput: 3, interrupted: 130 });
   });
 });
 

@@ -1,12 +1,13 @@
 import { FMSClient, GetPolicyCommand, PutPolicyCommand } from '@aws-sdk/client-fms';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
+import { LockLostError } from '@orgshield/jobs';
 import { PolicySpecSchema, renderPutPolicy, type PolicySpec } from '@orgshield/policies';
 import { harnessTest } from '../test/harness-fixture.js';
 import { findPolicy, fmsClient } from './live-policies.js';
 import { applyDelete, applyPut } from './policy-writer.js';
 import type { PutPolicyStep } from './rollout-plan.js';
-import { RolloutStore } from './rollout-store.js';
+import { RolloutStore, type StepRecord } from './rollout-store.js';
 
 const test = harnessTest.override({ sandboxOptions: { accounts: 10, ous: 2, seed: 3 } });
 
@@ -41,7 +42,7 @@ describe('policy writes', () => {
         { step: 'initialize', name: 'interfere' },
       );
       const store = new RolloutStore(redis, redisPrefix);
-      const context = { fms, store, rolloutId: 'r1', holder: 'job-1' };
+      const context = { fms, store, rolloutId: 'r1', commit: (done: StepRecord) => store.markStep('r1', done) };
       const record = await applyPut(putStep(spec(true)), context);
       expect(record).toMatchObject({ outcome: 'updated', policyId });
 
@@ -62,6 +63,59 @@ describe('policy writes', () => {
       expect(await applyDelete(deleteStep, context)).toMatchObject({ outcome: 'absent' });
       expect(await findPolicy(fms, 'edge-shield')).toBeUndefined();
       other.destroy();
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test('a write to a logging destination whose lock was lost meanwhile is not counted; the retry finds it made', async ({ sandbox, redisPrefix, harness }) => {
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    try {
+      const store = new RolloutStore(redis, redisPrefix);
+      const waf = PolicySpecSchema.parse({
+        type: 'WAFV2',
+        name: 'logged',
+        regions: ['eu-west-1'],
+        resourceTypes: ['alb'],
+        rules: { defaultAction: 'ALLOW' },
+        logging: { destination: 'arn:aws:s3:::aws-waf-logs-central' },
+      });
+      const step: PutPolicyStep = { ...putStep(waf), id: 'w.eu-west-1.0-logged.enforce.put', policy: 'logged' };
+      const fms = fmsClient(harness.aws, 'eu-west-1');
+      const runs = store.runs;
+      await store.create({ id: 'r1', name: 'r', createdAt: new Date().toISOString(), source: { file: 'r', text: 'r', policyFiles: {} } }, { status: 'running', message: '', at: '', generation: 0, runningSince: 0 });
+      // While PutPolicy is under way the lock lapses (its worker stalled) and someone else takes it.
+      let stolen = false;
+      fms.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === 'PutPolicyCommand' && !stolen) {
+            stolen = true;
+            await redis.set(store.locks.key('logging:arn:aws:s3:::aws-waf-logs-central'), '999999', 'PX', 60_000);
+          }
+          return result;
+        },
+        { step: 'initialize', name: 'steal-lock' },
+      );
+      const attempt = (member: string) =>
+        runs.guarded('r1', { status: 'running', generation: 0, member }, (guard) =>
+          applyPut(step, {
+            fms,
+            store,
+            rolloutId: 'r1',
+            commit: async (done, lease) => {
+              if (!(await guard.complete({ part: 'steps', field: done.step, value: JSON.stringify(done), ...(lease ? { lease } : {}) }))) throw new LockLostError('logging', lease?.token ?? '');
+            },
+          }),
+        );
+      await expect(attempt('a')).rejects.toBeInstanceOf(LockLostError);
+      expect(await store.step('r1', step.id)).toBeUndefined();
+      // The thief lets go; the retry takes a new token, finds the policy written, and records it with the first write's time.
+      await redis.del(store.locks.key('logging:arn:aws:s3:::aws-waf-logs-central'));
+      const retried = await attempt('b');
+      expect(retried).toMatchObject({ entered: true, value: { outcome: 'unchanged', changedAt: expect.any(Number) } });
+      expect(await store.step('r1', step.id)).toMatchObject({ outcome: 'unchanged' });
+      expect(sandbox.requests().filter((entry) => entry.operation === 'PutPolicy')).toHaveLength(1);
     } finally {
       redis.disconnect();
     }

@@ -1,6 +1,7 @@
 import { DeletePolicyCommand, PutPolicyCommand, type FMSClient, type Policy } from '@aws-sdk/client-fms';
 import { AwsCallError } from '@orgshield/aws';
 import { OrgshieldError } from '@orgshield/errors';
+import type { LockLease } from '@orgshield/jobs';
 import { diffPolicy, parseLivePolicy, renderPutPolicy, type PolicySpec } from '@orgshield/policies';
 import { findPolicy } from './live-policies.js';
 import type { DeletePolicyStep, PutPolicyStep } from './rollout-plan.js';
@@ -13,8 +14,14 @@ export interface WriteContext {
   fms: FMSClient;
   store: RolloutStore;
   rolloutId: string;
-  /** Who holds shared locks while writing (the step's job id). */
-  holder: string;
+  /** Lifetime of a shared lock between renewals. */
+  leaseMs?: number;
+  /**
+   * Records the step's result, counted only if the step still holds its guard and, when it
+   * wrote under a lock, the lock's token is still its own (checked in the same script); throws
+   * otherwise, so the step is retried and finds the write made.
+   */
+  commit(record: StepRecord, lease?: LockLease): Promise<void>;
 }
 
 /**
@@ -44,48 +51,64 @@ function matches(desired: PolicySpec, live: Parameters<typeof parseLivePolicy>[0
  * first. Writes to policies that log to the same destination are serialized.
  */
 export async function applyPut(step: PutPolicyStep, context: WriteContext): Promise<StepRecord> {
-  const write = async (): Promise<StepRecord> => {
-    for (let attempt = 1; ; attempt++) {
-      const found = await findPolicy(context.fms, step.spec.name);
-      await keepPrevious(context, step.region, step.spec.name, found?.output.Policy);
-      if (found && matches(step.spec, found.output, step.region)) {
-        // Already as wanted: written by an earlier run of this step that died before recording it (its
-        // intent says when), or by someone else (no intent: nothing changed on our account).
-        const changedAt = await context.store.intent(context.rolloutId, step.id);
-        return { step: step.id, outcome: 'unchanged', at: new Date().toISOString(), policyId: found.summary.PolicyId, ...(changedAt === undefined ? {} : { changedAt }) };
-      }
-      const input = renderPutPolicy(step.spec, {
-        region: step.specRegion,
-        ...(found ? { policyId: found.summary.PolicyId, policyUpdateToken: found.output.Policy?.PolicyUpdateToken } : {}),
-      });
-      try {
-        await context.store.noteIntent(context.rolloutId, step.id, Date.now());
-        const output = await context.fms.send(new PutPolicyCommand(input));
-        return {
-          step: step.id,
-          outcome: found ? 'updated' : 'created',
-          at: new Date().toISOString(),
-          policyId: output.Policy?.PolicyId,
-          changedAt: Date.now(),
-        };
-      } catch (error) {
-        if (attempt < STALE_TOKEN_TRIES && isStaleToken(error)) continue;
-        throw error;
-      }
-    }
+  const write = async (lease?: LockLease): Promise<StepRecord> => {
+    const done = await writePut(step, context, lease);
+    await context.commit(done, lease);
+    return done;
   };
   const destination = step.spec.type === 'WAFV2' ? step.spec.logging?.destination : undefined;
-  return destination ? context.store.withLock(`logging:${destination}`, context.holder, write) : write();
+  // Renewed while held, so a PutPolicy retried for minutes under throttling keeps it.
+  return destination ? context.store.locks.withLock(`logging:${destination}`, write, context.leaseMs === undefined ? {} : { ttlMs: context.leaseMs }) : write();
+}
+
+async function writePut(step: PutPolicyStep, context: WriteContext, lease: LockLease | undefined): Promise<StepRecord> {
+  for (let attempt = 1; ; attempt++) {
+    const found = await findPolicy(context.fms, step.spec.name);
+    await keepPrevious(context, step.region, step.spec.name, found?.output.Policy);
+    if (found && matches(step.spec, found.output, step.region)) {
+      // Already as wanted: written by an earlier run of this step that died before recording it (its
+      // intent says when), or by someone else (no intent: nothing changed on our account).
+      const changedAt = await context.store.intent(context.rolloutId, step.id);
+      return { step: step.id, outcome: 'unchanged', at: new Date().toISOString(), policyId: found.summary.PolicyId, ...(changedAt === undefined ? {} : { changedAt }) };
+    }
+    const input = renderPutPolicy(step.spec, {
+      region: step.specRegion,
+      ...(found ? { policyId: found.summary.PolicyId, policyUpdateToken: found.output.Policy?.PolicyUpdateToken } : {}),
+    });
+    try {
+      await context.store.noteIntent(context.rolloutId, step.id, Date.now());
+      await lease?.assertHeld();
+      const output = await context.fms.send(new PutPolicyCommand(input));
+      return {
+        step: step.id,
+        outcome: found ? 'updated' : 'created',
+        at: new Date().toISOString(),
+        policyId: output.Policy?.PolicyId,
+        changedAt: Date.now(),
+      };
+    } catch (error) {
+      if (attempt < STALE_TOKEN_TRIES && isStaleToken(error)) continue;
+      throw error;
+    }
+  }
 }
 
 /** Deletes the audit copy once no account is left in it (an empty scope would mean "everyone"). */
 export async function applyDelete(step: DeletePolicyStep, context: WriteContext): Promise<StepRecord> {
   const found = await findPolicy(context.fms, step.name);
-  if (!found?.summary.PolicyId) return { step: step.id, outcome: 'absent', at: new Date().toISOString() };
-  await keepPrevious(context, step.region, step.name, found.output.Policy);
-  await context.store.noteIntent(context.rolloutId, step.id, Date.now());
-  await context.fms.send(new DeletePolicyCommand({ PolicyId: found.summary.PolicyId, DeleteAllPolicyResources: true }));
-  return { step: step.id, outcome: 'deleted', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: Date.now() };
+  let done: StepRecord;
+  if (!found?.summary.PolicyId) {
+    // Gone: never there, or deleted by an earlier run of this step that died before recording it.
+    const changedAt = await context.store.intent(context.rolloutId, step.id);
+    done = { step: step.id, outcome: 'absent', at: new Date().toISOString(), ...(changedAt === undefined ? {} : { changedAt }) };
+  } else {
+    await keepPrevious(context, step.region, step.name, found.output.Policy);
+    await context.store.noteIntent(context.rolloutId, step.id, Date.now());
+    await context.fms.send(new DeletePolicyCommand({ PolicyId: found.summary.PolicyId, DeleteAllPolicyResources: true }));
+    done = { step: step.id, outcome: 'deleted', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: Date.now() };
+  }
+  await context.commit(done);
+  return done;
 }
 
 async function keepPrevious(context: WriteContext, region: string, name: string, policy: Policy | undefined): Promise<void> {

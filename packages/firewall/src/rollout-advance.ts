@@ -17,14 +17,13 @@ export async function queueRunnableSteps(store: RolloutStore, steps: RolloutStep
   if (state?.status !== 'running' || !record?.plan) return;
   const next = runnableSteps(record.plan, new Set(done.keys()));
   if (next.length === 0) {
-    const finished = await store.transition(rolloutId, ['running'], () => ({
-      status: 'completed',
-      message: `all ${record.plan?.steps.length ?? 0} steps done`,
-    }));
-    if (finished) {
-      await store.releaseName(record.name, rolloutId);
-      await store.addEvent(rolloutId, { level: 'info', message: `rollout completed: ${finished.message}` });
-    }
+    // Completing lets go of the name and logs the event in the same step.
+    await store.transition(
+      rolloutId,
+      ['running'],
+      () => ({ status: 'completed', message: `all ${record.plan?.steps.length ?? 0} steps done` }),
+      { event: (finished) => `rollout completed: ${finished.message}` },
+    );
     return;
   }
   for (const step of next) {

@@ -1,68 +1,134 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect } from 'vitest';
-import { sandboxTest } from '@orgshield/sandbox/fixture';
-import { startHarness, writeTree } from '../test/rollout-harness.js';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { crashAtEveryPoint, type CrashScenario } from '@orgshield/jobs';
+import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
+import { startHarness, writeTree, type Harness } from '../test/rollout-harness.js';
+import { fmsClient, findPolicy, listPolicies } from './live-policies.js';
 import { readRolloutSource } from './rollout-loader.js';
 
 /**
- * A worker killed (SIGKILL) mid-rollout: another worker takes the job over once its lock
- * lapses, the rollout continues from its last finished step, and the request log shows every
- * planned PutPolicy exactly once. PutPolicy answers take 150 ms, so the kill, which comes as
- * soon as the log shows the second PutPolicy, lands while the worker records that step.
+ * The crash harness on rollout steps: the step under test is killed (SIGKILL, in a worker
+ * process of its own) right after each of its Redis writes and mutating AWS calls in turn; a
+ * fresh worker then finishes the rollout. Every time, the rollout completes, FMS ends as in the
+ * run without a crash, and each PutPolicy and DeletePolicy was made exactly once.
  */
-const test = sandboxTest.override({
-  sandboxOptions: { accounts: 40, ous: 8, seed: 3, timeScale: 0.001, faults: { operations: { 'fms:PutPolicy': { latencyMs: [150, 150] } } } },
-});
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
-const policy = (name: string, type: string, resourceTypes: string) =>
-  `name: ${name}\ntype: ${type}\nresourceTypes: ${resourceTypes}\nregions: [eu-west-1, us-east-1]\n${type === 'WAFV2' ? 'webACLSource: RETROFIT_EXISTING\nrules: { defaultAction: ALLOW }\n' : ''}`;
-
-describe('a worker killed mid-rollout', () => {
-  test('loses nothing and repeats no PutPolicy', { timeout: 120_000 }, async ({ sandbox, redisPrefix }) => {
-    const root = await writeTree({
-      'waf.yaml': policy('waf', 'WAFV2', '[alb]'),
-      'shield.yaml': policy('shield', 'SHIELD_ADVANCED', '[alb, eip]'),
-      'rollout.yaml': `kind: Rollout
+const ROLLOUT = `kind: Rollout
 name: crash
-policies: [waf.yaml, shield.yaml]
+policies: [waf.yaml]
 waves:
   - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { timeout: 30s } }
-  - { name: everyone, targets: { all: true }, mode: remediate, gates: { maxNonCompliantAccounts: 0, timeout: 30s } }
-`,
-    });
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@orgshield/source', 'test/rollout-worker-process.ts'], {
-      cwd: packageRoot,
-      env: { ...process.env, ...sandbox.env(), SANDBOX_URL: sandbox.url, QUEUE_PREFIX: redisPrefix },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const harness = await startHarness(sandbox, redisPrefix, { workerOptions: { lockDuration: 1000, stalledInterval: 500 } });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && resolve());
-        child.once('exit', (code) => reject(new Error(`the worker process exited with ${code} before it was ready`)));
-      });
-      const { rolloutId } = await harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')));
-      const putPolicies = () => sandbox.requests().filter((entry) => entry.operation === 'PutPolicy');
-      while (putPolicies().length < 2) await new Promise((resolve) => setTimeout(resolve, 2));
-      child.kill('SIGKILL');
-      const killedAfter = (await harness.control.view(rolloutId)).steps.map((step) => step.step);
+  - { name: everyone, targets: { all: true }, mode: remediate, gates: { timeout: 30s } }
+`;
+const WAF = 'name: waf\ntype: WAFV2\nresourceTypes: [alb]\nregions: [eu-west-1]\nwebACLSource: RETROFIT_EXISTING\nrules: { defaultAction: ALLOW }\n';
 
+interface World {
+  sandbox: RunningSandbox;
+  prefix: string;
+  harness: Harness;
+  rolloutId?: string;
+}
+
+/** What FMS holds at the end, named and scoped: the same whether or not a worker died on the way. */
+async function endState(harness: Harness): Promise<unknown> {
+  const fms = fmsClient(harness.aws, 'eu-west-1');
+  const policies = await Promise.all(
+    (await listPolicies(fms)).map(async (summary) => {
+      const found = await findPolicy(fms, summary.PolicyName ?? '');
+      const policy = found?.output.Policy;
+      return { name: policy?.PolicyName, remediation: policy?.RemediationEnabled, include: [...(policy?.IncludeMap?.ACCOUNT ?? [])].sort() };
+    }),
+  );
+  return policies.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+}
+
+function scenario(crashJob: string, expected: { endState?: unknown }): CrashScenario<World> {
+  return {
+    async setup() {
+      const sandbox = await startSandbox({ accounts: 40, ous: 8, seed: 3, timeScale: 0.001, port: 0 });
+      const prefix = `test:${randomBytes(6).toString('hex')}`;
+      return { sandbox, prefix, harness: await startHarness(sandbox, prefix, { workerOptions: { lockDuration: 1000, stalledInterval: 500 } }) };
+    },
+    spawn({ sandbox, prefix }, env) {
+      return spawn(process.execPath, ['--import', 'tsx', '--conditions=@orgshield/source', 'test/rollout-worker-process.ts'], {
+        cwd: packageRoot,
+        env: { ...process.env, ...sandbox.env(), SANDBOX_URL: sandbox.url, QUEUE_PREFIX: prefix, CRASH_JOB: crashJob, ...env },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+    },
+    async start(world) {
+      const root = await writeTree({ 'waf.yaml': WAF, 'rollout.yaml': ROLLOUT });
+      world.rolloutId = (await world.harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')))).rolloutId;
+    },
+    async recover({ harness, sandbox, rolloutId = '' }, crash) {
       await harness.startWorker();
-      const final = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 90_000 });
-      expect(final, JSON.stringify((await harness.control.view(rolloutId)).gates.filter((g) => g.status !== "passed").map((g) => ({ ...g, violators: g.violators.slice(0, 5) })))).toMatchObject({ status: "completed" });
+      const final = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 60_000, pollMs: 100 });
       const view = await harness.control.view(rolloutId);
-      const puts = view.record.plan?.steps.filter((step) => step.kind === 'put') ?? [];
-      expect(puts.length).toBeGreaterThan(4);
-      expect(killedAfter.length).toBeLessThan(view.total);
-      expect(putPolicies().map((entry) => entry.status)).toEqual(puts.map(() => 200));
-      expect(view.done).toBe(view.total);
-    } finally {
-      child.kill('SIGKILL');
+      const where = crash ? `after crash point ${crash.index} (${crash.point})` : 'without a crash';
+      expect(final.status, where).toBe('completed');
+      expect(view.done, where).toBe(view.total);
+      const steps = view.record.plan?.steps ?? [];
+      const writes = (operation: string) => sandbox.requests().filter((entry) => entry.operation === operation);
+      expect(writes('PutPolicy').map((entry) => entry.status), where).toEqual(steps.filter((step) => step.kind === 'put').map(() => 200));
+      expect(writes('DeletePolicy').map((entry) => entry.status), where).toEqual(steps.filter((step) => step.kind === 'delete').map(() => 200));
+      const state = await endState(harness);
+      if (expected.endState === undefined) expected.endState = state;
+      else expect(state, where).toEqual(expected.endState);
+    },
+    async teardown({ harness, sandbox, prefix }) {
       await harness.close();
-    }
+      await sandbox.close();
+      const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.unlink(...keys);
+      redis.disconnect();
+    },
+  };
+}
+
+/** The points of a step that writes one policy: guard, previous version, intent, the call, the result, its event, the next step. */
+const writeStepPoints = (call: string) => [
+  'redis:orgshieldRunEnter state',
+  'redis:orgshieldRunAddOnce previous',
+  'redis:multi hset intents',
+  `aws:fms:${call}`,
+  'redis:orgshieldRunComplete inflight',
+  'redis:multi xadd events',
+  'redis:addStandardJob wait',
+];
+
+describe('a rollout step killed at every crash point', () => {
+  it('start (planning): a fresh worker plans and completes the rollout', { timeout: 600_000 }, async () => {
+    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.start:', {}), {
+      expectedPoints: [
+        'redis:orgshieldRunCreate <run>',
+        'redis:set snapshot',
+        'redis:set <run>',
+        'redis:orgshieldRunTransition state',
+        'redis:hset meta',
+        'redis:addStandardJob wait',
+      ],
+    });
+    expect(run.crashedAt).toEqual(run.points);
+  });
+
+  it('put: a fresh worker completes the rollout with each PutPolicy once', { timeout: 600_000 }, async () => {
+    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:canary\\..*\\.put$', {}), {
+      expectedPoints: writeStepPoints('PutPolicy'),
+    });
+    expect(run.crashedAt).toEqual(run.points);
+  });
+
+  it('delete (the audit copy): a fresh worker completes the rollout with each DeletePolicy once', { timeout: 600_000 }, async () => {
+    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:.*\\.delete$', {}), {
+      expectedPoints: writeStepPoints('DeletePolicy'),
+    });
+    expect(run.crashedAt).toEqual(run.points);
   });
 });

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { type AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
+import { LockLostError, StepGuardLostError, type LockLease, type RunRetention } from '@orgshield/jobs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { judgeGate, needsViolators, type AccountCompliance, type GateReport } from './compliance-gate.js';
 import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
@@ -34,6 +36,13 @@ export interface RolloutRuntime {
    * costs few calls. A soaking gate looks again when the soak ends.
    */
   gatePollMs?: number;
+  /** How long rollout state stays in Redis after its last write; default 30 days. */
+  retention?: RunRetention;
+  /**
+   * Lifetime of a step's place in its rollout's guard and of shared locks between renewals: a
+   * worker that died holds them at most this long (default 30 s).
+   */
+  leaseMs?: number;
 }
 
 export type StartPayload = z.infer<typeof firewallRolloutStartJob.payload>;
@@ -69,35 +78,36 @@ export class RolloutExecutor {
   readonly store: RolloutStore;
 
   constructor(private readonly runtime: RolloutRuntime) {
-    this.store = new RolloutStore(runtime.redis, runtime.queuePrefix);
+    this.store = new RolloutStore(runtime.redis, runtime.queuePrefix, runtime.retention ? { retention: runtime.retention } : {});
   }
 
   /** Plans the rollout against the organization and FMS as they are now, then queues its first steps. */
   async start(payload: StartPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutStartJob.result>> {
     const loaded = parseRolloutSource(payload.source);
     const { rollout } = loaded;
-    await this.store.create(
+    const now = new Date();
+    const created = await this.store.create(
       {
         id: payload.rolloutId,
         name: rollout.name,
-        createdAt: new Date().toISOString(),
+        createdAt: now.toISOString(),
         source: payload.source,
         ...(payload.requestedBy ? { requestedBy: payload.requestedBy } : {}),
         ...(payload.schedule ? { schedule: payload.schedule } : {}),
       },
-      { status: 'planning', message: 'waiting to be planned', at: new Date().toISOString(), generation: 0, runningSince: Date.now() },
+      { status: 'planning', message: 'waiting to be planned', at: now.toISOString(), generation: 0, runningSince: now.getTime() },
     );
+    if (!created.created && !created.exists) {
+      throw new OrgshieldError('RolloutInProgress', `rollout ${rollout.name} is already in progress as ${created.holder}; resume, abort or roll it back first.`, {
+        exitCode: EXIT_CODES.badInput,
+      });
+    }
+    // Record and state are created together (with the name claimed), so a state is always there.
     const state = await this.store.state(payload.rolloutId);
     if (state?.status !== 'planning') {
       // A retried or repeated start: the rollout is under way (or over) already.
       await queueRunnableSteps(this.store, this.runtime.steps, payload.rolloutId);
-      return { rolloutId: payload.rolloutId, status: state?.status ?? 'unknown', steps: (await this.store.record(payload.rolloutId))?.plan?.steps.length ?? 0 };
-    }
-    const holder = await this.store.claimName(rollout.name, payload.rolloutId);
-    if (holder) {
-      const message = `rollout ${rollout.name} is already in progress as ${holder}; resume, abort or roll it back first`;
-      await this.fail(payload.rolloutId, ['planning'], message);
-      throw new OrgshieldError('RolloutInProgress', `${message}.`, { exitCode: EXIT_CODES.badInput });
+      return { rolloutId: payload.rolloutId, status: state?.status ?? 'expired', steps: (await this.store.record(payload.rolloutId))?.plan?.steps.length ?? 0 };
     }
 
     try {
@@ -110,13 +120,12 @@ export class RolloutExecutor {
         message: `planned ${plan.steps.length} steps: ${plan.waves.length} waves over ${plan.regions.join(', ')}`,
         runningSince: Date.now(),
       }));
-      await this.store.addEvent(payload.rolloutId, { level: 'info', message: running?.message ?? 'planned' });
       await queueRunnableSteps(this.store, this.runtime.steps, payload.rolloutId);
       return { rolloutId: payload.rolloutId, status: running?.status ?? 'running', steps: plan.steps.length };
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
-        await this.fail(payload.rolloutId, ['planning'], `planning failed: ${messageOf(error)}`);
-        await this.store.releaseName(rollout.name, payload.rolloutId);
+        // Nothing was changed yet: the rollout fails and lets go of its name in one step.
+        await this.fail(payload.rolloutId, ['planning'], `planning failed: ${messageOf(error)}`, { releaseName: true });
       }
       throw error;
     }
@@ -142,16 +151,35 @@ export class RolloutExecutor {
 
     try {
       if (step.kind === 'gate') return await this.runGate(plan, step, state, payload);
-      const context = { fms: fmsClient(this.runtime.aws, step.region), store: this.store, rolloutId, holder: attempt.jobId };
-      const record: StepRecord = step.kind === 'put' ? await applyPut(step, context) : await applyDelete(step, context);
-      await this.store.markStep(rolloutId, record);
+      // Inside the rollout's guard: entered only while it is running at this generation, so a
+      // rollback (which waits for the steps inside) never races this step's write.
+      const leaseMs = this.runtime.leaseMs ?? 30_000;
+      const guarded = await this.store.runs.guarded(
+        rolloutId,
+        { status: 'running', generation: payload.generation, member: `${attempt.jobId}.${randomUUID()}`, ttlMs: leaseMs },
+        async (guard) => {
+          const context = {
+            fms: fmsClient(this.runtime.aws, step.region),
+            store: this.store,
+            rolloutId,
+            leaseMs,
+            commit: async (done: StepRecord, lease?: LockLease) => {
+              if (await guard.complete({ part: 'steps', field: done.step, value: JSON.stringify(done), ...(lease ? { lease } : {}) })) return;
+              throw lease ? new LockLostError(lease.resource, lease.token) : new StepGuardLostError(rolloutId, `step ${done.step} lost its place in the guard`);
+            },
+          };
+          return step.kind === 'put' ? applyPut(step, context) : applyDelete(step, context);
+        },
+      );
+      if (!guarded.entered) return result(guarded.status === 'superseded' ? 'superseded' : 'skipped', guarded.status as RolloutState['status']);
+      const record = guarded.value;
       const what = step.kind === 'put' ? `${step.spec.name} (${step.accounts} accounts)` : step.name;
       await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region}: ${what} ${record.outcome}` });
       await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
       return result(record.outcome);
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
-        await this.fail(rolloutId, ['running'], `step ${step.id} failed: ${messageOf(error)}`, step.id);
+        await this.fail(rolloutId, ['running'], `step ${step.id} failed: ${messageOf(error)}`, { step: step.id });
       }
       throw error;
     }
@@ -176,11 +204,12 @@ export class RolloutExecutor {
       await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
       return result('passed', 'running');
     }
-    const halted = await this.store.transition(rolloutId, ['running'], () => ({
-      status: 'halted',
-      message: `wave ${step.wave} in ${step.region} failed its gate: ${report.reason}`,
-    }));
-    await this.store.addEvent(rolloutId, { level: 'error', step: step.id, message: halted?.message ?? `gate ${step.id} failed` });
+    const halted = await this.store.transition(
+      rolloutId,
+      ['running'],
+      () => ({ status: 'halted', message: `wave ${step.wave} in ${step.region} failed its gate: ${report.reason}` }),
+      { level: 'error', step: step.id },
+    );
     return result('failed', halted?.status ?? 'halted');
   }
 
@@ -241,6 +270,8 @@ export class RolloutExecutor {
     if (!record) throw new OrgshieldError('UnknownRollout', `there is no rollout ${rolloutId}; list rollouts with "orgshield rollout status".`, { exitCode: EXIT_CODES.badInput });
     const counts = { restored: 0, deleted: 0, unchanged: 0 };
     try {
+      // A step already inside the guard may still write: restore only after it is done.
+      await this.store.runs.waitForSteps(rolloutId);
       for (const previous of (await this.store.previous(rolloutId)).reverse()) {
         const outcome = await restorePrevious(previous, fmsClient(this.runtime.aws, previous.region));
         counts[outcome]++;
@@ -250,12 +281,11 @@ export class RolloutExecutor {
       if (attempt.final) await this.fail(rolloutId, ['rolling-back'], `rollback failed: ${messageOf(error)}; run "orgshield rollout rollback ${rolloutId}" again`);
       throw error;
     }
-    const done = await this.store.transition(rolloutId, ['rolling-back'], () => ({
+    // Rolled back lets go of the name, with its event, in the same step.
+    await this.store.transition(rolloutId, ['rolling-back'], () => ({
       status: 'rolled-back',
       message: `rolled back: ${counts.restored} restored, ${counts.deleted} deleted, ${counts.unchanged} already as before`,
     }));
-    if (done) await this.store.addEvent(rolloutId, { level: 'info', message: done.message });
-    await this.store.releaseName(record.name, rolloutId);
     return { rolloutId, ...counts };
   }
 
@@ -267,9 +297,13 @@ export class RolloutExecutor {
   async runScheduled(payload: z.infer<typeof firewallScheduledRolloutJob.payload>, firedAt: number, attempt: JobAttempt) {
     const loaded = parseRolloutSource(payload.source);
     const rolloutId = `${loaded.rollout.name}-${payload.schedule}-${firedAt.toString(36)}`.slice(0, 128);
-    const holder = await this.store.claimName(loaded.rollout.name, rolloutId);
-    if (holder) {
-      await this.store.recordScheduleRun(payload.schedule, { at: new Date().toISOString(), status: 'skipped', message: `rollout ${holder} still in progress` });
+    const now = new Date();
+    const created = await this.store.create(
+      { id: rolloutId, name: loaded.rollout.name, createdAt: now.toISOString(), source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule },
+      { status: 'planning', message: 'waiting to be planned', at: now.toISOString(), generation: 0, runningSince: now.getTime() },
+    );
+    if (!created.created && !created.exists) {
+      await this.store.recordScheduleRun(payload.schedule, { at: now.toISOString(), status: 'skipped', message: `rollout ${created.holder} still in progress` });
       return { status: 'skipped' };
     }
     let started: { status: string };
@@ -290,9 +324,8 @@ export class RolloutExecutor {
     return { rolloutId, status: started.status };
   }
 
-  private async fail(rolloutId: string, from: RolloutState['status'][], message: string, step?: string): Promise<void> {
-    const failed = await this.store.transition(rolloutId, from, () => ({ status: 'failed', message }));
-    if (failed) await this.store.addEvent(rolloutId, { level: 'error', message, ...(step ? { step } : {}) });
+  private async fail(rolloutId: string, from: RolloutState['status'][], message: string, options: { step?: string; releaseName?: boolean } = {}): Promise<void> {
+    await this.store.transition(rolloutId, from, () => ({ status: 'failed', message }), { level: 'error', ...options });
   }
 }
 

@@ -63,7 +63,7 @@ waves:
     // In parallel, each region's canary write came before the other region's canary gate passed
     // (one region after the other, it would come after), and no region began the second wave
     // before both had passed the first.
-    const events = (await harness.control.store.events(rolloutId)).map((event) => event.message);
+    const events = (await harness.control.store.events(rolloutId)).events.map((event) => event.message);
     const at = (prefix: string) => events.findIndex((message) => message.startsWith(prefix));
     for (const [region, other] of [['eu-west-1', 'us-east-1'], ['us-east-1', 'eu-west-1']] as const) {
       expect(at(`canary/${region}: edge-shield-audit`)).toBeGreaterThanOrEqual(0);

@@ -32,6 +32,9 @@ interface SandboxEndpoint {
   env(): Record<string, string>;
 }
 
+/** The lease of steps and locks in tests: a killed worker's hold lapses quickly. */
+export const TEST_LEASE_MS = 2000;
+
 /** Client-side limits high enough that a 300-account gate is not paced by the defaults. */
 export const TEST_RATE_LIMITS = {
   'fms:*': { rate: 2000, burst: 2000 },
@@ -95,6 +98,7 @@ export async function startHarness(sandbox: SandboxEndpoint, prefix: string, opt
     aws,
     organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }),
     gatePollMs: options.gatePollMs ?? 200,
+    leaseMs: TEST_LEASE_MS,
   });
   const workers: Worker[] = [];
   return {

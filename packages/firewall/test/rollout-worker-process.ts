@@ -1,33 +1,60 @@
 /**
- * A firewall worker in a process of its own, for the test that kills one mid-rollout.
+ * A firewall worker in a process of its own, for the tests that kill one mid-rollout.
  * Run with: node --import tsx --conditions=@orgshield/source test/rollout-worker-process.ts
- * Environment: SANDBOX_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, QUEUE_PREFIX, REDIS_URL.
+ * Environment: SANDBOX_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, QUEUE_PREFIX, REDIS_URL;
+ * for the crash harness, CRASH_JOB (a pattern matched against `<job name>:<step id>`: the first
+ * job it matches is the step under test) and CRASH_AT (the crash point to die at).
+ * Prints `ready` once it listens.
  */
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AwsClientFactory } from '@orgshield/aws';
-import { JobQueues } from '@orgshield/jobs';
+import { CrashPoints, JobQueues } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutExecutor } from '../src/rollout-executor.js';
-import { processFirewallJob, stepQueueOn, TEST_RATE_LIMITS } from './rollout-harness.js';
+import { processFirewallJob, stepQueueOn, TEST_LEASE_MS, TEST_RATE_LIMITS } from './rollout-harness.js';
 
 const prefix = process.env['QUEUE_PREFIX'] ?? 'orgshield';
+const crashJob = process.env['CRASH_JOB'] ? new RegExp(process.env['CRASH_JOB']) : undefined;
+const crash = CrashPoints.fromEnv();
 const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+// The store's and the step queue's connection: each of their writes is a crash point.
+crash.instrumentRedis(redis);
 const queues = new JobQueues(redis, { prefix });
 const aws = new AwsClientFactory({
   endpoint: process.env['SANDBOX_URL'],
   region: 'us-east-1',
   credentials: { accessKeyId: process.env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: process.env['AWS_SECRET_ACCESS_KEY'] ?? '' },
   rateLimits: TEST_RATE_LIMITS,
+  callerAccountId: 'caller',
+  // Called by the factory's middleware once a mutating call has answered: each is a crash point.
+  onMutation: (entry) => crash.hit(`aws:${entry.service}:${entry.operation}`),
 });
-const executor = new RolloutExecutor({ redis, queuePrefix: prefix, steps: stepQueueOn(queues), aws, organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }), gatePollMs: 200 });
-const worker = new Worker('firewall', (job) => processFirewallJob(executor, job), {
-  connection: redis.duplicate(),
-  prefix,
-  concurrency: 4,
-  lockDuration: 1000,
-  stalledInterval: 500,
+const executor = new RolloutExecutor({
+  redis,
+  queuePrefix: prefix,
+  steps: stepQueueOn(queues),
+  aws,
+  organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }),
+  gatePollMs: 200,
+  leaseMs: TEST_LEASE_MS,
 });
+const worker = new Worker(
+  'firewall',
+  (job) => {
+    const { step, rolloutId } = job.data as { step?: unknown; rolloutId?: unknown };
+    const underTest = crashJob?.test(`${job.name}:${typeof step === 'string' ? step : ''}`) === true;
+    return underTest ? crash.scope(() => processFirewallJob(executor, job), { runId: String(rolloutId) }) : processFirewallJob(executor, job);
+  },
+  {
+    connection: redis.duplicate(),
+    prefix,
+    // One job at a time under the crash harness, so the points of the step under test come in one order.
+    concurrency: crashJob ? 1 : 4,
+    lockDuration: 1000,
+    stalledInterval: 500,
+  },
+);
 worker.on('error', () => undefined);
 await worker.waitUntilReady();
 process.stdout.write('ready\n');

@@ -4,3 +4,12 @@ export { connectRedis, DEFAULT_REDIS_URL, RedisUnavailableError, redactUrl } fro
 export { JobQueues, JobFailedError } from './job-queues.js';
 export { JobSchedules } from './job-schedules.js';
 export type { JobScheduleInfo, ScheduleTiming } from './job-schedules.js';
+export { FencedLocks, LockLostError } from './fenced-lock.js';
+export type { LockLease, LockOptions } from './fenced-lock.js';
+export { RunStateStore, StepGuardLostError } from './run-state-store.js';
+export type { CreateOutcome, RunEventBase, RunStateBase, RunStateLayout, StepGuard } from './run-state-store.js';
+export { DEFAULT_RUN_RETENTION, retentionFromDays } from './run-retention.js';
+export type { RunRetention } from './run-retention.js';
+export { CrashPoints } from './crash-points.js';
+export { crashAtEveryPoint } from './crash-harness.js';
+export type { CrashRun, CrashScenario } from './crash-harness.js';

@@ -25,6 +25,7 @@ export function firewallProcessors(runtime: Runtime): ProcessorMap<typeof FIREWA
     steps: bullmqStepQueue(queues),
     aws: runtime.clients,
     organization: () => currentOrganization(runtime.clients, runtime.redis, { keyPrefix: runtime.keyPrefix }),
+    retention: runtime.retention,
   });
   return {
     [firewallRolloutStartJob.name]: processor(firewallRolloutStartJob, async (payload, { job, progress }) => {

@@ -1,6 +1,6 @@
 export { WorkerService, processor } from './worker-service.js';
 export type { Processor, ProcessorContext, ProcessorMap, ProcessorRegistration, WorkerServiceOptions } from './worker-service.js';
-export { configuredRateLimits, createRuntime } from './runtime.js';
+export { configuredRateLimits, createRuntime, workerRetention } from './runtime.js';
 export type { Runtime } from './runtime.js';
 export { JOB_CONTRACTS, QUEUE_NAMES } from './job-contracts.js';
 export { allProcessors, processorsFor } from './processor-registry.js';

@@ -4,6 +4,7 @@ import { AwsClientFactory, parseRateLimits, RedisAuditTrail, RedisRateLimiter, t
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
+import { retentionFromDays, type RunRetention } from '@orgshield/jobs';
 import type { WorkerConfig } from './worker-config.js';
 
 /** What processors share in one worker process: one client factory, one credential cache. */
@@ -14,6 +15,8 @@ export interface Runtime {
   clients: AwsClientFactory;
   logger: Logger;
   config: WorkerConfig;
+  /** How long run state stays in Redis (ORGSHIELD_RETENTION_DAYS, ORGSHIELD_KEEP_DAYS). */
+  retention: RunRetention;
   /** Credentials into member accounts of the organization (of the snapshot, or asked of Organizations). */
   members(): Promise<MemberCredentials>;
   close(): Promise<void>;
@@ -46,6 +49,7 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
     clients,
     logger,
     config,
+    retention: workerRetention(config),
     members() {
       // An organization's management account never changes: it is looked up once per worker,
       // in the snapshot, or (no sync yet) from Organizations.
@@ -75,6 +79,10 @@ async function describeManagementAccount(clients: AwsClientFactory): Promise<str
   const id = (await organizations.send(new DescribeOrganizationCommand({}))).Organization?.MasterAccountId;
   if (!id) throw new OrgshieldError('NoOrganization', 'Organizations did not name a management account: run orgshield with credentials of the organization.');
   return id;
+}
+
+export function workerRetention(config: WorkerConfig): RunRetention {
+  return retentionFromDays({ runs: config.ORGSHIELD_RETENTION_DAYS, kept: config.ORGSHIELD_KEEP_DAYS });
 }
 
 /** ORGSHIELD_RATE_LIMITS, checked: per-operation overrides of the documented quotas. */

@@ -32,6 +32,10 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),
   /** Where investigation reports go when a request names no folder. */
   ORGSHIELD_REPORT_DIR: z.string().min(1).default('reports'),
+  /** Days a run's records, events and indexes stay in Redis after their last write. */
+  ORGSHIELD_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
+  /** Days what people keep on purpose stays: drill history, erasure records (the audit trail has its own, below). */
+  ORGSHIELD_KEEP_DAYS: z.coerce.number().positive().max(36500).default(365),
   /** Simulated seconds per real second of the AWS endpoint (a sandbox run with --time-scale); drills report RTO in simulated time. */
   ORGSHIELD_TIME_SCALE: z.coerce.number().positive().max(100_000).default(1),
   /** Wait between two looks at a drill's launching servers and pending checks. */

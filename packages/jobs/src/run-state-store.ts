@@ -1,0 +1,386 @@
+import type { Redis } from 'ioredis';
+import { OrgshieldError } from '@orgshield/errors';
+import type { LockLease } from './fenced-lock.js';
+import { DEFAULT_RUN_RETENTION, type RunRetention } from './run-retention.js';
+
+/**
+ * Redis state of runs (rollouts, drills, recording setups), every multi-key change one script:
+ * no crash point leaves a record without state, a stored value unlisted, a name claimed by
+ * nothing, or a write under a lost lock counted. Keys are those of one run plus the run's name
+ * claim; the claim's holder is looked up by key inside the scripts, so they need one Redis node
+ * (see the README on Redis Cluster).
+ */
+
+/** What every run's state has: the status the guards compare, and the generation resumes bump. */
+export interface RunStateBase {
+  status: string;
+  generation: number;
+}
+
+export interface RunEventBase {
+  at: string;
+}
+
+/** Where a run's keys live and which of its statuses let go of its name. */
+export interface RunStateLayout {
+  /** e.g. `orgshield:firewall`: the queue prefix and the domain. */
+  keyPrefix: string;
+  /** e.g. `rollout`: runs live at `<keyPrefix>:<kind>:<id>`, their index at `<keyPrefix>:<kind>s`. */
+  kind: string;
+  /** Statuses after which another run of the same name may start. */
+  releasedStatuses: readonly string[];
+  retention?: RunRetention;
+  /** Events kept per run; the oldest are trimmed (readers go by stream id, so none is skipped or repeated). */
+  maxEvents?: number;
+}
+
+/**
+ * Creates the record and state together, indexed, with the name claimed in the same step. A
+ * name held by a run whose state is gone (expired) or released is taken over.
+ * KEYS: record, state, index, claim (the run's own note of its name), name
+ * ARGV: record, state, score, id, ttl, name ('' for none), released statuses (JSON), index cutoff, state key prefix, state key suffix
+ */
+const CREATE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+if ARGV[6] ~= '' then
+  local holder = redis.call('GET', KEYS[5])
+  if holder and holder ~= ARGV[4] then
+    local held = redis.call('GET', ARGV[9] .. holder .. ARGV[10])
+    if held then
+      local status = cjson.decode(held).status
+      local released = false
+      for _, s in ipairs(cjson.decode(ARGV[7])) do if s == status then released = true end end
+      if not released then return {'held', holder} end
+    end
+  end
+  redis.call('SET', KEYS[5], ARGV[4])
+  redis.call('SET', KEYS[4], ARGV[6], 'PX', ARGV[5])
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[5])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[8])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+return {'created'}
+`;
+
+/**
+ * Compare-and-set of the state, with its event and (optionally) the release of the run's name
+ * in the same step.
+ * KEYS: state, record, claim, events
+ * ARGV: expected, next, id, ttl, release ('1'/'0'), event ('' for none), max events, name key prefix
+ */
+const TRANSITION_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if ARGV[5] == '1' then
+  local name = redis.call('GET', KEYS[3])
+  if name and redis.call('GET', ARGV[8] .. name) == ARGV[3] then redis.call('DEL', ARGV[8] .. name) end
+end
+if ARGV[6] ~= '' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[6])
+  redis.call('PEXPIRE', KEYS[4], ARGV[4])
+end
+return 1
+`;
+
+/** A field set once (the first value wins) and listed in the order first set, together. KEYS: hash, order */
+const ADD_ONCE_LUA = `
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`;
+
+/**
+ * A step enters the run's guard: only while the run is in the wanted status and generation,
+ * and registered as under way (until its deadline, renewed while it runs) in the same step, so
+ * a rollback, pause or abort either comes first and the step refuses, or waits for it.
+ * KEYS: state, inflight. ARGV: status, generation, member, ttl
+ */
+const ENTER_LUA = `
+local text = redis.call('GET', KEYS[1])
+if not text then return 'missing' end
+local state = cjson.decode(text)
+if tostring(state.generation) ~= ARGV[2] then return 'superseded' end
+if state.status ~= ARGV[1] then return state.status end
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[4]), ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4] * 2)
+return 'ok'
+`;
+
+/** KEYS: inflight. ARGV: member, ttl. 1 if still registered (and renewed). */
+const RENEW_STEP_LUA = `
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[1], now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2] * 2)
+return 1
+`;
+
+/**
+ * Records a step's result and leaves the guard in one step, only if the step still holds the
+ * guard and (when it worked under a lock) the lock's token is still its own: a write made under
+ * a lost lock or a lapsed guard is not counted.
+ * KEYS: inflight, hash, lock (or inflight again). ARGV: member, field, value, ttl, lock token ('' for none)
+ */
+const COMPLETE_LUA = `
+if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then return 'lock-lost' end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 'guard-lost' end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+return 'counted'
+`;
+
+/** Drops entries whose holder died (deadline passed) and says how many steps are still under way. KEYS: inflight */
+const UNDER_WAY_LUA = `
+local now = redis.call('TIME')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now[1] * 1000 + math.floor(now[2] / 1000))
+return redis.call('ZCARD', KEYS[1])
+`;
+
+interface RunCommands {
+  orgshieldRunCreate(...args: (string | number)[]): Promise<string[]>;
+  orgshieldRunTransition(...args: (string | number)[]): Promise<number>;
+  orgshieldRunAddOnce(...args: (string | number)[]): Promise<number>;
+  orgshieldRunEnter(...args: (string | number)[]): Promise<string>;
+  orgshieldRunRenewStep(...args: (string | number)[]): Promise<number>;
+  orgshieldRunComplete(...args: (string | number)[]): Promise<string>;
+  orgshieldRunUnderWay(key: string): Promise<number>;
+}
+
+export type CreateOutcome = { created: true } | { created: false; exists: true } | { created: false; exists: false; holder: string };
+
+/** A step inside a run's guard: its result is recorded with `complete`, which also leaves the guard. */
+export interface StepGuard {
+  /**
+   * Records `value` under `field` of the run's `part` hash and leaves the guard; returns false
+   * (recording nothing) when the guard lapsed or the lock `lease` was lost meanwhile.
+   */
+  complete(write: { part: string; field: string; value: string; lease?: LockLease }): Promise<boolean>;
+}
+
+export class StepGuardLostError extends OrgshieldError {
+  constructor(runId: string, why: string) {
+    super('StepGuardLost', `run ${runId}: ${why}; the step's result was not recorded and the step is retried.`);
+  }
+}
+
+export class RunStateStore<R extends object, S extends RunStateBase, E extends RunEventBase> {
+  readonly retention: RunRetention;
+  private readonly commands: RunCommands;
+  private readonly base: string;
+
+  constructor(
+    readonly redis: Redis,
+    private readonly layout: RunStateLayout,
+  ) {
+    this.retention = layout.retention ?? DEFAULT_RUN_RETENTION;
+    this.base = `${layout.keyPrefix}:${layout.kind}`;
+    if (!('orgshieldRunCreate' in redis)) {
+      redis.defineCommand('orgshieldRunCreate', { numberOfKeys: 5, lua: CREATE_LUA });
+      redis.defineCommand('orgshieldRunTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
+      redis.defineCommand('orgshieldRunAddOnce', { numberOfKeys: 2, lua: ADD_ONCE_LUA });
+      redis.defineCommand('orgshieldRunEnter', { numberOfKeys: 2, lua: ENTER_LUA });
+      redis.defineCommand('orgshieldRunRenewStep', { numberOfKeys: 1, lua: RENEW_STEP_LUA });
+      redis.defineCommand('orgshieldRunComplete', { numberOfKeys: 3, lua: COMPLETE_LUA });
+      redis.defineCommand('orgshieldRunUnderWay', { numberOfKeys: 1, lua: UNDER_WAY_LUA });
+    }
+    this.commands = redis as unknown as RunCommands;
+  }
+
+  /** A key of run `id`: its record with no parts, else `<record>:<part>...`. */
+  runKey(id: string, ...parts: string[]): string {
+    return [this.base, id, ...parts].join(':');
+  }
+
+  nameKey(name: string): string {
+    return `${this.layout.keyPrefix}:active:${name}`;
+  }
+
+  private get ttl(): number {
+    return this.retention.runsMs;
+  }
+
+  /** Record, state, index entry and name claim in one step; a run that exists is left as it is. */
+  async create(run: { id: string; name?: string; record: R; state: S; createdAt: number }): Promise<CreateOutcome> {
+    const [outcome, holder] = await this.commands.orgshieldRunCreate(
+      this.runKey(run.id),
+      this.runKey(run.id, 'state'),
+      `${this.base}s`,
+      this.runKey(run.id, 'claim'),
+      this.nameKey(run.name ?? ''),
+      JSON.stringify(run.record),
+      JSON.stringify(run.state),
+      run.createdAt,
+      run.id,
+      this.ttl,
+      run.name ?? '',
+      JSON.stringify(this.layout.releasedStatuses),
+      Date.now() - this.ttl,
+      `${this.base}:`,
+      ':state',
+    );
+    if (outcome === 'created') return { created: true };
+    if (outcome === 'held' && holder) return { created: false, exists: false, holder };
+    return { created: false, exists: true };
+  }
+
+  async record(id: string): Promise<R | undefined> {
+    const text = await this.redis.get(this.runKey(id));
+    return text ? (JSON.parse(text) as R) : undefined;
+  }
+
+  /** Replaces the record of a run that exists (a plan added to it), keeping it for the retention. */
+  async saveRecord(id: string, record: R): Promise<void> {
+    const saved = await this.redis.set(this.runKey(id), JSON.stringify(record), 'PX', this.ttl, 'XX');
+    if (saved !== 'OK') throw new OrgshieldError('UnknownRun', `${this.layout.kind} ${id} has no record in Redis (expired or never created).`);
+  }
+
+  async state(id: string): Promise<S | undefined> {
+    const text = await this.redis.get(this.runKey(id, 'state'));
+    return text ? (JSON.parse(text) as S) : undefined;
+  }
+
+  /**
+   * Changes the state when its status is one of `from`, with its event in the same step;
+   * returns the new state, or undefined when the status was another (someone moved it first).
+   * Moving to a released status, or `releaseName`, lets go of the run's name in the same step.
+   */
+  async transition(
+    id: string,
+    from: readonly string[],
+    change: (current: S) => Partial<S> & Pick<S, 'status'>,
+    options: { event?: (next: S) => Omit<E, 'at'> | undefined; releaseName?: boolean } = {},
+  ): Promise<S | undefined> {
+    const key = this.runKey(id, 'state');
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const text = await this.redis.get(key);
+      if (!text) return undefined;
+      const current = JSON.parse(text) as S;
+      if (!from.includes(current.status)) return undefined;
+      const next: S = { ...current, ...change(current) };
+      const event = options.event?.(next);
+      const release = options.releaseName === true || this.layout.releasedStatuses.includes(next.status);
+      const moved = await this.commands.orgshieldRunTransition(
+        key,
+        this.runKey(id),
+        this.runKey(id, 'claim'),
+        this.runKey(id, 'events'),
+        text,
+        JSON.stringify(next),
+        id,
+        this.ttl,
+        release ? '1' : '0',
+        event ? JSON.stringify({ at: new Date().toISOString(), ...event }) : '',
+        this.layout.maxEvents ?? 10_000,
+        `${this.layout.keyPrefix}:active:`,
+      );
+      if (moved === 1) return next;
+    }
+    throw new OrgshieldError('StateContention', `${this.layout.kind} ${id}: its state kept changing while being updated; try again.`);
+  }
+
+  /** Sets a field of one of the run's hashes. */
+  async setField(id: string, part: string, field: string, value: string): Promise<void> {
+    const key = this.runKey(id, part);
+    await this.redis.multi().hset(key, field, value).pexpire(key, this.ttl).exec();
+  }
+
+  async field(id: string, part: string, field: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.runKey(id, part), field)) ?? undefined;
+  }
+
+  async fields(id: string, part: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.runKey(id, part));
+  }
+
+  /** Sets a field only the first time, listing it in order in the same step; false if it was set already. */
+  async addOnce(id: string, part: string, field: string, value: string): Promise<boolean> {
+    return (await this.commands.orgshieldRunAddOnce(this.runKey(id, part), this.runKey(id, part, 'order'), field, value, this.ttl)) === 1;
+  }
+
+  /** The values set with addOnce, in the order they were first set. */
+  async ordered(id: string, part: string): Promise<string[]> {
+    const [order, entries] = await Promise.all([this.redis.lrange(this.runKey(id, part, 'order'), 0, -1), this.fields(id, part)]);
+    return [...new Set(order)].flatMap((field) => (entries[field] === undefined ? [] : [entries[field]]));
+  }
+
+  async addEvent(id: string, event: Omit<E, 'at'>): Promise<void> {
+    const key = this.runKey(id, 'events');
+    await this.redis
+      .multi()
+      .xadd(key, 'MAXLEN', '~', this.layout.maxEvents ?? 10_000, '*', 'event', JSON.stringify({ at: new Date().toISOString(), ...event }))
+      .pexpire(key, this.ttl)
+      .exec();
+  }
+
+  /**
+   * Events after `cursor` (a stream id; from the first when absent) and the cursor to ask with
+   * next. Trimming drops the oldest entries only, so a reader never skips or repeats one.
+   */
+  async events(id: string, cursor?: string): Promise<{ events: E[]; cursor: string | undefined }> {
+    const entries = await this.redis.xrange(this.runKey(id, 'events'), cursor ? `(${cursor}` : '-', '+');
+    const events = entries.flatMap(([, fields]) => (fields[1] === undefined ? [] : [JSON.parse(fields[1]) as E]));
+    return { events, cursor: entries.at(-1)?.[0] ?? cursor };
+  }
+
+  /** The id of the latest event, to follow only what comes after it. */
+  async lastEventCursor(id: string): Promise<string | undefined> {
+    const [latest] = await this.redis.xrevrange(this.runKey(id, 'events'), '+', '-', 'COUNT', 1);
+    return latest?.[0];
+  }
+
+  /** The run holding `name`, if any. */
+  async nameHolder(name: string): Promise<string | undefined> {
+    return (await this.redis.get(this.nameKey(name))) ?? undefined;
+  }
+
+  /** Newest first. */
+  async list(limit = 50): Promise<string[]> {
+    return this.redis.zrevrange(`${this.base}s`, 0, limit - 1);
+  }
+
+  /**
+   * Runs a step inside the run's guard: entered only while the run is `status` at `generation`
+   * (else `work` does not run and the status found is returned), renewed while `work` runs, left
+   * when it ends. A rollback waits (waitForSteps) for every step inside.
+   */
+  async guarded<T>(
+    id: string,
+    options: { status: string; generation: number; member: string; ttlMs?: number },
+    work: (guard: StepGuard) => Promise<T>,
+  ): Promise<{ entered: true; value: T } | { entered: false; status: string }> {
+    const inflight = this.runKey(id, 'inflight');
+    const ttlMs = options.ttlMs ?? 30_000;
+    const entered = await this.commands.orgshieldRunEnter(this.runKey(id, 'state'), inflight, options.status, options.generation, options.member, ttlMs);
+    if (entered !== 'ok') return { entered: false, status: entered };
+    const renewal = setInterval(() => void this.commands.orgshieldRunRenewStep(inflight, options.member, ttlMs).catch(() => undefined), Math.max(10, Math.floor(ttlMs / 3)));
+    let completed = false;
+    const guard: StepGuard = {
+      complete: async ({ part, field, value, lease }) => {
+        const outcome = await this.commands.orgshieldRunComplete(inflight, this.runKey(id, part), lease?.key ?? inflight, options.member, field, value, this.ttl, lease?.token ?? '');
+        completed = outcome === 'counted';
+        return completed;
+      },
+    };
+    try {
+      return { entered: true, value: await work(guard) };
+    } finally {
+      clearInterval(renewal);
+      if (!completed) await this.redis.zrem(inflight, options.member).catch(() => undefined);
+    }
+  }
+
+  /** Waits until no step is inside the run's guard (steps whose worker died count until their deadline). */
+  async waitForSteps(id: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
+    const deadline = Date.now() + (options.timeoutMs ?? 600_000);
+    while ((await this.commands.orgshieldRunUnderWay(this.runKey(id, 'inflight'))) > 0) {
+      if (Date.now() > deadline) throw new OrgshieldError('StepsUnderWay', `${this.layout.kind} ${id} still has steps under way; try again once they finish.`);
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+    }
+  }
+}
