@@ -178,6 +178,8 @@ describe('the worker process (end to end)', () => {
     const redisPort = await freePort();
     const redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     const redisExited = new Promise((resolve) => redisServer.on('close', resolve));
+    // A failed expectation must not leave the worker running against a dead Redis.
+    let started: Awaited<ReturnType<typeof startWorker>> | undefined;
     try {
       for (let i = 0; i < 50; i++) {
         const probe = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, retryStrategy: () => null });
@@ -195,7 +197,8 @@ describe('the worker process (end to end)', () => {
         ORGSHIELD_SHUTDOWN_TIMEOUT_MS: String(timeoutMs),
         LOG_LEVEL: 'info',
       });
-      const { worker, exited } = await startWorker(env);
+      started = await startWorker(env);
+      const { worker, exited } = started;
       const readyz = `http://127.0.0.1:${httpPort}/readyz`;
       expect((await fetch(readyz)).status).toBe(200);
 
@@ -221,6 +224,7 @@ describe('the worker process (end to end)', () => {
       expect(code).not.toBe('still running');
       expect(tookMs).toBeLessThan(timeoutMs + 1000);
     } finally {
+      started?.worker.kill('SIGKILL');
       redisServer.kill('SIGKILL');
     }
   }, 60_000);
