@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '@orgshield/errors';
+import { formatSpecProblem, SpecFileError } from '@orgshield/spec-files';
 
 /** Commander option parsers: a bad value is one sentence naming it, and exit code 2. */
 export function integerOption(name: string, min: number, max: number) {
@@ -60,4 +61,19 @@ export function printJson(value: unknown): void {
 /** Progress and notes go to stderr so stdout stays machine-readable. */
 export function note(message: string): void {
   process.stderr.write(message + '\n');
+}
+
+/**
+ * Runs `work`; when a spec file it reads has problems, lists every one on stderr, then fails in
+ * one sentence saying how many and what did not happen (`outcome`).
+ */
+export async function refusingSpecProblems<T>(what: string, outcome: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof SpecFileError)) throw error;
+    for (const problem of error.problems) note(formatSpecProblem(problem));
+    const count = error.problems.length;
+    throw new InvalidInputError(`${what} has ${count} problem${count === 1 ? '' : 's'} (listed above); ${outcome}.`, { code: error.code, cause: error });
+  }
 }

@@ -70,6 +70,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A reader that stops early (`orgshield org list | head`) closes the pipe: end quietly, as git and
+// kubectl do. They die of SIGPIPE, which a shell reports as 141; Node ignores SIGPIPE, so the
+// same status is the exit code, and `set -o pipefail` scripts see what they see for git.
+const SIGPIPE_EXIT_CODE = 141;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(SIGPIPE_EXIT_CODE);
+    throw error;
+  });
+}
+
 // Commands close what they open; exiting here also ends any connection a library left behind,
 // once what was written to stdout and stderr has reached the pipe (process.exit would cut it).
 const exitCode = await main(process.argv);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { deleteQueuePrefix, runCli, sandboxCliEnv } from '../test/run-cli.js';
+import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnCli } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -57,6 +57,18 @@ describe('orgshield org (end to end, against the sandbox and Redis)', () => {
     expect(listed.sort(byId)).toEqual(expected.sort(byId));
     // Each account has exactly the documented fields, in that shape.
     expect(Object.keys(listed[0] ?? {}).sort()).toEqual(['email', 'id', 'name', 'ouPath', 'parentId', 'status', 'tags']);
+  });
+
+  it('ends quietly with the SIGPIPE status when its reader has closed (org list --output json | head -c 100)', async () => {
+    // Runs after the sync above. The reader is gone before the CLI writes its ~150 KB of JSON,
+    // as `head -c 100` is gone after its first read: every write meets a closed pipe (EPIPE).
+    const child = spawnCli(['org', 'list', '--output', 'json'], env);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(141);
   });
 
   it('filters by OU path (with its descendants) and by tag', async () => {

@@ -30,7 +30,7 @@ describe('orgshield policy (end to end)', () => {
       `${bad}:3:22 resourceTypes[1]: resource type "eip" cannot be protected by a WAFV2 policy; use one of alb, api-gateway-stage, cloudfront`,
       `${bad}:6:18 rules.defaultAction: must be "ALLOW" or "BLOCK", not "allow"`,
       `${bad}:10:18 rules.firstRuleGroups[0].managedRuleGroup.version: must be a string, not 1.4`,
-      `${bad}:11:7 rules.firstRuleGroups[0].overide: unknown field "overide"`,
+      `${bad}:11:7 rules.firstRuleGroups[0].overide: unknown field "overide" (did you mean "override"?)`,
       `${bad}:13:16 logging.destination: WAF only logs to destinations named aws-waf-logs-*, and "waf-logs" is not; rename the bucket or stream`,
       `ok  ${fixtures}/specs/shield-regional.yaml (org-shield-regional)`,
       '',

@@ -4,26 +4,13 @@ import { formatSpecProblem } from '@orgshield/spec-files';
 import {
   importCfnFile,
   loadPolicySpec,
-  PolicySpecError,
   apiRegionOf,
   renderPutPolicy,
   validatePolicies,
   validatePolicyFiles,
   type LoadedPolicySpec,
 } from '@orgshield/policies';
-import { choiceOption, collect, formatTable, note, numberOption, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
-
-/** Every problem on stderr, then one sentence for the exit. */
-async function orRefuse<T>(what: string, outcome: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (!(error instanceof PolicySpecError)) throw error;
-    for (const problem of error.problems) note(formatSpecProblem(problem));
-    const count = error.problems.length;
-    throw new InvalidInputError(`${what} has ${count} problem${count === 1 ? '' : 's'} (listed above); ${outcome}.`, { code: error.code, cause: error });
-  }
-}
+import { choiceOption, collect, refusingSpecProblems, formatTable, note, numberOption, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
 
 const outputOption = ['--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table' as OutputFormat] as const;
 
@@ -57,7 +44,7 @@ export function configurePolicyCommand(program: Command): void {
     .option('--region <region>', 'only this region of the spec; with --output json, prints the bare PutPolicy input')
     .option(...outputOption)
     .action(async (file: string, options: { region?: string; output: OutputFormat }) => {
-      const loaded: LoadedPolicySpec = await orRefuse(file, 'nothing was rendered', () => loadPolicySpec(file));
+      const loaded: LoadedPolicySpec = await refusingSpecProblems(file, 'nothing was rendered', () => loadPolicySpec(file));
       const { spec } = loaded;
       // Rendering sends nothing, so quota and WCU findings are warnings here; `policy validate` refuses them.
       for (const problem of validatePolicies([spec])) note(`warning: ${file} ${problem.path || spec.name}: ${problem.message}`);
@@ -93,7 +80,7 @@ export function configurePolicyCommand(program: Command): void {
     .option('--max-expansion-mb <MB>', 'most text the template may build through Join, Split, Sub and the like', numberOption('--max-expansion-mb', 0.001, 1024), 5)
     .option(...outputOption)
     .action(async (template: string, options: { param: [string, string][]; resolve: [string, string][]; maxExpansionMb: number; output: OutputFormat }) => {
-      const result = await orRefuse(template, 'nothing was imported', () =>
+      const result = await refusingSpecProblems(template, 'nothing was imported', () =>
         importCfnFile(template, {
           params: Object.fromEntries(options.param),
           resolve: Object.fromEntries(options.resolve),

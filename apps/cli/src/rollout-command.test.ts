@@ -83,7 +83,28 @@ describe('orgshield rollout (end to end)', () => {
     const before = sandbox.requests().length;
     const result = await runCli(['rollout', 'start', join(dir, 'bad.yaml'), '--wait'], env);
     expect(result.code, result.stderr).toBe(2);
-    expect(result.stderr).toContain(`orgshield: ${join(dir, 'bad.yaml')}:6:77 waves[0].soakTime: a duration looks like 30s, 10m or 1h30m`);
+    expect(result.stderr).toContain(`${join(dir, 'bad.yaml')}:6:77 waves[0].soakTime: a duration looks like 30s, 10m or 1h30m`);
+    expect(result.stderr).toContain(`orgshield: ${join(dir, 'bad.yaml')} has 1 problem (listed above); nothing was queued.`);
+    expect(sandbox.requests().length).toBe(before);
+  });
+
+  it('lists every problem of a rollout file, with "did you mean" for a misspelt field (exit 2)', { timeout: 240_000 }, async () => {
+    const file = join(dir, 'many-problems.yaml');
+    await writeFile(file, 'kind: Rollout\nname: many\npolicies: [waf.yaml]\nregoins: { order: [eu-west-1] }\nwavs:\n  - { name: canary, targets: { all: true }, mode: audit }\n');
+    const before = sandbox.requests().length;
+    for (const command of ['plan', 'start']) {
+      const result = await runCli(['rollout', command, file], env);
+      expect(result.code, result.stderr).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toEqual(
+        expect.arrayContaining([
+          `${file}:4:1 regoins: unknown field "regoins" (did you mean "regions"?)`,
+          `${file}:5:1 wavs: unknown field "wavs" (did you mean "waves"?)`,
+        ]),
+      );
+      expect(lines.some((line) => line.includes(' waves: is required'))).toBe(true);
+      expect(lines.at(-1)).toBe(`orgshield: ${file} has 3 problems (listed above); nothing was ${command === 'plan' ? 'planned' : 'queued'}.`);
+    }
     expect(sandbox.requests().length).toBe(before);
   });
 

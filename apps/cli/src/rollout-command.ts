@@ -18,7 +18,7 @@ import {
 } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
 import { bullmqStepQueue, configuredRateLimits, loadWorkerConfig, workerRetention } from '@orgshield/worker-runtime';
-import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
+import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, refusingSpecProblems, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 
 /** Clients for commands that run here without Redis: limits from ORGSHIELD_RATE_LIMITS, buckets in this process. */
@@ -163,7 +163,7 @@ export function configureRolloutCommand(program: Command): void {
     .argument('<file>', 'the rollout file (YAML or JSON)')
     .option(...outputOption)
     .action(async (file: string, options: { output: OutputFormat }) => {
-      const loaded = await loadRollout(file);
+      const loaded = await refusingSpecProblems(file, 'nothing was planned', () => loadRollout(file));
       const aws = localClients();
       try {
         note('reading the organization and the live policies...');
@@ -186,7 +186,7 @@ export function configureRolloutCommand(program: Command): void {
       const source = await readRolloutSource(file);
       await withSession((session) =>
         withRolloutControl(session, { local: options.wait === true }, async (control) => {
-          const { rolloutId } = await control.submit(source, { requestedBy: 'cli' });
+          const { rolloutId } = await refusingSpecProblems(file, 'nothing was queued', () => control.submit(source, { requestedBy: 'cli' }));
           note(`rollout ${rolloutId} queued`);
           if (!options.wait) {
             if (options.output === 'json') printJson({ rolloutId });

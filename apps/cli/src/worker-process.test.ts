@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -171,6 +172,58 @@ describe('the worker process (end to end)', () => {
       }
     }
   }, 240_000);
+
+  it('says 503 on /readyz once its Redis is gone, and stops on SIGTERM within ORGSHIELD_SHUTDOWN_TIMEOUT_MS all the same', async () => {
+    // A private Redis, so this test can kill it without touching the one others share.
+    const redisPort = await freePort();
+    const redisServer = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const redisExited = new Promise((resolve) => redisServer.on('close', resolve));
+    try {
+      for (let i = 0; i < 50; i++) {
+        const probe = new Redis(`redis://127.0.0.1:${redisPort}`, { lazyConnect: true, retryStrategy: () => null });
+        probe.on('error', () => undefined);
+        const up = await probe.connect().then(() => true, () => false);
+        probe.disconnect();
+        if (up) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const httpPort = await freePort();
+      const timeoutMs = 2000;
+      const env = sandboxCliEnv(sandbox, `test-wp-${randomUUID()}`, {
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        ORGSHIELD_HTTP_PORT: String(httpPort),
+        ORGSHIELD_SHUTDOWN_TIMEOUT_MS: String(timeoutMs),
+        LOG_LEVEL: 'info',
+      });
+      const { worker, exited } = await startWorker(env);
+      const readyz = `http://127.0.0.1:${httpPort}/readyz`;
+      expect((await fetch(readyz)).status).toBe(200);
+
+      redisServer.kill('SIGKILL');
+      await redisExited;
+      const statuses: number[] = [];
+      for (let i = 0; i < 20 && statuses.at(-1) !== 503; i++) {
+        statuses.push((await fetch(readyz)).status);
+        if (statuses.at(-1) !== 503) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(statuses.at(-1)).toBe(503);
+      // It stays not ready while Redis stays gone.
+      await new Promise((r) => setTimeout(r, 1500));
+      const later = await fetch(readyz);
+      expect(later.status).toBe(503);
+      expect(await later.text()).toContain('Redis did not answer a PING');
+
+      const signalled = Date.now();
+      worker.kill('SIGTERM');
+      const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), timeoutMs + 5000))]);
+      const tookMs = Date.now() - signalled;
+      if (code === 'still running') worker.kill('SIGKILL');
+      expect(code).not.toBe('still running');
+      expect(tookMs).toBeLessThan(timeoutMs + 1000);
+    } finally {
+      redisServer.kill('SIGKILL');
+    }
+  }, 60_000);
 
   it('refuses a bad configuration in one sentence with exit code 2', async () => {
     const worker = spawnWorker({ ORGSHIELD_CONCURRENCY: 'org=two' });

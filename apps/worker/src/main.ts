@@ -5,6 +5,9 @@ import { connectRedis } from '@orgshield/jobs';
 import { createRuntime, loadWorkerConfig, processorsFor, WorkerService } from '@orgshield/worker-runtime';
 import { startWorkerHttp, WorkerMetrics } from './worker-http.js';
 
+/** How long /readyz waits for Redis to answer a PING before it says not ready. */
+const READINESS_PING_TIMEOUT_MS = 1000;
+
 async function main(): Promise<void> {
   // Node 20 is this project's runtime; the SDK's notice about its 2027 support window is in the README.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -19,11 +22,22 @@ async function main(): Promise<void> {
     prefix: config.ORGSHIELD_QUEUE_PREFIX,
     processors: processorsFor(runtime),
     concurrency: config.ORGSHIELD_CONCURRENCY,
-    shutdownTimeoutMs: config.ORGSHIELD_SHUTDOWN_TIMEOUT_MS,
+    // Running jobs get most of the shutdown bound; the rest is for closing connections.
+    shutdownTimeoutMs: Math.floor(config.ORGSHIELD_SHUTDOWN_TIMEOUT_MS * 0.8),
     onJobFinished: (event) => metrics.jobFinished(event),
   });
   let ready = false;
-  const http = await startWorkerHttp(config.ORGSHIELD_HTTP_HOST, config.ORGSHIELD_HTTP_PORT, metrics, () => ready);
+  // Ready means jobs can run now: the workers are running and Redis answers promptly. A PING
+  // queues while ioredis reconnects, so the timeout is what turns "Redis is down" into 503.
+  const readiness = async (): Promise<string | null> => {
+    if (!ready || !service.running) return 'not ready: workers are not running';
+    const answered = await Promise.race([
+      redis.ping().then(() => true, () => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), READINESS_PING_TIMEOUT_MS).unref()),
+    ]);
+    return answered ? null : `not ready: Redis did not answer a PING within ${READINESS_PING_TIMEOUT_MS} ms`;
+  };
+  const http = await startWorkerHttp(config.ORGSHIELD_HTTP_HOST, config.ORGSHIELD_HTTP_PORT, metrics, readiness);
   await service.start();
   ready = true;
   logger.info({ port: config.ORGSHIELD_HTTP_PORT, queues: service.queues }, 'orgshield worker ready');
@@ -34,6 +48,13 @@ async function main(): Promise<void> {
     stopping = true;
     ready = false;
     logger.info({ signal }, 'shutting down: finishing running jobs');
+    // Closing waits on Redis (BullMQ, quit) and would wait for ever while Redis is gone: the
+    // bound holds whatever state Redis is in. Jobs still running are taken over by another
+    // worker through BullMQ's stall handling.
+    setTimeout(() => {
+      logger.warn({ timeoutMs: config.ORGSHIELD_SHUTDOWN_TIMEOUT_MS }, 'shutdown timed out: exiting');
+      process.exit(EXIT_CODES.failed);
+    }, config.ORGSHIELD_SHUTDOWN_TIMEOUT_MS);
     await service.close();
     http.close();
     await runtime.close();

@@ -9,7 +9,7 @@ describe('the worker HTTP server', () => {
   it('answers health, readiness as it changes, and metrics with finished jobs counted', async () => {
     const metrics = new WorkerMetrics();
     let ready = false;
-    const server = await startWorkerHttp('127.0.0.1', 0, metrics, () => ready);
+    const server = await startWorkerHttp('127.0.0.1', 0, metrics, async () => (ready ? null : 'starting'));
     closers.push(() => server.close());
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

@@ -28,15 +28,19 @@ export class WorkerMetrics {
   }
 }
 
-/** /healthz (alive), /readyz (workers connected), /metrics (Prometheus). */
-export function startWorkerHttp(host: string, port: number, metrics: WorkerMetrics, isReady: () => boolean): Promise<Server> {
+/**
+ * /healthz (alive), /readyz (ready: `readiness` resolves to null; otherwise 503 with its reason),
+ * /metrics (Prometheus).
+ */
+export function startWorkerHttp(host: string, port: number, metrics: WorkerMetrics, readiness: () => Promise<string | null>): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
-      const ready = isReady();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'starting\n');
+      readiness()
+        .catch((error: unknown) => (error instanceof Error ? error.message : String(error)))
+        .then((notReady) => res.writeHead(notReady === null ? 200 : 503, { 'content-type': 'text/plain' }).end(`${notReady ?? 'ready'}\n`));
     } else if (path === '/metrics') {
       metrics.registry
         .metrics()

@@ -23,4 +23,6 @@ export { AssumeRoleFailedError, DEFAULT_MEMBER_ROLE, MemberCredentials, roleSess
 export type { MemberCredentialsOptions } from './member-credentials.js';
 export { OrganizationIndex } from './organization-index.js';
 export { ACCOUNTS_JOBS, ORG_QUEUE, orgSyncJob } from './org-sync-job.js';
+export { failureToleranceSchema, fanOutExitCode, runFanOut, toleratedFailures } from './account-fan-out.js';
+export type { AccountRegionTask, FailureTolerance, FanOutOptions, FanOutResult } from './account-fan-out.js';
 export { ACCOUNTS_AWS_OPERATIONS } from './aws-operations.js';

@@ -73,7 +73,8 @@ describe('discoverOrganization against the sandbox', () => {
     });
     const progress: DiscoveryProgress[] = [];
     const snapshot = await discoverOrganization(
-      factoryFor(sandbox, { rateLimits: { 'organizations:*': quota }, rateLimiter: new RedisRateLimiter(redis, { keyPrefix: `test:${randomUUID()}:` }) }),
+      // told the quota: the bucket may not learn past it
+      factoryFor(sandbox, { rateLimits: { 'organizations:*': { ...quota, ceiling: quota.rate } }, rateLimiter: new RedisRateLimiter(redis, { keyPrefix: `test:${randomUUID()}:` }) }),
       { onProgress: (p) => progress.push(p) },
     );
     const world = sandbox.world.snapshot();
@@ -82,6 +83,12 @@ describe('discoverOrganization against the sandbox', () => {
     expect(progress.at(-1)).toEqual({ ous: world.ous.length, accounts: world.accounts.length, tagged: world.ous.length + world.accounts.length });
     const organizationsLog = sandbox.requests().filter((r) => r.service === 'organizations');
     expect(organizationsLog.filter((r) => r.error === 'TooManyRequestsException').length).toBeLessThanOrEqual(2);
+
+    // not told: the buckets probe past the quota and are throttled, which costs retries, never the result
+    const from = sandbox.requests().length;
+    const probing = await discoverOrganization(factoryFor(sandbox, { rateLimiter: new RedisRateLimiter(redis, { keyPrefix: `test:${randomUUID()}:` }) }));
+    expect(probing.accounts).toEqual(snapshot.accounts);
+    expect(sandbox.requests().slice(from).filter((r) => r.error === 'TooManyRequestsException').length).toBeGreaterThan(0);
   });
 
   it('keeps the snapshot in Redis with its time, for org list to read', async () => {

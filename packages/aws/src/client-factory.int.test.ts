@@ -41,7 +41,7 @@ describe('AwsClientFactory against the sandbox', () => {
     const quota = { rate: 20, burst: 5 };
     const sandbox = await sandboxWith({ faults: { operations: { 'organizations:*': { ...quota, errorRate: 0.05, resetRate: 0.03 } } } });
     const clients = factoryFor(sandbox, {
-      rateLimits: { 'organizations:*': quota },
+      rateLimits: { 'organizations:*': { ...quota, ceiling: quota.rate } },
       rateLimiter: new RedisRateLimiter(redis, { keyPrefix: `test:${randomUUID()}:` }),
     });
     const organizations = clients.client(OrganizationsClient);
@@ -69,7 +69,10 @@ describe('AwsClientFactory against the sandbox', () => {
     const workers = [0, 1].map(() => {
       const connection = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
       cleanups.push(() => connection.disconnect());
-      return factoryFor(sandbox, { rateLimits: { 'organizations:*': quota }, rateLimiter: new RedisRateLimiter(connection, { keyPrefix }) });
+      return factoryFor(sandbox, {
+        rateLimits: { 'organizations:*': { ...quota, ceiling: quota.rate } },
+        rateLimiter: new RedisRateLimiter(connection, { keyPrefix }),
+      });
     });
     const started = performance.now();
     await Promise.all(workers.flatMap((w) => Array.from({ length: 12 }, () => w.client(OrganizationsClient).send(new ListRootsCommand({})))));
@@ -78,6 +81,43 @@ describe('AwsClientFactory against the sandbox', () => {
     expect(log.filter((r) => r.error === 'TooManyRequestsException')).toHaveLength(0);
     // 24 calls through one bucket of 10/s that lets 3 through at once
     expect(seconds).toBeGreaterThanOrEqual((24 - 3) / 10 - 0.1);
+  });
+
+  it('finds a quota it was not told, shared by two workers, and the next run starts from what it learned', async () => {
+    // The service allows ListTagsForResource 50/s; orgshield starts from its default 10/s.
+    const quota = { rate: 50, burst: 50 };
+    const sandbox = await sandboxWith({ accounts: 700, faults: { operations: { 'organizations:ListTagsForResource': quota } } });
+    const keyPrefix = `test:${randomUUID()}:`;
+    const ids = sandbox.world.snapshot().accounts.map((a) => a.id);
+    const tagAll = async (accounts: string[]) => {
+      const workers = [0, 1].map(() => factoryFor(sandbox, { rateLimiter: new RedisRateLimiter(redis, { keyPrefix }) }));
+      let next = 0;
+      const started = performance.now();
+      const from = sandbox.requests().length;
+      // 32 callers in all, as two workers' pools would be
+      await Promise.all(Array.from({ length: 32 }, async (_, caller) => {
+        for (let id = accounts[next++]; id !== undefined; id = accounts[next++]) {
+          await workers[caller % 2]!.client(OrganizationsClient).send(new ListTagsForResourceCommand({ ResourceId: id }));
+        }
+      }));
+      const log = sandbox.requests().slice(from).filter((r) => r.operation === 'ListTagsForResource');
+      return { seconds: (performance.now() - started) / 1000, log };
+    };
+    const first = await tagAll(ids.slice(0, 600));
+    const throttled = first.log.filter((r) => r.error === 'TooManyRequestsException').length;
+    const answered = first.log.length - throttled;
+    expect(answered).toBe(600);
+    // the quota's own bound is (600 - 50) / 50 = 11 s; at the configured 10/s it would be 60 s
+    expect(first.seconds).toBeGreaterThanOrEqual((answered - quota.burst) / quota.rate - 0.2);
+    expect(first.seconds).toBeLessThan(((answered - quota.burst) / quota.rate) * 1.35 + 1);
+    expect(throttled / first.log.length).toBeLessThan(0.1);
+    const learned = await new RedisRateLimiter(redis, { keyPrefix }).learnedRate('caller:us-east-1:organizations:ListTagsForResource');
+    expect(learned).toBeGreaterThan(35);
+    expect(learned).toBeLessThan(80);
+
+    // a second run starts near the quota rather than at 10/s: 100 calls take ~2 s, not 9
+    const second = await tagAll(ids.slice(600, 700));
+    expect(second.seconds).toBeLessThan(4.5);
   });
 
   it('slows the shared bucket on each throttling answer in adaptive mode, and never in standard mode', async () => {

@@ -60,8 +60,8 @@ export interface AwsClientFactoryOptions {
   /** Attempts for retryable failures; default AWS_MAX_ATTEMPTS or the shared config, else 3. */
   maxAttempts?: number;
   /**
-   * `adaptive` (orgshield's default unless AWS_RETRY_MODE says otherwise) slows the shared bucket
-   * down on throttling answers; `standard` retries throttles without touching the rate.
+   * `adaptive` (orgshield's default unless AWS_RETRY_MODE says otherwise) cuts the shared bucket's
+   * learned rate on throttling answers; `standard` retries throttles without touching the rate.
    */
   retryMode?: RetryMode;
   /** Per-operation overrides of DEFAULT_RATE_LIMITS, e.g. { "fms:PutPolicy": { rate: 1, burst: 2 } }. */
@@ -281,14 +281,15 @@ export class AwsClientFactory {
       async (args: FinalizeHandlerArguments<object>): Promise<FinalizeHandlerOutput<MetadataBearer>> => {
         const operation = operationOf(context);
         const key = `${accountId}:${region}:${service}:${operation}`;
-        await this.rateLimiter.acquire(key, resolveRateLimit(this.rateLimits, service, operation));
+        const limit = resolveRateLimit(this.rateLimits, service, operation);
+        await this.rateLimiter.acquire(key, limit);
         try {
           return await next(args);
         } catch (error) {
           if (classifyError(error) === 'throttled') {
             const mode = client.config.retryMode;
             adaptive ??= (typeof mode === 'string' ? Promise.resolve(mode) : mode()).then((resolved) => resolved === 'adaptive');
-            if (await adaptive) await this.rateLimiter.throttled(key);
+            if (await adaptive) await this.rateLimiter.throttled(key, limit);
           }
           throw error;
         }

@@ -37,4 +37,11 @@ describe('parseRateLimits', () => {
     expect(() => parseRateLimits({ 'fms:PutPolicy': { rate: 0, burst: 1 } })).toThrow(/fms:PutPolicy\.rate/);
     expect(() => parseRateLimits({ 'fms:PutPolicy': { rate: 1, burst: 1.5 } })).toThrow(InvalidInputError);
   });
+
+  it('takes a ceiling the learned rate may reach, never below the starting rate', () => {
+    expect(parseRateLimits({ 'fms:*': { rate: 5, burst: 5, ceiling: 20 } })).toEqual({ 'fms:*': { rate: 5, burst: 5, ceiling: 20 } });
+    expect(() => parseRateLimits({ 'fms:*': { rate: 5, burst: 5, ceiling: 2 } })).toThrow(/"fms:\*\.ceiling" is invalid: ceiling must be at least the rate/);
+    // AWS's documented quotas are not probed past
+    expect(DEFAULT_RATE_LIMITS['sts:*']?.ceiling).toBe(600);
+  });
 });

@@ -1,11 +1,22 @@
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
 
-/** A token bucket: `rate` requests per second sustained, `burst` at once from a full bucket. */
-export const rateLimitSchema = z.strictObject({
-  rate: z.number().positive(),
-  burst: z.number().int().min(1),
-});
+/**
+ * A token bucket: `rate` requests per second to start from, `burst` at once from a full bucket,
+ * and `ceiling` the rate the bucket may learn its way up to while calls succeed (default ten
+ * times `rate`; set it to `rate` for a fixed pace). The quota is shared with everything else
+ * the account runs, so the ceiling is the part of it orgshield may take.
+ */
+export const rateLimitSchema = z
+  .strictObject({
+    rate: z.number().positive(),
+    burst: z.number().int().min(1),
+    ceiling: z.number().positive().optional(),
+  })
+  .refine((limit) => limit.ceiling === undefined || limit.ceiling >= limit.rate, {
+    message: 'ceiling must be at least the rate',
+    path: ['ceiling'],
+  });
 export type RateLimit = z.infer<typeof rateLimitSchema>;
 
 /**
@@ -19,19 +30,20 @@ export const rateLimitsSchema = z.record(
 export type RateLimits = z.infer<typeof rateLimitsSchema>;
 
 /**
- * What AWS documents, per account and region, where it documents it:
+ * What AWS documents, per account and region, where it documents it, is both start and ceiling:
  * - EC2 request token buckets: non-mutating actions refill 20/s from 100, mutating ones 5/s from 50.
  * - STS: 600 requests per second per account and region.
  * - S3: 3,500 writes and 5,500 reads per second per prefix; the lower figure bounds both.
  * Organizations, Firewall Manager, WAFv2, Detective and GuardDuty publish no request rate; the
- * values below are conservative, and every operation can be given its own in `rateLimits`.
+ * values below are conservative starting points that the buckets learn upward from (to ten
+ * times), and every operation can be given its own in `rateLimits`.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = {
   'organizations:*': { rate: 10, burst: 10 },
-  'sts:*': { rate: 600, burst: 600 },
-  'ec2:*': { rate: 5, burst: 50 },
-  'ec2:Describe*': { rate: 20, burst: 100 },
-  's3:*': { rate: 3500, burst: 3500 },
+  'sts:*': { rate: 600, burst: 600, ceiling: 600 },
+  'ec2:*': { rate: 5, burst: 50, ceiling: 5 },
+  'ec2:Describe*': { rate: 20, burst: 100, ceiling: 20 },
+  's3:*': { rate: 3500, burst: 3500, ceiling: 3500 },
   'fms:*': { rate: 5, burst: 5 },
   'wafv2:*': { rate: 5, burst: 5 },
   'detective:*': { rate: 5, burst: 5 },
@@ -47,7 +59,7 @@ export function parseRateLimits(input: unknown): RateLimits {
     const issue = parsed.error.issues[0];
     const where = issue?.path.map(String).join('.') ?? '';
     throw new InvalidInputError(
-      `rate limit ${where ? `"${where}" ` : ''}is invalid: ${issue?.message ?? 'unknown problem'}; use { "service:Operation": { "rate": N, "burst": N } }.`,
+      `rate limit ${where ? `"${where}" ` : ''}is invalid: ${issue?.message ?? 'unknown problem'}; use { "service:Operation": { "rate": N, "burst": N, "ceiling": N } }.`,
     );
   }
   return parsed.data;

@@ -1,15 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BUCKET_TUNING, clientBurst, factorAt, reserveSlot, slowDown, type BucketState } from './token-bucket.js';
+import { BUCKET_TUNING, ceilingOf, clientBurst, floorOf, reserveSlot, slowDown, type BucketState } from './token-bucket.js';
 
-/** Feeds requests arriving at `arrivals` (ms) through a bucket; returns when each may be sent. */
-function sendTimes(arrivals: number[], limit: { rate: number; burst: number }, initial?: BucketState): number[] {
+/**
+ * Feeds requests arriving at `arrivals` (ms) through a bucket, in time order, each coming back
+ * when told to; returns when each may be sent, in arrival order.
+ */
+function sendTimes(arrivals: number[], limit: { rate: number; burst: number; ceiling?: number }, initial?: BucketState): number[] {
   let state = initial;
-  return arrivals.map((now) => {
-    const reserved = reserveSlot(state, now, limit);
-    state = reserved.state;
-    return now + reserved.waitMs;
-  });
+  const sends: number[] = [];
+  const pending = arrivals.map((at, index) => ({ at, index }));
+  while (pending.length > 0) {
+    pending.sort((a, b) => a.at - b.at || a.index - b.index);
+    const next = pending.shift()!;
+    const reservation = reserveSlot(state, next.at, limit);
+    state = reservation.state;
+    if (reservation.reserved) sends[next.index] = next.at + reservation.waitMs;
+    else pending.push({ at: next.at + reservation.waitMs, index: next.index });
+  }
+  return sends;
 }
 
 describe('clientBurst', () => {
@@ -26,13 +35,13 @@ describe('clientBurst', () => {
 
 describe('reserveSlot', () => {
   it('lets the client burst through at once, then spaces requests at the rate', () => {
-    const times = sendTimes(Array(12).fill(0), { rate: 10, burst: 10 });
+    const times = sendTimes(Array(12).fill(0), { rate: 10, burst: 10, ceiling: 10 });
     expect(times.slice(0, 9)).toEqual(Array(9).fill(0));
     expect(times.slice(9)).toEqual([100, 200, 300]);
   });
 
   it('refills while idle, but never beyond the burst', () => {
-    const limit = { rate: 10, burst: 10 };
+    const limit = { rate: 10, burst: 10, ceiling: 10 };
     const first = sendTimes(Array(9).fill(0), limit);
     expect(first.every((t) => t === 0)).toBe(true);
     let state: BucketState | undefined;
@@ -48,7 +57,8 @@ describe('reserveSlot', () => {
       fc.property(
         fc.record({ rate: fc.integer({ min: 1, max: 50 }), burst: fc.integer({ min: 1, max: 30 }) }),
         fc.array(fc.integer({ min: 0, max: 5_000 }), { minLength: 1, maxLength: 120 }),
-        (limit, gaps) => {
+        (bucket, gaps) => {
+          const limit = { ...bucket, ceiling: bucket.rate }; // a fixed pace: nothing to learn
           const arrivals: number[] = [];
           gaps.reduce((t, gap) => {
             arrivals.push(t + gap);
@@ -68,31 +78,120 @@ describe('reserveSlot', () => {
     );
   });
 
-  it('keeps the sustained rate exactly over a long run', () => {
+  it('keeps the sustained rate exactly over a long run when the ceiling is the rate', () => {
+    const limit = { rate: 10, burst: 10, ceiling: 10 };
+    const times = sendTimes(Array(209).fill(0), limit).sort((a, b) => a - b);
+    // 9 at once, then 200 more at 10 per second
+    expect(times.at(-1)).toBeCloseTo(20_000, 6);
+  });
+});
+
+/**
+ * A closed loop of `callers` against a service that keeps its own token bucket (`quota`), as the
+ * sandbox does: each caller reserves a slot, sends, and on a throttle reports it and retries after
+ * a pause. Returns the successes per second over the last `measureMs`, the throttled share, and
+ * the bucket's final state.
+ */
+function simulate(options: { limit: { rate: number; burst: number; ceiling?: number }; quota: { rate: number; burst: number }; durationMs: number; measureMs: number; callers?: number }) {
+  const { limit, quota, durationMs, measureMs } = options;
+  let state: BucketState | undefined;
+  let tokens = quota.burst;
+  let refilledAt = 0;
+  const take = (now: number) => {
+    tokens = Math.min(quota.burst, tokens + ((now - refilledAt) / 1000) * quota.rate);
+    refilledAt = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+  type Event = { at: number; kind: 'arrive' | 'send' };
+  const events: Event[] = Array.from({ length: options.callers ?? 32 }, () => ({ at: 0, kind: 'arrive' }));
+  let ok = 0;
+  let throttled = 0;
+  let sent = 0;
+  while (events.length > 0) {
+    let index = 0;
+    for (let i = 1; i < events.length; i += 1) if (events[i]!.at < events[index]!.at) index = i;
+    const event = events.splice(index, 1)[0]!;
+    if (event.at > durationMs) continue;
+    if (event.kind === 'arrive') {
+      const reservation = reserveSlot(state, event.at, limit);
+      state = reservation.state;
+      const jitter = reservation.reserved ? 0 : ((event.at * 7919) % 997) / 997 * BUCKET_TUNING.horizonMs;
+      events.push({ at: event.at + reservation.waitMs + jitter, kind: reservation.reserved ? 'send' : 'arrive' });
+      continue;
+    }
+    const measured = event.at >= durationMs - measureMs;
+    if (measured) sent += 1;
+    if (take(event.at)) {
+      if (measured) ok += 1;
+      events.push({ at: event.at + 5, kind: 'arrive' });
+    } else {
+      if (measured) throttled += 1;
+      state = slowDown(state, event.at + 5, limit);
+      events.push({ at: event.at + 130, kind: 'arrive' });
+    }
+  }
+  return { perSecond: ok / (measureMs / 1000), throttledShare: throttled / sent, state: state! };
+}
+
+describe('learning the rate', () => {
+  it('starts from the configured rate and finds a quota five times higher within seconds', () => {
     const limit = { rate: 10, burst: 10 };
-    const times = sendTimes(Array(1009).fill(0), limit);
-    // 9 at once, then 1000 more at 10 per second
-    expect(times.at(-1)).toBe(100_000);
+    const quota = { rate: 50, burst: 50 };
+    expect(reserveSlot(undefined, 0, limit).state.rate).toBe(10);
+    const early = simulate({ limit, quota, durationMs: 5_000, measureMs: 2_000 });
+    expect(early.perSecond).toBeGreaterThan(45);
+    const long = simulate({ limit, quota, durationMs: 60_000, measureMs: 50_000 });
+    // the service's rate is used all along, and few calls are wasted on throttles
+    expect(long.perSecond).toBeGreaterThan(0.97 * quota.rate);
+    expect(long.perSecond).toBeLessThanOrEqual(quota.rate + quota.burst / 50);
+    expect(long.throttledShare).toBeLessThan(0.05);
+    expect(long.state.rate).toBeGreaterThan(40);
+    expect(long.state.rate).toBeLessThan(65);
+  });
+
+  it('settles below the configured rate when the quota is lower (another tenant shares it)', () => {
+    const result = simulate({ limit: { rate: 10, burst: 10 }, quota: { rate: 3, burst: 3 }, durationMs: 60_000, measureMs: 40_000 });
+    expect(result.perSecond).toBeGreaterThan(2.8);
+    expect(result.state.rate).toBeLessThan(5);
+    // the configured burst (10) is above the service's (3), which costs throttles the rate cannot avoid
+    expect(result.throttledShare).toBeLessThan(0.25);
+  });
+
+  it('never goes above the ceiling, however much the service allows', () => {
+    const limit = { rate: 10, burst: 10, ceiling: 25 };
+    const result = simulate({ limit, quota: { rate: 1000, burst: 1000 }, durationMs: 20_000, measureMs: 10_000 });
+    expect(result.state.rate).toBe(25);
+    expect(result.perSecond).toBeCloseTo(25, 0);
+    expect(ceilingOf({ rate: 10, burst: 10 })).toBe(100);
+  });
+
+  it('does not grow while nobody queues on the bucket', () => {
+    const limit = { rate: 10, burst: 10 };
+    let state: BucketState | undefined;
+    for (let t = 0; t < 60_000; t += 500) state = reserveSlot(state, t, limit).state; // 2/s: never a backlog
+    expect(state?.rate).toBe(10);
   });
 });
 
 describe('slowDown', () => {
-  it('cuts the rate, ignores the rest of the same burst of throttles, and recovers over time', () => {
+  it('halves the rate on the first throttle, then cuts by the slowdown, once per cooldown', () => {
     const limit = { rate: 10, burst: 1 };
-    let state: BucketState | undefined = slowDown(undefined, 1_000);
-    expect(state.factor).toBeCloseTo(BUCKET_TUNING.slowdown);
-    expect(slowDown(state, 1_500)).toBe(state);
-    state = slowDown(state, 2_000);
-    expect(factorAt(state, 2_000)).toBeLessThan(BUCKET_TUNING.slowdown);
-    const slowed = factorAt(state, 2_000);
+    let state: BucketState | undefined = slowDown(undefined, 1_000, limit);
+    expect(state.rate).toBeCloseTo(10 * BUCKET_TUNING.firstSlowdown);
+    expect(slowDown(state, 1_500, limit)).toBe(state);
+    state = slowDown(state, 2_000, limit);
+    expect(state.rate).toBeCloseTo(10 * BUCKET_TUNING.firstSlowdown * BUCKET_TUNING.slowdown);
     const gap = reserveSlot(reserveSlot(state, 2_000, limit).state, 2_000, limit).waitMs;
-    expect(gap).toBeCloseTo(100 / slowed, 5);
-    expect(factorAt(state, 2_000 + 5_000)).toBe(1);
+    expect(gap).toBeCloseTo(1000 / state.rate, 5);
   });
 
-  it('settles near a quarter of the rate under constant throttling, never at zero', () => {
+  it('never cuts below the floor, so a throttled bucket keeps moving', () => {
+    const limit = { rate: 10, burst: 10 };
     let state: BucketState | undefined;
-    for (let t = 0; t < 60_000; t += BUCKET_TUNING.cooldownMs) state = slowDown(state, t);
-    expect(state?.factor).toBeCloseTo(0.07 / 0.3, 3);
+    for (let t = 0; t < 60_000; t += BUCKET_TUNING.cooldownMs) state = slowDown(state, t, limit);
+    expect(state?.rate).toBe(floorOf(limit));
+    expect(floorOf(limit)).toBeGreaterThan(0);
   });
 });

@@ -2,33 +2,64 @@ import type { RateLimit } from './rate-limits.js';
 
 /**
  * A token bucket kept as GCRA state: `tat` is the theoretical arrival time of the next request
- * at the sustained rate. A request reserves the next slot and waits until it comes, so every
- * caller sharing the state (across workers, through Redis) is spaced at the true rate, with
- * up to a burst of requests let through at once from an idle bucket.
+ * at the bucket's current rate. A request reserves the next slot and waits until it comes, so
+ * every caller sharing the state (across workers, through Redis) is spaced at that rate, with up
+ * to a burst of requests let through at once from an idle bucket.
  *
- * Adaptive part: a throttling answer multiplies the bucket's rate by `slowdown` (at most once per
- * cooldown, so the other answers of the same burst do not compound it); the rate then recovers
- * linearly to the configured one.
+ * The rate is learned, because AWS publishes few per-operation quotas (Organizations none):
+ * it starts at the configured rate and, while callers queue on the bucket (so the bucket, not
+ * the demand, is what limits them), grows; each throttling answer cuts it (AIMD, as TCP and
+ * the SDK's adaptive mode do). Before the first throttle the growth is exponential (doubling
+ * per second, "slow start"), so a quota five times the configured rate is found in seconds;
+ * the first throttle halves the rate, since it was overshooting, and after that the bucket
+ * probes by a few percent per second and cuts by 15%. Those small cycles stay inside the
+ * service's own burst, so the service's whole rate is used while few calls are throttled.
+ * The rate never leaves [floor, ceiling].
  */
 export interface BucketState {
   /** Theoretical arrival time (ms) of the next request at the current rate. */
   tat: number;
-  /**
-   * Share of the configured rate currently allowed, in (0, 1]. Throttled once per cooldown
-   * without pause, it settles where the slowdown and the recovery balance: 0.7 (f + 0.1) = f,
-   * about a quarter of the rate, never zero.
-   */
-  factor: number;
-  /** When the last slowdown happened (ms; 0 if never): `factor` was set then and recovers since. */
-  slowedAt: number;
+  /** The learned rate, requests per second. */
+  rate: number;
+  /** When the rate was last grown or cut (ms). */
+  probedAt: number;
+  /** When the last cut happened (ms); absent while the bucket is still in slow start. */
+  slowedAt?: number;
 }
 
 export const BUCKET_TUNING = {
-  slowdown: 0.7,
-  /** Share of the configured rate won back per millisecond after a slowdown: full in 3 s from 0.7. */
-  recoveryPerMs: 0.1 / 1000,
+  /** Growth per second in slow start: doubling. */
+  slowStartPerSecond: Math.LN2,
+  /** Growth per second after the first throttle: about 5% of the rate. */
+  probePerSecond: 0.05,
+  /** The first throttle ends slow start, which overshot by up to its own doubling. */
+  firstSlowdown: 0.5,
+  slowdown: 0.85,
+  /** Throttles of one burst come back together: they cut the rate once. */
   cooldownMs: 1000,
+  /**
+   * A caller reserves a slot only this close to it; further out it is told to come back. Slots
+   * reserved far ahead would keep the pace they were reserved at, so a learned change of rate
+   * would reach the callers only after the whole queue of reservations had drained.
+   */
+  horizonMs: 250,
+  /** Growth is computed over at most this long, so a bucket idle for an hour does not jump. */
+  maxProbeStepMs: 1000,
+  /** The rate never falls below this share of the configured rate. */
+  floorShare: 0.05,
+  /** Without a configured ceiling, the rate may grow to this multiple of the configured rate. */
+  defaultCeilingFactor: 10,
+  /** What a bucket learned is kept this long after its last use (a day). */
+  learnedTtlMs: 24 * 3600 * 1000,
 } as const;
+
+export function ceilingOf(limit: RateLimit): number {
+  return limit.ceiling ?? limit.rate * BUCKET_TUNING.defaultCeilingFactor;
+}
+
+export function floorOf(limit: RateLimit): number {
+  return Math.min(limit.rate, ceilingOf(limit)) * BUCKET_TUNING.floorShare;
+}
 
 /**
  * The burst we allow ourselves. The server's bucket and ours never see a request at quite the
@@ -42,28 +73,43 @@ export function clientBurst(limit: RateLimit): number {
   return Math.max(1, limit.burst - slack);
 }
 
-export function factorAt(state: BucketState | undefined, now: number): number {
-  if (!state) return 1;
-  return Math.min(1, state.factor + Math.max(0, now - state.slowedAt) * BUCKET_TUNING.recoveryPerMs);
+function clamp(rate: number, limit: RateLimit): number {
+  return Math.min(ceilingOf(limit), Math.max(floorOf(limit), rate));
 }
 
-/** Reserves the next slot; returns the new state and how long to wait before sending (ms). */
-export function reserveSlot(
-  state: BucketState | undefined,
-  now: number,
-  limit: RateLimit,
-): { state: BucketState; waitMs: number } {
-  const factor = factorAt(state, now);
-  const interval = 1000 / (limit.rate * factor);
+/** The rate after `elapsedMs` of callers queueing on the bucket. */
+export function grownRate(state: BucketState, elapsedMs: number, limit: RateLimit): number {
+  const seconds = Math.min(Math.max(0, elapsedMs), BUCKET_TUNING.maxProbeStepMs) / 1000;
+  const perSecond = state.slowedAt === undefined ? BUCKET_TUNING.slowStartPerSecond : BUCKET_TUNING.probePerSecond;
+  return clamp(state.rate * Math.exp(perSecond * seconds), limit);
+}
+
+export type Reservation =
+  /** A slot is the caller's: send after `waitMs`. */
+  | { state: BucketState; reserved: true; waitMs: number }
+  /** The next slot is beyond the horizon: come back in about `waitMs`, nothing reserved. */
+  | { state: BucketState; reserved: false; waitMs: number };
+
+/** Reserves the next slot if it is within the horizon; returns the new state and the wait (ms). */
+export function reserveSlot(state: BucketState | undefined, now: number, limit: RateLimit): Reservation {
+  const current: BucketState = state ?? { tat: now, rate: limit.rate, probedAt: now };
+  // Only a backlog (tat ahead of now) says the rate is what holds callers back; an idle or
+  // lightly used bucket must not drift up to the ceiling on rates nobody tried.
+  const rate = current.tat > now ? grownRate(current, now - current.probedAt, limit) : clamp(current.rate, limit);
+  const interval = 1000 / rate;
   const tolerance = (clientBurst(limit) - 1) * interval;
-  const tat = Math.max(state?.tat ?? now, now);
+  const tat = Math.max(current.tat, now);
   const waitMs = Math.max(0, tat - tolerance - now);
-  return { state: { tat: tat + interval, factor: state?.factor ?? 1, slowedAt: state?.slowedAt ?? 0 }, waitMs };
+  if (waitMs > BUCKET_TUNING.horizonMs) {
+    return { state: { ...current, rate, probedAt: now }, reserved: false, waitMs: waitMs - BUCKET_TUNING.horizonMs };
+  }
+  return { state: { ...current, tat: tat + interval, rate, probedAt: now }, reserved: true, waitMs };
 }
 
-/** A throttling answer came back: lower the rate unless we just did. */
-export function slowDown(state: BucketState | undefined, now: number): BucketState {
-  if (state && now - state.slowedAt < BUCKET_TUNING.cooldownMs) return state;
-  const factor = factorAt(state, now) * BUCKET_TUNING.slowdown;
-  return { tat: state?.tat ?? now, factor, slowedAt: now };
+/** A throttling answer came back: cut the rate unless we just did. */
+export function slowDown(state: BucketState | undefined, now: number, limit: RateLimit): BucketState {
+  const current: BucketState = state ?? { tat: now, rate: limit.rate, probedAt: now };
+  if (current.slowedAt !== undefined && now - current.slowedAt < BUCKET_TUNING.cooldownMs) return current;
+  const cut = current.slowedAt === undefined ? BUCKET_TUNING.firstSlowdown : BUCKET_TUNING.slowdown;
+  return { ...current, rate: clamp(current.rate * cut, limit), probedAt: now, slowedAt: now };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeGate, type AccountCompliance } from './compliance-gate.js';
+import { judgeGate, needsViolators, type AccountCompliance } from './compliance-gate.js';
 import type { GateStep } from './rollout-plan.js';
 
 const CHANGE = Date.parse('2026-01-01T10:00:00Z');
@@ -99,5 +99,37 @@ describe('judgeGate', () => {
   it('a later resume restarts the timeout', () => {
     const evaluations = [status('111111111111', CHANGE - 1), status('222222222222', CHANGE - 1)];
     expect(judgeGate(gate(), evaluations, { ...timing(CHANGE + 61_000), waitingSince: CHANGE + 30_000 }).status).toBe('waiting');
+  });
+});
+
+describe('needsViolators', () => {
+  const counted = (violators: number) => [
+    status('111111111111', CHANGE + 1, [], { status: violators > 0 ? 'NON_COMPLIANT' : 'COMPLIANT', violatorCount: violators }),
+    status('222222222222', CHANGE + 1),
+  ];
+
+  it('asks for no detail when the conditions are counts and the gate passes on them', () => {
+    const step = gate({}, { maxNonCompliantAccounts: 1, maxNonCompliantResources: 5 });
+    const report = judgeGate(step, counted(3), timing(CHANGE + 10));
+    expect(report.status).toBe('passed');
+    expect(needsViolators(step, report)).toBe(false);
+  });
+
+  it('asks for details when the gate halts on a reason, but not while it soaks or waits for evaluations', () => {
+    const step = gate({}, { haltOnViolationReasons: ['RESOURCE_INCORRECT_WEB_ACL'] });
+    expect(needsViolators(step, judgeGate(step, counted(3), timing(CHANGE + 10)))).toBe(true);
+    const soaking = gate({ soakTimeMs: 5000 }, { haltOnViolationReasons: ['RESOURCE_INCORRECT_WEB_ACL'] });
+    expect(needsViolators(soaking, judgeGate(soaking, counted(3), timing(CHANGE + 10)))).toBe(false);
+    const stale = [status('111111111111', CHANGE - 1, [], { status: 'NON_COMPLIANT', violatorCount: 2 })];
+    expect(needsViolators(step, judgeGate(step, stale, timing(CHANGE + 10)))).toBe(false);
+    // nothing non-compliant: there is nothing to read
+    expect(needsViolators(step, judgeGate(step, counted(0), timing(CHANGE + 10)))).toBe(false);
+  });
+
+  it('asks for details of a failed gate of counts, so its report can say why', () => {
+    const step = gate({}, { maxNonCompliantAccounts: 0 });
+    const report = judgeGate(step, counted(3), timing(CHANGE + 10));
+    expect(report.status).toBe('failed');
+    expect(needsViolators(step, report)).toBe(true);
   });
 });

@@ -138,6 +138,18 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
   return report('failed', breaches.join('; '), breaches);
 }
 
+/**
+ * Whether a judgement needs the violators (GetComplianceDetail per non-compliant account) and
+ * not only the counts ListComplianceStatus gives: when the gate halts on violation reasons, or
+ * when it failed and its report shows why. Never while it soaks or waits for evaluations:
+ * those violators would be read again at the next look.
+ */
+export function needsViolators(step: GateStep, report: GateReport): boolean {
+  if (report.soakEndsAt !== undefined || report.notEvaluated.length > 0) return false;
+  if (report.nonCompliantAccounts.length === 0) return false;
+  return step.gates.haltOnViolationReasons.length > 0 || report.status === 'failed';
+}
+
 function thresholdBreaches(step: GateStep, nonCompliantAccounts: number, resources: number, violators: readonly GateViolator[]): string[] {
   const breaches: string[] = [];
   const { maxNonCompliantAccounts, maxNonCompliantResources, haltOnViolationReasons } = step.gates;

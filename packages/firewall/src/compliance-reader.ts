@@ -9,14 +9,18 @@ import type { AccountCompliance, Violator } from './compliance-gate.js';
 /** GetComplianceDetail calls in flight at once; the client's rate limit paces them further. */
 const DETAIL_CONCURRENCY = 8;
 
+/** A compliant account's detail has no violators; a non-compliant (or over-the-limit) one's says which and why. */
+export function needsDetail(entry: AccountCompliance): boolean {
+  return entry.status === 'NON_COMPLIANT' || entry.evaluationLimitExceeded;
+}
+
 /**
- * Every member account's standing against one policy: ListComplianceStatus to the last page,
- * then GetComplianceDetail for each account that is not plainly compliant (non-compliant, or
- * FMS stopped counting at its limit) to learn which resources and why. A compliant account's
- * detail has no violators, so it is not asked for. `accounts` limits the result (and the
- * detail calls) to those accounts; accounts FMS has not evaluated come back NOT_EVALUATED.
+ * Every member account's standing against one policy from ListComplianceStatus alone, to the
+ * last page: status, evaluation time and violator count, which is all a gate of counts needs.
+ * `accounts` limits the result to those accounts; accounts FMS has not evaluated come back
+ * NOT_EVALUATED. Violators stay empty until `readViolators` fills them.
  */
-export async function readCompliance(
+export async function readComplianceStatus(
   fms: FMSClient,
   policy: { id: string; name: string },
   accounts?: readonly string[],
@@ -28,14 +32,16 @@ export async function readCompliance(
     for (const status of page.PolicyComplianceStatusList ?? []) if (status.MemberAccount) statuses.set(status.MemberAccount, status);
     token = page.NextToken || undefined;
   } while (token);
-
   const wanted = accounts ?? [...statuses.keys()].sort();
-  const results: AccountCompliance[] = wanted.map((account) => fromStatus(account, policy.name, statuses.get(account)));
-  const needDetail = results.filter((result) => result.status === 'NON_COMPLIANT' || result.evaluationLimitExceeded);
+  return wanted.map((account) => fromStatus(account, policy.name, statuses.get(account)));
+}
+
+/** GetComplianceDetail for each entry (one call per account), filling its violators in place. */
+export async function readViolators(fms: FMSClient, policyId: string, entries: readonly AccountCompliance[]): Promise<void> {
   let next = 0;
   const worker = async () => {
-    for (let item = needDetail[next++]; item !== undefined; item = needDetail[next++]) {
-      const { PolicyComplianceDetail: detail } = await fms.send(new GetComplianceDetailCommand({ PolicyId: policy.id, MemberAccount: item.account }));
+    for (let item = entries[next++]; item !== undefined; item = entries[next++]) {
+      const { PolicyComplianceDetail: detail } = await fms.send(new GetComplianceDetailCommand({ PolicyId: policyId, MemberAccount: item.account }));
       item.violators = (detail?.Violators ?? []).map(
         (violator): Violator => ({
           resourceId: violator.ResourceId ?? 'unknown',
@@ -46,8 +52,7 @@ export async function readCompliance(
       item.evaluationLimitExceeded ||= detail?.EvaluationLimitExceeded === true;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(DETAIL_CONCURRENCY, needDetail.length) }, worker));
-  return results;
+  await Promise.all(Array.from({ length: Math.min(DETAIL_CONCURRENCY, entries.length) }, worker));
 }
 
 function fromStatus(account: string, policy: string, status: PolicyComplianceStatus | undefined): AccountCompliance {

@@ -1,8 +1,12 @@
+import { runFanOut, type FailureTolerance, type FanOutResult } from '@orgshield/accounts';
 import { type AwsClientFactory } from '@orgshield/aws';
 import { InvalidInputError } from '@orgshield/errors';
 import type { AccountCompliance } from './compliance-gate.js';
-import { readCompliance } from './compliance-reader.js';
+import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
 import { fmsClient, listPolicies } from './live-policies.js';
+
+/** GetComplianceDetail calls in flight at once over all regions; the rate limits pace them further. */
+const DETAIL_WINDOW = 16;
 
 export interface ComplianceReportRow extends AccountCompliance {
   region: string;
@@ -22,14 +26,31 @@ export interface ComplianceReport {
     evaluationLimitExceeded: number;
     byReason: Record<string, number>;
   };
+  /**
+   * Accounts whose violators were not read: failed (with the reason), or not started once a
+   * region passed its failure tolerance. Their rows keep FMS's counts.
+   */
+  unread: Pick<FanOutResult<unknown>, 'failed' | 'notStarted' | 'stoppedRegions'>;
+}
+
+export interface ComplianceReportOptions {
+  policy: string;
+  regions: readonly string[];
+  /**
+   * Per region, how many accounts' violator reads may fail before the report stops reading
+   * violators there; default { percentage: 100 }: a read-only report reads on and lists them.
+   */
+  tolerance?: FailureTolerance;
 }
 
 /**
  * A policy's compliance in every region asked: each member account FMS reports (all pages),
  * with its violators and their reasons. Accounts over FMS's 100-violator limit are flagged,
- * and their count stays a floor, never silently dropped.
+ * and their count stays a floor, never silently dropped. The violators are read per account in
+ * one sliding window over every region (runFanOut); an account whose read fails is listed in
+ * `unread` and the others go on, within the tolerance.
  */
-export async function complianceReport(aws: AwsClientFactory, options: { policy: string; regions: readonly string[] }): Promise<ComplianceReport> {
+export async function complianceReport(aws: AwsClientFactory, options: ComplianceReportOptions): Promise<ComplianceReport> {
   const regions: ComplianceReport['regions'] = [];
   const rows: ComplianceReportRow[] = [];
   for (const region of options.regions) {
@@ -37,11 +58,19 @@ export async function complianceReport(aws: AwsClientFactory, options: { policy:
     const policyId = (await listPolicies(fms)).find((policy) => policy.PolicyName === options.policy)?.PolicyId;
     regions.push(policyId ? { region, policyId } : { region });
     if (!policyId) continue;
-    for (const entry of await readCompliance(fms, { id: policyId, name: options.policy })) rows.push({ region, ...entry });
+    for (const entry of await readComplianceStatus(fms, { id: policyId, name: options.policy })) rows.push({ region, ...entry });
   }
   if (!regions.some((region) => region.policyId)) {
     throw new InvalidInputError(`there is no Firewall Manager policy named "${options.policy}" in ${options.regions.join(', ')}; check the name, or add --region.`);
   }
+  const rowOf = new Map(rows.map((row) => [`${row.region}|${row.account}`, row]));
+  const policyIdOf = new Map(regions.flatMap((entry) => (entry.policyId ? [[entry.region, entry.policyId] as const] : [])));
+  const reads = await runFanOut({
+    tasks: rows.filter(needsDetail).map((row) => ({ accountId: row.account, region: row.region })),
+    concurrency: DETAIL_WINDOW,
+    tolerance: options.tolerance ?? { percentage: 100 },
+    run: ({ accountId, region }) => readViolators(fmsClient(aws, region), policyIdOf.get(region)!, [rowOf.get(`${region}|${accountId}`)!]),
+  });
   const byReason: Record<string, number> = {};
   for (const row of rows) for (const violator of row.violators) byReason[violator.reason] = (byReason[violator.reason] ?? 0) + 1;
   return {
@@ -57,6 +86,7 @@ export async function complianceReport(aws: AwsClientFactory, options: { policy:
       evaluationLimitExceeded: rows.filter((row) => row.evaluationLimitExceeded).length,
       byReason,
     },
+    unread: { failed: reads.failed, notStarted: reads.notStarted, stoppedRegions: reads.stoppedRegions },
   };
 }
 

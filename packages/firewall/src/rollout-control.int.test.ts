@@ -72,6 +72,22 @@ describe('rollout control', () => {
     expect(await policyNames(harness, 'eu-west-1')).toEqual([]);
   });
 
+  test('a gate whose conditions are counts reads ListComplianceStatus only, never GetComplianceDetail', { timeout: 90_000 }, async ({ sandbox, harness }) => {
+    await harness.startWorker();
+    const file = await rolloutFile(`  - { name: look, targets: { all: true }, mode: audit, gates: { maxNonCompliantAccounts: 1000, timeout: 30s } }
+`);
+    const { rolloutId } = await harness.control.submit(await readRolloutSource(file));
+    const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 60_000 });
+    expect(settled.status).toBe('completed');
+    const gates = (await harness.control.view(rolloutId)).gates;
+    expect(gates.map((gate) => gate.status)).toEqual(['passed', 'passed']);
+    // accounts were non-compliant, so a reader that fetched every detail would have called it
+    expect(gates.every((gate) => gate.nonCompliantAccounts.length > 0)).toBe(true);
+    const fms = sandbox.requests().filter((entry) => entry.service === 'fms');
+    expect(fms.filter((entry) => entry.operation === 'ListComplianceStatus').length).toBeGreaterThan(0);
+    expect(fms.filter((entry) => entry.operation === 'GetComplianceDetail')).toEqual([]);
+  });
+
   test('rollback restores the version a policy had before the rollout', { timeout: 90_000 }, async ({ sandbox, harness }) => {
     await harness.startWorker();
     // The Shield policy exists already, in audit mode over one account.

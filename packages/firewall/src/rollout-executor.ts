@@ -5,8 +5,8 @@ import { type AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { LockLostError, StepGuardLostError, type LockLease, type RunRetention } from '@orgshield/jobs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
-import { judgeGate, type AccountCompliance, type GateReport } from './compliance-gate.js';
-import { readCompliance } from './compliance-reader.js';
+import { judgeGate, needsViolators, type AccountCompliance, type GateReport } from './compliance-gate.js';
+import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
 import { fmsClient, listPolicies } from './live-policies.js';
 import { applyDelete, applyPut, restorePrevious } from './policy-writer.js';
 import { queueRunnableSteps, stepJobId } from './rollout-advance.js';
@@ -216,6 +216,8 @@ export class RolloutExecutor {
   /**
    * Reads FMS compliance of the gate's accounts (against the policy each account is under) and
    * judges it; "after the change" means after this wave's last write to that policy here.
+   * Counts come from ListComplianceStatus alone; violators (GetComplianceDetail per account)
+   * only when the judgement needs them (needsViolators), once per evaluation of each account.
    */
   private async judge(rolloutId: string, plan: RolloutPlan, step: GateStep, state: RolloutState): Promise<GateReport> {
     const done = await this.store.steps(rolloutId);
@@ -229,12 +231,36 @@ export class RolloutExecutor {
     const fms = fmsClient(this.runtime.aws, step.region);
     const policies = await listPolicies(fms);
     const compliance: AccountCompliance[] = [];
+    const reads: { policyId: string; entries: AccountCompliance[] }[] = [];
     for (const check of step.checks) {
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       // A policy missing now leaves its accounts unevaluated, and the gate times out on them.
-      if (policyId) compliance.push(...(await readCompliance(fms, { id: policyId, name: check.name }, check.accounts)));
+      if (!policyId) continue;
+      const entries = await readComplianceStatus(fms, { id: policyId, name: check.name }, check.accounts);
+      compliance.push(...entries);
+      reads.push({ policyId, entries });
     }
-    return judgeGate(step, compliance, { now: Date.now(), changedAt, waitingSince: state.runningSince });
+    const timing = { now: Date.now(), changedAt, waitingSince: state.runningSince };
+    const counted = judgeGate(step, compliance, timing);
+    if (!needsViolators(step, counted)) return counted;
+    for (const { policyId, entries } of reads) await this.readViolatorsOnce(rolloutId, fms, policyId, entries.filter(needsDetail));
+    return judgeGate(step, compliance, timing);
+  }
+
+  /** Fills the entries' violators from the rollout's cache, reading only evaluations it has not seen. */
+  private async readViolatorsOnce(rolloutId: string, fms: ReturnType<typeof fmsClient>, policyId: string, entries: AccountCompliance[]): Promise<void> {
+    const evaluationOf = (entry: AccountCompliance) => `${entry.policy}|${entry.account}|${entry.evaluatedAt ?? ''}`;
+    const cached = await this.store.cachedViolators(rolloutId, entries.map(evaluationOf));
+    const unread = entries.filter((entry) => {
+      const hit = cached.get(evaluationOf(entry));
+      if (hit) Object.assign(entry, hit);
+      return !hit;
+    });
+    await readViolators(fms, policyId, unread);
+    await this.store.cacheViolators(
+      rolloutId,
+      new Map(unread.map((entry) => [evaluationOf(entry), { violators: entry.violators, evaluationLimitExceeded: entry.evaluationLimitExceeded }])),
+    );
   }
 
   /** Puts every policy the rollout changed back as it was; safe to run again. */

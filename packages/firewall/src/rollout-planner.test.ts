@@ -74,6 +74,27 @@ describe('planRollout', () => {
     ]);
   });
 
+  it('names the regions that come from the policy specs, and keeps to regions.only when it is set', () => {
+    const policies = [wafSpec('waf'), shieldSpec('shield')];
+    const plan = (regions: RolloutInput['regions']) => planRollout({ rollout: RolloutSchema.parse({ ...stagedRollout, regions }), policies, snapshot: org, live: [] });
+
+    const ordered = plan({ order: ['eu-west-1'] });
+    expect(ordered.regions).toEqual(['eu-west-1', 'us-east-1']);
+    expect(ordered.notes).toContain("region us-east-1 comes from the policy specs, not the rollout's regions.order; list the regions in regions.only to keep the rollout to them");
+
+    const only = plan({ only: ['eu-west-1'] });
+    expect(only.problems).toEqual([]);
+    expect(only.regions).toEqual(['eu-west-1']);
+    expect(only.steps.filter((step) => step.region !== 'eu-west-1')).toEqual([]);
+    expect(only.policies.map((change) => change.region)).toEqual(['eu-west-1', 'eu-west-1']);
+    expect(only.notes.filter((text) => text.includes('regions.only'))).toEqual([]);
+
+    expect(plan({ only: ['eu-west-1', 'ap-south-1'], order: ['us-east-1'] }).problems.map((problem) => problem.message)).toEqual([
+      "regions.only names ap-south-1, where none of the rollout's policies is deployed",
+      'regions.order names us-east-1, which regions.only leaves out',
+    ]);
+  });
+
   it('plans nothing but gates when FMS already holds the desired state', () => {
     const rollout = RolloutSchema.parse(stagedRollout);
     const first = planRollout({ rollout, policies: [wafSpec('waf')], snapshot: org, live: [] });

@@ -1,5 +1,5 @@
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { resolveFmsScope, resolveSelector, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
+import { resolveFmsScope, resolveSelector, toleratedFailures, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
 import { apiRegionOf, validatePolicies, type LivePolicy, type PolicySpec } from '@orgshield/policies';
 import { toFmsScope, walkPolicyThroughWaves } from './policy-wave-walk.js';
 import type { GateCheck, PlanProblem, PlanStep, PolicyChange, RolloutPlan, WavePlan } from './rollout-plan.js';
@@ -49,7 +49,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
     return picked.filter((id) => scope.has(id));
   });
 
-  const regions = orderRegions(rollout, input.policies, problems);
+  const regions = orderRegions(rollout, input.policies, { problems, notes });
   const live = new Map(input.live.map((region) => [region.region, region]));
   const policyScopes = input.policies.map((spec) => policyAccounts(spec, snapshot, scope, includeManagement, problems));
 
@@ -63,6 +63,9 @@ export function planRollout(input: PlanInput): RolloutPlan {
     const inScope = policyScopes[policyIndex] ?? new Set<string>();
     for (const specRegion of spec.regions) {
       const region = apiRegionOf(specRegion);
+      const regionIndex = regions.indexOf(region);
+      // A region regions.only leaves out: the policy there is not this rollout's to change.
+      if (regionIndex === -1) continue;
       const walk = walkPolicyThroughWaves({
         rollout,
         spec,
@@ -75,9 +78,7 @@ export function planRollout(input: PlanInput): RolloutPlan {
         tree,
         quotas: input.quotas,
       });
-      const regionIndex = regions.indexOf(region);
       walk.waves.forEach((wave, waveIndex) => {
-        if (regionIndex < 0) return;
         steps[waveIndex]?.[regionIndex]?.push(...wave.steps);
         gateChecks[waveIndex]?.[regionIndex]?.push(...wave.checks);
         moves[waveIndex]?.push(wave.move);
@@ -133,10 +134,7 @@ function gateStep(options: { rollout: Rollout; waveIndex: number; region: string
     checks,
     gates: wave.gates,
     soakTimeMs: wave.soakTime,
-    toleratedFailures:
-      'count' in rollout.regions.failureTolerance
-        ? rollout.regions.failureTolerance.count
-        : Math.floor((rollout.regions.failureTolerance.percentage / 100) * reached),
+    toleratedFailures: toleratedFailures(rollout.regions.failureTolerance, reached),
   };
 }
 
@@ -164,13 +162,29 @@ function select(snapshot: OrganizationSnapshot, selector: AccountSelector, repor
   }
 }
 
-/** Regions in the rollout's order, then the others in the order the policies name them. */
-function orderRegions(rollout: Rollout, policies: readonly PolicySpec[], problems: PlanProblem[]): string[] {
-  const used = [...new Set(policies.flatMap((spec) => spec.regions.map(apiRegionOf)))];
-  for (const region of rollout.regions.order) {
-    if (!used.includes(region)) problems.push({ region, message: `regions.order names ${region}, where none of the rollout's policies is deployed` });
+/**
+ * Regions in the rollout's order, then the others in the order the policies name them; with
+ * `regions.only`, just those. Regions that come from the policy specs alone are named in a note:
+ * a rollout reaching a region its file does not list should never be a surprise.
+ */
+function orderRegions(rollout: Rollout, policies: readonly PolicySpec[], report: { problems: PlanProblem[]; notes: string[] }): string[] {
+  const { order, only } = rollout.regions;
+  const deployed = [...new Set(policies.flatMap((spec) => spec.regions.map(apiRegionOf)))];
+  for (const region of only ?? []) {
+    if (!deployed.includes(region)) report.problems.push({ region, message: `regions.only names ${region}, where none of the rollout's policies is deployed` });
   }
-  return [...rollout.regions.order.filter((region) => used.includes(region)), ...used.filter((region) => !rollout.regions.order.includes(region))];
+  const used = only ? deployed.filter((region) => only.includes(region)) : deployed;
+  for (const region of order) {
+    if (only && !only.includes(region)) report.problems.push({ region, message: `regions.order names ${region}, which regions.only leaves out` });
+    else if (!deployed.includes(region)) report.problems.push({ region, message: `regions.order names ${region}, where none of the rollout's policies is deployed` });
+  }
+  const fromSpecs = only ? [] : used.filter((region) => !order.includes(region));
+  if (fromSpecs.length > 0) {
+    report.notes.push(
+      `region${fromSpecs.length === 1 ? '' : 's'} ${fromSpecs.join(', ')} ${fromSpecs.length === 1 ? 'comes' : 'come'} from the policy specs, not the rollout's regions.order; list the regions in regions.only to keep the rollout to them`,
+    );
+  }
+  return [...order.filter((region) => used.includes(region)), ...used.filter((region) => !order.includes(region))];
 }
 
 /** The rollout's scope narrowed by the policy's own scope, if its spec has one. */

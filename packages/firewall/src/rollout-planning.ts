@@ -19,7 +19,9 @@ export async function planAgainstAws(
 ): Promise<RolloutPlan> {
   const { rollout } = loaded;
   const specs = loaded.policies.map((policy) => policy.spec);
-  const regions = [...new Set(specs.flatMap((spec) => spec.regions.map(apiRegionOf)))];
+  const { only } = rollout.regions;
+  // Regions regions.only leaves out are not read either: the rollout has no business there.
+  const regions = [...new Set(specs.flatMap((spec) => spec.regions.map(apiRegionOf)))].filter((region) => !only || only.includes(region));
   const [firstRegion] = regions;
   if (firstRegion) await checkAdministrator(aws, firstRegion);
   const names = new Set(specs.flatMap((spec) => [spec.name, `${spec.name}${rollout.auditSuffix}`]));

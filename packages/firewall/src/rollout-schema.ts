@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountSelectorSchema } from '@orgshield/accounts';
+import { accountSelectorSchema, failureToleranceSchema, type FailureTolerance } from '@orgshield/accounts';
 import { PolicySpecSchema } from '@orgshield/policies';
 import { durationSchema, parseDuration } from '@orgshield/spec-files';
 
@@ -65,19 +65,19 @@ const WaveSchema = z.strictObject({
 export type Wave = z.output<typeof WaveSchema>;
 
 /**
- * As StackSets has it: failure tolerance is per region, the number or percentage of a wave's
- * accounts in that region that may fail (stay non-compliant after a remediate wave) before the
- * rollout stops there; stopped in a region, a sequential rollout attempts no later region.
+ * Failure tolerance (accounts' shared one, as StackSets has it): per region, the number or
+ * percentage of a wave's accounts in that region that may fail (stay non-compliant after a
+ * remediate wave) before the rollout stops there; stopped in a region, a sequential rollout
+ * attempts no later region.
  */
-const FailureToleranceSchema = z.union([
-  z.strictObject({ count: z.number().int().nonnegative() }),
-  z.strictObject({ percentage: z.number().min(0).max(100) }),
-]);
-export type FailureTolerance = z.output<typeof FailureToleranceSchema>;
+const FailureToleranceSchema = failureToleranceSchema;
+export type { FailureTolerance };
 
 const RegionStrategySchema = z.strictObject({
   /** Order regions are taken in; regions of the policies not listed follow in their order. */
   order: z.array(z.string().regex(REGION, 'a region looks like eu-west-1')).default([]),
+  /** When set, the only regions the rollout touches: the policies' other regions are left alone. */
+  only: z.array(z.string().regex(REGION, 'a region looks like eu-west-1')).min(1, 'regions.only lists at least one region').optional(),
   concurrency: z.enum(['sequential', 'parallel']).default('sequential'),
   failureTolerance: FailureToleranceSchema.default({ count: 0 }),
 });

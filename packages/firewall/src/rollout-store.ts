@@ -1,7 +1,9 @@
 import type { Policy } from '@aws-sdk/client-fms';
 import type { Redis } from 'ioredis';
 import { FencedLocks, RunStateStore, type CreateOutcome, type RunRetention } from '@orgshield/jobs';
-import type { GateReport } from './compliance-gate.js';
+import type { AccountCompliance, GateReport } from './compliance-gate.js';
+
+export type CachedViolators = Pick<AccountCompliance, 'violators' | 'evaluationLimitExceeded'>;
 import type { RolloutSource } from './rollout-loader.js';
 import type { RolloutPlan } from './rollout-plan.js';
 
@@ -179,6 +181,26 @@ export class RolloutStore {
 
   async saveGate(id: string, report: GateReport): Promise<void> {
     await this.runs.setField(id, 'gates', report.step, JSON.stringify(report));
+  }
+
+  /**
+   * Violators read for a gate, per evaluation (`policy|account|evaluatedAt`): a gate that looks
+   * again at an evaluation it has seen reuses them instead of calling GetComplianceDetail again.
+   */
+  async cachedViolators(id: string, evaluations: readonly string[]): Promise<Map<string, CachedViolators>> {
+    if (evaluations.length === 0) return new Map();
+    const cached = new Map(Object.entries(await this.runs.fields(id, 'violators')));
+    const found = new Map<string, CachedViolators>();
+    for (const evaluation of evaluations) {
+      const text = cached.get(evaluation);
+      if (text !== undefined) found.set(evaluation, JSON.parse(text) as CachedViolators);
+    }
+    return found;
+  }
+
+  async cacheViolators(id: string, entries: ReadonlyMap<string, CachedViolators>): Promise<void> {
+    // Each field through the run's store, so the cache expires with the run's other records.
+    for (const [evaluation, value] of entries) await this.runs.setField(id, 'violators', evaluation, JSON.stringify(value));
   }
 
   async gates(id: string): Promise<Map<string, GateReport>> {

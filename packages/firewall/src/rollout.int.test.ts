@@ -58,6 +58,18 @@ describe('a staged rollout on the sandbox', () => {
     expect(restAudit?.evaluationLimitExceeded.length).toBeGreaterThan(0);
     expect(Object.keys(restAudit?.violationsByReason ?? {})).toEqual(expect.arrayContaining(['RESOURCE_MISSING_SHIELD_PROTECTION']));
 
+    // Calls only what the decision needs: the all-remediate gates have count conditions only, so
+    // from its first write on, compliance is read with ListComplianceStatus and never a detail;
+    // the audit gates halt on a reason, so they read details, once per non-compliant account and policy.
+    const remediateStart = Math.min(...view.steps.filter((step) => step.step.startsWith('all-remediate.') && step.changedAt !== undefined).map((step) => step.changedAt!));
+    const fmsAfter = requests.filter((entry) => entry.t >= remediateStart);
+    expect(fmsAfter.filter((entry) => entry.operation === 'ListComplianceStatus').length).toBeGreaterThan(0);
+    expect(fmsAfter.filter((entry) => entry.operation === 'GetComplianceDetail')).toEqual([]);
+    const auditGates = view.gates.filter((gate) => gate.step.includes('-audit.'));
+    const detailCalls = requests.filter((entry) => entry.operation === 'GetComplianceDetail' && entry.status === 200).length;
+    expect(detailCalls).toBeGreaterThan(0);
+    expect(detailCalls).toBeLessThanOrEqual(2 * auditGates.reduce((sum, gate) => sum + gate.nonCompliantAccounts.length, 0));
+
     const snapshot = await harness.executor.store.redis.get(`${redisPrefix}:org:snapshot`);
     const inScope = resolveFmsScope(JSON.parse(snapshot ?? '{}'), {});
     expect(inScope.length).toBeGreaterThan(250);

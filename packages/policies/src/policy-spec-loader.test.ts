@@ -41,7 +41,7 @@ describe('loadPolicySpec', () => {
       `${file}:3:22 resourceTypes[1]: resource type "eip" cannot be protected by a WAFV2 policy; use one of alb, api-gateway-stage, cloudfront`,
       `${file}:6:18 rules.defaultAction: must be "ALLOW" or "BLOCK", not "allow"`,
       `${file}:10:18 rules.firstRuleGroups[0].managedRuleGroup.version: must be a string, not 1.4`,
-      `${file}:11:7 rules.firstRuleGroups[0].overide: unknown field "overide"`,
+      `${file}:11:7 rules.firstRuleGroups[0].overide: unknown field "overide" (did you mean "override"?)`,
       `${file}:13:16 logging.destination: WAF only logs to destinations named aws-waf-logs-*, and "waf-logs" is not; rename the bucket or stream`,
     ]);
     expect((error as PolicySpecError).message).toMatch(/^.*waf-with-errors.yaml:3:22 resourceTypes\[1\]: .* \(and 4 more problems\)$/);

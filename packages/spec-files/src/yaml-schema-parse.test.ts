@@ -39,7 +39,18 @@ describe('parseYamlWithSchema', () => {
       'plan.yaml:5:14 steps[0].seconds: must be at least 1, not 0',
       'plan.yaml:6:11 steps[1].kind: must be wait or check',
       'plan.yaml:7:5 steps[2].name: is required',
-      'plan.yaml:8:5 steps[2].nmae: unknown field "nmae"',
+      'plan.yaml:8:5 steps[2].nmae: unknown field "nmae" (did you mean "name"?)',
+    ]);
+  });
+
+  it('suggests the field a misspelt one meant, at any depth and through unions, and nothing for an unrelated word', () => {
+    const text = 'name: x\nmdoe: audit\nstpes: []\nsteps:\n  - kind: wait\n    secnods: 5\n    seconds: 5\ncolour: blue\n';
+    expect(problemsOf(text)).toEqual([
+      'plan.yaml:1:1 mode: is required: "audit" or "enforce"',
+      'plan.yaml:6:5 steps[0].secnods: unknown field "secnods" (did you mean "seconds"?)',
+      'plan.yaml:2:1 mdoe: unknown field "mdoe" (did you mean "mode"?)',
+      'plan.yaml:3:1 stpes: unknown field "stpes" (did you mean "steps"?)',
+      'plan.yaml:8:1 colour: unknown field "colour"',
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
+import { closestField, knownFieldsAt } from './field-suggestion.js';
 import type { SpecProblem } from './spec-problem.js';
 import { formatFieldPath, locateInDocument, type FieldPath, type SourcePosition } from './yaml-source-map.js';
 
@@ -39,7 +40,7 @@ export function parseYamlWithSchema<S extends z.ZodType>(
     return { ok: false, problems: [{ file, path: '', message: `not valid YAML or JSON: ${(error as Error).message}` }] };
   }
   const result = schema.safeParse(data, { reportInput: true });
-  if (!result.success) return { ok: false, problems: specProblemsFromIssues(result.error.issues, file, locate) };
+  if (!result.success) return { ok: false, problems: specProblemsFromIssues(result.error.issues, { file, locate, schema }) };
   return { ok: true, value: result.data, locate };
 }
 
@@ -49,11 +50,17 @@ export function specProblemAt(file: string, path: FieldPath, message: string, lo
   return { file, line: position?.line, column: position?.column, path: formatFieldPath(path), message };
 }
 
-/** Zod issues as spec problems, each located in the source. */
-function specProblemsFromIssues(issues: readonly z.core.$ZodIssue[], file: string, locate: Locate): SpecProblem[] {
+/** Zod issues as spec problems, each located in the source; a misspelt field gets a suggestion. */
+function specProblemsFromIssues(issues: readonly z.core.$ZodIssue[], source: { file: string; locate: Locate; schema: z.ZodType }): SpecProblem[] {
+  const { file, locate, schema } = source;
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => specProblemAt(file, [...issue.path, key], `unknown field ${JSON.stringify(key)}`, locate, true));
+      const known = knownFieldsAt(schema, issue.path);
+      return issue.keys.map((key) => {
+        const meant = closestField(key, known);
+        const message = `unknown field ${JSON.stringify(key)}${meant ? ` (did you mean ${JSON.stringify(meant)}?)` : ''}`;
+        return specProblemAt(file, [...issue.path, key], message, locate, true);
+      });
     }
     return [specProblemAt(file, issue.path, describeIssue(issue), locate)];
   });

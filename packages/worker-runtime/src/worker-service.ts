@@ -70,6 +70,11 @@ export class WorkerService {
     return [...new Set(this.options.processors.map((p) => p.contract.queue))];
   }
 
+  /** Every queue's worker is running (none has been closed or has stopped). */
+  get running(): boolean {
+    return this.closing === undefined && this.workers.length > 0 && this.workers.every((worker) => worker.isRunning());
+  }
+
   async start(): Promise<void> {
     const { connection, logger, processors, prefix = DEFAULT_QUEUE_PREFIX } = this.options;
     for (const queue of this.queues) {
