@@ -27,8 +27,8 @@ const aws = new AwsClientFactory({
   credentials: { accessKeyId: process.env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: process.env['AWS_SECRET_ACCESS_KEY'] ?? '' },
   rateLimits: TEST_RATE_LIMITS,
   callerAccountId: 'caller',
-  // Called by the factory's middleware once a mutating call has answered: each is a crash point.
-  onMutation: (entry) => crash.hit(`aws:${entry.service}:${entry.operation}`),
+  // Called by the factory's middleware before and after each mutating call: the answered call is a crash point.
+  onMutation: (entry) => entry.phase === 'after' && crash.hit(`aws:${entry.service}:${entry.operation}`),
 });
 const executor = new RolloutExecutor({
   redis,

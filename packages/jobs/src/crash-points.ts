@@ -5,8 +5,8 @@ import type { Redis } from 'ioredis';
 /**
  * Named crash points for the crash harness (see crash-harness.ts). Every Redis write a step
  * makes (found by wrapping the connection's sendCommand, not listed by hand) and every mutating
- * AWS call (the AWS client factory's `onMutation`, called by its middleware once the call has
- * answered) is a point. Inside `scope`, each point is counted; at point number `crashAt` the
+ * AWS call (the AWS client factory's `onMutation`, called by its middleware before and after
+ * each call: the `after` phase, once the call has answered) is a point. Inside `scope`, each point is counted; at point number `crashAt` the
  * process kills itself with SIGKILL right after that write or call returned, before the step
  * sees the answer: the worst moment, where the change is made and nothing after it is.
  */
