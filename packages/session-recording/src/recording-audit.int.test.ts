@@ -40,7 +40,9 @@ test('the audit flags a fleet without recording and the sessions that left no re
 
   const { stack, fleet } = recording.appstream;
   // Yesterday's session, in the usage report, left nothing; of today's two, one was recorded.
-  const yesterday = new Date(Date.now() - 86_400_000);
+  // Mid-morning of the previous UTC day, so the ten-minute session never crosses into today (whose report is not out yet) whenever the test runs.
+  const now = new Date();
+  const yesterday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 1, 10));
   const past = await sandboxControl(sandbox.url, 'appstream/sessions', { accountId: account, region: REGION, stackName: stack.name, fleetName: fleet.name, userId: USER, startTime: yesterday.toISOString() });
   await sandboxControl(sandbox.url, 'appstream/sessions/end', { accountId: account, region: REGION, sessionId: past['sessionId'], endTime: new Date(yesterday.getTime() + 600_000).toISOString() });
   await sandboxControl(sandbox.url, 'appstream/usage-reports', { accountId: account, region: REGION, since: new Date(yesterday.getTime() - 86_400_000).toISOString() });
