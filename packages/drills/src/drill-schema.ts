@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { accountSelectorSchema } from '@orgshield/accounts';
-import { durationSchema, parseDuration } from '@orgshield/spec-files';
+import { durationSchema, parseDuration, regionSchema, slugSchema } from '@orgshield/spec-files';
 
 export { parseDuration };
 
@@ -16,14 +16,6 @@ function positiveDuration(maxDays: number) {
   return durationSchema({ maxDays, positive: true });
 }
 
-/** Names become parts of job ids and Redis keys, so they keep to letters, digits, `-` and `_`. */
-const SlugSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'use letters, digits, "-" and "_", starting with a letter or digit');
-
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const SOURCE_SERVER_ID = /^s-[0-9a-zA-Z]{17}$/;
 /** A UTC time as DRS writes it; a drill's `before` must name its zone, so only `Z` is taken. */
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?Z$/;
@@ -63,7 +55,7 @@ export type RecoveryPoint = z.output<typeof RecoveryPointSchema>;
 const PortSchema = z.number().int().min(1).max(65535);
 
 /** Connects to the recovery instance's private address; passes once the port accepts. */
-const TcpCheckSchema = z.strictObject({ type: z.literal('tcp'), name: SlugSchema.optional(), port: PortSchema });
+const TcpCheckSchema = z.strictObject({ type: z.literal('tcp'), name: slugSchema.optional(), port: PortSchema });
 
 /**
  * An HTTP(S) request to the recovery instance's private address. HTTPS verifies the
@@ -72,7 +64,7 @@ const TcpCheckSchema = z.strictObject({ type: z.literal('tcp'), name: SlugSchema
  */
 const HttpCheckSchema = z.strictObject({
   type: z.enum(['http', 'https']),
-  name: SlugSchema.optional(),
+  name: slugSchema.optional(),
   port: PortSchema.optional(),
   path: z.string().regex(/^\/[^\s]*$/, 'a path starts with / and has no spaces').default('/'),
   expectStatus: z.number().int().min(100).max(599).default(200),
@@ -92,7 +84,7 @@ export type Check = z.output<typeof CheckSchema>;
 export const MAX_SERVERS_PER_START = 200;
 
 const WaveSchema = z.strictObject({
-  name: SlugSchema,
+  name: slugSchema,
   /** The wave's servers among the drill's; a wave without `servers` takes every one not in an earlier wave. */
   servers: ServerSelectorSchema.optional(),
   /** Most of the wave's servers recovering at once; launches go in batches of at most this (and 200). */
@@ -131,10 +123,10 @@ export type CoverageSettings = z.output<typeof CoverageSchema>;
 export const DrillSchema = z
   .strictObject({
     kind: z.literal('Drill'),
-    name: SlugSchema,
+    name: slugSchema,
     description: z.string().max(512).optional(),
     targets: accountSelectorSchema,
-    regions: z.array(z.string().regex(REGION, 'a region looks like eu-west-1')).min(1, 'name at least one region'),
+    regions: z.array(regionSchema).min(1, 'name at least one region'),
     /** The drill's source servers; default every source server in the targets. */
     servers: ServerSelectorSchema.optional(),
     recoveryPoint: RecoveryPointSchema.default('latest'),

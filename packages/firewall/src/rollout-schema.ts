@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { accountSelectorSchema, failureToleranceSchema, type FailureTolerance } from '@orgshield/accounts';
 import { PolicySpecSchema } from '@orgshield/policies';
-import { durationSchema, parseDuration } from '@orgshield/spec-files';
+import { durationSchema, parseDuration, regionSchema, slugSchema } from '@orgshield/spec-files';
 
 /**
  * The rollout file (`kind: Rollout`): which policies, over which accounts, in which waves, and
@@ -22,14 +22,6 @@ export type GateViolationReason = (typeof GATE_VIOLATION_REASONS)[number];
 
 const DurationSchema = durationSchema({ maxDays: 7 });
 
-/** Names become parts of job ids and Redis keys, so they keep to letters, digits, `-` and `_`. */
-const SlugSchema = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'use letters, digits, "-" and "_", starting with a letter or digit');
-
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 /** A policy is a spec file's path (`- policies/waf.yaml` or `- file: ...`) or a spec written inline (`- spec: {...}`). */
 const PolicyEntrySchema = z.preprocess(
@@ -54,7 +46,7 @@ const GatesSchema = z.strictObject({
 export type WaveGates = z.output<typeof GatesSchema>;
 
 const WaveSchema = z.strictObject({
-  name: SlugSchema,
+  name: slugSchema,
   /** Accounts the wave reaches: OU paths or ids, account ids, tags (resolved at plan time). */
   targets: accountSelectorSchema,
   mode: z.enum(['audit', 'remediate']),
@@ -75,9 +67,9 @@ export type { FailureTolerance };
 
 const RegionStrategySchema = z.strictObject({
   /** Order regions are taken in; regions of the policies not listed follow in their order. */
-  order: z.array(z.string().regex(REGION, 'a region looks like eu-west-1')).default([]),
+  order: z.array(regionSchema).default([]),
   /** When set, the only regions the rollout touches: the policies' other regions are left alone. */
-  only: z.array(z.string().regex(REGION, 'a region looks like eu-west-1')).min(1, 'regions.only lists at least one region').optional(),
+  only: z.array(regionSchema).min(1, 'regions.only lists at least one region').optional(),
   concurrency: z.enum(['sequential', 'parallel']).default('sequential'),
   failureTolerance: FailureToleranceSchema.default({ count: 0 }),
 });
@@ -91,7 +83,7 @@ const NotificationsSchema = z.strictObject({
 export const RolloutSchema = z
   .strictObject({
     kind: z.literal('Rollout'),
-    name: SlugSchema,
+    name: slugSchema,
     description: z.string().max(512).optional(),
     policies: z.array(PolicyEntrySchema).min(1, 'a rollout needs at least one policy'),
     /** Every account the rollout may touch; waves pick from these. */

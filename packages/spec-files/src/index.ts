@@ -28,3 +28,4 @@ export type { SpecProblem } from './spec-problem.js';
 export { formatFieldPath, locateInDocument } from './yaml-source-map.js';
 export type { FieldPath, SourcePosition } from './yaml-source-map.js';
 export { parseDuration, durationSchema } from './duration.js';
+export { slugSchema, regionSchema } from './common-fields.js';
