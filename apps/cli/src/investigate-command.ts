@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '@orgshield/errors';
-import { investigationRunJob, normalizeFinding, parseInvestigationRequest, type InvestigationRequest, type InvestigationResult } from '@orgshield/investigations';
+import {
+  investigationRunJob, normalizeFinding, parseInvestigationRequest, requestWindow, type InvestigationRequest, type InvestigationResult,
+} from '@orgshield/investigations';
+import { readInputFile } from '@orgshield/spec-files';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession, progressPrinter, runJob } from './job-runner.js';
 
@@ -32,11 +34,9 @@ async function payloadOf(options: InvestigateOptions): Promise<InvestigationRequ
     );
   }
   let finding: unknown;
-  let fromFinding: { accountId: string; region: string } | undefined;
+  let fromFinding: ReturnType<typeof normalizeFinding> | undefined;
   if (options.finding !== undefined) {
-    const text = await readFile(options.finding, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new InvalidInputError(`Cannot read the finding file ${options.finding} (${error.code ?? error.message}); name a JSON file.`);
-    });
+    const text = await readInputFile(options.finding, 'finding');
     try {
       finding = JSON.parse(text);
     } catch (error) {
@@ -49,6 +49,8 @@ async function payloadOf(options: InvestigateOptions): Promise<InvestigationRequ
   if (accountId === undefined) throw new InvalidInputError('--account is missing: name the 12-digit account the subject is in.');
   if (region === undefined) throw new InvalidInputError('--region is missing: name the region the subject is in, such as us-east-1.');
   const flowLogs = options.flowLogs === undefined || options.flowLogs.startsWith('s3://') ? options.flowLogs : resolve(options.flowLogs);
+  // A bad window is refused here, before a job is queued, in the words the worker would use.
+  requestWindow({ from: options.from, to: options.to, finding: fromFinding }, new Date());
   return parseInvestigationRequest({
     finding,
     instanceId: options.instance,

@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { InvalidInputError } from '@orgshield/errors';
 import { z } from 'zod';
+import { isIsoTimestamp } from './finding-schema.js';
 
-const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'must be an ISO 8601 time' });
+const timestamp = z.string().refine(isIsoTimestamp, { message: 'must be an ISO 8601 time such as 2026-11-29T10:00:00Z' });
 
 /**
  * The payload of an `investigation.run` job: what to investigate (exactly one of a GuardDuty
