@@ -82,7 +82,7 @@ describe('orgshield flows analyze (end to end)', () => {
     }
   });
 
-  it('reports bad lines and a cut gzip file on stderr with file and line, and still analyses the rest', async () => {
+  it('reports bad lines and a cut gzip file on stderr and in the JSON with file and line, analyses the rest, and exits 3 (done on incomplete input; it was 0)', async () => {
     const bad = join(dir, 'bad');
     await writeFlowLogFiles({ seed: 4, from, to: at(1), recordsPerMinute: 50, localIp: LOCAL }, { dir: bad, files: 1 });
     await writeFile(join(bad, 'junk.log'), `2 123456789012 eni-1 198.51.100.7 ${LOCAL} 40000 443 6 1 100 1748736000 1748736060 ACCEPT OK\nnot a record\n`);
@@ -90,10 +90,13 @@ describe('orgshield flows analyze (end to end)', () => {
     const gz = gzipSync(records.join('\n'));
     await writeFile(join(bad, 'cut.log.gz'), gz.subarray(0, gz.length >> 1));
     const result = await runCli(['flows', 'analyze', bad, '--local-ip', LOCAL, '--output', 'json'], {});
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(3);
     expect(result.stderr).toContain(`warning: ${join(bad, 'junk.log')}:2 has 3 fields where its format has 14; the record is skipped.`);
     expect(result.stderr).toMatch(/warning: .*cut\.log\.gz is cut short or corrupt after line \d+ \(unexpected end of file\); the lines before were analysed\./);
-    expect((JSON.parse(result.stdout) as { records: { matched: number } }).records.matched).toBeGreaterThan(2000);
+    expect(result.stderr).toContain('warning: 1 file was not read to the end (listed above); the totals cover what was read.');
+    const json = JSON.parse(result.stdout) as { records: { matched: number }; problems: { file: string; code: string }[] };
+    expect(json.records.matched).toBeGreaterThan(2000);
+    expect(json.problems).toContainEqual(expect.objectContaining({ file: join(bad, 'cut.log.gz'), code: 'truncated-gzip' }));
   });
 
   it.each([

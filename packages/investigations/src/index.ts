@@ -37,7 +37,7 @@ export {
   ADMIN_PORTS, analyzeFlowLogs, BRUTE_FORCE_MAX_CONNECTION_BYTES, BRUTE_FORCE_MAX_CONNECTION_SECONDS, BRUTE_FORCE_MIN_CONNECTIONS, BUCKET_SIZES,
   buildFlowReport, CONVERSATION_CSV_COLUMNS, DDOS_FACTOR, DDOS_MIN_NEW_REMOTE_IPS, DEFAULT_FLOW_LOG_FORMAT, DEFAULT_MEMORY_BYTES, directionFromPorts,
   EXFILTRATION_MIN_BYTES, FINDING_KINDS, FLOW_LOG_FIELDS, flowAnalysisJsonSchema, flowAnalysisOptionsSchema, flowFindingSchema, flowLogKeyPrefixes,
-  flowReportSchema, formatBytes, listFlowLogFiles, MAX_CONVERSATIONS, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, MAX_TIMELINE_BUCKETS, normalizeIp,
+  flowReportSchema, formatBytes, isIntegrityProblem, listFlowLogFiles, MAX_CONVERSATIONS, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, MAX_TIMELINE_BUCKETS, normalizeIp,
   parseCidr, PORT_SCAN_MIN_LOCAL_PORTS, protocolName, readFlowLogHeader, recordCountsSchema, renderFlowReportHtml, renderFlowReportJson,
   renderFlowReportMarkdown, REPORT_CONVERSATION_LIMIT, REPORT_TOP_LIMIT, reportSectionSchema, REQUIRED_FLOW_LOG_FIELDS, SPIKE_BASELINE_BUCKETS,
   SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, SPIKE_MIN_HISTORY, TIMELINE_TARGET_BUCKETS, writeConversationsCsv, writeFlowAnalysisJson, writeFlowReport,
