@@ -197,7 +197,7 @@ describe('reading bad input', () => {
     const garbage = Array.from({ length: MAX_PROBLEMS_PER_FILE + 10 }, (_, i) => `garbage ${i}`);
     const gz = gzipSync([HEADER, ...garbage, ...Array.from({ length: 1000 }, (_, i) => RECORD(1000 + (i % 50), 1748736000 + i))].join('\n'));
     const flipped = Buffer.from(gz);
-    flipped[gz.length - 8] ^= 0xff; // the CRC-32 of the trailer: every line inflates, the check fails at the end
+    flipped[gz.length - 8] = gz[gz.length - 8]! ^ 0xff; // the CRC-32 of the trailer: every line inflates, the check fails at the end
     const analysis = await analyzeText('crc.log.gz', flipped);
     expect(analysis.records.total).toBeLessThan(1000); // the last inflated piece goes with the failed check
     expect(analysis.problems.filter((p) => p.code === 'truncated-gzip')).toEqual([

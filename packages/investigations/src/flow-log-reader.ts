@@ -3,9 +3,10 @@
  * prefixes of a window. Reading them is local-flow-log-reader's and flow-log-stream's job.
  */
 import { readdir, realpath, stat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidInputError } from '@orgshield/errors';
+import { isInside } from '@orgshield/spec-files';
 import { flowLogProblem, type FlowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 
 /** Where flow logs live in S3; the caller implements it over its S3 client. */
@@ -90,11 +91,6 @@ export async function listFlowLogFiles(paths: readonly string[], problems?: Flow
     else await add(path, real, info.size);
   }
   return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-}
-
-/** Whether `path` is `folder` or inside it (both real paths). */
-function isInside(path: string, folder: string): boolean {
-  return path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep);
 }
 
 export interface FlowLogKeyPrefixOptions {

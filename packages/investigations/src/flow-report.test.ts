@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
@@ -44,6 +44,18 @@ describe('buildFlowReport', () => {
     expect(flowReportSchema.parse(JSON.parse(await readFile(written.json, 'utf8'))).records).toEqual(analysis.records);
     expect(await readFile(written.markdown, 'utf8')).toMatch(/^# VPC flow analysis\n/);
     expect(await readFile(written.html, 'utf8')).toMatch(/^<!doctype html>/);
+  });
+
+  it('never follows a symbolic link planted in place of a report file', async () => {
+    const out = join(dir, 'planted');
+    await mkdir(out);
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'keep me');
+    await symlink(victim, join(out, 'flow-report.html'));
+    await expect(writeFlowReport(out, buildFlowReport(analysis), analysis.conversations)).rejects.toThrow(
+      `${join(out, 'flow-report.html')} is a symbolic link; orgshield writes reports only into plain files, so it was left alone (remove it and run again).`,
+    );
+    expect(await readFile(victim, 'utf8')).toBe('keep me');
   });
 });
 
