@@ -99,6 +99,19 @@ describe('orgshield flows analyze (end to end)', () => {
     expect(json.problems).toContainEqual(expect.objectContaining({ file: join(bad, 'cut.log.gz'), code: 'truncated-gzip' }));
   });
 
+  it('shows control characters from file names and flow-log text on stderr as escapes, and keeps them exact in the JSON', async () => {
+    const hostile = join(dir, 'hostile');
+    const name = 'evil\x1b[2J\x1b]0;owned\x07.log';
+    await writeFlowLogFiles({ seed: 4, from, to: at(1), recordsPerMinute: 5, localIp: LOCAL }, { dir: hostile, files: 1 });
+    await writeFile(join(hostile, name), `2 123456789012 eni-1 198.51.100.7 ${LOCAL} 40000 443 \x1b[31m6\r 1 100 1748736000 1748736060 ACCEPT OK\n`);
+    const result = await runCli(['flows', 'analyze', hostile, '--local-ip', LOCAL, '--output', 'json'], {});
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toMatch(/[\x1b\x07\r]/);
+    expect(result.stderr).toContain('evil\\x1b[2J\\x1b]0;owned\\x07.log:1 ');
+    const json = JSON.parse(result.stdout) as { problems: { file: string; message: string }[] };
+    expect(json.problems.map((p) => p.file)).toContain(join(hostile, name));
+  });
+
   it.each([
     [['--local-ip', '10.0.1.300'], 'orgshield: Local IP 10.0.1.300 is not an IPv4 or IPv6 address.\n'],
     [['--from', 'yesterday'], 'orgshield: --from yesterday is not an ISO 8601 time such as 2025-06-01T10:00:00Z.\n'],

@@ -81,8 +81,9 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     const badFile = await runCli(['investigate', '--finding', notJson], env);
     expect(badFile.code).toBe(2);
     expect(badFile.stderr).toContain(`${notJson} is not valid JSON`);
+  });
 
-    // Paths the worker would write or read outside its folders are refused here, before a job is queued.
+  it('refuses paths outside the worker\'s folders and a backwards window here, before a job is queued', async () => {
     const outside = await runCli(['investigate', '--finding', findingFile, '--report', join(dir, 'elsewhere')], env);
     expect([outside.code, outside.stderr]).toEqual([
       2, `orgshield: --report ${JSON.stringify(join(dir, 'elsewhere'))} is outside the report root ${join(dir, 'reports')} (ORGSHIELD_REPORT_DIR); name a path under it, or set ORGSHIELD_REPORT_DIR.\n`,
@@ -92,5 +93,5 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     expect(logs.stderr).toMatch(/^orgshield: --flow-logs "\/var\/log" is outside the flow-log root .* \(ORGSHIELD_FLOW_LOG_DIR\); name a path under it, or set ORGSHIELD_FLOW_LOG_DIR\.\n$/);
     const backwards = await runCli(['investigate', '--finding', findingFile, '--from', '2026-11-30T00:00:00Z', '--to', '2026-11-29T00:00:00Z'], env);
     expect([backwards.code, backwards.stderr]).toEqual([2, 'orgshield: The window from 2026-11-30T00:00:00.000Z to 2026-11-29T00:00:00.000Z is empty; --from must be before --to.\n']);
-  });
+  }, 120_000);
 });
