@@ -75,6 +75,7 @@ export async function withLocalWorker<T>(session: CliSession, options: LocalWork
         logger,
         prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
         processors: processorsFor(runtime, [queue]),
+        leaseMs: session.config.ORGSHIELD_LEASE_MS,
         shutdownTimeoutMs: 5_000,
       });
       await local.start();

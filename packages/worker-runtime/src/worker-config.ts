@@ -45,6 +45,12 @@ export const WorkerConfigSchema = z.object({
   /** How long the audit trail of mutating AWS calls keeps its entries. */
   ORGSHIELD_AUDIT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(365),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /**
+   * How long a worker's hold lasts without renewal: its BullMQ job locks (and how often stalled
+   * jobs are looked for) and its steps' run guards and fenced locks. A worker that dies has its
+   * jobs taken over by another within about twice this.
+   */
+  ORGSHIELD_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;

@@ -50,6 +50,8 @@ export interface WorkerServiceOptions {
   prefix?: string;
   /** Jobs each queue runs at once; defaults to 1 per queue. */
   concurrency?: Partial<Record<string, number>>;
+  /** BullMQ's job lock and stalled-job check, in ms (ORGSHIELD_LEASE_MS); BullMQ's 30 s by default. */
+  leaseMs?: number;
   /** How long shutdown waits for running jobs before it lets BullMQ's stall handling take them. */
   shutdownTimeoutMs?: number;
   onJobFinished?: (event: { name: string; queue: string; ok: boolean; durationMs: number }) => void;
@@ -82,6 +84,7 @@ export class WorkerService {
         connection: duplicateConnection(connection),
         prefix,
         concurrency: this.options.concurrency?.[queue] ?? 1,
+        ...(this.options.leaseMs === undefined ? {} : { lockDuration: this.options.leaseMs, stalledInterval: this.options.leaseMs }),
         autorun: false,
       });
       worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
