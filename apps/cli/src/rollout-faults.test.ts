@@ -9,7 +9,7 @@ import type { RolloutView } from '@orgshield/firewall';
 import { connectRedis, type RedisClient } from '@orgshield/jobs';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '@orgshield/sandbox';
 import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnCli, spawnWorker } from '../test/run-cli.js';
-import { startAofRedis, startRedisCluster } from '../test/redis-servers.js';
+import { startAofRedis, startRedisCluster } from '../../../redis-test-servers.js';
 
 /**
  * The faults a rollout must survive, end to end: the built CLI submits and follows, built workers
@@ -286,5 +286,8 @@ describe('a rollout survives faults (end to end: built CLI and workers, sandbox,
     expect(keys.length).toBeGreaterThan(10);
     expect(keys.every((key) => key.startsWith(`{${prefix}}`)), keys.filter((key) => !key.startsWith(`{${prefix}}`)).join(', ')).toBe(true);
     expect(keysPerNode.filter((nodeKeys) => nodeKeys.length > 0)).toHaveLength(1);
+    // The shared rate buckets and the audit trail ran their scripts on the cluster too (a bucket that fails falls back silently).
+    expect(keys.some((key) => key.startsWith(`{${prefix}}:ratelimit:`))).toBe(true);
+    expect(keys).toContain(`{${prefix}}:{audit}`);
   });
 });
