@@ -75,6 +75,8 @@ export interface SetupContext {
   wait: { pollMs: number; timeoutMs: number };
   /** Progress for people: names of resources and states, never a user name. */
   onProgress?(message: string): void;
+  /** Called right before each change: a run under a fenced lock checks it still holds the lock. */
+  beforeChange?(): Promise<void>;
 }
 
 export interface StepResult {
@@ -184,6 +186,7 @@ async function change(run: StepRun, description: string, apply: () => Promise<un
   run.changes.push(description);
   if (!run.dryRun) {
     run.context.onProgress?.(`${run.target.account} ${run.target.region}: ${description}`);
+    await run.context.beforeChange?.();
     await apply();
   }
 }
