@@ -137,7 +137,8 @@ describe('orgshield recording through the worker (end to end)', () => {
     let worker: Awaited<ReturnType<typeof startWorker>> | undefined;
     try {
       // No worker yet: the first setup is queued and holds the file's name; the second is refused with its id.
-      const first = await runCli(['recording', 'setup', file], env);
+      // (It waits 2 s for the image, which nobody makes here, so the worker soon goes on to the audit.)
+      const first = await runCli(['recording', 'setup', file, '--wait-seconds', '2'], env);
       expect(first.code, first.stderr).toBe(0);
       const firstId = first.stdout.trim();
       const second = await runCli(['recording', 'setup', file], env);

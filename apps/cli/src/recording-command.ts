@@ -91,7 +91,7 @@ function unfinished(result: FanOutSummary): boolean {
 }
 
 /** The targets' outcome as runFanOut reports it, one line per account and region. */
-function printTargets(result: FanOutSummary & { blocked?: { account: string; region: string; reason: string }[] }): void {
+export function printTargets(result: FanOutSummary & { blocked?: { account: string; region: string; reason: string }[] }): void {
   const rows = [
     ...result.completed.map((t) => [t.account, t.region, 'completed', '']),
     ...(result.blocked ?? []).map((t) => [t.account, t.region, 'blocked', t.reason]),
@@ -107,7 +107,7 @@ function printTargets(result: FanOutSummary & { blocked?: { account: string; reg
  * --wait, prints the run id and returns nothing; with it, waits for the result (a worker in this
  * process when none is connected) and returns it, or what `full` reads of the run.
  */
-async function submitRun<C extends typeof recordingSetupJob | typeof recordingAuditJob | typeof recordingEraseJob, R = z.infer<C['result']>>(
+export async function submitRun<C extends typeof recordingSetupJob | typeof recordingAuditJob | typeof recordingEraseJob, R = z.infer<C['result']>>(
   loaded: LoadedRecording,
   run: Omit<Parameters<RecordingRuns['create']>[0], 'recording' | 'fileId'>,
   contract: C,

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { discoverOrganization, MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
 import type { RunningSandbox } from '@orgshield/sandbox';
@@ -9,12 +11,16 @@ import { expect } from 'vitest';
 import { sandboxControl } from '../test/sandbox-control.js';
 import { RecordingExecutor } from './recording-executor.js';
 import { RecordingRunHeldError, RecordingRuns } from './recording-runs.js';
+import { parseRecordingSource } from './recording-loader.js';
 import { bucketNameFor } from './recording-schema.js';
+import { runSetupStep } from './recording-setup.js';
+import { userPseudonym } from './user-pseudonym.js';
+import { userObjectVersions } from './user-recordings.js';
 
 /**
  * Setup runs as a worker does them, against the sandbox and a real Redis: the fan-out's result
  * per account, the refusal of a second run of the same file, and two setups of one target from
- * two files fenced by the target's lock.
+ * two files fenced by the target's lock; and the SSM variant of the pseudonym key.
  */
 
 const test = sandboxTest.override({ sandboxOptions: { accounts: 12, ous: 2, seed: 3, timeScale: 0.001 } });
@@ -98,5 +104,36 @@ test('a second setup of the same file while the first runs is refused with its i
   expect((await runs.state(again.runId))?.status).toBe('completed');
   // A finished run's job repeated returns its result and changes nothing.
   expect(await executor.setup(again.runId)).toEqual(again);
+  close();
+});
+
+test('the SSM SecureString variant of the pseudonym key: setup creates it once, list and erase find by it', { timeout: 60_000 }, async ({ sandbox, redisPrefix }) => {
+  const { clients, members, active, close } = await world(sandbox, redisPrefix);
+  const [account] = active as [string];
+  const { recording } = parseRecordingSource({ file: 'ssm.yaml', text: recordingText([account]).replace('  store: secretsmanager\n  name: orgshield/session-recording/pseudonym-key', '  store: ssm\n  name: /orgshield/session-recording/pseudonym-key') });
+  expect(recording.pseudonymKey).toEqual({ store: 'ssm', name: '/orgshield/session-recording/pseudonym-key' });
+  const target = { account, region: REGION };
+  const context = { clients, recording, targetFor: (id: string, region: string) => members.target(id, region), wait: { pollMs: 50, timeoutMs: 1_000 } };
+  expect((await runSetupStep(context, target, 'pseudonym-key', { dryRun: false })).changes).toEqual(['create SecureString parameter /orgshield/session-recording/pseudonym-key with a new random pseudonym key']);
+  expect((await runSetupStep(context, target, 'pseudonym-key', { dryRun: false })).changes).toEqual([]);
+  expect(sandbox.requests().filter((entry) => entry.operation === 'PutParameter').map((entry) => entry.status)).toEqual([200]);
+  const ssm = clients.client(SSMClient, members.target(account, REGION));
+  const stored = await ssm.send(new GetParameterCommand({ Name: recording.pseudonymKey.name, WithDecryption: true }));
+  expect(stored.Parameter?.Type).toBe('SecureString');
+  expect(Buffer.from(stored.Parameter?.Value ?? '', 'base64')).toHaveLength(32);
+
+  // A rotation (a new version): recordings under the old and the new pseudonym are both found.
+  // (A plain bucket: the one setup makes takes writes from the fleet role only.)
+  const bucket = bucketNameFor(recording.bucket.name, target);
+  const s3 = clients.client(S3Client, members.target(account, REGION));
+  await s3.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: REGION } }));
+  const user = 'Planted.Ssm-5e1a@Example.com';
+  const put = (key: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `recordings/admin-stack/admin-fleet/${userPseudonym(key, user)}/s1/metadata.json`, Body: '{}' }));
+  await put(stored.Parameter!.Value!);
+  const rotated = randomBytes(32).toString('base64');
+  await ssm.send(new PutParameterCommand({ Name: recording.pseudonymKey.name, Value: rotated, Overwrite: true }));
+  await put(rotated);
+  const found = await userObjectVersions({ clients, recording, targets: [target], targetFor: context.targetFor }, user);
+  expect(found.map((version) => version.key.split('/')[3]).sort()).toEqual([userPseudonym(stored.Parameter!.Value!, user), userPseudonym(rotated, user)].sort());
   close();
 });

@@ -90,7 +90,7 @@ export class RecordingRuns {
 
   /**
    * Stores a recording file under the hash of its text and returns that id. It is kept as long as
-   * what people keep on purpose (a schedule reads it at every firing, which keeps it alive).
+   * what people keep on purpose, from when it was last stored (setting a schedule again stores it again).
    */
   async storeFile(source: RecordingSource): Promise<string> {
     const id = createHash('sha256').update(source.text).digest('hex');
@@ -102,7 +102,6 @@ export class RecordingRuns {
     const key = `${this.base}:file:${id}`;
     const text = await this.redis.get(key);
     if (!text) throw new OrgshieldError('UnknownRecordingFile', `the stored recording file ${id.slice(0, 12)} is gone from Redis (expired); submit the file again.`, { exitCode: 2 });
-    await this.redis.pexpire(key, this.retention.keptMs);
     return JSON.parse(text) as RecordingSource;
   }
 
