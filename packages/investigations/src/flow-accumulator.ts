@@ -275,6 +275,9 @@ function arrayList(rows: ConversationRow[], mark: ((c: Conversation) => boolean)
   return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
 }
 
+/** Rows per block of copies a merged list hands out (a row kept alive keeps its block: 96 KiB). */
+const POOL_ROWS = 1024;
+
 /** The conversations of sorted runs on disk, merged as they are read. */
 class RunList implements ConversationList {
   constructor(
@@ -304,10 +307,18 @@ class RunList implements ConversationList {
       const order = compareTexts(book.plainText(a[i + ADDRESS]!), book.plainText(b[j + ADDRESS]!));
       return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
     };
+    // Each row is copied out of the cursor's chunk (refilled as the merge moves on) into a
+    // block of copies shared by the next rows: one allocation per POOL_ROWS rows, not per row.
+    let pool = new Float64Array(0);
+    let used = 0;
     for (const { rows, at } of mergeRuns(this.runs, ROW, before)) {
-      // A copy of the row: the cursor's chunk is refilled as the merge moves on.
-      const own = rows.slice(at, at + ROW);
-      const c = conversationRow(own, 0, book.plainText(own[ADDRESS]!), iso);
+      if (used === pool.length) {
+        pool = new Float64Array(POOL_ROWS * ROW);
+        used = 0;
+      }
+      for (let i = 0; i < ROW; i++) pool[used + i] = rows[at + i]!;
+      const c = conversationRow(pool, used, book.plainText(pool[used + ADDRESS]!), iso);
+      used += ROW;
       if (mark !== null && mark(c)) c.fromFinding = true;
       yield c;
     }
