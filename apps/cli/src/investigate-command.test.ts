@@ -81,7 +81,7 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     const badFile = await runCli(['investigate', '--finding', notJson], env);
     expect(badFile.code).toBe(2);
     expect(badFile.stderr).toContain(`${notJson} is not valid JSON`);
-  });
+  }, 120_000); // five CLI processes: over 30 s at load average 30
 
   it('refuses paths outside the worker\'s folders and a backwards window here, before a job is queued', async () => {
     const outside = await runCli(['investigate', '--finding', findingFile, '--report', join(dir, 'elsewhere')], env);
