@@ -67,8 +67,8 @@ describe('thresholds', () => {
       const perMinute = bytes / 30 / EXFILTRATION_BASELINE_FACTOR;
       expect(detectExfiltration([upload(bytes)], { ...quiet, outboundPerMinute: perMinute * 1.01 })).toEqual([]);
       const [found] = detectExfiltration([upload(bytes)], { ...quiet, outboundPerMinute: perMinute * 0.99 });
-      expect(found!.evidence.metrics).toMatchObject({ overBaseline: 3, baselineFactor: EXFILTRATION_BASELINE_FACTOR });
-      expect(found!.evidence.summary).toMatch(/^500\.0 MiB sent to 198\.51\.100\.7 in 30 minutes \(accepted\): 3\.0x what the instance usually sends in as long/);
+      expect(found!.evidence.metrics).toMatchObject({ overBaseline: EXFILTRATION_BASELINE_FACTOR, baselineFactor: EXFILTRATION_BASELINE_FACTOR });
+      expect(found!.evidence.summary).toMatch(new RegExp(`^500\\.0 MiB sent to 198\\.51\\.100\\.7 in 30 minutes \\(accepted\\): ${EXFILTRATION_BASELINE_FACTOR}\\.0x what the instance usually sends in as long .*; over ${EXFILTRATION_BASELINE_FACTOR}x\\)`));
     });
 
     it('leaves out what the address gets every day (a nightly backup), not a one-off', () => {

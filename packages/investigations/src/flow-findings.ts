@@ -33,8 +33,8 @@ export const DDOS_FACTOR = 5;
 export const EXFILTRATION_MIN_BYTES = 100 * 1024 ** 2;
 /** ...it sent at least this multiple of what came back (a dump, not a download or a session)... */
 export const EXFILTRATION_ASYMMETRY = 10;
-/** ...at least this multiple of what the instance usually sends in that long (median bytes out per minute of the window)... */
-export const EXFILTRATION_BASELINE_FACTOR = 3;
+/** ...at least this multiple of what the whole instance usually sends in that long (median bytes out per minute of the window): one address got more than all the rest would... */
+export const EXFILTRATION_BASELINE_FACTOR = 2;
 /** ...and the address did not get at least EXFILTRATION_RECURRING_SHARE of it on this many other days of the window (a nightly backup). */
 export const EXFILTRATION_RECURRING_MIN_DAYS = 2;
 export const EXFILTRATION_RECURRING_SHARE = 0.5;
