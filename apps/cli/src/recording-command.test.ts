@@ -176,7 +176,8 @@ describe('orgshield recording through the worker (end to end)', () => {
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(`already has setup run ${firstId} under way`);
 
-      worker = await startWorker(env);
+      // (Given a minute to start: this runs beside five other suites at load 20 and more.)
+      worker = await startWorker(env, { readyWithinMs: 60_000 });
       const audit = await runCli(['recording', 'audit', file, '--wait', '--output', 'json'], env, { timeoutMs: 120_000 });
       expect(audit.stderr).not.toContain('running its jobs in this process');
       expect(audit.code, audit.stderr).toBe(1);
