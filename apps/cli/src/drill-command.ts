@@ -24,6 +24,7 @@ import {
   type DrillReport,
 } from '@orgshield/drills';
 import { JobQueues } from '@orgshield/jobs';
+import { workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 import { localClients } from './rollout-command.js';
@@ -35,7 +36,7 @@ type ReportFormat = (typeof REPORT_FORMATS)[number];
 export async function withDrillControl<T>(session: CliSession, options: { local: boolean }, work: (control: DrillControl) => Promise<T>): Promise<T> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await withLocalWorker(session, { queues, queue: DRILLS_QUEUE, local: options.local }, () => work(new DrillControl(session.redis, queues)));
+    return await withLocalWorker(session, { queues, queue: DRILLS_QUEUE, local: options.local }, () => work(new DrillControl(session.redis, queues, { retention: workerRetention(session.config) })));
   } finally {
     await queues.close();
   }

@@ -47,7 +47,7 @@ describe('drill measures', () => {
 
   it('reports JSON that its schema accepts, and Markdown with every server and the simulated-time note', () => {
     const { record, runs } = finishedDrill(60);
-    const report = buildDrillReport(record, { status: 'completed', message: 'cleaned up', at: new Date(NOW).toISOString() }, runs);
+    const report = buildDrillReport(record, { status: 'completed', generation: 0, message: 'cleaned up', at: new Date(NOW).toISOString() }, runs);
     expect(DrillReportSchema.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
     expect(report.summary).toEqual({ servers: 4, launched: 3, passed: 2, failed: 1, skipped: 1, objectivesMet: false });
     const markdown = renderDrillMarkdown(report);
@@ -72,7 +72,7 @@ describe('the drill HTML report in Chromium', () => {
     dir = await mkdtemp(join(tmpdir(), 'drill-html-'));
     const { record, runs } = finishedDrill(60);
     const file = join(dir, 'report.html');
-    await writeFile(file, renderDrillHtml(buildDrillReport(record, { status: 'completed', message: 'cleaned up', at: new Date(NOW).toISOString() }, runs)));
+    await writeFile(file, renderDrillHtml(buildDrillReport(record, { status: 'completed', generation: 0, message: 'cleaned up', at: new Date(NOW).toISOString() }, runs)));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
     page = await browser.newPage();
     page.on('request', (request) => requests.push(request.url()));
