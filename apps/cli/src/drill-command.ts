@@ -98,6 +98,10 @@ export function printDrillReport(report: DrillReport): void {
 /** A drill that did not complete, or whose servers failed, is a failed command (exit 1). */
 function requirePassed(report: DrillReport): void {
   if (report.status !== 'completed' && report.status !== 'kept') throw new OrgshieldError(`Drill${report.status}`, `drill ${report.drillId} is ${report.status}: ${report.message}.`, { exitCode: report.status === 'refused' ? 2 : 1 });
+  const unread = [...report.accounts.failed, ...report.accounts.notStarted];
+  if (unread.length > 0 && report.summary.failed === 0) {
+    throw new OrgshieldError('DrillAccountsFailed', `drill ${report.drillId}: DRS could not be read in ${unread.map((entry) => `${entry.accountId}/${entry.region}`).join(', ')}, so those accounts were not drilled.`, { exitCode: 1 });
+  }
   if (report.summary.failed > 0) throw new OrgshieldError('DrillServersFailed', `drill ${report.drillId}: ${report.summary.failed} server(s) failed; "orgshield drill report ${report.drillId}" says why.`, { exitCode: 1 });
 }
 

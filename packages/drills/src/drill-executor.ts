@@ -93,7 +93,10 @@ export class DrillExecutor {
     if (!created.created && !created.exists) throw new DrillInProgressError(drill.name, created.holder, EXIT_CODES.badInput);
     const state = await this.store.state(drillId);
     if (state?.status !== 'planning') {
-      return { drillId, status: state?.status ?? 'unknown', servers: (await this.store.record(drillId))?.plan?.servers.length ?? 0 };
+      // A start retried after it planned (its worker died before queuing the first step): queue it again; the same id is one job.
+      const plan = (await this.store.record(drillId))?.plan;
+      if (state?.status === 'running' && plan) await this.queue(drillId, firstStep(plan));
+      return { drillId, status: state?.status ?? 'unknown', servers: plan?.servers.length ?? 0 };
     }
     const plan = await this.plan(payload.source, drillId);
     if (plan.problems.length > 0) {
@@ -117,12 +120,20 @@ export class DrillExecutor {
     const state = await this.store.state(drillId);
     if (!record?.plan || !state) throw new OrgshieldError('UnknownDrill', `drill ${drillId} has no plan in Redis; run it again.`, { exitCode: 2 });
     const result = (outcome: string) => ({ drillId, step, outcome });
-    if (await this.store.isDone(drillId, step)) return result('done before');
     const { drill } = parseDrillSource(record.source);
     const [kind, ...rest] = step.split('.');
     const name = rest.join('.');
+    if (await this.store.isDone(drillId, step)) {
+      // Its worker may have died after recording it and before queuing what follows: queue that again.
+      if (state.status === 'running') await this.afterStep(record, drill, step);
+      else if (kind !== 'cleanup') await this.ensureCleanupQueued(drillId, state);
+      return result('done before');
+    }
     if (kind === 'cleanup') return result(await this.cleanup(record, state, payload));
-    if (state.status !== 'running') return result(`skipped: drill is ${state.status}`);
+    if (state.status !== 'running') {
+      await this.ensureCleanupQueued(drillId, state);
+      return result(`skipped: drill is ${state.status}`);
+    }
     if (kind === 'preflight') return result(await this.preflight(record, drill, name));
     if (kind === 'launch') return result(await this.launch(record, drill, name, payload));
     if (kind === 'watch') return result(await this.watch(record, drill, name, payload));
@@ -163,8 +174,7 @@ export class DrillExecutor {
     await this.store.markDone(record.id, `preflight.${wave}`, changed);
     for (const run of changed) await this.store.addEvent(record.id, { level: 'warn', message: `${wave}: ${run.reason}` });
     await this.store.addEvent(record.id, { level: 'info', message: `${wave}: preflight passed, ${mine.length - changed.length} servers to launch` });
-    await this.queueLaunches(record, wave);
-    await this.queue(record.id, `watch.${wave}`, 0, this.pollMs());
+    await this.afterStep(record, drill, `preflight.${wave}`);
     return `${mine.length - changed.length} to launch`;
   }
 
@@ -331,8 +341,26 @@ export class DrillExecutor {
     await this.store.markDone(record.id, `watch.${wave}`);
     const passed = current.filter((run) => run.status === 'passed').length;
     await this.store.addEvent(record.id, { level: 'info', message: `${wave}: wave done, ${passed} passed, ${current.filter((run) => run.status === 'failed').length} failed` });
-    const index = plan.waves.findIndex((candidate) => candidate.name === wave);
-    const next = plan.waves[index + 1];
+    return this.afterStep(record, drill, `watch.${wave}`);
+  }
+
+  /**
+   * What follows a step once it is recorded done: after a preflight, the wave's launches and
+   * its watch; after a watch, the next wave's preflight, or the finish. Each is safe to do
+   * again (the same job id is one job; finish re-checks the state), so a step found done by its
+   * re-run after a crash does it again.
+   */
+  private async afterStep(record: DrillRecord, drill: Drill, step: string): Promise<string> {
+    const [kind, ...rest] = step.split('.');
+    const wave = rest.join('.');
+    if (kind === 'preflight') {
+      await this.queueLaunches(record, wave);
+      await this.queue(record.id, `watch.${wave}`, 0, this.pollMs());
+      return 'launches queued';
+    }
+    if (kind !== 'watch') return 'nothing follows';
+    const plan = record.plan as DrillPlan;
+    const next = plan.waves[plan.waves.findIndex((candidate) => candidate.name === wave) + 1];
     if (next) {
       await this.queue(record.id, `preflight.${next.name}`);
       return 'wave done';
@@ -471,6 +499,16 @@ export class DrillExecutor {
     const completed = await this.store.transition(record.id, ['cleaning', 'kept', 'running'], { status: 'completed', message });
     if (!completed) await this.store.addEvent(record.id, { level: 'info', message: `${message} (after it stopped as ${state.status})` });
     return 'cleaned up';
+  }
+
+  /**
+   * A drill that stopped running (measured, refused, failed) has its cleanup queued, or kept
+   * for `keep:`; the worker that moved it may have died before queuing it. The same job id is
+   * one job, so queuing it again is harmless.
+   */
+  private async ensureCleanupQueued(drillId: string, state: DrillState): Promise<void> {
+    if (state.status === 'kept') await this.queue(drillId, 'cleanup', 0, Math.max(1, (state.cleanupAt ?? 0) - this.now()));
+    else if (state.status === 'cleaning' || state.status === 'refused' || state.status === 'failed') await this.queue(drillId, 'cleanup');
   }
 
   /** Marks a drill failed after a step's last attempt; its launched instances are still cleaned up. */

@@ -1,0 +1,122 @@
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { discoverOrganization, MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
+import { AwsClientFactory, type AwsClientFactoryOptions } from '@orgshield/aws';
+import { JobQueues } from '@orgshield/jobs';
+import { DRILLS_QUEUE, drillStartJob, drillStepJob } from '../src/drill-contracts.js';
+import { DrillControl } from '../src/drill-control.js';
+import { DrillExecutor, type DrillRuntime } from '../src/drill-executor.js';
+import { drillClients } from '../src/drs-live.js';
+
+/**
+ * What the integration tests run a drill with: the real clients against a sandbox, Redis under
+ * the test's own prefix, and BullMQ workers on the drills queue that run each job through its
+ * contract, as apps/worker's processors do.
+ */
+export interface DrillHarness {
+  redis: Redis;
+  queues: JobQueues;
+  aws: AwsClientFactory;
+  control: DrillControl;
+  executor: DrillExecutor;
+  organization(): Promise<OrganizationSnapshot>;
+  startWorker(): Promise<Worker>;
+  close(): Promise<void>;
+}
+
+export interface DrillHarnessOptions {
+  /** Simulated seconds per real second: 1 / the sandbox's timeScale. */
+  timeScale?: number;
+  pollMs?: number;
+  /** How long a launch waits for another DRS job holding its servers (simulated ms). */
+  holdTimeoutMs?: number;
+}
+
+/** Runs a job off the drills queue as apps/worker's drill processors do. */
+export async function processDrillJob(executor: DrillExecutor, job: Job): Promise<unknown> {
+  if (job.name === drillStartJob.name) return executor.start(drillStartJob.payload.parse(job.data));
+  if (job.name === drillStepJob.name) {
+    const payload = drillStepJob.payload.parse(job.data);
+    try {
+      return await executor.runStep(payload);
+    } catch (error) {
+      if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await executor.failed(payload.drillId, payload.step, (error as Error).message);
+      throw error;
+    }
+  }
+  throw new Error(`no drill processor for ${job.name}`);
+}
+
+/** Client-side limits high enough that a test drill is never paced by the defaults. */
+export const TEST_RATE_LIMITS = { 'drs:*': { rate: 2000, burst: 2000 }, 'ec2:*': { rate: 2000, burst: 2000 }, 'organizations:*': { rate: 2000, burst: 2000 }, 'sts:*': { rate: 2000, burst: 2000 } };
+
+/** What a drill runtime needs of a sandbox: its URL and the credentials its env names. */
+export interface SandboxEndpoint {
+  url: string;
+  env(): Record<string, string>;
+}
+
+/** The AWS client factory against the sandbox, as the harness and the crash harness's worker process use it. */
+export function sandboxAws(sandbox: SandboxEndpoint, options: { onMutation?: AwsClientFactoryOptions['onMutation'] } = {}): AwsClientFactory {
+  const env = sandbox.env();
+  return new AwsClientFactory({
+    endpoint: sandbox.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: env['AWS_ACCESS_KEY_ID'] ?? '', secretAccessKey: env['AWS_SECRET_ACCESS_KEY'] ?? '' },
+    rateLimits: TEST_RATE_LIMITS,
+    ...(options.onMutation ? { callerAccountId: 'caller', onMutation: options.onMutation } : {}),
+  });
+}
+
+/** A drill runtime on the sandbox and Redis under `prefix`, its steps queued on `queues`. */
+export async function sandboxDrillRuntime(aws: AwsClientFactory, redis: Redis, queues: JobQueues, options: DrillHarnessOptions & { prefix: string }): Promise<{ runtime: DrillRuntime; organization: () => Promise<OrganizationSnapshot> }> {
+  let organization: Promise<OrganizationSnapshot> | undefined;
+  const getOrganization = () => (organization ??= discoverOrganization(aws));
+  const memberCredentials = new MemberCredentials(aws, { managementAccountId: (await getOrganization()).managementAccountId });
+  const runtime: DrillRuntime = {
+    redis,
+    prefix: options.prefix,
+    queue: { queueStep: async (payload, jobOptions) => void (await queues.submit(drillStepJob, payload, jobOptions)) },
+    clients: (jobId) => drillClients(aws, memberCredentials, jobId),
+    organization: getOrganization,
+    timeScale: options.timeScale ?? 1000,
+    pollMs: options.pollMs ?? 100,
+    leaseMs: TEST_LEASE_MS,
+    ...(options.holdTimeoutMs === undefined ? {} : { holdTimeoutMs: options.holdTimeoutMs }),
+  };
+  return { runtime, organization: getOrganization };
+}
+
+/** The lease of a step's place in the drill's guard in tests: a killed worker's hold lapses quickly. */
+export const TEST_LEASE_MS = 2000;
+
+export async function startDrillHarness(sandbox: SandboxEndpoint, prefix: string, options: DrillHarnessOptions = {}): Promise<DrillHarness> {
+  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  const queues = new JobQueues(redis, { prefix });
+  const aws = sandboxAws(sandbox);
+  const { runtime, organization: getOrganization } = await sandboxDrillRuntime(aws, redis, queues, { ...options, prefix });
+  const executor = new DrillExecutor(runtime);
+  const workers: Worker[] = [];
+  return {
+    redis,
+    queues,
+    aws,
+    control: new DrillControl(redis, queues),
+    executor,
+    organization: getOrganization,
+    async startWorker() {
+      const worker = new Worker(DRILLS_QUEUE, (job) => processDrillJob(executor, job), { connection: redis.duplicate(), prefix, concurrency: 8 });
+      worker.on('error', () => undefined);
+      await worker.waitUntilReady();
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.close()));
+      await queues.close();
+      aws.destroy();
+      redis.disconnect();
+    },
+  };
+}
+
