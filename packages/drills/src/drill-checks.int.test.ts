@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StartRecoveryCommand } from '@aws-sdk/client-drs';
-import { describe, expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { drsPlan, HEALTHY_BODY_PREFIX, type RunningSandbox } from '@orgshield/sandbox';
-import { drillTest } from '../test/drill-harness.js';
+import { withSandboxDrills } from '../test/drill-runtime.js';
 import type { DrillSource } from './drill-loader.js';
 
 /**
@@ -30,8 +30,8 @@ function makeCertificates(): { ca: string; otherCa: string; cert: string; key: s
 
 const certificates = makeCertificates();
 
-/** A drill over the three drill accounts' `web-N` servers; `waves` says what each checks. */
-function webDrill(sandbox: RunningSandbox, waves: unknown[], caFiles: Record<string, string> = {}): DrillSource {
+/** A drill over the three drill accounts' `web-N` servers (or those named); `waves` says what each checks. */
+function webDrill(sandbox: RunningSandbox, waves: unknown[], options: { caFiles?: Record<string, string>; hostnames?: string[] } = {}): DrillSource {
   const plan = drsPlan(sandbox.world);
   const networks = plan.drillAccountIds.map((accountId) => plan.networkOf(accountId, plan.drillRegion));
   const drill = {
@@ -39,18 +39,19 @@ function webDrill(sandbox: RunningSandbox, waves: unknown[], caFiles: Record<str
     name: 'checks',
     targets: { accounts: plan.drillAccountIds },
     regions: [plan.drillRegion],
-    servers: { hostnames: ['web-0.corp.example.com', 'web-1.corp.example.com', 'web-2.corp.example.com'] },
+    servers: { hostnames: options.hostnames ?? ['web-0.corp.example.com', 'web-1.corp.example.com', 'web-2.corp.example.com'] },
     waves,
     objectives: { rto: '1h', rpo: '1h' },
     isolation: { subnets: networks.map((n) => n.isolatedSubnet.id), securityGroups: networks.map((n) => n.isolatedSecurityGroup.id) },
   };
-  return { file: 'checks.yaml', text: JSON.stringify(drill, null, 2), caFiles };
+  return { file: 'checks.yaml', text: JSON.stringify(drill, null, 2), caFiles: options.caFiles ?? {} };
 }
 
-const httpsTest = drillTest.override({ sandboxOptions: { accounts: 12, ous: 4, seed: 1, timeScale: 0.001, drs: { tls: { cert: certificates.cert, key: certificates.key } } } });
+const SANDBOX = { accounts: 12, ous: 4, seed: 1, timeScale: 0.001 };
 
 describe('drill checks', () => {
-  httpsTest('HTTPS: the drill CA verifies the certificate; another CA, another name or no listener fail with the reason; without a CA the report says it did not verify', { timeout: 120_000 }, async ({ sandbox, harness }) => {
+  it('HTTPS: the drill CA verifies the certificate; another CA or another name fail with the reason; without a CA the report says it did not verify', { timeout: 120_000 }, () =>
+    withSandboxDrills({ sandbox: { ...SANDBOX, drs: { tls: { cert: certificates.cert, key: certificates.key } } } }, async (sandbox, harness) => {
     const https = { type: 'https', port: 8443, path: '/', expectStatus: 200, expectBody: HEALTHY_BODY_PREFIX };
     const source = webDrill(
       sandbox,
@@ -59,9 +60,8 @@ describe('drill checks', () => {
         { name: 'wrong-ca', servers: { hostnames: ['web-1.corp.example.com'] }, checks: [{ ...https, ca: 'other-ca.pem', serverName: 'app.drill.test' }], checkTimeout: '10m' },
         { name: 'wrong-name', servers: { hostnames: ['web-2.corp.example.com'] }, checks: [{ ...https, ca: 'ca.pem', serverName: 'intranet.drill.test' }], checkTimeout: '10m' },
       ],
-      { 'ca.pem': certificates.ca, 'other-ca.pem': certificates.otherCa },
+      { caFiles: { 'ca.pem': certificates.ca, 'other-ca.pem': certificates.otherCa } },
     );
-    await harness.startWorker();
     const { drillId } = await harness.control.submit(source);
     const state = await harness.control.waitUntilSettled(drillId, { timeoutMs: 90_000, pollMs: 100 });
     expect(state.status, state.message).toBe('completed');
@@ -81,19 +81,19 @@ describe('drill checks', () => {
       status: 'failed',
       reason: expect.stringMatching(/the certificate of 127\.\d+\.\d+\.\d+:8443 is not for intranet\.drill\.test \(ERR_TLS_CERT_ALTNAME_INVALID\)/),
     });
-  });
+    }));
 
   // 100x rather than 1000x: the other job's launch lasts about 10 s of real time, long enough to be in the way.
-  const heldTest = drillTest.override({ sandboxOptions: { accounts: 12, ous: 4, seed: 1, timeScale: 0.01 }, harnessOptions: { timeScale: 100 } });
+  const held = { sandbox: { ...SANDBOX, timeScale: 0.01 }, harness: { timeScale: 100 } };
 
-  heldTest('a server another DRS job holds is waited for, then launched once: never two launches at once', { timeout: 150_000 }, async ({ sandbox, harness }) => {
+  it('a server another DRS job holds is waited for, then launched once: never two launches at once', { timeout: 150_000 }, () =>
+    withSandboxDrills(held, async (sandbox, harness) => {
     const plan = drsPlan(sandbox.world);
     const account = plan.drillAccountIds[0] as string;
     const drs = harness.executor['runtime'].clients().drs(account, plan.drillRegion);
     const web = plan.servers.find((server) => server.accountId === account && server.hostname.startsWith('web-0'));
     const other = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [{ sourceServerID: web?.sourceServerID ?? '' }], tags: { owner: 'someone else' } }));
-    await harness.startWorker();
-    const { drillId } = await harness.control.submit(webDrill(sandbox, [{ name: 'all', servers: { hostnames: ['web-0.corp.example.com'] }, checks: [{ type: 'http', port: 8080 }] }]));
+    const { drillId } = await harness.control.submit(webDrill(sandbox, [{ name: 'all', checks: [{ type: 'http', port: 8080 }] }], { hostnames: ['web-0.corp.example.com'] }));
     const state = await harness.control.waitUntilSettled(drillId, { timeoutMs: 120_000, pollMs: 200 });
     expect(state.status, state.message).toBe('completed');
     const report = await harness.control.report(drillId);
@@ -108,18 +108,16 @@ describe('drill checks', () => {
     ]);
     const terminated = sandbox.requests().filter((entry) => entry.operation === 'TerminateRecoveryInstances').flatMap((entry) => entry.resources ?? []);
     expect(terminated).toEqual([report.servers[0]?.recoveryInstanceId]);
-  });
+    }));
 
-  const neverFreesTest = heldTest.override({ harnessOptions: { timeScale: 100, holdTimeoutMs: 60_000 } });
-
-  neverFreesTest('a server held longer than the drill waits is reported and not launched', { timeout: 150_000 }, async ({ sandbox, harness }) => {
+  it('a server held longer than the drill waits is reported and not launched', { timeout: 150_000 }, () =>
+    withSandboxDrills({ ...held, harness: { timeScale: 100, holdTimeoutMs: 60_000 } }, async (sandbox, harness) => {
     const plan = drsPlan(sandbox.world);
     const account = plan.drillAccountIds[0] as string;
     const drs = harness.executor['runtime'].clients().drs(account, plan.drillRegion);
     const web = plan.servers.find((server) => server.accountId === account && server.hostname.startsWith('web-0'));
     const other = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [{ sourceServerID: web?.sourceServerID ?? '' }] }));
-    await harness.startWorker();
-    const { drillId } = await harness.control.submit(webDrill(sandbox, [{ name: 'all', servers: { hostnames: ['web-0.corp.example.com'] } }]));
+    const { drillId } = await harness.control.submit(webDrill(sandbox, [{ name: 'all' }], { hostnames: ['web-0.corp.example.com'] }));
     const state = await harness.control.waitUntilSettled(drillId, { timeoutMs: 120_000, pollMs: 200 });
     expect(state.status, state.message).toBe('completed');
     const report = await harness.control.report(drillId);
@@ -128,5 +126,5 @@ describe('drill checks', () => {
     ]);
     expect(sandbox.requests().filter((entry) => entry.service === 'drs' && entry.operation === 'StartRecovery')).toHaveLength(1);
     expect(sandbox.requests().filter((entry) => entry.operation === 'TerminateRecoveryInstances')).toEqual([]);
-  });
+    }));
 });

@@ -1,8 +1,10 @@
 import { Worker, type Job } from 'bullmq';
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { discoverOrganization, MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
 import { AwsClientFactory, type AwsClientFactoryOptions } from '@orgshield/aws';
 import { JobQueues } from '@orgshield/jobs';
+import { startSandbox, type RunningSandbox, type SandboxOptions } from '@orgshield/sandbox';
 import { DRILLS_QUEUE, drillStartJob, drillStepJob } from '../src/drill-contracts.js';
 import { DrillControl } from '../src/drill-control.js';
 import { DrillExecutor, type DrillRuntime } from '../src/drill-executor.js';
@@ -120,3 +122,25 @@ export async function startDrillHarness(sandbox: SandboxEndpoint, prefix: string
   };
 }
 
+
+/**
+ * Runs `work` with a sandbox of its own, a drill harness on a fresh Redis prefix and one worker;
+ * closes both and deletes the prefix's keys after. For tests whose sandbox options differ from
+ * the `drillTest` fixture's (fixture overrides apply to the whole file).
+ */
+export async function withSandboxDrills(options: { sandbox: SandboxOptions; harness?: DrillHarnessOptions }, work: (sandbox: RunningSandbox, harness: DrillHarness) => Promise<void>): Promise<void> {
+  const sandbox = await startSandbox({ ...options.sandbox, port: 0 });
+  const prefix = `test:${randomBytes(6).toString('hex')}`;
+  const harness = await startDrillHarness(sandbox, prefix, options.harness ?? {});
+  try {
+    await harness.startWorker();
+    await work(sandbox, harness);
+  } finally {
+    await harness.close();
+    await sandbox.close();
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.unlink(...keys);
+    redis.disconnect();
+  }
+}
