@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { StartRecoveryCommand } from '@aws-sdk/client-drs';
 import { describe, expect, it } from 'vitest';
 import { drsPlan, HEALTHY_BODY_PREFIX, type RunningSandbox } from '@orgshield/sandbox';
-import { withSandboxDrills } from '../test/drill-runtime.js';
+import { sandboxWebDrill, withSandboxDrills } from '../test/drill-runtime.js';
 import type { DrillSource } from './drill-loader.js';
 
 /**
@@ -32,19 +32,7 @@ const certificates = makeCertificates();
 
 /** A drill over the three drill accounts' `web-N` servers (or those named); `waves` says what each checks. */
 function webDrill(sandbox: RunningSandbox, waves: unknown[], options: { caFiles?: Record<string, string>; hostnames?: string[] } = {}): DrillSource {
-  const plan = drsPlan(sandbox.world);
-  const networks = plan.drillAccountIds.map((accountId) => plan.networkOf(accountId, plan.drillRegion));
-  const drill = {
-    kind: 'Drill',
-    name: 'checks',
-    targets: { accounts: plan.drillAccountIds },
-    regions: [plan.drillRegion],
-    servers: { hostnames: options.hostnames ?? ['web-0.corp.example.com', 'web-1.corp.example.com', 'web-2.corp.example.com'] },
-    waves,
-    objectives: { rto: '1h', rpo: '1h' },
-    isolation: { subnets: networks.map((n) => n.isolatedSubnet.id), securityGroups: networks.map((n) => n.isolatedSecurityGroup.id) },
-  };
-  return { file: 'checks.yaml', text: JSON.stringify(drill, null, 2), caFiles: options.caFiles ?? {} };
+  return sandboxWebDrill(sandbox, { name: 'checks', ...options, fields: { waves } });
 }
 
 const SANDBOX = { accounts: 12, ous: 4, seed: 1, timeScale: 0.001 };

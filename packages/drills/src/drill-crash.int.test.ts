@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { crashAtEveryPoint, type CrashScenario } from '@orgshield/jobs';
 import { drsPlan, startSandbox, type RunningSandbox } from '@orgshield/sandbox';
-import { startDrillHarness, type DrillHarness } from '../test/drill-runtime.js';
+import { deletePrefix, startDrillHarness, type DrillHarness } from '../test/drill-runtime.js';
 import type { DrillSource } from './drill-loader.js';
 
 /**
@@ -85,10 +84,7 @@ function scenario(crashJob: string, options: { pollMs?: number } = {}): CrashSce
     async teardown({ harness, sandbox, prefix }) {
       await harness.close();
       await sandbox.close();
-      const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
-      const keys = await redis.keys(`${prefix}:*`);
-      if (keys.length > 0) await redis.unlink(...keys);
-      redis.disconnect();
+      await deletePrefix(prefix);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { drsPlan, startSandbox, type RunningSandbox, type SandboxOptions } from '@orgshield/sandbox';
-import { withSandboxDrills, type DrillHarness } from '../test/drill-runtime.js';
+import { sandboxWebDrill, withSandboxDrills, type DrillHarness } from '../test/drill-runtime.js';
 import { DrillInProgressError } from './drill-executor.js';
 import type { DrillSource } from './drill-loader.js';
 
@@ -12,22 +12,7 @@ import type { DrillSource } from './drill-loader.js';
 const SANDBOX: SandboxOptions = { accounts: 12, ous: 4, seed: 1, timeScale: 0.001, port: 0 };
 
 /** The three drill accounts' web servers, one wave, no checks. */
-function webDrill(sandbox: RunningSandbox, fields: Record<string, unknown> = {}): DrillSource {
-  const plan = drsPlan(sandbox.world);
-  const networks = plan.drillAccountIds.map((accountId) => plan.networkOf(accountId, plan.drillRegion));
-  const drill = {
-    kind: 'Drill',
-    name: 'org-wide',
-    targets: { accounts: plan.drillAccountIds },
-    regions: [plan.drillRegion],
-    servers: { hostnames: ['web-0.corp.example.com', 'web-1.corp.example.com', 'web-2.corp.example.com'] },
-    waves: [{ name: 'all' }],
-    objectives: { rto: '1h', rpo: '1h' },
-    isolation: { subnets: networks.map((n) => n.isolatedSubnet.id), securityGroups: networks.map((n) => n.isolatedSecurityGroup.id) },
-    ...fields,
-  };
-  return { file: 'org-wide.yaml', text: JSON.stringify(drill, null, 2), caFiles: {} };
-}
+const webDrill = (sandbox: RunningSandbox, fields: Record<string, unknown> = {}): DrillSource => sandboxWebDrill(sandbox, { name: 'org-wide', fields });
 
 /** A sandbox and a harness for one test; `broken` accounts answer every DescribeSourceServers with a 500. */
 async function withDrills(options: { broken?: (sandbox: RunningSandbox) => string[] }, work: (sandbox: RunningSandbox, harness: DrillHarness) => Promise<void>): Promise<void> {

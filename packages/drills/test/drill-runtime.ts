@@ -4,11 +4,12 @@ import { Redis } from 'ioredis';
 import { discoverOrganization, MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
 import { AwsClientFactory, type AwsClientFactoryOptions } from '@orgshield/aws';
 import { JobQueues } from '@orgshield/jobs';
-import { startSandbox, type RunningSandbox, type SandboxOptions } from '@orgshield/sandbox';
+import { drsPlan, startSandbox, type RunningSandbox, type SandboxOptions } from '@orgshield/sandbox';
 import { DRILLS_QUEUE, drillStartJob, drillStepJob } from '../src/drill-contracts.js';
 import { DrillControl } from '../src/drill-control.js';
 import { DrillExecutor, type DrillRuntime } from '../src/drill-executor.js';
 import { drillClients } from '../src/drs-live.js';
+import type { DrillSource } from '../src/drill-loader.js';
 
 /**
  * What the integration tests run a drill with: the real clients against a sandbox, Redis under
@@ -138,9 +139,35 @@ export async function withSandboxDrills(options: { sandbox: SandboxOptions; harn
   } finally {
     await harness.close();
     await sandbox.close();
-    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length > 0) await redis.unlink(...keys);
-    redis.disconnect();
+    await deletePrefix(prefix);
   }
+}
+
+/** Deletes every Redis key of a test's prefix. */
+export async function deletePrefix(prefix: string): Promise<void> {
+  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.unlink(...keys);
+  redis.disconnect();
+}
+
+/**
+ * A drill file over the sandbox's three drill accounts, isolated in their drill subnets: the
+ * `web-N` servers (or `hostnames`), one wave without checks unless `fields` says otherwise.
+ */
+export function sandboxWebDrill(sandbox: RunningSandbox, options: { name: string; hostnames?: string[]; fields?: Record<string, unknown>; caFiles?: Record<string, string> }): DrillSource {
+  const plan = drsPlan(sandbox.world);
+  const networks = plan.drillAccountIds.map((accountId) => plan.networkOf(accountId, plan.drillRegion));
+  const drill = {
+    kind: 'Drill',
+    name: options.name,
+    targets: { accounts: plan.drillAccountIds },
+    regions: [plan.drillRegion],
+    servers: { hostnames: options.hostnames ?? ['web-0.corp.example.com', 'web-1.corp.example.com', 'web-2.corp.example.com'] },
+    waves: [{ name: 'all' }],
+    objectives: { rto: '1h', rpo: '1h' },
+    isolation: { subnets: networks.map((n) => n.isolatedSubnet.id), securityGroups: networks.map((n) => n.isolatedSecurityGroup.id) },
+    ...options.fields,
+  };
+  return { file: `${options.name}.yaml`, text: JSON.stringify(drill, null, 2), caFiles: options.caFiles ?? {} };
 }
