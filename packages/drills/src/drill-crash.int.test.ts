@@ -97,7 +97,7 @@ describe.concurrent('a drill step killed at every crash point', () => {
   it('start (planning): a fresh worker plans and completes the drill', { timeout: 900_000 }, async () => {
     const run = await crashAtEveryPoint(scenario('^drill\\.run\\.start:'), {
       expectedPoints: ['redis:orgshieldRunCreate <run>', 'redis:multi set <run>', 'redis:orgshieldRunTransition state', 'redis:hset meta', 'redis:addStandardJob wait'],
-      only: sample(false),
+      sample: sample(false),
     });
     expect(run.crashedAt.length).toBe(LONG ? 5 : 2);
   });
@@ -108,7 +108,7 @@ describe.concurrent('a drill step killed at every crash point', () => {
         'redis:multi xadd events',
         'redis:addStandardJob wait',
         'redis:addDelayedJob marker',
-      ], only: sample(false) });
+      ], sample: sample(false) });
     expect(run.crashedAt.length).toBeGreaterThan(0);
   });
 
@@ -119,7 +119,7 @@ describe.concurrent('a drill step killed at every crash point', () => {
         'redis:orgshieldRunComplete inflight',
         'redis:multi hset steps',
         'redis:multi xadd events',
-      ], only: sample(true) });
+      ], sample: sample(true) });
     expect(run.crashedAt).toEqual(run.points);
   });
 
@@ -134,7 +134,7 @@ describe.concurrent('a drill step killed at every crash point', () => {
         'redis:orgshieldDrillAddHistory history-written',
         'redis:orgshieldRunTransition state',
         'redis:addStandardJob wait',
-      ], only: sample(false) });
+      ], sample: sample(false) });
     expect(run.crashedAt.length).toBeGreaterThan(0);
   });
 
@@ -146,7 +146,7 @@ describe.concurrent('a drill step killed at every crash point', () => {
         'redis:orgshieldRunComplete inflight',
         'redis:multi xadd events',
         'redis:addDelayedJob marker',
-      ], only: sample(true) });
+      ], sample: sample(true) });
     expect(run.crashedAt).toEqual(run.points);
   });
 });

@@ -2,8 +2,7 @@ import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } fro
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { randomUUID } from 'node:crypto';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { StepGuardLostError, type RunRetention } from '@orgshield/jobs';
-import type { Redis } from 'ioredis';
+import { StepGuardLostError, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import { checkName, runCheckOnce } from './check-runner.js';
 import { parseDrillSource, type DrillSource } from './drill-loader.js';
 import { initialRun, measureServer, SETTLED_SERVER, type ServerRun } from './drill-measure.js';
@@ -27,7 +26,7 @@ export interface DrillStepQueue {
 }
 
 export interface DrillRuntime {
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of the drill state's Redis keys (the queue prefix). */
   prefix: string;
   queue: DrillStepQueue;

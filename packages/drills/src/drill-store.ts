@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { OrgshieldError } from '@orgshield/errors';
-import { RunStateStore, type CreateOutcome, type RunRetention } from '@orgshield/jobs';
+import { RunStateStore, type CreateOutcome, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import type { DrillSource } from './drill-loader.js';
 import type { ServerRun } from './drill-measure.js';
 import type { DrillPlan } from './drill-plan.js';
@@ -119,7 +118,7 @@ export class DrillStore {
   private readonly historyCommands: HistoryCommands;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly prefix = 'orgshield',
     options: { retention?: RunRetention } = {},
   ) {
@@ -200,7 +199,7 @@ export class DrillStore {
     await multi.exec();
   }
 
-  private writeRuns(multi: ReturnType<Redis['multi']>, id: string, runs: readonly ServerRun[]): void {
+  private writeRuns(multi: ReturnType<RedisClient['multi']>, id: string, runs: readonly ServerRun[]): void {
     if (runs.length === 0) return;
     const key = this.runState.runKey(id, 'servers');
     multi.hset(key, Object.fromEntries(runs.map((run) => [serverField(run), JSON.stringify(run)]))).pexpire(key, this.runState.retention.runsMs);
