@@ -141,10 +141,12 @@ describe.concurrent('a drill step killed at every crash point', () => {
   it('cleanup: a fresh worker sends no second TerminateRecoveryInstances for the same instances', { timeout: 900_000 }, async () => {
     const run = await crashAtEveryPoint(scenario('^drill\\.run\\.step:cleanup$'), { expectedPoints: [
         'redis:orgshieldRunUnderWay inflight',
+        'redis:orgshieldLockAcquire <run>',
         'redis:orgshieldRunEnter state',
         'aws:drs:TerminateRecoveryInstances',
         'redis:orgshieldRunComplete inflight',
         'redis:multi xadd events',
+        'redis:orgshieldLockRelease <run>',
         'redis:addDelayedJob marker',
       ], sample: sample(true) });
     expect(run.crashedAt).toEqual(run.points);

@@ -2,7 +2,7 @@ import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } fro
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { randomUUID } from 'node:crypto';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { StepGuardLostError, type RedisClient, type RunRetention } from '@orgshield/jobs';
+import { StepGuardLostError, type LockLease, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import { checkName, runCheckOnce } from './check-runner.js';
 import { parseDrillSource, type DrillSource } from './drill-loader.js';
 import { initialRun, measureServer, SETTLED_SERVER, type ServerRun } from './drill-measure.js';
@@ -433,16 +433,8 @@ export class DrillExecutor {
     await this.queue(record.id, 'cleanup', 0, delay);
   }
 
-  /**
-   * Terminates exactly this drill's recovery instances: drills (`isDrill`) launched by a job
-   * this drill recorded, never another's, and follows each termination job to its end. Safe
-   * to run again: it re-reads the instances and DRS's terminate jobs before it sends one. It
-   * first waits for launches under way (a launch records its job as it leaves the guard), and
-   * each TerminateRecoveryInstances is sent inside the guard, only while the drill's status is
-   * still the one this look started from.
-   */
-  private async cleanup(record: DrillRecord, state: DrillState, payload: DrillStepPayload): Promise<string> {
-    await this.store.runState.waitForSteps(record.id, { pollMs: Math.min(200, this.pollMs()) });
+  /** One look of the cleanup under its lock: terminations sent now, and whether any is still under way. */
+  private async terminateOnce(record: DrillRecord, state: DrillState, payload: DrillStepPayload, lease: LockLease): Promise<{ waiting: boolean; terminated: string[]; skipped?: string }> {
     const launches = await this.store.launches(record.id);
     const ourJobs = new Set(launches.map((launch) => launch.jobId));
     const terminations = await this.store.terminations(record.id);
@@ -472,18 +464,37 @@ export class DrillExecutor {
       if (ours.length === 0) continue;
       for (const chunk of chunks(ours, 200)) {
         const guarded = await this.store.runState.guarded(record.id, { status: state.status, generation: state.generation, member: this.guardMember(record.id, 'cleanup', payload), ttlMs: this.runtime.leaseMs ?? 30_000 }, async (guard) => {
+          await lease.assertHeld();
           const job = (await drs.send(new TerminateRecoveryInstancesCommand({ recoveryInstanceIDs: chunk }))).job;
           if (!job?.jobID) throw new OrgshieldError('UnexpectedAwsAnswer', `DRS TerminateRecoveryInstances answered without a job in ${accountId}/${region}; check the endpoint (AWS_ENDPOINT_URL).`);
           const termination: TerminationRecord = { accountId, region, jobId: job.jobID, recoveryInstanceIds: chunk, at: this.now() };
-          if (!(await guard.complete({ part: 'terminations', field: job.jobID, value: JSON.stringify(termination) }))) throw new StepGuardLostError(record.id, `cleanup lost its place in the drill's guard after job ${job.jobID}`);
+          if (!(await guard.complete({ part: 'terminations', field: job.jobID, value: JSON.stringify(termination), lease }))) throw new StepGuardLostError(record.id, `cleanup lost its place in the drill's guard after job ${job.jobID}`);
           return termination;
         });
         // Another cleanup (an operator's) moved the drill on: it carries on from here.
-        if (!guarded.entered) return `skipped: drill is ${guarded.status}`;
+        if (!guarded.entered) return { waiting, terminated, skipped: `skipped: drill is ${guarded.status}` };
         await this.store.addEvent(record.id, { level: 'info', message: `cleanup: TerminateRecoveryInstances job ${guarded.value.jobId} for ${chunk.length} instances in ${accountId}/${region}` });
       }
       waiting = true;
     }
+    return { waiting, terminated };
+  }
+
+  /**
+   * Terminates exactly this drill's recovery instances: drills (`isDrill`) launched by a job
+   * this drill recorded, never another's, and follows each termination job to its end. Safe
+   * to run again: it re-reads the instances and DRS's terminate jobs before it sends one. It
+   * first waits for launches under way (a launch records its job as it leaves the guard), and
+   * each TerminateRecoveryInstances is sent inside the guard, only while the drill's status is
+   * still the one this look started from.
+   */
+  private async cleanup(record: DrillRecord, state: DrillState, payload: DrillStepPayload): Promise<string> {
+    await this.store.runState.waitForSteps(record.id, { pollMs: Math.min(200, this.pollMs()) });
+    // One look at a time: a second cleanup (an operator's, or one queued again after a crash)
+    // waits here, then re-reads the instances and DRS's terminate jobs the first one left.
+    const look = await this.store.locks.withLock(`cleanup:${record.id}`, (lease) => this.terminateOnce(record, state, payload, lease), { ttlMs: this.runtime.leaseMs ?? 30_000 });
+    if (look.skipped) return look.skipped;
+    const { waiting, terminated } = look;
     if (waiting) return this.again(record.id, 'cleanup', payload.round, 'terminating', this.pollMs());
 
     const runs = await this.store.runs(record.id);

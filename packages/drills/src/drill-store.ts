@@ -1,5 +1,5 @@
 import { OrgshieldError } from '@orgshield/errors';
-import { RunStateStore, type CreateOutcome, type RedisClient, type RunRetention } from '@orgshield/jobs';
+import { FencedLocks, RunStateStore, type CreateOutcome, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import type { DrillSource } from './drill-loader.js';
 import type { ServerRun } from './drill-measure.js';
 import type { DrillPlan } from './drill-plan.js';
@@ -115,6 +115,8 @@ interface HistoryCommands {
  */
 export class DrillStore {
   readonly runState: RunStateStore<DrillRecord, DrillState, DrillEvent>;
+  /** The cleanup's lock: one look of a drill's cleanup at a time, so two never terminate the same instances. */
+  readonly locks: FencedLocks;
   private readonly historyCommands: HistoryCommands;
 
   constructor(
@@ -128,6 +130,7 @@ export class DrillStore {
       releasedStatuses: RELEASED_DRILL_STATUSES,
       ...(options.retention ? { retention: options.retention } : {}),
     });
+    this.locks = new FencedLocks(redis, `${prefix}:drills`);
     if (!('orgshieldDrillAddHistory' in redis)) redis.defineCommand('orgshieldDrillAddHistory', { lua: ADD_HISTORY_LUA });
     this.historyCommands = redis as unknown as HistoryCommands;
   }
