@@ -13,7 +13,7 @@ import type { RateLimit } from './rate-limits.js';
  * per second, "slow start"), so a quota five times the configured rate is found in seconds;
  * the first throttle halves the rate, since it was overshooting. After that the bucket
  * remembers the rate it was cut from (where the service last said no): below 85% of it, it
- * climbs back quickly (as TCP CUBIC does towards its last window); from there it probes by 1%
+ * climbs back by 10% a second (as TCP CUBIC does towards its last window); from there it probes by 1%
  * per second, and each throttle cuts it by 10%. A cycle then lasts about ten seconds, spent
  * mostly just under the quota, which lets the service's bucket refill: measured on a 5,000-
  * account rollout, probing by 5% and cutting by 15% threw away 3-4% of the calls on throttles,
@@ -37,8 +37,13 @@ export const BUCKET_TUNING = {
   slowStartPerSecond: Math.LN2,
   /** Growth per second after the first throttle, near the rate that was throttled: about 1%. */
   probePerSecond: 0.01,
-  /** Growth per second back up to `recoverShare` of the rate that was throttled (after a deep cut). */
-  recoverPerSecond: Math.LN2 / 2,
+  /**
+   * Growth per second back up to `recoverShare` of the rate that was throttled, after the deep
+   * first cut. Slow start may have overshot the quota well beyond double (a bucket grows while
+   * callers queue, before the service has pushed back), so this climbs by 10% a second, not
+   * faster: at 35% a 5,000-account rollout kept overshooting for ten seconds.
+   */
+  recoverPerSecond: 0.1,
   recoverShare: 0.85,
   /** The first throttle ends slow start, which overshot by up to its own doubling. */
   firstSlowdown: 0.5,

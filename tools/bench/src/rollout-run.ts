@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -188,6 +188,9 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
     await sandbox.close();
     await deletePrefix(redis, `${prefix}:`);
     redis.disconnect();
+    // BENCH_REQUEST_LOG=<file> keeps the sandbox's request log, to study the run's timing
+    const keep = process.env['BENCH_REQUEST_LOG'];
+    if (keep) copyFileSync(requestLog, keep);
     rmSync(dir, { recursive: true, force: true });
   }
 }
