@@ -3,7 +3,8 @@
  * worker processes (apps/worker/dist/main.js, as deployed) on one Redis, timed from submit to
  * settled. The fan-out and scale-out benchmarks both run it.
  *
- * The rollout: two policies (regional WAF baseline, Shield Advanced) in every region asked,
+ * The rollout: two policies (regional WAF baseline, Shield Advanced) in every region asked, over
+ * the accounts of the top-level OUs (see rolloutScope),
  * regions in parallel, three waves as the demo has them: a canary OU in audit mode, everyone
  * in audit mode (gates halt on a violation reason, so every non-compliant account's
  * GetComplianceDetail is read: the per-account fan-out), everyone remediated (a count gate).
@@ -15,7 +16,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { discoverOrganization, saveSnapshot } from '@orgshield/accounts';
+import { discoverOrganization, saveSnapshot, type OrganizationSnapshot } from '@orgshield/accounts';
 import { AwsClientFactory, type RateLimits } from '@orgshield/aws';
 import { FIREWALL_QUEUE, firewallRolloutStepJob, readRolloutSource, RolloutControl, type RolloutStepQueue } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
@@ -55,7 +56,19 @@ export interface RolloutRunResult {
   putPolicy: { planned: number; answered: number };
 }
 
-function policyFiles(regions: readonly string[]): Record<string, string> {
+/**
+ * The rollout's scope is the top-level OUs but `Suspended`: accounts directly under the root
+ * cannot be named as an OU, and FMS takes at most 200 single accounts per policy, so an `all`
+ * scope over the sandbox's 5,000 accounts (hundreds under the root) does not plan.
+ */
+function rolloutScope(snapshot: OrganizationSnapshot): { scope: string[]; canary: string } {
+  const top = snapshot.ous.filter((ou) => ou.parentId === snapshot.root.id && ou.name !== 'Suspended');
+  const canary = top.find((ou) => ou.name === 'Policy Staging') ?? top[0];
+  if (!canary) throw new Error('the sandbox organization has no top-level OU to roll out to; give --ous 5 or more.');
+  return { scope: top.map((ou) => ou.id), canary: canary.id };
+}
+
+function policyFiles(regions: readonly string[], { scope, canary }: { scope: string[]; canary: string }): Record<string, string> {
   const list = `[${regions.join(', ')}]`;
   return {
     'policies/regional-waf.yaml': `name: bench-waf-baseline
@@ -79,11 +92,11 @@ regions: ${list}
     'rollout.yaml': `kind: Rollout
 name: bench-fan-out
 policies: [policies/regional-waf.yaml, policies/regional-shield.yaml]
-scope: { all: true }
+scope: { ous: [${scope.join(', ')}] }
 regions: { order: ${list}, concurrency: parallel, failureTolerance: { count: 0 } }
 waves:
   - name: canary-audit
-    targets: { ous: [Root/Policy Staging] }
+    targets: { ous: [${canary}] }
     mode: audit
     soakTime: 500ms
     gates: { haltOnViolationReasons: [RESOURCE_INCORRECT_WEB_ACL], timeout: 30m }
@@ -123,10 +136,11 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
   try {
     // Untimed: the organization snapshot the rollout plans against, as `org sync` leaves it.
     const setupClients = new AwsClientFactory({ ...sandbox.clientConfig(), rateLimits: { 'organizations:*': { rate: 5000, burst: 5000 } } });
-    await saveSnapshot(redis, await discoverOrganization(setupClients), { keyPrefix: `${prefix}:` });
+    const snapshot = await discoverOrganization(setupClients);
+    await saveSnapshot(redis, snapshot, { keyPrefix: `${prefix}:` });
     setupClients.destroy();
 
-    for (const [file, text] of Object.entries(policyFiles(options.regions))) {
+    for (const [file, text] of Object.entries(policyFiles(options.regions, rolloutScope(snapshot)))) {
       mkdirSync(join(dir, file, '..'), { recursive: true });
       writeFileSync(join(dir, file), text);
     }
