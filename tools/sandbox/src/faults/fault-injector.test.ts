@@ -84,7 +84,7 @@ describe('FaultInjector', () => {
 
   it('throttles about throttleRate of the requests whatever their rate, before any other fault', () => {
     const faults = new FaultInjector({ operations: { 'fms:*': { throttleRate: 0.1, errorRate: 0.02, resetRate: 0.01 } } }, mulberry32(11));
-    const kinds = Array.from({ length: 5000 }, () => faults.decide('fms', 'PutPolicy', 'a', 0).kind);
+    const kinds = Array.from({ length: 5000 }, () => faults.decide({ service: 'fms', operation: 'PutPolicy', accountId: 'a', region: 'us-east-1' }, 0).kind);
     const count = (kind: string) => kinds.filter((k) => k === kind).length;
     expect(count('throttle')).toBeGreaterThan(400);
     expect(count('throttle')).toBeLessThan(600);
