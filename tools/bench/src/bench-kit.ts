@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { connectRedis as connectQueueRedis } from '@orgshield/jobs';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -29,10 +29,16 @@ export function countArg(name: string, value: string | undefined): number {
   return parsed;
 }
 
-/** orgshield's own connection (as BullMQ needs it); an unreachable Redis is one sentence and exit code 1. */
+/**
+ * orgshield's own connection (as BullMQ needs it) to one Redis: the benchmarks measure against
+ * one node. An unreachable Redis, or a cluster, is one sentence and exit code 1.
+ */
 export async function connectRedis(url = REDIS_URL): Promise<Redis> {
   try {
-    return await connectQueueRedis(url);
+    const redis = await connectQueueRedis(url);
+    if (redis instanceof Redis) return redis;
+    await redis.quit();
+    throw new Error(`REDIS_URL points at a Redis Cluster; the benchmarks run against one Redis node: give its redis:// URL.`);
   } catch (error) {
     console.error(error instanceof Error ? error.message : String(error));
     process.exit(1);
