@@ -8,7 +8,11 @@
  * regions in parallel, three waves as the demo has them: a canary OU in audit mode, everyone
  * in audit mode (gates halt on a violation reason, so every non-compliant account's
  * GetComplianceDetail is read: the per-account fan-out), everyone remediated (a count gate).
- * The sandbox's FMS evaluates 0.3 s after a change (time scale 0.001).
+ * The sandbox's FMS evaluates 3 s after a change (time scale 0.01). Not faster: a gate takes
+ * "after the change" from the clock once PutPolicy has answered, so on a loaded machine (load
+ * average 35) an answer that takes longer than the evaluation delay to be processed leaves the
+ * gate waiting for an evaluation that never comes (seen at 0.3 s, time scale 0.001; on AWS the
+ * delay is minutes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -130,7 +134,7 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
   const dir = mkdtempSync(join(tmpdir(), 'orgshield-bench-rollout-'));
   const requestLog = join(dir, 'requests.jsonl');
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
-  const sandbox = await startSandbox({ port: 0, accounts: options.accounts, ous: options.ous, seed: options.seed, timeScale: 0.001, requestLog, faults: options.faults });
+  const sandbox = await startSandbox({ port: 0, accounts: options.accounts, ous: options.ous, seed: options.seed, timeScale: 0.01, requestLog, faults: options.faults });
   const workers: ChildProcess[] = [];
   const queues = new JobQueues(redis, { prefix });
   try {
