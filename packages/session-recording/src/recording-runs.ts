@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { OrgshieldError } from '@orgshield/errors';
-import { DEFAULT_RUN_RETENTION, FencedLocks, RunStateStore, type RunRetention } from '@orgshield/jobs';
+import { DEFAULT_RUN_RETENTION, FencedLocks, RunStateStore, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import type { RecordingSource } from './recording-loader.js';
 
 /**
@@ -78,7 +77,7 @@ export class RecordingRuns {
   private readonly base: string;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     prefix = 'orgshield',
     options: { retention?: RunRetention } = {},
   ) {
