@@ -44,7 +44,7 @@ export { RolloutControl } from './rollout-control.js';
 export type { RolloutView, RolloutSummary } from './rollout-control.js';
 export { RolloutSchedules } from './rollout-schedules.js';
 export type { RolloutScheduleInfo } from './rollout-schedules.js';
-export { RolloutStore, SETTLED_STATUSES } from './rollout-store.js';
+export { RELEASED_STATUSES, RolloutStore, SETTLED_STATUSES } from './rollout-store.js';
 export type { RolloutStatus, RolloutState, RolloutRecord, StepRecord, StepOutcome, RolloutEvent, PreviousPolicy, ScheduleRun } from './rollout-store.js';
 export { summarizeWaves, DEMO_ROLLOUT_FILE } from './rollout-summary.js';
 export type { WaveSummary } from './rollout-summary.js';

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { withAwsCallContext } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { DEFAULT_QUEUE_PREFIX, parsePayload, type AnyContract, type JobProgress } from '@orgshield/jobs';
+import { DEFAULT_QUEUE_PREFIX, parsePayload, skipOf, type AnyContract, type JobProgress } from '@orgshield/jobs';
 
 /** Failures that another attempt cannot fix: the job fails at once instead of retrying. */
 const UNRECOVERABLE_CODES = new Set(['CredentialsMissing', 'InvalidConfig']);
@@ -53,7 +53,17 @@ export interface WorkerServiceOptions {
   concurrency?: Partial<Record<string, number>>;
   /** How long shutdown waits for running jobs before it lets BullMQ's stall handling take them. */
   shutdownTimeoutMs?: number;
-  onJobFinished?: (event: { name: string; queue: string; ok: boolean; durationMs: number }) => void;
+  onJobFinished?: (event: JobFinishedEvent) => void;
+}
+
+/** How a job ended: done, failed (this attempt), or skipped (it ran and chose not to act; its result says why). */
+export type JobOutcome = 'completed' | 'failed' | 'skipped';
+
+export interface JobFinishedEvent {
+  name: string;
+  queue: string;
+  outcome: JobOutcome;
+  durationMs: number;
 }
 
 /**
@@ -109,11 +119,13 @@ export class WorkerService {
         }),
       );
       const checked = registration.contract.result.parse(result);
-      this.options.onJobFinished?.({ name: job.name, queue, ok: true, durationMs: Date.now() - started });
-      logger.info({ durationMs: Date.now() - started }, 'job completed');
+      const skip = skipOf(checked);
+      this.options.onJobFinished?.({ name: job.name, queue, outcome: skip ? 'skipped' : 'completed', durationMs: Date.now() - started });
+      if (skip) logger.warn({ durationMs: Date.now() - started, reason: skip.reason, blockedBy: skip.blockedBy }, 'job skipped');
+      else logger.info({ durationMs: Date.now() - started }, 'job completed');
       return checked;
     } catch (error) {
-      this.options.onJobFinished?.({ name: job.name, queue, ok: false, durationMs: Date.now() - started });
+      this.options.onJobFinished?.({ name: job.name, queue, outcome: 'failed', durationMs: Date.now() - started });
       const message = error instanceof Error ? error.message : String(error);
       logger.warn({ err: message, code: error instanceof OrgshieldError ? error.code : undefined }, 'job failed');
       if (error instanceof OrgshieldError && (error.exitCode === EXIT_CODES.badInput || UNRECOVERABLE_CODES.has(error.code))) {
