@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { AwsClientFactory, parseRateLimits, RedisAuditTrail, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
+import { AwsClientFactory, parseRateLimits, RedisAuditTrail, RedisRateLimiter, type AwsCallObserver, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
@@ -22,7 +22,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger): Runtime {
+/** `observer` sees every AWS call the runtime's clients make (the worker's metrics). */
+export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger, options: { observer?: AwsCallObserver } = {}): Runtime {
   const keyPrefix = `${config.ORGSHIELD_QUEUE_PREFIX}:`;
   // The limiter gets its own connection with bounded retries: while Redis is away it paces calls
   // in-process instead of waiting, which BullMQ's never-give-up connection would make it do.
@@ -35,6 +36,7 @@ export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger
   const clients = new AwsClientFactory({
     rateLimiter: new RedisRateLimiter(limiterRedis, { keyPrefix }),
     rateLimits: configuredRateLimits(config),
+    ...(options.observer ? { observer: options.observer } : {}),
     // Every mutating call, before and after, to the hash-chained trail and the log; never credentials.
     onMutation: async (entry: MutationAuditEntry) => {
       logger.info({ audit: entry }, 'aws mutation');
