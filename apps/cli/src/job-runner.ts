@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { pino } from 'pino';
 import { connectRedis, JobQueues, type AnyContract, type JobProgress } from '@orgshield/jobs';
-import { createRuntime, loadWorkerConfig, processorsFor, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker-runtime';
+import { createRuntime, decodeAwsSettings, describeAwsSettings, formatAwsSettings, loadWorkerConfig, processorsFor, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker-runtime';
 import { note } from './cli-kit.js';
 import { progressLine } from './progress-line.js';
 
@@ -58,7 +58,15 @@ export async function withLocalWorker<T>(session: CliSession, options: LocalWork
   let local: WorkerService | undefined;
   let runtime: Runtime | undefined;
   try {
-    if (options.local && (await queues.workerCount(queue)) === 0) {
+    const workers = options.local ? await queues.workerNames(queue) : [];
+    if (workers.length > 0) {
+      // The job runs on the worker's AWS settings, which may not be this shell's: say whose.
+      const theirs = [...new Set(workers.map((name) => decodeAwsSettings(name)).map((settings) => (settings ? formatAwsSettings(settings) : 'settings not announced')))];
+      const mine = formatAwsSettings(describeAwsSettings());
+      note(
+        `${workers.length} worker(s) connected to the "${queue}" queue run the jobs with their own AWS settings (${theirs.join('; ')})${theirs.length === 1 && theirs[0] === mine ? ', the same as this shell' : `, not this shell's (${mine})`}`,
+      );
+    } else if (options.local) {
       note(`no worker is connected to the "${queue}" queue: running its jobs in this process`);
       // The job's own failure reaches the user as one sentence; the worker's log only with --debug.
       const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }, pino.destination(2));

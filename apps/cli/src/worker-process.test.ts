@@ -87,19 +87,27 @@ describe('the worker process (end to end)', () => {
     expect(sync.stderr).not.toContain('no worker is connected');
     expect(sync.stderr).toContain('organization synced: 30 accounts');
     expect(output.log).toContain('"job":"org.sync"');
+    // The CLI says the job ran on the worker's AWS settings, and whether they are the shell's.
+    const endpoint = new URL(env['AWS_ENDPOINT_URL'] ?? '').origin;
+    const settings = `region ${env['AWS_REGION']} (AWS_REGION), credentials from environment variables (AWS_ACCESS_KEY_ID), endpoint ${endpoint}`;
+    expect(sync.stderr).toContain(`1 worker(s) connected to the "org" queue run the jobs with their own AWS settings (${settings}), the same as this shell`);
+    const elsewhere = await runCli(['org', 'sync', '--wait'], { ...env, AWS_REGION: 'ap-south-2', AWS_ACCESS_KEY_ID: '', AWS_PROFILE: 'audit' });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect(elsewhere.stderr).toContain(`(${settings}), not this shell's (region ap-south-2 (AWS_REGION), credentials from profile audit (AWS_PROFILE), endpoint ${endpoint})`);
+    expect(elsewhere.stderr).not.toContain(env['AWS_SECRET_ACCESS_KEY'] ?? 'no secret');
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(metrics).toMatch(/orgshield_jobs_total\{kind="org.sync",outcome="completed"\} 1/);
+    expect(metrics).toMatch(/orgshield_jobs_total\{kind="org.sync",outcome="completed"\} 2/);
     // A schedule fires on the worker: org.sync every second (six-field cron, seconds first).
     const scheduled = await runCli(['schedule', 'set', 'every-second', '--cron', '* * * * * *', 'org-sync'], env);
     expect(scheduled.code, scheduled.stderr).toBe(0);
-    let completed = 1;
+    let completed = 2;
     for (let i = 0; i < 60 && completed < 3; i++) {
       await new Promise((r) => setTimeout(r, 500));
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       completed = Number(/orgshield_jobs_total\{kind="org.sync",outcome="completed"\} (\d+)/.exec(text)?.[1] ?? 0);
     }
-    expect(completed).toBeGreaterThanOrEqual(3);
+    expect(completed).toBeGreaterThanOrEqual(4);
     expect(output.log).toContain('"requestedBy":"schedule:every-second"');
     expect((await runCli(['schedule', 'remove', 'every-second'], env)).code).toBe(0);
 

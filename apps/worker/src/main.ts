@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { connectRedis, JobQueues } from '@orgshield/jobs';
-import { QUEUE_NAMES, createRuntime, drillServerSamples, loadWorkerConfig, processorsFor, rolloutAccountSamples, WorkerService } from '@orgshield/worker-runtime';
+import { QUEUE_NAMES, createRuntime, describeAwsSettings, encodeAwsSettings, drillServerSamples, loadWorkerConfig, processorsFor, rolloutAccountSamples, WorkerService } from '@orgshield/worker-runtime';
 import { queueDepth, startWorkerHttp, WorkerMetrics } from './worker-http.js';
 
 /** How long /readyz waits for Redis to answer a PING before it says not ready. */
@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   });
   const runtime = createRuntime(config, redis, logger, { observer: metrics });
   const service = new WorkerService({
+    // A CLI that hands this worker a job says whose AWS settings it runs on: these (no secret).
+    name: encodeAwsSettings(describeAwsSettings()),
     connection: redis,
     logger,
     prefix,

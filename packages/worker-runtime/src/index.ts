@@ -9,3 +9,5 @@ export { WorkerConfigSchema, loadWorkerConfig } from './worker-config.js';
 export type { WorkerConfig } from './worker-config.js';
 export { drillServerSamples, rolloutAccountSamples } from './run-metrics.js';
 export type { RunGaugeSample } from './run-metrics.js';
+export { decodeAwsSettings, describeAwsSettings, encodeAwsSettings, formatAwsSettings } from './aws-settings.js';
+export type { AwsSettings } from './aws-settings.js';

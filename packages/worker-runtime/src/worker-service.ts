@@ -49,6 +49,8 @@ export interface WorkerServiceOptions {
   logger: Logger;
   processors: ProcessorRegistration[];
   prefix?: string;
+  /** The workers' name (BullMQ stores it on each job and in the connection name that getWorkers lists). */
+  name?: string;
   /** Jobs each queue runs at once; defaults to 1 per queue. */
   concurrency?: Partial<Record<string, number>>;
   /** How long shutdown waits for running jobs before it lets BullMQ's stall handling take them. */
@@ -94,6 +96,7 @@ export class WorkerService {
         prefix,
         concurrency: this.options.concurrency?.[queue] ?? 1,
         autorun: false,
+        ...(this.options.name ? { name: this.options.name } : {}),
       });
       worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
       this.workers.push(worker);
