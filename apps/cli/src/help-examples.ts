@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Command } from 'commander';
 
 /**
@@ -91,7 +92,8 @@ export function helpText(command: Command): string {
 export function addExamples(program: Command): void {
   const visit = (command: Command) => {
     const examples = HELP_EXAMPLES[commandPath(command)];
-    if (examples && command.listenerCount('afterHelp') === 0) {
+    // A Command is an EventEmitter (addHelpText listens for 'afterHelp'); its types do not say so.
+    if (examples && (command as unknown as EventEmitter).listenerCount('afterHelp') === 0) {
       command.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((line) => `  $ ${line}`).join('\n')}\n`);
     }
     command.commands.forEach(visit);

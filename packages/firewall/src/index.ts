@@ -49,3 +49,4 @@ export type { RolloutStatus, RolloutState, RolloutRecord, StepRecord, StepOutcom
 export { summarizeWaves, DEMO_ROLLOUT_FILE } from './rollout-summary.js';
 export type { WaveSummary } from './rollout-summary.js';
 export { FIREWALL_AWS_OPERATIONS } from './aws-operations.js';
+export { withOuIds } from './scope-paths.js';
