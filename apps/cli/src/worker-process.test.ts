@@ -102,7 +102,7 @@ describe('the worker process (end to end)', () => {
     const scheduled = await runCli(['schedule', 'set', 'every-second', '--cron', '* * * * * *', 'org-sync'], env);
     expect(scheduled.code, scheduled.stderr).toBe(0);
     let completed = 2;
-    for (let i = 0; i < 60 && completed < 3; i++) {
+    for (let i = 0; i < 60 && completed < 4; i++) {
       await new Promise((r) => setTimeout(r, 500));
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       completed = Number(/orgshield_jobs_total\{kind="org.sync",outcome="completed"\} (\d+)/.exec(text)?.[1] ?? 0);
