@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../test/run-cli.js';
 
 describe('orgshield demo (what npm start runs)', () => {
-  it('syncs the sandbox organization, investigates a seeded finding, runs a staged rollout to full compliance and a measured DR drill', async () => {
+  it('syncs the sandbox organization, investigates a seeded finding, runs a staged rollout to full compliance and a measured DR drill, sets up session recording and audits it', async () => {
     const reports = mkdtempSync(join(tmpdir(), 'orgshield-demo-'));
     const result = await runCli(['demo'], { REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', ORGSHIELD_REPORT_DIR: reports }, { timeoutMs: 240_000 });
     expect(result.stderr).not.toContain('orgshield:');
@@ -38,5 +38,14 @@ describe('orgshield demo (what npm start runs)', () => {
     const drillReport = /drill report: (.+)$/m.exec(out)?.[1];
     expect(drillReport && drillReport.startsWith(reports)).toBe(true);
     expect(readFileSync(drillReport ?? '', 'utf8')).toContain('Drill demo-dr');
+
+    // Session recording: set up in a clean account (the image made in between), then the audit
+    // finds the seeded fleet that records nothing and the sessions whose recording is missing.
+    expect(out).toMatch(/setup demo-recording-setup-\S+: blocked; 1 account\(s\) wait for the image/);
+    expect(out).toMatch(/setup demo-recording-setup-\S+: completed\n/);
+    expect(out).toMatch(/audit demo-recording-audit-\S+: \d+ finding\(s\)/);
+    expect(out).toMatch(/\d{12}\s+recorded-fleet\s+recording/);
+    expect(out).toMatch(/\d{12}\s+plain-fleet\s+not-recording/);
+    expect(out).toMatch(/[1-9]\d* of \d+ sessions left no recording/);
   }, 300_000);
 });

@@ -4,14 +4,16 @@ import type { Command } from 'commander';
 import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand } from '@aws-sdk/client-guardduty';
 import { loadSnapshot, MemberCredentials, orgSyncJob } from '@orgshield/accounts';
 import { investigationRunJob } from '@orgshield/investigations';
-import { drsPlan, HEALTHY_BODY_PREFIX, incidentPlan, startSandbox } from '@orgshield/sandbox';
+import { drsPlan, HEALTHY_BODY_PREFIX, incidentPlan, recordingPlan, startSandbox } from '@orgshield/sandbox';
 import { readDrillSource, renderDrillHtml, serverLine } from '@orgshield/drills';
+import { loadRecording, recordingAuditJob, recordingSetupJob, RecordingRuns, type AuditRunResult } from '@orgshield/session-recording';
 import { withDrillControl } from './drill-command.js';
 import { formatTable, integerOption, note } from './cli-kit.js';
 import { runDemoRollout } from './demo-rollout.js';
 import { openSession, runJob, type CliSession } from './job-runner.js';
 import { connectOrStartRedis } from './local-redis.js';
 import { renderTree } from './org-command.js';
+import { printTargets, submitRun } from './recording-command.js';
 import { localClients, withRolloutControl } from './rollout-command.js';
 
 /**
@@ -38,7 +40,11 @@ export function configureDemoCommand(program: Command): void {
       process.env['ORGSHIELD_DRILL_POLL_MS'] = '100';
       // The sandbox enforces no quota unless given faults, so the demo lets the client go faster
       // than the conservative defaults it uses against AWS.
-      process.env['ORGSHIELD_RATE_LIMITS'] ??= JSON.stringify({ 'organizations:*': { rate: 100, burst: 100 }, 'fms:*': { rate: 50, burst: 50 } });
+      process.env['ORGSHIELD_RATE_LIMITS'] ??= JSON.stringify({
+        'organizations:*': { rate: 100, burst: 100 },
+        'fms:*': { rate: 50, burst: 50 },
+        ...Object.fromEntries(['appstream', 's3', 'iam', 'secretsmanager'].map((service) => [`${service}:*`, { rate: 100, burst: 100 }])),
+      });
       note(`sandbox organization: ${options.accounts} accounts, ${options.ous} OUs at ${sandbox.url}; Redis at ${redis.url}`);
       const session = await openSession();
       try {
@@ -46,6 +52,7 @@ export function configureDemoCommand(program: Command): void {
         await demoInvestigation(session, sandbox);
         await demoRollout(session);
         await demoDrill(session, sandbox);
+        await demoRecording(session, sandbox);
       } finally {
         const keys = await session.redis.keys(`${session.config.ORGSHIELD_QUEUE_PREFIX}:*`);
         if (keys.length > 0) await session.redis.del(...keys);
@@ -176,4 +183,62 @@ async function demoDrill(session: CliSession, sandbox: Awaited<ReturnType<typeof
   const html = join(dir, `${report.drillId}.html`);
   await writeFile(html, renderDrillHtml(report));
   process.stdout.write(`drill file: ${resolve(file)}\ndrill report: ${resolve(html)}\n`);
+}
+
+/** A recording file for the sandbox's recording region and `accounts`. */
+function demoRecordingYaml(region: string, accounts: string[]): string {
+  return [
+    '# Records every session of the administrators\' stack; written by `npm start` for the sandbox.',
+    'kind: SessionRecording',
+    'name: demo-recording',
+    `targets: { accounts: [${accounts.map((id) => `"${id}"`).join(', ')}] }`,
+    `regions: [${region}]`,
+    'bucket: { name: "orgshield-recordings-{account}-{region}", encryption: SSE-KMS, retentionDays: 90, prefix: recordings/ }',
+    'capture: { framesPerSecond: 5, segmentSeconds: 60 }',
+    'sessionScripts: { waitingTime: 30 }',
+    'appstream:',
+    '  platform: linux',
+    '  imageBuilder: { name: demo-recording-builder, baseImageName: AppStream-AmazonLinux2-06-17-2024 }',
+    '  imageName: demo-recording-image',
+    '  fleet: { name: recorded-fleet, type: ALWAYS_ON, instanceType: stream.standard.medium, capacity: { desired: 2 } }',
+    '  stack: { name: admin-stack }',
+    '  users: [{ userName: demo.admin@example.com }]',
+    '',
+  ].join('\n');
+}
+
+async function demoRecording(session: CliSession, sandbox: Awaited<ReturnType<typeof startSandbox>>): Promise<void> {
+  const plan = recordingPlan(sandbox.world);
+  const seeded = new Set(plan.accounts.map((account) => account.accountId));
+  const management = sandbox.world.org.managementAccountId;
+  const account = sandbox.world.snapshot().accounts.find((candidate) => candidate.status === 'ACTIVE' && candidate.id !== management && !seeded.has(candidate.id))?.id;
+  if (!account) throw new Error('the sandbox has no clean account to set recording up in');
+  note(`\n== 5. session recording: set up in account ${account}, then audited with the three accounts already recording`);
+  const dir = session.config.ORGSHIELD_REPORT_DIR;
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'demo-recording.yaml');
+  await writeFile(file, demoRecordingYaml(plan.region, [account]));
+  const loaded = await loadRecording(file);
+  // The audit also looks at the three seeded accounts: one has a fleet that records nothing, and
+  // each has sessions whose recording never arrived.
+  const auditFile = join(dir, 'demo-recording-audit.yaml');
+  await writeFile(auditFile, demoRecordingYaml(plan.region, [account, ...seeded]));
+  const setup = () => submitRun(loaded, { kind: 'setup', requestedBy: 'demo', waitSeconds: 5 }, recordingSetupJob, { wait: true, output: 'table' });
+  const first = await setup();
+  process.stdout.write(`setup ${first?.runId}: ${first?.status}; ${first?.blocked.length} account(s) wait for the image made with Image Assistant\n`);
+  // Image Assistant has no API: the sandbox's stand-in makes the image on the builder setup started.
+  const control = (path: string, body: Record<string, unknown>) => fetch(`${sandbox.url}/_sandbox/${path}`, { method: 'POST', body: JSON.stringify({ accountId: account, region: plan.region, ...body }) });
+  await control('appstream/images', { builderName: 'demo-recording-builder', imageName: 'demo-recording-image', tags: { 'orgshield:session-recording': 'v1' } });
+  await control('appstream/images/finish', { imageName: 'demo-recording-image' });
+  const second = await setup();
+  if (!second) throw new Error('the recording setup returned no result');
+  process.stdout.write(`setup ${second.runId}: ${second.status}\n`);
+  printTargets(second);
+  const audit = await submitRun(await loadRecording(auditFile), { kind: 'audit', requestedBy: 'demo', days: 7 }, recordingAuditJob, { wait: true, output: 'table' }, (runs: RecordingRuns, runId) => runs.result<AuditRunResult>(runId));
+  if (!audit) throw new Error('the recording audit returned no result');
+  process.stdout.write(`audit ${audit.runId}: ${audit.findings} finding(s)\n`);
+  process.stdout.write(formatTable(['ACCOUNT', 'FLEET', 'VERDICT', 'WHY'], audit.report.fleets.map((fleet) => [fleet.account, fleet.fleet, fleet.verdict, fleet.reasons.join('; ')])));
+  process.stdout.write(`${audit.report.sessionsWithoutRecording.length} of ${audit.report.sessionsChecked} sessions left no recording:\n`);
+  process.stdout.write(formatTable(['ACCOUNT', 'SESSION', 'USER PSEUDONYM', 'SEEN IN'], audit.report.sessionsWithoutRecording.map((s) => [s.account, s.sessionId, s.userPseudonym.slice(0, 16), s.source])));
+  process.stdout.write(`recording files: ${resolve(file)}, ${resolve(auditFile)}\n`);
 }

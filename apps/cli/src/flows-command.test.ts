@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -101,11 +101,58 @@ describe('orgshield flows analyze (end to end)', () => {
     [['--from', 'yesterday'], 'orgshield: --from yesterday is not an ISO 8601 time such as 2025-06-01T10:00:00Z.\n'],
     [['--protocol', 'gopher'], 'orgshield: --protocol gopher is not tcp, udp, icmp, icmpv6 or a protocol number (0 to 255).\n'],
     [['--eni', 'eth0'], 'orgshield: ENI eth0 is not a network interface id such as eni-0a1b2c3d4e5f60718.\n'],
+    [['--vpc-cidr', '10.0.0.0/16', '--vpc-cidr', '10.1.0.0/40'], 'orgshield: VPC range 10.1.0.0/40 is not a CIDR such as 10.0.0.0/16.\n'],
+    [['--vpc-cidr', '10.0.0.0'], 'orgshield: VPC range 10.0.0.0 is not a CIDR such as 10.0.0.0/16.\n'],
   ])('refuses %j with exit code 2 and one sentence', async (flags, message) => {
     const result = await runCli(['flows', 'analyze', logs, ...flags], {});
     expect(result.code).toBe(2);
     expect(result.stderr).toBe(message);
     expect(result.stdout).toBe('');
+  });
+
+  it('takes thresholds from a file: a lower floor finds a smaller upload; a misspelt or bad field is located, with "did you mean", exit 2', async () => {
+    const upload = join(dir, 'upload');
+    await writeFlowLogFiles({
+      seed: 5, from, to: at(6), recordsPerMinute: 60, localIp: LOCAL, incidents: [{ kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(3), bytes: 60e6 }],
+    }, { dir: upload, files: 2 });
+    const kinds = async (extra: string[]) => {
+      const run = await runCli(['flows', 'analyze', upload, '--local-ip', LOCAL, '--output', 'json', ...extra], {});
+      expect([run.code, run.stderr]).toEqual([0, '']);
+      return (JSON.parse(run.stdout) as { findings: { kind: string; evidence: { metrics: Record<string, number> } }[] }).findings;
+    };
+    expect((await kinds([])).filter((f) => f.kind === 'exfiltration')).toEqual([]);
+    const file = join(dir, 'thresholds.yaml');
+    await writeFile(file, 'exfiltration:\n  minBytes: 52428800\n');
+    const found = (await kinds(['--thresholds', file])).filter((f) => f.kind === 'exfiltration');
+    expect(found.map((f) => f.evidence.metrics.minBytes)).toEqual([52428800]);
+
+    await writeFile(file, 'exfiltration:\n  minBytes: 52428800\n  asymetry: 4\nddos:\n  factor: -1\n');
+    const bad = await runCli(['flows', 'analyze', upload, '--local-ip', LOCAL, '--thresholds', file], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toBe(
+      `${file}:5:11 ddos.factor: must be more than 0, not -1\n` +
+      `${file}:3:3 exfiltration.asymetry: unknown field "asymetry" (did you mean "asymmetry"?)\n` +
+      `orgshield: The thresholds file ${file} has 2 problems (listed above); nothing was analysed.\n`,
+    );
+    const missing = await runCli(['flows', 'analyze', upload, '--thresholds', join(dir, 'none.yaml')], {});
+    expect([missing.code, missing.stderr]).toEqual([2, `orgshield: The flow thresholds file ${join(dir, 'none.yaml')} does not exist; check the path.\n`]);
+  });
+
+  it('fails with exit 1 and says why when nothing was analysed: no --local-ip on default-format logs, or a file of junk lines', async () => {
+    const noDirection = await runCli(['flows', 'analyze', logs], {});
+    expect(noDirection.code).toBe(1);
+    expect(noDirection.stdout).toBe('');
+    expect(noDirection.stderr.trimEnd().split('\n').at(-1)).toBe(
+      "orgshield: Nothing was analysed: the 6 files have no flow-direction field, so without --local-ip no record can be told in from out; give the instance's addresses with --local-ip.",
+    );
+    const junk = join(dir, 'junk');
+    await mkdir(junk);
+    await writeFile(join(junk, 'junk.log'), 'hello\nthis is not a flow log\n\x00\x01\x02\n');
+    const result = await runCli(['flows', 'analyze', junk, '--local-ip', LOCAL, '--output', 'json'], {});
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trimEnd().split('\n').at(-1)).toMatch(/^orgshield: Nothing was analysed: (no line of the 1 file is a flow-log record|every one of the 1 file was skipped)/);
   });
 
   it('refuses a path that does not exist and an S3 URL', async () => {

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/errors';
+import { InvalidInputError, OrgshieldError } from '@orgshield/errors';
 import {
-  analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, formatBytes, protocolName, writeConversationsCsv, writeFlowAnalysisJson,
-  writeFlowReport,
+  analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, type FlowThresholds, flowThresholdsSchema, formatBytes, protocolName,
+  writeConversationsCsv, writeFlowAnalysisJson, writeFlowReport,
 } from '@orgshield/investigations/flow-logs';
-import { choiceOption, formatTable, integerOption, note } from './cli-kit.js';
+import { parseYamlWithSchema, readInputFile, SpecFileError } from '@orgshield/spec-files';
+import { choiceOption, formatTable, integerOption, note, refusingSpecProblems } from './cli-kit.js';
 
 const FLOW_OUTPUT_FORMATS = ['table', 'json', 'csv'] as const;
 type FlowOutputFormat = (typeof FLOW_OUTPUT_FORMATS)[number];
@@ -28,6 +29,33 @@ interface AnalyzeFlags {
   limit: number;
   /** Megabytes. */
   memory?: number;
+  vpcCidr?: string[];
+  thresholds?: string;
+}
+
+/** The thresholds file: YAML or JSON, every problem located (`file:line:col path: message`). */
+async function loadThresholds(file: string): Promise<FlowThresholds> {
+  const text = await readInputFile(file, 'flow thresholds');
+  const parsed = parseYamlWithSchema(text, file, flowThresholdsSchema);
+  if (!parsed.ok) throw new SpecFileError(parsed.problems, { code: 'InvalidFlowThresholds', what: 'the thresholds file' });
+  return parsed.value;
+}
+
+/**
+ * Why an analysis that read no record at all analysed nothing, in one sentence: files it
+ * had to skip (no flow-direction and no --local-ip, no interface-id for --eni, a format
+ * without a needed field), or lines none of which is a record.
+ */
+function nothingAnalysed(analysis: FlowAnalysis): string {
+  const files = `${analysis.files} file${analysis.files === 1 ? '' : 's'}`;
+  const codes = new Set(analysis.problems.map((p) => p.code));
+  const noDirection = analysis.problems.some((p) => p.code === 'missing-field' && p.message.includes('no flow-direction field'));
+  if (noDirection) {
+    return `Nothing was analysed: the ${files} have no flow-direction field, so without --local-ip no record can be told in from out; give the instance's addresses with --local-ip.`;
+  }
+  if (codes.has('missing-field') || codes.has('unsupported-file')) return `Nothing was analysed: every one of the ${files} was skipped (the warnings above say why).`;
+  if (analysis.problemCount > 0) return `Nothing was analysed: no line of the ${files} is a flow-log record (${analysis.problemCount} problems; the warnings above list them).`;
+  return `Nothing was analysed: the ${files} hold no flow-log records.`;
 }
 
 /** `a,b` and repeated flags alike: `--local-ip a,b --local-ip c`. */
@@ -78,6 +106,7 @@ function options(flags: AnalyzeFlags): FlowAnalysisOptions {
     ...(to === undefined ? {} : { to }),
     ...(flags.bucket === undefined ? {} : { bucketSeconds: flags.bucket * 60 }),
     ...(flags.memory === undefined ? {} : { memory: flags.memory * 1024 * 1024 }),
+    ...(flags.vpcCidr === undefined ? {} : { vpcCidrs: flags.vpcCidr }),
     filters,
   };
 }
@@ -155,6 +184,8 @@ export function configureFlowsCommand(program: Command): void {
     .option('--output <format>', 'table, json or csv (one row per conversation)', choiceOption('--output', FLOW_OUTPUT_FORMATS), 'table')
     .option('--limit <rows>', 'conversations shown in the table', integerOption('--limit', 1, 100000), 20)
     .option('--memory <MB>', 'memory budget of the whole run; past it the conversation table spills to a temporary folder (default 256)', integerOption('--memory', 64, 1048576))
+    .option('--vpc-cidr <cidrs>', "the VPC's address ranges, comma-separated or repeated: large transfers to them are internal-transfer, not exfiltration (default: the private ranges)", commaList)
+    .option('--thresholds <file>', 'YAML or JSON overriding detector thresholds, e.g. `exfiltration: { minBytes: 52428800 }` (the package README lists every one)')
     .action(async (paths: string[], flags: AnalyzeFlags) => {
       const remote = paths.find((path) => path.startsWith('s3://'));
       if (remote !== undefined) {
@@ -163,11 +194,17 @@ export function configureFlowsCommand(program: Command): void {
       const progress = process.stderr.isTTY
         ? (p: { filesDone: number; filesTotal: number | null }) => process.stderr.write(`\rread ${p.filesDone} of ${p.filesTotal ?? '?'} files`)
         : undefined;
-      const analysis = await analyzeFlowLogs({ paths }, { ...options(flags), ...(progress === undefined ? {} : { onProgress: progress }) });
+      const thresholds = flags.thresholds === undefined
+        ? undefined
+        : await refusingSpecProblems(`The thresholds file ${flags.thresholds}`, 'nothing was analysed', () => loadThresholds(flags.thresholds!));
+      const analysis = await analyzeFlowLogs({ paths }, {
+        ...options(flags), ...(thresholds === undefined ? {} : { thresholds }), ...(progress === undefined ? {} : { onProgress: progress }),
+      });
       try {
         if (progress !== undefined) process.stderr.write('\n');
         for (const problem of analysis.problems) note(`warning: ${problem.message}`);
         if (analysis.problemCount > analysis.problems.length) note(`warning: ${analysis.problemCount} problems in all; the listed ones are the first of each file.`);
+        if (analysis.records.total === 0) throw new OrgshieldError('NothingAnalysed', nothingAnalysed(analysis));
         if (flags.report !== undefined) {
           const written = await writeFlowReport(flags.report, buildFlowReport(analysis), analysis.conversations);
           note(`report: ${written.html}\nreport: ${written.markdown}\nreport: ${written.json}\nreport: ${written.csv}`);

@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { pino } from 'pino';
-import { connectRedis, JobQueues, type AnyContract, type JobProgress } from '@orgshield/jobs';
+import { connectRedis, JobQueues, type AnyContract, type JobProgress, type RedisClient } from '@orgshield/jobs';
 import { createRuntime, decodeAwsSettings, describeAwsSettings, formatAwsSettings, loadWorkerConfig, processorsFor, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker-runtime';
 import { note } from './cli-kit.js';
 import { progressLine } from './progress-line.js';
@@ -9,7 +8,7 @@ import { progressLine } from './progress-line.js';
 /** The Redis connection and configuration a command works with; close() when done. */
 export interface CliSession {
   config: WorkerConfig;
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   close(): Promise<void>;
 }
@@ -76,6 +75,7 @@ export async function withLocalWorker<T>(session: CliSession, options: LocalWork
         logger,
         prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
         processors: processorsFor(runtime, [queue]),
+        leaseMs: session.config.ORGSHIELD_LEASE_MS,
         shutdownTimeoutMs: 5_000,
       });
       await local.start();

@@ -1,11 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { Redis } from 'ioredis';
 import { OrgshieldError } from '@orgshield/errors';
-import { connectRedis, DEFAULT_REDIS_URL, redactUrl } from '@orgshield/jobs';
+import { connectRedis, DEFAULT_REDIS_URL, redactUrl, type RedisClient } from '@orgshield/jobs';
 
 export interface LocalRedis {
-  redis: Redis;
+  redis: RedisClient;
   url: string;
   /** Stops the private server, if this process started one. */
   stop(): Promise<void>;
@@ -47,7 +46,7 @@ export async function connectOrStartRedis(): Promise<LocalRedis> {
     { stdio: 'ignore' },
   );
   const privateUrl = `redis://127.0.0.1:${port}`;
-  let redis: Redis | undefined;
+  let redis: RedisClient | undefined;
   for (let attempt = 0; attempt < 50 && !redis; attempt++) {
     await new Promise((r) => setTimeout(r, 100));
     redis = await connectRedis(privateUrl, 500).catch(() => undefined);

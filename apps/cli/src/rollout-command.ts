@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import { AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, InvalidInputError, OrgshieldError } from '@orgshield/errors';
 import { discoverOrganization, loadSnapshot, saveSnapshot, type OrganizationSnapshot } from '@orgshield/accounts';
@@ -21,7 +20,7 @@ import {
   type RolloutState,
   type RolloutView,
 } from '@orgshield/firewall';
-import { connectRedis, JobQueues } from '@orgshield/jobs';
+import { connectRedis, JobQueues, type RedisClient } from '@orgshield/jobs';
 import { bullmqStepQueue, configuredRateLimits, loadWorkerConfig, workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, refusingSpecProblems, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
@@ -37,7 +36,7 @@ export function localClients(env: NodeJS.ProcessEnv = process.env): AwsClientFac
  * `refresh` or there is none; then a walk of the organization, stored for the next plan (and
  * the workers). Without Redis, a walk.
  */
-async function organizationForPlan(aws: AwsClientFactory, store: { redis: Redis; keyPrefix: string } | undefined, refresh: boolean): Promise<OrganizationSnapshot> {
+async function organizationForPlan(aws: AwsClientFactory, store: { redis: RedisClient; keyPrefix: string } | undefined, refresh: boolean): Promise<OrganizationSnapshot> {
   if (store && !refresh) {
     const stored = await loadSnapshot(store.redis, { keyPrefix: store.keyPrefix });
     if (stored) {
@@ -62,7 +61,7 @@ async function organizationForPlan(aws: AwsClientFactory, store: { redis: Redis;
  * Plans a rollout here, as a worker would, so a bad target ("OU ... is not in the organization")
  * is refused before anything is queued. Prints its notes (regions that come from the specs).
  */
-async function planHere(loaded: LoadedRollout, options: { redis?: Redis; keyPrefix: string; refresh: boolean }): Promise<RolloutPlan> {
+async function planHere(loaded: LoadedRollout, options: { redis?: RedisClient; keyPrefix: string; refresh: boolean }): Promise<RolloutPlan> {
   const aws = localClients();
   try {
     const store = options.redis ? { redis: options.redis, keyPrefix: options.keyPrefix } : undefined;
@@ -74,7 +73,7 @@ async function planHere(loaded: LoadedRollout, options: { redis?: Redis; keyPref
 }
 
 /** Redis if it answers within 1.5 s (a plan needs none; it only makes it faster). */
-async function redisIfAnswering(url: string): Promise<Redis | undefined> {
+async function redisIfAnswering(url: string): Promise<RedisClient | undefined> {
   return connectRedis(url, 1500).catch(() => {
     note('Redis does not answer: no stored organization snapshot to plan against');
     return undefined;

@@ -4,11 +4,13 @@ import { InvalidInputError } from '@orgshield/errors';
 import { drillScheduledJob, parseDrillSource, readDrillSource } from '@orgshield/drills';
 import { readRolloutSource, RolloutSchedules } from '@orgshield/firewall';
 import { JobQueues, JobSchedules } from '@orgshield/jobs';
+import { RecordingRuns, recordingAuditJob } from '@orgshield/session-recording';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession } from './job-runner.js';
+import { loadOrRefuse } from './recording-command.js';
 
-/** What can be scheduled: org-wide rollouts, DR drills, and refreshing the organization snapshot. */
-const SCHEDULE_KINDS = ['rollout', 'drill', 'org-sync'] as const;
+/** What can be scheduled: org-wide rollouts, DR drills, recording audits, and refreshing the organization snapshot. */
+const SCHEDULE_KINDS = ['rollout', 'drill', 'recording-audit', 'org-sync'] as const;
 
 /** Statuses in which a rollout waits for an operator; a schedule behind one is stuck. */
 const STUCK_STATUSES: readonly string[] = ['halted', 'failed', 'paused'];
@@ -16,13 +18,14 @@ const STUCK_STATUSES: readonly string[] = ['halted', 'failed', 'paused'];
 interface Schedules {
   rollouts: RolloutSchedules;
   jobs: JobSchedules;
+  recordings: RecordingRuns;
 }
 
 async function withSchedules<T>(work: (schedules: Schedules) => Promise<T>): Promise<T> {
   const session = await openSession();
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await work({ rollouts: new RolloutSchedules(session.redis, queues), jobs: new JobSchedules(queues) });
+    return await work({ rollouts: new RolloutSchedules(session.redis, queues), jobs: new JobSchedules(queues), recordings: new RecordingRuns(session.redis, session.config.ORGSHIELD_QUEUE_PREFIX) });
   } finally {
     await queues.close();
     await session.close();
@@ -37,7 +40,7 @@ export function configureScheduleCommand(program: Command): void {
     .description('create or replace a schedule: a rollout re-applies its file as it is now (correcting drift); org-sync refreshes the organization snapshot')
     .argument('<name>', 'the schedule name (letters, digits, "-" and "_")')
     .argument('<kind>', `what to run: ${SCHEDULE_KINDS.join(', ')}`)
-    .argument('[file]', 'for a rollout: the rollout file; it and its policy files are stored with the schedule')
+    .argument('[file]', 'for a rollout: the rollout file (it and its policy files are stored with the schedule); for a drill or a recording-audit: its file')
     .requiredOption('--cron <expression>', 'when to run, e.g. "0 3 * * *"')
     .option('--tz <zone>', 'the time zone of the cron expression, e.g. Europe/Paris; default UTC')
     .action(async (name: string, kind: string, file: string | undefined, options: { cron: string; tz?: string }) => {
@@ -64,6 +67,17 @@ export function configureScheduleCommand(program: Command): void {
         });
         return;
       }
+      if (kind === 'recording-audit') {
+        if (file === undefined) throw new InvalidInputError('a recording-audit schedule needs its recording file (schedule set NAME --cron EXPR recording-audit FILE).');
+        // The file is stored in Redis; each firing carries only its id (the file names users).
+        const { source, recording } = await loadOrRefuse(file);
+        await withSchedules(async ({ jobs, recordings }) => {
+          const fileId = await recordings.storeFile(source);
+          const info = await jobs.set(recordingAuditJob, kind, name, timing, { fileId, schedule: name });
+          note(`schedule ${info.name}: recording audit of ${recording.name} ${when(info.cron, info.tz, info.next)}`);
+        });
+        return;
+      }
       if (file === undefined) throw new InvalidInputError('a rollout schedule needs its rollout file (schedule set NAME --cron EXPR rollout FILE).');
       const source = await readRolloutSource(file);
       await withSchedules(async ({ rollouts }) => {
@@ -79,7 +93,7 @@ export function configureScheduleCommand(program: Command): void {
     .action(async (options: { output: OutputFormat }) =>
       withSchedules(async ({ rollouts, jobs }) => {
         const rolloutList = await rollouts.list();
-        const syncList = [...(await jobs.list(orgSyncJob, 'org-sync')), ...(await jobs.list(drillScheduledJob, 'drill'))].map(({ name, kind, cron, tz, next }) => ({ kind, name, cron, ...(tz ? { tz } : {}), ...(next ? { next } : {}) }));
+        const syncList = [...(await jobs.list(orgSyncJob, 'org-sync')), ...(await jobs.list(drillScheduledJob, 'drill')), ...(await jobs.list(recordingAuditJob, 'recording-audit'))].map(({ name, kind, cron, tz, next }) => ({ kind, name, cron, ...(tz ? { tz } : {}), ...(next ? { next } : {}) }));
         if (options.output === 'json') return printJson([...rolloutList.map((info) => ({ kind: 'rollout', ...info })), ...syncList]);
         // LAST RUN is what the firing did when it fired; NOW is where that rollout stands today.
         const lastRun = (run: (typeof rolloutList)[number]['lastRun']) => (run ? `${run.at} ${run.status}${run.blockedBy ? ` (blocked by ${run.blockedBy})` : ''}` : '-');
@@ -87,7 +101,7 @@ export function configureScheduleCommand(program: Command): void {
         process.stdout.write(
           formatTable(['NAME', 'KIND', 'CRON', 'TZ', 'WHAT', 'NEXT', 'LAST RUN', 'NOW'], [
             ...rolloutList.map((s) => [s.name, 'rollout', s.cron, s.tz ?? 'UTC', s.rollout, s.next ?? '-', lastRun(s.lastRun), now(s.current)]),
-            ...syncList.map((s) => [s.name, s.kind, s.cron, s.tz ?? 'UTC', s.kind === 'drill' ? 'drill' : 'organization snapshot', s.next ?? '-', '-', '-']),
+            ...syncList.map((s) => [s.name, s.kind, s.cron, s.tz ?? 'UTC', s.kind === 'org-sync' ? 'organization snapshot' : s.kind, s.next ?? '-', '-', '-']),
           ]),
         );
         for (const { name, current } of rolloutList) {
@@ -105,7 +119,7 @@ export function configureScheduleCommand(program: Command): void {
     .argument('<name>', 'the schedule name')
     .action(async (name: string) =>
       withSchedules(async ({ rollouts, jobs }) => {
-        if (!(await jobs.remove(orgSyncJob, 'org-sync', name)) && !(await jobs.remove(drillScheduledJob, 'drill', name))) await rollouts.remove(name);
+        if (!(await jobs.remove(orgSyncJob, 'org-sync', name)) && !(await jobs.remove(drillScheduledJob, 'drill', name)) && !(await jobs.remove(recordingAuditJob, 'recording-audit', name))) await rollouts.remove(name);
         note(`schedule ${name} removed`);
       }),
     );

@@ -7,48 +7,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
 import { freePort } from '../../../vitest.global-setup.js';
-import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnWorker, writeTorClientFinding, type CliResult } from '../test/run-cli.js';
+import { deleteQueuePrefix, redisContents, runCli, sandboxCliEnv, spawnWorker, startWorker, writeTorClientFinding, type CliResult } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-
-/** The built worker, its log (stdout and stderr) and its exit, once it says it is ready. */
-async function startWorker(env: Record<string, string>) {
-  const worker = spawnWorker(env);
-  const output = { log: '' };
-  worker.stdout.on('data', (d: Buffer) => (output.log += d.toString()));
-  worker.stderr.on('data', (d: Buffer) => (output.log += d.toString()));
-  const exited = new Promise<number | null>((resolve) => worker.on('close', resolve));
-  for (let i = 0; i < 100 && !output.log.includes('orgshield worker ready'); i++) await new Promise((r) => setTimeout(r, 200));
-  expect(output.log).toContain('orgshield worker ready');
-  return { worker, output, exited };
-}
-
-/** Every key under `prefix` and every value in it, whatever the type, as text to search. */
-async function redisContents(prefix: string): Promise<string> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    const keys = await redis.keys(`${prefix}*`);
-    const parts: string[] = [];
-    for (const key of keys) {
-      const type = await redis.type(key);
-      // 'none': the key expired or BullMQ removed it between KEYS and TYPE.
-      const value =
-        type === 'none' ? []
-        : type === 'string' ? [await redis.get(key)]
-        : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat()
-        : type === 'list' ? await redis.lrange(key, 0, -1)
-        : type === 'set' ? await redis.smembers(key)
-        : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES')
-        : type === 'stream' ? (await redis.xrange(key, '-', '+')).flat(2)
-        : [`<unread type ${type}>`];
-      parts.push(key, ...value.map(String));
-    }
-    expect(parts.join('\n')).not.toContain('<unread type');
-    return parts.join('\n');
-  } finally {
-    await redis.quit();
-  }
-}
 
 /** Every file under `dir`, as text. */
 async function folderContents(dir: string): Promise<string> {

@@ -53,6 +53,18 @@ export function spawnWorker(env: Record<string, string | undefined>): ChildProce
   return spawn(process.execPath, [workerMain], { cwd: repoRoot, env: userEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** The built worker, its log (stdout and stderr) and its exit, once it says it is ready. */
+export async function startWorker(env: Record<string, string>) {
+  const worker = spawnWorker(env);
+  const output = { log: '' };
+  worker.stdout.on('data', (d: Buffer) => (output.log += d.toString()));
+  worker.stderr.on('data', (d: Buffer) => (output.log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => worker.on('close', resolve));
+  for (let i = 0; i < 100 && !output.log.includes('orgshield worker ready'); i++) await new Promise((r) => setTimeout(r, 200));
+  if (!output.log.includes('orgshield worker ready')) throw new Error(`the worker did not get ready:\n${output.log}`);
+  return { worker, output, exited };
+}
+
 function userEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
   return { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_EC2_METADATA_DISABLED: 'true', ...env };
 }
@@ -63,6 +75,33 @@ export async function deleteQueuePrefix(prefix: string, redisUrl = process.env['
   try {
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length) await redis.del(...keys);
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** Every key under `prefix` and every value in it, whatever the type, as text to search. */
+export async function redisContents(prefix: string, redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379'): Promise<string> {
+  const redis = new Redis(redisUrl);
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    const parts: string[] = [];
+    for (const key of keys) {
+      const type = await redis.type(key);
+      // 'none': the key expired or BullMQ removed it between KEYS and TYPE.
+      const value =
+        type === 'none' ? []
+        : type === 'string' ? [await redis.get(key)]
+        : type === 'hash' ? Object.entries(await redis.hgetall(key)).flat()
+        : type === 'list' ? await redis.lrange(key, 0, -1)
+        : type === 'set' ? await redis.smembers(key)
+        : type === 'zset' ? await redis.zrange(key, 0, -1, 'WITHSCORES')
+        : type === 'stream' ? (await redis.xrange(key, '-', '+')).flat(2)
+        : [`<unread type ${type}>`];
+      parts.push(key, ...value.map(String));
+    }
+    if (parts.some((part) => part.startsWith('<unread type'))) throw new Error(`a key of a type this cannot read is under ${prefix}`);
+    return parts.join('\n');
   } finally {
     await redis.quit();
   }

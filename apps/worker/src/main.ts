@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     prefix,
     processors: processorsFor(runtime),
     concurrency: config.ORGSHIELD_CONCURRENCY,
+    leaseMs: config.ORGSHIELD_LEASE_MS,
     // Running jobs get most of the shutdown bound; the rest is for closing connections.
     shutdownTimeoutMs: Math.floor(config.ORGSHIELD_SHUTDOWN_TIMEOUT_MS * 0.8),
     onJobFinished: (event) => metrics.jobFinished(event),

@@ -1,6 +1,6 @@
 import { EXIT_CODES, InvalidInputError, OrgshieldError } from '@orgshield/errors';
-import type { Redis } from 'ioredis';
 import { organizationSnapshotSchema, type OrganizationSnapshot } from './organization-schema.js';
+import type { RedisClient } from '@orgshield/jobs';
 
 export interface SnapshotStoreOptions {
   /** Prefix of the Redis key, so tests and deployments don't share a snapshot; default `orgshield:`. */
@@ -22,7 +22,7 @@ export class SnapshotUnreadableError extends OrgshieldError {
 }
 
 /** Replaces the cached snapshot in one write, so readers see the old one or the new one, never half. */
-export async function saveSnapshot(redis: Redis, snapshot: OrganizationSnapshot, options: SnapshotStoreOptions = {}): Promise<void> {
+export async function saveSnapshot(redis: RedisClient, snapshot: OrganizationSnapshot, options: SnapshotStoreOptions = {}): Promise<void> {
   const parsed = organizationSnapshotSchema.safeParse(snapshot);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -32,7 +32,7 @@ export async function saveSnapshot(redis: Redis, snapshot: OrganizationSnapshot,
 }
 
 /** The cached snapshot (its `fetchedAt` says how old it is), or undefined when none was synced yet. */
-export async function loadSnapshot(redis: Redis, options: SnapshotStoreOptions = {}): Promise<OrganizationSnapshot | undefined> {
+export async function loadSnapshot(redis: RedisClient, options: SnapshotStoreOptions = {}): Promise<OrganizationSnapshot | undefined> {
   const key = snapshotKey(options);
   const raw = await redis.get(key);
   if (raw === null) return undefined;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { InvalidInputError } from '@orgshield/errors';
 import type { MutationAuditEntry } from './client-factory.js';
 
@@ -69,7 +69,7 @@ export class RedisAuditTrail {
   private readonly retentionMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     options: AuditTrailOptions,
   ) {
     // One hash tag for both keys, so the append script runs on one Redis Cluster slot (a tag in the prefix wins).

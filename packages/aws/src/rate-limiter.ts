@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { RateLimit } from './rate-limits.js';
 import { BUCKET_TUNING, ceilingOf, clientBurst, floorOf, reserveSlot, slowDown, type BucketState } from './token-bucket.js';
 
@@ -146,7 +146,7 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly fallback = new MemoryRateLimiter();
 
   constructor(
-    redis: Redis,
+    redis: Redis | Cluster,
     private readonly options: { keyPrefix?: string } = {},
   ) {
     if (!('orgshieldReserveSlot' in redis)) {

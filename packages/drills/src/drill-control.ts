@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { OrgshieldError } from '@orgshield/errors';
-import type { JobQueues } from '@orgshield/jobs';
+import type { JobQueues, RedisClient } from '@orgshield/jobs';
 import { drillStartJob, drillStepJob } from './drill-contracts.js';
 import { DRILL_ID, stepJobId } from './drill-executor.js';
 import { parseDrillSource, type DrillSource } from './drill-loader.js';
@@ -35,7 +34,7 @@ export class DrillControl {
   readonly store: DrillStore;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly queues: JobQueues,
   ) {
     this.store = new DrillStore(redis, queues.prefix);

@@ -1,7 +1,6 @@
 import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } from '@aws-sdk/client-drs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { OrgshieldError } from '@orgshield/errors';
-import type { Redis } from 'ioredis';
 import { checkName, runCheckOnce } from './check-runner.js';
 import { parseDrillSource, type DrillSource } from './drill-loader.js';
 import { initialRun, measureServer, SETTLED_SERVER, type ServerRun } from './drill-measure.js';
@@ -10,6 +9,7 @@ import { DrillPlanError, planDrill } from './drill-planner.js';
 import type { Drill } from './drill-schema.js';
 import { DrillStore, type DrillRecord, type HistoryEntry, type LaunchRecord } from './drill-store.js';
 import { awsErrorName, chunks, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
+import type { RedisClient } from '@orgshield/jobs';
 
 /** One step of a drill: `preflight.WAVE`, `launch.BATCH`, `watch.WAVE` or `cleanup`; `round` counts its looks. */
 export interface DrillStepPayload {
@@ -25,7 +25,7 @@ export interface DrillStepQueue {
 }
 
 export interface DrillRuntime {
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of the drill state's Redis keys (the queue prefix). */
   prefix: string;
   queue: DrillStepQueue;

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { DrillSource } from './drill-loader.js';
 import type { ServerRun } from './drill-measure.js';
 import type { DrillPlan } from './drill-plan.js';
+import type { RedisClient } from '@orgshield/jobs';
 
 export const DRILL_STATUSES = ['planning', 'refused', 'running', 'kept', 'cleaning', 'completed', 'failed'] as const;
 export type DrillStatus = (typeof DRILL_STATUSES)[number];
@@ -95,7 +95,7 @@ export class DrillStore {
   private readonly commands: StoreCommands;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly prefix = 'orgshield',
   ) {
     if (!('drillsCompareAndSet' in redis)) redis.defineCommand('drillsCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_LUA });

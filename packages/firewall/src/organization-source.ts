@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { AwsClientFactory } from '@orgshield/aws';
 import { discoverOrganization, loadSnapshot, saveSnapshot, type OrganizationSnapshot } from '@orgshield/accounts';
+import type { RedisClient } from '@orgshield/jobs';
 
 /**
  * The organization a rollout is planned against: the cached snapshot while it is fresh, else a
@@ -9,7 +9,7 @@ import { discoverOrganization, loadSnapshot, saveSnapshot, type OrganizationSnap
  */
 export async function currentOrganization(
   aws: AwsClientFactory,
-  redis: Redis,
+  redis: RedisClient,
   options: { keyPrefix?: string; maxAgeMs?: number } = {},
 ): Promise<OrganizationSnapshot> {
   const cached = await loadSnapshot(redis, { keyPrefix: options.keyPrefix });

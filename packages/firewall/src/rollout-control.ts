@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import type { JobQueues, RunRetention } from '@orgshield/jobs';
+import type { JobQueues, RunRetention, RedisClient } from '@orgshield/jobs';
 import type { GateReport } from './compliance-gate.js';
 import { queueRunnableSteps } from './rollout-advance.js';
 import { FIREWALL_QUEUE, firewallRolloutRollbackJob, firewallRolloutStartJob } from './rollout-jobs.js';
@@ -43,7 +42,7 @@ export class RolloutControl {
 
   /** `steps` is where a resumed rollout queues its next steps (the worker runtime's BullMQ port). */
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly queues: JobQueues,
     private readonly steps: RolloutStepQueue,
     options: { retention?: RunRetention } = {},

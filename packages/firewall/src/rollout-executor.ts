@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { type AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { LockLostError, StepGuardLostError, type LockLease, type RunRetention } from '@orgshield/jobs';
+import { LockLostError, StepGuardLostError, type LockLease, type RunRetention, type RedisClient } from '@orgshield/jobs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { judgeGate, needsViolators, type AccountCompliance, type GateReport } from './compliance-gate.js';
 import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
@@ -21,7 +20,7 @@ import { RolloutStore, type RolloutState, type StepRecord } from './rollout-stor
 
 /** What the rollout jobs need from the worker that runs them. */
 export interface RolloutRuntime {
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of the queues; it also prefixes the rollout state in Redis. */
   queuePrefix: string;
   /** Where the rollout queues its next steps. */

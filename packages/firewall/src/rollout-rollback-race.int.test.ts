@@ -33,10 +33,14 @@ describe('rollback racing a step under way', () => {
     const final = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 60_000, pollMs: 100, until: ['rolled-back', 'failed'] });
     expect(final.status).toBe('rolled-back');
     expect(putsBefore).toBe(0);
+    // Once no job is running any more (a write still in flight has landed), FMS holds the restored state:
+    // without the rollback's wait for the step, PutPolicy lands after the restore and the policy stays live.
+    const queue = harness.queues.queue('firewall');
+    while ((await queue.getActiveCount()) + (await queue.getWaitingCount()) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await listPolicies(fmsClient(harness.aws, 'eu-west-1'))).map((policy) => policy.PolicyName)).not.toContain('raced');
     // The step's write was made, recorded, and then undone.
     expect(sandbox.requests().filter((entry) => entry.operation === 'PutPolicy')).toHaveLength(1);
     expect(sandbox.requests().filter((entry) => entry.operation === 'DeletePolicy')).toHaveLength(1);
-    expect((await listPolicies(fmsClient(harness.aws, 'eu-west-1'))).map((policy) => policy.PolicyName)).not.toContain('raced');
     const { events } = await harness.control.store.events(rolloutId);
     const at = (text: string) => events.findIndex((event) => event.message.includes(text));
     expect(at('raced (')).toBeGreaterThanOrEqual(0);

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { InvalidInputError } from '@orgshield/errors';
-import { JobSchedules, type JobQueues, type ScheduleTiming } from '@orgshield/jobs';
+import { JobSchedules, type JobQueues, type ScheduleTiming, type RedisClient } from '@orgshield/jobs';
 import { firewallScheduledRolloutJob } from './rollout-jobs.js';
 import { parseRolloutSource, type RolloutSource } from './rollout-loader.js';
 import { RELEASED_STATUSES, RolloutStore, type RolloutStatus, type ScheduleRun } from './rollout-store.js';
@@ -35,7 +34,7 @@ export class RolloutSchedules {
   private readonly store: RolloutStore;
   private readonly schedules: JobSchedules;
 
-  constructor(redis: Redis, queues: JobQueues) {
+  constructor(redis: RedisClient, queues: JobQueues) {
     this.store = new RolloutStore(redis, queues.prefix);
     this.schedules = new JobSchedules(queues);
   }

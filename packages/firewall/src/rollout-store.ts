@@ -1,6 +1,5 @@
 import type { Policy } from '@aws-sdk/client-fms';
-import type { Redis } from 'ioredis';
-import { FencedLocks, RunStateStore, type CreateOutcome, type RunRetention } from '@orgshield/jobs';
+import { FencedLocks, RunStateStore, type CreateOutcome, type RunRetention, type RedisClient } from '@orgshield/jobs';
 import type { AccountCompliance, GateReport } from './compliance-gate.js';
 
 export type CachedViolators = Pick<AccountCompliance, 'violators' | 'evaluationLimitExceeded'>;
@@ -95,7 +94,7 @@ export class RolloutStore {
   readonly locks: FencedLocks;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly prefix = 'orgshield',
     options: { retention?: RunRetention } = {},
   ) {

@@ -10,6 +10,7 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
+import { statSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
 import type { Conversation, ConversationFacts, FlowDirection } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
@@ -29,6 +30,12 @@ export const MAX_CONVERSATIONS = CORE_LAYOUT.MAX_CONVERSATIONS;
  * never filled, so the objects never cost more than the table.
  */
 export const IN_MEMORY_CONVERSATIONS = 100_000;
+/**
+ * Rows merged at once, about, when a spilled partition is finished: a larger partition is
+ * merged in batches of its addresses, so the conversation objects the detectors see at once
+ * (and the garbage they leave) do not grow with the cardinality.
+ */
+const MERGE_BATCH_ROWS = 32_768;
 /** What one conversation costs in a reader's table: its row, its share of the slots (up to 4 of 4 bytes) and its verdict. */
 export const TABLE_BYTES_PER_CONVERSATION = CORE_LAYOUT.ROW * 8 + 16 + 1;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
@@ -133,11 +140,17 @@ class AddressBook {
     return text;
   }
 
-  /**
-   * The spill partition of an address: from its value (IPv4) or its normalized text (IPv6),
-   * never from a book's own numbering, so every reader thread puts an address in one partition.
-   */
+  /** The spill partition of an address (see hash). */
   partition(id: number): number {
+    return this.hash(id) % SPILL_PARTITIONS;
+  }
+
+  /**
+   * A 32-bit hash of an address: from its value (IPv4) or its normalized text (IPv6), never
+   * from a book's own numbering, so every reader thread puts an address in one partition. Its
+   * low part picks the spill partition, the rest the batch within it at the merge.
+   */
+  hash(id: number): number {
     let h: number;
     if (id < OTHER_ADDRESSES) {
       h = id | 0;
@@ -149,7 +162,7 @@ class AddressBook {
     // murmur3's finalizer: neighbouring addresses land far apart.
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return ((h ^ (h >>> 16)) >>> 0) % SPILL_PARTITIONS;
+    return (h ^ (h >>> 16)) >>> 0;
   }
 
   /** Lets go of the IPv4 texts made so far (between spill partitions: a DDoS brings millions). */
@@ -262,6 +275,9 @@ function arrayList(rows: ConversationRow[], mark: ((c: Conversation) => boolean)
   return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
 }
 
+/** Rows per block of copies a merged list hands out (a row kept alive keeps its block: 96 KiB). */
+const POOL_ROWS = 1024;
+
 /** The conversations of sorted runs on disk, merged as they are read. */
 class RunList implements ConversationList {
   constructor(
@@ -291,10 +307,18 @@ class RunList implements ConversationList {
       const order = compareTexts(book.plainText(a[i + ADDRESS]!), book.plainText(b[j + ADDRESS]!));
       return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
     };
+    // Each row is copied out of the cursor's chunk (refilled as the merge moves on) into a
+    // block of copies shared by the next rows: one allocation per POOL_ROWS rows, not per row.
+    let pool = new Float64Array(0);
+    let used = 0;
     for (const { rows, at } of mergeRuns(this.runs, ROW, before)) {
-      // A copy of the row: the cursor's chunk is refilled as the merge moves on.
-      const own = rows.slice(at, at + ROW);
-      const c = conversationRow(own, 0, book.plainText(own[ADDRESS]!), iso);
+      if (used === pool.length) {
+        pool = new Float64Array(POOL_ROWS * ROW);
+        used = 0;
+      }
+      for (let i = 0; i < ROW; i++) pool[used + i] = rows[at + i]!;
+      const c = conversationRow(pool, used, book.plainText(pool[used + ADDRESS]!), iso);
+      used += ROW;
       if (mark !== null && mark(c)) c.fromFinding = true;
       yield c;
     }
@@ -395,12 +419,12 @@ export interface AccumulatorState {
 
 export class FlowAccumulator implements FlowRecordSink {
   private readonly addresses = new AddressBook();
-  private readonly core: CoreFunctions;
-  private readonly regions: CoreRegions;
-  /** The core's memory, as bytes and as numbers (it never grows, so these views stay valid). */
-  private readonly heap: Buffer;
-  private readonly stats: Float64Array;
-  private readonly rows: Float64Array;
+  private core!: CoreFunctions;
+  private regions!: CoreRegions;
+  /** The core's memory, as bytes and as numbers (it never grows, so these views stay valid until the core is replaced). */
+  private heap!: Buffer;
+  private stats!: Float64Array;
+  private rows!: Float64Array;
   private columns: readonly (string | null)[] = [];
   /** The file being read, for the problems the core reports. */
   private file = '';
@@ -415,6 +439,7 @@ export class FlowAccumulator implements FlowRecordSink {
   /** Set while partitions are merged: the table must not spill then. */
   private merging = false;
   private readonly coreConfig: CoreConfig;
+  private readonly spillName: string;
 
   constructor(
     private readonly config: AccumulatorConfig,
@@ -428,35 +453,44 @@ export class FlowAccumulator implements FlowRecordSink {
   ) {
     this.problems = options.problems;
     this.remoteFilter = options.remoteFilter;
-    const { spillName } = options;
+    this.spillName = options.spillName;
+    this.localCount = config.localIps.length;
+    this.eni = config.eni === null ? null : Buffer.from(config.eni, 'latin1');
+    this.coreConfig = {
+      locals: this.localCount, eniLength: this.eni === null ? -1 : this.eni.length,
+      localPorts: config.localPorts.length > 0, remotePorts: config.remotePorts.length > 0, protocols: config.protocols.length > 0,
+      direction: config.direction, action: config.action, remote: this.remoteFilter !== null, from: config.from, to: config.to,
+      capacity: config.capacity,
+    };
+    this.startCore(config.capacity);
+  }
+
+  /**
+   * A new instance of the core, configured, in place of any before (whose memory goes with
+   * it: the merge after a spill starts on a fresh one, so the pages the scan's table touched
+   * are given back instead of sitting beside the merge's).
+   */
+  private startCore(capacity: number): void {
+    const config = this.config;
     ({ core: this.core, regions: this.regions } = instantiateCore({
       addressId: (start, end) => this.addresses.id(this.heap.toString('latin1', start, end)),
       remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
       malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
       tooLong: (line) => this.tooLong(line),
-      spill: (count) => this.spill(count, spillName),
+      spill: (count) => this.spill(count, this.spillName),
     }));
     const layout = this.regions;
     const buffer = this.core.memory.buffer;
     this.heap = Buffer.from(buffer);
     this.stats = new Float64Array(buffer, layout.STATS, 8);
     this.rows = new Float64Array(buffer, layout.ROWS, MAX_CONVERSATIONS * ROW);
-
     const locals = config.localIps.map((ip) => this.addresses.id(ip));
     new Float64Array(buffer, layout.LOCALS, locals.length).set(locals);
-    this.localCount = locals.length;
-    this.eni = config.eni === null ? null : Buffer.from(config.eni, 'latin1');
     if (this.eni !== null) this.heap.set(this.eni.subarray(0, 64), layout.ENI);
     for (const port of config.localPorts) this.heap[layout.LOCAL_PORTS + port] = 1;
     for (const port of config.remotePorts) this.heap[layout.REMOTE_PORTS + port] = 1;
     for (const protocol of config.protocols) this.heap[layout.PROTOCOLS + protocol] = 1;
-    this.coreConfig = {
-      locals: locals.length, eniLength: this.eni === null ? -1 : this.eni.length,
-      localPorts: config.localPorts.length > 0, remotePorts: config.remotePorts.length > 0, protocols: config.protocols.length > 0,
-      direction: config.direction, action: config.action, remote: this.remoteFilter !== null, from: config.from, to: config.to,
-      capacity: config.capacity,
-    };
-    configureCore(this.core, layout, this.coreConfig);
+    configureCore(this.core, layout, { ...this.coreConfig, capacity });
   }
 
   /** Buffers in the core's memory for LocalFlowLogReader to read and inflate into: lines there are parsed where they lie. */
@@ -671,12 +705,16 @@ export class FlowAccumulator implements FlowRecordSink {
     for (let o = 0; o < m.length; o += MINUTE_ROW) this.core.addMinute(m[o]!, m[o + 1]!, m[o + 2]!, m[o + 3]!, m[o + 4]!);
   }
 
-  /** Totals rows (ROW numbers each, their IPv6 ids numbered by `others`; null: by this book) into the table. */
-  private mergeRows(from: Float64Array, others: readonly string[] | null): void {
+  /**
+   * Totals rows (ROW numbers each, their IPv6 ids numbered by `others`; null: by this book)
+   * into the table; with `only`, just the rows of addresses in that batch of their partition.
+   */
+  private mergeRows(from: Float64Array, others: readonly string[] | null, only: { batches: number; batch: number } | null = null): void {
     const rows = this.rows;
     for (let o = 0; o < from.length; o += ROW) {
       let address = from[o + ADDRESS]!;
       if (others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(others[address - OTHER_ADDRESSES]!);
+      if (only !== null && Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % only.batches !== only.batch) continue;
       const i = this.core.find(address, from[o + KEY]!);
       // The rows passed the remote filter where they were read: no need to ask it again.
       if (this.remoteFilter !== null) this.heap[this.regions.VERDICTS + i] = PASSES;
@@ -706,25 +744,35 @@ export class FlowAccumulator implements FlowRecordSink {
     if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
     if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
     this.merging = true;
-    configureCore(this.core, this.regions, { ...this.coreConfig, capacity: MAX_CONVERSATIONS });
+    // The merge's own core: the counts and minutes come along, the scan's table pages do not.
+    const stats = this.stats.slice();
+    const minutes = this.minuteRows().slice();
+    this.startCore(MAX_CONVERSATIONS);
+    for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
+    this.stats.set(stats);
     const runs: string[] = [];
     let count = 0;
     for (let p = 0; p < SPILL_PARTITIONS; p++) {
-      this.core.clearConversations();
-      this.addresses.forgetTexts();
-      for (const spill of this.spills) {
-        const file = spill.files[p];
-        if (file !== null && file !== undefined) readRows(file, ROW, (rows) => this.mergeRows(rows, spill.others));
+      const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is { path: string; others: string[] | null } => typeof f.path === 'string');
+      // A large partition is merged in batches of addresses (its files read once per batch), so
+      // the objects handed to the detectors stay few whatever the cardinality.
+      const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
+      // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
+      const batches = Math.max(1, Math.ceil(rowsAtMost / Math.min(MERGE_BATCH_ROWS, this.config.capacity)));
+      for (let batch = 0; batch < batches; batch++) {
+        this.core.clearConversations();
+        this.addresses.forgetTexts();
+        for (const f of files) readRows(f.path, ROW, (rows) => this.mergeRows(rows, f.others, batches === 1 ? null : { batches, batch }));
+        const sorted = this.conversationRows();
+        if (sorted.length === 0) continue;
+        visit(sorted);
+        const run = new Float64Array(sorted.length * ROW);
+        sorted.forEach((row, n) => run.set(this.rows.subarray(row.rowAt, row.rowAt + ROW), n * ROW));
+        const path = `${this.config.spillDir}/run-${p}-${batch}.rows`;
+        writeRun(path, run);
+        runs.push(path);
+        count += sorted.length;
       }
-      const sorted = this.conversationRows();
-      if (sorted.length === 0) continue;
-      visit(sorted);
-      const run = new Float64Array(sorted.length * ROW);
-      sorted.forEach((row, n) => run.set(this.rows.subarray(row.rowAt, row.rowAt + ROW), n * ROW));
-      const path = `${this.config.spillDir}/run-${p}.rows`;
-      writeRun(path, run);
-      runs.push(path);
-      count += sorted.length;
     }
     this.addresses.forgetTexts();
     return new RunList(runs, count, { book: this.addresses, mark });

@@ -5,6 +5,7 @@ import { InvalidInputError } from '@orgshield/errors';
 import { CUSTOM_FLOW_LOG_FIELDS, type FlowLogScenario, type PlantedIncident, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFlowLogs, type FlowAnalysisOptions } from './flow-analysis.js';
+import type { FlowFinding } from './flow-findings.js';
 import { writeFlowAnalysisJson } from './flow-output.js';
 import { flowAnalysisJsonSchema } from './report-json.js';
 
@@ -94,6 +95,50 @@ describe('findings on generated traffic', () => {
     expect([...analysis.conversations].filter((c) => c.fromFinding).map((c) => [c.remoteIp, c.remotePort])).toEqual([['91.219.236.18', 9001]]);
     expect(analysis.findings.find((f) => f.kind === 'exfiltration')?.fromFinding).toBe(true);
     expect(analysis.findings.filter((f) => f.fromFinding)).toHaveLength(1);
+  });
+});
+
+describe('large transfers out, judged against the instance\'s own baseline (each case fails with the old "1 GiB to one remote" rule)', () => {
+  const transfers = (findings: FlowFinding[]) => findings.filter((f) => f.kind === 'exfiltration' || f.kind === 'internal-transfer');
+
+  it('finds 250 MB to one external address in a day of otherwise steady traffic, naming why', async () => {
+    const analysis = await analyze(await logs({ seed: 21, to: at(24), recordsPerMinute: 100, incidents: [
+      { kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(14, 10), bytes: 250e6 },
+    ] }));
+    const found = transfers(analysis.findings);
+    expect(found).toEqual([expect.objectContaining({ kind: 'exfiltration', remoteIp: '91.219.236.18' })]);
+    const { metrics, summary } = found[0]!.evidence;
+    expect(metrics).toMatchObject({ outBytes: Math.floor(250e6 / 30) * 30, minutes: 30, minBytes: 100 * 1024 ** 2, recurringDays: 0 });
+    expect(metrics.overBaseline).toBeGreaterThanOrEqual(metrics.baselineFactor!);
+    expect(metrics.asymmetry).toBeGreaterThanOrEqual(metrics.minAsymmetry!);
+    expect(summary).toMatch(/^238\.4 MiB sent to 91\.219\.236\.18 in 30 minutes \(accepted\): [\d.]+x what the instance usually sends in as long/);
+  });
+
+  it('does not flag a nightly 1 GiB backup that runs every night of a 7-day window, and still finds a one-off dump among it', async () => {
+    const nights = Array.from({ length: 7 }, (_, day): PlantedIncident => ({
+      kind: 'exfiltration', remoteIp: '203.0.113.50', at: at(day * 24 + 2, day * 3), bytes: 1024 ** 3, localPort: 50100 + day, remotePort: 873,
+    }));
+    const week = { seed: 22, to: at(7 * 24), recordsPerMinute: 20 };
+    const backups = await analyze(await logs({ ...week, incidents: nights }));
+    expect(transfers(backups.findings)).toEqual([]);
+    const withDump = await analyze(await logs({ ...week, incidents: [...nights, { kind: 'exfiltration', remoteIp: '91.219.236.18', at: at(75), bytes: 1024 ** 3 }] }));
+    expect(transfers(withDump.findings).map((f) => f.remoteIp)).toEqual(['91.219.236.18']);
+  });
+
+  it('reports 2 GiB to an address in the VPC as internal-transfer (--vpc-cidr or the private ranges), outside it as exfiltration', async () => {
+    const dir = await logs({ seed: 23, incidents: [{ kind: 'exfiltration', remoteIp: '10.0.7.9', at: at(3), bytes: 2 * 1024 ** 3 }] });
+    const byDefault = await analyze(dir);
+    expect(transfers(byDefault.findings)).toEqual([expect.objectContaining({ kind: 'internal-transfer', remoteIp: '10.0.7.9' })]);
+    expect(transfers(byDefault.findings)[0]!.evidence.summary).toContain('sent to 10.0.7.9, inside the VPC, in 30 minutes');
+    const vpc = await analyze(dir, { localIps: [LOCAL], vpcCidrs: ['10.0.0.0/16'] });
+    expect(transfers(vpc.findings).map((f) => f.kind)).toEqual(['internal-transfer']);
+    const otherVpc = await analyze(dir, { localIps: [LOCAL], vpcCidrs: ['10.1.0.0/16', '2600:1f18::/40'] });
+    expect(transfers(otherVpc.findings).map((f) => f.kind)).toEqual(['exfiltration']);
+  });
+
+  it('refuses a bad VPC range and bad thresholds in one sentence each', async () => {
+    await expect(analyzeFlowLogs({ paths: [root] }, { vpcCidrs: ['10.0.0.0/33'] })).rejects.toThrow(new InvalidInputError('VPC range 10.0.0.0/33 is not a CIDR such as 10.0.0.0/16.'));
+    await expect(analyzeFlowLogs({ paths: [root] }, { thresholds: { exfiltration: { asymmetry: -1 } } })).rejects.toThrow(new InvalidInputError('Threshold exfiltration.asymmetry must be more than 0, not -1.'));
   });
 });
 

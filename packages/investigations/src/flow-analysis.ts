@@ -14,8 +14,10 @@ import {
   type AccumulatorConfig, type AccumulatorState, type Conversation, type ConversationList, FlowAccumulator, type FlowFilters, MAX_CONVERSATIONS, MAX_LOCAL_IPS,
   MAX_MINUTES, type RecordCounts, TABLE_BYTES_PER_CONVERSATION,
 } from './flow-accumulator.js';
-import { type FindingMark, type FlowFinding, FlowFindingDetector, isMarkedConversation } from './flow-findings.js';
-import { normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
+import {
+  type FindingMark, type FlowFinding, FlowFindingDetector, flowThresholdsSchema, isMarkedConversation, medianOutboundPerMinute, PRIVATE_RANGES,
+} from './flow-findings.js';
+import { insideRanges, normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
 import { type FlowLogProblem, FlowLogProblems } from './flow-log-problems.js';
 import { scanFlowLogObject } from './flow-log-stream.js';
@@ -78,6 +80,12 @@ export const flowAnalysisOptionsSchema = z.object({
     .int({ error: (issue) => `Memory budget ${String(issue.input)} is not a whole number of bytes.` })
     .min(1024, { error: (issue) => `Memory budget ${String(issue.input)} bytes is too small; give at least 1024.` })
     .optional(),
+  /** The VPC's address ranges: large transfers to them are internal-transfer, not exfiltration (default: the private ranges). */
+  vpcCidrs: z.array(z.string().refine((text) => parseCidr(text) !== null && text.includes('/'), {
+    error: (issue) => `VPC range ${String(issue.input)} is not a CIDR such as 10.0.0.0/16.`,
+  })).optional(),
+  /** The detectors' thresholds (each defaults to its named constant in flow-findings). */
+  thresholds: flowThresholdsSchema.prefault({}),
 }).refine((o) => o.from === undefined || o.to === undefined || o.from.getTime() < o.to.getTime(), {
   error: (issue) => {
     const o = issue.input as { from: Date; to: Date };
@@ -184,7 +192,11 @@ async function readLocalFiles(
 
 function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOptionsSchema> {
   const parsed = flowAnalysisOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new InvalidInputError(parsed.error.issues[0]!.message);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    // A threshold's message names no field (a thresholds file's loader locates it): name it here.
+    throw new InvalidInputError(issue.path[0] === 'thresholds' ? `Threshold ${issue.path.slice(1).join('.')} ${issue.message}.` : issue.message);
+  }
   return parsed.data;
 }
 
@@ -263,12 +275,19 @@ async function analyze(
   const to = config.to ?? (minutes.length === 0 ? null : (last + 1) * 60);
   let bucketSeconds = o.bucketSeconds ?? (from === null || to === null ? 60 : chooseBucketSeconds(to - from));
   if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
-  const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds);
+  const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds, o.thresholds.spike);
 
   // The detectors see the conversations a partition at a time, in one order whatever the
   // threads and the spills (their groups, and so their findings, follow it).
   const markFrom = o.markFrom as FindingMark | undefined;
-  const detector = new FlowFindingDetector(timeline, bucketSeconds, markFrom);
+  const detector = new FlowFindingDetector(timeline, bucketSeconds, {
+    ...(markFrom === undefined ? {} : { mark: markFrom }),
+    thresholds: o.thresholds,
+    transfers: {
+      outboundPerMinute: from === null || to === null ? 0 : medianOutboundPerMinute(series, from, to),
+      internal: insideRanges(o.vpcCidrs ?? PRIVATE_RANGES),
+    },
+  });
   const spilled = accumulator.spilled;
   const conversations = accumulator.finish(
     (rows) => detector.add(rows),

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
-  BRUTE_FORCE_MIN_CONNECTIONS, type ConversationFacts, DDOS_MIN_NEW_REMOTE_IPS, detectBruteForce, detectDdos, detectExfiltration, detectFindings, detectPortScans,
-  EXFILTRATION_MIN_BYTES, isMarkedConversation, PORT_SCAN_MIN_LOCAL_PORTS,
+  BRUTE_FORCE_MIN_CONNECTIONS, type ConversationFacts, DDOS_MIN_NEW_REMOTE_IPS, DEFAULT_FLOW_THRESHOLDS, detectBruteForce, detectDdos, detectExfiltration, detectFindings,
+  detectPortScans, EXFILTRATION_ASYMMETRY, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_MIN_BYTES, flowThresholdsSchema, isMarkedConversation,
+  medianOutboundPerMinute, PORT_SCAN_MIN_LOCAL_PORTS, PRIVATE_RANGES,
 } from './flow-findings.js';
+import { insideRanges } from './flow-ip.js';
 import type { TimelineBucket } from './flow-timeline.js';
 
 const T = 1748736000;
@@ -40,10 +42,81 @@ describe('thresholds', () => {
     expect(detectDdos(flood(1, 5000), buckets(12), 300)).toEqual([]);
   });
 
-  it('calls exfiltration from EXFILTRATION_MIN_BYTES accepted bytes out to one remote', () => {
-    const upload = (bytes: number) => [conversation({ remotePort: 443, localPort: 50000, direction: 'outbound', outBytes: bytes, acceptedOutBytes: bytes })];
-    expect(detectExfiltration(upload(EXFILTRATION_MIN_BYTES - 1))).toEqual([]);
-    expect(detectExfiltration(upload(EXFILTRATION_MIN_BYTES))).toEqual([expect.objectContaining({ kind: 'exfiltration', remoteIp: '198.51.100.7' })]);
+  describe('transfers out: floor, asymmetry, the instance\'s baseline, recurrence and where to', () => {
+    const quiet = { outboundPerMinute: 0, internal: insideRanges(PRIVATE_RANGES) };
+    // 30 minutes of upload from one ephemeral port, starting `day` days in.
+    const upload = (bytes: number, over: Partial<ConversationFacts> = {}, day = 0) => conversation({
+      remotePort: 443, localPort: 50000 + day, direction: 'outbound', outBytes: bytes, acceptedOutBytes: bytes, inBytes: 20000,
+      firstSeenAt: T + day * 86400, lastSeenAt: T + day * 86400 + 1800, ...over,
+    });
+
+    it('needs the floor: EXFILTRATION_MIN_BYTES', () => {
+      expect(detectExfiltration([upload(EXFILTRATION_MIN_BYTES - 1)], quiet)).toEqual([]);
+      const [found] = detectExfiltration([upload(EXFILTRATION_MIN_BYTES)], quiet);
+      expect(found).toMatchObject({ kind: 'exfiltration', remoteIp: '198.51.100.7', evidence: { metrics: { minBytes: EXFILTRATION_MIN_BYTES, minutes: 30 } } });
+    });
+
+    it('needs asymmetry: a transfer that got as much back (a sync, a session) is not one', () => {
+      const bytes = 500 * 1024 ** 2;
+      expect(detectExfiltration([upload(bytes, { inBytes: bytes / EXFILTRATION_ASYMMETRY + 1 })], quiet)).toEqual([]);
+      expect(detectExfiltration([upload(bytes, { inBytes: bytes / EXFILTRATION_ASYMMETRY })], quiet)).toHaveLength(1);
+    });
+
+    it('is judged against what the instance usually sends in as long', () => {
+      const bytes = 500 * 1024 ** 2;
+      const perMinute = bytes / 30 / EXFILTRATION_BASELINE_FACTOR;
+      expect(detectExfiltration([upload(bytes)], { ...quiet, outboundPerMinute: perMinute * 1.01 })).toEqual([]);
+      const [found] = detectExfiltration([upload(bytes)], { ...quiet, outboundPerMinute: perMinute * 0.99 });
+      expect(found!.evidence.metrics).toMatchObject({ overBaseline: 3, baselineFactor: EXFILTRATION_BASELINE_FACTOR });
+      expect(found!.evidence.summary).toMatch(/^500\.0 MiB sent to 198\.51\.100\.7 in 30 minutes \(accepted\): 3\.0x what the instance usually sends in as long/);
+    });
+
+    it('leaves out what the address gets every day (a nightly backup), not a one-off', () => {
+      const nightly = Array.from({ length: 7 }, (_, day) => upload(1024 ** 3, {}, day));
+      expect(detectExfiltration(nightly, quiet)).toEqual([]);
+      // The same bytes on one persistent connection across the week: one long transfer, judged over its span.
+      expect(detectExfiltration([upload(7 * 1024 ** 3, { lastSeenAt: T + 6 * 86400 + 1800 })], { ...quiet, outboundPerMinute: 1024 ** 2 })).toEqual([]);
+      // Twice is not yet a habit; a dump to another address in the same week is found.
+      expect(detectExfiltration(nightly.slice(0, 2), quiet)).toHaveLength(2);
+      expect(detectExfiltration([...nightly, upload(1024 ** 3, { remoteIp: '203.0.113.99' }, 3)], quiet).map((f) => f.remoteIp)).toEqual(['203.0.113.99']);
+    });
+
+    it('chains one address\'s parallel connections into one transfer', () => {
+      const parts = Array.from({ length: 10 }, (_, i) => upload(15 * 1024 ** 2, { localPort: 40000 + i, firstSeenAt: T + i * 60 }));
+      expect(detectExfiltration(parts, quiet)).toEqual([expect.objectContaining({ evidence: expect.objectContaining({ metrics: expect.objectContaining({ conversations: 10 }) }) })]);
+    });
+
+    it('calls a transfer inside the VPC internal-transfer', () => {
+      const inside = upload(2 * 1024 ** 3, { remoteIp: '10.0.7.9' });
+      expect(detectExfiltration([inside], quiet)).toEqual([expect.objectContaining({ kind: 'internal-transfer', remoteIp: '10.0.7.9' })]);
+      expect(detectExfiltration([inside], { ...quiet, internal: insideRanges(['10.1.0.0/16']) })).toEqual([expect.objectContaining({ kind: 'exfiltration' })]);
+      expect(detectExfiltration([upload(2 * 1024 ** 3, { remoteIp: 'fd00::9' })], quiet)[0]!.kind).toBe('internal-transfer');
+    });
+  });
+
+  it('takes the median minute out, quiet minutes as 0', () => {
+    expect(medianOutboundPerMinute({ minutes: [0, 1, 2], outBytes: [5, 1e9, 7] }, 0, 5 * 60)).toBe(5);
+    expect(medianOutboundPerMinute({ minutes: [0, 1, 2, 3], outBytes: [4, 6, 1e9, 9] }, 0, 4 * 60)).toBe(7.5);
+    expect(medianOutboundPerMinute({ minutes: [], outBytes: [] }, 0, 0)).toBe(0);
+  });
+});
+
+describe('thresholds from an options file', () => {
+  it('defaults every threshold to its named constant, overrides any, refuses unknown fields and bad values', () => {
+    expect(DEFAULT_FLOW_THRESHOLDS.portScan.minLocalPorts).toBe(PORT_SCAN_MIN_LOCAL_PORTS);
+    const parsed = flowThresholdsSchema.parse({ exfiltration: { minBytes: 1000 } });
+    expect(parsed.exfiltration).toEqual({ ...DEFAULT_FLOW_THRESHOLDS.exfiltration, minBytes: 1000 });
+    expect(parsed.ddos).toEqual(DEFAULT_FLOW_THRESHOLDS.ddos);
+    expect(flowThresholdsSchema.safeParse({ exfiltration: { minbytes: 1 } }).success).toBe(false);
+    expect(flowThresholdsSchema.safeParse({ exfiltration: { asymmetry: 0 } }).error?.issues[0]?.message).toBe('must be more than 0, not 0');
+    expect(flowThresholdsSchema.safeParse({ bruteForce: { ports: [70000] } }).success).toBe(false);
+  });
+
+  it('uses what it is given: a lower port-scan threshold finds a smaller scan, and the evidence names it', () => {
+    const probes = Array.from({ length: 5 }, (_, i) => conversation({ localPort: 1000 + i, remotePort: 500, direction: 'outbound', accepted: 0, rejected: 1 }));
+    expect(detectPortScans(probes)).toEqual([]);
+    const t = flowThresholdsSchema.parse({ portScan: { minLocalPorts: 5 } });
+    expect(detectPortScans(probes, t)[0]!.evidence.metrics).toMatchObject({ localPorts: 5, minLocalPorts: 5 });
   });
 });
 
@@ -58,12 +131,12 @@ describe('marks from a GuardDuty finding', () => {
 
   it('marks findings about the finding\'s IP or port', () => {
     const big = conversation({ remotePort: 9001, direction: 'outbound', outBytes: EXFILTRATION_MIN_BYTES, acceptedOutBytes: EXFILTRATION_MIN_BYTES });
-    const [finding] = detectFindings([big], buckets(1), 300, { ips: ['198.51.100.7'], ports: [9001] });
+    const [finding] = detectFindings([big], buckets(1), 300, { mark: { ips: ['198.51.100.7'], ports: [9001] } });
     expect(finding).toMatchObject({ kind: 'exfiltration', fromFinding: true });
-    expect(detectFindings([big], buckets(1), 300, { ips: ['203.0.113.1'], ports: [] })[0]!.fromFinding).toBeUndefined();
+    expect(detectFindings([big], buckets(1), 300, { mark: { ips: ['203.0.113.1'], ports: [] } })[0]!.fromFinding).toBeUndefined();
     // A DDoS is about a local port: marked when the finding names that port.
     const flood = Array.from({ length: DDOS_MIN_NEW_REMOTE_IPS }, (_, i) => conversation({ remoteIp: `198.18.${i >> 8}.${i & 255}`, firstSeenAt: T + 8 * 300 + 10 }));
-    expect(detectFindings(flood, buckets(12), 300, { ips: [], ports: [443] })).toEqual([expect.objectContaining({ kind: 'ddos', localPort: 443, fromFinding: true })]);
-    expect(detectFindings(flood, buckets(12), 300, { ips: [], ports: [80] })[0]!.fromFinding).toBeUndefined();
+    expect(detectFindings(flood, buckets(12), 300, { mark: { ips: [], ports: [443] } })).toEqual([expect.objectContaining({ kind: 'ddos', localPort: 443, fromFinding: true })]);
+    expect(detectFindings(flood, buckets(12), 300, { mark: { ips: [], ports: [80] } })[0]!.fromFinding).toBeUndefined();
   });
 });

@@ -1,10 +1,13 @@
 /**
  * What the conversations and the timeline say happened: port scans, brute force, DDoS,
- * exfiltration and traffic spikes, each with the evidence that decided it. Every
- * threshold is a named constant here; the README lists them.
+ * exfiltration, internal transfers and traffic spikes, each with the evidence that decided it.
+ * Every threshold is a named constant here (the default) and a field of flowThresholdsSchema
+ * (an options file overrides it); the README lists them.
  */
+import { z } from 'zod';
 import type { ConversationFacts } from './flow-conversation-types.js';
-import { rollingBaseline, type TimelineBucket } from './flow-timeline.js';
+import { insideRanges } from './flow-ip.js';
+import { rollingBaseline, SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, type TimelineBucket } from './flow-timeline.js';
 
 export type { ConversationFacts } from './flow-conversation-types.js';
 
@@ -22,10 +25,69 @@ export const BRUTE_FORCE_MAX_CONNECTION_BYTES = 64 * 1024;
 export const DDOS_MIN_NEW_REMOTE_IPS = 200;
 /** ...and at least this multiple of that port's usual count of new IPs per bucket. */
 export const DDOS_FACTOR = 5;
-/** exfiltration: at least this many accepted bytes sent to one remote IP in the window. */
-export const EXFILTRATION_MIN_BYTES = 1024 ** 3;
+/**
+ * exfiltration and internal-transfer: a transfer (one remote address's sending conversations,
+ * chained while no more than EXFILTRATION_GAP_SECONDS apart) is judged when it sent at least
+ * this many accepted bytes: the absolute floor, one input of four.
+ */
+export const EXFILTRATION_MIN_BYTES = 100 * 1024 ** 2;
+/** ...it sent at least this multiple of what came back (a dump, not a download or a session)... */
+export const EXFILTRATION_ASYMMETRY = 10;
+/** ...at least this multiple of what the instance usually sends in that long (median bytes out per minute of the window)... */
+export const EXFILTRATION_BASELINE_FACTOR = 3;
+/** ...and the address did not get at least EXFILTRATION_RECURRING_SHARE of it on this many other days of the window (a nightly backup). */
+export const EXFILTRATION_RECURRING_MIN_DAYS = 2;
+export const EXFILTRATION_RECURRING_SHARE = 0.5;
+/** Sending conversations of one address this close in time are one transfer. */
+export const EXFILTRATION_GAP_SECONDS = 900;
+/**
+ * internal-transfer: where transfers to these ranges are reported as internal (staging
+ * inside the VPC) instead of exfiltration, unless the VPC's own ranges are given.
+ */
+export const PRIVATE_RANGES: readonly string[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', 'fc00::/7'];
 
-export const FINDING_KINDS = ['port-scan', 'brute-force', 'ddos', 'exfiltration', 'traffic-spike'] as const;
+// Messages without the field's name: the spec-file loader puts `file:line:col path:` before them.
+const positive = () => z.number({ error: 'must be a number' }).positive({ error: (issue) => `must be more than 0, not ${String(issue.input)}` });
+const whole = (min: number) => z.number({ error: 'must be a number' }).int({ error: (issue) => `must be a whole number, not ${String(issue.input)}` })
+  .min(min, { error: (issue) => `must be at least ${min}, not ${String(issue.input)}` });
+
+/**
+ * Every threshold of the detectors (and of the timeline's spikes), each with its default: an
+ * options file (`flows analyze --thresholds FILE`) overrides any of them. Unknown fields are
+ * refused, so a misspelt one is not silently ignored.
+ */
+export const flowThresholdsSchema = z.strictObject({
+  portScan: z.strictObject({
+    minLocalPorts: whole(1).default(PORT_SCAN_MIN_LOCAL_PORTS),
+  }).prefault({}),
+  bruteForce: z.strictObject({
+    ports: z.array(whole(0).max(65535, { error: (issue) => `must be a port number (0 to 65535), not ${String(issue.input)}` })).default([...ADMIN_PORTS]),
+    minConnections: whole(1).default(BRUTE_FORCE_MIN_CONNECTIONS),
+    maxConnectionSeconds: whole(0).default(BRUTE_FORCE_MAX_CONNECTION_SECONDS),
+    maxConnectionBytes: whole(0).default(BRUTE_FORCE_MAX_CONNECTION_BYTES),
+  }).prefault({}),
+  ddos: z.strictObject({
+    minNewRemoteIps: whole(1).default(DDOS_MIN_NEW_REMOTE_IPS),
+    factor: positive().default(DDOS_FACTOR),
+  }).prefault({}),
+  exfiltration: z.strictObject({
+    minBytes: whole(1).default(EXFILTRATION_MIN_BYTES),
+    asymmetry: positive().default(EXFILTRATION_ASYMMETRY),
+    baselineFactor: positive().default(EXFILTRATION_BASELINE_FACTOR),
+    recurringMinDays: whole(1).default(EXFILTRATION_RECURRING_MIN_DAYS),
+    recurringShare: positive().max(1, { error: (issue) => `must be at most 1, not ${String(issue.input)}` }).default(EXFILTRATION_RECURRING_SHARE),
+    gapSeconds: whole(0).default(EXFILTRATION_GAP_SECONDS),
+  }).prefault({}),
+  spike: z.strictObject({
+    factor: positive().default(SPIKE_FACTOR),
+    minExtraBytes: whole(0).default(SPIKE_MIN_EXTRA_BYTES),
+  }).prefault({}),
+});
+
+export type FlowThresholds = z.output<typeof flowThresholdsSchema>;
+export const DEFAULT_FLOW_THRESHOLDS: FlowThresholds = flowThresholdsSchema.parse({});
+
+export const FINDING_KINDS = ['port-scan', 'brute-force', 'ddos', 'exfiltration', 'internal-transfer', 'traffic-spike'] as const;
 export type FlowFindingKind = (typeof FINDING_KINDS)[number];
 
 export interface FlowEvidence {
@@ -106,14 +168,17 @@ function countBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, number>
   return counts;
 }
 
-export function detectPortScans(conversations: readonly ConversationFacts[], inbound = conversations.filter(probedFromOutside)): FlowFinding[] {
+export function detectPortScans(
+  conversations: readonly ConversationFacts[], t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS, inbound = conversations.filter(probedFromOutside),
+): FlowFinding[] {
+  const { minLocalPorts } = t.portScan;
   // A scan of N ports is at least N conversations: only remotes with that many are grouped.
   const counts = countBy(inbound, (c) => c.remoteIp);
-  const candidates = inbound.filter((c) => counts.get(c.remoteIp)! >= PORT_SCAN_MIN_LOCAL_PORTS);
+  const candidates = inbound.filter((c) => counts.get(c.remoteIp)! >= minLocalPorts);
   const findings: FlowFinding[] = [];
   for (const [remoteIp, group] of groupBy(candidates, (c) => c.remoteIp)) {
     const ports = [...new Set(group.map((c) => c.localPort))].sort((a, b) => a - b);
-    if (ports.length < PORT_SCAN_MIN_LOCAL_PORTS) continue;
+    if (ports.length < minLocalPorts) continue;
     const rejected = group.reduce((sum, c) => sum + c.rejected, 0);
     const accepted = group.reduce((sum, c) => sum + c.accepted, 0);
     findings.push({
@@ -122,7 +187,7 @@ export function detectPortScans(conversations: readonly ConversationFacts[], inb
       evidence: {
         summary: `${remoteIp} reached ${ports.length} local ports (${rejected} records rejected, ${accepted} accepted).`,
         ...span(group),
-        metrics: { localPorts: ports.length, rejected, accepted },
+        metrics: { localPorts: ports.length, rejected, accepted, minLocalPorts },
         examples: ports.slice(0, 20).map(String),
       },
     });
@@ -130,15 +195,16 @@ export function detectPortScans(conversations: readonly ConversationFacts[], inb
   return findings;
 }
 
-export function detectBruteForce(conversations: readonly ConversationFacts[]): FlowFinding[] {
+export function detectBruteForce(conversations: readonly ConversationFacts[], t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS): FlowFinding[] {
+  const { ports, minConnections, maxConnectionSeconds, maxConnectionBytes } = t.bruteForce;
   const attempts = conversations.filter(
     (c) =>
-      ADMIN_PORTS.includes(c.localPort) && c.protocol === 6 && c.direction === 'inbound' && c.accepted > 0 &&
-      c.lastSeenAt - c.firstSeenAt <= BRUTE_FORCE_MAX_CONNECTION_SECONDS && c.inBytes + c.outBytes <= BRUTE_FORCE_MAX_CONNECTION_BYTES,
+      ports.includes(c.localPort) && c.protocol === 6 && c.direction === 'inbound' && c.accepted > 0 &&
+      c.lastSeenAt - c.firstSeenAt <= maxConnectionSeconds && c.inBytes + c.outBytes <= maxConnectionBytes,
   );
   const findings: FlowFinding[] = [];
   for (const group of groupBy(attempts, (c) => `${c.remoteIp} ${c.localPort}`).values()) {
-    if (group.length < BRUTE_FORCE_MIN_CONNECTIONS) continue;
+    if (group.length < minConnections) continue;
     const { remoteIp, localPort } = group[0]!;
     const bytes = group.reduce((sum, c) => sum + c.inBytes + c.outBytes, 0);
     findings.push({
@@ -148,7 +214,7 @@ export function detectBruteForce(conversations: readonly ConversationFacts[]): F
       evidence: {
         summary: `${remoteIp} opened ${group.length} short connections to admin port ${localPort}.`,
         ...span(group),
-        metrics: { connections: group.length, bytes, averageBytes: Math.round(bytes / group.length) },
+        metrics: { connections: group.length, bytes, averageBytes: Math.round(bytes / group.length), minConnections, maxConnectionSeconds, maxConnectionBytes },
         examples: group.slice(0, 10).map((c) => `${c.remoteIp}:${c.remotePort}`),
       },
     });
@@ -198,10 +264,11 @@ function countNewRemotes(inbound: readonly ConversationFacts[], timeline: readon
  * large both absolutely and against the port's own rolling baseline (the first buckets of
  * a window have no baseline and are not judged: every connection looks new there).
  */
-function ddosFindings(newRemotes: NewRemotes, timeline: readonly TimelineBucket[], bucketSeconds: number): FlowFinding[] {
+function ddosFindings(newRemotes: NewRemotes, timeline: readonly TimelineBucket[], bucketSeconds: number, t: FlowThresholds): FlowFinding[] {
+  const { minNewRemoteIps, factor } = t.ddos;
   const findings: FlowFinding[] = [];
   for (const [localPort, port] of [...newRemotes].sort(([a], [b]) => a - b)) {
-    if (port.total < DDOS_MIN_NEW_REMOTE_IPS) continue;
+    if (port.total < minNewRemoteIps) continue;
     const counts = new Array<number>(timeline.length).fill(0);
     for (const [b, n] of port.perBucket) counts[b] = n;
     let run: { from: number; to: number; peak: number; baseline: number; total: number } | null = null;
@@ -214,7 +281,7 @@ function ddosFindings(newRemotes: NewRemotes, timeline: readonly TimelineBucket[
           summary: `${run.total} remote IPs new to local port ${localPort} in ${((run.to - run.from + 1) * bucketSeconds) / 60} minutes, against a usual ${run.baseline} per ${bucketSeconds / 60} minutes.`,
           from: timeline[run.from]!.start,
           to: timeline[run.to]!.end,
-          metrics: { newRemoteIps: run.total, peakPerBucket: run.peak, baselinePerBucket: run.baseline, bucketSeconds, minNewRemoteIps: DDOS_MIN_NEW_REMOTE_IPS, factor: DDOS_FACTOR },
+          metrics: { newRemoteIps: run.total, peakPerBucket: run.peak, baselinePerBucket: run.baseline, bucketSeconds, minNewRemoteIps, factor },
           examples: (port.firstOf.get(run.from) ?? []).map(([, ip]) => ip),
         },
       });
@@ -223,7 +290,7 @@ function ddosFindings(newRemotes: NewRemotes, timeline: readonly TimelineBucket[
     for (let b = 0; b < counts.length; b++) {
       const baseline = rollingBaseline(counts, b);
       const count = counts[b]!;
-      if (baseline !== null && count >= DDOS_MIN_NEW_REMOTE_IPS && count >= DDOS_FACTOR * baseline) {
+      if (baseline !== null && count >= minNewRemoteIps && count >= factor * baseline) {
         if (run === null) run = { from: b, to: b, peak: count, baseline, total: count };
         else Object.assign(run, { to: b, peak: Math.max(run.peak, count), total: run.total + count });
       } else {
@@ -237,40 +304,132 @@ function ddosFindings(newRemotes: NewRemotes, timeline: readonly TimelineBucket[
 
 /** DDoS on one set of conversations (all there are): see countNewRemotes and ddosFindings. */
 export function detectDdos(
-  conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number,
-  inbound = conversations.filter(probedFromOutside),
+  conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number, t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS,
 ): FlowFinding[] {
   const newRemotes: NewRemotes = new Map();
-  countNewRemotes(inbound, timeline, bucketSeconds, newRemotes);
-  return ddosFindings(newRemotes, timeline, bucketSeconds);
+  countNewRemotes(conversations.filter(probedFromOutside), timeline, bucketSeconds, newRemotes);
+  return ddosFindings(newRemotes, timeline, bucketSeconds, t);
 }
 
-export function detectExfiltration(conversations: readonly ConversationFacts[]): FlowFinding[] {
-  // Sum what left per remote first: only the few remotes over the line are looked at again.
+/**
+ * What a transfer is judged against: the instance's usual bytes out per minute (the median
+ * minute of the window, quiet minutes counted as 0, so the transfer itself hardly moves it)
+ * and which addresses are inside the VPC.
+ */
+export interface TransferContext {
+  outboundPerMinute: number;
+  internal: (remoteIp: string) => boolean;
+}
+
+/** The median bytes out per minute over [from, to) seconds, from per-minute totals (minutes without traffic are 0). */
+export function medianOutboundPerMinute(series: { minutes: readonly number[]; outBytes: readonly number[] }, from: number, to: number): number {
+  const first = Math.floor(from / 60);
+  const count = Math.max(0, Math.ceil(to / 60) - first);
+  if (count === 0) return 0;
+  const out = new Float64Array(count);
+  for (let j = 0; j < series.minutes.length; j++) {
+    const m = series.minutes[j]! - first;
+    if (m >= 0 && m < count) out[m] = series.outBytes[j]!;
+  }
+  out.sort();
+  const middle = count >> 1;
+  return count % 2 === 1 ? out[middle]! : (out[middle - 1]! + out[middle]!) / 2;
+}
+
+/** One remote address's sending conversations, chained while they are close in time. */
+interface Transfer {
+  sent: number;
+  received: number;
+  first: number;
+  last: number;
+  conversations: ConversationFacts[];
+}
+
+function transfersOf(group: readonly ConversationFacts[], gapSeconds: number): Transfer[] {
+  const sending = group.filter((c) => c.acceptedOutBytes > 0).sort((a, b) => a.firstSeenAt - b.firstSeenAt);
+  const transfers: Transfer[] = [];
+  let current: Transfer | null = null;
+  for (const c of sending) {
+    if (current === null || c.firstSeenAt > current.last + gapSeconds) {
+      current = { sent: 0, received: 0, first: c.firstSeenAt, last: c.lastSeenAt, conversations: [] };
+      transfers.push(current);
+    }
+    current.sent += c.acceptedOutBytes;
+    current.received += c.inBytes;
+    current.last = Math.max(current.last, c.lastSeenAt);
+    current.conversations.push(c);
+  }
+  return transfers;
+}
+
+const DAY = 86400;
+const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+const times = (ratio: number): string => `${ratio >= 100 ? Math.round(ratio) : ratio.toFixed(1)}x`;
+const tenths = (ratio: number): number => Math.round(ratio * 10) / 10;
+
+/**
+ * Large transfers out: to an address outside the VPC, exfiltration; inside it (staging),
+ * internal-transfer. A transfer is reported when all four hold, and its evidence names each
+ * with its threshold: it sent at least the floor; much more than came back (asymmetry); much
+ * more than the instance usually sends in as long (its own baseline); and the address did
+ * not get a like amount on other days of the window too (a recurring backup is the
+ * baseline). Every conversation of an address must be in one call.
+ */
+export function detectExfiltration(
+  conversations: readonly ConversationFacts[], context: TransferContext, t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS,
+): FlowFinding[] {
+  const x = t.exfiltration;
+  // Sum what left per remote first: only the few remotes over the floor are looked at again.
   const sentTo = new Map<string, number>();
   for (const c of conversations) if (c.acceptedOutBytes > 0) sentTo.set(c.remoteIp, (sentTo.get(c.remoteIp) ?? 0) + c.acceptedOutBytes);
-  const flagged = new Set([...sentTo].filter(([, sent]) => sent >= EXFILTRATION_MIN_BYTES).map(([ip]) => ip));
-  if (flagged.size === 0) return [];
+  const candidates = new Set([...sentTo].filter(([, sent]) => sent >= x.minBytes).map(([ip]) => ip));
+  if (candidates.size === 0) return [];
   const findings: FlowFinding[] = [];
-  for (const [remoteIp, group] of groupBy(conversations.filter((c) => flagged.has(c.remoteIp)), (c) => c.remoteIp)) {
-    const sent = sentTo.get(remoteIp)!;
-    const received = group.reduce((sum, c) => sum + c.inBytes, 0);
-    const ports = [...new Set(group.filter((c) => c.acceptedOutBytes > 0).map((c) => `${c.remotePort}/${c.protocol}`))];
-    findings.push({
-      kind: 'exfiltration',
-      remoteIp,
-      evidence: {
-        summary: `${(sent / 1024 ** 3).toFixed(2)} GiB sent to ${remoteIp} (accepted), ${(received / 1024 ** 2).toFixed(1)} MiB received.`,
-        ...span(group),
-        metrics: { outBytes: sent, inBytes: received, conversations: group.length },
-        examples: ports.slice(0, 10),
-      },
-    });
+  for (const [remoteIp, group] of groupBy(conversations.filter((c) => candidates.has(c.remoteIp)), (c) => c.remoteIp)) {
+    const transfers = transfersOf(group, x.gapSeconds);
+    // What the address got per UTC day (by each transfer's start), for the recurrence test.
+    const perDay = new Map<number, number>();
+    for (const tr of transfers) perDay.set(Math.floor(tr.first / DAY), (perDay.get(Math.floor(tr.first / DAY)) ?? 0) + tr.sent);
+    for (const tr of transfers) {
+      if (tr.sent < x.minBytes) continue;
+      // Nothing back counts as one byte back, and a silent instance as one byte a minute: the ratios stay numbers.
+      const asymmetry = tr.sent / Math.max(1, tr.received);
+      if (asymmetry < x.asymmetry) continue;
+      const minutes = Math.max(1, Math.ceil((tr.last - tr.first) / 60));
+      const usual = Math.max(1, context.outboundPerMinute) * minutes;
+      const overBaseline = tr.sent / usual;
+      if (overBaseline < x.baselineFactor) continue;
+      const day = Math.floor(tr.first / DAY);
+      let recurringDays = 0;
+      for (const [d, sent] of perDay) if (d !== day && sent >= x.recurringShare * tr.sent) recurringDays++;
+      if (recurringDays >= x.recurringMinDays) continue;
+      const internal = context.internal(remoteIp);
+      const ports = [...new Set(tr.conversations.map((c) => `${c.remotePort}/${c.protocol}`))];
+      const sent = `${mib(tr.sent)} sent to ${remoteIp}${internal ? ', inside the VPC,' : ''} in ${minutes} minutes (accepted)`;
+      findings.push({
+        kind: internal ? 'internal-transfer' : 'exfiltration',
+        remoteIp,
+        evidence: {
+          summary: `${sent}: ${times(overBaseline)} what the instance usually sends in as long (${mib(usual)}; over ${x.baselineFactor}x), ` +
+            `${times(asymmetry)} what came back (${mib(tr.received)}; over ${x.asymmetry}x), over the ${mib(x.minBytes)} floor, ` +
+            `and like amounts went there on ${recurringDays} other days (under ${x.recurringMinDays}).`,
+          from: iso(tr.first),
+          to: iso(tr.last),
+          metrics: {
+            outBytes: tr.sent, inBytes: tr.received, conversations: tr.conversations.length, minutes,
+            baselineBytes: Math.round(usual), overBaseline: tenths(overBaseline), asymmetry: tenths(asymmetry), recurringDays,
+            minBytes: x.minBytes, minAsymmetry: x.asymmetry, baselineFactor: x.baselineFactor, recurringMinDays: x.recurringMinDays, recurringShare: x.recurringShare,
+          },
+          examples: ports.slice(0, 10),
+        },
+      });
+    }
   }
   return findings;
 }
 
-export function detectTrafficSpikes(timeline: readonly TimelineBucket[]): FlowFinding[] {
+/** Spikes as the timeline marked them (with `t.spike`): the thresholds are named in the evidence. */
+export function detectTrafficSpikes(timeline: readonly TimelineBucket[], t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS): FlowFinding[] {
   const findings: FlowFinding[] = [];
   for (let b = 0; b < timeline.length; b++) {
     if (!timeline[b]!.spike) continue;
@@ -285,13 +444,22 @@ export function detectTrafficSpikes(timeline: readonly TimelineBucket[]): FlowFi
         summary: `Traffic reached ${(peak / 1024 ** 2).toFixed(1)} MiB per bucket against a baseline of ${(baseline / 1024 ** 2).toFixed(1)} MiB.`,
         from: timeline[b]!.start,
         to: timeline[end]!.end,
-        metrics: { peakBytes: peak, baselineBytes: baseline, factor: baseline > 0 ? Math.round((peak / baseline) * 10) / 10 : 0, buckets: buckets.length },
+        metrics: { peakBytes: peak, baselineBytes: baseline, factor: baseline > 0 ? Math.round((peak / baseline) * 10) / 10 : 0, buckets: buckets.length, minFactor: t.spike.factor, minExtraBytes: t.spike.minExtraBytes },
         examples: buckets.map((x) => x.start),
       },
     });
     b = end;
   }
   return findings;
+}
+
+/** What the detectors are told besides the conversations. */
+export interface FindingOptions {
+  /** A GuardDuty finding's IPs and ports: findings about them are marked. */
+  mark?: FindingMark;
+  thresholds?: FlowThresholds;
+  /** What transfers are judged against; default: a silent instance, the private ranges inside. */
+  transfers?: TransferContext;
 }
 
 /**
@@ -303,18 +471,26 @@ export function detectTrafficSpikes(timeline: readonly TimelineBucket[]): FlowFi
 export class FlowFindingDetector {
   private readonly perAddress: FlowFinding[][] = [[], [], []];
   private readonly newRemotes: NewRemotes = new Map();
+  private readonly thresholds: FlowThresholds;
+  private readonly transfers: TransferContext;
+  private readonly mark: FindingMark | undefined;
 
   constructor(
     private readonly timeline: readonly TimelineBucket[],
     private readonly bucketSeconds: number,
-    private readonly mark?: FindingMark,
-  ) {}
+    options: FindingOptions = {},
+  ) {
+    this.thresholds = options.thresholds ?? DEFAULT_FLOW_THRESHOLDS;
+    this.transfers = options.transfers ?? { outboundPerMinute: 0, internal: insideRanges(PRIVATE_RANGES) };
+    this.mark = options.mark;
+  }
 
   add(conversations: readonly ConversationFacts[]): void {
+    const t = this.thresholds;
     const inbound = conversations.filter(probedFromOutside);
-    this.perAddress[0]!.push(...detectPortScans(conversations, inbound));
-    this.perAddress[1]!.push(...detectBruteForce(conversations));
-    this.perAddress[2]!.push(...detectExfiltration(conversations));
+    this.perAddress[0]!.push(...detectPortScans(conversations, t, inbound));
+    this.perAddress[1]!.push(...detectBruteForce(conversations, t));
+    this.perAddress[2]!.push(...detectExfiltration(conversations, this.transfers, t));
     countNewRemotes(inbound, this.timeline, this.bucketSeconds, this.newRemotes);
   }
 
@@ -323,9 +499,10 @@ export class FlowFindingDetector {
     const inOrder = (list: FlowFinding[]): FlowFinding[] =>
       list.sort((a, b) => (a.evidence.from < b.evidence.from ? -1 : a.evidence.from > b.evidence.from ? 1 : 0)
         || (a.remoteIp ?? '').localeCompare(b.remoteIp ?? '') || (a.localPort ?? 0) - (b.localPort ?? 0));
-    const [portScans, bruteForce, exfiltration] = this.perAddress.map(inOrder) as [FlowFinding[], FlowFinding[], FlowFinding[]];
+    const [portScans, bruteForce, transfers] = this.perAddress.map(inOrder) as [FlowFinding[], FlowFinding[], FlowFinding[]];
+    const t = this.thresholds;
     const findings = [
-      ...portScans, ...bruteForce, ...ddosFindings(this.newRemotes, this.timeline, this.bucketSeconds), ...exfiltration, ...detectTrafficSpikes(this.timeline),
+      ...portScans, ...bruteForce, ...ddosFindings(this.newRemotes, this.timeline, this.bucketSeconds, t), ...transfers, ...detectTrafficSpikes(this.timeline, t),
     ];
     const mark = this.mark;
     if (mark === undefined) return findings;
@@ -346,9 +523,9 @@ export function detectFindings(
   conversations: readonly ConversationFacts[],
   timeline: readonly TimelineBucket[],
   bucketSeconds: number,
-  mark?: FindingMark,
+  options: FindingOptions = {},
 ): FlowFinding[] {
-  const detector = new FlowFindingDetector(timeline, bucketSeconds, mark);
+  const detector = new FlowFindingDetector(timeline, bucketSeconds, options);
   detector.add(conversations);
   return detector.findings();
 }

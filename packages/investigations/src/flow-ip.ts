@@ -62,12 +62,16 @@ export function cidrContains(cidr: Cidr, address: Uint8Array): boolean {
   return ((address[whole]! ^ cidr.bytes[whole]!) & mask) === 0;
 }
 
-/** A predicate for the remote filter: the address is in one of these CIDRs (or is one of these addresses). */
-export function remoteFilterFor(remote: readonly string[]): ((address: string) => boolean) | null {
-  if (remote.length === 0) return null;
-  const cidrs = remote.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== null);
+/** Whether an address is in one of these CIDRs (or is one of these addresses); malformed ones are left out. */
+export function insideRanges(ranges: readonly string[]): (address: string) => boolean {
+  const cidrs = ranges.map((text) => parseCidr(text)).filter((cidr): cidr is Cidr => cidr !== null);
   return (address) => {
     const bytes = ipBytes(address);
     return bytes !== null && cidrs.some((cidr) => cidrContains(cidr, bytes));
   };
+}
+
+/** A predicate for the remote filter (null: no filter). */
+export function remoteFilterFor(remote: readonly string[]): ((address: string) => boolean) | null {
+  return remote.length === 0 ? null : insideRanges(remote);
 }

@@ -81,7 +81,8 @@ export class PartitionWriter {
     let stage = this.stages[partition]!;
     if (stage.length === 0) stage = this.stages[partition] = new Float64Array(STAGE_ROWS * this.rowLength);
     const n = this.staged[partition]!;
-    stage.set(rows.subarray(at, at + this.rowLength), n * this.rowLength);
+    // A loop, not set(subarray()): no view object per row (millions of rows spill).
+    for (let i = 0, to = n * this.rowLength; i < this.rowLength; i++) stage[to + i] = rows[at + i]!;
     this.staged[partition] = n + 1;
     if (n + 1 === STAGE_ROWS) this.flush(partition);
   }

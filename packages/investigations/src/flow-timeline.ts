@@ -56,8 +56,8 @@ export function rollingBaseline(values: readonly number[], index: number): numbe
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export function isSpike(bytes: number, baseline: number | null): boolean {
-  return baseline !== null && bytes >= SPIKE_FACTOR * baseline && bytes - baseline >= SPIKE_MIN_EXTRA_BYTES;
+export function isSpike(bytes: number, baseline: number | null, t: { factor: number; minExtraBytes: number } = { factor: SPIKE_FACTOR, minExtraBytes: SPIKE_MIN_EXTRA_BYTES }): boolean {
+  return baseline !== null && bytes >= t.factor * baseline && bytes - baseline >= t.minExtraBytes;
 }
 
 /**
@@ -65,7 +65,9 @@ export function isSpike(bytes: number, baseline: number | null): boolean {
  * multiple of 60). The totals hold only records of the window, so every minute lands in
  * a bucket.
  */
-export function buildTimeline(totals: MinuteTotals, from: number, to: number, bucketSeconds: number): TimelineBucket[] {
+export function buildTimeline(
+  totals: MinuteTotals, from: number, to: number, bucketSeconds: number, spike?: { factor: number; minExtraBytes: number },
+): TimelineBucket[] {
   const first = Math.floor(from / bucketSeconds) * bucketSeconds;
   const count = Math.max(0, Math.ceil((to - first) / bucketSeconds));
   const inBytes = new Float64Array(count);
@@ -91,7 +93,7 @@ export function buildTimeline(totals: MinuteTotals, from: number, to: number, bu
       accepted: accepted[b]!,
       rejected: rejected[b]!,
       baselineBytes: baseline,
-      spike: isSpike(bytes, baseline),
+      spike: isSpike(bytes, baseline, spike),
     };
   });
 }

@@ -36,7 +36,9 @@ export type { InvestigationDeps, InvestigationProgress, InvestigationResult } fr
 export {
   ADMIN_PORTS, analyzeFlowLogs, BRUTE_FORCE_MAX_CONNECTION_BYTES, BRUTE_FORCE_MAX_CONNECTION_SECONDS, BRUTE_FORCE_MIN_CONNECTIONS, BUCKET_SIZES,
   buildFlowReport, CONVERSATION_CSV_COLUMNS, DDOS_FACTOR, DDOS_MIN_NEW_REMOTE_IPS, DEFAULT_FLOW_LOG_FORMAT, DEFAULT_MEMORY_BYTES, directionFromPorts,
-  EXFILTRATION_MIN_BYTES, FINDING_KINDS, FLOW_LOG_FIELDS, flowAnalysisJsonSchema, flowAnalysisOptionsSchema, flowFindingSchema, flowLogKeyPrefixes,
+  DEFAULT_FLOW_THRESHOLDS, EXFILTRATION_ASYMMETRY, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_GAP_SECONDS, EXFILTRATION_MIN_BYTES,
+  EXFILTRATION_RECURRING_MIN_DAYS, EXFILTRATION_RECURRING_SHARE, flowThresholdsSchema, PRIVATE_RANGES,
+  FINDING_KINDS, FLOW_LOG_FIELDS, flowAnalysisJsonSchema, flowAnalysisOptionsSchema, flowFindingSchema, flowLogKeyPrefixes,
   flowReportSchema, formatBytes, listFlowLogFiles, MAX_CONVERSATIONS, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, MAX_TIMELINE_BUCKETS, normalizeIp,
   parseCidr, PORT_SCAN_MIN_LOCAL_PORTS, protocolName, readFlowLogHeader, recordCountsSchema, renderFlowReportHtml, renderFlowReportJson,
   renderFlowReportMarkdown, REPORT_CONVERSATION_LIMIT, REPORT_TOP_LIMIT, reportSectionSchema, REQUIRED_FLOW_LOG_FIELDS, SPIKE_BASELINE_BUCKETS,
@@ -44,7 +46,7 @@ export {
 } from './flow-logs.js';
 export type {
   Conversation, ConversationList, FindingMark, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowDirection, FlowEvidence, FlowFinding,
-  FlowFindingKind, FlowLogField, FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, FlowLogProblem, FlowLogProblemCode, FlowQuery,
+  FlowFindingKind, FlowThresholds, FlowLogField, FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, FlowLogProblem, FlowLogProblemCode, FlowQuery,
   FlowReport, FlowReportContext, HeaderReading, LocalFlowLogFile, OutputSink, RecordCounts, ReportSection, TimelineBucket, WrittenFlowReport,
 } from './flow-logs.js';
 export { INVESTIGATIONS_AWS_OPERATIONS } from './aws-operations.js';

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { OrgshieldError } from '@orgshield/errors';
+import { assertOneSlot, type RedisClient } from './redis-connection.js';
 
 /**
  * Takes the lock when nobody holds it; the token comes from a counter beside the lock, so it is
@@ -61,9 +61,11 @@ export class FencedLocks {
   private readonly commands: LockCommands;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {
+    // The lock, its fence counter and the run keys a fenced write checks it with share one slot.
+    assertOneSlot(redis, keyPrefix);
     if (!('orgshieldLockAcquire' in redis)) {
       redis.defineCommand('orgshieldLockAcquire', { numberOfKeys: 2, lua: ACQUIRE_LUA });
       redis.defineCommand('orgshieldLockRenew', { numberOfKeys: 1, lua: RENEW_LUA });

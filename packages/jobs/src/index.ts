@@ -1,6 +1,7 @@
 export { DEFAULT_QUEUE_PREFIX, JobProgressSchema, JobSkipSchema, defineJob, canonicalJson, jobIdFor, parsePayload, skipOf } from './job-contract.js';
 export type { AnyContract, JobProgress, JobContract, JobSkip } from './job-contract.js';
-export { connectRedis, DEFAULT_REDIS_URL, RedisUnavailableError, redactUrl } from './redis-connection.js';
+export { assertOneSlot, clusterQueuePrefix, connectRedis, DEFAULT_REDIS_URL, duplicateConnection, isClusterUrl, parseRedisUrl, RedisUnavailableError, redactUrl } from './redis-connection.js';
+export type { RedisClient, RedisTarget } from './redis-connection.js';
 export { JobQueues, JobFailedError } from './job-queues.js';
 export { JobSchedules } from './job-schedules.js';
 export type { JobScheduleInfo, ScheduleTiming } from './job-schedules.js';

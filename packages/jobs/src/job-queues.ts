@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
+import { duplicateConnection, type RedisClient } from './redis-connection.js';
 import { type AnyContract, DEFAULT_QUEUE_PREFIX, jobIdFor, type JobProgress, JobProgressSchema, parsePayload, retryOptions } from './job-contract.js';
 
 /** The job failed in the worker; its message is the processor's one sentence. */
@@ -18,7 +18,7 @@ export class JobQueues {
   private readonly events = new Map<string, QueueEvents>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     options: { prefix?: string } = {},
   ) {
     this.prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
@@ -37,7 +37,7 @@ export class JobQueues {
   queueEvents(name: string): QueueEvents {
     let events = this.events.get(name);
     if (!events) {
-      events = new QueueEvents(name, { connection: this.connection.duplicate(), prefix: this.prefix });
+      events = new QueueEvents(name, { connection: duplicateConnection(this.connection), prefix: this.prefix });
       this.events.set(name, events);
     }
     return events;

@@ -1,14 +1,14 @@
-import type { Redis } from 'ioredis';
 import { OrgshieldError } from '@orgshield/errors';
 import type { LockLease } from './fenced-lock.js';
+import { assertOneSlot, type RedisClient } from './redis-connection.js';
 import { DEFAULT_RUN_RETENTION, type RunRetention } from './run-retention.js';
 
 /**
  * Redis state of runs (rollouts, drills, recording setups), every multi-key change one script:
  * no crash point leaves a record without state, a stored value unlisted, a name claimed by
- * nothing, or a write under a lost lock counted. Keys are those of one run plus the run's name
- * claim; the claim's holder is looked up by key inside the scripts, so they need one Redis node
- * (see the README on Redis Cluster).
+ * nothing, or a write under a lost lock counted. Every key a script touches is passed in KEYS or
+ * derived inside it from a KEYS entry (never from ARGV), and all of them start with the layout's
+ * key prefix: on a Redis Cluster that prefix carries a hash tag, so each script runs on one slot.
  */
 
 /** What every run's state has: the status the guards compare, and the generation resumes bump. */
@@ -36,16 +36,17 @@ export interface RunStateLayout {
 
 /**
  * Creates the record and state together, indexed, with the name claimed in the same step. A
- * name held by a run whose state is gone (expired) or released is taken over.
+ * name held by a run whose state is gone (expired) or released is taken over. The holder's state
+ * key is derived from the index key (`<base>s` -> `<base>:<holder>:state`), so it shares its slot.
  * KEYS: record, state, index, claim (the run's own note of its name), name
- * ARGV: record, state, score, id, ttl, name ('' for none), released statuses (JSON), index cutoff, state key prefix, state key suffix
+ * ARGV: record, state, score, id, ttl, name ('' for none), released statuses (JSON), index cutoff
  */
 const CREATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
 if ARGV[6] ~= '' then
   local holder = redis.call('GET', KEYS[5])
   if holder and holder ~= ARGV[4] then
-    local held = redis.call('GET', ARGV[9] .. holder .. ARGV[10])
+    local held = redis.call('GET', string.sub(KEYS[3], 1, -2) .. ':' .. holder .. ':state')
     if held then
       local status = cjson.decode(held).status
       local released = false
@@ -66,21 +67,19 @@ return {'created'}
 
 /**
  * Compare-and-set of the state, with its event and (optionally) the release of the run's name
- * in the same step.
- * KEYS: state, record, claim, events
- * ARGV: expected, next, id, ttl, release ('1'/'0'), event ('' for none), max events, name key prefix
+ * in the same step. The name is read from the claim before the script (a run's name never
+ * changes), so the name key is passed, not built here.
+ * KEYS: state, record, events, name (or state again when nothing is released)
+ * ARGV: expected, next, id, ttl, release ('1'/'0'), event ('' for none), max events
  */
 const TRANSITION_LUA = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-if ARGV[5] == '1' then
-  local name = redis.call('GET', KEYS[3])
-  if name and redis.call('GET', ARGV[8] .. name) == ARGV[3] then redis.call('DEL', ARGV[8] .. name) end
-end
+if ARGV[5] == '1' and redis.call('GET', KEYS[4]) == ARGV[3] then redis.call('DEL', KEYS[4]) end
 if ARGV[6] ~= '' then
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[6])
-  redis.call('PEXPIRE', KEYS[4], ARGV[4])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[6])
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
 end
 return 1
 `;
@@ -175,9 +174,10 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
   private readonly base: string;
 
   constructor(
-    readonly redis: Redis,
+    readonly redis: RedisClient,
     private readonly layout: RunStateLayout,
   ) {
+    assertOneSlot(redis, layout.keyPrefix);
     this.retention = layout.retention ?? DEFAULT_RUN_RETENTION;
     this.base = `${layout.keyPrefix}:${layout.kind}`;
     if (!('orgshieldRunCreate' in redis)) {
@@ -221,8 +221,6 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
       run.name ?? '',
       JSON.stringify(this.layout.releasedStatuses),
       Date.now() - this.ttl,
-      `${this.base}:`,
-      ':state',
     );
     if (outcome === 'created') return { created: true };
     if (outcome === 'held' && holder) return { created: false, exists: false, holder };
@@ -265,19 +263,19 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
       const next: S = { ...current, ...change(current) };
       const event = options.event?.(next);
       const release = options.releaseName === true || this.layout.releasedStatuses.includes(next.status);
+      const name = release ? await this.redis.get(this.runKey(id, 'claim')) : null;
       const moved = await this.commands.orgshieldRunTransition(
         key,
         this.runKey(id),
-        this.runKey(id, 'claim'),
         this.runKey(id, 'events'),
+        name === null ? key : this.nameKey(name),
         text,
         JSON.stringify(next),
         id,
         this.ttl,
-        release ? '1' : '0',
+        name === null ? '0' : '1',
         event ? JSON.stringify({ at: new Date().toISOString(), ...event }) : '',
         this.layout.maxEvents ?? 10_000,
-        `${this.layout.keyPrefix}:active:`,
       );
       if (moved === 1) return next;
     }

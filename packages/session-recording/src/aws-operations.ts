@@ -26,6 +26,10 @@ export const SESSION_RECORDING_AWS_OPERATIONS: readonly AwsOperationUse[] = [
   { service: 'secretsmanager', operation: 'DescribeSecret', ...member },
   { service: 'secretsmanager', operation: 'CreateSecret', ...member },
   { service: 'secretsmanager', operation: 'GetSecretValue', ...member },
+  // ... or the SSM SecureString variant (the parameter is encrypted with the account's aws/ssm key).
+  { service: 'ssm', operation: 'GetParameter', ...member },
+  // Tags on a new parameter need AddTagsToResource as well.
+  { service: 'ssm', operation: 'PutParameter', ...member, actions: ['ssm:PutParameter', 'ssm:AddTagsToResource'] },
   // The fleet role.
   { service: 'iam', operation: 'GetRole', ...member },
   { service: 'iam', operation: 'CreateRole', ...member },

@@ -40,3 +40,9 @@ export {
 export { auditRecording, parseSessionsReport } from './recording-audit.js';
 export type { AuditReport, FleetAudit, FleetVerdict, SessionFinding } from './recording-audit.js';
 export { SESSION_RECORDING_AWS_OPERATIONS } from './aws-operations.js';
+export { RECORDING_QUEUE, RECORDING_JOBS, recordingSetupJob, recordingAuditJob, recordingEraseJob, fanOutSummarySchema } from './recording-jobs.js';
+export type { FanOutSummary } from './recording-jobs.js';
+export { RecordingRuns, RecordingRunHeldError, RECORDING_RUN_KINDS, RECORDING_RUN_STATUSES, SETTLED_RECORDING_STATUSES } from './recording-runs.js';
+export type { RecordingRunKind, RecordingRunRecord, RecordingRunState, RecordingRunStatus, RecordingRunEvent, ErasureRecord } from './recording-runs.js';
+export { RecordingExecutor } from './recording-executor.js';
+export type { RecordingRuntime, SetupRunResult, AuditRunResult, EraseRunResult } from './recording-executor.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountSelectorSchema } from '@orgshield/accounts';
+import { accountSelectorSchema, failureToleranceSchema } from '@orgshield/accounts';
 
 /**
  * The recording file (`kind: SessionRecording`): where AppStream 2.0 sessions are recorded, into
@@ -214,6 +214,16 @@ export const RecordingSchema = z.strictObject({
   pseudonymKey: PseudonymKeySchema.default({ store: 'secretsmanager', name: 'orgshield/session-recording/pseudonym-key' }),
   sessionScripts: SessionScriptsSchema.default({ waitingTime: 30, s3LogEnabled: true }),
   appstream: AppStreamSchema,
+  /**
+   * How setup and audit go across the targets: account x region tasks in a sliding window of
+   * `concurrency`, and per region the failed accounts tolerated before that region starts no more.
+   */
+  fanOut: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(500).default(10),
+      failureTolerance: failureToleranceSchema.default({ count: 0 }),
+    })
+    .default({ concurrency: 10, failureTolerance: { count: 0 } }),
 });
 
 export type RecordingInput = z.input<typeof RecordingSchema>;

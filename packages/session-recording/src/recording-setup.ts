@@ -39,6 +39,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { AwsCallError, type AwsClientFactory, type ClientTarget } from '@orgshield/aws';
 import { OrgshieldError } from '@orgshield/errors';
 import { RECORDING_IMAGE_TAG, imageAssistantSteps } from './image-assistant-steps.js';
@@ -75,6 +76,8 @@ export interface SetupContext {
   wait: { pollMs: number; timeoutMs: number };
   /** Progress for people: names of resources and states, never a user name. */
   onProgress?(message: string): void;
+  /** Called right before each change: a run under a fenced lock checks it still holds the lock. */
+  beforeChange?(): Promise<void>;
 }
 
 export interface StepResult {
@@ -184,22 +187,37 @@ async function change(run: StepRun, description: string, apply: () => Promise<un
   run.changes.push(description);
   if (!run.dryRun) {
     run.context.onProgress?.(`${run.target.account} ${run.target.region}: ${description}`);
+    await run.context.beforeChange?.();
     await apply();
   }
 }
 
+/** A new pseudonym key: 32 random bytes, base64; the recorders and userPseudonym read it so. */
+const PSEUDONYM_KEY_DESCRIPTION = "orgshield session recording: key of the users' pseudonyms (HMAC-SHA256)";
+
+/**
+ * The pseudonym key, created where the file says (a Secrets Manager secret, or an SSM SecureString
+ * parameter under the account's default aws/ssm key) when it does not exist; an existing key is
+ * never read or replaced here (rotation is the administrators', see the README).
+ */
 async function pseudonymKeyStep(run: StepRun): Promise<void> {
   const { context, target } = run;
-  const name = context.recording.pseudonymKey.name;
-  if (context.recording.pseudonymKey.store === 'ssm') {
-    // SSM keys are created by the account's administrators (see the package README); setup only checks for it in the audit.
+  const { name, store } = context.recording.pseudonymKey;
+  const where = context.targetFor(target.account, target.region);
+  const tags = [{ Key: RECORDING_IMAGE_TAG.key, Value: context.recording.name }];
+  if (store === 'ssm') {
+    const ssm = context.clients.client(SSMClient, where);
+    // Without decryption: only whether it exists matters, and the key stays unread.
+    if (await absentOn(['ParameterNotFound'], () => ssm.send(new GetParameterCommand({ Name: name, WithDecryption: false })))) return;
+    await change(run, `create SecureString parameter ${name} with a new random pseudonym key`, () =>
+      ssm.send(new PutParameterCommand({ Name: name, Type: 'SecureString', Value: randomBytes(32).toString('base64'), Overwrite: false, Description: PSEUDONYM_KEY_DESCRIPTION, Tags: tags })),
+    );
     return;
   }
-  const secrets = context.clients.client(SecretsManagerClient, context.targetFor(target.account, target.region));
-  const existing = await absentOn(['ResourceNotFoundException'], () => secrets.send(new DescribeSecretCommand({ SecretId: name })));
-  if (existing) return;
+  const secrets = context.clients.client(SecretsManagerClient, where);
+  if (await absentOn(['ResourceNotFoundException'], () => secrets.send(new DescribeSecretCommand({ SecretId: name })))) return;
   await change(run, `create secret ${name} with a new random pseudonym key`, () =>
-    secrets.send(new CreateSecretCommand({ Name: name, SecretString: randomBytes(32).toString('base64'), Description: 'orgshield session recording: key of the users\' pseudonyms (HMAC-SHA256)', Tags: [{ Key: RECORDING_IMAGE_TAG.key, Value: context.recording.name }] })),
+    secrets.send(new CreateSecretCommand({ Name: name, SecretString: randomBytes(32).toString('base64'), Description: PSEUDONYM_KEY_DESCRIPTION, Tags: tags })),
   );
 }
 

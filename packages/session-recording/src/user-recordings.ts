@@ -1,5 +1,6 @@
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, S3Client, type ObjectIdentifier } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AwsCallError, type AwsClientFactory, type ClientTarget } from '@orgshield/aws';
 import { OrgshieldError } from '@orgshield/errors';
@@ -38,17 +39,33 @@ export interface RecordingObjectVersion {
   lastModified?: string;
 }
 
-/** The secret's current and previous values (a rotation keeps the previous one reachable). */
+/**
+ * The key's current and previous values (a rotation keeps the previous one reachable): the
+ * secret's AWSCURRENT and AWSPREVIOUS stages, or the SSM parameter's latest and the version before.
+ */
 async function pseudonymKeys(context: UserRecordingsContext, target: RecordingTarget): Promise<string[]> {
-  const client = context.clients.client(SecretsManagerClient, context.targetFor(target.account, target.region));
+  const { name, store } = context.recording.pseudonymKey;
+  const where = context.targetFor(target.account, target.region);
+  const absent = (error: unknown) => error instanceof AwsCallError && (error.awsCode === 'ResourceNotFoundException' || error.awsCode === 'ParameterNotFound' || error.awsCode === 'ParameterVersionNotFound');
+  const reads: (() => Promise<string | undefined>)[] = [];
+  if (store === 'ssm') {
+    const ssm = context.clients.client(SSMClient, where);
+    const read = async (selector: string) => (await ssm.send(new GetParameterCommand({ Name: selector, WithDecryption: true }))).Parameter;
+    let latest: { Value?: string; Version?: number } | undefined;
+    reads.push(async () => (latest = await read(name))?.Value);
+    reads.push(async () => ((latest?.Version ?? 0) > 1 ? (await read(`${name}:${(latest?.Version ?? 0) - 1}`))?.Value : undefined));
+  } else {
+    const secrets = context.clients.client(SecretsManagerClient, where);
+    for (const VersionStage of ['AWSCURRENT', 'AWSPREVIOUS']) reads.push(async () => (await secrets.send(new GetSecretValueCommand({ SecretId: name, VersionStage }))).SecretString);
+  }
   const keys: string[] = [];
-  for (const VersionStage of ['AWSCURRENT', 'AWSPREVIOUS']) {
+  for (const read of reads) {
     try {
-      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: context.recording.pseudonymKey.name, VersionStage }));
-      if (SecretString !== undefined && !keys.includes(SecretString)) keys.push(SecretString);
+      const key = await read();
+      if (key !== undefined && !keys.includes(key)) keys.push(key);
     } catch (error) {
       // No previous version (or no key at all: nothing was ever recorded there).
-      if (error instanceof AwsCallError && error.awsCode === 'ResourceNotFoundException') continue;
+      if (absent(error)) continue;
       throw error;
     }
   }

@@ -26,6 +26,7 @@ export function firewallProcessors(runtime: Runtime): ProcessorMap<typeof FIREWA
     aws: runtime.clients,
     organization: () => currentOrganization(runtime.clients, runtime.redis, { keyPrefix: runtime.keyPrefix }),
     retention: runtime.retention,
+    leaseMs: runtime.config.ORGSHIELD_LEASE_MS,
   });
   return {
     [firewallRolloutStartJob.name]: processor(firewallRolloutStartJob, async (payload, { job, progress }) => {

@@ -2,6 +2,7 @@ import { discoverOrganization, orgSyncJob, saveSnapshot } from '@orgshield/accou
 import { investigationClients, investigationRunJob, runInvestigation } from '@orgshield/investigations';
 import { drillProcessors } from './drill-processors.js';
 import { firewallProcessors } from './firewall-processors.js';
+import { recordingProcessors } from './recording-processors.js';
 import type { JOB_CONTRACTS } from './job-contracts.js';
 import type { Runtime } from './runtime.js';
 import { processor, type ProcessorMap, type ProcessorRegistration } from './worker-service.js';
@@ -50,6 +51,7 @@ export function allProcessors(runtime: Runtime): ProcessorMap<typeof JOB_CONTRAC
     [investigationRunJob.name]: investigationProcessor(runtime),
     ...firewallProcessors(runtime),
     ...drillProcessors(runtime),
+    ...recordingProcessors(runtime),
   };
 }
 

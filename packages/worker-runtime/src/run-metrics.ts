@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@orgshield/jobs';
 import { DrillStore, SETTLED_DRILL_STATUSES } from '@orgshield/drills';
 import { RELEASED_STATUSES, RolloutStore } from '@orgshield/firewall';
 
@@ -17,7 +17,7 @@ const RECENT_RUNS = 50;
  * `applied-audit` and `applied-enforce` for waves whose steps are all done, `pending` for the
  * others, and `non-compliant` for accounts the latest gate reports found so.
  */
-export async function rolloutAccountSamples(redis: Redis, prefix: string): Promise<RunGaugeSample[]> {
+export async function rolloutAccountSamples(redis: RedisClient, prefix: string): Promise<RunGaugeSample[]> {
   const store = new RolloutStore(redis, prefix);
   const samples: RunGaugeSample[] = [];
   for (const id of await store.list(RECENT_RUNS)) {
@@ -36,7 +36,7 @@ export async function rolloutAccountSamples(redis: Redis, prefix: string): Promi
 }
 
 /** Servers of each drill still under way, by their status (waiting, launching, checking, passed, failed, skipped). */
-export async function drillServerSamples(redis: Redis, prefix: string): Promise<RunGaugeSample[]> {
+export async function drillServerSamples(redis: RedisClient, prefix: string): Promise<RunGaugeSample[]> {
   const store = new DrillStore(redis, prefix);
   const samples: RunGaugeSample[] = [];
   for (const id of await store.list(RECENT_RUNS)) {

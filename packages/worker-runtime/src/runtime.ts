@@ -1,15 +1,14 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { AwsClientFactory, parseRateLimits, RedisAuditTrail, RedisRateLimiter, type AwsCallObserver, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { retentionFromDays, type RunRetention } from '@orgshield/jobs';
+import { duplicateConnection, retentionFromDays, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import type { WorkerConfig } from './worker-config.js';
 
 /** What processors share in one worker process: one client factory, one credential cache. */
 export interface Runtime {
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of orgshield's own Redis keys (snapshots, rate limits, rollout state). */
   keyPrefix: string;
   clients: AwsClientFactory;
@@ -23,14 +22,14 @@ export interface Runtime {
 }
 
 /** `observer` sees every AWS call the runtime's clients make (the worker's metrics). */
-export function createRuntime(config: WorkerConfig, redis: Redis, logger: Logger, options: { observer?: AwsCallObserver } = {}): Runtime {
+export function createRuntime(config: WorkerConfig, redis: RedisClient, logger: Logger, options: { observer?: AwsCallObserver } = {}): Runtime {
   const keyPrefix = `${config.ORGSHIELD_QUEUE_PREFIX}:`;
   // The limiter gets its own connection with bounded retries: while Redis is away it paces calls
   // in-process instead of waiting, which BullMQ's never-give-up connection would make it do.
-  const limiterRedis = redis.duplicate({ maxRetriesPerRequest: 1 });
+  const limiterRedis = duplicateConnection(redis, { maxRetriesPerRequest: 1 });
   limiterRedis.on('error', () => undefined);
   // The audit trail too: a mutating call whose entry cannot be written fails fast instead of waiting for Redis.
-  const auditRedis = redis.duplicate({ maxRetriesPerRequest: 1 });
+  const auditRedis = duplicateConnection(redis, { maxRetriesPerRequest: 1 });
   auditRedis.on('error', () => undefined);
   const audit = new RedisAuditTrail(auditRedis, { keyPrefix, retentionMs: config.ORGSHIELD_AUDIT_RETENTION_DAYS * 24 * 60 * 60 * 1000 });
   const clients = new AwsClientFactory({

@@ -24,4 +24,17 @@ describe('loadWorkerConfig', () => {
   it('echoes a rejected setting that is not a secret, so the user sees the mistake', () => {
     expect(refusal({ ORGSHIELD_HTTP_PORT: '99999' }).message).toMatch(/^ORGSHIELD_HTTP_PORT="99999" is not valid: /);
   });
+
+  it('on a redis+cluster:// URL makes the queue prefix a hash tag, so every key of orgshield shares one slot', () => {
+    expect(loadWorkerConfig({ REDIS_URL: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7001' }).ORGSHIELD_QUEUE_PREFIX).toBe('{orgshield}');
+    expect(loadWorkerConfig({ REDIS_URL: 'rediss+cluster://a.example:6379', ORGSHIELD_QUEUE_PREFIX: 'prod' }).ORGSHIELD_QUEUE_PREFIX).toBe('{prod}');
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).ORGSHIELD_QUEUE_PREFIX).toBe('orgshield');
+  });
+
+  it('refuses a cluster URL with a node that is not HOST:PORT, naming it, without its password (exit 2)', () => {
+    const error = refusal({ REDIS_URL: 'redis+cluster://:hunter2@10.0.0.1:7000,10.0.0.2' });
+    expect(error.message).toBe('REDIS_URL "redis+cluster://:***@10.0.0.1:7000,10.0.0.2" names the node "10.0.0.2", which is not HOST:PORT: use the form redis+cluster://HOST:PORT,HOST:PORT.');
+    expect(error).toMatchObject({ exitCode: 2 });
+    expect(refusal({ REDIS_URL: 'memcached://x:1' }).message).toMatch(/must start with redis:\/\/, rediss:\/\/, redis\+cluster:\/\/ or rediss\+cluster:\/\//);
+  });
 });

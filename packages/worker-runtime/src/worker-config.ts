@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL } from '@orgshield/jobs';
+import { clusterQueuePrefix, DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, isClusterUrl } from '@orgshield/jobs';
 import { QUEUE_NAMES } from './job-contracts.js';
 
 const concurrencyList = z
@@ -21,7 +21,9 @@ const concurrencyList = z
 
 /** The worker's whole configuration comes from the environment, checked here once. */
 export const WorkerConfigSchema = z.object({
+  /** One Redis (`redis://`, `rediss://`) or a cluster's seed nodes (`redis+cluster://host:port,host:port`, `rediss+cluster://`). */
   REDIS_URL: z.string().default(DEFAULT_REDIS_URL),
+  /** On a cluster it is used as a hash tag (`{orgshield}`), so every key of orgshield shares one slot. */
   ORGSHIELD_QUEUE_PREFIX: z.string().regex(/^[\w.-]+$/, 'letters, digits, ".", "_" and "-" only').default(DEFAULT_QUEUE_PREFIX),
   ORGSHIELD_CONCURRENCY: concurrencyList.optional(),
   ORGSHIELD_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
@@ -43,6 +45,12 @@ export const WorkerConfigSchema = z.object({
   /** How long the audit trail of mutating AWS calls keeps its entries. */
   ORGSHIELD_AUDIT_RETENTION_DAYS: z.coerce.number().positive().max(36_500).default(365),
   ORGSHIELD_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /**
+   * How long a worker's hold lasts without renewal: its BullMQ job locks (and how often stalled
+   * jobs are looked for) and its steps' run guards and fenced locks. A worker that dies has its
+   * jobs taken over by another within about twice this.
+   */
+  ORGSHIELD_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerConfig = z.infer<typeof WorkerConfigSchema>;
@@ -52,7 +60,11 @@ const SECRET_SETTINGS: ReadonlySet<string> = new Set(['ORGSHIELD_EXTERNAL_ID', '
 
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const parsed = WorkerConfigSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    // A malformed REDIS_URL is one sentence and exit 2 here (parseRedisUrl throws it), before anything connects.
+    const cluster = isClusterUrl(parsed.data.REDIS_URL);
+    return cluster ? { ...parsed.data, ORGSHIELD_QUEUE_PREFIX: clusterQueuePrefix(parsed.data.ORGSHIELD_QUEUE_PREFIX) } : parsed.data;
+  }
   const issue = parsed.error.issues[0];
   const key = String(issue?.path[0] ?? '');
   const shown = SECRET_SETTINGS.has(key) ? `${key} (value not shown: it is a secret)` : `${key}="${env[key] ?? ''}"`;

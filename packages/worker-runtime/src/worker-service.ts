@@ -1,10 +1,9 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { withAwsCallContext } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { DEFAULT_QUEUE_PREFIX, parsePayload, skipOf, type AnyContract, type JobProgress } from '@orgshield/jobs';
+import { DEFAULT_QUEUE_PREFIX, duplicateConnection, parsePayload, skipOf, type AnyContract, type JobProgress, type RedisClient } from '@orgshield/jobs';
 
 /** Failures that another attempt cannot fix: the job fails at once instead of retrying. */
 const UNRECOVERABLE_CODES = new Set(['CredentialsMissing', 'InvalidConfig']);
@@ -45,7 +44,7 @@ export type ProcessorMap<Contracts extends readonly AnyContract[]> = {
 };
 
 export interface WorkerServiceOptions {
-  connection: Redis;
+  connection: RedisClient;
   logger: Logger;
   processors: ProcessorRegistration[];
   prefix?: string;
@@ -53,6 +52,8 @@ export interface WorkerServiceOptions {
   name?: string;
   /** Jobs each queue runs at once; defaults to 1 per queue. */
   concurrency?: Partial<Record<string, number>>;
+  /** BullMQ's job lock and stalled-job check, in ms (ORGSHIELD_LEASE_MS); BullMQ's 30 s by default. */
+  leaseMs?: number;
   /** How long shutdown waits for running jobs before it lets BullMQ's stall handling take them. */
   shutdownTimeoutMs?: number;
   onJobFinished?: (event: JobFinishedEvent) => void;
@@ -92,9 +93,10 @@ export class WorkerService {
     for (const queue of this.queues) {
       const byName = new Map(processors.filter((p) => p.contract.queue === queue).map((p) => [p.contract.name, p]));
       const worker = new Worker(queue, (job) => this.run(queue, byName, job), {
-        connection: connection.duplicate(),
+        connection: duplicateConnection(connection),
         prefix,
         concurrency: this.options.concurrency?.[queue] ?? 1,
+        ...(this.options.leaseMs === undefined ? {} : { lockDuration: this.options.leaseMs, stalledInterval: this.options.leaseMs }),
         autorun: false,
         ...(this.options.name ? { name: this.options.name } : {}),
       });

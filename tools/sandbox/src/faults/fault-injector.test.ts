@@ -79,4 +79,16 @@ describe('FaultInjector', () => {
     expect(errors).toBeLessThan(260);
     expect(run()).toEqual(kinds);
   });
+
+  it('throttles about throttleRate of the requests whatever their rate, before any other fault', () => {
+    const faults = new FaultInjector({ operations: { 'fms:*': { throttleRate: 0.1, errorRate: 0.02, resetRate: 0.01 } } }, mulberry32(11));
+    const kinds = Array.from({ length: 5000 }, () => faults.decide('fms', 'PutPolicy', 'a', 0).kind);
+    const count = (kind: string) => kinds.filter((k) => k === kind).length;
+    expect(count('throttle')).toBeGreaterThan(400);
+    expect(count('throttle')).toBeLessThan(600);
+    // Errors and resets are drawn among the calls not throttled.
+    expect(count('error')).toBeGreaterThan(50);
+    expect(count('reset')).toBeGreaterThan(20);
+    expect(count('pass')).toBe(5000 - count('throttle') - count('error') - count('reset'));
+  });
 });

@@ -67,6 +67,7 @@ export class FaultInjector {
       }
       if (!bucket.take(nowMs)) return { kind: 'throttle' };
     }
+    if (rule.throttleRate !== undefined && this.random() < rule.throttleRate) return { kind: 'throttle' };
     const [min, max] = rule.latencyMs ?? [0, 0];
     const latencyMs = min + this.random() * (max - min);
     if (rule.resetRate !== undefined && this.random() < rule.resetRate) return { kind: 'reset', latencyMs };

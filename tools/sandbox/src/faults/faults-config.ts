@@ -12,6 +12,8 @@ export const faultRuleSchema = z
       .tuple([z.number().nonnegative(), z.number().nonnegative()], { error: 'must be [min, max] in milliseconds' })
       .refine(([min, max]) => min <= max, { error: 'must be [min, max] with min <= max' })
       .optional(),
+    /** A fraction of calls answered with the service's throttling error whatever the rate (quotas shared with other callers). */
+    throttleRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
     errorRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
     resetRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
   })
@@ -47,7 +49,7 @@ export function parseFaultsConfig(value: unknown, source = 'faults'): FaultsConf
   const where = issue.path.length === 0 ? 'the top level' : issue.path.map((part) => JSON.stringify(String(part))).join('.');
   const why = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
   throw new SandboxConfigError(
-    `${source}: ${where}: ${why}; expected a shape like { operations: { "organizations:*": { rate: 10, burst: 10, latencyMs: [5, 50], errorRate: 0.02, resetRate: 0.01 } } }.`,
+    `${source}: ${where}: ${why}; expected a shape like { operations: { "organizations:*": { rate: 10, burst: 10, latencyMs: [5, 50], throttleRate: 0.1, errorRate: 0.02, resetRate: 0.01 } } }.`,
   );
 }
 

@@ -6,8 +6,8 @@ export type PlantedIncident =
   | { kind: 'brute-force'; remoteIp: string; at: Date; port?: number; attempts?: number; durationSeconds?: number }
   /** Many new remote IPs hitting one local port within a few minutes. */
   | { kind: 'ddos'; at: Date; port?: number; sources?: number; durationSeconds?: number }
-  /** A large accepted upload from the instance to one remote. */
-  | { kind: 'exfiltration'; remoteIp: string; at: Date; remotePort?: number; bytes?: number; durationSeconds?: number }
+  /** A large accepted upload from the instance to one remote, from local port `localPort` (default 49152). */
+  | { kind: 'exfiltration'; remoteIp: string; at: Date; remotePort?: number; localPort?: number; bytes?: number; durationSeconds?: number }
   /** The web traffic volume multiplied by `factor` for a while. */
   | { kind: 'spike'; at: Date; factor?: number; durationSeconds?: number };
 

@@ -62,7 +62,7 @@ export function incidentMinute(ctx: TrafficContext, incident: PlantedIncident, m
       const index = minute - Math.floor(at / 60);
       if (index < 0 || index >= minutes) return;
       exchange(ctx, out, {
-        client: local, clientPort: 49152, server: incident.remoteIp, serverPort: incident.remotePort ?? 443,
+        client: local, clientPort: incident.localPort ?? 49152, server: incident.remoteIp, serverPort: incident.remotePort ?? 443,
         protocol: TCP, up: Math.floor((incident.bytes ?? 3 * 2 ** 30) / minutes), down: 20000, start: t0,
         opening: index === 0,
       });
