@@ -15,7 +15,7 @@ import { parseSandboxOptions, type SandboxOptions } from './sandbox-options.js';
 import type { RequestContext, ServiceDefinition } from './service-definition.js';
 import { ServiceError } from './service-error.js';
 import { ServiceRuntime } from './service-runtime.js';
-import { injectDrsLaunchFailure, seedDrs } from './services/drs-jobs.js';
+import { drsRuntime, injectDrsLaunchFailure, seedDrs } from './services/drs-jobs.js';
 import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
 import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
@@ -54,6 +54,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   const faults = resolveFaults(resolved.faults, runtimes);
   const world = new World({ accounts: resolved.accounts, ous: resolved.ous, seed: resolved.seed, timeScale: resolved.timeScale });
   configureFirewallManager(world, resolved.fms);
+  drsRuntime(world).tls = resolved.drs.tls;
   seedIncidentFlowLogs(world);
   seedRecordings(world);
   injectLaunchFailures(world, faults);

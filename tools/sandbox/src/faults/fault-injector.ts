@@ -57,7 +57,7 @@ export class FaultInjector {
 
   decide(service: string, operation: string, accountId: string, nowMs: number): FaultDecision {
     const rule = this.ruleFor(service, operation);
-    if (!rule) return { kind: 'pass', latencyMs: 0 };
+    if (!rule || (rule.accounts !== undefined && !rule.accounts.includes(accountId))) return { kind: 'pass', latencyMs: 0 };
     if (rule.rate !== undefined) {
       const key = `${accountId}/${service}:${operation}`;
       let bucket = this.buckets.get(key);
