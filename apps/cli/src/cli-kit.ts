@@ -58,9 +58,9 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Progress and notes go to stderr so stdout stays machine-readable. */
+/** Progress and notes go to stderr so stdout stays machine-readable; a live progress line is cleared first. */
 export function note(message: string): void {
-  process.stderr.write(message + '\n');
+  process.stderr.write((process.stderr.isTTY ? '\r\x1b[2K' : '') + message + '\n');
 }
 
 /**

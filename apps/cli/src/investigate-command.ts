@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '@orgshield/errors';
 import { investigationRunJob, normalizeFinding, parseInvestigationRequest, type InvestigationRequest, type InvestigationResult } from '@orgshield/investigations';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
-import { openSession, progressPrinter, runJob } from './job-runner.js';
+import { openSession, runJob } from './job-runner.js';
 
 interface InvestigateOptions {
   finding?: string;
@@ -115,7 +115,7 @@ export function configureInvestigateCommand(program: Command): void {
       try {
         const { jobId, result } = await runJob(session, investigationRunJob, payload, {
           wait: options.wait === true,
-          onProgress: progressPrinter('investigate'),
+          progress: 'investigate',
         });
         if (!result) {
           note(`investigation.run job ${jobId} queued; a worker will run it and write the reports.`);
