@@ -224,7 +224,7 @@ class SandboxServer {
     const caller = credentials.identity;
     entry.account = caller.accountId;
 
-    const decision = this.faults.decide(runtime.name, operation.model.name, caller.accountId, performance.now());
+    const decision = this.faults.decide({ service: runtime.name, operation: operation.model.name, accountId: caller.accountId, region: scope.region }, performance.now());
     if (decision.kind === 'throttle') return this.fail(res, runtime, operation.throttlingError(), exchange);
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
     if (decision.kind === 'reset') {

@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SandboxConfigError } from '../sandbox-config-error.js';
 
-/** One operation's faults. Rates are per second and per calling account, as AWS quotas are. */
+/** One operation's faults. Rates are per second, per calling account and per region, as AWS quotas are. */
 export const faultRuleSchema = z
   .object({
     rate: z.number({ error: 'must be a number of requests per second' }).positive({ error: 'must be greater than 0' }).optional(),
