@@ -75,7 +75,10 @@ describe('rollout schedules', () => {
     expect(halted.status).toBe('halted');
 
     // Later firings are skips that name the halted rollout and the way out.
-    const skip = await waitFor('a skipped firing', async () => (await schedules.runs('nightly')).find((run) => run.status === 'skipped'));
+    // A firing while it was still running is skipped as "still running"; those after the halt say halted.
+    const skip = await waitFor('a firing skipped after the halt', async () =>
+      (await schedules.runs('nightly')).find((run) => run.status === 'skipped' && Date.parse(run.at) > Date.parse(halted.at)),
+    );
     expect(skip.blockedBy).toBe(first.rolloutId);
     expect(skip.message).toContain(`blocked by rollout ${first.rolloutId}, halted: wave everyone in eu-west-1 failed its gate`);
     expect(skip.message).toContain(`"orgshield rollout resume ${first.rolloutId}" continues it, "orgshield rollout abort ${first.rolloutId}" (or rollback) releases the schedule`);

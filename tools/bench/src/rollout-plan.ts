@@ -10,7 +10,7 @@
  * snapshot), then `rollout plan` `runs` times (reads it). Target: every plan from the snapshot
  * under 10 s. Prints JSON, then Markdown, with the load average.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -46,19 +46,24 @@ const ous = wholeArg('ous', args.ous);
 const runs = wholeArg('runs', args.runs);
 const seed = wholeArg('seed', args.seed);
 
-function timedPlan(file: string, env: Record<string, string>, extra: string[] = []): { seconds: number; stderr: string; stdout: string } {
+/** Runs the CLI in its own process; asynchronously, since the sandbox answering it lives in this one. */
+async function timedPlan(file: string, env: Record<string, string>, extra: string[] = []): Promise<{ seconds: number; stderr: string; stdout: string }> {
   const started = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, [cliMain, 'rollout', 'plan', file, '--output', 'json', ...extra], {
+  const child = spawn(process.execPath, [cliMain, 'rollout', 'plan', file, '--output', 'json', ...extra], {
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-    encoding: 'utf8',
-    maxBuffer: 512 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (result.status !== 0) {
-    console.error(`rollout plan ${extra.join(' ')} failed (exit ${result.status}):\n${result.stderr}`);
+  if (status !== 0) {
+    console.error(`rollout plan ${extra.join(' ')} failed (exit ${status}):\n${stderr}`);
     process.exit(1);
   }
-  return { seconds, stderr: result.stderr, stdout: result.stdout };
+  return { seconds, stderr, stdout };
 }
 
 async function main(): Promise<void> {
@@ -93,8 +98,9 @@ async function main(): Promise<void> {
       ORGSHIELD_RATE_LIMITS: JSON.stringify({ 'organizations:*': { rate: 2000, burst: 2000 }, 'fms:*': { rate: 2000, burst: 2000 }, 'sts:*': { rate: 2000, burst: 2000 } }),
     };
     const file = join(dir, 'rollout.yaml');
-    const walk = timedPlan(file, env, ['--refresh']);
-    const fromSnapshot = Array.from({ length: runs }, () => timedPlan(file, env));
+    const walk = await timedPlan(file, env, ['--refresh']);
+    const fromSnapshot: Awaited<ReturnType<typeof timedPlan>>[] = [];
+    for (let run = 0; run < runs; run++) fromSnapshot.push(await timedPlan(file, env));
     const plan = JSON.parse(fromSnapshot[0]?.stdout ?? '{}') as { scopeAccounts?: number; steps?: unknown[] };
     const usedSnapshot = fromSnapshot.every((run) => run.stderr.includes('using the organization snapshot of'));
     const worst = Math.max(...fromSnapshot.map((run) => run.seconds));
