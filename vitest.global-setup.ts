@@ -20,6 +20,8 @@ import type { TestProject } from 'vitest/node';
  * - Chromium, for projects that set `chromium: true`: Debian's package, installed when missing
  *   and we are root. Otherwise nothing here fails: the browser tests fail (never skip) with one
  *   sentence saying what to install (see chromiumMissingMessage).
+ * - The AWS CLI, for projects that set `awsCli: true`: Debian's awscli, the same way; the CLI
+ *   tests fail (never skip) without it, saying what to install.
  */
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -28,6 +30,8 @@ declare module 'vitest' {
   interface ProvidedContext {
     /** Set by a project's config to ask this setup for Chromium. */
     needsChromium: boolean;
+    /** Set by a project's config to ask this setup for the AWS CLI (`aws`). */
+    needsAwsCli: boolean;
   }
 }
 
@@ -41,6 +45,7 @@ const LOCK_FILE = `${STATE_FILE}.lock`;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redis = await provideRedis();
   if (project.config.provide.needsChromium) await provideChromium();
+  if (project.config.provide.needsAwsCli) await provideAwsCli();
   return redis.release;
 }
 
@@ -208,6 +213,23 @@ async function provideChromium(): Promise<void> {
 // ---- machine -----------------------------------------------------------------------------
 
 /** Installs a Debian package when we are root; otherwise throws `advice`. */
+export const AWS_CLI_MISSING = "the AWS CLI (aws) is not on the PATH: install Debian's awscli (apt-get install -y awscli) to run the AWS CLI tests.";
+
+const hasAwsCli = () => spawnSync('sh', ['-c', 'command -v aws'], { stdio: 'ignore' }).status === 0;
+
+async function provideAwsCli(): Promise<void> {
+  if (hasAwsCli()) return;
+  await withLock(async () => {
+    if (hasAwsCli()) return;
+    try {
+      aptInstall('awscli', AWS_CLI_MISSING);
+    } catch (error) {
+      // Not fatal here: only the CLI tests need it, and they fail saying what to install.
+      console.error(`test setup: ${(error as Error).message}`);
+    }
+  });
+}
+
 function aptInstall(pkg: string, advice: string): void {
   if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) throw new Error(advice);
   console.error(`test setup: installing Debian's ${pkg} (first run on this machine)`);

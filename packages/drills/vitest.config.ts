@@ -1,3 +1,4 @@
 import { projectTestConfig } from '../../vitest.shared.js';
 
-export default projectTestConfig(import.meta.dirname);
+// chromium: drill-report.test.ts checks the HTML report in Chromium.
+export default projectTestConfig(import.meta.dirname, { chromium: true });

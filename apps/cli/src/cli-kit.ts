@@ -61,9 +61,12 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Progress and notes go to stderr so stdout stays machine-readable; control characters in them are shown, not sent. */
+/**
+ * Progress and notes go to stderr so stdout stays machine-readable; a live progress line is
+ * cleared first, and control characters in the message are shown, not sent.
+ */
 export function note(message: string): void {
-  process.stderr.write(printable(message) + '\n');
+  process.stderr.write((process.stderr.isTTY ? '\r\x1b[2K' : '') + printable(message) + '\n');
 }
 
 /**

@@ -10,7 +10,7 @@ import { loadRecording, recordingAuditJob, recordingSetupJob, RecordingRuns, typ
 import { withDrillControl } from './drill-command.js';
 import { formatTable, integerOption, note } from './cli-kit.js';
 import { runDemoRollout } from './demo-rollout.js';
-import { openSession, progressPrinter, runJob, type CliSession } from './job-runner.js';
+import { openSession, runJob, type CliSession } from './job-runner.js';
 import { connectOrStartRedis } from './local-redis.js';
 import { renderTree } from './org-command.js';
 import { printTargets, submitRun } from './recording-command.js';
@@ -65,7 +65,7 @@ export function configureDemoCommand(program: Command): void {
 
 async function demoOrgSync(session: CliSession): Promise<void> {
   note('\n== 1. org sync: discovering the organization');
-  const { result } = await runJob(session, orgSyncJob, { requestedBy: 'demo' }, { wait: true, onProgress: progressPrinter('org sync') });
+  const { result } = await runJob(session, orgSyncJob, { requestedBy: 'demo' }, { wait: true, progress: 'org sync' });
   if (!result) throw new Error('org sync returned no result');
   process.stdout.write(`synced ${result.accounts} accounts (${result.suspended} not active) in ${result.ous} OUs in ${(result.durationMs / 1000).toFixed(1)} s\n`);
   const snapshot = await loadSnapshot(session.redis, { keyPrefix: session.keyPrefix });
@@ -87,7 +87,7 @@ async function demoInvestigation(session: CliSession, sandbox: Awaited<ReturnTyp
   if (!finding) throw new Error(`GuardDuty has no finding ${incident.findingId} in ${accountId}`);
 
   note(`\n== 2. investigate: GuardDuty ${finding.Type} on ${incident.instance.instanceId} in account ${accountId} ${region}`);
-  const { result } = await runJob(session, investigationRunJob, { finding, accountId, region }, { wait: true, onProgress: progressPrinter('investigate') });
+  const { result } = await runJob(session, investigationRunJob, { finding, accountId, region }, { wait: true, progress: 'investigate' });
   if (!result) throw new Error('the investigation returned no result');
   process.stdout.write(`window ${result.window.from} .. ${result.window.to}; ${result.records.matched} flow records analysed\n`);
   process.stdout.write(

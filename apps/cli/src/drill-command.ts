@@ -24,6 +24,7 @@ import {
   type DrillReport,
 } from '@orgshield/drills';
 import { JobQueues } from '@orgshield/jobs';
+import { workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 import { localClients } from './rollout-command.js';
@@ -35,7 +36,7 @@ type ReportFormat = (typeof REPORT_FORMATS)[number];
 export async function withDrillControl<T>(session: CliSession, options: { local: boolean }, work: (control: DrillControl) => Promise<T>): Promise<T> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await withLocalWorker(session, { queues, queue: DRILLS_QUEUE, local: options.local }, () => work(new DrillControl(session.redis, queues)));
+    return await withLocalWorker(session, { queues, queue: DRILLS_QUEUE, local: options.local }, () => work(new DrillControl(session.redis, queues, { retention: workerRetention(session.config) })));
   } finally {
     await queues.close();
   }
@@ -97,6 +98,10 @@ export function printDrillReport(report: DrillReport): void {
 /** A drill that did not complete, or whose servers failed, is a failed command (exit 1). */
 function requirePassed(report: DrillReport): void {
   if (report.status !== 'completed' && report.status !== 'kept') throw new OrgshieldError(`Drill${report.status}`, `drill ${report.drillId} is ${report.status}: ${report.message}.`, { exitCode: report.status === 'refused' ? 2 : 1 });
+  const unread = [...report.accounts.failed, ...report.accounts.notStarted];
+  if (unread.length > 0 && report.summary.failed === 0) {
+    throw new OrgshieldError('DrillAccountsFailed', `drill ${report.drillId}: DRS could not be read in ${unread.map((entry) => `${entry.accountId}/${entry.region}`).join(', ')}, so those accounts were not drilled.`, { exitCode: 1 });
+  }
   if (report.summary.failed > 0) throw new OrgshieldError('DrillServersFailed', `drill ${report.drillId}: ${report.summary.failed} server(s) failed; "orgshield drill report ${report.drillId}" says why.`, { exitCode: 1 });
 }
 

@@ -6,7 +6,7 @@ import {
 import { pathForWorker, readInputFile } from '@orgshield/spec-files';
 import { loadWorkerConfig } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
-import { openSession, progressPrinter, runJob } from './job-runner.js';
+import { openSession, runJob } from './job-runner.js';
 
 interface InvestigateOptions {
   finding?: string;
@@ -124,7 +124,7 @@ export function configureInvestigateCommand(program: Command): void {
       try {
         const { jobId, result } = await runJob(session, investigationRunJob, payload, {
           wait: options.wait === true,
-          onProgress: progressPrinter('investigate'),
+          progress: 'investigate',
         });
         if (!result) {
           note(`investigation.run job ${jobId} queued; a worker will run it and write the reports.`);

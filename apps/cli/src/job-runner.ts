@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import { pino } from 'pino';
 import { connectRedis, JobQueues, type AnyContract, type JobProgress, type RedisClient } from '@orgshield/jobs';
-import { createRuntime, loadWorkerConfig, processorsFor, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker-runtime';
+import { createRuntime, decodeAwsSettings, describeAwsSettings, formatAwsSettings, loadWorkerConfig, processorsFor, WorkerService, type Runtime, type WorkerConfig } from '@orgshield/worker-runtime';
 import { note } from './cli-kit.js';
+import { progressLine } from './progress-line.js';
 
 /** The Redis connection and configuration a command works with; close() when done. */
 export interface CliSession {
@@ -25,18 +26,9 @@ export async function openSession(): Promise<CliSession> {
   };
 }
 
-/** Prints progress to stderr: in place on a terminal, otherwise at most every two seconds. */
-export function progressPrinter(label: string): (progress: JobProgress) => void {
-  let last = 0;
-  return (p) => {
-    const text = `${label}: ${p.phase}${p.total ? ` ${p.done}/${p.total}` : ''}${p.message ? ` (${p.message})` : ''}`;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r\x1b[2K${text}`);
-    } else if (Date.now() - last > 2000) {
-      last = Date.now();
-      note(text);
-    }
-  };
+/** A job's progress report as one line: `phase 3/10 (message)`. */
+export function describeProgress(p: JobProgress): string {
+  return `${p.phase}${p.total ? ` ${p.done}/${p.total}` : ''}${p.message ? ` (${p.message})` : ''}`;
 }
 
 export async function withSession<T>(work: (session: CliSession) => Promise<T>): Promise<T> {
@@ -65,7 +57,15 @@ export async function withLocalWorker<T>(session: CliSession, options: LocalWork
   let local: WorkerService | undefined;
   let runtime: Runtime | undefined;
   try {
-    if (options.local && (await queues.workerCount(queue)) === 0) {
+    const workers = options.local ? await queues.workerNames(queue) : [];
+    if (workers.length > 0) {
+      // The job runs on the worker's AWS settings, which may not be this shell's: say whose.
+      const theirs = [...new Set(workers.map((name) => decodeAwsSettings(name)).map((settings) => (settings ? formatAwsSettings(settings) : 'settings not announced')))];
+      const mine = formatAwsSettings(describeAwsSettings());
+      note(
+        `${workers.length} worker(s) connected to the "${queue}" queue run the jobs with their own AWS settings (${theirs.join('; ')})${theirs.length === 1 && theirs[0] === mine ? ', the same as this shell' : `, not this shell's (${mine})`}`,
+      );
+    } else if (options.local) {
       note(`no worker is connected to the "${queue}" queue: running its jobs in this process`);
       // The job's own failure reaches the user as one sentence; the worker's log only with --debug.
       const logger = pino({ level: process.env['LOG_LEVEL'] ?? 'silent' }, pino.destination(2));
@@ -95,7 +95,7 @@ export async function runJob<C extends AnyContract>(
   session: CliSession,
   contract: C,
   payload: z.input<C['payload']>,
-  options: { wait: boolean; onProgress?: (progress: JobProgress) => void },
+  options: { wait: boolean; /** Shows the job's progress while waiting, under this label. */ progress?: string },
 ): Promise<{ jobId: string; result?: z.infer<C['result']> }> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
@@ -103,9 +103,15 @@ export async function runJob<C extends AnyContract>(
     const job = await queues.submit(contract, payload);
     const jobId = String(job.id);
     if (!options.wait) return { jobId };
-    const result = await withLocalWorker(session, { queues, queue: contract.queue, local: true }, () => queues.waitFor(contract, job, { onProgress: options.onProgress }));
-    if (process.stderr.isTTY && options.onProgress) process.stderr.write('\r\x1b[2K');
-    return { jobId, result };
+    const line = options.progress === undefined ? undefined : progressLine(options.progress);
+    try {
+      const result = await withLocalWorker(session, { queues, queue: contract.queue, local: true }, () =>
+        queues.waitFor(contract, job, { ...(line ? { onProgress: (progress: JobProgress) => line.update(describeProgress(progress)) } : {}) }),
+      );
+      return { jobId, result };
+    } finally {
+      line?.done();
+    }
   } finally {
     await queues.close();
   }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+<<<<<<< HEAD
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, OrgshieldError, isShapedLikeOrgshieldError, printable } from '@orgshield/errors';
 
@@ -43,6 +44,11 @@ async function buildProgram(argv: readonly string[]): Promise<Command> {
   overrideAll(program);
   return program;
 }
+=======
+import { CommanderError } from 'commander';
+import { EXIT_CODES, OrgshieldError, isShapedLikeOrgshieldError } from '@orgshield/errors';
+import { buildProgram } from './program.js';
+>>>>>>> main
 
 async function main(argv: string[]): Promise<number> {
   const debug = argv.includes('--debug');

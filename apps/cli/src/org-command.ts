@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { OrgshieldError } from '@orgshield/errors';
 import { loadSnapshot, OrganizationIndex, orgSyncJob, type OrganizationSnapshot } from '@orgshield/accounts';
 import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
-import { progressPrinter, runJob, withSession, type CliSession } from './job-runner.js';
+import { runJob, withSession, type CliSession } from './job-runner.js';
 
 async function requireSnapshot(session: CliSession): Promise<OrganizationSnapshot> {
   const snapshot = await loadSnapshot(session.redis, { keyPrefix: session.keyPrefix });
@@ -50,7 +50,7 @@ export function configureOrgCommand(program: Command): void {
       withSession(async (session) => {
         const { jobId, result } = await runJob(session, orgSyncJob, { requestedBy: 'cli' }, {
           wait: options.wait === true,
-          onProgress: progressPrinter('org sync'),
+          progress: 'org sync',
         });
         if (!result) {
           note(`org.sync job ${jobId} queued; a worker will run it ("orgshield org list" reads the result).`);

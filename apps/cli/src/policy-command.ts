@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '@orgshield/errors';
 import { formatSpecProblem } from '@orgshield/spec-files';
 import {
+  hasOuPaths,
   importCfnFile,
   loadPolicySpec,
   apiRegionOf,
@@ -46,6 +47,11 @@ export function configurePolicyCommand(program: Command): void {
     .action(async (file: string, options: { region?: string; output: OutputFormat }) => {
       const loaded: LoadedPolicySpec = await refusingSpecProblems(file, 'nothing was rendered', () => loadPolicySpec(file));
       const { spec } = loaded;
+      if (hasOuPaths(spec)) {
+        throw new InvalidInputError(
+          `${file} names OUs by path in its scope; FMS takes OU ids, which a rollout looks up in the organization when it plans: see the PutPolicy steps with "orgshield rollout plan --output json", or give OU ids here.`,
+        );
+      }
       // Rendering sends nothing, so quota and WCU findings are warnings here; `policy validate` refuses them.
       for (const problem of validatePolicies([spec])) note(`warning: ${file} ${problem.path || spec.name}: ${problem.message}`);
       const regions = options.region === undefined ? spec.regions : [options.region];

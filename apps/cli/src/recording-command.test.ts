@@ -111,6 +111,37 @@ describe('orgshield recording against the sandbox (end to end)', () => {
  * (every key and value under the test's prefix, BullMQ's jobs included). Before any worker is
  * there, a second setup of the same file is refused with the first's id.
  */
+describe('orgshield schedule set … recording-audit FILE (end to end)', () => {
+  const prefix = `test-recording-schedule-${randomUUID()}`;
+  it('stores the file in Redis and schedules a firing that carries its id only; a bad file is refused', { timeout: 120_000 }, async () => {
+    const env = { REDIS_URL, ORGSHIELD_QUEUE_PREFIX: prefix };
+    const file = `${repoRoot}${examples}/admin-recording.yaml`;
+    try {
+      const set = await runCli(['schedule', 'set', 'nightly-recording', '--cron', '0 4 * * *', 'recording-audit', file], env);
+      expect(set.code, set.stderr).toBe(0);
+      expect(set.stderr).toMatch(/schedule nightly-recording: recording audit of admin-recording at "0 4 \* \* \*", next 20\d\d-/);
+      const list = await runCli(['schedule', 'list', '--output', 'json'], env);
+      expect(JSON.parse(list.stdout)).toEqual([{ kind: 'recording-audit', name: 'nightly-recording', cron: '0 4 * * *', next: expect.stringMatching(/T04:00:00\.000Z$/) }]);
+      // The scheduler's job template holds the file's id; the file (it names users) sits apart.
+      const contents = await redisContents(`${prefix}:`);
+      expect(contents).toMatch(/"fileId":"[0-9a-f]{64}"/);
+      const scheduler = contents.split('\n').filter((line) => line.includes('"fileId"'));
+      expect(scheduler.join('\n')).not.toContain('ada@example.com');
+      expect(contents).toContain(`${prefix}:recording:file:`);
+
+      const bad = join(mkdtempSync(join(tmpdir(), 'recording-schedule-')), 'bad.yaml');
+      writeFileSync(bad, readFileSync(file, 'utf8').replace('type: ON_DEMAND', 'type: SPOT'));
+      const refused = await runCli(['schedule', 'set', 'n2', '--cron', '0 4 * * *', 'recording-audit', bad], env);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(`${bad}:29:11 appstream.fleet.type: must be "ALWAYS_ON" or "ON_DEMAND" or "ELASTIC", not "SPOT"`);
+      expect((await runCli(['schedule', 'remove', 'nightly-recording'], env)).code).toBe(0);
+      expect(JSON.parse((await runCli(['schedule', 'list', '--output', 'json'], env)).stdout)).toEqual([]);
+    } finally {
+      await deleteQueuePrefix(prefix);
+    }
+  });
+});
+
 describe('orgshield recording through the worker (end to end)', () => {
   const prefix = `test-recording-worker-${randomUUID()}`;
   const PERSON = 'alice.admin@example.com';
@@ -145,7 +176,8 @@ describe('orgshield recording through the worker (end to end)', () => {
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(`already has setup run ${firstId} under way`);
 
-      worker = await startWorker(env);
+      // (Given a minute to start: this runs beside five other suites at load 20 and more.)
+      worker = await startWorker(env, { readyWithinMs: 60_000 });
       const audit = await runCli(['recording', 'audit', file, '--wait', '--output', 'json'], env, { timeoutMs: 120_000 });
       expect(audit.stderr).not.toContain('running its jobs in this process');
       expect(audit.code, audit.stderr).toBe(1);

@@ -30,7 +30,7 @@ import {
 } from '@orgshield/session-recording';
 import { loadWorkerConfig, workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, integerOption, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
-import { progressPrinter, runJob, withSession } from './job-runner.js';
+import { runJob, withSession } from './job-runner.js';
 import { localClients } from './rollout-command.js';
 
 /** Every problem of the file on stderr, then one sentence for the exit (code 2). */
@@ -119,7 +119,7 @@ export async function submitRun<C extends typeof recordingSetupJob | typeof reco
     const fileId = await runs.storeFile(loaded.source);
     const { runId } = await runs.create({ requestedBy: 'cli', ...run, recording: loaded.recording.name, fileId });
     note(`recording ${run.kind} run ${runId} queued`);
-    const submitted = await runJob(session, contract, { runId } as z.input<C['payload']>, { wait: options.wait === true, onProgress: progressPrinter(`${run.kind} ${runId}`) });
+    const submitted = await runJob(session, contract, { runId } as z.input<C['payload']>, { wait: options.wait === true, progress: `${run.kind} ${runId}` });
     if (options.wait !== true) {
       if (options.output === 'json') printJson({ runId, jobId: submitted.jobId });
       else process.stdout.write(`${runId}\n`);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '@orgshield/aws';
+import { Redis } from 'ioredis';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
 import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnCli } from '../test/run-cli.js';
 
@@ -77,6 +78,50 @@ describe('orgshield rollout (end to end)', () => {
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/eu-west-1\s+edge-waf\s+enforcing\s+create\s+0 -> 38/);
     expect(table.stdout).toContain('16 steps: 12 policy writes and 4 gates');
+
+    // That plan stored the snapshot it walked; the next one uses it and says how old it is.
+    const organizationCalls = () => sandbox.requests().filter((entry) => entry.service === 'organizations').length;
+    const walked = organizationCalls();
+    const fromSnapshot = await runCli(['rollout', 'plan', join(dir, 'staged.yaml')], env, { timeoutMs: 90_000 });
+    expect(fromSnapshot.code, fromSnapshot.stderr).toBe(0);
+    expect(fromSnapshot.stderr).toMatch(/using the organization snapshot of \S+ \(\d+s old, 40 accounts\); --refresh walks the organization again/);
+    expect(organizationCalls()).toBe(walked);
+    expect(fromSnapshot.stdout).toBe(table.stdout);
+    const refreshed = await runCli(['rollout', 'plan', join(dir, 'staged.yaml'), '--refresh'], env, { timeoutMs: 90_000 });
+    expect(refreshed.code, refreshed.stderr).toBe(0);
+    expect(refreshed.stderr).toContain('walked the organization: 40 accounts (snapshot stored)');
+    expect(organizationCalls()).toBeGreaterThan(walked);
+  });
+
+  it('start without --wait plans first: a missing OU is refused before anything is queued; the regions note is shown', { timeout: 240_000 }, async () => {
+    await writeFile(
+      join(dir, 'no-such-ou.yaml'),
+      'kind: Rollout\nname: lost\npolicies: [shield.yaml]\nregions: { order: [eu-west-1] }\nwaves:\n  - { name: canary, targets: { ous: [Root/Nowhere] }, mode: audit }\n',
+    );
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keysBefore = (await redis.keys(`${prefix}:*`)).sort();
+      const refused = await runCli(['rollout', 'start', join(dir, 'no-such-ou.yaml')], env, { timeoutMs: 90_000 });
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/^orgshield: rollout lost cannot be applied: .*OU "Root\/Nowhere" is not in the organization/m);
+      expect(refused.stdout).toBe('');
+      // Nothing queued, nothing recorded: only the snapshot may have been stored.
+      expect((await redis.keys(`${prefix}:*`)).filter((key) => !keysBefore.includes(key) && !key.includes('snapshot'))).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+
+    await writeFile(
+      join(dir, 'one-region.yaml'),
+      'kind: Rollout\nname: noted\npolicies: [shield.yaml]\nregions: { order: [eu-west-1] }\nwaves:\n  - { name: canary, targets: { tags: { env: dev } }, mode: audit }\n',
+    );
+    const started = await runCli(['rollout', 'start', join(dir, 'one-region.yaml')], env, { timeoutMs: 90_000 });
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stderr).toContain("note: region us-east-1 comes from the policy specs, not the rollout's regions.order; list the regions in regions.only to keep the rollout to them");
+    const rolloutId = started.stdout.trim();
+    expect(rolloutId).toMatch(/^noted-\w+$/);
+    const aborted = await runCli(['rollout', 'abort', rolloutId], env);
+    expect(aborted.code, aborted.stderr).toBe(0);
   });
 
   it('refuses a bad rollout file before any AWS call, with file:line and the field path (exit 2)', { timeout: 240_000 }, async () => {
@@ -113,13 +158,19 @@ describe('orgshield rollout (end to end)', () => {
     expect(start.stderr).toContain('running its jobs in this process');
     expect(start.stderr).toMatch(/rollout completed: all 16 steps done/);
     expect(start.code, start.stderr).toBe(0);
-    expect(start.stdout).toMatch(/everyone\s+remediate\s+eu-west-1\s+\d+\s+delete edge-waf-audit: deleted; create edge-waf: created; delete edge-shield-audit: deleted; create edge-shield: created\s+passed: 0\/\d+ accounts/);
+    expect(start.stdout).toMatch(/everyone\s+remediate\s+eu-west-1\s+\d+\s+delete edge-waf-audit: deleted; create edge-waf: created; delete edge-shield-audit: deleted; create edge-shield: created\s+passed: non-compliant 0\/\d+ accounts/);
     const rolloutId = /rollout (staged-\w+) queued/.exec(start.stderr)?.[1] ?? '';
 
     const status = await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env);
     expect(JSON.parse(status.stdout)).toMatchObject({ state: { status: 'completed' }, done: 16, total: 16 });
 
-    const rollback = await runCli(['rollout', 'rollback', rolloutId, '--wait'], env, { timeoutMs: 90_000 });
+    // Rolling back enforcing policies is confirmed; a pipe cannot answer, so it needs --yes.
+    const writesBefore = sandbox.requests().filter((entry) => isMutatingOperation(entry.operation)).length;
+    const unconfirmed = await runCli(['rollout', 'rollback', rolloutId, '--wait'], env, { timeoutMs: 90_000 });
+    expect(unconfirmed.code, unconfirmed.stderr).toBe(2);
+    expect(unconfirmed.stderr).toMatch(new RegExp(`^orgshield: rolling back ${rolloutId} deletes or puts back 4 enforcing policies \\(.*edge-waf in eu-west-1.*\\) covering up to 38 accounts; pass --yes to confirm \\(stdin is not a terminal, so nobody can be asked\\)\\. Nothing was changed\\.$`, 'm'));
+    expect(sandbox.requests().filter((entry) => isMutatingOperation(entry.operation)).length).toBe(writesBefore);
+    const rollback = await runCli(['rollout', 'rollback', rolloutId, '--wait', '--yes'], env, { timeoutMs: 90_000 });
     expect(rollback.stderr).toContain('rolled back: 0 restored, 4 deleted, 4 already as before');
     expect(rollback.stderr).not.toContain('planned 16 steps');
     expect(rollback.code, rollback.stderr).toBe(0);
@@ -184,7 +235,7 @@ describe('orgshield rollout (end to end)', () => {
     expect(resume.stderr).toMatch(/rollout completed: all 16 steps done/);
     // 8 puts in the plan (4 audit copies, 4 enforcing): each made once across the interruption.
     expect(sandbox.requests().filter((entry) => entry.operation === 'PutPolicy').length - putsBefore).toBe(8);
-    await runCli(['rollout', 'rollback', rolloutId, '--wait'], env, { timeoutMs: 90_000 });
+    await runCli(['rollout', 'rollback', rolloutId, '--wait', '--yes'], env, { timeoutMs: 90_000 });
   });
 
   it('resume takes over a rollout left running by a CLI that was killed outright', { timeout: 240_000 }, async () => {
@@ -203,6 +254,6 @@ describe('orgshield rollout (end to end)', () => {
     expect(resume.code, resume.stderr).toBe(0);
     expect(resume.stderr).toContain('taken over by the operator');
     expect(resume.stderr).toMatch(/rollout completed: all 16 steps done/);
-    await runCli(['rollout', 'rollback', rolloutId, '--wait'], env, { timeoutMs: 90_000 });
+    await runCli(['rollout', 'rollback', rolloutId, '--wait', '--yes'], env, { timeoutMs: 90_000 });
   });
 });

@@ -1,9 +1,11 @@
+import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { AwsClientFactory } from '@orgshield/aws';
-import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { discoverOrganization } from '@orgshield/accounts';
+import { EXIT_CODES, InvalidInputError, OrgshieldError } from '@orgshield/errors';
+import { discoverOrganization, loadSnapshot, saveSnapshot, type OrganizationSnapshot } from '@orgshield/accounts';
 import {
   loadRollout,
+  parseRolloutSource,
   planAgainstAws,
   readRolloutSource,
   FIREWALL_QUEUE,
@@ -11,19 +13,96 @@ import {
   RolloutPlanError,
   SETTLED_STATUSES,
   summarizeWaves,
+  type LoadedRollout,
   type RolloutEvent,
   type RolloutPlan,
+  type RolloutSource,
   type RolloutState,
   type RolloutView,
 } from '@orgshield/firewall';
-import { JobQueues } from '@orgshield/jobs';
+import { connectRedis, JobQueues, type RedisClient } from '@orgshield/jobs';
 import { bullmqStepQueue, configuredRateLimits, loadWorkerConfig, workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, refusingSpecProblems, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
+import { formatElapsed, progressLine } from './progress-line.js';
 
 /** Clients for commands that run here without Redis: limits from ORGSHIELD_RATE_LIMITS, buckets in this process. */
 export function localClients(env: NodeJS.ProcessEnv = process.env): AwsClientFactory {
   return new AwsClientFactory({ rateLimits: configuredRateLimits(loadWorkerConfig(env)) });
+}
+
+/**
+ * The organization a plan made here is made against: the stored snapshot, its age said, unless
+ * `refresh` or there is none; then a walk of the organization, stored for the next plan (and
+ * the workers). Without Redis, a walk.
+ */
+async function organizationForPlan(aws: AwsClientFactory, store: { redis: RedisClient; keyPrefix: string } | undefined, refresh: boolean): Promise<OrganizationSnapshot> {
+  if (store && !refresh) {
+    const stored = await loadSnapshot(store.redis, { keyPrefix: store.keyPrefix });
+    if (stored) {
+      const age = formatElapsed(Date.now() - Date.parse(stored.fetchedAt));
+      note(`using the organization snapshot of ${stored.fetchedAt} (${age} old, ${stored.accounts.length} accounts); --refresh walks the organization again`);
+      return stored;
+    }
+  }
+  const line = progressLine('walking the organization');
+  let snapshot: OrganizationSnapshot;
+  try {
+    snapshot = await discoverOrganization(aws, { onProgress: (p) => line.update(`${p.ous} OUs, ${p.accounts} accounts found, tags of ${p.tagged} read`) });
+  } finally {
+    line.done();
+  }
+  if (store) await saveSnapshot(store.redis, snapshot, { keyPrefix: store.keyPrefix });
+  note(`walked the organization: ${snapshot.accounts.length} accounts${store ? ' (snapshot stored)' : ''}`);
+  return snapshot;
+}
+
+/**
+ * Plans a rollout here, as a worker would, so a bad target ("OU ... is not in the organization")
+ * is refused before anything is queued. Prints its notes (regions that come from the specs).
+ */
+async function planHere(loaded: LoadedRollout, options: { redis?: RedisClient; keyPrefix: string; refresh: boolean }): Promise<RolloutPlan> {
+  const aws = localClients();
+  try {
+    const store = options.redis ? { redis: options.redis, keyPrefix: options.keyPrefix } : undefined;
+    note('reading the live policies...');
+    return await planAgainstAws(aws, loaded, () => organizationForPlan(aws, store, options.refresh));
+  } finally {
+    aws.destroy();
+  }
+}
+
+/** Redis if it answers within 1.5 s (a plan needs none; it only makes it faster). */
+async function redisIfAnswering(url: string): Promise<RedisClient | undefined> {
+  return connectRedis(url, 1500).catch(() => {
+    note('Redis does not answer: no stored organization snapshot to plan against');
+    return undefined;
+  });
+}
+
+/**
+ * Follows the waiting gates of a rollout on a progress line until `waiting` ends: which gate,
+ * how many accounts FMS has evaluated since the change, how many are non-compliant, elapsed.
+ */
+async function withGateProgress<T>(control: RolloutControl, rolloutId: string, waiting: Promise<T>): Promise<T> {
+  const lines = new Map<string, ReturnType<typeof progressLine>>();
+  const poll = async () => {
+    const gates = await control.store.gates(rolloutId).catch(() => new Map());
+    for (const gate of gates.values()) {
+      const line = lines.get(gate.step) ?? progressLine(`${gate.wave}/${gate.region} gate`);
+      lines.set(gate.step, line);
+      if (gate.status !== 'waiting') continue;
+      const evaluated = gate.accounts - gate.notEvaluated.length;
+      line.update(`${evaluated}/${gate.accounts} accounts evaluated, non-compliant ${gate.nonCompliantAccounts.length}; ${gate.reason}`);
+    }
+  };
+  const timer = setInterval(() => void poll(), 1000);
+  try {
+    return await waiting;
+  } finally {
+    clearInterval(timer);
+    for (const line of lines.values()) line.done();
+  }
 }
 
 /**
@@ -98,7 +177,7 @@ function printView(view: RolloutView): void {
       region.region,
       wave.accounts,
       region.writes.join('; ') || '-',
-      region.gate ? `${region.gate.status}: ${region.gate.nonCompliantAccounts}/${region.gate.judged} accounts, ${region.gate.nonCompliantResources} resources non-compliant` : '-',
+      region.gate ? `${region.gate.status}: non-compliant ${region.gate.nonCompliantAccounts}/${region.gate.judged} accounts, ${region.gate.nonCompliantResources} resources` : '-',
     ]),
   );
   process.stdout.write(formatTable(['WAVE', 'MODE', 'REGION', 'ACCOUNTS', 'WRITES', 'GATE'], rows));
@@ -151,6 +230,29 @@ async function untilInterrupted<T>(control: RolloutControl, rolloutId: string, w
   }
 }
 
+/**
+ * A rollback that deletes or puts back enforcing policies changes protection across the accounts
+ * they cover in seconds: it is confirmed at a terminal, and refused (exit 2) without --yes where
+ * nobody can answer. A rollback of audit copies only goes ahead.
+ */
+async function confirmRollback(control: RolloutControl, rolloutId: string): Promise<void> {
+  const record = await control.store.record(rolloutId);
+  if (!record) return; // rollback itself says the rollout does not exist
+  const enforcing = new Map((record.plan?.policies ?? []).filter((change) => change.variant === 'enforce').map((change) => [`${change.region} ${change.name}`, change]));
+  const touched = (await control.store.previous(rolloutId)).map((previous) => enforcing.get(`${previous.region} ${previous.name}`)).filter((change) => change !== undefined);
+  if (touched.length === 0) return;
+  const accounts = Math.max(...touched.map((change) => Math.max(change.accountsAfter, change.accountsBefore)));
+  const what = `rolling back ${rolloutId} deletes or puts back ${touched.length} enforcing polic${touched.length === 1 ? 'y' : 'ies'} (${touched.map((change) => `${change.name} in ${change.region}`).join(', ')}) covering up to ${accounts} accounts`;
+  if (!process.stdin.isTTY) throw new InvalidInputError(`${what}; pass --yes to confirm (stdin is not a terminal, so nobody can be asked). Nothing was changed.`);
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`${what}. Type "yes" to roll back: `);
+    if (answer.trim().toLowerCase() !== 'yes') throw new InvalidInputError(`rollback of ${rolloutId} not confirmed ("${answer.trim()}"); nothing was changed.`);
+  } finally {
+    prompt.close();
+  }
+}
+
 const idArgument = ['<rollout-id>', 'the id "rollout start" printed'] as const;
 
 export function configureRolloutCommand(program: Command): void {
@@ -159,20 +261,21 @@ export function configureRolloutCommand(program: Command): void {
 
   rollout
     .command('plan')
-    .description('what a rollout would do, per region, policy and wave (reads only; no Redis needed)')
+    .description('what a rollout would do, per region, policy and wave (reads only; uses the stored organization snapshot when Redis answers, walks the organization otherwise)')
     .argument('<file>', 'the rollout file (YAML or JSON)')
+    .option('--refresh', 'walk the organization again instead of using the stored snapshot')
     .option(...outputOption)
-    .action(async (file: string, options: { output: OutputFormat }) => {
+    .action(async (file: string, options: { output: OutputFormat; refresh?: boolean }) => {
       const loaded = await refusingSpecProblems(file, 'nothing was planned', () => loadRollout(file));
-      const aws = localClients();
+      const config = loadWorkerConfig();
+      const redis = await redisIfAnswering(config.REDIS_URL);
       try {
-        note('reading the organization and the live policies...');
-        const plan = await planAgainstAws(aws, loaded, () => discoverOrganization(aws));
+        const plan = await planHere(loaded, { ...(redis ? { redis } : {}), keyPrefix: `${config.ORGSHIELD_QUEUE_PREFIX}:`, refresh: options.refresh === true });
         if (options.output === 'json') printJson(plan);
         else printPlan(plan);
         if (plan.problems.length > 0) throw new RolloutPlanError(plan);
       } finally {
-        aws.destroy();
+        await redis?.quit().catch(() => undefined);
       }
     });
 
@@ -181,11 +284,20 @@ export function configureRolloutCommand(program: Command): void {
     .description('queue a rollout; a worker plans and applies it wave by wave')
     .argument('<file>', 'the rollout file (YAML or JSON)')
     .option('--wait', 'follow it to its end; runs it in this process when no worker is connected')
+    .option('--refresh', 'walk the organization again instead of using the stored snapshot for the check before queuing')
     .option(...outputOption)
-    .action(async (file: string, options: { wait?: boolean; output: OutputFormat }) => {
-      const source = await readRolloutSource(file);
-      await withSession((session) =>
-        withRolloutControl(session, { local: options.wait === true }, async (control) => {
+    .action(async (file: string, options: { wait?: boolean; refresh?: boolean; output: OutputFormat }) => {
+      const source: RolloutSource = await readRolloutSource(file);
+      const loaded = await refusingSpecProblems(file, 'nothing was queued', async () => parseRolloutSource(source));
+      await withSession(async (session) => {
+        // Planned here first: a target that does not exist is refused now, not later in a worker.
+        const plan = await planHere(loaded, { redis: session.redis, keyPrefix: session.keyPrefix, refresh: options.refresh === true });
+        for (const text of plan.notes) note(`note: ${text}`);
+        if (plan.problems.length > 0) {
+          for (const problem of plan.problems) note(`problem: ${problem.message}`);
+          throw new RolloutPlanError(plan);
+        }
+        await withRolloutControl(session, { local: options.wait === true }, async (control) => {
           const { rolloutId } = await refusingSpecProblems(file, 'nothing was queued', () => control.submit(source, { requestedBy: 'cli' }));
           note(`rollout ${rolloutId} queued`);
           if (!options.wait) {
@@ -193,13 +305,13 @@ export function configureRolloutCommand(program: Command): void {
             else process.stdout.write(`${rolloutId}\n`);
             return;
           }
-          const state = await untilInterrupted(control, rolloutId, control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true }));
+          const state = await untilInterrupted(control, rolloutId, withGateProgress(control, rolloutId, control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true })));
           const view = await control.view(rolloutId);
           if (options.output === 'json') printJson(view);
           else printView(view);
           requireCompleted(rolloutId, state);
-        }),
-      );
+        });
+      });
     });
 
   rollout
@@ -231,7 +343,7 @@ export function configureRolloutCommand(program: Command): void {
       withSession((session) =>
         withRolloutControl(session, { local: false }, async (control) => {
           // Stops at a pause too, and when no worker is there to advance it: watch never waits for nobody.
-          const state = await control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true, until: [...SETTLED_STATUSES, 'paused'] });
+          const state = await withGateProgress(control, rolloutId, control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true, until: [...SETTLED_STATUSES, 'paused'] }));
           printView(await control.view(rolloutId));
           requireCompleted(rolloutId, state);
         }),
@@ -262,7 +374,11 @@ export function configureRolloutCommand(program: Command): void {
         });
         if (!options.wait) return;
         await withRolloutControl(session, { local: true }, async (control) => {
-          const state = await untilInterrupted(control, rolloutId, control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true, ...(fromEvent ? { fromEvent } : {}) }));
+          const state = await untilInterrupted(
+            control,
+            rolloutId,
+            withGateProgress(control, rolloutId, control.waitUntilSettled(rolloutId, { onEvent: printEvent, requireWorker: true, ...(fromEvent ? { fromEvent } : {}) })),
+          );
           printView(await control.view(rolloutId));
           requireCompleted(rolloutId, state);
         });
@@ -282,9 +398,11 @@ export function configureRolloutCommand(program: Command): void {
     .description('put every policy the rollout changed back as it was (delete those it created)')
     .argument(...idArgument)
     .option('--wait', 'wait until it is rolled back; runs it in this process when no worker is connected')
-    .action(async (rolloutId: string, options: { wait?: boolean }) =>
+    .option('--yes', 'do not ask for confirmation when enforcing policies are deleted or put back (required when stdin is not a terminal)')
+    .action(async (rolloutId: string, options: { wait?: boolean; yes?: boolean }) =>
       withSession((session) =>
         withRolloutControl(session, { local: options.wait === true }, async (control) => {
+          if (!options.yes) await confirmRollback(control, rolloutId);
           const fromEvent = await control.lastEventCursor(rolloutId);
           await control.rollback(rolloutId);
           note(`rollout ${rolloutId}: rolling back`);

@@ -12,6 +12,9 @@ import { loadOrRefuse } from './recording-command.js';
 /** What can be scheduled: org-wide rollouts, DR drills, recording audits, and refreshing the organization snapshot. */
 const SCHEDULE_KINDS = ['rollout', 'drill', 'recording-audit', 'org-sync'] as const;
 
+/** Statuses in which a rollout waits for an operator; a schedule behind one is stuck. */
+const STUCK_STATUSES: readonly string[] = ['halted', 'failed', 'paused'];
+
 interface Schedules {
   rollouts: RolloutSchedules;
   jobs: JobSchedules;
@@ -92,13 +95,21 @@ export function configureScheduleCommand(program: Command): void {
         const rolloutList = await rollouts.list();
         const syncList = [...(await jobs.list(orgSyncJob, 'org-sync')), ...(await jobs.list(drillScheduledJob, 'drill')), ...(await jobs.list(recordingAuditJob, 'recording-audit'))].map(({ name, kind, cron, tz, next }) => ({ kind, name, cron, ...(tz ? { tz } : {}), ...(next ? { next } : {}) }));
         if (options.output === 'json') return printJson([...rolloutList.map((info) => ({ kind: 'rollout', ...info })), ...syncList]);
-        const lastRun = (run: (typeof rolloutList)[number]['lastRun']) => (run ? `${run.at} ${run.status}: ${run.message}` : '-');
+        // LAST RUN is what the firing did when it fired; NOW is where that rollout stands today.
+        const lastRun = (run: (typeof rolloutList)[number]['lastRun']) => (run ? `${run.at} ${run.status}${run.blockedBy ? ` (blocked by ${run.blockedBy})` : ''}` : '-');
+        const now = (current: (typeof rolloutList)[number]['current']) => (current ? `${current.rolloutId} ${current.status}: ${current.message}` : '-');
         process.stdout.write(
-          formatTable(['NAME', 'KIND', 'CRON', 'TZ', 'WHAT', 'NEXT', 'LAST RUN'], [
-            ...rolloutList.map((s) => [s.name, 'rollout', s.cron, s.tz ?? 'UTC', s.rollout, s.next ?? '-', lastRun(s.lastRun)]),
-            ...syncList.map((s) => [s.name, s.kind, s.cron, s.tz ?? 'UTC', s.kind === 'org-sync' ? 'organization snapshot' : s.kind, s.next ?? '-', '-']),
+          formatTable(['NAME', 'KIND', 'CRON', 'TZ', 'WHAT', 'NEXT', 'LAST RUN', 'NOW'], [
+            ...rolloutList.map((s) => [s.name, 'rollout', s.cron, s.tz ?? 'UTC', s.rollout, s.next ?? '-', lastRun(s.lastRun), now(s.current)]),
+            ...syncList.map((s) => [s.name, s.kind, s.cron, s.tz ?? 'UTC', s.kind === 'org-sync' ? 'organization snapshot' : s.kind, s.next ?? '-', '-', '-']),
           ]),
         );
+        for (const { name, current } of rolloutList) {
+          if (!current?.blocking || !STUCK_STATUSES.includes(current.status)) continue;
+          note(
+            `schedule ${name} is blocked: rollout ${current.rolloutId} is ${current.status}, so every firing is skipped until "orgshield rollout resume ${current.rolloutId} --wait" takes it to its end or "orgshield rollout abort ${current.rolloutId}" (or rollback) releases it.`,
+          );
+        }
       }),
     );
 

@@ -48,19 +48,27 @@ describe('the worker process (end to end)', () => {
     expect(sync.stderr).not.toContain('no worker is connected');
     expect(sync.stderr).toContain('organization synced: 30 accounts');
     expect(output.log).toContain('"job":"org.sync"');
+    // The CLI says the job ran on the worker's AWS settings, and whether they are the shell's.
+    const endpoint = new URL(env['AWS_ENDPOINT_URL'] ?? '').origin;
+    const settings = `region ${env['AWS_REGION']} (AWS_REGION), credentials from environment variables (AWS_ACCESS_KEY_ID), endpoint ${endpoint}`;
+    expect(sync.stderr).toContain(`1 worker(s) connected to the "org" queue run the jobs with their own AWS settings (${settings}), the same as this shell`);
+    const elsewhere = await runCli(['org', 'sync', '--wait'], { ...env, AWS_REGION: 'ap-south-2', AWS_ACCESS_KEY_ID: '', AWS_PROFILE: 'audit' });
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect(elsewhere.stderr).toContain(`(${settings}), not this shell's (region ap-south-2 (AWS_REGION), credentials from profile audit (AWS_PROFILE), endpoint ${endpoint})`);
+    expect(elsewhere.stderr).not.toContain(env['AWS_SECRET_ACCESS_KEY'] ?? 'no secret');
 
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(metrics).toMatch(/orgshield_jobs_finished_total\{name="org.sync",queue="org",outcome="completed"\} 1/);
+    expect(metrics).toMatch(/orgshield_jobs_total\{kind="org.sync",outcome="completed"\} 2/);
     // A schedule fires on the worker: org.sync every second (six-field cron, seconds first).
     const scheduled = await runCli(['schedule', 'set', 'every-second', '--cron', '* * * * * *', 'org-sync'], env);
     expect(scheduled.code, scheduled.stderr).toBe(0);
-    let completed = 1;
-    for (let i = 0; i < 60 && completed < 3; i++) {
+    let completed = 2;
+    for (let i = 0; i < 60 && completed < 4; i++) {
       await new Promise((r) => setTimeout(r, 500));
       const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      completed = Number(/orgshield_jobs_finished_total\{name="org.sync",queue="org",outcome="completed"\} (\d+)/.exec(text)?.[1] ?? 0);
+      completed = Number(/orgshield_jobs_total\{kind="org.sync",outcome="completed"\} (\d+)/.exec(text)?.[1] ?? 0);
     }
-    expect(completed).toBeGreaterThanOrEqual(3);
+    expect(completed).toBeGreaterThanOrEqual(4);
     expect(output.log).toContain('"requestedBy":"schedule:every-second"');
     expect((await runCli(['schedule', 'remove', 'every-second'], env)).code).toBe(0);
 
@@ -68,6 +76,64 @@ describe('the worker process (end to end)', () => {
     expect(await exited).toBe(0);
     expect(output.log).toContain('stopped');
   }, 90_000);
+
+  it('/metrics of a real worker: AWS calls, throttles and retries, queue depth, jobs, and the accounts of a halted rollout by state', async () => {
+    // Organizations answers 5xx to a quarter of the calls and throttles tag reads past 2 a second.
+    const faulty = await startSandbox({
+      port: 0,
+      accounts: 30,
+      ous: 4,
+      seed: 3,
+      timeScale: 0.001,
+      faults: { operations: { 'organizations:*': { errorRate: 0.25 }, 'organizations:ListTagsForResource': { rate: 2, burst: 2 } } },
+    });
+    const prefix = `test-wp-${randomUUID()}`;
+    prefixes.push(prefix);
+    const dir = await mkdtemp(join(tmpdir(), 'orgshield-worker-metrics-'));
+    dirs.push(dir);
+    const port = await freePort();
+    const env = sandboxCliEnv(faulty, prefix, { ORGSHIELD_HTTP_PORT: String(port), AWS_MAX_ATTEMPTS: '10' });
+    const { worker, exited } = await startWorker(env);
+    const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
+    try {
+      expect((await runCli(['org', 'sync', '--wait'], env, { timeoutMs: 120_000 })).code).toBe(0);
+      const afterSync = await scrape();
+      expect(value(afterSync, 'orgshield_jobs_total{kind="org.sync",outcome="completed"}')).toBe(1);
+      expect(value(afterSync, 'orgshield_aws_calls_total{service="organizations",operation="ListAccountsForParent",outcome="ok"}')).toBeGreaterThan(0);
+      expect(value(afterSync, 'orgshield_aws_retries_total{service="organizations",operation="ListTagsForResource"}')).toBeGreaterThan(0);
+      expect(value(afterSync, 'orgshield_aws_throttled_total{service="organizations",operation="ListTagsForResource"}')).toBeGreaterThan(0);
+      // Each throttled or failed attempt that was retried is a retry: throttles are part of them.
+      const faultsSeen = faulty.requests().filter((entry) => entry.service === 'organizations' && entry.status >= 400).length;
+      const retries = [...afterSync.matchAll(/^orgshield_aws_retries_total\{service="organizations",[^}]*\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+      expect(retries).toBe(faultsSeen);
+      expect(value(afterSync, 'orgshield_queue_waiting{queue="org"}')).toBe(0);
+      expect(value(afterSync, 'orgshield_queue_oldest_age_seconds{queue="firewall"}')).toBe(0);
+
+      await writeFile(join(dir, 'waf.yaml'), 'name: edge-waf\ntype: WAFV2\nresourceTypes: [alb]\nregions: [eu-west-1]\nwebACLSource: RETROFIT_EXISTING\nrules: { defaultAction: ALLOW }\n');
+      await writeFile(
+        join(dir, 'rollout.yaml'),
+        'kind: Rollout\nname: metered\npolicies: [waf.yaml]\nwaves:\n  - { name: everyone, targets: { all: true }, mode: audit, gates: { maxNonCompliantAccounts: 0, timeout: 30s } }\n',
+      );
+      const started = await runCli(['rollout', 'start', join(dir, 'rollout.yaml')], env, { timeoutMs: 120_000 });
+      expect(started.code, started.stderr).toBe(0);
+      const watched = await runCli(['rollout', 'watch', started.stdout.trim()], env, { timeoutMs: 120_000 });
+      expect(watched.stderr).toContain('failed its gate');
+      const halted = await scrape();
+      expect(value(halted, 'orgshield_rollout_accounts{rollout="metered",state="applied-audit"}')).toBe(0);
+      expect(value(halted, 'orgshield_rollout_accounts{rollout="metered",state="pending"}')).toBeGreaterThan(0);
+      expect(value(halted, 'orgshield_rollout_accounts{rollout="metered",state="non-compliant"}')).toBeGreaterThan(0);
+      expect(value(halted, 'orgshield_aws_calls_total{service="fms",operation="PutPolicy",outcome="ok"}')).toBe(1);
+      expect(halted).toMatch(/^orgshield_job_duration_seconds_count\{kind="firewall.rollout.start"\} 1$/m);
+      expect((await runCli(['rollout', 'abort', started.stdout.trim()], env)).code).toBe(0);
+      // Settled: the rollout leaves the gauge.
+      expect(await scrape()).not.toContain('rollout="metered"');
+    } finally {
+      worker.kill('SIGTERM');
+      await exited;
+      await faulty.close();
+    }
+  }, 240_000);
 
   it('never writes a credential: not to stdout, stderr, the worker log, Redis or the reports, even with --debug', async () => {
     const prefix = `test-wp-${randomUUID()}`;

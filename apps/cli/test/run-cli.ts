@@ -54,13 +54,14 @@ export function spawnWorker(env: Record<string, string | undefined>): ChildProce
 }
 
 /** The built worker, its log (stdout and stderr) and its exit, once it says it is ready. */
-export async function startWorker(env: Record<string, string>) {
+export async function startWorker(env: Record<string, string>, options: { readyWithinMs?: number } = {}) {
   const worker = spawnWorker(env);
   const output = { log: '' };
   worker.stdout.on('data', (d: Buffer) => (output.log += d.toString()));
   worker.stderr.on('data', (d: Buffer) => (output.log += d.toString()));
   const exited = new Promise<number | null>((resolve) => worker.on('close', resolve));
-  for (let i = 0; i < 100 && !output.log.includes('orgshield worker ready'); i++) await new Promise((r) => setTimeout(r, 200));
+  const deadline = Date.now() + (options.readyWithinMs ?? 20_000);
+  while (Date.now() < deadline && !output.log.includes('orgshield worker ready')) await new Promise((r) => setTimeout(r, 200));
   if (!output.log.includes('orgshield worker ready')) throw new Error(`the worker did not get ready:\n${output.log}`);
   return { worker, output, exited };
 }

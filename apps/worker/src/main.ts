@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { connectRedis } from '@orgshield/jobs';
-import { createRuntime, loadWorkerConfig, processorsFor, WorkerService } from '@orgshield/worker-runtime';
-import { startWorkerHttp, WorkerMetrics } from './worker-http.js';
+import { connectRedis, JobQueues } from '@orgshield/jobs';
+import { QUEUE_NAMES, createRuntime, describeAwsSettings, encodeAwsSettings, drillServerSamples, loadWorkerConfig, processorsFor, rolloutAccountSamples, WorkerService } from '@orgshield/worker-runtime';
+import { queueDepth, startWorkerHttp, WorkerMetrics } from './worker-http.js';
 
 /** How long /readyz waits for Redis to answer a PING before it says not ready. */
 const READINESS_PING_TIMEOUT_MS = 1000;
@@ -14,12 +14,22 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const logger = pino({ level: config.LOG_LEVEL, base: { service: 'orgshield-worker' } });
   const redis = await connectRedis(config.REDIS_URL);
-  const runtime = createRuntime(config, redis, logger);
-  const metrics = new WorkerMetrics();
+  const prefix = config.ORGSHIELD_QUEUE_PREFIX;
+  // Scrapes read queue depths through their own producer: a scrape never waits on a job's connection.
+  const queues = new JobQueues(redis, { prefix });
+  const metrics = new WorkerMetrics({
+    queues: QUEUE_NAMES,
+    queueDepth: (name) => queueDepth(queues, name),
+    rolloutAccounts: () => rolloutAccountSamples(redis, prefix),
+    drillServers: () => drillServerSamples(redis, prefix),
+  });
+  const runtime = createRuntime(config, redis, logger, { observer: metrics });
   const service = new WorkerService({
+    // A CLI that hands this worker a job says whose AWS settings it runs on: these (no secret).
+    name: encodeAwsSettings(describeAwsSettings()),
     connection: redis,
     logger,
-    prefix: config.ORGSHIELD_QUEUE_PREFIX,
+    prefix,
     processors: processorsFor(runtime),
     concurrency: config.ORGSHIELD_CONCURRENCY,
     leaseMs: config.ORGSHIELD_LEASE_MS,
@@ -59,6 +69,7 @@ async function main(): Promise<void> {
     await service.close();
     http.close();
     await runtime.close();
+    await queues.close().catch(() => undefined);
     await redis.quit().catch(() => undefined);
     logger.info('stopped');
     process.exit(EXIT_CODES.done);

@@ -74,12 +74,28 @@ export interface AwsClientFactoryOptions {
    * changes that the audit trail does not hold.
    */
   onMutation?: (entry: MutationAuditEntry) => unknown;
+  /** Told of every call once it has ended (after its retries) and of every throttled attempt: metrics. */
+  observer?: AwsCallObserver;
   /** The caller's account id, if known; otherwise looked up (STS GetCallerIdentity) when an audit entry needs it. */
   callerAccountId?: string;
   /** Connect timeout, so an unreachable endpoint fails in seconds; default 3000 ms. */
   connectionTimeoutMs?: number;
   /** A socket idle this long is given up; default 60000 ms. */
   socketTimeoutMs?: number;
+}
+
+/** A call's end: `outcome` is ok, throttled (its last attempt was throttled) or error; `attempts` includes the first. */
+export interface AwsCallObservation {
+  service: string;
+  operation: string;
+  outcome: 'ok' | 'throttled' | 'error';
+  attempts: number;
+}
+
+export interface AwsCallObserver {
+  called(call: AwsCallObservation): void;
+  /** One attempt answered with a throttling error (it may be retried). */
+  throttled(call: { service: string; operation: string }): void;
 }
 
 /** Which account and region a client works in; member accounts bring their own credentials. */
@@ -120,6 +136,12 @@ export function serviceKey(serviceId: string): string {
 
 function operationOf(context: HandlerExecutionContext): string {
   return String(context.commandName ?? 'Unknown').replace(/Command$/, '');
+}
+
+/** Attempts the SDK made, from the output's or the error's metadata (1 when it does not say). */
+function attemptsOf(value: unknown): number {
+  const attempts = (value as MetadataBearer | undefined)?.$metadata?.attempts;
+  return typeof attempts === 'number' && attempts > 0 ? attempts : 1;
 }
 
 function endpointOverride(serviceId: string, explicit: string | undefined): string | undefined {
@@ -262,6 +284,7 @@ export class AwsClientFactory {
         try {
           result = await next(args);
         } catch (error) {
+          this.options.observer?.called({ service, operation, outcome: classifyError(error) === 'throttled' ? 'throttled' : 'error', attempts: attemptsOf(error) });
           if (audited) {
             const requestId = (error as MetadataBearer).$metadata?.requestId;
             await this.auditAfter(audited, { result: 'error', error: errorCode(error), ...(requestId ? { requestId } : {}) });
@@ -269,6 +292,7 @@ export class AwsClientFactory {
           const endpoint = (context.endpointV2?.url as URL | undefined)?.origin ?? fallbackEndpoint;
           throw toOrgshieldError(error, target, endpoint);
         }
+        this.options.observer?.called({ service, operation, outcome: 'ok', attempts: attemptsOf(result.output) });
         if (audited) {
           const requestId = result.output.$metadata?.requestId;
           await this.auditAfter(audited, { result: 'ok', ...(requestId ? { requestId } : {}) });
@@ -287,6 +311,7 @@ export class AwsClientFactory {
           return await next(args);
         } catch (error) {
           if (classifyError(error) === 'throttled') {
+            this.options.observer?.throttled({ service, operation });
             const mode = client.config.retryMode;
             adaptive ??= (typeof mode === 'string' ? Promise.resolve(mode) : mode()).then((resolved) => resolved === 'adaptive');
             if (await adaptive) await this.rateLimiter.throttled(key, limit);

@@ -8,7 +8,7 @@ export {
 export type { AwsErrorKind, AwsCallTarget } from './errors.js';
 export { classifyError, errorCode, isEndpointUnreachable, toOrgshieldError } from './error-classification.js';
 export { AwsClientFactory, isMutatingOperation, serviceKey } from './client-factory.js';
-export type { AwsClientFactoryOptions, AwsSdkClient, ClientTarget, MutationAuditEntry, RetryMode } from './client-factory.js';
+export type { AwsCallObservation, AwsCallObserver, AwsClientFactoryOptions, AwsSdkClient, ClientTarget, MutationAuditEntry, RetryMode } from './client-factory.js';
 export { MemoryRateLimiter, RedisRateLimiter } from './rate-limiter.js';
 export type { RateLimiter } from './rate-limiter.js';
 export {

@@ -70,6 +70,35 @@ describe('RedisRateLimiter', () => {
     expect(ttl).toBeGreaterThan(BUCKET_TUNING.learnedTtlMs - 60_000);
   });
 
+  it('after a deep cut climbs back quickly towards the rate that was throttled, after a regular cut probes by about 1%/s, as token-bucket.ts', async () => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const limit = { rate: 20, burst: 2 };
+    const queueFor = async (acquire: () => Promise<void>, ms: number) => {
+      const start = performance.now();
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (performance.now() - start < ms) await acquire();
+      }));
+    };
+    for (const limiter of [new RedisRateLimiter(connect(), { keyPrefix }), new MemoryRateLimiter()]) {
+      const rate = async () => (await limiter.learnedRate('k'))!;
+      await limiter.acquire('k', limit);
+      await limiter.throttled('k', limit); // the end of slow start: halved, from 20
+      expect(await rate()).toBeCloseTo(20 * BUCKET_TUNING.firstSlowdown, 5);
+      await queueFor(() => limiter.acquire('k', limit), 1000);
+      // below 85% of 20 it grows by about 10%/s (1%/s would leave it at 10.1)
+      const recovered = await rate();
+      expect(recovered).toBeGreaterThan(10.6);
+      await new Promise((resolve) => setTimeout(resolve, BUCKET_TUNING.cooldownMs + 50));
+      await limiter.throttled('k', limit); // a regular cut: 10%, remembering where it was cut from
+      const cut = await rate();
+      expect(cut).toBeCloseTo(recovered * BUCKET_TUNING.slowdown, 5);
+      await queueFor(() => limiter.acquire('k', limit), 1000);
+      // at 90% of where it was throttled it probes: at most about 1% a second (each step counts at most 1 s)
+      expect(await rate()).toBeGreaterThanOrEqual(cut);
+      expect(await rate()).toBeLessThan(cut * 1.03);
+    }
+  });
+
   it('grows the shared rate while callers queue on it, up to the ceiling, and agrees with token-bucket.ts', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
     const workers = [new RedisRateLimiter(connect(), { keyPrefix }), new RedisRateLimiter(connect(), { keyPrefix })];

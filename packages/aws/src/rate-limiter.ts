@@ -72,11 +72,12 @@ local configured = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local floor = tonumber(ARGV[3])
 local ceiling = tonumber(ARGV[4])
-local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'probedAt', 'slowedAt')
+local s = redis.call('HMGET', KEYS[1], 'tat', 'rate', 'probedAt', 'slowedAt', 'slowedFrom')
 local tat = tonumber(s[1]) or now
 local rate = tonumber(s[2]) or configured
 local probedAt = tonumber(s[3]) or now
 local slowedAt = tonumber(s[4])
+local slowedFrom = tonumber(s[5]) or 0
 local function clamp(r) return math.min(ceiling, math.max(floor, r)) end
 `;
 
@@ -86,10 +87,12 @@ local probe = tonumber(ARGV[6])
 local maxStep = tonumber(ARGV[7])
 local ttl = tonumber(ARGV[8])
 local horizon = tonumber(ARGV[9])
+local recover = tonumber(ARGV[10])
+local recoverShare = tonumber(ARGV[11])
 if tat > now then
   local seconds = math.min(math.max(0, now - probedAt), maxStep) / 1000
   local perSecond = probe
-  if slowedAt == nil then perSecond = slowStart end
+  if slowedAt == nil then perSecond = slowStart elseif rate < recoverShare * slowedFrom then perSecond = recover end
   rate = clamp(rate * math.exp(perSecond * seconds))
 else
   rate = clamp(rate)
@@ -113,8 +116,9 @@ local cut = tonumber(ARGV[6])
 local cooldown = tonumber(ARGV[7])
 local ttl = tonumber(ARGV[8])
 if slowedAt ~= nil and now - slowedAt < cooldown then return 0 end
+local from = rate
 if slowedAt == nil then rate = clamp(rate * firstCut) else rate = clamp(rate * cut) end
-redis.call('HSET', KEYS[1], 'tat', string.format('%.3f', tat), 'rate', string.format('%.6f', rate), 'probedAt', string.format('%.3f', now), 'slowedAt', string.format('%.3f', now))
+redis.call('HSET', KEYS[1], 'tat', string.format('%.3f', tat), 'rate', string.format('%.6f', rate), 'probedAt', string.format('%.3f', now), 'slowedAt', string.format('%.3f', now), 'slowedFrom', string.format('%.6f', from))
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return 1
 `;
@@ -161,8 +165,8 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async acquire(key: string, limit: RateLimit): Promise<void> {
-    const { slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs } = BUCKET_TUNING;
-    const args = bucketArgs(limit, slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs);
+    const { slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs, recoverPerSecond, recoverShare } = BUCKET_TUNING;
+    const args = bucketArgs(limit, slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs, recoverPerSecond, recoverShare);
     await acquireSlot(async () => {
       try {
         const [reserved, waitMs] = await this.commands.orgshieldReserveSlot(this.redisKey(key), ...args);

@@ -67,7 +67,7 @@ function httpCheck(check: Extract<Check, { type: 'http' | 'https' }>, host: stri
       resolve(withCertificate(attempt));
     };
     req.once('timeout', () => done({ passed: false, detail: `no answer from ${host}:${port} within ${options.timeoutMs}ms` }));
-    req.once('error', (error: NodeJS.ErrnoException) => done({ passed: false, detail: `${host}:${port}: ${error.code ?? error.message}` }));
+    req.once('error', (error: NodeJS.ErrnoException) => done({ passed: false, detail: certificateProblem(error, { check, host, port }) ?? `${host}:${port}: ${error.code ?? error.message}` }));
     req.once('response', (response) => {
       let body = '';
       response.setEncoding('utf8');
@@ -84,4 +84,17 @@ function httpCheck(check: Extract<Check, { type: 'http' | 'https' }>, host: stri
     });
     req.end();
   });
+}
+
+/** Codes Node gives a certificate that does not chain to the CA it was given. */
+const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE']);
+
+/** One sentence for a certificate that failed verification, naming the CA file or the name expected; undefined for other errors. */
+function certificateProblem(error: NodeJS.ErrnoException, where: { check: Extract<Check, { type: 'http' | 'https' }>; host: string; port: number }): string | undefined {
+  const { check, host, port } = where;
+  if (check.type !== 'https' || error.code === undefined) return undefined;
+  if (UNTRUSTED.has(error.code)) return `the certificate of ${host}:${port} is not signed by the drill's CA ${check.ca ?? ''} (${error.code})`;
+  if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the certificate of ${host}:${port} is not for ${check.serverName ?? host} (${error.code})`;
+  if (error.code === 'CERT_HAS_EXPIRED' || error.code === 'CERT_NOT_YET_VALID') return `the certificate of ${host}:${port} is not valid now (${error.code})`;
+  return undefined;
 }

@@ -1,7 +1,7 @@
-import { OrgshieldError } from '@orgshield/errors';
-import type { JobQueues, RedisClient } from '@orgshield/jobs';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
+import type { JobQueues, RedisClient, RunRetention } from '@orgshield/jobs';
 import { drillStartJob, drillStepJob } from './drill-contracts.js';
-import { DRILL_ID, stepJobId } from './drill-executor.js';
+import { DRILL_ID, DrillInProgressError, newDrillRecord, newDrillState, stepJobId } from './drill-executor.js';
 import { parseDrillSource, type DrillSource } from './drill-loader.js';
 import { buildDrillReport, type DrillReport } from './drill-report.js';
 import { DrillStore, SETTLED_DRILL_STATUSES, type DrillEvent, type DrillState, type DrillStatus } from './drill-store.js';
@@ -36,15 +36,32 @@ export class DrillControl {
   constructor(
     redis: RedisClient,
     private readonly queues: JobQueues,
+    options: { retention?: RunRetention } = {},
   ) {
-    this.store = new DrillStore(redis, queues.prefix);
+    this.store = new DrillStore(redis, queues.prefix, options);
   }
 
+  /**
+   * Checks the drill file here first (a bad one never reaches Redis), records the drill with
+   * its name claimed in one step (a drill of the same file still in progress refuses it, naming
+   * the first), and queues its start.
+   */
   async submit(source: DrillSource, options: { requestedBy?: string; drillId?: string } = {}): Promise<{ drillId: string }> {
     const { drill } = parseDrillSource(source);
     const drillId = options.drillId ?? `${drill.name}-${Date.now().toString(36)}`;
     if (!DRILL_ID.test(drillId)) throw new OrgshieldError('InvalidDrillId', `"${drillId}" is not a drill id: use letters, digits, "-" and "_" (at most 128).`, { exitCode: 2 });
-    await this.queues.submit(drillStartJob, { drillId, source, ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}) }, { jobId: `drill.${drillId}.start` });
+    const created = await this.store.create(
+      newDrillRecord({ drillId, name: drill.name, source, now: Date.now(), ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}) }),
+      newDrillState(Date.now(), 'queued to be planned by a worker'),
+    );
+    if (!created.created) throw new DrillInProgressError(drill.name, created.exists ? drillId : created.holder, EXIT_CODES.failed);
+    try {
+      await this.queues.submit(drillStartJob, { drillId, source, ...(options.requestedBy ? { requestedBy: options.requestedBy } : {}) }, { jobId: `drill.${drillId}.start` });
+    } catch (error) {
+      // Never queued, so never planned: it fails and lets go of its name in one step.
+      await this.store.transition(drillId, ['planning'], { status: 'failed', message: `could not be queued: ${error instanceof Error ? error.message : String(error)}` }, { level: 'error' });
+      throw error;
+    }
     return { drillId };
   }
 
@@ -82,12 +99,12 @@ export class DrillControl {
   ): Promise<DrillState> {
     const until = options.until ?? SETTLED_DRILL_STATUSES;
     const started = Date.now();
-    let seen = 0;
+    let cursor: string | undefined;
     for (;;) {
       const state = await this.store.state(drillId);
-      const events = await this.store.events(drillId, seen);
-      seen += events.length;
-      for (const event of events) options.onEvent?.(event);
+      const read = await this.store.events(drillId, cursor);
+      cursor = read.cursor;
+      for (const event of read.events) options.onEvent?.(event);
       if (state && options.onProgress) options.onProgress(await this.progress(drillId, started));
       if (state && until.includes(state.status)) return state;
       if (options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs) {
@@ -122,7 +139,7 @@ export class DrillControl {
    */
   async cleanup(drillId: string): Promise<void> {
     await this.state(drillId);
-    await this.store.redis.hdel(this.store.key('run', drillId, 'steps'), 'cleanup');
+    await this.store.clearStep(drillId, 'cleanup');
     await this.store.transition(drillId, ['kept', 'running'], { status: 'cleaning', message: 'cleanup requested' });
     const round = Date.now();
     await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round }, { jobId: stepJobId(drillId, 'cleanup', round) });

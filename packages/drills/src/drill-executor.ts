@@ -1,15 +1,16 @@
 import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } from '@aws-sdk/client-drs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
-import { OrgshieldError } from '@orgshield/errors';
+import { randomUUID } from 'node:crypto';
+import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
+import { StepGuardLostError, type LockLease, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import { checkName, runCheckOnce } from './check-runner.js';
 import { parseDrillSource, type DrillSource } from './drill-loader.js';
 import { initialRun, measureServer, SETTLED_SERVER, type ServerRun } from './drill-measure.js';
 import type { DrillPlan, LaunchBatch } from './drill-plan.js';
 import { DrillPlanError, planDrill } from './drill-planner.js';
 import type { Drill } from './drill-schema.js';
-import { DrillStore, type DrillRecord, type HistoryEntry, type LaunchRecord } from './drill-store.js';
+import { DrillStore, type DrillRecord, type DrillState, type HistoryEntry, type LaunchRecord, type TerminationRecord } from './drill-store.js';
 import { awsErrorName, chunks, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
-import type { RedisClient } from '@orgshield/jobs';
 
 /** One step of a drill: `preflight.WAVE`, `launch.BATCH`, `watch.WAVE` or `cleanup`; `round` counts its looks. */
 export interface DrillStepPayload {
@@ -38,6 +39,10 @@ export interface DrillRuntime {
   timeScale?: number;
   /** How long a launch waits for another DRS job holding its servers; default 30 min (simulated). */
   holdTimeoutMs?: number;
+  /** How long run data stays in Redis (ORGSHIELD_RETENTION_DAYS; the history: ORGSHIELD_KEEP_DAYS). */
+  retention?: RunRetention;
+  /** Lifetime of a step's place in the drill's guard between renewals: a dead worker holds it at most this long (default 30 s). */
+  leaseMs?: number;
   now?: () => number;
 }
 
@@ -65,7 +70,7 @@ export class DrillExecutor {
   private readonly now: () => number;
 
   constructor(private readonly runtime: DrillRuntime) {
-    this.store = new DrillStore(runtime.redis, runtime.prefix);
+    this.store = new DrillStore(runtime.redis, runtime.prefix, runtime.retention ? { retention: runtime.retention } : {});
     this.timeScale = runtime.timeScale ?? 1;
     this.now = runtime.now ?? Date.now;
   }
@@ -75,39 +80,33 @@ export class DrillExecutor {
     return readAndPlanDrill({ drill: parseDrillSource(source).drill, organization: await this.runtime.organization(), clients: this.runtime.clients(jobId), now: this.now() });
   }
 
-  /** Plans the drill and queues its first wave; a drill with preflight problems is refused before any launch. */
+  /**
+   * Plans the drill and queues its first wave; a drill with preflight problems is refused
+   * before any launch. The drill is created here unless its submitter created it (a schedule
+   * does not): a drill of the same name still in progress refuses this one, naming it.
+   */
   async start(payload: { drillId: string; source: DrillSource; requestedBy?: string; schedule?: string }): Promise<{ drillId: string; status: string; servers: number }> {
     const { drillId } = payload;
     const { drill } = parseDrillSource(payload.source);
-    await this.store.create(
-      {
-        id: drillId,
-        name: drill.name,
-        createdAt: new Date(this.now()).toISOString(),
-        source: payload.source,
-        timeScale: this.timeScale,
-        ...(payload.requestedBy ? { requestedBy: payload.requestedBy } : {}),
-        ...(payload.schedule ? { schedule: payload.schedule } : {}),
-      },
-      { status: 'planning', message: 'waiting to be planned', at: new Date(this.now()).toISOString() },
-    );
+    const created = await this.store.create(newDrillRecord({ ...payload, name: drill.name, now: this.now(), timeScale: this.timeScale }), newDrillState(this.now(), 'waiting to be planned'));
+    if (!created.created && !created.exists) throw new DrillInProgressError(drill.name, created.holder, EXIT_CODES.badInput);
     const state = await this.store.state(drillId);
     if (state?.status !== 'planning') {
-      return { drillId, status: state?.status ?? 'unknown', servers: (await this.store.record(drillId))?.plan?.servers.length ?? 0 };
+      // A start retried after it planned (its worker died before queuing the first step): queue it again; the same id is one job.
+      const plan = (await this.store.record(drillId))?.plan;
+      if (state?.status === 'running' && plan) await this.queue(drillId, firstStep(plan));
+      return { drillId, status: state?.status ?? 'unknown', servers: plan?.servers.length ?? 0 };
     }
     const plan = await this.plan(payload.source, drillId);
     if (plan.problems.length > 0) {
-      await this.store.savePlan(drillId, plan, []);
+      await this.store.savePlan(drillId, plan, [], this.timeScale);
       const error = new DrillPlanError(plan);
-      await this.store.transition(drillId, ['planning'], { status: 'refused', message: error.message });
-      await this.store.addEvent(drillId, { level: 'error', message: error.message });
+      await this.store.transition(drillId, ['planning'], { status: 'refused', message: error.message }, { level: 'error' });
       throw error;
     }
-    await this.store.savePlan(drillId, plan, plan.servers.map(initialRun));
+    await this.store.savePlan(drillId, plan, plan.servers.map(initialRun), this.timeScale);
     const launching = plan.servers.filter((server) => server.action === 'launch').length;
-    const message = `planned: ${launching} of ${plan.servers.length} servers to launch in ${plan.waves.length} waves`;
-    await this.store.transition(drillId, ['planning'], { status: 'running', message });
-    await this.store.addEvent(drillId, { level: 'info', message });
+    await this.store.transition(drillId, ['planning'], { status: 'running', message: `planned: ${launching} of ${plan.servers.length} servers to launch in ${plan.waves.length} waves` });
     for (const entry of plan.unavailable) await this.store.addEvent(drillId, { level: 'warn', message: `${entry.accountId}/${entry.region}: ${entry.reason}` });
     await this.queue(drillId, firstStep(plan));
     return { drillId, status: 'running', servers: plan.servers.length };
@@ -120,12 +119,20 @@ export class DrillExecutor {
     const state = await this.store.state(drillId);
     if (!record?.plan || !state) throw new OrgshieldError('UnknownDrill', `drill ${drillId} has no plan in Redis; run it again.`, { exitCode: 2 });
     const result = (outcome: string) => ({ drillId, step, outcome });
-    if (await this.store.isDone(drillId, step)) return result('done before');
     const { drill } = parseDrillSource(record.source);
     const [kind, ...rest] = step.split('.');
     const name = rest.join('.');
-    if (kind === 'cleanup') return result(await this.cleanup(record, payload));
-    if (state.status !== 'running') return result(`skipped: drill is ${state.status}`);
+    if (await this.store.isDone(drillId, step)) {
+      // Its worker may have died after recording it and before queuing what follows: queue that again.
+      if (state.status === 'running') await this.afterStep(record, drill, step);
+      else if (kind !== 'cleanup') await this.ensureCleanupQueued(drillId, state);
+      return result('done before');
+    }
+    if (kind === 'cleanup') return result(await this.cleanup(record, state, payload));
+    if (state.status !== 'running') {
+      await this.ensureCleanupQueued(drillId, state);
+      return result(`skipped: drill is ${state.status}`);
+    }
     if (kind === 'preflight') return result(await this.preflight(record, drill, name));
     if (kind === 'launch') return result(await this.launch(record, drill, name, payload));
     if (kind === 'watch') return result(await this.watch(record, drill, name, payload));
@@ -151,8 +158,7 @@ export class DrillExecutor {
     const fresh = planDrill({ drill, accounts: plan.accounts, live, now });
     if (fresh.problems.length > 0) {
       const error = new DrillPlanError(fresh);
-      await this.store.transition(record.id, ['running'], { status: 'refused', message: error.message });
-      await this.store.addEvent(record.id, { level: 'error', message: error.message });
+      await this.store.transition(record.id, ['running'], { status: 'refused', message: error.message }, { level: 'error' });
       // Earlier waves may have launched: their instances are cleaned up all the same.
       await this.queue(record.id, 'cleanup');
       return 'refused';
@@ -167,32 +173,38 @@ export class DrillExecutor {
     await this.store.markDone(record.id, `preflight.${wave}`, changed);
     for (const run of changed) await this.store.addEvent(record.id, { level: 'warn', message: `${wave}: ${run.reason}` });
     await this.store.addEvent(record.id, { level: 'info', message: `${wave}: preflight passed, ${mine.length - changed.length} servers to launch` });
-    await this.queueLaunches(record, wave);
-    await this.queue(record.id, `watch.${wave}`, 0, this.pollMs());
+    await this.afterStep(record, drill, `preflight.${wave}`);
     return `${mine.length - changed.length} to launch`;
   }
 
   /**
    * One StartRecovery. Never sent twice: a recorded launch is done; an unrecorded one first
    * looks for a DRS job carrying this drill's and batch's tags (a worker that died after
-   * sending it) and records that instead. Servers another DRS job holds are waited for.
+   * sending it) and records that instead. Servers another DRS job holds are waited for. The
+   * call is made inside the drill's guard, entered only while the drill is running, and the
+   * launch is recorded as the step leaves it: a cleanup requested meanwhile waits for it.
    */
   private async launch(record: DrillRecord, drill: Drill, batchId: string, payload: DrillStepPayload): Promise<string> {
     const plan = record.plan as DrillPlan;
     const batch = plan.waves.flatMap((wave) => wave.batches).find((candidate) => candidate.id === batchId);
     if (!batch) throw new OrgshieldError('UnknownStep', `drill ${record.id} has no launch batch ${batchId}.`, { exitCode: 2 });
-    const runs = await this.store.runs(record.id);
+    const recorded = (await this.store.launches(record.id)).find((launch) => launch.batch === batch.id);
+    if (recorded) {
+      await this.markLaunched(record, batch, recorded);
+      return `recorded ${recorded.jobId}`;
+    }
     const members = new Set(batch.servers.map((server) => server.sourceServerId));
-    const mine = runs.filter((run) => run.accountId === batch.accountId && run.region === batch.region && members.has(run.sourceServerId));
+    const mine = (await this.store.runs(record.id)).filter((run) => run.accountId === batch.accountId && run.region === batch.region && members.has(run.sourceServerId));
     const drs = this.runtime.clients(record.id).drs(batch.accountId, batch.region);
 
     const since = new Date(Date.parse(record.createdAt) - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
     const jobs = await describeJobs(drs, { fromDate: since });
     const sent = jobs.find((job) => job.tags?.[DRILL_RUN_TAG] === record.id && job.tags?.[DRILL_BATCH_TAG] === batch.id);
     if (sent?.jobID) {
-      const startedAt = sent.creationDateTime ? Date.parse(sent.creationDateTime) : this.now();
-      await this.recordLaunch(record, batch, mine, { jobId: sent.jobID, startedAt, servers: (sent.participatingServers ?? []).flatMap((server) => (server.sourceServerID ? [server.sourceServerID] : [])) });
+      const launch = launchRecord(batch, { jobId: sent.jobID, startedAt: sent.creationDateTime ? Date.parse(sent.creationDateTime) : this.now(), servers: (sent.participatingServers ?? []).flatMap((server) => (server.sourceServerID ? [server.sourceServerID] : [])) });
+      await this.store.adoptLaunch(record.id, launch);
       await this.store.addEvent(record.id, { level: 'warn', message: `${batch.id}: found job ${sent.jobID} already started for this batch; recorded it, not started again` });
+      await this.markLaunched(record, batch, launch);
       return `adopted ${sent.jobID}`;
     }
 
@@ -203,45 +215,65 @@ export class DrillExecutor {
       for (const server of job.participatingServers ?? []) if (server.sourceServerID && members.has(server.sourceServerID)) held.set(server.sourceServerID, job.jobID);
     }
     const holdDeadline = Date.parse(record.createdAt) + (this.runtime.holdTimeoutMs ?? 30 * 60_000) / this.timeScale;
-    if (held.size > 0 && this.now() < holdDeadline) return this.again(record.id, `launch.${batch.id}`, payload.round, `held by ${[...new Set(held.values())].join(', ')}`);
+    if (held.size > 0 && this.now() < holdDeadline) {
+      if (payload.round === 0) await this.store.addEvent(record.id, { level: 'warn', message: `${batch.id}: waiting for DRS job ${[...new Set(held.values())].join(', ')}, which holds ${[...held.keys()].join(', ')}` });
+      return this.again(record.id, `launch.${batch.id}`, payload.round, `held by ${[...new Set(held.values())].join(', ')}`);
+    }
     const skipped = ready
       .filter((run) => held.has(run.sourceServerId))
       .map((run): ServerRun => ({ ...run, status: 'skipped', reason: `server ${run.sourceServerId} in ${run.accountId} stayed held by DRS job ${held.get(run.sourceServerId) ?? ''}, so it was not launched` }));
     const launching = ready.filter((run) => !held.has(run.sourceServerId));
     if (launching.length === 0) {
       await this.store.markDone(record.id, `launch.${batch.id}`, skipped);
+      for (const run of skipped) await this.store.addEvent(record.id, { level: 'error', message: `${batch.id}: ${run.reason ?? ''}` });
       return 'nothing to launch';
     }
 
-    const startedAt = this.now();
-    let job: Job | undefined;
-    try {
-      job = (
-        await drs.send(
-          new StartRecoveryCommand({
-            isDrill: true,
-            sourceServers: launching.map((run) => ({ sourceServerID: run.sourceServerId, ...(run.recoveryPoint ? { recoverySnapshotID: run.recoveryPoint.snapshotId } : {}) })),
-            tags: { [DRILL_TAG]: drill.name, [DRILL_RUN_TAG]: record.id, [DRILL_BATCH_TAG]: batch.id },
-          }),
-        )
-      ).job;
-    } catch (error) {
-      // Another job took a server between our look and our call: serialize behind it.
-      if (awsErrorName(error) === 'ConflictException' && this.now() < holdDeadline) return this.again(record.id, `launch.${batch.id}`, payload.round, 'conflict');
-      throw error;
-    }
-    if (!job?.jobID) throw new OrgshieldError('UnexpectedAwsAnswer', `DRS StartRecovery answered without a job for ${batch.id}; check the endpoint (AWS_ENDPOINT_URL).`);
-    await this.store.saveRuns(record.id, skipped);
-    await this.recordLaunch(record, batch, launching, { jobId: job.jobID, startedAt, servers: launching.map((run) => run.sourceServerId) });
-    await this.store.addEvent(record.id, { level: 'info', message: `${batch.id}: StartRecovery job ${job.jobID} for ${launching.length} servers` });
-    return `started ${job.jobID}`;
+    const guarded = await this.store.runState.guarded(record.id, { status: 'running', generation: 0, member: this.guardMember(record.id, `launch.${batch.id}`, payload), ttlMs: this.runtime.leaseMs ?? 30_000 }, async (guard) => {
+      const startedAt = this.now();
+      let job: Job | undefined;
+      try {
+        job = (
+          await drs.send(
+            new StartRecoveryCommand({
+              isDrill: true,
+              sourceServers: launching.map((run) => ({ sourceServerID: run.sourceServerId, ...(run.recoveryPoint ? { recoverySnapshotID: run.recoveryPoint.snapshotId } : {}) })),
+              tags: { [DRILL_TAG]: drill.name, [DRILL_RUN_TAG]: record.id, [DRILL_BATCH_TAG]: batch.id },
+            }),
+          )
+        ).job;
+      } catch (error) {
+        // Another job took a server between our look and our call: serialize behind it.
+        if (awsErrorName(error) === 'ConflictException' && this.now() < holdDeadline) return undefined;
+        throw error;
+      }
+      if (!job?.jobID) throw new OrgshieldError('UnexpectedAwsAnswer', `DRS StartRecovery answered without a job for ${batch.id}; check the endpoint (AWS_ENDPOINT_URL).`);
+      const launch = launchRecord(batch, { jobId: job.jobID, startedAt, servers: launching.map((run) => run.sourceServerId) });
+      if (!(await guard.complete({ part: 'launches', field: batch.id, value: JSON.stringify(launch) }))) throw new StepGuardLostError(record.id, `launch ${batch.id} lost its place in the drill's guard`);
+      return launch;
+    });
+    if (!guarded.entered) return `skipped: drill is ${guarded.status}`;
+    if (!guarded.value) return this.again(record.id, `launch.${batch.id}`, payload.round, 'conflict');
+    await this.markLaunched(record, batch, guarded.value, held);
+    return `started ${guarded.value.jobId}`;
   }
 
-  private async recordLaunch(record: DrillRecord, batch: LaunchBatch, runs: readonly ServerRun[], launch: { jobId: string; startedAt: number; servers: string[] }): Promise<void> {
-    const inJob = new Set(launch.servers);
-    const launched = runs.filter((run) => inJob.has(run.sourceServerId)).map((run): ServerRun => ({ ...run, status: 'launching', batch: batch.id, jobId: launch.jobId, startedAt: launch.startedAt }));
-    const entry: LaunchRecord = { batch: batch.id, wave: batch.wave, accountId: batch.accountId, region: batch.region, jobId: launch.jobId, startedAt: launch.startedAt, sourceServerIds: launch.servers };
-    await this.store.recordLaunch(record.id, entry, launched);
+  /**
+   * The batch's servers after its launch, with the launch step done, in one step: those in the
+   * job are launching, the others waiting for it were held by another DRS job and are skipped.
+   */
+  private async markLaunched(record: DrillRecord, batch: LaunchBatch, launch: LaunchRecord, held: ReadonlyMap<string, string> = new Map()): Promise<void> {
+    const members = new Set(batch.servers.map((server) => server.sourceServerId));
+    const inJob = new Set(launch.sourceServerIds);
+    const changed = (await this.store.runs(record.id))
+      .filter((run) => run.accountId === batch.accountId && run.region === batch.region && members.has(run.sourceServerId) && run.status === 'waiting')
+      .map((run): ServerRun =>
+        inJob.has(run.sourceServerId)
+          ? { ...run, status: 'launching', batch: batch.id, jobId: launch.jobId, startedAt: launch.startedAt }
+          : { ...run, status: 'skipped', reason: `server ${run.sourceServerId} in ${run.accountId} stayed held by DRS job ${held.get(run.sourceServerId) ?? 'another job'}, so it was not launched` },
+      );
+    await this.store.markDone(record.id, `launch.${batch.id}`, changed);
+    await this.store.addEvent(record.id, { level: 'info', message: `${batch.id}: StartRecovery job ${launch.jobId} for ${launch.sourceServerIds.length} servers` });
   }
 
   /**
@@ -308,8 +340,26 @@ export class DrillExecutor {
     await this.store.markDone(record.id, `watch.${wave}`);
     const passed = current.filter((run) => run.status === 'passed').length;
     await this.store.addEvent(record.id, { level: 'info', message: `${wave}: wave done, ${passed} passed, ${current.filter((run) => run.status === 'failed').length} failed` });
-    const index = plan.waves.findIndex((candidate) => candidate.name === wave);
-    const next = plan.waves[index + 1];
+    return this.afterStep(record, drill, `watch.${wave}`);
+  }
+
+  /**
+   * What follows a step once it is recorded done: after a preflight, the wave's launches and
+   * its watch; after a watch, the next wave's preflight, or the finish. Each is safe to do
+   * again (the same job id is one job; finish re-checks the state), so a step found done by its
+   * re-run after a crash does it again.
+   */
+  private async afterStep(record: DrillRecord, drill: Drill, step: string): Promise<string> {
+    const [kind, ...rest] = step.split('.');
+    const wave = rest.join('.');
+    if (kind === 'preflight') {
+      await this.queueLaunches(record, wave);
+      await this.queue(record.id, `watch.${wave}`, 0, this.pollMs());
+      return 'launches queued';
+    }
+    if (kind !== 'watch') return 'nothing follows';
+    const plan = record.plan as DrillPlan;
+    const next = plan.waves[plan.waves.findIndex((candidate) => candidate.name === wave) + 1];
     if (next) {
       await this.queue(record.id, `preflight.${next.name}`);
       return 'wave done';
@@ -383,12 +433,8 @@ export class DrillExecutor {
     await this.queue(record.id, 'cleanup', 0, delay);
   }
 
-  /**
-   * Terminates exactly this drill's recovery instances: drills (`isDrill`) launched by a job
-   * this drill recorded, never another's, and follows each termination job to its end. Safe
-   * to run again: it re-reads the instances and DRS's terminate jobs before it sends one.
-   */
-  private async cleanup(record: DrillRecord, payload: DrillStepPayload): Promise<string> {
+  /** One look of the cleanup under its lock: terminations sent now, and whether any is still under way. */
+  private async terminateOnce(record: DrillRecord, state: DrillState, payload: DrillStepPayload, lease: LockLease): Promise<{ waiting: boolean; terminated: string[]; skipped?: string }> {
     const launches = await this.store.launches(record.id);
     const ourJobs = new Set(launches.map((launch) => launch.jobId));
     const terminations = await this.store.terminations(record.id);
@@ -402,8 +448,8 @@ export class DrillExecutor {
       const ours: string[] = [];
       for (const chunk of chunks(servers, 200)) {
         for (const instance of await describeRecoveryInstances(drs, { sourceServerIDs: chunk })) {
-          const state = instance.ec2InstanceState ?? '';
-          if (instance.isDrill === true && instance.jobID && ourJobs.has(instance.jobID) && instance.recoveryInstanceID && state !== 'TERMINATED' && state !== 'NOT_FOUND') ours.push(instance.recoveryInstanceID);
+          const ec2State = instance.ec2InstanceState ?? '';
+          if (instance.isDrill === true && instance.jobID && ourJobs.has(instance.jobID) && instance.recoveryInstanceID && ec2State !== 'TERMINATED' && ec2State !== 'NOT_FOUND') ours.push(instance.recoveryInstanceID);
         }
       }
       // A termination in flight (recorded, or sent by a worker that died before recording it) is waited for, not repeated.
@@ -417,12 +463,38 @@ export class DrillExecutor {
       terminated.push(...group.flatMap((launch) => launch.sourceServerIds.map((id) => `${accountId}|${id}`)));
       if (ours.length === 0) continue;
       for (const chunk of chunks(ours, 200)) {
-        const job = (await drs.send(new TerminateRecoveryInstancesCommand({ recoveryInstanceIDs: chunk }))).job;
-        if (job?.jobID) await this.store.recordTermination(record.id, { accountId, region, jobId: job.jobID, recoveryInstanceIds: chunk, at: this.now() });
-        await this.store.addEvent(record.id, { level: 'info', message: `cleanup: TerminateRecoveryInstances job ${job?.jobID ?? '?'} for ${chunk.length} instances in ${accountId}/${region}` });
+        const guarded = await this.store.runState.guarded(record.id, { status: state.status, generation: state.generation, member: this.guardMember(record.id, 'cleanup', payload), ttlMs: this.runtime.leaseMs ?? 30_000 }, async (guard) => {
+          await lease.assertHeld();
+          const job = (await drs.send(new TerminateRecoveryInstancesCommand({ recoveryInstanceIDs: chunk }))).job;
+          if (!job?.jobID) throw new OrgshieldError('UnexpectedAwsAnswer', `DRS TerminateRecoveryInstances answered without a job in ${accountId}/${region}; check the endpoint (AWS_ENDPOINT_URL).`);
+          const termination: TerminationRecord = { accountId, region, jobId: job.jobID, recoveryInstanceIds: chunk, at: this.now() };
+          if (!(await guard.complete({ part: 'terminations', field: job.jobID, value: JSON.stringify(termination), lease }))) throw new StepGuardLostError(record.id, `cleanup lost its place in the drill's guard after job ${job.jobID}`);
+          return termination;
+        });
+        // Another cleanup (an operator's) moved the drill on: it carries on from here.
+        if (!guarded.entered) return { waiting, terminated, skipped: `skipped: drill is ${guarded.status}` };
+        await this.store.addEvent(record.id, { level: 'info', message: `cleanup: TerminateRecoveryInstances job ${guarded.value.jobId} for ${chunk.length} instances in ${accountId}/${region}` });
       }
       waiting = true;
     }
+    return { waiting, terminated };
+  }
+
+  /**
+   * Terminates exactly this drill's recovery instances: drills (`isDrill`) launched by a job
+   * this drill recorded, never another's, and follows each termination job to its end. Safe
+   * to run again: it re-reads the instances and DRS's terminate jobs before it sends one. It
+   * first waits for launches under way (a launch records its job as it leaves the guard), and
+   * each TerminateRecoveryInstances is sent inside the guard, only while the drill's status is
+   * still the one this look started from.
+   */
+  private async cleanup(record: DrillRecord, state: DrillState, payload: DrillStepPayload): Promise<string> {
+    await this.store.runState.waitForSteps(record.id, { pollMs: Math.min(200, this.pollMs()) });
+    // One look at a time: a second cleanup (an operator's, or one queued again after a crash)
+    // waits here, then re-reads the instances and DRS's terminate jobs the first one left.
+    const look = await this.store.locks.withLock(`cleanup:${record.id}`, (lease) => this.terminateOnce(record, state, payload, lease), { ttlMs: this.runtime.leaseMs ?? 30_000 });
+    if (look.skipped) return look.skipped;
+    const { waiting, terminated } = look;
     if (waiting) return this.again(record.id, 'cleanup', payload.round, 'terminating', this.pollMs());
 
     const runs = await this.store.runs(record.id);
@@ -433,19 +505,32 @@ export class DrillExecutor {
       'cleanup',
       runs.filter((run) => run.jobId !== undefined && done.has(`${run.accountId}|${run.sourceServerId}`) && run.terminatedAt === undefined).map((run) => ({ ...run, terminatedAt: at })),
     );
-    const state = await this.store.state(record.id);
-    await this.store.transition(record.id, ['cleaning', 'kept', 'running'], { status: 'completed', message: `cleaned up: every recovery instance of the drill is terminated` });
-    if (state?.status === 'refused' || state?.status === 'failed') await this.store.addEvent(record.id, { level: 'info', message: 'cleanup done after the drill stopped' });
-    await this.store.addEvent(record.id, { level: 'info', message: 'cleanup done: the drill left no recovery instance running' });
+    const message = 'cleanup done: the drill left no recovery instance running';
+    const completed = await this.store.transition(record.id, ['cleaning', 'kept', 'running'], { status: 'completed', message });
+    if (!completed) await this.store.addEvent(record.id, { level: 'info', message: `${message} (after it stopped as ${state.status})` });
     return 'cleaned up';
+  }
+
+  /**
+   * A drill that stopped running (measured, refused, failed) has its cleanup queued, or kept
+   * for `keep:`; the worker that moved it may have died before queuing it. The same job id is
+   * one job, so queuing it again is harmless.
+   */
+  private async ensureCleanupQueued(drillId: string, state: DrillState): Promise<void> {
+    if (state.status === 'kept') await this.queue(drillId, 'cleanup', 0, Math.max(1, (state.cleanupAt ?? 0) - this.now()));
+    else if (state.status === 'cleaning' || state.status === 'refused' || state.status === 'failed') await this.queue(drillId, 'cleanup');
   }
 
   /** Marks a drill failed after a step's last attempt; its launched instances are still cleaned up. */
   async failed(drillId: string, step: string, reason: string): Promise<void> {
-    const failed = await this.store.transition(drillId, ['planning', 'running', 'kept'], { status: 'failed', message: `step ${step} failed: ${reason}` });
+    const failed = await this.store.transition(drillId, ['planning', 'running', 'kept'], { status: 'failed', message: `step ${step} failed: ${reason}` }, { level: 'error' });
     if (!failed) return;
-    await this.store.addEvent(drillId, { level: 'error', message: failed.message });
     if (step !== 'cleanup') await this.queue(drillId, 'cleanup');
+  }
+
+  /** Who is inside the drill's guard: the step's job and this attempt. */
+  private guardMember(drillId: string, step: string, payload: DrillStepPayload): string {
+    return `${stepJobId(drillId, step, payload.round)}.${randomUUID()}`;
   }
 
   private pollMs(): number {
@@ -471,4 +556,32 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
   const groups = new Map<string, T[]>();
   for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item]);
   return groups;
+}
+
+function launchRecord(batch: LaunchBatch, launch: { jobId: string; startedAt: number; servers: string[] }): LaunchRecord {
+  return { batch: batch.id, wave: batch.wave, accountId: batch.accountId, region: batch.region, jobId: launch.jobId, startedAt: launch.startedAt, sourceServerIds: launch.servers };
+}
+
+/** A drill's record before it is planned. */
+export function newDrillRecord(drill: { drillId: string; name: string; source: DrillSource; now: number; timeScale?: number; requestedBy?: string; schedule?: string }): DrillRecord {
+  return {
+    id: drill.drillId,
+    name: drill.name,
+    createdAt: new Date(drill.now).toISOString(),
+    source: drill.source,
+    timeScale: drill.timeScale ?? 1,
+    ...(drill.requestedBy ? { requestedBy: drill.requestedBy } : {}),
+    ...(drill.schedule ? { schedule: drill.schedule } : {}),
+  };
+}
+
+export function newDrillState(now: number, message: string): DrillState {
+  return { status: 'planning', message, at: new Date(now).toISOString(), generation: 0 };
+}
+
+/** Another drill of the same name (the same drill file) is still in progress. */
+export class DrillInProgressError extends OrgshieldError {
+  constructor(name: string, holder: string, exitCode: typeof EXIT_CODES.failed | typeof EXIT_CODES.badInput) {
+    super('DrillInProgress', `drill ${name} is already in progress as ${holder}: wait for it to settle or run "orgshield drill cleanup ${holder}".`, { exitCode });
+  }
 }

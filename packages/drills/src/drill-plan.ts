@@ -81,6 +81,12 @@ export interface WavePlan {
   batches: LaunchBatch[];
 }
 
+export interface PlaceProblem {
+  accountId: string;
+  region: string;
+  reason: string;
+}
+
 export interface DrillPlan {
   drill: string;
   plannedAt: string;
@@ -93,6 +99,12 @@ export interface DrillPlan {
   waves: WavePlan[];
   /** Accounts and regions that could not take part, with the reason. */
   unavailable: { accountId: string; region: string; reason: string }[];
+  /**
+   * The org-wide read of DRS, per account and region: read, failed (with the reason: left out
+   * of the drill, within the failure tolerance), or never started (its region went past the
+   * tolerance, and the drill is refused). Absent for a plan made from given live state.
+   */
+  reads?: { completed: number; failed: PlaceProblem[]; notStarted: PlaceProblem[] };
   notes: string[];
   /** Reasons the drill must not run at all (a server that would land outside isolation). */
   problems: string[];

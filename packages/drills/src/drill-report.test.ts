@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openReportPage, type ReportPage } from '../../../vitest.report-page.js';
 import { drillOf, NOW, regionOf, serverOf } from '../test/drill-fixtures.js';
 import { initialRun, measureServer, measureWave, type ServerRun } from './drill-measure.js';
 import { planDrill } from './drill-planner.js';
@@ -12,7 +11,6 @@ import { buildDrillReport, DrillReportSchema, renderDrillHtml, renderDrillMarkdo
 import type { DrillRecord } from './drill-store.js';
 
 const A = '111111111111';
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Two waves: db passes, web has one server passing and one whose check never answered; one skipped. */
 function finishedDrill(timeScale: number): { record: DrillRecord; runs: ServerRun[] } {
@@ -47,7 +45,7 @@ describe('drill measures', () => {
 
   it('reports JSON that its schema accepts, and Markdown with every server and the simulated-time note', () => {
     const { record, runs } = finishedDrill(60);
-    const report = buildDrillReport(record, { status: 'completed', message: 'cleaned up', at: new Date(NOW).toISOString() }, runs);
+    const report = buildDrillReport(record, { status: 'completed', generation: 0, message: 'cleaned up', at: new Date(NOW).toISOString() }, runs);
     expect(DrillReportSchema.parse(JSON.parse(JSON.stringify(report)))).toEqual(report);
     expect(report.summary).toEqual({ servers: 4, launched: 3, passed: 2, failed: 1, skipped: 1, objectivesMet: false });
     const markdown = renderDrillMarkdown(report);
@@ -62,35 +60,26 @@ describe('drill measures', () => {
 
 describe('the drill HTML report in Chromium', () => {
   let dir: string;
-  let browser: Browser;
+  let report: ReportPage;
   let page: Page;
-  const requests: string[] = [];
-  const dialogs: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}; install it with \`apt-get install -y chromium\`.`);
     dir = await mkdtemp(join(tmpdir(), 'drill-html-'));
     const { record, runs } = finishedDrill(60);
     const file = join(dir, 'report.html');
-    await writeFile(file, renderDrillHtml(buildDrillReport(record, { status: 'completed', message: 'cleaned up', at: new Date(NOW).toISOString() }, runs)));
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage();
-    page.on('request', (request) => requests.push(request.url()));
-    page.on('dialog', (dialog) => {
-      dialogs.push(dialog.message());
-      void dialog.dismiss();
-    });
-    await page.goto(pathToFileURL(file).href);
+    await writeFile(file, renderDrillHtml(buildDrillReport(record, { status: 'completed', generation: 0, message: 'cleaned up', at: new Date(NOW).toISOString() }, runs)));
+    report = await openReportPage(file);
+    page = report.page;
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
+    await report?.close();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
   it('loads nothing but itself and runs no injected markup', async () => {
-    expect(requests.every((url) => url.startsWith('file:'))).toBe(true);
-    expect(dialogs).toEqual([]);
+    expect(report.requests.every((url) => url.startsWith('file:'))).toBe(true);
+    expect(report.dialogs).toEqual([]);
     expect(await page.locator('tr.server img').count()).toBe(0);
     expect(await page.title()).toBe('Drill payments-dr (payments-dr-1)');
   });

@@ -11,6 +11,8 @@ import { formatDuration } from './recovery-point.js';
  */
 const iso = z.string();
 const ms = z.number().nonnegative();
+const place = z.object({ accountId: z.string(), region: z.string(), reason: z.string() });
+
 export const DrillReportSchema = z.object({
   schemaVersion: z.literal(1),
   drillId: z.string(),
@@ -50,7 +52,14 @@ export const DrillReportSchema = z.object({
       rpoMet: z.boolean().optional(),
     }),
   ),
-  unavailable: z.array(z.object({ accountId: z.string(), region: z.string(), reason: z.string() })),
+  /** Accounts and regions that took no part, with the reason: DRS not initialized, its read failed, or never read. */
+  unavailable: z.array(place),
+  /**
+   * The org-wide read of DRS per account and region: how many were read, and those whose read
+   * failed (left out, within the failure tolerance) or never started (past it). Any of those
+   * makes `drill run --wait` exit 1.
+   */
+  accounts: z.object({ completed: z.number().int().nonnegative(), failed: z.array(place), skipped: z.array(place), notStarted: z.array(place) }),
   notes: z.array(z.string()),
 });
 export type DrillReport = z.infer<typeof DrillReportSchema>;
@@ -105,7 +114,17 @@ export function buildDrillReport(record: DrillRecord, state: DrillState, runs: r
     },
     waves,
     servers,
-    unavailable: plan?.unavailable ?? [],
+    unavailable: [
+      ...(plan?.unavailable ?? []),
+      ...(plan?.reads?.failed ?? []).map((entry) => ({ ...entry, reason: `DRS could not be read: ${entry.reason}` })),
+      ...(plan?.reads?.notStarted ?? []).map((entry) => ({ ...entry, reason: `not read: ${entry.reason}` })),
+    ],
+    accounts: {
+      completed: (plan?.reads?.completed ?? 0) - (plan?.unavailable.length ?? 0),
+      failed: plan?.reads?.failed ?? [],
+      skipped: plan?.unavailable ?? [],
+      notStarted: plan?.reads?.notStarted ?? [],
+    },
     notes: plan?.notes ?? [],
   };
 }

@@ -55,18 +55,24 @@ describe('a drill on the sandbox', () => {
     expect(report.simulatedTime).toBe(true);
     expect(report.servers.every((server) => server.terminatedAt !== undefined)).toBe(true);
 
-    // Cleanup: only this drill's instances are gone; the real recovery and the other drill's remain.
+    // Cleanup, from the request log: the TerminateRecoveryInstances requests named exactly this
+    // drill's recovery instances, once each; never the real recovery's or the other drill's.
     const requests = sandbox.requests().filter((entry) => entry.service === 'drs');
     expect(requests.filter((entry) => entry.operation === 'StartRecovery')).toHaveLength(6);
     const terminations = requests.filter((entry) => entry.operation === 'TerminateRecoveryInstances');
-    expect(terminations.map((entry) => entry.account).sort()).toEqual([...plan.drillAccountIds].sort());
+    const terminated = terminations.flatMap((entry) => entry.resources ?? []);
+    const ours = report.servers.flatMap((server) => (server.launchedAt !== undefined && server.recoveryInstanceId ? [server.recoveryInstanceId] : []));
+    expect(ours).toHaveLength(8);
+    expect(terminated.sort(), JSON.stringify(terminations)).toEqual([...ours].sort());
+    expect(terminations.map((entry) => entry.status)).toEqual(terminations.map(() => 200));
     const seeded = plan.recoveries.filter((recovery) => plan.drillAccountIds.includes(recovery.accountId));
     expect(seeded.filter((recovery) => !recovery.isDrill)).toHaveLength(3);
+    expect(seeded.filter((recovery) => recovery.isDrill)).toHaveLength(3);
+    for (const recovery of seeded) expect(terminated).not.toContain(recovery.recoveryInstanceID);
     for (const accountId of plan.drillAccountIds) {
       const drs = harness.executor['runtime'].clients().drs(accountId, plan.drillRegion);
       const remaining = await describeRecoveryInstances(drs);
-      const ours = remaining.filter((instance) => report.servers.some((server) => server.jobId === instance.jobID));
-      expect(ours).toEqual([]);
+      expect(remaining.filter((instance) => report.servers.some((server) => server.jobId === instance.jobID))).toEqual([]);
       for (const recovery of seeded.filter((r) => r.accountId === accountId)) {
         expect(remaining.find((instance) => instance.recoveryInstanceID === recovery.recoveryInstanceID)?.ec2InstanceState).toBe('RUNNING');
       }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { accountSelectorSchema } from '@orgshield/accounts';
+import { accountSelectorSchema, failureToleranceSchema } from '@orgshield/accounts';
 import { durationSchema, parseDuration, regionSchema, slugSchema } from '@orgshield/spec-files';
 
 export { parseDuration };
@@ -134,6 +134,11 @@ export const DrillSchema = z
     objectives: ObjectivesSchema,
     isolation: IsolationSchema,
     cleanup: CleanupSchema.default('terminate'),
+    /**
+     * Per region, how many target accounts (a count or a percentage) may fail to be read before
+     * the drill is refused; default none. Accounts that failed within it are reported and left out.
+     */
+    failureTolerance: failureToleranceSchema.default({ count: 0 }),
     coverage: CoverageSchema.default({ drilledWithin: parseDuration('90d') }),
   })
   .superRefine((drill, ctx) => {

@@ -1,13 +1,20 @@
+import { OrgshieldError } from '@orgshield/errors';
+import { FencedLocks, RunStateStore, type CreateOutcome, type RedisClient, type RunRetention } from '@orgshield/jobs';
 import type { DrillSource } from './drill-loader.js';
 import type { ServerRun } from './drill-measure.js';
 import type { DrillPlan } from './drill-plan.js';
-import type { RedisClient } from '@orgshield/jobs';
 
 export const DRILL_STATUSES = ['planning', 'refused', 'running', 'kept', 'cleaning', 'completed', 'failed'] as const;
 export type DrillStatus = (typeof DRILL_STATUSES)[number];
 
 /** Statuses after which nothing more happens unless an operator acts. */
 export const SETTLED_DRILL_STATUSES: readonly DrillStatus[] = ['refused', 'completed', 'failed'];
+
+/**
+ * Statuses that let go of the drill's name, so the same drill file may run again. A kept drill
+ * holds it: its instances are still up, and a second launch of the same servers would fight them.
+ */
+export const RELEASED_DRILL_STATUSES: readonly DrillStatus[] = SETTLED_DRILL_STATUSES;
 
 export interface DrillRecord {
   id: string;
@@ -25,6 +32,8 @@ export interface DrillState {
   status: DrillStatus;
   message: string;
   at: string;
+  /** The run-state layer's generation: drills never resume under a new one, so it stays 0. */
+  generation: number;
   /** When cleanup is due (ms) under `keep:`. */
   cleanupAt?: number;
 }
@@ -70,167 +79,185 @@ export interface HistoryEntry {
   rpoMet?: boolean;
 }
 
-const COMPARE_AND_SET_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`;
-
-interface StoreCommands {
-  drillsCompareAndSet(key: string, expected: string, next: string): Promise<number>;
-}
-
 /** How many drills per server the history keeps. */
 const HISTORY_PER_SERVER = 200;
 
 /**
- * A drill's state in Redis: its record (source and plan), status, steps done, each server's
- * run, the DRS jobs it launched and terminated, events, and the per-server history of every
- * drill. A launch is recorded in one MULTI with its step's completion and its servers, so a
- * crash leaves either no trace of it (and the next attempt finds the job by its tags) or all.
+ * Adds a drill's results to each server's history once: the drill's marker and every entry in
+ * one step, so a crash leaves either all of them or none, and a repeated finish adds nothing.
+ * KEYS: marker, servers index, then one list per entry. ARGV: ttl, cap, then per entry: json, score, member.
+ */
+const ADD_HISTORY_LUA = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
+for i = 3, #KEYS do
+  local at = (i - 3) * 3 + 3
+  redis.call('RPUSH', KEYS[i], ARGV[at])
+  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[2]), -1)
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[at + 1], ARGV[at + 2])
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+`;
+
+interface HistoryCommands {
+  orgshieldDrillAddHistory(...args: (string | number)[]): Promise<number>;
+}
+
+/**
+ * A drill's state in Redis, on the shared run-state layer (@orgshield/jobs): its record (source
+ * and plan), status, steps done, each server's run, the DRS jobs it launched and terminated,
+ * and events (a stream read by id). Creating a drill claims its name in the same step, so a
+ * second run of the same drill file is refused with the first's id. Launches and terminations
+ * are recorded by the step's guard as it leaves it (see DrillExecutor). Run data expires after
+ * the run retention (ORGSHIELD_RETENTION_DAYS); the per-server history is kept on purpose
+ * (ORGSHIELD_KEEP_DAYS).
  */
 export class DrillStore {
-  private readonly commands: StoreCommands;
+  readonly runState: RunStateStore<DrillRecord, DrillState, DrillEvent>;
+  /** The cleanup's lock: one look of a drill's cleanup at a time, so two never terminate the same instances. */
+  readonly locks: FencedLocks;
+  private readonly historyCommands: HistoryCommands;
 
   constructor(
     readonly redis: RedisClient,
     private readonly prefix = 'orgshield',
+    options: { retention?: RunRetention } = {},
   ) {
-    if (!('drillsCompareAndSet' in redis)) redis.defineCommand('drillsCompareAndSet', { numberOfKeys: 1, lua: COMPARE_AND_SET_LUA });
-    this.commands = redis as unknown as StoreCommands;
+    this.runState = new RunStateStore(redis, {
+      keyPrefix: `${prefix}:drills`,
+      kind: 'run',
+      releasedStatuses: RELEASED_DRILL_STATUSES,
+      ...(options.retention ? { retention: options.retention } : {}),
+    });
+    this.locks = new FencedLocks(redis, `${prefix}:drills`);
+    if (!('orgshieldDrillAddHistory' in redis)) redis.defineCommand('orgshieldDrillAddHistory', { lua: ADD_HISTORY_LUA });
+    this.historyCommands = redis as unknown as HistoryCommands;
   }
 
-  key(...parts: string[]): string {
+  private key(...parts: string[]): string {
     return [this.prefix, 'drills', ...parts].join(':');
   }
 
-  /** Creates the record and its first state; false if a drill with this id exists. */
-  async create(record: DrillRecord, state: DrillState): Promise<boolean> {
-    const created = await this.redis.set(this.key('run', record.id), JSON.stringify(record), 'NX');
-    if (created !== 'OK') return false;
-    await this.redis
-      .multi()
-      .set(this.key('run', record.id, 'state'), JSON.stringify(state))
-      .zadd(this.key('runs'), Date.parse(record.createdAt), record.id)
-      .exec();
-    return true;
+  /** Record, first state, index entry and the claim of the drill's name, in one step. */
+  create(record: DrillRecord, state: DrillState): Promise<CreateOutcome> {
+    return this.runState.create({ id: record.id, name: record.name, record, state, createdAt: Date.parse(record.createdAt) });
   }
 
-  /** Saves the plan and every server's first run in one step. */
-  async savePlan(id: string, plan: DrillPlan, runs: readonly ServerRun[]): Promise<void> {
+  /** Saves the plan (and the time scale it runs under) and every server's first run in one step. */
+  async savePlan(id: string, plan: DrillPlan, runs: readonly ServerRun[], timeScale: number): Promise<void> {
     const record = await this.record(id);
-    if (!record) throw new Error(`drill ${id} has no record`);
-    const multi = this.redis.multi().set(this.key('run', id), JSON.stringify({ ...record, plan }));
-    for (const run of runs) multi.hset(this.key('run', id, 'servers'), serverField(run), JSON.stringify(run));
+    if (!record) throw new OrgshieldError('UnknownDrill', `drill ${id} has no record in Redis (expired or never created).`);
+    const ttl = this.runState.retention.runsMs;
+    const multi = this.redis.multi().set(this.runState.runKey(id), JSON.stringify({ ...record, plan, timeScale }), 'PX', ttl);
+    this.writeRuns(multi, id, runs);
     await multi.exec();
   }
 
-  async record(id: string): Promise<DrillRecord | undefined> {
-    const text = await this.redis.get(this.key('run', id));
-    return text ? (JSON.parse(text) as DrillRecord) : undefined;
+  record(id: string): Promise<DrillRecord | undefined> {
+    return this.runState.record(id);
   }
 
-  async state(id: string): Promise<DrillState | undefined> {
-    const text = await this.redis.get(this.key('run', id, 'state'));
-    return text ? (JSON.parse(text) as DrillState) : undefined;
+  state(id: string): Promise<DrillState | undefined> {
+    return this.runState.state(id);
   }
 
-  /** Changes the state when its status is one of `from`; undefined when another change came first. */
-  async transition(id: string, from: readonly DrillStatus[], change: Partial<DrillState> & Pick<DrillState, 'status' | 'message'>): Promise<DrillState | undefined> {
-    const key = this.key('run', id, 'state');
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const text = await this.redis.get(key);
-      if (!text) return undefined;
-      const current = JSON.parse(text) as DrillState;
-      if (!from.includes(current.status)) return undefined;
-      const next: DrillState = { ...current, ...change, at: new Date().toISOString() };
-      if ((await this.commands.drillsCompareAndSet(key, text, JSON.stringify(next))) === 1) return next;
-    }
-    throw new Error(`drill ${id}: its state kept changing while being updated`);
+  /**
+   * Changes the state when its status is one of `from`, with its event (the new message, at
+   * `level`) in the same step; undefined when another change came first.
+   */
+  transition(
+    id: string,
+    from: readonly DrillStatus[],
+    change: Partial<DrillState> & Pick<DrillState, 'status' | 'message'>,
+    options: { level?: DrillEvent['level']; releaseName?: boolean } = {},
+  ): Promise<DrillState | undefined> {
+    return this.runState.transition(id, from, () => ({ ...change, at: new Date().toISOString() }), {
+      event: (next) => ({ level: options.level ?? 'info', message: next.message }),
+      ...(options.releaseName ? { releaseName: true } : {}),
+    });
   }
 
   async isDone(id: string, step: string): Promise<boolean> {
-    return (await this.redis.hexists(this.key('run', id, 'steps'), step)) === 1;
+    return (await this.runState.field(id, 'steps', step)) !== undefined;
   }
 
+  /** Marks a step done and saves the server runs it changed, in one step. */
   async markDone(id: string, step: string, runs: readonly ServerRun[] = []): Promise<void> {
-    const multi = this.redis.multi().hset(this.key('run', id, 'steps'), step, new Date().toISOString());
-    for (const run of runs) multi.hset(this.key('run', id, 'servers'), serverField(run), JSON.stringify(run));
+    const steps = this.runState.runKey(id, 'steps');
+    const multi = this.redis.multi().hset(steps, step, new Date().toISOString()).pexpire(steps, this.runState.retention.runsMs);
+    this.writeRuns(multi, id, runs);
     await multi.exec();
+  }
+
+  /** Forgets that a step is done, so it runs anew (an operator's `drill cleanup`). */
+  async clearStep(id: string, step: string): Promise<void> {
+    await this.redis.hdel(this.runState.runKey(id, 'steps'), step);
   }
 
   async saveRuns(id: string, runs: readonly ServerRun[]): Promise<void> {
     if (runs.length === 0) return;
-    await this.redis.hset(this.key('run', id, 'servers'), Object.fromEntries(runs.map((run) => [serverField(run), JSON.stringify(run)])));
+    const multi = this.redis.multi();
+    this.writeRuns(multi, id, runs);
+    await multi.exec();
+  }
+
+  private writeRuns(multi: ReturnType<RedisClient['multi']>, id: string, runs: readonly ServerRun[]): void {
+    if (runs.length === 0) return;
+    const key = this.runState.runKey(id, 'servers');
+    multi.hset(key, Object.fromEntries(runs.map((run) => [serverField(run), JSON.stringify(run)]))).pexpire(key, this.runState.retention.runsMs);
   }
 
   async runs(id: string): Promise<ServerRun[]> {
-    const entries = await this.redis.hgetall(this.key('run', id, 'servers'));
-    return Object.values(entries)
+    return Object.values(await this.runState.fields(id, 'servers'))
       .map((text) => JSON.parse(text) as ServerRun)
       .sort((a, b) => a.accountId.localeCompare(b.accountId) || a.region.localeCompare(b.region) || a.sourceServerId.localeCompare(b.sourceServerId));
   }
 
-  /**
-   * Records a StartRecovery: the job, the launch step done and its servers as launching, in
-   * one MULTI. A recorded launch is never sent again.
-   */
-  async recordLaunch(id: string, launch: LaunchRecord, runs: readonly ServerRun[]): Promise<void> {
-    const multi = this.redis
-      .multi()
-      .hset(this.key('run', id, 'launches'), launch.batch, JSON.stringify(launch))
-      .hset(this.key('run', id, 'steps'), `launch.${launch.batch}`, new Date().toISOString());
-    for (const run of runs) multi.hset(this.key('run', id, 'servers'), serverField(run), JSON.stringify(run));
-    await multi.exec();
-  }
-
+  /** The StartRecovery jobs recorded, one per launch batch. */
   async launches(id: string): Promise<LaunchRecord[]> {
-    return Object.values(await this.redis.hgetall(this.key('run', id, 'launches'))).map((text) => JSON.parse(text) as LaunchRecord);
+    return Object.values(await this.runState.fields(id, 'launches')).map((text) => JSON.parse(text) as LaunchRecord);
   }
 
-  async recordTermination(id: string, termination: TerminationRecord): Promise<void> {
-    await this.redis.hset(this.key('run', id, 'terminations'), termination.jobId, JSON.stringify(termination));
+  /** Records a StartRecovery found by its tags (sent by a worker that died before recording it); the first record of a batch wins. */
+  async adoptLaunch(id: string, launch: LaunchRecord): Promise<void> {
+    const key = this.runState.runKey(id, 'launches');
+    await this.redis.multi().hsetnx(key, launch.batch, JSON.stringify(launch)).pexpire(key, this.runState.retention.runsMs).exec();
   }
 
   async terminations(id: string): Promise<TerminationRecord[]> {
-    return Object.values(await this.redis.hgetall(this.key('run', id, 'terminations'))).map((text) => JSON.parse(text) as TerminationRecord);
+    return Object.values(await this.runState.fields(id, 'terminations')).map((text) => JSON.parse(text) as TerminationRecord);
   }
 
-  async addEvent(id: string, event: Omit<DrillEvent, 'at'>): Promise<void> {
-    const key = this.key('run', id, 'events');
-    await this.redis.multi().rpush(key, JSON.stringify({ at: new Date().toISOString(), ...event })).ltrim(key, -10_000, -1).exec();
+  addEvent(id: string, event: Omit<DrillEvent, 'at'>): Promise<void> {
+    return this.runState.addEvent(id, event);
   }
 
-  async events(id: string, offset = 0): Promise<DrillEvent[]> {
-    return (await this.redis.lrange(this.key('run', id, 'events'), offset, -1)).map((text) => JSON.parse(text) as DrillEvent);
+  /** Events after `cursor` (a stream id; from the first when absent) and the cursor to ask with next. */
+  events(id: string, cursor?: string): Promise<{ events: DrillEvent[]; cursor: string | undefined }> {
+    return this.runState.events(id, cursor);
   }
 
   /** Drill ids, newest first. */
-  async list(limit = 50): Promise<string[]> {
-    return this.redis.zrevrange(this.key('runs'), 0, limit - 1);
+  list(limit = 50): Promise<string[]> {
+    return this.runState.list(limit);
   }
 
-  /**
-   * Adds a finished drill's results to each server's history, once per drill (a repeated
-   * finish finds the drill's marker and adds nothing).
-   */
+  /** Adds a finished drill's results to each server's history, once per drill. */
   async addHistory(drillId: string, entries: readonly HistoryEntry[]): Promise<void> {
-    if ((await this.redis.set(this.key('run', drillId, 'history-written'), '1', 'NX')) !== 'OK') return;
-    const multi = this.redis.multi();
-    for (const entry of entries) {
-      const key = this.key('history', entry.accountId, entry.sourceServerId);
-      multi.rpush(key, JSON.stringify(entry)).ltrim(key, -HISTORY_PER_SERVER, -1).zadd(this.key('history-servers'), Date.parse(entry.at), `${entry.accountId}:${entry.sourceServerId}`);
-    }
-    await multi.exec();
+    const keys = [this.runState.runKey(drillId, 'history-written'), this.key('history-servers'), ...entries.map((entry) => this.key('history', entry.accountId, entry.sourceServerId))];
+    const args = entries.flatMap((entry) => [JSON.stringify(entry), Date.parse(entry.at), `${entry.accountId}:${entry.sourceServerId}`]);
+    await this.historyCommands.orgshieldDrillAddHistory(keys.length, ...keys, this.runState.retention.keptMs, HISTORY_PER_SERVER, ...args);
   }
 
   /** A server's drills, oldest first; `server` is `ACCOUNT:SOURCE_SERVER_ID` or a bare source server id. */
   async history(server: string): Promise<HistoryEntry[]> {
     const keys = server.includes(':') ? [server] : (await this.redis.zrange(this.key('history-servers'), 0, -1)).filter((entry) => entry.endsWith(`:${server}`));
     const lists = await Promise.all(keys.map((entry) => this.redis.lrange(this.key('history', ...entry.split(':')), 0, -1)));
-    return lists.flat().map((text) => JSON.parse(text) as HistoryEntry).sort((a, b) => a.at.localeCompare(b.at));
+    return lists
+      .flat()
+      .map((text) => JSON.parse(text) as HistoryEntry)
+      .sort((a, b) => a.at.localeCompare(b.at));
   }
 
   /** When each server was last drilled (ms), keyed `ACCOUNT:SOURCE_SERVER_ID`. */

@@ -11,9 +11,9 @@ import {
   type SourceServer,
 } from '@aws-sdk/client-drs';
 import { DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { resolveSelector, type MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
+import { resolveSelector, runFanOut, type MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
 import { AwsCallError, type AwsClientFactory } from '@orgshield/aws';
-import type { DrillPlan, LiveRegion, LiveSnapshot, LiveSourceServer } from './drill-plan.js';
+import type { DrillPlan, LiveRegion, LiveSnapshot, LiveSourceServer, PlaceProblem } from './drill-plan.js';
 import { planDrill } from './drill-planner.js';
 import type { Drill, RecoveryPoint } from './drill-schema.js';
 
@@ -239,7 +239,19 @@ export async function privateAddressOf(clients: DrillClients, accountId: string,
 export async function readAndPlanDrill(input: { drill: Drill; organization: OrganizationSnapshot; clients: DrillClients; now: number; concurrency?: number }): Promise<DrillPlan> {
   const { drill, now } = input;
   const accounts = resolveSelector(input.organization, drill.targets);
-  const places = accounts.flatMap((accountId) => drill.regions.map((region) => ({ accountId, region })));
-  const live = await mapLimit(places, input.concurrency ?? 8, ({ accountId, region }) => readLiveRegion(input.clients, accountId, region, { recoveryPoint: drill.recoveryPoint, now }));
-  return planDrill({ drill, accounts, live, now });
+  // A sliding window over account x region reads, fair across accounts; a failed read is the
+  // account's, not the drill's, until its region passes the drill's failure tolerance.
+  const read = await runFanOut({
+    tasks: accounts.flatMap((accountId) => drill.regions.map((region) => ({ accountId, region }))),
+    run: ({ accountId, region }) => readLiveRegion(input.clients, accountId, region, { recoveryPoint: drill.recoveryPoint, now }),
+    concurrency: input.concurrency ?? 8,
+    tolerance: drill.failureTolerance,
+  });
+  const place = ({ accountId, region, reason }: PlaceProblem): PlaceProblem => ({ accountId, region, reason });
+  const plan = planDrill({ drill, accounts, live: read.completed.map((entry) => entry.value), now });
+  return {
+    ...plan,
+    reads: { completed: read.completed.length, failed: read.failed.map(place), notStarted: read.notStarted.map(place) },
+    problems: [...plan.problems, ...read.stoppedRegions.map((stopped) => `reading DRS ${stopped.reason}; the drill is not run on part of its accounts: ${read.failed.filter((entry) => entry.region === stopped.region).map((entry) => `${entry.accountId}: ${entry.reason}`).join('; ')}`)],
+  };
 }

@@ -39,6 +39,12 @@ describe('compliance report over the organization', () => {
       const failedKeys = new Set(failed.map((entry) => `${entry.region}|${entry.accountId}`));
       for (const row of nonCompliant) expect(row.violators.length > 0).toBe(!failedKeys.has(`${row.region}|${row.account}`));
       expect(fanOutExitCode(report.unread)).toBe(1);
+      // Totals count each account once, not once per region.
+      const accounts = new Set(report.rows.map((row) => row.account));
+      expect(report.rows.length).toBe(accounts.size * REGIONS.length);
+      expect(report.totals.accounts).toBe(accounts.size);
+      expect(report.totals.nonCompliant).toBe(new Set(nonCompliant.map((row) => row.account)).size);
+      expect(report.totals.compliant + report.totals.nonCompliant + report.totals.notEvaluated).toBe(accounts.size);
 
       const before = detailCalls();
       const strict = await complianceReport(aws, { policy: 'edge-shield', regions: REGIONS, tolerance: { count: 0 } });

@@ -78,16 +78,26 @@ export async function complianceReport(aws: AwsClientFactory, options: Complianc
     regions,
     rows,
     totals: {
-      accounts: rows.length,
-      compliant: rows.filter((row) => row.status === 'COMPLIANT').length,
-      nonCompliant: rows.filter((row) => row.status === 'NON_COMPLIANT').length,
-      notEvaluated: rows.filter((row) => row.status === 'NOT_EVALUATED').length,
+      ...accountTotals(rows),
       nonCompliantResources: rows.reduce((sum, row) => sum + Math.max(row.violatorCount, row.violators.length), 0),
       evaluationLimitExceeded: rows.filter((row) => row.evaluationLimitExceeded).length,
       byReason,
     },
     unread: { failed: reads.failed, notStarted: reads.notStarted, stoppedRegions: reads.stoppedRegions },
   };
+}
+
+/**
+ * Accounts counted once however many regions the policy is in: an account is non-compliant if
+ * it is in any region, not evaluated if it is nowhere non-compliant but somewhere not evaluated,
+ * compliant otherwise. (Resources and violators stay summed: each region's are its own.)
+ */
+export function accountTotals(rows: readonly { account: string; status: string }[]): { accounts: number; compliant: number; nonCompliant: number; notEvaluated: number } {
+  const rank = (status: string) => (status === 'NON_COMPLIANT' ? 2 : status === 'COMPLIANT' ? 0 : 1);
+  const worst = new Map<string, number>();
+  for (const row of rows) worst.set(row.account, Math.max(worst.get(row.account) ?? 0, rank(row.status)));
+  const count = (wanted: number) => [...worst.values()].filter((value) => value === wanted).length;
+  return { accounts: worst.size, compliant: count(0), nonCompliant: count(2), notEvaluated: count(1) };
 }
 
 /** CSV with one line per violator (and one per account without any), quoted as RFC 4180 says. */

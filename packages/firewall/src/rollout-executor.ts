@@ -302,8 +302,9 @@ export class RolloutExecutor {
       { status: 'planning', message: 'waiting to be planned', at: now.toISOString(), generation: 0, runningSince: now.getTime() },
     );
     if (!created.created && !created.exists) {
-      await this.store.recordScheduleRun(payload.schedule, { at: now.toISOString(), status: 'skipped', message: `rollout ${created.holder} still in progress` });
-      return { status: 'skipped' };
+      const reason = await this.blockedReason(created.holder);
+      await this.store.recordScheduleRun(payload.schedule, { at: now.toISOString(), status: 'skipped', message: reason, blockedBy: created.holder });
+      return { status: 'skipped', skipped: { reason, blockedBy: created.holder } };
     }
     let started: { status: string };
     try {
@@ -321,6 +322,22 @@ export class RolloutExecutor {
       message: drift.length === 0 ? 'no drift: FMS already held the desired policies' : `re-applying ${drift.length} change(s): ${drift.join('; ')}`,
     });
     return { rolloutId, status: started.status };
+  }
+
+  /**
+   * Why a firing cannot start while `holder` keeps the rollout's name, and the way out. A halted
+   * or failed rollout keeps the name on purpose (its waves are half-applied, and a new run would
+   * fight it): the schedule waits for an operator to resume it to its end, or to abort or roll
+   * it back, and the next firing after that proceeds.
+   */
+  private async blockedReason(holder: string): Promise<string> {
+    const state = await this.store.state(holder);
+    const status = state?.status ?? 'unknown';
+    const detail = state ? `${status}: ${state.message.replace(/\.$/, '')}` : 'of unknown status';
+    if (status === 'halted' || status === 'failed' || status === 'paused') {
+      return `blocked by rollout ${holder}, ${detail}; "orgshield rollout resume ${holder}" continues it, "orgshield rollout abort ${holder}" (or rollback) releases the schedule`;
+    }
+    return `rollout ${holder} is still ${detail}`;
   }
 
   private async fail(rolloutId: string, from: RolloutState['status'][], message: string, options: { step?: string; releaseName?: boolean } = {}): Promise<void> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineJob } from '@orgshield/jobs';
+import { defineJob, JobSkipSchema } from '@orgshield/jobs';
 
 /**
  * Firewall Manager rollout jobs. A rollout is a chain of small jobs: `start` plans it and queues
@@ -78,7 +78,7 @@ export const firewallScheduledRolloutJob = defineJob({
   name: 'firewall.rollout.scheduled',
   queue: FIREWALL_QUEUE,
   payload: z.object({ schedule: z.string().min(1).max(128), source: rolloutSourceSchema }).strict(),
-  result: z.object({ rolloutId: rolloutId.optional(), status: rolloutStatus }),
+  result: z.object({ rolloutId: rolloutId.optional(), status: rolloutStatus, skipped: JobSkipSchema.optional() }),
   attempts: 1,
 });
 

@@ -74,6 +74,20 @@ describe('planRollout', () => {
     ]);
   });
 
+  it('takes OU paths in a policy scope, as rollout files do, and sends FMS their ids; an unknown path is a problem', () => {
+    const scoped = (orgUnits: string[]): PolicySpec => ({ ...wafSpec('waf'), scope: { include: { accounts: [], orgUnits } } });
+    const rollout = RolloutSchema.parse({ ...stagedRollout, waves: [{ name: 'all', targets: { all: true }, mode: 'remediate' }] });
+    const byPath = planRollout({ rollout, policies: [scoped(['Root/ou1'])], snapshot: org, live: [] });
+    expect(byPath.problems).toEqual([]);
+    const byId = planRollout({ rollout, policies: [scoped([ouId(1)])], snapshot: org, live: [] });
+    expect(byPath.steps).toEqual(byId.steps);
+    expect((byPath.steps[0] as PutPolicyStep).spec.scope).toEqual({ include: { accounts: [], orgUnits: [ouId(1)] } });
+    expect(byPath.policies.map((change) => change.accountsAfter)).toEqual([8, 8]);
+
+    const lost = planRollout({ rollout, policies: [scoped(['Root/Nowhere'])], snapshot: org, live: [] });
+    expect(lost.problems).toContainEqual({ policy: 'waf', message: 'policy waf scope.include.orgUnits: OU "Root/Nowhere" is not in the organization; run "orgshield org tree" to see the paths' });
+  });
+
   it('names the regions that come from the policy specs, and keeps to regions.only when it is set', () => {
     const policies = [wafSpec('waf'), shieldSpec('shield')];
     const plan = (regions: RolloutInput['regions']) => planRollout({ rollout: RolloutSchema.parse({ ...stagedRollout, regions }), policies, snapshot: org, live: [] });

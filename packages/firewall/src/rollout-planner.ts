@@ -2,6 +2,7 @@ import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { resolveFmsScope, resolveSelector, toleratedFailures, type AccountSelector, type OrganizationSnapshot } from '@orgshield/accounts';
 import { apiRegionOf, validatePolicies, type LivePolicy, type PolicySpec } from '@orgshield/policies';
 import { toFmsScope, walkPolicyThroughWaves } from './policy-wave-walk.js';
+import { withOuIds } from './scope-paths.js';
 import type { GateCheck, PlanProblem, PlanStep, PolicyChange, RolloutPlan, WavePlan } from './rollout-plan.js';
 import type { Rollout } from './rollout-schema.js';
 import { ScopeTree, type ScopeQuotas } from './target-compression.js';
@@ -33,10 +34,19 @@ export interface PlanInput {
  * (policy-wave-walk.ts); this puts the walks together per wave and region, each wave ending,
  * per region, with a gate step.
  */
-export function planRollout(input: PlanInput): RolloutPlan {
-  const { rollout, snapshot } = input;
+export function planRollout(planInput: PlanInput): RolloutPlan {
+  const { rollout, snapshot } = planInput;
   const problems: PlanProblem[] = [];
   const notes: string[] = [];
+  // Policy scopes may name OUs by path, as rollout files do: FMS takes ids.
+  const input = {
+    ...planInput,
+    policies: planInput.policies.map((spec) => {
+      const resolved = withOuIds(spec, snapshot);
+      problems.push(...resolved.problems.map((message) => ({ policy: spec.name, message })));
+      return resolved.spec;
+    }),
+  };
   const includeManagement = rollout.scope.includeManagement === true;
   const tree = new ScopeTree(snapshot, includeManagement);
 

@@ -60,4 +60,40 @@ describe('rollout schedules', () => {
     expect(await schedules.list()).toEqual([]);
     await expect(schedules.remove('nightly')).rejects.toThrow('there is no rollout schedule named "nightly"');
   });
+
+  test('a scheduled rollout halted at its gate blocks later firings visibly, each a skip naming it, until an operator settles it', { timeout: 120_000 }, async ({ harness }) => {
+    const schedules = new RolloutSchedules(harness.redis, harness.queues);
+    const root = await writeTree({
+      'waf.yaml': 'name: edge-waf\ntype: WAFV2\nresourceTypes: [alb, api-gateway-stage]\nregions: [eu-west-1]\nwebACLSource: RETROFIT_EXISTING\nrules:\n  defaultAction: ALLOW\n  firstRuleGroups:\n    - managedRuleGroup: { name: AWSManagedRulesCommonRuleSet }\n',
+      'rollout.yaml': 'kind: Rollout\nname: nightly-waf\npolicies: [waf.yaml]\nwaves:\n  - { name: everyone, targets: { all: true }, mode: audit, gates: { maxNonCompliantAccounts: 0, timeout: 30s } }\n',
+    });
+    await schedules.set('nightly', { cron: '*/2 * * * * *' }, await readRolloutSource(join(root, 'rollout.yaml')));
+    await harness.startWorker();
+
+    const first = await waitFor('a first scheduled run', async () => (await schedules.runs('nightly')).find((run) => run.rolloutId !== undefined));
+    const halted = await harness.control.waitUntilSettled(first.rolloutId ?? '', { timeoutMs: 60_000 });
+    expect(halted.status).toBe('halted');
+
+    // Later firings are skips that name the halted rollout and the way out.
+    // A firing while it was still running is skipped as "still running"; those after the halt say halted.
+    const skip = await waitFor('a firing skipped after the halt', async () =>
+      (await schedules.runs('nightly')).find((run) => run.status === 'skipped' && Date.parse(run.at) > Date.parse(halted.at)),
+    );
+    expect(skip.blockedBy).toBe(first.rolloutId);
+    expect(skip.message).toContain(`blocked by rollout ${first.rolloutId}, halted: wave everyone in eu-west-1 failed its gate`);
+    expect(skip.message).toContain(`"orgshield rollout resume ${first.rolloutId}" continues it, "orgshield rollout abort ${first.rolloutId}" (or rollback) releases the schedule`);
+    const [listed] = await schedules.list();
+    expect(listed?.current).toEqual({ rolloutId: first.rolloutId, status: 'halted', message: halted.message, blocking: true });
+
+    // Aborted by the operator: the next firing starts a new rollout.
+    const abortedAt = (await schedules.runs('nightly')).length;
+    await harness.control.abort(first.rolloutId ?? '');
+    const next = await waitFor('a firing after the abort that starts a rollout', async () =>
+      (await schedules.runs('nightly')).slice(abortedAt).find((run) => run.rolloutId !== undefined && run.rolloutId !== first.rolloutId),
+    );
+    expect(next.status).not.toBe('skipped');
+    await schedules.remove('nightly');
+    expect((await harness.control.waitUntilSettled(next.rolloutId ?? '', { timeoutMs: 60_000 })).status).toBe('halted');
+    await harness.control.abort(next.rolloutId ?? '');
+  });
 });

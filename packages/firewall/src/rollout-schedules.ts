@@ -2,7 +2,7 @@ import { InvalidInputError } from '@orgshield/errors';
 import { JobSchedules, type JobQueues, type ScheduleTiming, type RedisClient } from '@orgshield/jobs';
 import { firewallScheduledRolloutJob } from './rollout-jobs.js';
 import { parseRolloutSource, type RolloutSource } from './rollout-loader.js';
-import { RolloutStore, type ScheduleRun } from './rollout-store.js';
+import { RELEASED_STATUSES, RolloutStore, type RolloutStatus, type ScheduleRun } from './rollout-store.js';
 
 export interface RolloutScheduleInfo {
   name: string;
@@ -13,6 +13,12 @@ export interface RolloutScheduleInfo {
   /** When it fires next (ISO), as BullMQ computed it. */
   next?: string;
   lastRun?: ScheduleRun;
+  /**
+   * Where the rollout of the last firing (the one it started, or the one that blocked it) stands
+   * now. `blocking`: it still holds the rollout's name, so the next firing is skipped until an
+   * operator resumes it to its end, or aborts or rolls it back.
+   */
+  current?: { rolloutId: string; status: RolloutStatus; message: string; blocking: boolean };
 }
 
 /** The kind of BullMQ job scheduler rollout schedules are: ids `rollout.<name>`. */
@@ -45,6 +51,8 @@ export class RolloutSchedules {
     for (const schedule of await this.schedules.list(firewallScheduledRolloutJob, KIND)) {
       const parsed = firewallScheduledRolloutJob.payload.safeParse(schedule.data);
       const runs = await this.store.scheduleRuns(schedule.name);
+      const lastRun = runs[runs.length - 1];
+      const current = await this.currentOf(lastRun);
       infos.push({
         name: schedule.name,
         cron: schedule.cron,
@@ -52,10 +60,18 @@ export class RolloutSchedules {
         rollout: parsed.success ? rolloutName(parsed.data.source) : 'unreadable',
         file: parsed.success ? parsed.data.source.file : 'unreadable',
         ...(schedule.next ? { next: schedule.next } : {}),
-        ...(runs.length > 0 ? { lastRun: runs[runs.length - 1] } : {}),
+        ...(lastRun ? { lastRun } : {}),
+        ...(current ? { current } : {}),
       });
     }
     return infos;
+  }
+
+  private async currentOf(run: ScheduleRun | undefined): Promise<RolloutScheduleInfo['current']> {
+    const rolloutId = run?.blockedBy ?? run?.rolloutId;
+    const state = rolloutId ? await this.store.state(rolloutId) : undefined;
+    if (!rolloutId || !state) return undefined;
+    return { rolloutId, status: state.status, message: state.message, blocking: !RELEASED_STATUSES.includes(state.status) };
   }
 
   /** The schedule's past runs, newest last (what each re-applied, or why it was skipped). */

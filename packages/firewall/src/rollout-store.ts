@@ -78,6 +78,8 @@ export interface ScheduleRun {
   rolloutId?: string;
   status: string;
   message: string;
+  /** A skipped firing: the rollout that held the name. */
+  blockedBy?: string;
 }
 
 /**

@@ -284,7 +284,7 @@ async function analyze(
     ...(markFrom === undefined ? {} : { mark: markFrom }),
     thresholds: o.thresholds,
     transfers: {
-      outboundPerMinute: from === null || to === null ? 0 : medianOutboundPerMinute(series, from, to),
+      usualOutboundPerMinute: (transfer) => (from === null || to === null ? 0 : medianOutboundPerMinute(series, from, to, transfer)),
       internal: insideRanges(o.vpcCidrs ?? PRIVATE_RANGES),
     },
   });

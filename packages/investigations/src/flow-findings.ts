@@ -33,8 +33,8 @@ export const DDOS_FACTOR = 5;
 export const EXFILTRATION_MIN_BYTES = 100 * 1024 ** 2;
 /** ...it sent at least this multiple of what came back (a dump, not a download or a session)... */
 export const EXFILTRATION_ASYMMETRY = 10;
-/** ...at least this multiple of what the instance usually sends in that long (median bytes out per minute of the window)... */
-export const EXFILTRATION_BASELINE_FACTOR = 3;
+/** ...at least this multiple of what the whole instance usually sends in that long (median bytes out per minute of the window, the transfer taken out): one address got more than all the rest would... */
+export const EXFILTRATION_BASELINE_FACTOR = 2;
 /** ...and the address did not get at least EXFILTRATION_RECURRING_SHARE of it on this many other days of the window (a nightly backup). */
 export const EXFILTRATION_RECURRING_MIN_DAYS = 2;
 export const EXFILTRATION_RECURRING_SHARE = 0.5;
@@ -312,17 +312,24 @@ export function detectDdos(
 }
 
 /**
- * What a transfer is judged against: the instance's usual bytes out per minute (the median
- * minute of the window, quiet minutes counted as 0, so the transfer itself hardly moves it)
- * and which addresses are inside the VPC.
+ * What a transfer is judged against: the instance's usual bytes out per minute without the
+ * transfer (see medianOutboundPerMinute), and which addresses are inside the VPC.
  */
 export interface TransferContext {
-  outboundPerMinute: number;
+  usualOutboundPerMinute: (transfer: { first: number; last: number; sent: number }) => number;
   internal: (remoteIp: string) => boolean;
 }
 
-/** The median bytes out per minute over [from, to) seconds, from per-minute totals (minutes without traffic are 0). */
-export function medianOutboundPerMinute(series: { minutes: readonly number[]; outBytes: readonly number[] }, from: number, to: number): number {
+/**
+ * The median bytes out per minute over [from, to) seconds, from per-minute totals (minutes
+ * without traffic are 0). With `without`, a transfer's bytes are taken out first, spread
+ * evenly over its minutes: in a short window the transfer may fill most minutes, and must
+ * not be its own baseline.
+ */
+export function medianOutboundPerMinute(
+  series: { minutes: readonly number[]; outBytes: readonly number[] }, from: number, to: number,
+  without?: { first: number; last: number; sent: number },
+): number {
   const first = Math.floor(from / 60);
   const count = Math.max(0, Math.ceil(to / 60) - first);
   if (count === 0) return 0;
@@ -330,6 +337,12 @@ export function medianOutboundPerMinute(series: { minutes: readonly number[]; ou
   for (let j = 0; j < series.minutes.length; j++) {
     const m = series.minutes[j]! - first;
     if (m >= 0 && m < count) out[m] = series.outBytes[j]!;
+  }
+  if (without !== undefined) {
+    const a = Math.max(0, Math.floor(without.first / 60) - first);
+    const b = Math.min(count - 1, Math.floor(without.last / 60) - first);
+    const share = without.sent / Math.max(1, Math.floor(without.last / 60) - Math.floor(without.first / 60) + 1);
+    for (let m = a; m <= b; m++) out[m] = Math.max(0, out[m]! - share);
   }
   out.sort();
   const middle = count >> 1;
@@ -396,7 +409,7 @@ export function detectExfiltration(
       const asymmetry = tr.sent / Math.max(1, tr.received);
       if (asymmetry < x.asymmetry) continue;
       const minutes = Math.max(1, Math.ceil((tr.last - tr.first) / 60));
-      const usual = Math.max(1, context.outboundPerMinute) * minutes;
+      const usual = Math.max(1, context.usualOutboundPerMinute(tr)) * minutes;
       const overBaseline = tr.sent / usual;
       if (overBaseline < x.baselineFactor) continue;
       const day = Math.floor(tr.first / DAY);
@@ -481,7 +494,7 @@ export class FlowFindingDetector {
     options: FindingOptions = {},
   ) {
     this.thresholds = options.thresholds ?? DEFAULT_FLOW_THRESHOLDS;
-    this.transfers = options.transfers ?? { outboundPerMinute: 0, internal: insideRanges(PRIVATE_RANGES) };
+    this.transfers = options.transfers ?? { usualOutboundPerMinute: () => 0, internal: insideRanges(PRIVATE_RANGES) };
     this.mark = options.mark;
   }
 

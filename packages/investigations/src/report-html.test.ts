@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, chromiumMissingMessage } from '../../../vitest.global-setup.js';
+import { openReportPage, type ReportPage } from '../../../vitest.report-page.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
 import { buildFlowReport } from './flow-report.js';
 import { renderFlowReportHtml } from './report-html.js';
@@ -14,14 +12,10 @@ import { renderFlowReportHtml } from './report-html.js';
 const from = new Date('2025-06-01T00:00:00Z');
 const at = (hours: number): Date => new Date(from.getTime() + hours * 3600_000);
 let dir: string;
-let browser: Browser;
+let reportPage: ReportPage;
 let page: Page;
-const requests: string[] = [];
-const dialogs: string[] = [];
 
 beforeAll(async () => {
-  // The global setup installs it when it can; where it could not, fail (never skip) saying what to install.
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(chromiumMissingMessage());
   dir = await mkdtemp(join(tmpdir(), 'report-html-'));
   await writeFlowLogFiles({
     seed: 5, from, to: at(6), recordsPerMinute: 150, localIp: '10.0.1.25',
@@ -34,21 +28,13 @@ beforeAll(async () => {
   });
   const file = join(dir, 'report.html');
   await writeFile(file, renderFlowReportHtml(report));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = await browser.newPage();
-  page.on('request', (request) => requests.push(request.url()));
-  page.on('dialog', (dialog) => {
-    dialogs.push(dialog.message());
-    void dialog.dismiss();
-  });
-  await page.goto(pathToFileURL(file).href);
+  // The global setup installs Chromium when it can; where it could not, this fails saying what to install.
+  reportPage = await openReportPage(file);
+  page = reportPage.page;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await reportPage?.close();
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
 });
 
@@ -57,8 +43,8 @@ const outBytesColumn = async (): Promise<number[]> =>
 
 describe('the HTML report in Chromium', () => {
   it('loads nothing but itself and runs no injected script', async () => {
-    expect(requests.every((url) => url.startsWith('file:'))).toBe(true);
-    expect(dialogs).toEqual([]);
+    expect(reportPage.requests.every((url) => url.startsWith('file:'))).toBe(true);
+    expect(reportPage.dialogs).toEqual([]);
     expect(await page.title()).toBe('Flows of i-0abc <b>bold</b>');
     expect(await page.locator('#section-0 tbody td').first().textContent()).toBe('<script>alert(1)</script>');
   });

@@ -1,5 +1,5 @@
-export { DEFAULT_QUEUE_PREFIX, JobProgressSchema, defineJob, canonicalJson, jobIdFor, parsePayload } from './job-contract.js';
-export type { AnyContract, JobProgress, JobContract } from './job-contract.js';
+export { DEFAULT_QUEUE_PREFIX, JobProgressSchema, JobSkipSchema, defineJob, canonicalJson, jobIdFor, parsePayload, skipOf } from './job-contract.js';
+export type { AnyContract, JobProgress, JobContract, JobSkip } from './job-contract.js';
 export { assertOneSlot, clusterQueuePrefix, connectRedis, DEFAULT_REDIS_URL, duplicateConnection, isClusterUrl, parseRedisUrl, RedisUnavailableError, redactUrl } from './redis-connection.js';
 export type { RedisClient, RedisTarget } from './redis-connection.js';
 export { JobQueues, JobFailedError } from './job-queues.js';

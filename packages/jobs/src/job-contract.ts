@@ -14,6 +14,21 @@ export const JobProgressSchema = z.object({
 });
 export type JobProgress = z.infer<typeof JobProgressSchema>;
 
+/**
+ * A job that ran but chose not to do its work (a scheduled firing while the run it would start
+ * is still held by an earlier one) says so in its result: the worker logs and counts it as a
+ * skip, with the reason and the run that blocked it, not as an ordinary completed job.
+ */
+export const JobSkipSchema = z.object({ reason: z.string().min(1), blockedBy: z.string().min(1).optional() });
+export type JobSkip = z.infer<typeof JobSkipSchema>;
+
+/** The skip a job result carries (`{ skipped: { reason, blockedBy } }`), if it carries one. */
+export function skipOf(result: unknown): JobSkip | undefined {
+  if (typeof result !== 'object' || result === null || !('skipped' in result)) return undefined;
+  const parsed = JobSkipSchema.safeParse((result as { skipped: unknown }).skipped);
+  return parsed.success ? parsed.data : undefined;
+}
+
 export interface JobContract<Name extends string, P extends z.ZodType, R extends z.ZodType> {
   readonly name: Name;
   /**

@@ -104,6 +104,11 @@ export class JobQueues {
     return this.queue(name).getWorkersCount();
   }
 
+  /** The connection names of the workers connected to a queue (`<prefix>:<queue>:w:<worker name>`). */
+  async workerNames(name: string): Promise<string[]> {
+    return (await this.queue(name).getWorkers()).map((worker) => String(worker['rawname'] ?? ''));
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.events.values()].map(async (e) => {
       await e.close();

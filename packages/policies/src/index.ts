@@ -9,6 +9,7 @@ export {
   GLOBAL_API_REGION,
   POLICY_QUOTAS,
   apiRegionOf,
+  hasOuPaths,
   resourceTypeFromApiName,
 } from './policy-spec-schema.js';
 export type {

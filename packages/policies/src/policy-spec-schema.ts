@@ -53,6 +53,8 @@ const WAF_VERSION = /^[\w#:.\-/]+$/;
 const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ORG_UNIT_ID = /^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/;
+/** Names of the root and OUs, `/`-separated, as `orgshield org tree` shows them. */
+const OU_PATH = /^[^/\s][^/]{0,127}(\/[^/]{1,128}){1,20}$/;
 export const RULE_GROUP_ARN = /^arn:aws[a-z-]*:wafv2:([a-z0-9-]+):(\d{12}):(regional|global)\/rulegroup\/[\w-]+\/[\w-]+$/;
 // WAF requires log destinations named aws-waf-logs-*: an S3 bucket, or a Firehose delivery stream.
 const S3_LOG_DESTINATION = /^arn:aws[a-z-]*:s3:::([^/]+)$/;
@@ -106,7 +108,11 @@ const ScopeMapSchema = z
     accounts: uniqueList(z.string().regex(ACCOUNT_ID, 'an account id is 12 digits'), 'account')
       .max(POLICY_QUOTAS.scopeAccounts, `FMS allows at most ${POLICY_QUOTAS.scopeAccounts} explicit accounts in a policy scope`)
       .default([]),
-    orgUnits: uniqueList(z.string().regex(ORG_UNIT_ID, 'an OU id looks like ou-ab12-cdef3456'), 'OU')
+    // An id, or a path like the rollout files' (Root/Workloads/Prod), made an id against the organization when planned.
+    orgUnits: uniqueList(
+      z.string().refine((value) => ORG_UNIT_ID.test(value) || OU_PATH.test(value), 'an OU is an id like ou-ab12-cdef3456 or a path like Root/Workloads/Prod'),
+      'OU',
+    )
       .max(POLICY_QUOTAS.scopeOrgUnits, `FMS allows at most ${POLICY_QUOTAS.scopeOrgUnits} OUs in a policy scope`)
       .default([]),
   })
@@ -310,4 +316,9 @@ export type RedactedField = LoggingSpec['redactedFields'][number];
 /** The API region a spec region is created in: `global` lives in us-east-1. */
 export function apiRegionOf(specRegion: string): string {
   return specRegion === GLOBAL_REGION ? GLOBAL_API_REGION : specRegion;
+}
+
+/** Whether a spec names an OU by path (so it needs the organization before FMS can take it). */
+export function hasOuPaths(spec: Pick<PolicySpec, 'scope'>): boolean {
+  return [spec.scope?.include, spec.scope?.exclude].some((map) => map?.orgUnits.some((ref) => !ORG_UNIT_ID.test(ref)));
 }

@@ -137,3 +137,18 @@ test('the SSM SecureString variant of the pseudonym key: setup creates it once, 
   expect(found.map((version) => version.key.split('/')[3]).sort()).toEqual([userPseudonym(stored.Parameter!.Value!, user), userPseudonym(rotated, user)].sort());
   close();
 });
+
+test("a schedule's audit firing carries only the stored file's id: the worker makes the run, and a retried firing finds it", { timeout: 60_000 }, async ({ sandbox, redisPrefix }) => {
+  const { runs, executor, active, close } = await world(sandbox, redisPrefix);
+  const fileId = await runs.storeFile({ file: 'recording.yaml', text: recordingText(active.slice(0, 2)) });
+  const firedAt = Date.parse('2026-12-07T04:00:00Z');
+  const fired = await executor.audit({ fileId, schedule: 'nightly' }, { firedAt });
+  expect(fired).toMatchObject({ runId: `admin-recording-audit-nightly-${firedAt.toString(36)}`, status: 'completed', failed: [], notStarted: [] });
+  expect(fired.completed).toHaveLength(2);
+  expect(await runs.record(fired.runId)).toMatchObject({ kind: 'audit', fileId, schedule: 'nightly', requestedBy: 'schedule nightly' });
+  // The same firing again (a retried job): the same run and result, nothing audited twice.
+  const audits = sandbox.requests().filter((entry) => entry.operation === 'DescribeFleets').length;
+  expect(await executor.audit({ fileId, schedule: 'nightly' }, { firedAt })).toEqual(fired);
+  expect(sandbox.requests().filter((entry) => entry.operation === 'DescribeFleets').length).toBe(audits);
+  close();
+});

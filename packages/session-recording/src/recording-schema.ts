@@ -156,6 +156,11 @@ const AppStreamSchema = z
      * ELASTIC fleet, the image it runs (its scripts come from the zip at SessionScriptS3Location).
      */
     imageName: AppStreamNameSchema,
+    /**
+     * Whether setup keeps the image patched: when AppStream says the newest image runs an older
+     * agent, CreateUpdatedImage makes `<imageName>-u<n>` (scripts included) and the fleet moves to it.
+     */
+    keepImagePatched: z.boolean().default(true),
     /** Images that record without orgshield's tag (made by hand with the same scripts). */
     allowedImages: z.array(AppStreamNameSchema).default([]),
     fleet: z.strictObject({

@@ -76,3 +76,35 @@ test('setup in 3 accounts creates everything once; a second run sends no mutatin
   expect(progress.join('\n')).not.toContain('ada@example.com');
   clients.destroy();
 });
+
+test('an image behind the latest AppStream agent is patched once with CreateUpdatedImage, and the fleet moves to the copy', { timeout: 120_000 }, async ({ sandbox }) => {
+  const config = sandbox.clientConfig();
+  const clients = new AwsClientFactory({ endpoint: config.endpoint, credentials: config.credentials, region: REGION });
+  const management = sandbox.world.org.managementAccountId;
+  const account = sandbox.world.snapshot().accounts.find((candidate) => candidate.status === 'ACTIVE' && candidate.id !== management)!.id;
+  const members = new MemberCredentials(clients, { managementAccountId: management });
+  const context: SetupContext = { clients, recording, targetFor: (id, region) => members.target(id, region), wait: { pollMs: 50, timeoutMs: 10_000 } };
+  const target = { account, region: REGION };
+  await setupTarget({ ...context, wait: { pollMs: 50, timeoutMs: 2_000 } }, target, { dryRun: false });
+  await sandboxControl(sandbox.url, 'appstream/images', { accountId: account, region: REGION, builderName: recording.appstream.imageBuilder!.name, imageName: recording.appstream.imageName });
+  await sandboxControl(sandbox.url, 'appstream/images/finish', { accountId: account, region: REGION, imageName: recording.appstream.imageName });
+  await setupTarget(context, target, { dryRun: false });
+
+  // AWS releases a new agent: the image (and any copy) runs an older one.
+  await sandboxControl(sandbox.url, 'appstream/agent-release', { accountId: account, region: REGION });
+  const plan = await setupTarget(context, target, { dryRun: true });
+  expect(plan.flatMap((result) => result.changes)).toEqual([`update image admin-recording-image to the latest AppStream agent as admin-recording-image-u1 (CreateUpdatedImage)`]);
+  const patched = await setupTarget(context, target, { dryRun: false });
+  expect(patched.flatMap((result) => result.changes)).toEqual(['update image admin-recording-image to the latest AppStream agent as admin-recording-image-u1 (CreateUpdatedImage)', 'move fleet admin-fleet to image admin-recording-image-u1']);
+  const appstream = clients.client(AppStreamClient, members.target(account, REGION));
+  expect((await appstream.send(new DescribeFleetsCommand({ Names: [recording.appstream.fleet.name] }))).Fleets?.[0]?.ImageName).toBe('admin-recording-image-u1');
+
+  // Once patched, a run changes nothing; the next release makes -u2 from -u1.
+  expect((await setupTarget(context, target, { dryRun: false })).flatMap((result) => result.changes)).toEqual([]);
+  await sandboxControl(sandbox.url, 'appstream/agent-release', { accountId: account, region: REGION });
+  expect((await setupTarget(context, target, { dryRun: false })).flatMap((result) => result.changes)).toEqual(['update image admin-recording-image-u1 to the latest AppStream agent as admin-recording-image-u2 (CreateUpdatedImage)', 'move fleet admin-fleet to image admin-recording-image-u2']);
+  const sent = (operation: string) => sandbox.requests().filter((entry) => entry.account === account && entry.operation === operation).map((entry) => entry.status);
+  expect(sent('CreateUpdatedImage')).toEqual([200, 200]);
+  expect(sent('UpdateFleet')).toEqual([200, 200]);
+  clients.destroy();
+});

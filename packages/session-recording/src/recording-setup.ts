@@ -6,6 +6,7 @@ import {
   CreateFleetCommand,
   CreateImageBuilderCommand,
   CreateStackCommand,
+  CreateUpdatedImageCommand,
   CreateUsageReportSubscriptionCommand,
   CreateUserCommand,
   DescribeFleetsCommand,
@@ -18,6 +19,7 @@ import {
   ListAssociatedFleetsCommand,
   StartFleetCommand,
   StartImageBuilderCommand,
+  UpdateFleetCommand,
   type CreateFleetCommandInput,
 } from '@aws-sdk/client-appstream';
 import { CreateRoleCommand, GetRoleCommand, GetRolePolicyCommand, IAMClient, PutRolePolicyCommand, UpdateAssumeRolePolicyCommand } from '@aws-sdk/client-iam';
@@ -322,7 +324,7 @@ async function imageState(run: StepRun): Promise<string | undefined> {
 async function imageStep(run: StepRun): Promise<string | undefined> {
   const { imageName, imageBuilder } = run.context.recording.appstream;
   const what = `image ${imageName} in ${run.target.account} (${run.target.region})`;
-  if ((await imageState(run)) === 'AVAILABLE') return undefined;
+  if ((await imageState(run)) === 'AVAILABLE') return imageBuilder && run.context.recording.appstream.keepImagePatched ? patchImage(run) : undefined;
   if (!imageBuilder) return `${what} does not exist; an ELASTIC fleet needs an existing image`;
   run.changes.push(`make image ${imageName} on builder ${imageBuilder.name} with Image Assistant (steps below)`);
   if (run.dryRun) return undefined;
@@ -336,6 +338,71 @@ async function imageStep(run: StepRun): Promise<string | undefined> {
   }
 }
 
+interface FamilyImage {
+  name: string;
+  state: string | undefined;
+  latestAgent: string | undefined;
+  /** 0 for the file's image, n for its n-th update `<imageName>-u<n>`. */
+  generation: number;
+}
+
+/** The file's image and the copies CreateUpdatedImage made of it (`<imageName>-u<n>`), oldest first. */
+async function imageFamily(run: StepRun): Promise<FamilyImage[]> {
+  const { imageName } = run.context.recording.appstream;
+  const client = appstream(run);
+  const family: FamilyImage[] = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await client.send(new DescribeImagesCommand({ Type: 'PRIVATE', NextToken }));
+    for (const image of page.Images ?? []) {
+      const suffix = image.Name?.startsWith(`${imageName}-u`) ? image.Name.slice(imageName.length + 2) : undefined;
+      const generation = image.Name === imageName ? 0 : suffix !== undefined && /^[1-9]\d{0,3}$/.test(suffix) ? Number(suffix) : undefined;
+      if (generation !== undefined) family.push({ name: image.Name!, state: image.State, latestAgent: image.LatestAppstreamAgentVersion, generation });
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return family.sort((a, b) => a.generation - b.generation);
+}
+
+/** The newest AVAILABLE image of the family: the one the fleet runs. */
+async function currentImage(run: StepRun): Promise<string> {
+  const { imageName, imageBuilder } = run.context.recording.appstream;
+  if (!imageBuilder) return imageName;
+  return (await imageFamily(run)).filter((image) => image.state === 'AVAILABLE').at(-1)?.name ?? imageName;
+}
+
+/**
+ * Keeps the image patched: when the newest image of the family runs an older AppStream agent, a
+ * CreateUpdatedImage copy `<imageName>-u<n+1>` gets the latest agent and patches (its scripts come
+ * with it: it cannot add scripts to an image without them, so only our own family is updated).
+ * The newest image is read first, so a copy under way is waited for, never made twice.
+ */
+async function patchImage(run: StepRun): Promise<string | undefined> {
+  const { recording } = run.context;
+  const newest = (await imageFamily(run)).at(-1);
+  if (!newest || newest.state === 'FAILED' || (newest.state === 'AVAILABLE' && newest.latestAgent !== 'FALSE')) return undefined;
+  let name = newest.name;
+  if (newest.state === 'AVAILABLE') {
+    name = `${recording.appstream.imageName}-u${newest.generation + 1}`;
+    const client = appstream(run);
+    await change(run, `update image ${newest.name} to the latest AppStream agent as ${name} (CreateUpdatedImage)`, () =>
+      mutate(run.context, run.target, {
+        operation: 'CreateUpdatedImage',
+        send: () => client.send(new CreateUpdatedImageCommand({ existingImageName: newest.name, newImageName: name, newImageTags: { [RECORDING_IMAGE_TAG.key]: recording.name } })),
+      }),
+    );
+  }
+  if (run.dryRun) return undefined;
+  const what = `image ${name} in ${run.target.account} (${run.target.region})`;
+  try {
+    await waitForState(run.context, what, async () => (await imageFamily(run)).find((image) => image.name === name)?.state, ['AVAILABLE'], ['FAILED']);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SetupWaitTimeoutError) return `${what} is being updated (CreateUpdatedImage); run setup again to go on`;
+    throw error;
+  }
+}
+
 async function fleetStep(run: StepRun): Promise<void> {
   const { recording } = run.context;
   const fleet = recording.appstream.fleet;
@@ -344,11 +411,12 @@ async function fleetStep(run: StepRun): Promise<void> {
   const what = `fleet ${fleet.name} in ${run.target.account} (${run.target.region})`;
   const settle = () => waitForState(run.context, what, state, ['RUNNING', 'STOPPED']).then(() => undefined);
   const current = await state();
+  const image = await currentImage(run);
   if (current === undefined) {
     const bucket = bucketNameFor(recording.bucket.name, run.target);
     const input: CreateFleetCommandInput = {
       Name: fleet.name,
-      ImageName: recording.appstream.imageName,
+      ImageName: image,
       InstanceType: fleet.instanceType,
       FleetType: fleet.type,
       StreamView: fleet.streamView,
@@ -362,7 +430,11 @@ async function fleetStep(run: StepRun): Promise<void> {
         : { ComputeCapacity: { DesiredInstances: fleet.capacity.desired } }),
       Tags: { [RECORDING_IMAGE_TAG.key]: recording.name },
     };
-    await change(run, `create ${fleet.type} fleet ${fleet.name} on image ${recording.appstream.imageName}`, () => mutate(run.context, run.target, { operation: 'CreateFleet', send: () => client.send(new CreateFleetCommand(input)) }));
+    await change(run, `create ${fleet.type} fleet ${fleet.name} on image ${image}`, () => mutate(run.context, run.target, { operation: 'CreateFleet', send: () => client.send(new CreateFleetCommand(input)) }));
+  } else if (fleet.type !== 'ELASTIC' && image !== recording.appstream.imageName) {
+    // The image was patched (CreateUpdatedImage): the fleet moves to the newest copy.
+    const live = (await client.send(new DescribeFleetsCommand({ Names: [fleet.name] }))).Fleets?.[0]?.ImageName;
+    if (live !== image) await change(run, `move fleet ${fleet.name} to image ${image}`, () => mutate(run.context, run.target, { operation: 'UpdateFleet', send: () => client.send(new UpdateFleetCommand({ Name: fleet.name, ImageName: image })), settle }));
   }
   const now = run.dryRun ? current : await state();
   if (now === undefined || now === 'STOPPED' || now === 'STOPPING') {

@@ -1,5 +1,5 @@
 import { currentOrganization } from '@orgshield/firewall';
-import { DRILL_JOBS, drillClients, DrillExecutor, drillScheduledJob, drillStartJob, drillStepJob, parseDrillSource, type DrillRuntime } from '@orgshield/drills';
+import { DRILL_JOBS, drillClients, DrillExecutor, DrillInProgressError, drillScheduledJob, drillStartJob, drillStepJob, parseDrillSource, type DrillRuntime } from '@orgshield/drills';
 import { OrgshieldError } from '@orgshield/errors';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
@@ -27,6 +27,7 @@ export function drillProcessors(runtime: Runtime): ProcessorMap<typeof DRILL_JOB
       organization: () => currentOrganization(runtime.clients, runtime.redis, { keyPrefix: runtime.keyPrefix }),
       timeScale: runtime.config.ORGSHIELD_TIME_SCALE,
       pollMs: runtime.config.ORGSHIELD_DRILL_POLL_MS,
+      retention: runtime.retention,
     };
     return new DrillExecutor(drillRuntime);
   };
@@ -53,8 +54,14 @@ export function drillProcessors(runtime: Runtime): ProcessorMap<typeof DRILL_JOB
     [drillScheduledJob.name]: processor(drillScheduledJob, async (payload, { job }) => {
       const { drill } = parseDrillSource(payload.source);
       const drillId = `${drill.name}-${payload.schedule}-${job.timestamp.toString(36)}`.slice(0, 128);
-      const started = await (await executor(job.id)).start({ drillId, source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule });
-      return { drillId, status: started.status };
+      try {
+        const started = await (await executor(job.id)).start({ drillId, source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule });
+        return { drillId, status: started.status };
+      } catch (error) {
+        // The previous run of this drill is still going: this firing is skipped, and says why.
+        if (error instanceof DrillInProgressError) return { drillId, status: 'skipped' };
+        throw error;
+      }
     }),
   };
 }

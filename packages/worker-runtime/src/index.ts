@@ -1,5 +1,5 @@
 export { WorkerService, processor } from './worker-service.js';
-export type { Processor, ProcessorContext, ProcessorMap, ProcessorRegistration, WorkerServiceOptions } from './worker-service.js';
+export type { Processor, ProcessorContext, ProcessorMap, ProcessorRegistration, WorkerServiceOptions, JobFinishedEvent, JobOutcome } from './worker-service.js';
 export { configuredRateLimits, createRuntime, workerRetention } from './runtime.js';
 export type { Runtime } from './runtime.js';
 export { JOB_CONTRACTS, QUEUE_NAMES } from './job-contracts.js';
@@ -7,3 +7,7 @@ export { allProcessors, processorsFor } from './processor-registry.js';
 export { bullmqStepQueue } from './firewall-processors.js';
 export { WorkerConfigSchema, loadWorkerConfig } from './worker-config.js';
 export type { WorkerConfig } from './worker-config.js';
+export { drillServerSamples, rolloutAccountSamples } from './run-metrics.js';
+export type { RunGaugeSample } from './run-metrics.js';
+export { decodeAwsSettings, describeAwsSettings, encodeAwsSettings, formatAwsSettings } from './aws-settings.js';
+export type { AwsSettings } from './aws-settings.js';

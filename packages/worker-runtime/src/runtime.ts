@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { AwsClientFactory, parseRateLimits, RedisAuditTrail, RedisRateLimiter, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
+import { AwsClientFactory, parseRateLimits, RedisAuditTrail, RedisRateLimiter, type AwsCallObserver, type MutationAuditEntry, type RateLimits } from '@orgshield/aws';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { loadSnapshot, MemberCredentials, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
@@ -21,7 +21,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function createRuntime(config: WorkerConfig, redis: RedisClient, logger: Logger): Runtime {
+/** `observer` sees every AWS call the runtime's clients make (the worker's metrics). */
+export function createRuntime(config: WorkerConfig, redis: RedisClient, logger: Logger, options: { observer?: AwsCallObserver } = {}): Runtime {
   const keyPrefix = `${config.ORGSHIELD_QUEUE_PREFIX}:`;
   // The limiter gets its own connection with bounded retries: while Redis is away it paces calls
   // in-process instead of waiting, which BullMQ's never-give-up connection would make it do.
@@ -34,6 +35,7 @@ export function createRuntime(config: WorkerConfig, redis: RedisClient, logger: 
   const clients = new AwsClientFactory({
     rateLimiter: new RedisRateLimiter(limiterRedis, { keyPrefix }),
     rateLimits: configuredRateLimits(config),
+    ...(options.observer ? { observer: options.observer } : {}),
     // Every mutating call, before and after, to the hash-chained trail and the log; never credentials.
     onMutation: async (entry: MutationAuditEntry) => {
       logger.info({ audit: entry }, 'aws mutation');

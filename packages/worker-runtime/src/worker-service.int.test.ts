@@ -4,11 +4,12 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
-import { defineJob, JobFailedError, JobQueues, type JobProgress } from '@orgshield/jobs';
-import { processor, WorkerService } from './worker-service.js';
+import { defineJob, JobFailedError, JobQueues, JobSkipSchema, type JobProgress } from '@orgshield/jobs';
+import { processor, WorkerService, type JobFinishedEvent } from './worker-service.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const logger = pino({ level: 'silent' });
+const logs: { level: number; msg: string; reason?: string; blockedBy?: string }[] = [];
+const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as (typeof logs)[number]) });
 
 const echoJob = defineJob({
   name: 'test.echo',
@@ -16,6 +17,15 @@ const echoJob = defineJob({
   dedupe: 'in-flight',
   payload: z.object({ text: z.string(), delayMs: z.number().default(0), fail: z.enum(['no', 'input', 'transient']).default('no') }),
   result: z.object({ echoed: z.string(), attempt: z.number() }),
+});
+
+/** A job that may choose not to act, as a scheduled firing behind a halted run does. */
+const maybeJob = defineJob({
+  name: 'test.maybe',
+  queue: 'org',
+  dedupe: 'in-flight',
+  payload: z.object({ blockedBy: z.string().optional() }),
+  result: z.object({ done: z.boolean(), skipped: JobSkipSchema.optional() }),
 });
 
 describe('WorkerService with JobQueues (real Redis)', () => {
@@ -28,7 +38,9 @@ describe('WorkerService with JobQueues (real Redis)', () => {
     const prefix = `test-worker-${randomUUID()}`;
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const calls: string[] = [];
+    const finished: JobFinishedEvent[] = [];
     const service = new WorkerService({
+      onJobFinished: (event) => finished.push(event),
       connection: redis,
       logger,
       prefix,
@@ -43,6 +55,7 @@ describe('WorkerService with JobQueues (real Redis)', () => {
           await new Promise((r) => setTimeout(r, payload.delayMs));
           return { echoed: payload.text.toUpperCase(), attempt: job.attemptsMade + 1 };
         }),
+        processor(maybeJob, async ({ blockedBy }) => (blockedBy ? { done: false, skipped: { reason: `run ${blockedBy} is halted`, blockedBy } } : { done: true })),
       ],
     });
     const queues = new JobQueues(redis, { prefix });
@@ -54,7 +67,7 @@ describe('WorkerService with JobQueues (real Redis)', () => {
       await redis.quit();
     });
     await service.start();
-    return { service, queues, calls, redis, prefix };
+    return { service, queues, calls, redis, prefix, finished };
   }
 
   it('runs a job, reports progress and validates the result', async () => {
@@ -107,5 +120,13 @@ describe('WorkerService with JobQueues (real Redis)', () => {
     await service.close();
     expect(await job.getState()).toBe('completed');
     await expect(waiting).resolves.toEqual({ echoed: 'SLOW', attempt: 1 });
+  });
+
+  it('logs and counts a job that skips its work as skipped, with the reason and the run that blocked it', async () => {
+    const { queues, finished } = await setup();
+    await queues.waitFor(maybeJob, await queues.submit(maybeJob, {}));
+    await queues.waitFor(maybeJob, await queues.submit(maybeJob, { blockedBy: 'edge-123' }));
+    expect(finished.filter((event) => event.name === 'test.maybe').map((event) => event.outcome)).toEqual(['completed', 'skipped']);
+    expect(logs).toContainEqual(expect.objectContaining({ level: 40, msg: 'job skipped', reason: 'run edge-123 is halted', blockedBy: 'edge-123' }));
   });
 });

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { withAwsCallContext } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { DEFAULT_QUEUE_PREFIX, duplicateConnection, parsePayload, type AnyContract, type JobProgress, type RedisClient } from '@orgshield/jobs';
+import { DEFAULT_QUEUE_PREFIX, duplicateConnection, parsePayload, skipOf, type AnyContract, type JobProgress, type RedisClient } from '@orgshield/jobs';
 
 /** Failures that another attempt cannot fix: the job fails at once instead of retrying. */
 const UNRECOVERABLE_CODES = new Set(['CredentialsMissing', 'InvalidConfig']);
@@ -48,13 +48,25 @@ export interface WorkerServiceOptions {
   logger: Logger;
   processors: ProcessorRegistration[];
   prefix?: string;
+  /** The workers' name (BullMQ stores it on each job and in the connection name that getWorkers lists). */
+  name?: string;
   /** Jobs each queue runs at once; defaults to 1 per queue. */
   concurrency?: Partial<Record<string, number>>;
   /** BullMQ's job lock and stalled-job check, in ms (ORGSHIELD_LEASE_MS); BullMQ's 30 s by default. */
   leaseMs?: number;
   /** How long shutdown waits for running jobs before it lets BullMQ's stall handling take them. */
   shutdownTimeoutMs?: number;
-  onJobFinished?: (event: { name: string; queue: string; ok: boolean; durationMs: number }) => void;
+  onJobFinished?: (event: JobFinishedEvent) => void;
+}
+
+/** How a job ended: done, failed (this attempt), or skipped (it ran and chose not to act; its result says why). */
+export type JobOutcome = 'completed' | 'failed' | 'skipped';
+
+export interface JobFinishedEvent {
+  name: string;
+  queue: string;
+  outcome: JobOutcome;
+  durationMs: number;
 }
 
 /**
@@ -86,6 +98,7 @@ export class WorkerService {
         concurrency: this.options.concurrency?.[queue] ?? 1,
         ...(this.options.leaseMs === undefined ? {} : { lockDuration: this.options.leaseMs, stalledInterval: this.options.leaseMs }),
         autorun: false,
+        ...(this.options.name ? { name: this.options.name } : {}),
       });
       worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
       this.workers.push(worker);
@@ -111,11 +124,13 @@ export class WorkerService {
         }),
       );
       const checked = registration.contract.result.parse(result);
-      this.options.onJobFinished?.({ name: job.name, queue, ok: true, durationMs: Date.now() - started });
-      logger.info({ durationMs: Date.now() - started }, 'job completed');
+      const skip = skipOf(checked);
+      this.options.onJobFinished?.({ name: job.name, queue, outcome: skip ? 'skipped' : 'completed', durationMs: Date.now() - started });
+      if (skip) logger.warn({ durationMs: Date.now() - started, reason: skip.reason, blockedBy: skip.blockedBy }, 'job skipped');
+      else logger.info({ durationMs: Date.now() - started }, 'job completed');
       return checked;
     } catch (error) {
-      this.options.onJobFinished?.({ name: job.name, queue, ok: false, durationMs: Date.now() - started });
+      this.options.onJobFinished?.({ name: job.name, queue, outcome: 'failed', durationMs: Date.now() - started });
       const message = error instanceof Error ? error.message : String(error);
       logger.warn({ err: message, code: error instanceof OrgshieldError ? error.code : undefined }, 'job failed');
       if (error instanceof OrgshieldError && (error.exitCode === EXIT_CODES.badInput || UNRECOVERABLE_CODES.has(error.code))) {

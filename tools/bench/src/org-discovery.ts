@@ -15,14 +15,14 @@
  * operations of (calls - burst) / rate. Prints JSON, then Markdown.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { discoverOrganization, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { AwsClientFactory, CALLER_ACCOUNT, RedisRateLimiter } from '@orgshield/aws';
 import { startSandbox } from '@orgshield/sandbox';
-import { Redis } from 'ioredis';
+import { connectRedis, loadAverage, numberArg, quotaFigures, readRequestLog, REDIS_URL } from './bench-kit.js';
 
 const TARGET_RATIO = 1.15;
 
@@ -38,15 +38,6 @@ const { values: args } = parseArgs({
   },
 });
 
-function numberArg(name: string, value: string | undefined): number {
-  const parsed = Number(value);
-  if (value === undefined || !Number.isFinite(parsed) || parsed < 0) {
-    console.error(`--${name} "${value}" is not a number: give a non-negative number, e.g. --${name} 10.`);
-    process.exit(2);
-  }
-  return parsed;
-}
-
 const accounts = numberArg('accounts', args.accounts);
 const ous = numberArg('ous', args.ous);
 const rate = numberArg('rate', args.rate);
@@ -57,58 +48,8 @@ const errorRate = numberArg('error-rate', args['error-rate']);
 const resetRate = numberArg('reset-rate', args['reset-rate']);
 const seed = numberArg('seed', args.seed);
 
-interface LogLine {
-  operation: string;
-  status: number;
-  error: string | null;
-}
-
-interface OperationFigures {
-  operation: string;
-  calls: number;
-  throttled: number;
-  failed5xx: number;
-  resets: number;
-  quotaSeconds: number;
-}
-
-async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch {
-    console.error(`Redis is not reachable at ${url}: start it (redis-server --daemonize yes) or point REDIS_URL at a running one.`);
-    process.exit(1);
-  }
-  return redis;
-}
-
-function figuresFrom(logPath: string): OperationFigures[] {
-  const byOperation = new Map<string, OperationFigures>();
-  for (const line of readFileSync(logPath, 'utf8').split('\n')) {
-    if (!line) continue;
-    const entry = JSON.parse(line) as LogLine;
-    const figures = byOperation.get(entry.operation) ?? { operation: entry.operation, calls: 0, throttled: 0, failed5xx: 0, resets: 0, quotaSeconds: 0 };
-    if (entry.error === 'TooManyRequestsException') figures.throttled += 1;
-    else {
-      figures.calls += 1;
-      if (entry.status === 0) figures.resets += 1;
-      if (entry.status >= 500) figures.failed5xx += 1;
-    }
-    byOperation.set(entry.operation, figures);
-  }
-  for (const figures of byOperation.values()) {
-    const quota = quotaOf(figures.operation);
-    figures.quotaSeconds = Math.max(0, figures.calls - quota) / quota;
-  }
-  return [...byOperation.values()].sort((a, b) => b.calls - a.calls);
-}
-
 async function main(): Promise<void> {
-  const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-  const redis = await connectRedis(redisUrl);
+  const redis = await connectRedis(REDIS_URL);
   const dir = mkdtempSync(join(tmpdir(), 'orgshield-bench-'));
   const requestLog = join(dir, 'requests.jsonl');
   const sandbox = await startSandbox({
@@ -151,7 +92,7 @@ async function main(): Promise<void> {
   const expected = sandbox.world.snapshot().accounts.length;
   clients.destroy();
   await sandbox.close();
-  const operations = figuresFrom(requestLog);
+  const operations = quotaFigures(readRequestLog(requestLog), (operation) => ({ rate: quotaOf(operation), burst: quotaOf(operation) }));
   // what the shared buckets learned, requests per second (the client factory keys them account:region:service:operation)
   const learnedRates: Record<string, number> = {};
   for (const { operation } of operations) {
@@ -168,7 +109,7 @@ async function main(): Promise<void> {
   const result = {
     org: { accounts, ous, seed },
     faults: { rate, tagsRate, errorRate, resetRate },
-    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
+    loadAverage: loadAverage(),
     elapsedSeconds: Number(elapsedSeconds.toFixed(1)),
     quotaSeconds: Number(quotaSeconds.toFixed(1)),
     ratio: Number(ratio.toFixed(3)),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { WireRequest, WireResponse } from './protocols/protocol.js';
 import { ServiceError } from './service-error.js';
-import { createImageFromBuilder, deliverUsageReports, endSession, finishImage, fleetRoleCredentials, startSession } from './services/appstream-store.js';
+import { createImageFromBuilder, deliverUsageReports, endSession, finishImage, fleetRoleCredentials, releaseAgent, startSession } from './services/appstream-store.js';
 import type { World } from './world/world.js';
 
 /**
@@ -26,6 +26,7 @@ const controls: Record<string, (world: World, body: unknown) => unknown> = {
     const image = finishImage(world, dropUndefined(request));
     return { name: image.name, arn: image.arn, state: image.state.state };
   },
+  'appstream/agent-release': (world, body) => ({ outdated: releaseAgent(world, z.strictObject(scope).parse(body)) }),
   'appstream/sessions': (world, body) => {
     const request = z.strictObject({ ...scope, stackName: z.string(), fleetName: z.string(), userId: z.string(), authenticationType: z.enum(['USERPOOL', 'SAML', 'API', 'AWS_AD']).optional(), startTime: date.optional() }).parse(body);
     const session = startSession(world, dropUndefined(request));

@@ -27,6 +27,8 @@ export const sandboxOptionsSchema = z
     timeScale: z.number().min(0).max(1000).default(1),
     /** Firewall Manager: compliance delays and the blocked-web-ACL scenario (see services/fms.ts). */
     fms: firewallManagerOptionsSchema.prefault({}),
+    /** DRS: the certificate and key (PEM) recovery instances' HTTPS ports answer with; without them those ports are closed. */
+    drs: z.strictObject({ tls: z.strictObject({ cert: z.string().includes('-----BEGIN CERTIFICATE-----'), key: z.string().includes('PRIVATE KEY-----') }).optional() }).prefault({}),
   })
   .strict();
 

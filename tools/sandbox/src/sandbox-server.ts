@@ -15,7 +15,7 @@ import { parseSandboxOptions, type SandboxOptions } from './sandbox-options.js';
 import type { RequestContext, ServiceDefinition } from './service-definition.js';
 import { ServiceError } from './service-error.js';
 import { ServiceRuntime } from './service-runtime.js';
-import { injectDrsLaunchFailure, seedDrs } from './services/drs-jobs.js';
+import { drsRuntime, injectDrsLaunchFailure, seedDrs } from './services/drs-jobs.js';
 import { configureFirewallManager } from './services/fms.js';
 import { serviceDefinitions } from './services/registry.js';
 import { MAX_PRESIGNED_SECONDS, signatureScope } from './signature-scope.js';
@@ -54,6 +54,7 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
   const faults = resolveFaults(resolved.faults, runtimes);
   const world = new World({ accounts: resolved.accounts, ous: resolved.ous, seed: resolved.seed, timeScale: resolved.timeScale });
   configureFirewallManager(world, resolved.fms);
+  drsRuntime(world).tls = resolved.drs.tls;
   seedIncidentFlowLogs(world);
   seedRecordings(world);
   injectLaunchFailures(world, faults);
@@ -223,7 +224,7 @@ class SandboxServer {
     const caller = credentials.identity;
     entry.account = caller.accountId;
 
-    const decision = this.faults.decide(runtime.name, operation.model.name, caller.accountId, performance.now());
+    const decision = this.faults.decide({ service: runtime.name, operation: operation.model.name, accountId: caller.accountId, region: scope.region }, performance.now());
     if (decision.kind === 'throttle') return this.fail(res, runtime, operation.throttlingError(), exchange);
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
     if (decision.kind === 'reset') {

@@ -45,12 +45,14 @@ describe('FaultInjector', () => {
     },
   };
 
-  it('gives each operation and account its own bucket under a service:* rule', () => {
+  it('gives each operation, account and region its own bucket under a service:* rule', () => {
     const faults = new FaultInjector(config, mulberry32(1));
-    const decide = (operation: string, account = '111111111111') => faults.decide('organizations', operation, account, 0).kind;
+    const decide = (operation: string, account = '111111111111', region = 'us-east-1') => faults.decide({ service: 'organizations', operation, accountId: account, region }, 0).kind;
     expect([decide('ListAccounts'), decide('ListAccounts'), decide('ListAccounts')]).toEqual(['pass', 'pass', 'throttle']);
     expect([decide('ListChildren'), decide('ListChildren'), decide('ListChildren')]).toEqual(['pass', 'pass', 'throttle']);
     expect(decide('ListAccounts', '222222222222')).toBe('pass');
+    // AWS's quotas are per account and region: another region of the same account has its own bucket
+    expect([decide('ListAccounts', '111111111111', 'eu-west-1'), decide('ListAccounts', '111111111111', 'eu-west-1'), decide('ListAccounts', '111111111111', 'eu-west-1')]).toEqual(['pass', 'pass', 'throttle']);
   });
 
   it('lets the exact operation rule win over service:*', () => {
@@ -58,20 +60,20 @@ describe('FaultInjector', () => {
     expect(faults.ruleFor('organizations', 'ListRoots')).toEqual({ rate: 1, burst: 1 });
     expect(faults.ruleFor('organizations', 'ListAccounts')).toEqual({ rate: 2, burst: 2 });
     expect(faults.ruleFor('sts', 'AssumeRole')).toBeUndefined();
-    expect([0, 0].map(() => faults.decide('organizations', 'ListRoots', 'a', 0).kind)).toEqual(['pass', 'throttle']);
+    expect([0, 0].map(() => faults.decide({ service: 'organizations', operation: 'ListRoots', accountId: 'a', region: 'us-east-1' }, 0).kind)).toEqual(['pass', 'throttle']);
   });
 
   it('injects errors, resets and latency at their rates', () => {
     const faults = new FaultInjector(config, mulberry32(1));
-    expect(faults.decide('s3', 'GetObject', 'a', 0)).toEqual({ kind: 'error', latencyMs: 0 });
-    expect(faults.decide('s3', 'PutObject', 'a', 0)).toEqual({ kind: 'reset', latencyMs: 5 });
-    expect(faults.decide('s3', 'ListBuckets', 'a', 0)).toEqual({ kind: 'pass', latencyMs: 0 });
+    expect(faults.decide({ service: 's3', operation: 'GetObject', accountId: 'a', region: 'us-east-1' }, 0)).toEqual({ kind: 'error', latencyMs: 0 });
+    expect(faults.decide({ service: 's3', operation: 'PutObject', accountId: 'a', region: 'us-east-1' }, 0)).toEqual({ kind: 'reset', latencyMs: 5 });
+    expect(faults.decide({ service: 's3', operation: 'ListBuckets', accountId: 'a', region: 'us-east-1' }, 0)).toEqual({ kind: 'pass', latencyMs: 0 });
   });
 
   it('fails about errorRate of the requests, the same way for the same seed', () => {
     const run = () => {
       const faults = new FaultInjector({ operations: { 'fms:*': { errorRate: 0.1 } } }, mulberry32(7));
-      return Array.from({ length: 2000 }, () => faults.decide('fms', 'GetPolicy', 'a', 0).kind);
+      return Array.from({ length: 2000 }, () => faults.decide({ service: 'fms', operation: 'GetPolicy', accountId: 'a', region: 'us-east-1' }, 0).kind);
     };
     const kinds = run();
     const errors = kinds.filter((k) => k === 'error').length;
@@ -82,7 +84,7 @@ describe('FaultInjector', () => {
 
   it('throttles about throttleRate of the requests whatever their rate, before any other fault', () => {
     const faults = new FaultInjector({ operations: { 'fms:*': { throttleRate: 0.1, errorRate: 0.02, resetRate: 0.01 } } }, mulberry32(11));
-    const kinds = Array.from({ length: 5000 }, () => faults.decide('fms', 'PutPolicy', 'a', 0).kind);
+    const kinds = Array.from({ length: 5000 }, () => faults.decide({ service: 'fms', operation: 'PutPolicy', accountId: 'a', region: 'us-east-1' }, 0).kind);
     const count = (kind: string) => kinds.filter((k) => k === kind).length;
     expect(count('throttle')).toBeGreaterThan(400);
     expect(count('throttle')).toBeLessThan(600);

@@ -33,9 +33,17 @@ export class TokenBucket {
   }
 }
 
+/** Who asks for what: the bucket of a rate rule is per account, region and operation, as AWS's quotas are. */
+export interface FaultRequest {
+  service: string;
+  operation: string;
+  accountId: string;
+  region: string;
+}
+
 /**
- * Decides per request whether to throttle, delay, fail or drop it. Every (account, service,
- * operation) has its own bucket, also under a `service:*` rule; the exact `service:Operation`
+ * Decides per request whether to throttle, delay, fail or drop it. Every (account, region,
+ * service, operation) has its own bucket, also under a `service:*` rule; the exact `service:Operation`
  * rule wins over `service:*`. Random draws come from the sandbox's seeded generator, so a run
  * with the same requests fails the same way.
  */
@@ -55,11 +63,11 @@ export class FaultInjector {
     return this.rules.get(key);
   }
 
-  decide(service: string, operation: string, accountId: string, nowMs: number): FaultDecision {
+  decide({ service, operation, accountId, region }: FaultRequest, nowMs: number): FaultDecision {
     const rule = this.ruleFor(service, operation);
-    if (!rule) return { kind: 'pass', latencyMs: 0 };
+    if (!rule || (rule.accounts !== undefined && !rule.accounts.includes(accountId))) return { kind: 'pass', latencyMs: 0 };
     if (rule.rate !== undefined) {
-      const key = `${accountId}/${service}:${operation}`;
+      const key = `${accountId}/${region}/${service}:${operation}`;
       let bucket = this.buckets.get(key);
       if (!bucket) {
         bucket = new TokenBucket(rule.rate, rule.burst ?? Math.max(1, rule.rate), nowMs);

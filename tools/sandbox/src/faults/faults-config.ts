@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SandboxConfigError } from '../sandbox-config-error.js';
 
-/** One operation's faults. Rates are per second and per calling account, as AWS quotas are. */
+/** One operation's faults. Rates are per second, per calling account and per region, as AWS quotas are. */
 export const faultRuleSchema = z
   .object({
     rate: z.number({ error: 'must be a number of requests per second' }).positive({ error: 'must be greater than 0' }).optional(),
@@ -16,6 +16,8 @@ export const faultRuleSchema = z
     throttleRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
     errorRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
     resetRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
+    /** Only calls made in these accounts get this rule's faults (an account whose service is broken); default every account. */
+    accounts: z.array(z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit account id' })).min(1).optional(),
   })
   .strict()
   .refine((rule) => rule.burst === undefined || rule.rate !== undefined, { error: 'burst needs a rate' });

@@ -57,6 +57,8 @@ export interface AppStreamImage {
   state: Transition<'PENDING' | 'AVAILABLE' | 'FAILED'>;
   visibility: 'PUBLIC' | 'PRIVATE';
   platform: Platform;
+  /** A private image made before the latest AppStream agent release (see releaseAgent). */
+  agentOutdated?: boolean;
   imageBuilderName?: string;
   createdTime: Date;
   tags: Record<string, string>;
@@ -273,6 +275,16 @@ export function finishImage(world: World, request: { accountId: string; region: 
   if (settle(image.state) !== 'PENDING') throw new ServiceError('ConcurrentModificationException', `Image ${image.name} is ${image.state.state}, not PENDING.`);
   image.state = { state: request.outcome ?? 'AVAILABLE' };
   return image;
+}
+
+/**
+ * AWS releases a new AppStream agent: every private image of the account and region runs an older
+ * one (DescribeImages says LatestAppstreamAgentVersion FALSE) until CreateUpdatedImage copies it.
+ */
+export function releaseAgent(world: World, request: { accountId: string; region: string }): string[] {
+  const images = [...appstreamRegion(world, request).images.values()].filter((image) => image.visibility === 'PRIVATE');
+  for (const image of images) image.agentOutdated = true;
+  return images.map((image) => image.name);
 }
 
 const HEX = '0123456789abcdef';

@@ -52,6 +52,8 @@ import type {
   StopImageBuilderResult,
   TagResourceRequest,
   UntagResourceRequest,
+  UpdateFleetRequest,
+  UpdateFleetResult,
   UpdateStackRequest,
   UpdateStackResult,
   UserStackAssociation,
@@ -183,6 +185,7 @@ export const appstream = defineService({
       checkQuota([...state.images.values()].filter((i) => i.visibility === 'PRIVATE').length, APPSTREAM_QUOTAS.images);
       const image: AppStreamImage = {
         ...source,
+        agentOutdated: false,
         name,
         arn: arnOf(ctx, 'image', name),
         baseImageArn: source.arn,
@@ -316,6 +319,28 @@ export const appstream = defineService({
       const state = ctx.state(appstreamRegions);
       const { items, next } = page(ctx, 'DescribeStacks', named(state.stacks, input.Names, 'stack'), input.NextToken);
       return { Stacks: items.map(describeStack), NextToken: next };
+    },
+
+    /**
+     * Modelled: a new image for an ALWAYS_ON or ON_DEMAND fleet (running fleets take it as their
+     * instances are replaced), capacity and the two timeouts; the other attributes are not.
+     */
+    UpdateFleet(input: UpdateFleetRequest, ctx): UpdateFleetResult {
+      const state = ctx.state(appstreamRegions);
+      const fleet = existing(state.fleets, input.Name, 'fleet');
+      const now = settle(fleet.state);
+      if (now === 'STARTING' || now === 'STOPPING') throw changing('fleet', fleet.name, now);
+      if (input.ImageName !== undefined || input.ImageArn !== undefined) {
+        if (fleet.fleetType === 'ELASTIC') throw new ServiceError('InvalidParameterCombinationException', 'Elastic fleets do not take an image.');
+        const image = input.ImageArn !== undefined ? imageFor(state, { arn: input.ImageArn }) : existing(state.images, input.ImageName, 'image');
+        if (settle(image.state) !== 'AVAILABLE') throw new ServiceError('ResourceNotAvailableException', `Image ${image.name} is ${settle(image.state)}, not AVAILABLE.`);
+        fleet.imageName = image.name;
+        fleet.imageArn = image.arn;
+      }
+      if (input.ComputeCapacity?.DesiredInstances !== undefined) fleet.desiredInstances = input.ComputeCapacity.DesiredInstances;
+      if (input.MaxUserDurationInSeconds !== undefined) fleet.maxUserDurationInSeconds = input.MaxUserDurationInSeconds;
+      if (input.DisconnectTimeoutInSeconds !== undefined) fleet.disconnectTimeoutInSeconds = input.DisconnectTimeoutInSeconds;
+      return { Fleet: describeFleet(state, fleet) };
     },
 
     UpdateStack(input: UpdateStackRequest, ctx): UpdateStackResult {
@@ -601,6 +626,7 @@ function describeImage(image: AppStreamImage): Image {
     Description: image.description,
     State: settle(image.state),
     Visibility: image.visibility,
+    ...(image.visibility === 'PRIVATE' ? { LatestAppstreamAgentVersion: image.agentOutdated ? ('FALSE' as const) : ('TRUE' as const) } : {}),
     ImageBuilderSupported: true,
     ImageBuilderName: image.imageBuilderName,
     Platform: image.platform,

@@ -3,7 +3,7 @@ import { hashLabel, mulberry32, randomInt, randomString, type Random } from '../
 import { drsPlan, HEALTHY_BODY_PREFIX, type SeededSourceServer } from '../world/seeded-drs.js';
 import { defineWorldState } from '../world/world.js';
 import type { RecoverySnapshotRecord } from './drs-snapshots.js';
-import { startInstanceListeners, type InstanceListeners } from './recovery-listeners.js';
+import { startInstanceListeners, type InstanceListeners, type ListenerTls } from './recovery-listeners.js';
 
 /**
  * DRS's jobs and recovery instances, as the service documents them: a LAUNCH job (StartRecovery)
@@ -109,6 +109,8 @@ export class DrsRuntime {
   readonly initialized = new Set<string>();
   /** Tags set through TagResource on source servers (seeded tags are the starting point). */
   readonly serverTags = new Map<string, Record<string, string>>();
+  /** What HTTPS ports of recovery instances answer with (the sandbox's `drs.tls` option); without it they are closed. */
+  tls: ListenerTls | undefined;
   private readonly listeners = new Map<string, Promise<InstanceListeners>>();
   private readonly ending = new Set<string>();
   private steps: ScheduledStep[] = [];
@@ -360,7 +362,7 @@ export class DrsRuntime {
   }
 
   private startListeners(instance: RecoveryInstanceRecord, server: SeededSourceServer): Promise<InstanceListeners> {
-    const started = startInstanceListeners(server.ports, `${HEALTHY_BODY_PREFIX} ${server.hostname}\n`);
+    const started = startInstanceListeners(server.ports, `${HEALTHY_BODY_PREFIX} ${server.hostname}\n`, this.tls);
     this.listeners.set(instance.recoveryInstanceID, started);
     // A sandbox closed while binding still closes what bound.
     void started.then((listeners) => (this.closed ? listeners.close() : undefined), () => undefined);

@@ -1,4 +1,5 @@
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import type { ServicePort } from '../world/seeded-drs.js';
 
@@ -6,8 +7,10 @@ import type { ServicePort } from '../world/seeded-drs.js';
  * What a recovery instance's application answers: small servers bound to the instance's private
  * address in 127.0.0.0/8 (Linux routes the whole block to the loopback interface, so any address
  * binds without setup), on the ports its source server declares. A healthy HTTP port answers 200
- * with `body`; an `error` one answers 500; a `silent` one accepts and never answers. A TCP port
- * accepts (healthy) or is not listened on at all.
+ * with `body`; an `error` one answers 500; a `silent` one accepts and never answers. An HTTPS
+ * port does the same over TLS with the certificate the sandbox was given (a test makes its own
+ * CA), and is not listened on without one. A TCP port accepts (healthy) or is not listened on
+ * at all.
  */
 export interface InstanceListeners {
   address: string;
@@ -29,7 +32,7 @@ const held = new Set<number>();
  * Binds every port on the first address where all of them bind: an address held by another
  * sandbox (in this process or another) is skipped.
  */
-export async function startInstanceListeners(ports: readonly ServicePort[], body: string): Promise<InstanceListeners> {
+export async function startInstanceListeners(ports: readonly ServicePort[], body: string, tls?: ListenerTls): Promise<InstanceListeners> {
   for (let offset = 0; offset < BLOCK_SIZE; offset++) {
     const candidate = BLOCK_FIRST + ((PROCESS_START + offset) % BLOCK_SIZE);
     const last = candidate & 255;
@@ -39,7 +42,7 @@ export async function startInstanceListeners(ports: readonly ServicePort[], body
     const bound: Listener[] = [];
     try {
       for (const port of ports) {
-        const listener = makeListener(port, body);
+        const listener = makeListener(port, body, tls);
         if (listener) bound.push(await listen(listener, port.port, address));
       }
       return { address, close: () => closeAll(bound).finally(() => held.delete(candidate)) };
@@ -57,15 +60,25 @@ interface Listener {
   sockets: Set<Socket>;
 }
 
-function makeListener(port: ServicePort, body: string): Listener | undefined {
+/** The PEM certificate (chain) and key HTTPS ports answer with. */
+export interface ListenerTls {
+  cert: string;
+  key: string;
+}
+
+function makeListener(port: ServicePort, body: string, tls: ListenerTls | undefined): Listener | undefined {
   const sockets = new Set<Socket>();
   let server: HttpServer | TcpServer;
+  const answer = (_req: IncomingMessage, res: ServerResponse) => {
+    if (port.behaviour === 'silent') return;
+    const status = port.behaviour === 'healthy' ? 200 : 500;
+    res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? body : 'Internal Server Error');
+  };
   if (port.protocol === 'http') {
-    server = createHttpServer((_req, res) => {
-      if (port.behaviour === 'silent') return;
-      const status = port.behaviour === 'healthy' ? 200 : 500;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? body : 'Internal Server Error');
-    });
+    server = createHttpServer(answer);
+  } else if (port.protocol === 'https') {
+    if (!tls) return undefined;
+    server = createHttpsServer({ cert: tls.cert, key: tls.key }, answer);
   } else {
     if (port.behaviour !== 'healthy') return undefined;
     server = createTcpServer(() => {});

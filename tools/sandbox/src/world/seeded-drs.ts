@@ -46,7 +46,8 @@ export type ListenerBehaviour = 'healthy' | 'error' | 'silent';
 
 export interface ServicePort {
   port: number;
-  protocol: 'http' | 'tcp';
+  /** https answers with the certificate the sandbox was given (`drs.tls`), and is not listened on without one. */
+  protocol: 'http' | 'https' | 'tcp';
   behaviour: ListenerBehaviour;
 }
 
@@ -274,7 +275,7 @@ function buildPlan(world: World): DrsPlan {
   drillAccountIds.forEach((accountId, n) => {
     const random = world.random(`drs:drill-account:${accountId}`);
     for (const draft of [
-      { role: `web-${n}`, ports: healthyHttp(8080) },
+      { role: `web-${n}`, ports: [...healthyHttp(8080), { port: 8443, protocol: 'https', behaviour: 'healthy' } as const] },
       { role: `api-${n}`, ports: healthyHttp(9090) },
       { role: `db-${n}`, ports: [{ port: 5432, protocol: 'tcp', behaviour: 'healthy' } as const] },
     ]) named.healthy.push(add(accountId, DRILL_REGION, random, draft).sourceServerID);

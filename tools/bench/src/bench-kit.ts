@@ -1,0 +1,150 @@
+/**
+ * What the benchmarks share: their options, Redis, the sandbox's request log read against the
+ * quotas it enforced, a process's peak memory, and Markdown tables.
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Redis } from 'ioredis';
+import { connectRedis as connectQueueRedis } from '@orgshield/jobs';
+
+export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+
+/** A non-negative number option; a bad one is one sentence and exit code 2. */
+export function numberArg(name: string, value: string | undefined): number {
+  const parsed = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) {
+    console.error(`--${name} "${value}" is not a number: give a non-negative number, e.g. --${name} 10.`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+/** A whole number option of at least 1. */
+export function countArg(name: string, value: string | undefined): number {
+  const parsed = numberArg(name, value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    console.error(`--${name} "${value}" is not a whole number of at least 1: give e.g. --${name} 4.`);
+    process.exit(2);
+  }
+  return parsed;
+}
+
+/**
+ * orgshield's own connection (as BullMQ needs it) to one Redis: the benchmarks measure against
+ * one node. An unreachable Redis, or a cluster, is one sentence and exit code 1.
+ */
+export async function connectRedis(url = REDIS_URL): Promise<Redis> {
+  try {
+    const redis = await connectQueueRedis(url);
+    if (redis instanceof Redis) return redis;
+    await redis.quit();
+    throw new Error(`REDIS_URL points at a Redis Cluster; the benchmarks run against one Redis node: give its redis:// URL.`);
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(1);
+  }
+}
+
+/** Deletes every key under `prefix` (a benchmark's own), with SCAN so Redis never blocks on it. */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+export interface LogLine {
+  t: number;
+  service: string;
+  operation: string;
+  region: string;
+  status: number;
+  error: string | null;
+}
+
+/** The sandbox's JSON-lines request log. */
+export function readRequestLog(path: string): LogLine[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogLine);
+}
+
+/** The throttling errors the sandbox answers with (each service's declared one). */
+const THROTTLING_ERRORS = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling', 'SlowDown', 'RequestLimitExceeded']);
+
+export function isThrottled(line: LogLine): boolean {
+  return line.error !== null && THROTTLING_ERRORS.has(line.error);
+}
+
+export interface Quota {
+  rate: number;
+  burst: number;
+}
+
+export interface OperationFigures {
+  region: string;
+  operation: string;
+  /** Requests the quota let in (answered, failed or reset): what the run needed. */
+  calls: number;
+  /** Requests refused over the quota: waste. */
+  throttled: number;
+  failed5xx: number;
+  resets: number;
+  /** The least time the quota allows these calls in: (calls - burst) / rate; 0 where no quota applies. */
+  quotaSeconds: number;
+}
+
+/**
+ * Per region and operation, what the run called and the time the sandbox's quota (a bucket per
+ * account, region and operation) imposes on it. The bound of the whole run is the largest.
+ */
+export function quotaFigures(lines: readonly LogLine[], quotaOf: (operation: string) => Quota | undefined): OperationFigures[] {
+  const figures = new Map<string, OperationFigures>();
+  for (const line of lines) {
+    const key = `${line.region} ${line.operation}`;
+    const entry = figures.get(key) ?? { region: line.region, operation: line.operation, calls: 0, throttled: 0, failed5xx: 0, resets: 0, quotaSeconds: 0 };
+    if (isThrottled(line)) entry.throttled += 1;
+    else {
+      entry.calls += 1;
+      if (line.status === 0) entry.resets += 1;
+      if (line.status >= 500) entry.failed5xx += 1;
+    }
+    figures.set(key, entry);
+  }
+  for (const entry of figures.values()) {
+    const quota = quotaOf(entry.operation);
+    entry.quotaSeconds = quota ? Math.max(0, entry.calls - quota.burst) / quota.rate : 0;
+  }
+  return [...figures.values()].sort((a, b) => b.quotaSeconds - a.quotaSeconds || b.calls - a.calls);
+}
+
+/** A live process's peak resident set so far (VmHWM), in MB; undefined once it is gone. */
+export function peakRssMb(pid: number): number | undefined {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadAverage(): number[] {
+  return loadavg().map((load) => Number(load.toFixed(2)));
+}
+
+export function round(value: number, digits = 1): number {
+  return Number(value.toFixed(digits));
+}
+
+/** A Markdown table: right-aligned columns for numbers. */
+export function markdownTable(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const numeric = headers.map((_, column) => rows.length > 0 && rows.every((row) => typeof row[column] === 'number'));
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${numeric.map((right) => (right ? '---:' : '---')).join('|')}|`,
+    ...rows.map((row) => `| ${row.map(String).join(' | ')} |`),
+  ].join('\n');
+}

@@ -1,0 +1,129 @@
+/**
+ * Benchmark: an organization-wide rollout against per-operation quotas in the sandbox, with 1
+ * worker and with 4 (separate processes, one Redis), against the least time those quotas allow.
+ *
+ *   npm run bench:fan-out -w @orgshield/bench -- \
+ *     [--accounts 5000] [--ous 500] [--regions us-east-1,us-west-2,eu-west-1,eu-central-1] [--workers 1,4] [--concurrency 4] [--seed 1]
+ *
+ * The sandbox's FMS allows GetComplianceDetail 20/s, ListComplianceStatus 10/s and every other
+ * FMS operation 5/s, each per region (a bucket as deep as one second's worth); orgshield is not
+ * told these rates and starts from its defaults (5/s for FMS), learning from there. Each worker
+ * runs `--concurrency` firewall jobs at once, so one worker can take the rollout's regions in
+ * parallel. The bound comes from the request log: per region and operation, (calls - burst) /
+ * rate, the largest of them. Also reported: throttled calls (target under 1%), each worker's
+ * peak RSS (target under 400 MB), and each PutPolicy sent once. Prints JSON, then Markdown.
+ */
+import { parseArgs } from 'node:util';
+import { countArg, isThrottled, loadAverage, markdownTable, numberArg, quotaFigures, round, type Quota } from './bench-kit.js';
+import { runRollout } from './rollout-run.js';
+
+const TARGET_RATIO = 1.1;
+const TARGET_THROTTLED = 0.01;
+const TARGET_WORKER_RSS_MB = 400;
+
+/** The sandbox's FMS quotas per account and region: AWS publishes none, so these stand in. */
+const QUOTAS: Record<string, Quota> = {
+  GetComplianceDetail: { rate: 20, burst: 20 },
+  ListComplianceStatus: { rate: 10, burst: 10 },
+  '*': { rate: 5, burst: 5 },
+};
+const quotaOf = (operation: string): Quota => QUOTAS[operation] ?? QUOTAS['*']!;
+
+const { values: args } = parseArgs({
+  options: {
+    accounts: { type: 'string', default: '5000' },
+    ous: { type: 'string', default: '500' },
+    regions: { type: 'string', default: 'us-east-1,us-west-2,eu-west-1,eu-central-1' },
+    workers: { type: 'string', default: '1,4' },
+    concurrency: { type: 'string', default: '4' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+
+const accounts = countArg('accounts', args.accounts);
+const ous = numberArg('ous', args.ous);
+const regions = args.regions.split(',').filter(Boolean);
+const workerCounts = args.workers.split(',').map((count) => countArg('workers', count));
+const concurrency = countArg('concurrency', args.concurrency);
+const seed = numberArg('seed', args.seed);
+
+const faults = {
+  operations: Object.fromEntries(Object.entries(QUOTAS).map(([operation, quota]) => [`fms:${operation}`, { rate: quota.rate, burst: quota.burst }])),
+};
+
+const runs = [];
+for (const workers of workerCounts) {
+  process.stderr.write(`rollout over ${accounts} accounts x ${regions.length} regions with ${workers} worker(s)...\n`);
+  const load = loadAverage();
+  const run = await runRollout({ accounts, ous, regions, workers, concurrency, faults, seed, timeoutMs: 3_600_000 });
+  const operations = quotaFigures(run.requests, quotaOf);
+  const bound = operations[0];
+  const quotaSeconds = bound?.quotaSeconds ?? 0;
+  const throttled = run.requests.filter(isThrottled).length;
+  const throttledShare = run.requests.length === 0 ? 0 : throttled / run.requests.length;
+  const ratio = run.elapsedSeconds / quotaSeconds;
+  const peakRss = Math.max(...run.workerPeakRssMb);
+  runs.push({
+    workers,
+    concurrencyPerWorker: concurrency,
+    status: run.status,
+    ...(run.status === 'completed' ? {} : { message: run.message }),
+    elapsedSeconds: round(run.elapsedSeconds),
+    quotaSeconds: round(quotaSeconds),
+    boundBy: bound ? `${bound.operation} in ${bound.region}` : 'nothing',
+    ratio: round(ratio, 3),
+    calls: run.requests.length,
+    throttled,
+    throttledPercent: round(throttledShare * 100, 2),
+    putPolicy: run.putPolicy,
+    workerPeakRssMb: run.workerPeakRssMb.map((mb) => round(mb)),
+    loadAverageAtStart: load,
+    operations,
+    pass:
+      run.status === 'completed' &&
+      ratio <= TARGET_RATIO &&
+      throttledShare < TARGET_THROTTLED &&
+      peakRss < TARGET_WORKER_RSS_MB &&
+      run.putPolicy.answered === run.putPolicy.planned,
+  });
+}
+
+const result = {
+  org: { accounts, ous, regions, seed },
+  quotas: QUOTAS,
+  targets: { ratio: TARGET_RATIO, throttledPercent: TARGET_THROTTLED * 100, workerPeakRssMb: TARGET_WORKER_RSS_MB },
+  loadAverageAtEnd: loadAverage(),
+  runs,
+  pass: runs.every((run) => run.pass),
+};
+console.log(JSON.stringify(result, null, 2));
+console.log();
+console.log(
+  markdownTable(
+    ['workers', 'status', 'elapsed (s)', 'quota bound (s)', `ratio (<= ${TARGET_RATIO})`, 'calls', 'throttled (< 1%)', 'PutPolicy sent / planned', 'worker peak RSS (MB, < 400)', 'load average at start'],
+    runs.map((run) => [
+      run.workers,
+      run.status,
+      run.elapsedSeconds,
+      run.quotaSeconds,
+      run.ratio,
+      run.calls,
+      `${run.throttled} (${run.throttledPercent}%)`,
+      `${run.putPolicy.answered} / ${run.putPolicy.planned}`,
+      run.workerPeakRssMb.join(', '),
+      run.loadAverageAtStart.join(' / '),
+    ]),
+  ),
+);
+for (const run of runs) {
+  console.log();
+  console.log(`${run.workers} worker(s), bound by ${run.boundBy}:`);
+  console.log();
+  console.log(
+    markdownTable(
+      ['region', 'operation', 'quota (/s)', 'calls', 'throttled', 'quota time (s)'],
+      run.operations.map((o) => [o.region, o.operation, quotaOf(o.operation).rate, o.calls, o.throttled, round(o.quotaSeconds)]),
+    ),
+  );
+}
+process.exitCode = result.pass ? 0 : 1;
