@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { InvalidInputError } from '@orgshield/errors';
+import { InvalidInputError, printable } from '@orgshield/errors';
 import { formatSpecProblem, SpecFileError } from '@orgshield/spec-files';
 
 /** Commander option parsers: a bad value is one sentence naming it, and exit code 2. */
@@ -47,9 +47,12 @@ export function collect<T>(parse: (value: string) => T) {
 export const OUTPUT_FORMATS = ['table', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
-/** A plain aligned text table; columns sized to their widest cell. */
+/**
+ * A plain aligned text table; columns sized to their widest cell. Cells hold names and text from
+ * AWS and from files: each is one line with its control characters shown, never sent to the terminal.
+ */
 export function formatTable(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const cells = [headers, ...rows.map((r) => r.map((c) => printable(String(c), { oneLine: true })))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
 }
@@ -58,9 +61,12 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Progress and notes go to stderr so stdout stays machine-readable; a live progress line is cleared first. */
+/**
+ * Progress and notes go to stderr so stdout stays machine-readable; a live progress line is
+ * cleared first, and control characters in the message are shown, not sent.
+ */
 export function note(message: string): void {
-  process.stderr.write((process.stderr.isTTY ? '\r\x1b[2K' : '') + message + '\n');
+  process.stderr.write((process.stderr.isTTY ? '\r\x1b[2K' : '') + printable(message) + '\n');
 }
 
 /**

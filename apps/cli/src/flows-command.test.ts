@@ -82,7 +82,7 @@ describe('orgshield flows analyze (end to end)', () => {
     }
   });
 
-  it('reports bad lines and a cut gzip file on stderr with file and line, and still analyses the rest', async () => {
+  it('reports bad lines and a cut gzip file on stderr and in the JSON with file and line, analyses the rest, and exits 3 (done on incomplete input; it was 0)', async () => {
     const bad = join(dir, 'bad');
     await writeFlowLogFiles({ seed: 4, from, to: at(1), recordsPerMinute: 50, localIp: LOCAL }, { dir: bad, files: 1 });
     await writeFile(join(bad, 'junk.log'), `2 123456789012 eni-1 198.51.100.7 ${LOCAL} 40000 443 6 1 100 1748736000 1748736060 ACCEPT OK\nnot a record\n`);
@@ -90,10 +90,26 @@ describe('orgshield flows analyze (end to end)', () => {
     const gz = gzipSync(records.join('\n'));
     await writeFile(join(bad, 'cut.log.gz'), gz.subarray(0, gz.length >> 1));
     const result = await runCli(['flows', 'analyze', bad, '--local-ip', LOCAL, '--output', 'json'], {});
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(3);
     expect(result.stderr).toContain(`warning: ${join(bad, 'junk.log')}:2 has 3 fields where its format has 14; the record is skipped.`);
     expect(result.stderr).toMatch(/warning: .*cut\.log\.gz is cut short or corrupt after line \d+ \(unexpected end of file\); the lines before were analysed\./);
-    expect((JSON.parse(result.stdout) as { records: { matched: number } }).records.matched).toBeGreaterThan(2000);
+    expect(result.stderr).toContain('warning: 1 file was not read to the end (listed above); the totals cover what was read.');
+    const json = JSON.parse(result.stdout) as { records: { matched: number }; problems: { file: string; code: string }[] };
+    expect(json.records.matched).toBeGreaterThan(2000);
+    expect(json.problems).toContainEqual(expect.objectContaining({ file: join(bad, 'cut.log.gz'), code: 'truncated-gzip' }));
+  });
+
+  it('shows control characters from file names and flow-log text on stderr as escapes, and keeps them exact in the JSON', async () => {
+    const hostile = join(dir, 'hostile');
+    const name = 'evil\x1b[2J\x1b]0;owned\x07.log';
+    await writeFlowLogFiles({ seed: 4, from, to: at(1), recordsPerMinute: 5, localIp: LOCAL }, { dir: hostile, files: 1 });
+    await writeFile(join(hostile, name), `2 123456789012 eni-1 198.51.100.7 ${LOCAL} 40000 443 \x1b[31m6\r 1 100 1748736000 1748736060 ACCEPT OK\n`);
+    const result = await runCli(['flows', 'analyze', hostile, '--local-ip', LOCAL, '--output', 'json'], {});
+    expect(result.code).toBe(0);
+    for (const c of ['\x1b', '\x07', '\r']) expect(result.stderr).not.toContain(c);
+    expect(result.stderr).toContain('evil\\x1b[2J\\x1b]0;owned\\x07.log:1 ');
+    const json = JSON.parse(result.stdout) as { problems: { file: string; message: string }[] };
+    expect(json.problems.map((p) => p.file)).toContain(join(hostile, name));
   });
 
   it.each([

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { InvalidInputError, OrgshieldError } from '@orgshield/errors';
+import { EXIT_CODES, InvalidInputError, OrgshieldError } from '@orgshield/errors';
 import {
-  analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, type FlowThresholds, flowThresholdsSchema, formatBytes, protocolName,
-  writeConversationsCsv, writeFlowAnalysisJson, writeFlowReport,
+  analyzeFlowLogs, buildFlowReport, type FlowAnalysis, type FlowAnalysisOptions, type FlowThresholds, flowThresholdsSchema, formatBytes, isIntegrityProblem,
+  protocolName, writeConversationsCsv, writeFlowAnalysisJson, writeFlowReport,
 } from '@orgshield/investigations/flow-logs';
 import { parseYamlWithSchema, readInputFile, SpecFileError } from '@orgshield/spec-files';
 import { choiceOption, formatTable, integerOption, note, refusingSpecProblems } from './cli-kit.js';
@@ -81,7 +81,7 @@ function ports(flag: string, values: string[] | undefined): number[] {
 
 function protocols(values: string[] | undefined): number[] {
   return (values ?? []).map((value) => {
-    const named = PROTOCOLS[value.toLowerCase()];
+    const named = Object.hasOwn(PROTOCOLS, value.toLowerCase()) ? PROTOCOLS[value.toLowerCase()] : undefined;
     if (named !== undefined) return named;
     if (/^\d{1,3}$/.test(value) && Number(value) <= 255) return Number(value);
     throw new InvalidInputError(`--protocol ${value} is not tcp, udp, icmp, icmpv6 or a protocol number (0 to 255).`);
@@ -205,6 +205,12 @@ export function configureFlowsCommand(program: Command): void {
         for (const problem of analysis.problems) note(`warning: ${problem.message}`);
         if (analysis.problemCount > analysis.problems.length) note(`warning: ${analysis.problemCount} problems in all; the listed ones are the first of each file.`);
         if (analysis.records.total === 0) throw new OrgshieldError('NothingAnalysed', nothingAnalysed(analysis));
+        const lost = analysis.problems.filter(isIntegrityProblem).length;
+        if (lost > 0) {
+          // Done, but on incomplete input: scripts must not take these totals for the whole story.
+          note(`warning: ${lost} file${lost === 1 ? ' was' : 's were'} not read to the end (listed above); the totals cover what was read.`);
+          process.exitCode = EXIT_CODES.doneOnIncompleteInput;
+        }
         if (flags.report !== undefined) {
           const written = await writeFlowReport(flags.report, buildFlowReport(analysis), analysis.conversations);
           note(`report: ${written.html}\nreport: ${written.markdown}\nreport: ${written.json}\nreport: ${written.csv}`);

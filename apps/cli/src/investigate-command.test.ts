@@ -35,7 +35,7 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
   });
 
   it('investigates the seeded TorClient finding: the exfiltration to the Tor relay, Detective, reports written', async () => {
-    const reportDir = join(dir, 'tor');
+    const reportDir = join(dir, 'reports', 'tor');
     const run = await runCli(['investigate', '--finding', findingFile, '--wait', '--output', 'json', '--report', reportDir], env, { timeoutMs: 120_000 });
     expect(run.stderr).not.toMatch(/orgshield: /);
     expect(run.code).toBe(0);
@@ -81,5 +81,17 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     const badFile = await runCli(['investigate', '--finding', notJson], env);
     expect(badFile.code).toBe(2);
     expect(badFile.stderr).toContain(`${notJson} is not valid JSON`);
-  });
+  }, 120_000); // five CLI processes: over 30 s at load average 30
+
+  it('refuses paths outside the worker\'s folders and a backwards window here, before a job is queued', async () => {
+    const outside = await runCli(['investigate', '--finding', findingFile, '--report', join(dir, 'elsewhere')], env);
+    expect([outside.code, outside.stderr]).toEqual([
+      2, `orgshield: --report ${JSON.stringify(join(dir, 'elsewhere'))} is outside the report root ${join(dir, 'reports')} (ORGSHIELD_REPORT_DIR); name a path under it, or set ORGSHIELD_REPORT_DIR.\n`,
+    ]);
+    const logs = await runCli(['investigate', '--finding', findingFile, '--flow-logs', '/var/log'], env);
+    expect(logs.code).toBe(2);
+    expect(logs.stderr).toMatch(/^orgshield: --flow-logs "\/var\/log" is outside the flow-log root .* \(ORGSHIELD_FLOW_LOG_DIR\); name a path under it, or set ORGSHIELD_FLOW_LOG_DIR\.\n$/);
+    const backwards = await runCli(['investigate', '--finding', findingFile, '--from', '2026-11-30T00:00:00Z', '--to', '2026-11-29T00:00:00Z'], env);
+    expect([backwards.code, backwards.stderr]).toEqual([2, 'orgshield: The window from 2026-11-30T00:00:00.000Z to 2026-11-29T00:00:00.000Z is empty; --from must be before --to.\n']);
+  }, 120_000);
 });

@@ -1,8 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/errors';
-import { investigationRunJob, normalizeFinding, parseInvestigationRequest, type InvestigationRequest, type InvestigationResult } from '@orgshield/investigations';
+import { EXIT_CODES, InvalidInputError } from '@orgshield/errors';
+import {
+  investigationRunJob, normalizeFinding, parseInvestigationRequest, requestWindow, type InvestigationRequest, type InvestigationResult,
+} from '@orgshield/investigations';
+import { pathForWorker, readInputFile } from '@orgshield/spec-files';
+import { loadWorkerConfig } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession, runJob } from './job-runner.js';
 
@@ -32,11 +34,9 @@ async function payloadOf(options: InvestigateOptions): Promise<InvestigationRequ
     );
   }
   let finding: unknown;
-  let fromFinding: { accountId: string; region: string } | undefined;
+  let fromFinding: ReturnType<typeof normalizeFinding> | undefined;
   if (options.finding !== undefined) {
-    const text = await readFile(options.finding, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new InvalidInputError(`Cannot read the finding file ${options.finding} (${error.code ?? error.message}); name a JSON file.`);
-    });
+    const text = await readInputFile(options.finding, 'finding');
     try {
       finding = JSON.parse(text);
     } catch (error) {
@@ -48,7 +48,16 @@ async function payloadOf(options: InvestigateOptions): Promise<InvestigationRequ
   const region = options.region ?? fromFinding?.region;
   if (accountId === undefined) throw new InvalidInputError('--account is missing: name the 12-digit account the subject is in.');
   if (region === undefined) throw new InvalidInputError('--region is missing: name the region the subject is in, such as us-east-1.');
-  const flowLogs = options.flowLogs === undefined || options.flowLogs.startsWith('s3://') ? options.flowLogs : resolve(options.flowLogs);
+  // Local paths go to the worker relative to its folders, which are this process's too when it runs the job here.
+  const config = loadWorkerConfig();
+  const flowLogs =
+    options.flowLogs === undefined || options.flowLogs.startsWith('s3://')
+      ? options.flowLogs
+      : pathForWorker('--flow-logs', options.flowLogs, { path: config.ORGSHIELD_FLOW_LOG_DIR, what: 'flow-log', setting: 'ORGSHIELD_FLOW_LOG_DIR' });
+  const reportDir =
+    options.report === undefined ? undefined : pathForWorker('--report', options.report, { path: config.ORGSHIELD_REPORT_DIR, what: 'report', setting: 'ORGSHIELD_REPORT_DIR' });
+  // A bad window is refused here, before a job is queued, in the words the worker would use.
+  requestWindow({ from: options.from, to: options.to, finding: fromFinding }, new Date());
   return parseInvestigationRequest({
     finding,
     instanceId: options.instance,
@@ -59,7 +68,7 @@ async function payloadOf(options: InvestigateOptions): Promise<InvestigationRequ
     from: options.from,
     to: options.to,
     flowLogs,
-    reportDir: options.report === undefined ? undefined : resolve(options.report),
+    reportDir,
   });
 }
 
@@ -105,8 +114,8 @@ export function configureInvestigateCommand(program: Command): void {
     .option('--region <region>', 'the region the subject is in (default: the finding’s)')
     .option('--from <time>', 'start of the window, ISO 8601 (default: the finding’s first sighting minus 5 minutes, else 24 hours ago)')
     .option('--to <time>', 'end of the window, ISO 8601 (default: the finding’s last sighting plus 15 minutes, else now)')
-    .option('--flow-logs <location>', 's3://BUCKET/PREFIX or a local file or folder (default: the VPC flow log’s S3 destination)')
-    .option('--report <dir>', 'folder for the JSON, Markdown and HTML reports (default: the worker’s report folder)')
+    .option('--flow-logs <location>', 's3://BUCKET/PREFIX or a local file or folder under ORGSHIELD_FLOW_LOG_DIR (default: the VPC flow log’s S3 destination)')
+    .option('--report <dir>', 'folder under ORGSHIELD_REPORT_DIR for the JSON, Markdown and HTML reports (default: one named for the investigation)')
     .option('--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table' as OutputFormat)
     .option('--wait', 'wait for the result; runs the job here when no worker is connected')
     .action(async (options: InvestigateOptions) => {
@@ -125,6 +134,7 @@ export function configureInvestigateCommand(program: Command): void {
         if (options.output === 'json') printJson(result);
         else printResult(result);
         for (const warning of result.warnings) note(`warning: ${warning}`);
+        if (result.flowLogs.incomplete) process.exitCode = EXIT_CODES.doneOnIncompleteInput;
       } finally {
         await session.close();
       }

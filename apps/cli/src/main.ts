@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { EXIT_CODES, OrgshieldError, isShapedLikeOrgshieldError } from '@orgshield/errors';
+import { EXIT_CODES, OrgshieldError, isShapedLikeOrgshieldError, printable } from '@orgshield/errors';
 import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -18,12 +18,12 @@ async function main(argv: string[]): Promise<number> {
     }
     // The sandbox (a tool that imports no package) shapes its errors the same way.
     if (error instanceof OrgshieldError || isShapedLikeOrgshieldError(error)) {
-      process.stderr.write(`orgshield: ${error.message}\n`);
+      process.stderr.write(`orgshield: ${printable(error.message)}\n`);
       if (debug) process.stderr.write(`${error.stack ?? ''}\n`);
       return error.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`orgshield: unexpected error: ${message} (run with --debug for details)\n`);
+    process.stderr.write(`orgshield: unexpected error: ${printable(message)} (run with --debug for details)\n`);
     if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
     return EXIT_CODES.failed;
   }

@@ -76,6 +76,19 @@ describe('RedisAuditTrail', () => {
     ]);
   });
 
+  it('detects entries removed at the end, and an entry that is not an entry at all (the fuzz suite found both)', async () => {
+    const { trail: audit, stream } = trail();
+    for (let n = 0; n < 3; n += 1) await audit.append(mutation(n));
+    const entries = await all(audit);
+    await redis.xdel(stream, entries[2]!.id);
+    expect((await audit.verify()).problems).toEqual([
+      { id: entries[1]!.id, message: `the trail ends at entry ${entries[1]!.id}, but the last entry written has hash ${entries[2]!.hash.slice(0, 12)}…: entries at its end were removed` },
+    ]);
+    await redis.xadd(stream, '*', 'entry', 'null');
+    const problems = (await audit.verify()).problems.map((problem) => problem.message);
+    expect(problems).toContainEqual(expect.stringMatching(/was changed after it was written/));
+  });
+
   it('detects removed entries at the start, where the retention did not drop them', async () => {
     const { trail: audit, stream } = trail();
     for (let n = 0; n < 3; n += 1) await audit.append(mutation(n));

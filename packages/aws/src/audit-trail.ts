@@ -126,6 +126,15 @@ export class RedisAuditTrail {
       hashes.add(hash);
       previous = entry;
     }
+    // The head is the hash of the last entry appended: a trail that ends elsewhere lost its last entries.
+    const head = await this.redis.get(this.headKey);
+    const last = previous === undefined ? (anchor ?? AUDIT_GENESIS) : previous.hash;
+    if (head !== null && head !== last) {
+      problems.push({
+        id: previous?.id ?? '0-0',
+        message: `the trail ends ${previous === undefined ? 'empty' : `at entry ${previous.id}`}, but the last entry written has hash ${head.slice(0, 12)}…: entries at its end were removed`,
+      });
+    }
     // Known only at the end: a predecessor found later in the stream was moved, one found nowhere was removed.
     for (const { id, prev } of seen) {
       problems.push({
@@ -158,12 +167,18 @@ export function canonicalJson(value: unknown): string {
 
 function parseStored(fields: string[]): unknown {
   const at = fields.indexOf('entry');
+  let value: unknown;
   try {
-    return JSON.parse(fields[at + 1] ?? '');
+    value = JSON.parse(fields[at + 1] ?? '');
   } catch {
-    // Unreadable is an edit too: its hash will not match.
-    return { prev: '', hash: '' };
+    value = undefined;
   }
+  // Unreadable, or not an entry (null, a number, a hash that is no string), is an edit too: its hash will not match.
+  const entry = value as { prev?: unknown; hash?: unknown } | null;
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry) || typeof entry.prev !== 'string' || typeof entry.hash !== 'string') {
+    return { prev: '', hash: '', unreadable: fields[at + 1] ?? '' };
+  }
+  return entry;
 }
 
 function compareIds(a: string, b: string): number {

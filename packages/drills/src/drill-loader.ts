@@ -1,6 +1,5 @@
-import { dirname, resolve } from 'node:path';
-import { parseYamlWithSchema, readInputFile, SpecFileError, specProblemAt, type SpecProblem } from '@orgshield/spec-files';
-import { parseDocument } from 'yaml';
+import { dirname } from 'node:path';
+import { documentValue, parseSourceWithinLimits, parseYamlWithSchema, readInputFile, resolveUnderRoot, SpecFileError, specProblemAt, type SpecProblem } from '@orgshield/spec-files';
 import { DrillSchema, type Drill } from './drill-schema.js';
 
 /**
@@ -32,9 +31,10 @@ const CA_MAX_BYTES = 256 * 1024;
 export async function readDrillSource(file: string): Promise<DrillSource> {
   const text = await readInputFile(file, 'drill');
   const caFiles: Record<string, string> = {};
-  for (const path of caFilePaths(text)) {
-    // A missing, unreadable or oversized CA is left out: parseDrillSource names it at its line.
-    const ca = await readInputFile(resolve(dirname(file), path), 'CA certificate').catch(() => undefined);
+  const folder = { path: dirname(file), what: 'CA file', setting: "the drill file's folder" };
+  for (const path of caFilePaths(text, file)) {
+    // A missing, unreadable or oversized CA, or one outside the drill file's folder, is left out: parseDrillSource names it at its line.
+    const ca = await resolveUnderRoot(folder, path).then((real) => readInputFile(real, 'CA certificate')).catch(() => undefined);
     if (ca !== undefined && ca.length <= CA_MAX_BYTES) caFiles[path] = ca;
   }
   return { file, text, caFiles };
@@ -71,10 +71,11 @@ function explainRealRecovery(problem: SpecProblem): SpecProblem {
 }
 
 /** Paths of the CA files a drill's checks name, read leniently: the schema judges the file later. */
-function caFilePaths(text: string): string[] {
-  const document = parseDocument(text);
-  if (document.errors.length > 0) return [];
-  const waves = (document.toJS() as { waves?: unknown } | null)?.waves;
+function caFilePaths(text: string, file: string): string[] {
+  const source = parseSourceWithinLimits(text, file);
+  const built = source.ok ? documentValue(source, file) : undefined;
+  if (!built?.ok) return [];
+  const waves = (built.value as { waves?: unknown } | null)?.waves;
   if (!Array.isArray(waves)) return [];
   const paths = new Set<string>();
   for (const wave of waves as unknown[]) {

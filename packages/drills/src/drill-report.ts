@@ -1,3 +1,4 @@
+import { htmlText, markdownText } from '@orgshield/errors';
 import { z } from 'zod';
 import { measureServer, measureWave, type ServerRun } from './drill-measure.js';
 import type { DrillRecord, DrillState, HistoryEntry } from './drill-store.js';
@@ -150,7 +151,7 @@ export function renderDrillMarkdown(report: DrillReport): string {
   const lines = [
     `# Drill ${report.drill} (${report.drillId})`,
     '',
-    `Status: **${report.status}**: ${report.message}`,
+    `Status: **${report.status}**: ${cell(report.message)}`,
     '',
     `Objectives: RTO ${formatDuration(report.objectives.rtoMs)}, RPO ${formatDuration(report.objectives.rpoMs)}; RPO measured against ${report.referenceTime}.`,
     report.simulatedTime ? `Times are simulated: the sandbox ran ${report.timeScale}x faster than the clock, and RTO figures are scaled to match.` : '',
@@ -161,7 +162,7 @@ export function renderDrillMarkdown(report: DrillReport): string {
     '',
     '| wave | servers | passed | failed | skipped | RTO | objective |',
     '|---|---:|---:|---:|---:|---:|---|',
-    ...report.waves.map((wave) => `| ${wave.name} | ${wave.servers} | ${wave.passed} | ${wave.failed} | ${wave.skipped} | ${duration(wave.rtoMs)} | ${met(wave.rtoMet)} |`),
+    ...report.waves.map((wave) => `| ${cell(wave.name)} | ${wave.servers} | ${wave.passed} | ${wave.failed} | ${wave.skipped} | ${duration(wave.rtoMs)} | ${met(wave.rtoMet)} |`),
     '',
     '## Servers',
     '',
@@ -173,14 +174,14 @@ export function renderDrillMarkdown(report: DrillReport): string {
     ),
   ];
   const certificates = report.servers.flatMap((server) => server.checks.filter((check) => check.certificate === 'not verified').map((check) => `${server.sourceServerId} ${check.name}`));
-  if (certificates.length > 0) lines.push('', `HTTPS certificates not verified (no CA in the drill file): ${certificates.join(', ')}.`);
-  if (report.unavailable.length > 0) lines.push('', '## Not drilled', '', ...report.unavailable.map((entry) => `- ${entry.accountId} ${entry.region}: ${entry.reason}`));
-  if (report.notes.length > 0) lines.push('', '## Notes', '', ...report.notes.map((note) => `- ${note}`));
+  if (certificates.length > 0) lines.push('', `HTTPS certificates not verified (no CA in the drill file): ${cell(certificates.join(', '))}.`);
+  if (report.unavailable.length > 0) lines.push('', '## Not drilled', '', ...report.unavailable.map((entry) => `- ${entry.accountId} ${entry.region}: ${cell(entry.reason)}`));
+  if (report.notes.length > 0) lines.push('', '## Notes', '', ...report.notes.map((note) => `- ${cell(note)}`));
   return `${lines.filter((line, i, all) => !(line === '' && all[i - 1] === '')).join('\n')}\n`;
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const esc = (value: unknown): string => String(value ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const cell = (value: string): string => markdownText(value);
+const esc = (value: unknown): string => htmlText(String(value ?? ''));
 
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1d2330}

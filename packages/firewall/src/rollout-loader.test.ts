@@ -1,3 +1,6 @@
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadRollout, parseRolloutSource, RolloutFileError } from './rollout-loader.js';
@@ -32,6 +35,26 @@ describe('loadRollout', () => {
     ]);
     expect(loaded.rollout.waves[0]).toMatchObject({ mode: 'audit', soakTime: 600_000, gates: { timeout: 3_600_000 } });
     expect(Object.keys(loaded.source.policyFiles)).toEqual(['policies/regional-waf.yaml', 'policies/regional-shield.yaml']);
+  });
+
+  it('reads policy files only from the rollout file\'s folder: "..", an absolute path and a link out are one sentence, exit 2', async () => {
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'rollout-paths-')));
+    await mkdir(join(dir, 'rollouts'));
+    await writeFile(join(dir, 'secret.yaml'), 'not: yours\n');
+    await symlink(join(dir, 'secret.yaml'), join(dir, 'rollouts', 'link.yaml'));
+    const rollout = (policy: string) => `kind: Rollout\nname: r1\npolicies: [${JSON.stringify(policy)}]\nwaves:\n  - name: all\n    targets: { ous: [Root] }\n    mode: audit\n`;
+    const folder = join(dir, 'rollouts');
+    const cases: [string, string][] = [
+      ['../secret.yaml', `The policy file "../secret.yaml" climbs out with ".."; name a path under ${folder} (the rollout file's folder).`],
+      [join(dir, 'secret.yaml'), `The policy file ${JSON.stringify(join(dir, 'secret.yaml'))} is an absolute path; name one relative to ${folder} (the rollout file's folder).`],
+      ['link.yaml', `The policy file "link.yaml" leads through a symbolic link to ${JSON.stringify(join(dir, 'secret.yaml'))}, outside ${folder} (the rollout file's folder); name a path under it.`],
+    ];
+    for (const [policy, message] of cases) {
+      await writeFile(join(folder, 'rollout.yaml'), rollout(policy));
+      const error = await loadRollout(join(folder, 'rollout.yaml')).catch((e: unknown) => e);
+      expect(error).toMatchObject({ exitCode: 2, message });
+    }
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('names a missing rollout file in one sentence', async () => {

@@ -1,16 +1,18 @@
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { parsePolicySpecText, PolicySpecError, validatePolicies, type LoadedPolicySpec, type PolicySpec } from '@orgshield/policies';
 import {
+  documentValue,
   formatFieldPath,
+  parseSourceWithinLimits,
   parseYamlWithSchema,
   readInputFile,
+  resolveUnderRoot,
   SpecFileError,
   specProblemAt,
   type FieldPath,
   type Locate,
   type SpecProblem,
 } from '@orgshield/spec-files';
-import { parseDocument } from 'yaml';
 import { RolloutSchema, type Rollout } from './rollout-schema.js';
 
 /**
@@ -48,8 +50,11 @@ export class RolloutFileError extends SpecFileError {
 export async function readRolloutSource(file: string): Promise<RolloutSource> {
   const text = await readInputFile(file, 'rollout');
   const policyFiles: Record<string, string> = {};
-  for (const path of policyFilePaths(text)) {
-    policyFiles[path] = await readInputFile(resolve(dirname(file), path), 'policy spec');
+  // A policy file is named relative to the rollout file, and stays in its folder: a rollout from a
+  // pull request must not make a CI check read /etc/shadow or another checkout's files.
+  const folder = { path: dirname(file), what: 'policy file', setting: "the rollout file's folder" };
+  for (const path of policyFilePaths(text, file)) {
+    policyFiles[path] = await readInputFile(await resolveUnderRoot(folder, path), 'policy spec');
   }
   return { file, text, policyFiles };
 }
@@ -139,10 +144,11 @@ function auditCopyProblems(
 }
 
 /** Paths of the policy files a rollout names, read leniently: the schema judges the file later. */
-function policyFilePaths(text: string): string[] {
-  const document = parseDocument(text);
-  if (document.errors.length > 0) return [];
-  const policies = (document.toJS() as { policies?: unknown } | null)?.policies;
+function policyFilePaths(text: string, file: string): string[] {
+  const source = parseSourceWithinLimits(text, file);
+  const built = source.ok ? documentValue(source, file) : undefined;
+  if (!built?.ok) return [];
+  const policies = (built.value as { policies?: unknown } | null)?.policies;
   if (!Array.isArray(policies)) return [];
   const paths = policies.map((entry: unknown) =>
     typeof entry === 'string' ? entry : typeof entry === 'object' && entry !== null && typeof (entry as { file?: unknown }).file === 'string' ? (entry as { file: string }).file : undefined,

@@ -212,6 +212,28 @@ describe('normalizeFinding', () => {
     expect(() => parseFindingJson('{"id":', 'f.json')).toThrow(/f\.json is not valid JSON/);
   });
 
+  it('refuses a 100,000-deep finding in one sentence naming the limit, exit 2 (it overflowed the stack, exit 1)', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    const text = `{"Findings":[${'['.repeat(100_000)}1${']'.repeat(100_000)}]}`;
+    for (const attempt of [() => normalizeFinding({ ...credentialFinding, resource: { extra: deep } }, 'deep.json'), () => parseFindingJson(text, 'deep.json')]) {
+      expect(attempt).toThrow(InvalidInputError);
+      expect(attempt).toThrow('deep.json nests arrays and objects more than 256 deep, the limit for JSON; a GuardDuty finding nests fewer than 20.');
+    }
+  });
+
+  it('refuses a bad finding window: first seen after last seen, a span over a year, a time that is not ISO 8601', () => {
+    const seen = (first: string, last: string) => ({ ...credentialFinding, service: { ...credentialFinding.service, eventFirstSeen: first, eventLastSeen: last } });
+    expect(() => normalizeFinding(seen('2026-11-29T12:00:00Z', '2026-11-28T12:00:00Z'), 'f.json')).toThrow(
+      'f.json was first seen at 2026-11-29T12:00:00.000Z, after it was last seen at 2026-11-28T12:00:00.000Z (service.eventFirstSeen and service.eventLastSeen); pass --from and --to for the window.',
+    );
+    expect(() => normalizeFinding(seen('1990-01-01T00:00:00Z', '2026-11-28T12:00:00Z'), 'f.json')).toThrow(/f\.json spans 1990-01-01T00:00:00\.000Z to 2026-11-28T12:00:00\.000Z, more than a year/);
+    for (const bad of ['1', '0', '2026-11-28', '2026-02-30T00:00:00Z', '+275760-09-13T00:00:00.000Z']) {
+      expect(() => normalizeFinding(seen(bad, '2026-11-28T12:00:00Z'), 'f.json'), bad).toThrow(/field service\.eventFirstSeen must be an ISO 8601 timestamp/);
+    }
+    expect(() => normalizeFinding(seen('2026-11-28T10:00:00Z', '2026-11-28T12:00:00Z'))).not.toThrow();
+  });
+
   it('labels severity with GuardDuty’s bands', () => {
     expect([1, 3.9, 4, 6.9, 7, 8.9, 9, 10].map(severityLabel)).toEqual(['LOW', 'LOW', 'MEDIUM', 'MEDIUM', 'HIGH', 'HIGH', 'CRITICAL', 'CRITICAL']);
   });
@@ -225,7 +247,7 @@ describe('normalizeFinding', () => {
       id: fc.stringMatching(/^[0-9a-f]{1,32}$/),
       type: fc.constantFrom('Recon:EC2/PortProbeUnprotectedPort', 'UnauthorizedAccess:EC2/SSHBruteForce'),
       severity: fc.double({ min: 0, max: 10, noNaN: true }),
-      createdAt: fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+      createdAt: fc.date({ min: new Date('2029-01-02'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
       updatedAt: fc.constant('2030-01-01T00:00:00Z'),
       resource: fc.record({
         instanceDetails: fc.record({

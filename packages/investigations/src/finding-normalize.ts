@@ -75,11 +75,54 @@ export interface NormalizedFinding {
  * is an InvalidInputError naming the field in the caller's own spelling.
  */
 export function normalizeFinding(input: unknown, source = 'the finding'): NormalizedFinding {
+  if (nestedDeeperThan(input, MAX_FINDING_DEPTH)) {
+    throw new InvalidInputError(`${source} nests arrays and objects more than ${MAX_FINDING_DEPTH} deep, the limit for JSON; a GuardDuty finding nests fewer than 20.`, {
+      code: 'InvalidFinding',
+    });
+  }
   const raw = unwrapFinding(input, source);
   const pascal = isRecord(raw) && ('Id' in raw || 'Type' in raw || 'AccountId' in raw);
   const parsed = GuardDutyFindingSchema.safeParse(camelizeKeys(raw));
   if (!parsed.success) throw invalidField(parsed.error, pascal, source);
-  return fromGuardDuty(parsed.data);
+  const finding = fromGuardDuty(parsed.data);
+  checkSightings(finding, pascal, source);
+  return finding;
+}
+
+/** JSON nesting a finding may have (GuardDuty's own nest fewer than 20 deep). */
+export const MAX_FINDING_DEPTH = 256;
+/** A finding's sightings span at most this long: Detective and flow logs keep a year. */
+const MAX_SIGHTING_SPAN_MS = 366 * 24 * 60 * 60_000;
+
+/** Whether a parsed JSON value nests deeper than `max`, walked without recursion (so a 100,000-deep one is no crash). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A finding first seen after it was last seen, or seen over more than a year, has a window nothing can read. */
+function checkSightings(finding: NormalizedFinding, pascal: boolean, source: string): void {
+  const first = Date.parse(finding.firstSeen);
+  const last = Date.parse(finding.lastSeen);
+  const name = (camel: string) => (pascal ? camel.split('.').map(upperFirst).join('.') : camel);
+  if (first > last) {
+    throw new InvalidInputError(
+      `${source} was first seen at ${finding.firstSeen}, after it was last seen at ${finding.lastSeen} (${name('service.eventFirstSeen')} and ${name('service.eventLastSeen')}); pass --from and --to for the window.`,
+      { code: 'InvalidFinding' },
+    );
+  }
+  if (last - first > MAX_SIGHTING_SPAN_MS) {
+    throw new InvalidInputError(
+      `${source} spans ${finding.firstSeen} to ${finding.lastSeen}, more than a year, longer than Detective or flow logs keep; pass --from and --to for the window.`,
+      { code: 'InvalidFinding' },
+    );
+  }
 }
 
 /** Parses the text of a finding file; a syntax error names the file. */

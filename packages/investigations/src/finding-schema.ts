@@ -10,9 +10,19 @@ import { z } from 'zod';
  * ignored, so new GuardDuty fields never break parsing.
  */
 
-const timestamp = z
-  .string()
-  .refine((value) => !Number.isNaN(Date.parse(value)), { message: 'must be an ISO 8601 timestamp' });
+/**
+ * GuardDuty writes `2026-11-29T10:00:00.000Z`. Date.parse alone would take "1" (the year 2001)
+ * or a year past 9999, so the shape is checked first: a date, a time, a zone, a real calendar day.
+ */
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
+const timestamp = z.string().refine(isIsoTimestamp, { message: 'must be an ISO 8601 timestamp such as 2026-11-29T10:00:00.000Z' });
+
+/** An ISO 8601 time on a day the calendar has (Date.parse turns 2026-02-30 into March 2). */
+export function isIsoTimestamp(value: string): boolean {
+  if (!ISO_TIMESTAMP.test(value) || Number.isNaN(Date.parse(value))) return false;
+  const [year, month, day] = value.slice(0, 10).split('-').map(Number) as [number, number, number];
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
 
 const ipAddress = z.string().refine((value) => isIP(value) !== 0, { message: 'must be an IPv4 or IPv6 address' });
 

@@ -225,7 +225,8 @@ async function analyze(
   input: FlowLogInput, o: z.output<typeof flowAnalysisOptionsSchema>,
   context: { spillDir: string; onProgress: FlowAnalysisOptions['onProgress'] },
 ): Promise<FlowAnalysis> {
-  const files = 'paths' in input ? await listFlowLogFiles(input.paths) : null;
+  const problems = new FlowLogProblems();
+  const files = 'paths' in input ? await listFlowLogFiles(input.paths, problems) : null;
   const threads = files === null ? 1 : readerThreads(files, o.workers);
   // Each reader's table gets an equal part of the tables' share of the budget.
   const capacity = Math.max(1, Math.min(MAX_CONVERSATIONS, Math.floor(((o.memory ?? DEFAULT_MEMORY_BYTES) * TABLE_SHARE) / threads / TABLE_BYTES_PER_CONVERSATION)));
@@ -243,7 +244,6 @@ async function analyze(
     capacity,
     spillDir: context.spillDir,
   };
-  const problems = new FlowLogProblems();
   const accumulator = new FlowAccumulator(config, { problems, remoteFilter: remoteFilterFor(config.remote), spillName: 'main' });
   let filesDone = 0;
   const filesTotal = files === null ? null : files.length;

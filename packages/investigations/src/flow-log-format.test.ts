@@ -30,6 +30,15 @@ describe('readFlowLogHeader', () => {
     expect(readFlowLogHeader('2 123456789012 eni-0a1b 10.0.0.1 10.0.0.2 1 2 6 1 1 1 1 ACCEPT OK').kind).toBe('no-header');
   });
 
+  it('takes prototype names for unknown fields, not fields and not a record (constructor was a field, __proto__ made the file headerless)', () => {
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+      expect(readFlowLogHeader(`${DEFAULT_FLOW_LOG_FORMAT.join(' ')} ${name}`), name).toEqual({
+        kind: 'header', columns: [...DEFAULT_FLOW_LOG_FORMAT, null], unknown: [name], missing: [],
+      });
+    }
+    expect(readFlowLogHeader('constructor toString __proto__')).toEqual({ kind: 'no-header' });
+  });
+
   it('knows the default format', () => {
     expect(readFlowLogHeader(DEFAULT_FLOW_LOG_FORMAT.join(' '))).toMatchObject({ kind: 'header', missing: [] });
   });

@@ -40,24 +40,31 @@ export type HeaderReading =
    */
   | { kind: 'header'; columns: (FlowLogField | null)[]; unknown: string[]; missing: FlowLogField[] };
 
-const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+/** A token that could be a field name (letters, digits, `-`, `_`, `$`, not starting with a digit); no record value but an id looks so. */
+const NAME = /^[A-Za-z_$][\w$-]*$/;
+
+/** Whether the token is a field of versions 2 to 7: own properties only (`constructor`, `__proto__` are not fields). */
+function isField(token: string): token is FlowLogField {
+  return Object.hasOwn(FLOW_LOG_FIELDS, token);
+}
 
 /**
- * A first line is a header when every token looks like a field name (lower-case words
- * joined by dashes) and at least one is a real field name. A record never passes: every
- * format a record could have carries a number, an upper-case action or status, or an id
- * with digits in a position no field name has (`eni-0a1b`), and none spells a field name.
+ * A first line is a header when every token looks like a name and at least one is a real
+ * field name. A record never passes: every format a record could have carries a number, an
+ * address or a `-`, and no record value spells a field name in lower case. Names that are not
+ * fields (`__proto__`, `toString`, a field of a later version) are listed as unknown and their
+ * columns ignored.
  */
 export function readFlowLogHeader(line: string): HeaderReading {
   const tokens = line.trim().split(/\s+/);
-  if (!tokens.every((token) => NAME.test(token)) || !tokens.some((token) => token in FLOW_LOG_FIELDS)) {
+  if (!tokens.every((token) => NAME.test(token)) || !tokens.some(isField)) {
     return { kind: 'no-header' };
   }
-  const columns = tokens.map((token) => (token in FLOW_LOG_FIELDS ? (token as FlowLogField) : null));
+  const columns = tokens.map((token) => (isField(token) ? token : null));
   return {
     kind: 'header',
     columns,
-    unknown: tokens.filter((token) => !(token in FLOW_LOG_FIELDS)),
+    unknown: tokens.filter((token) => !isField(token)),
     missing: REQUIRED_FLOW_LOG_FIELDS.filter((field) => !columns.includes(field)),
   };
 }

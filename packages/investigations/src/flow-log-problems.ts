@@ -16,7 +16,20 @@ export type FlowLogProblemCode =
   | 'missing-field'
   | 'unsupported-file'
   | 'unreadable'
+  | 'skipped-link'
+  | 'link-loop'
   | 'more-problems';
+
+/**
+ * Problems that mean input was lost, not a record refused: gzip data cut short or failing its
+ * CRC, a file that failed while it was read, a link that leads out of the folder or nowhere. They are never folded into a count: every one is listed, and a run that has one is done
+ * on incomplete input (exit code 3).
+ */
+const INTEGRITY_PROBLEMS: ReadonlySet<FlowLogProblemCode> = new Set(['truncated-gzip', 'unreadable', 'skipped-link']);
+
+export function isIntegrityProblem(problem: { code: FlowLogProblemCode }): boolean {
+  return INTEGRITY_PROBLEMS.has(problem.code);
+}
 
 export interface FlowLogProblem {
   file: string;
@@ -47,6 +60,10 @@ export class FlowLogProblems {
 
   add(problem: FlowLogProblem): void {
     this.total++;
+    if (isIntegrityProblem(problem)) {
+      this.listed.push(problem);
+      return;
+    }
     const listed = this.perFile.get(problem.file) ?? 0;
     if (listed < MAX_PROBLEMS_PER_FILE) {
       this.perFile.set(problem.file, listed + 1);
@@ -85,6 +102,13 @@ export const flowLogProblem = {
     file, line: linesRead + 1, code: 'unreadable', message: `${file} could not be read past line ${linesRead} (${why}).`,
   }),
   unopenable: (file: string, why: string): FlowLogProblem => ({ file, code: 'unreadable', message: `${file} could not be opened (${why}).` }),
+  linkOutside: (file: string, target: string, root: string): FlowLogProblem => ({
+    file, code: 'skipped-link', message: `${file} is a symbolic link to ${target}, outside ${root}; it was not read.`,
+  }),
+  linkLoop: (file: string, target: string): FlowLogProblem => ({
+    file, code: 'link-loop', message: `${file} is a symbolic link to ${target}, a folder already read (a loop or a second way in); its files are read once.`,
+  }),
+  linkBroken: (file: string, why: string): FlowLogProblem => ({ file, code: 'skipped-link', message: `${file} is a symbolic link that leads nowhere (${why}); it was not read.` }),
   unknownFields: (file: string, line: number, unknown: readonly string[]): FlowLogProblem => {
     const one = unknown.length === 1;
     return {

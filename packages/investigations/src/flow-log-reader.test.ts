@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,7 +10,7 @@ import { MAX_MINUTES } from './flow-accumulator.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
 import { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
 import { MAX_LINE_BYTES } from './flow-log-format.js';
-import { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
+import { FlowLogProblems, MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
 
 const RECORD = (port: number, start = 1748736000): string =>
   `2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.7 10.0.1.25 40000 ${port} 6 10 1000 ${start} ${start + 60} ACCEPT OK`;
@@ -80,6 +80,31 @@ describe('listFlowLogFiles', () => {
     await mkdir(join(root, '.hidden'), { recursive: true });
     for (const file of ['b/c/2.log.gz', 'a.log', 'b/1.log', '.hidden/x.log', 'b/.y.log']) await writeFile(join(root, file), 'x');
     expect((await listFlowLogFiles([root])).map((f) => f.path.slice(root.length + 1))).toEqual(['a.log', 'b/1.log', 'b/c/2.log.gz']);
+  });
+
+  it('follows links that stay inside the folder, reads each file once, and lists links that lead out, nowhere or round in a loop', async () => {
+    const root = join(dir, 'linked');
+    const outside = join(dir, 'outside');
+    await mkdir(join(root, 'logs'), { recursive: true });
+    await mkdir(outside, { recursive: true });
+    await writeFile(join(root, 'logs', 'a.log'), 'x');
+    await writeFile(join(outside, 'secret.log'), 'x');
+    await symlink(join(root, 'logs'), join(root, 'again'));        // a second way into logs/
+    await symlink(join(root, 'logs', 'a.log'), join(root, 'z.log')); // the same file by another name
+    await symlink(outside, join(root, 'logs', 'escape'));            // a folder outside
+    await symlink(join(outside, 'secret.log'), join(root, 'secret.log'));
+    await symlink(root, join(root, 'logs', 'loop'));                 // back to the top
+    await symlink(join(root, 'nowhere'), join(root, 'broken.log'));
+    const problems = new FlowLogProblems();
+    const files = await listFlowLogFiles([root], problems);
+    // again/ comes first in name order, so logs/ is read through it, once.
+    expect(files.map((f) => f.path.slice(root.length + 1))).toEqual(['again/a.log']);
+    expect(problems.listed.map((p) => [p.file.slice(root.length + 1), p.code])).toEqual([
+      ['again/escape', 'skipped-link'], ['again/loop', 'link-loop'], ['broken.log', 'skipped-link'], ['secret.log', 'skipped-link'],
+    ]);
+    expect(problems.listed.find((p) => p.file.endsWith('secret.log'))!.message).toBe(
+      `${join(root, 'secret.log')} is a symbolic link to ${join(outside, 'secret.log')}, outside ${root}; it was not read.`,
+    );
   });
 
   it('names a path that does not exist', async () => {
@@ -166,6 +191,20 @@ describe('reading bad input', () => {
     const before = analysis.problems[0]!.line! - 2; // the header, and the line cut short
     expect(before).toBeGreaterThan(0);
     expect(analysis.records.total).toBe(20000 + before);
+  });
+
+  it('always lists a CRC failure, however many bad records came before it (it was folded into "777 more problems")', async () => {
+    const garbage = Array.from({ length: MAX_PROBLEMS_PER_FILE + 10 }, (_, i) => `garbage ${i}`);
+    const gz = gzipSync([HEADER, ...garbage, ...Array.from({ length: 1000 }, (_, i) => RECORD(1000 + (i % 50), 1748736000 + i))].join('\n'));
+    const flipped = Buffer.from(gz);
+    flipped[gz.length - 8] = gz[gz.length - 8]! ^ 0xff; // the CRC-32 of the trailer: every line inflates, the check fails at the end
+    const analysis = await analyzeText('crc.log.gz', flipped);
+    expect(analysis.records.total).toBeLessThan(1000); // the last inflated piece goes with the failed check
+    expect(analysis.problems.filter((p) => p.code === 'truncated-gzip')).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/crc\.log\.gz is cut short or corrupt after line \d+ \(incorrect data check\)/) }),
+    ]);
+    expect(analysis.problems.filter((p) => p.code === 'malformed-record')).toHaveLength(MAX_PROBLEMS_PER_FILE);
+    expect(analysis.problemCount).toBe(MAX_PROBLEMS_PER_FILE + 10 + 1);
   });
 
   it('reads a header naming an unknown field with its known fields, and says which field', async () => {

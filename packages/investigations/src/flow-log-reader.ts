@@ -2,10 +2,12 @@
  * Where flow logs come from: local files and folders, or S3 objects under the key
  * prefixes of a window. Reading them is local-flow-log-reader's and flow-log-stream's job.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidInputError } from '@orgshield/errors';
+import { isInside } from '@orgshield/spec-files';
+import { flowLogProblem, type FlowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 
 /** Where flow logs live in S3; the caller implements it over its S3 client. */
 export interface FlowLogObjectSource {
@@ -25,27 +27,70 @@ export interface LocalFlowLogFile {
 }
 
 /**
- * The files under the given paths: a file is taken as named, a folder is walked
- * recursively (hidden entries skipped), results sorted so every run reads in one order.
+ * The files under the given paths: a file is taken as named, a folder is walked recursively
+ * (hidden entries skipped), results sorted so every run reads in one order. A symbolic link
+ * inside a folder is followed only where it stays inside that folder (the path as given, its
+ * real location); one that leads out, or nowhere, is a `skipped-link` problem, and one back into
+ * a folder already walked (a loop) a `link-loop` problem; each file is read once however many
+ * ways lead to it. Without `problems` to report into, such links are skipped.
  */
-export async function listFlowLogFiles(paths: readonly string[]): Promise<LocalFlowLogFile[]> {
-  const files: LocalFlowLogFile[] = [];
-  // A folder's entries are looked at together: hundreds of files are listed in the time of a few.
-  const walk = async (path: string): Promise<void> => {
-    await Promise.all((await readdir(path, { withFileTypes: true })).map(async (entry) => {
-      if (entry.name.startsWith('.')) return;
+export async function listFlowLogFiles(paths: readonly string[], problems?: FlowLogProblems): Promise<LocalFlowLogFile[]> {
+  const files = new Map<string, LocalFlowLogFile>();
+  const walked = new Set<string>();
+  const report = (problem: FlowLogProblem) => {
+    if (!problems) return;
+    problems.add(problem);
+    problems.endFile(problem.file);
+  };
+  // Folders and links are walked in name order (so the same paths are reported every run); the
+  // files of a folder are looked at together: hundreds are listed in the time of a few.
+  const walk = async (path: string, real: string, root: string): Promise<void> => {
+    walked.add(real);
+    const entries = (await readdir(path, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const pending: Promise<void>[] = [];
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
       const child = join(path, entry.name);
-      if (entry.isDirectory()) await walk(child);
-      else if (entry.isFile()) files.push({ path: child, size: (await stat(child)).size });
-    }));
+      const childReal = join(real, entry.name);
+      if (entry.isDirectory()) {
+        if (!walked.has(childReal)) await walk(child, childReal, root);
+      } else if (entry.isFile()) {
+        pending.push(add(child, childReal));
+      } else if (entry.isSymbolicLink()) {
+        await follow(child, real, root, pending);
+      }
+    }
+    await Promise.all(pending);
+  };
+  const follow = async (link: string, parentReal: string, root: string, pending: Promise<void>[]): Promise<void> => {
+    let target: string;
+    try {
+      target = await realpath(link);
+    } catch (error) {
+      return report(flowLogProblem.linkBroken(link, (error as NodeJS.ErrnoException).code ?? (error as Error).message));
+    }
+    if (!isInside(target, root)) return report(flowLogProblem.linkOutside(link, target, root));
+    const info = await stat(target);
+    if (info.isDirectory()) {
+      if (walked.has(target) || isInside(parentReal, target)) return report(flowLogProblem.linkLoop(link, target));
+      return walk(link, target, root);
+    }
+    if (info.isFile()) pending.push(add(link, target, info.size));
+  };
+  // One entry per real file, named by the first of its paths in name order.
+  const add = async (path: string, real: string, size?: number): Promise<void> => {
+    const bytes = size ?? (await stat(path)).size;
+    const known = files.get(real);
+    if (known === undefined || path < known.path) files.set(real, { path, size: bytes });
   };
   for (const path of paths) {
     const info = await stat(path).catch(() => null);
     if (info === null) throw new InvalidInputError(`Flow log path ${path} does not exist; name a flow log file or a folder of them.`);
-    if (info.isDirectory()) await walk(path);
-    else files.push({ path, size: info.size });
+    const real = await realpath(path);
+    if (info.isDirectory()) await walk(path, real, real);
+    else await add(path, real, info.size);
   }
-  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 export interface FlowLogKeyPrefixOptions {

@@ -8,7 +8,7 @@ export { DEFAULT_FLOW_LOG_FORMAT, FLOW_LOG_FIELDS, MAX_LINE_BYTES, REQUIRED_FLOW
 export type { FlowLogField, HeaderReading } from './flow-log-format.js';
 export { flowLogKeyPrefixes, listFlowLogFiles } from './flow-log-reader.js';
 export type { FlowLogInput, FlowLogKeyPrefixOptions, FlowLogObjectSource, LocalFlowLogFile } from './flow-log-reader.js';
-export { MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
+export { isIntegrityProblem, MAX_PROBLEMS_PER_FILE } from './flow-log-problems.js';
 export type { FlowLogProblem, FlowLogProblemCode } from './flow-log-problems.js';
 export { directionFromPorts, MAX_CONVERSATIONS } from './flow-accumulator.js';
 export type { FlowDirection, RecordCounts } from './flow-accumulator.js';

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFlowLogs, type FlowAnalysis } from './flow-analysis.js';
 import { buildFlowReport, REPORT_CONVERSATION_LIMIT, writeFlowReport } from './flow-report.js';
 import { flowReportSchema } from './report-json.js';
+import { renderFlowReportHtml } from './report-html.js';
 import { renderFlowReportMarkdown } from './report-markdown.js';
 
 const from = new Date('2025-06-01T00:00:00Z');
@@ -44,6 +45,53 @@ describe('buildFlowReport', () => {
     expect(flowReportSchema.parse(JSON.parse(await readFile(written.json, 'utf8'))).records).toEqual(analysis.records);
     expect(await readFile(written.markdown, 'utf8')).toMatch(/^# VPC flow analysis\n/);
     expect(await readFile(written.html, 'utf8')).toMatch(/^<!doctype html>/);
+  });
+
+  it('never follows a symbolic link planted in place of a report file', async () => {
+    const out = join(dir, 'planted');
+    await mkdir(out);
+    const victim = join(dir, 'victim.txt');
+    await writeFile(victim, 'keep me');
+    await symlink(victim, join(out, 'flow-report.html'));
+    await expect(writeFlowReport(out, buildFlowReport(analysis), analysis.conversations)).rejects.toThrow(
+      `${join(out, 'flow-report.html')} is a symbolic link; orgshield writes reports only into plain files, so it was left alone (remove it and run again).`,
+    );
+    expect(await readFile(victim, 'utf8')).toBe('keep me');
+  });
+});
+
+describe('reports of hostile text', () => {
+  // What a finding, Detective, a flow-log file name or an AWS name can carry.
+  const HOSTILE = 'x|y `c` [link](https://evil.example) <img src=x onerror=alert(1)> \x1b[31mred\r\nline2\0';
+  const report = () => ({
+    ...buildFlowReport(analysis, { title: `i-0abc ${HOSTILE}`, sections: [{ title: `Detective ${HOSTILE}`, rows: [{ indicator: HOSTILE, count: 1 }] }] }),
+    problems: [{ file: `/logs/${HOSTILE}.log`, code: 'malformed-record' as const, message: `/logs/${HOSTILE}.log:3 has protocol '${HOSTILE}'` }],
+    problemCount: 1,
+  });
+
+  it('Markdown keeps it literal: no HTML tag, link, code span, new table cell, line break or terminal escape', () => {
+    const md = renderFlowReportMarkdown(report());
+    const lines = md.split('\n').filter((line) => line.includes('evil.example'));
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) {
+      expect(line).not.toMatch(/<img|[^\\]\[link\]|[^\\]`/);
+      for (const c of ['\x1b', '\r', '\0']) expect(line).not.toContain(c);
+      expect(line).toContain('x\\|y \\`c\\` \\[link\\](https://evil.example) &lt;img src=x onerror=alert(1)&gt; \\\\x1b\\[31mred\\\\r line2\\\\x00');
+    }
+    expect(md).toContain('# i-0abc x\\|y');
+    expect(md).toContain('| x\\|y');
+  });
+
+  it('HTML escapes it and shows control characters; the JSON keeps it exact', async () => {
+    const html = renderFlowReportHtml(report());
+    expect(html).not.toContain('<img src=x');
+    for (const c of ['\x1b', '\0']) expect(html).not.toContain(c);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt; \\x1b[31mred\\r');
+    const out = join(dir, 'hostile');
+    const written = await writeFlowReport(out, report(), analysis.conversations);
+    const json = JSON.parse(await readFile(written.json, 'utf8')) as { title: string; problems: { message: string }[] };
+    expect(json.title).toBe(`i-0abc ${HOSTILE}`);
+    expect(json.problems[0]!.message).toContain(HOSTILE);
   });
 });
 

@@ -2,7 +2,9 @@
  * A flow report: the analysis shaped for people (top ports, top talkers, the largest
  * conversations) plus any context the caller adds, written as JSON, Markdown and HTML.
  */
-import { mkdir, open, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
+import { InvalidInputError } from '@orgshield/errors';
 import { join } from 'node:path';
 import type { ConversationList } from './flow-accumulator.js';
 import type { FlowAnalysis } from './flow-analysis.js';
@@ -98,7 +100,7 @@ export async function writeFlowReport(dir: string, report: FlowReport, conversat
   if (report.conversationsCsv !== null) {
     if (conversations === undefined) throw new Error('writeFlowReport: the report links the conversations CSV; pass the conversations to write it.');
     csv = join(dir, report.conversationsCsv);
-    const handle = await open(csv, 'w');
+    const handle = await openForWriting(csv);
     try {
       await writeConversationsCsv(conversations, async (text) => void (await handle.write(text)));
     } finally {
@@ -106,8 +108,26 @@ export async function writeFlowReport(dir: string, report: FlowReport, conversat
     }
   }
   const written = { json: join(dir, 'flow-report.json'), markdown: join(dir, 'flow-report.md'), html: join(dir, 'flow-report.html'), csv };
-  await writeFile(written.json, renderFlowReportJson(report));
-  await writeFile(written.markdown, renderFlowReportMarkdown(report));
-  await writeFile(written.html, renderFlowReportHtml(report));
+  for (const [path, text] of [[written.json, renderFlowReportJson(report)], [written.markdown, renderFlowReportMarkdown(report)], [written.html, renderFlowReportHtml(report)]] as const) {
+    const handle = await openForWriting(path);
+    try {
+      await handle.writeFile(text);
+    } finally {
+      await handle.close();
+    }
+  }
   return written;
+}
+
+/**
+ * Opens a report file for writing without following a symbolic link in its place: whoever can
+ * write into the report folder must not make the worker overwrite a file elsewhere.
+ */
+async function openForWriting(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error;
+    throw new InvalidInputError(`${path} is a symbolic link; orgshield writes reports only into plain files, so it was left alone (remove it and run again).`, { cause: error });
+  }
 }

@@ -39,7 +39,7 @@ export {
   DEFAULT_FLOW_THRESHOLDS, EXFILTRATION_ASYMMETRY, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_GAP_SECONDS, EXFILTRATION_MIN_BYTES,
   EXFILTRATION_RECURRING_MIN_DAYS, EXFILTRATION_RECURRING_SHARE, flowThresholdsSchema, PRIVATE_RANGES,
   FINDING_KINDS, FLOW_LOG_FIELDS, flowAnalysisJsonSchema, flowAnalysisOptionsSchema, flowFindingSchema, flowLogKeyPrefixes,
-  flowReportSchema, formatBytes, listFlowLogFiles, MAX_CONVERSATIONS, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, MAX_TIMELINE_BUCKETS, normalizeIp,
+  flowReportSchema, formatBytes, isIntegrityProblem, listFlowLogFiles, MAX_CONVERSATIONS, MAX_LINE_BYTES, MAX_PROBLEMS_PER_FILE, MAX_TIMELINE_BUCKETS, normalizeIp,
   parseCidr, PORT_SCAN_MIN_LOCAL_PORTS, protocolName, readFlowLogHeader, recordCountsSchema, renderFlowReportHtml, renderFlowReportJson,
   renderFlowReportMarkdown, REPORT_CONVERSATION_LIMIT, REPORT_TOP_LIMIT, reportSectionSchema, REQUIRED_FLOW_LOG_FIELDS, SPIKE_BASELINE_BUCKETS,
   SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, SPIKE_MIN_HISTORY, TIMELINE_TARGET_BUCKETS, writeConversationsCsv, writeFlowAnalysisJson, writeFlowReport,

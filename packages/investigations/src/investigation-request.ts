@@ -1,8 +1,9 @@
 import { isIP } from 'node:net';
 import { InvalidInputError } from '@orgshield/errors';
 import { z } from 'zod';
+import { isIsoTimestamp } from './finding-schema.js';
 
-const timestamp = z.string().refine((value) => !Number.isNaN(Date.parse(value)), { message: 'must be an ISO 8601 time' });
+const timestamp = z.string().refine(isIsoTimestamp, { message: 'must be an ISO 8601 time such as 2026-11-29T10:00:00Z' });
 
 /**
  * The payload of an `investigation.run` job: what to investigate (exactly one of a GuardDuty
@@ -31,9 +32,9 @@ export const InvestigationRequestSchema = z
     region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, 'must be an AWS region such as us-east-1'),
     from: timestamp.optional(),
     to: timestamp.optional(),
-    /** `s3://bucket/prefix` (read in the member account) or a local file or folder. */
+    /** `s3://bucket/prefix` (read in the member account) or a local file or folder under the worker's flow-log folder (ORGSHIELD_FLOW_LOG_DIR). */
     flowLogs: z.string().min(1).optional(),
-    /** Where the JSON, Markdown and HTML reports go; defaults to ./reports/<investigation>. */
+    /** The folder under the worker's report folder (ORGSHIELD_REPORT_DIR) for the JSON, Markdown and HTML reports; default one named for the investigation. */
     reportDir: z.string().min(1).optional(),
   })
   .strict()

@@ -1,6 +1,6 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { GetFindingsCommand, GuardDutyClient, ListDetectorsCommand, ListFindingsCommand, type Finding } from '@aws-sdk/client-guardduty';
 import { MemberCredentials } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
@@ -46,6 +46,45 @@ async function findingOf(connection: ReturnType<typeof connect>, accountId: stri
   if (!finding) throw new Error(`no seeded finding in ${accountId}`);
   return finding;
 }
+
+describe('runInvestigation keeps its paths under their roots', () => {
+  test('refuses report and flow-log paths that climb out, are absolute, hold NUL or lead through a link out, before any AWS call', async ({ sandbox }) => {
+    const connection = connect(sandbox);
+    const outside = await mkdtemp(join(tmpdir(), 'orgshield-outside-'));
+    await mkdir(join(reports, 'logs'));
+    await symlink(outside, join(reports, 'escape'));
+    const deps = { ...connection.deps, flowLogRoot: reports };
+    const request = { instanceId: 'i-0123456789abcdef0', accountId: '123456789012', region: REGION };
+    const before = sandbox.requests().length;
+    const refusals: [Record<string, string>, string][] = [
+      [{ reportDir: '../../../../tmp/owned' }, `The report folder "../../../../tmp/owned" climbs out with ".."; name a path under ${reports} (ORGSHIELD_REPORT_DIR).`],
+      [{ reportDir: outside }, `The report folder ${JSON.stringify(outside)} is an absolute path; name one relative to ${reports} (ORGSHIELD_REPORT_DIR).`],
+      [{ reportDir: 'a\0b' }, 'The report folder "a\\u0000b" contains a NUL byte; name a path without one.'],
+      [{ reportDir: 'escape/sub' }, `The report folder "escape/sub" leads through a symbolic link to ${JSON.stringify(outside)}, outside ${reports} (ORGSHIELD_REPORT_DIR); name a path under it.`],
+      [{ flowLogs: '../etc' }, `The flow-log path "../etc" climbs out with ".."; name a path under ${reports} (ORGSHIELD_FLOW_LOG_DIR).`],
+      [{ flowLogs: '/etc/passwd' }, `The flow-log path "/etc/passwd" is an absolute path; name one relative to ${reports} (ORGSHIELD_FLOW_LOG_DIR).`],
+      [{ flowLogs: 'escape' }, `The flow-log path "escape" leads through a symbolic link to ${JSON.stringify(outside)}, outside ${reports} (ORGSHIELD_FLOW_LOG_DIR); name a path under it.`],
+    ];
+    for (const [paths, message] of refusals) {
+      const error = await runInvestigation(deps, { ...request, ...paths }).catch((e: unknown) => e);
+      expect(error, JSON.stringify(paths)).toBeInstanceOf(InvalidInputError);
+      expect((error as Error).message).toBe(message);
+    }
+    expect(sandbox.requests().length).toBe(before);
+    expect(await readdir(outside)).toEqual([]);
+    await rm(outside, { recursive: true, force: true });
+    connection.factory.destroy();
+  });
+
+  test('a finding whose id is "../../../../" writes its reports in a folder inside the report root', async ({ sandbox }) => {
+    const connection = connect(sandbox);
+    const accountId = incidentAccount(sandbox, 'tor-client');
+    const finding = { ...(await findingOf(connection, accountId)), Id: '../../../../' };
+    const result = await runInvestigation(connection.deps, { finding: { Findings: [finding] }, accountId, region: REGION });
+    for (const path of Object.values(result.reportPaths)) if (path !== null) expect(relative(reports, path)).toMatch(/^\d{8}T\d{6}Z-finding-_\/flow-/);
+    connection.factory.destroy();
+  });
+});
 
 describe('runInvestigation against the sandbox', () => {
   test('investigates the seeded TorClient finding: the upload to the Tor relay, Detective, three reports', async ({ sandbox }) => {
@@ -141,7 +180,7 @@ describe('runInvestigation against the sandbox', () => {
       from: finding.Service?.EventFirstSeen,
       to: finding.Service?.EventLastSeen,
       flowLogs: `s3://${bucket}/AWSLogs/${accountId}/vpcflowlogs/`,
-      reportDir: join(reports, 'by-ip'),
+      reportDir: 'by-ip',
     });
     // The address belongs to the brute-forced instance: its interface and addresses are used.
     expect(result.subject).toMatchObject({ kind: 'ip', instanceId: finding.Resource?.InstanceDetails?.InstanceId });

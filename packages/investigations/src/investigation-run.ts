@@ -1,8 +1,11 @@
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { InvalidInputError } from '@orgshield/errors';
+import { fileNameSlug, type PathRoot, resolveUnderRoot } from '@orgshield/spec-files';
 import { z } from 'zod';
 import { type DetectivePullOptions, type DetectiveReport, pullDetective } from './detective-pull.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
+import { isIntegrityProblem } from './flow-log-problems.js';
 import { buildFlowReport, writeFlowReport } from './flow-report.js';
 import { type NormalizedFinding, normalizeFinding } from './finding-normalize.js';
 import type { InvestigationClients } from './investigation-aws.js';
@@ -17,8 +20,13 @@ export interface InvestigationDeps {
   now?: () => Date;
   /** Detective's waiting and throttling knobs (tests and the sandbox shorten them). */
   detective?: Omit<DetectivePullOptions, 'clients' | 'onStep'>;
-  /** The folder that holds one report folder per investigation when the request names none; default ./reports. */
+  /**
+   * The folder reports are written under (default ./reports): a request's `reportDir` names a
+   * folder inside it, else one is named for the investigation. Nothing is written outside it.
+   */
   reportRoot?: string;
+  /** The folder a request's local `flowLogs` path is read under (default ./flow-logs); S3 locations are not confined by it. */
+  flowLogRoot?: string;
 }
 
 /** The job's progress, in the shape of @orgshield/jobs' JobProgress. */
@@ -53,6 +61,8 @@ export const InvestigationResultSchema = z.object({
     via: z.enum(['request', 'describe-flow-logs', 'none']),
     files: z.number().int().nonnegative(),
     problems: z.number().int().nonnegative(),
+    /** Some flow-log input was lost (a gzip file cut short or failing its CRC, a file unreadable, a link out): done on incomplete input. */
+    incomplete: z.boolean(),
   }),
   detective: z.object({
     available: z.boolean(),
@@ -98,6 +108,13 @@ export async function runInvestigation(
   }
   const window = requestWindow({ from: request.from, to: request.to, finding }, now());
   const { accountId, region } = request;
+  // Paths are checked, and the report folder made writable, before anything is asked of AWS.
+  const reportRoot: PathRoot = { path: deps.reportRoot ?? 'reports', what: 'report folder', setting: 'ORGSHIELD_REPORT_DIR' };
+  await mkdir(reportRoot.path, { recursive: true });
+  const reportTarget = await writableFolder(await resolveUnderRoot(reportRoot, request.reportDir ?? '.'));
+  const chosenDir = request.reportDir === undefined ? undefined : reportTarget;
+  const flowLogRoot: PathRoot = { path: deps.flowLogRoot ?? 'flow-logs', what: 'flow-log path', setting: 'ORGSHIELD_FLOW_LOG_DIR' };
+  const flowLogs = request.flowLogs === undefined || request.flowLogs.startsWith('s3://') ? request.flowLogs : await resolveUnderRoot(flowLogRoot, request.flowLogs);
   const step = (phase: InvestigationProgress['phase'], done: number, message: string) => onProgress({ phase, done, total: PHASES, message });
 
   step('resolve', 0, `Resolving ${describeSubject(request)} in account ${accountId} ${region}`);
@@ -110,7 +127,7 @@ export async function runInvestigation(
   );
 
   step('flow-logs', 2, 'Reading the VPC flow logs');
-  const plan = await planFlowLogs(request.flowLogs, entity, window, {
+  const plan = await planFlowLogs(flowLogs, entity, window, {
     ec2: (fresh) => deps.clients.ec2(accountId, region, { fresh }),
     s3: (fresh) => deps.clients.s3(accountId, region, { fresh }),
     accountId,
@@ -128,8 +145,9 @@ export async function runInvestigation(
   step('report', 3, 'Writing the reports');
   const generatedAt = now();
   // What a reader must not miss; the entity's and the flow plan's notes are context.
-  const warnings = [...(detective.reason ? [detective.reason] : []), ...detective.warnings, ...(plan.via === 'none' ? plan.notes : [])];
-  const dir = request.reportDir ?? join(deps.reportRoot ?? 'reports', reportFolderName(entity, finding, generatedAt));
+  const lost = analysis.problems.filter(isIntegrityProblem).map((problem) => problem.message);
+  const warnings = [...(detective.reason ? [detective.reason] : []), ...detective.warnings, ...(plan.via === 'none' ? plan.notes : []), ...lost];
+  const dir = chosenDir ?? (await resolveUnderRoot(reportRoot, reportFolderName(entity, finding, generatedAt)));
   let reportPaths: Awaited<ReturnType<typeof writeFlowReport>>;
   try {
     const report = buildFlowReport(analysis, {
@@ -157,7 +175,7 @@ export async function runInvestigation(
     window: { from: window.from.toISOString(), to: window.to.toISOString() },
     findings: analysis.findings,
     records: analysis.records,
-    flowLogs: { source: plan.source, via: plan.via, files: analysis.files, problems: analysis.problemCount },
+    flowLogs: { source: plan.source, via: plan.via, files: analysis.files, problems: analysis.problemCount, incomplete: lost.length > 0 },
     detective: detectiveSummary(detective),
     warnings,
   };
@@ -185,10 +203,22 @@ function describeEntity(entity: ResolvedEntity): string {
   return entity.instanceId ?? entity.principalArn ?? entity.localIps[0] ?? entity.accountId;
 }
 
+/** One folder name from the time and the subject; the finding id and names are input, so slugged. */
 function reportFolderName(entity: ResolvedEntity, finding: NormalizedFinding | undefined, at: Date): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const what = finding ? `finding-${finding.id.slice(0, 12)}` : describeEntity(entity).replace(/[^\w.-]+/g, '-');
+  const what = finding ? `finding-${fileNameSlug(finding.id, 12)}` : fileNameSlug(describeEntity(entity));
   return `${stamp}-${what}`;
+}
+
+/** The folder, created, once it is known to take files: an unwritable one fails before the investigation, not after. */
+async function writableFolder(dir: string): Promise<string> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (error) {
+    throw new InvalidInputError(`The report folder ${dir} cannot be written (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); name another.`, { cause: error });
+  }
+  return dir;
 }
 
 function detectiveSummary(detective: DetectiveReport): InvestigationResult['detective'] {

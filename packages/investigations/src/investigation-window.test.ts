@@ -24,6 +24,9 @@ describe('requestWindow', () => {
   it('refuses empty, unreadable and overlong windows', () => {
     expect(() => requestWindow({ from: '2026-11-30T12:00:00Z', to: '2026-11-30T11:00:00Z' }, now)).toThrow(/--from must be before --to/);
     expect(() => requestWindow({ from: 'yesterday' }, now)).toThrow(/--from "yesterday" is not a time/);
+    // Date.parse reads "1" as the year 2001 and 2026-02-30 as March 2: neither is a time here.
+    expect(() => requestWindow({ from: '1' }, now)).toThrow(/--from "1" is not a time/);
+    expect(() => requestWindow({ to: '2026-02-30T00:00:00Z' }, now)).toThrow(/--to "2026-02-30T00:00:00Z" is not a time/);
     expect(() => requestWindow({ from: '2024-01-01T00:00:00Z' }, now)).toThrow(/longer than a year/);
   });
 });

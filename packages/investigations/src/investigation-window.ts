@@ -1,5 +1,6 @@
 import { InvalidInputError } from '@orgshield/errors';
 import type { NormalizedFinding } from './finding-normalize.js';
+import { isIsoTimestamp } from './finding-schema.js';
 
 /** A half-open time range [from, to). */
 export interface TimeWindow {
@@ -58,7 +59,7 @@ export function requestWindow(
 }
 
 function parseTime(value: string, flag: string): Date {
-  const ms = Date.parse(value);
+  const ms = isIsoTimestamp(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(ms)) throw new InvalidInputError(`${flag} "${value}" is not a time; use ISO 8601 such as 2026-11-29T10:00:00Z.`);
   return new Date(ms);
 }

@@ -4,11 +4,11 @@
  * lines of inline script. A Content-Security-Policy forbids loading anything else, so
  * the page opens the same offline, from an email or from an S3 bucket.
  */
+import { htmlText } from '@orgshield/errors';
 import { formatBytes, formatCount, formatTime, protocolName } from './report-format.js';
 import type { FlowReport } from './report-json.js';
 
-const esc = (value: unknown): string =>
-  String(value ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+const esc = (value: unknown): string => htmlText(String(value ?? ''));
 
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1d2330}

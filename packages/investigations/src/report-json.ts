@@ -61,7 +61,7 @@ export const flowFindingSchema = z.object({
 export const flowLogProblemSchema = z.object({
   file: z.string(),
   line: z.number().int().positive().optional(),
-  code: z.enum(['malformed-record', 'line-too-long', 'truncated-gzip', 'unknown-field', 'missing-field', 'unsupported-file', 'unreadable', 'more-problems']),
+  code: z.enum(['malformed-record', 'line-too-long', 'truncated-gzip', 'unknown-field', 'missing-field', 'unsupported-file', 'unreadable', 'skipped-link', 'link-loop', 'more-problems']),
   message: z.string(),
 }).strict();
 

@@ -1,4 +1,5 @@
 /** The flow report as Markdown: what a person pastes into a ticket. */
+import { markdownText } from '@orgshield/errors';
 import { formatBytes, formatCount, formatTime, protocolName } from './report-format.js';
 import type { FlowReport } from './report-json.js';
 
@@ -6,8 +7,9 @@ import type { FlowReport } from './report-json.js';
 const MARKDOWN_CONVERSATIONS = 50;
 const SPARKS = '▁▂▃▄▅▆▇█';
 
+/** Every value from the input (names, titles, file names, flow-log text) goes through here: literal text, one line. */
 function cell(value: string | number | boolean | null): string {
-  return String(value ?? '').replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return markdownText(String(value ?? ''));
 }
 
 function table(header: readonly string[], rows: readonly (readonly (string | number | boolean | null)[])[]): string {
@@ -25,12 +27,12 @@ function sparkline(values: readonly number[]): string {
 
 export function renderFlowReportMarkdown(report: FlowReport): string {
   const out: string[] = [];
-  out.push(`# ${report.title}`, '');
+  out.push(`# ${cell(report.title)}`, '');
   out.push(
     `Generated ${formatTime(report.generatedAt)} from ${report.subject.files} flow log files. ` +
     `Window ${formatTime(report.window.from)} to ${formatTime(report.window.to)}; ` +
-    `local addresses ${report.subject.localIps.length > 0 ? report.subject.localIps.join(', ') : 'from flow-direction'}` +
-    `${report.subject.eni === null ? '' : `; interface ${report.subject.eni}`}.`,
+    `local addresses ${report.subject.localIps.length > 0 ? cell(report.subject.localIps.join(', ')) : 'from flow-direction'}` +
+    `${report.subject.eni === null ? '' : `; interface ${cell(report.subject.eni)}`}.`,
     '',
   );
   out.push(table(['Records', 'Matched', 'NODATA', 'SKIPDATA', 'Conversations', 'Problems'], [[
@@ -42,7 +44,7 @@ export function renderFlowReportMarkdown(report: FlowReport): string {
   if (report.findings.length === 0) out.push('No findings.', '');
   for (const f of report.findings) {
     const who = [f.remoteIp, f.localPort === undefined ? undefined : `port ${f.localPort}`].filter(Boolean).join(', ');
-    out.push(`- **${f.kind}**${who === '' ? '' : ` (${who})`}${f.fromFinding ? ' **[from the GuardDuty finding]**' : ''}: ${f.evidence.summary} ${formatTime(f.evidence.from)} to ${formatTime(f.evidence.to)}.`);
+    out.push(`- **${cell(f.kind)}**${who === '' ? '' : ` (${cell(who)})`}${f.fromFinding ? ' **[from the GuardDuty finding]**' : ''}: ${cell(f.evidence.summary)} ${formatTime(f.evidence.from)} to ${formatTime(f.evidence.to)}.`);
   }
   if (report.findings.length > 0) out.push('');
 
@@ -71,7 +73,7 @@ export function renderFlowReportMarkdown(report: FlowReport): string {
   const shown = report.conversations.slice(0, MARKDOWN_CONVERSATIONS);
   const rest = report.otherConversations;
   const others = rest.conversations === 0 ? '' : `; beyond the ${report.conversations.length} in flow-report.json, the other ${formatCount(rest.conversations)} moved ${formatBytes(rest.inBytes)} in and ${formatBytes(rest.outBytes)} out`;
-  const csv = report.conversationsCsv === null ? '' : ` Every conversation: [${report.conversationsCsv}](${report.conversationsCsv}).`;
+  const csv = report.conversationsCsv === null ? '' : ` Every conversation: [${cell(report.conversationsCsv)}](${encodeURI(report.conversationsCsv)}).`;
   out.push(`The ${shown.length} largest of ${formatCount(report.conversationCount)}${others}.${csv}`, '');
   out.push(table(['Remote IP', 'Local port', 'Remote port', 'Protocol', 'Direction', 'In', 'Out', 'Accepted', 'Rejected', 'First seen', 'Last seen'], shown.map((c) => [
     `${c.remoteIp}${c.fromFinding ? ' (finding)' : ''}`, c.localPort, c.remotePort, protocolName(c.protocol), c.direction,
@@ -79,7 +81,7 @@ export function renderFlowReportMarkdown(report: FlowReport): string {
   ])), '');
 
   for (const section of report.sections) {
-    out.push(`## ${section.title}`, '');
+    out.push(`## ${cell(section.title)}`, '');
     const columns = [...new Set(section.rows.flatMap((row) => Object.keys(row)))];
     out.push(section.rows.length === 0 ? 'Nothing.' : table(columns, section.rows.map((row) => columns.map((c) => row[c] ?? null))), '');
   }
@@ -87,7 +89,7 @@ export function renderFlowReportMarkdown(report: FlowReport): string {
   if (report.problemCount > 0) {
     out.push('## Problems in the input', '');
     out.push(`${formatCount(report.problemCount)} problems; the rest of the input was analysed.`, '');
-    for (const p of report.problems) out.push(`- ${p.message}`);
+    for (const p of report.problems) out.push(`- ${cell(p.message)}`);
     out.push('');
   }
   return out.join('\n');

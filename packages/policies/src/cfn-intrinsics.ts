@@ -214,7 +214,9 @@ export class CfnEvaluator {
       const value = given ?? parameter.Default;
       const isList = isListType(parameter.Type);
       if (value === undefined) return this.missing(path, `parameter ${name} has no Default; pass --param ${name}=VALUE`, isList);
-      return this.parameterValue(name, String(value), parameter, path);
+      const text = scalarText(value);
+      if (text === undefined) throw new CfnEvaluationError(['Parameters', name, 'Default'], `parameter ${name}'s Default must be a string (a list is written "a,b"), not ${describe(value)}`);
+      return this.parameterValue(name, text, parameter, path);
     }
     if (own(this.template.Resources, name) !== undefined) {
       const resolved = own(this.inputs.resolve, name) ?? own(this.inputs.resolve, `${name}.Ref`);
@@ -242,8 +244,12 @@ export class CfnEvaluator {
 
   private parameterValue(name: string, value: string, parameter: Record<string, unknown>, path: FieldPath): unknown {
     const allowed = parameter.AllowedValues;
-    if (Array.isArray(allowed) && !allowed.map(String).includes(value)) {
-      throw new CfnEvaluationError(path, `parameter ${name} is ${JSON.stringify(value)}, not one of its AllowedValues ${allowed.join(', ')}`);
+    if (Array.isArray(allowed)) {
+      const texts = allowed.map(scalarText);
+      if (texts.some((text) => text === undefined)) {
+        throw new CfnEvaluationError(['Parameters', name, 'AllowedValues'], `parameter ${name}'s AllowedValues must be strings, not ${describe(allowed)}`);
+      }
+      if (!texts.includes(value)) throw new CfnEvaluationError(path, `parameter ${name} is ${JSON.stringify(value)}, not one of its AllowedValues ${texts.join(', ')}`);
     }
     const pattern = this.pattern(name, parameter.AllowedPattern);
     if (pattern && !pattern.matches(value)) {
@@ -370,4 +376,9 @@ function describe(value: unknown): string {
   if (value === MISSING_VALUE) return 'a value still to be supplied';
   const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A parameter value as CloudFormation takes it: a string, or a number or boolean YAML read as one. Anything else has no text. */
+function scalarText(value: unknown): string | undefined {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }

@@ -326,6 +326,17 @@ describe('importCfn on hostile templates', () => {
     ]);
   });
 
+  it('refuses a parameter Default or AllowedValues that is a map or a list, at its place (a map with a toString key threw a TypeError; found by the long fuzz run)', async () => {
+    const head = 'Parameters:\n  Name:\n    Type: String\n    Default: [{toString: {}}]';
+    expect(await problems(() => importCfn(policyNamed('!Ref Name', head), options))).toEqual([
+      'evil.yaml:4:14 Parameters.Name.Default: parameter Name\'s Default must be a string (a list is written "a,b"), not [{"toString":{}}]',
+    ]);
+    const allowed = 'Parameters:\n  Name:\n    Type: String\n    Default: web\n    AllowedValues: [web, {toString: {}}]';
+    expect(await problems(() => importCfn(policyNamed('!Ref Name', allowed), options))).toEqual([
+      'evil.yaml:5:20 Parameters.Name.AllowedValues: parameter Name\'s AllowedValues must be strings, not ["web",{"toString":{}}]',
+    ]);
+  });
+
   it("finds only the template's own names: constructor, toString and __proto__ are not there", async () => {
     const mappings = 'Mappings:\n  M:\n    prod: {name: web}';
     expect(await problems(() => importCfn(policyNamed('!FindInMap [M, constructor, name]', mappings), options))).toEqual([

@@ -1,13 +1,12 @@
 import type { PutPolicyCommandInput } from '@aws-sdk/client-fms';
 import { InvalidInputError } from '@orgshield/errors';
-import { LineCounter, parseDocument } from 'yaml';
 import { CfnEvaluationError, CfnEvaluator, CfnExpansionLimitError, NO_VALUE, type CfnTemplateParts } from './cfn-intrinsics.js';
 import { CFN_YAML_TAGS } from './cfn-yaml-tags.js';
 import { readManagedServiceData, type ReadServiceData } from './managed-service-data.js';
 import { PolicySpecError } from './policy-spec-loader.js';
 import { GLOBAL_REGION, PolicySpecSchema, resourceTypeFromApiName, type PolicySpec } from './policy-spec-schema.js';
 import { renderPutPolicy } from './put-policy-render.js';
-import { formatFieldPath, locateInDocument, readInputFile, type FieldPath, type SpecProblem } from '@orgshield/spec-files';
+import { documentValue, formatFieldPath, locateInDocument, parseSourceWithinLimits, readInputFile, type FieldPath, type SpecProblem } from '@orgshield/spec-files';
 
 export interface CfnImportOptions {
   /** Named in error messages. */
@@ -67,26 +66,19 @@ export function importCfn(templateText: string, options: CfnImportOptions = {}):
   const file = options.fileName ?? 'template';
   const params = options.region === undefined ? (options.params ?? {}) : { 'AWS::Region': options.region, ...options.params };
   const resolve = options.resolve ?? {};
-  const lineCounter = new LineCounter();
-  const document = parseDocument(templateText, { customTags: CFN_YAML_TAGS, lineCounter, prettyErrors: true });
+  const source = parseSourceWithinLimits(templateText, file, { yaml: { customTags: CFN_YAML_TAGS } });
+  if (!source.ok) {
+    throw new PolicySpecError(source.problems.map((problem) => ({ ...problem, message: problem.message.replace(/^not valid YAML or JSON:/, 'not a valid YAML or JSON template:') })), 'InvalidCfnTemplate');
+  }
+  const { document, lineCounter } = source;
   const problems: SpecProblem[] = [];
   const report = (path: FieldPath, message: string, atKey = false) => {
     const position = locateInDocument(document, lineCounter, path, { atKey });
     problems.push({ file, line: position?.line, column: position?.column, path: formatFieldPath(path), message });
   };
-  if (document.errors.length > 0) {
-    throw new PolicySpecError(
-      document.errors.map((error) => ({
-        file,
-        line: error.linePos?.[0].line,
-        column: error.linePos?.[0].col,
-        path: '',
-        message: `not a valid YAML or JSON template: ${error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
-      })),
-      'InvalidCfnTemplate',
-    );
-  }
-  const parsed = document.toJS() as unknown;
+  const built = documentValue(source, file);
+  if (!built.ok) throw new PolicySpecError(built.problems, 'InvalidCfnTemplate');
+  const parsed = built.value;
   const template = (isRecord(parsed) ? parsed : {}) as CfnTemplateParts;
   const resources: Record<string, unknown> = isRecord(template.Resources) ? template.Resources : {};
   checkInputs(template, params, resolve);

@@ -1,5 +1,5 @@
-import type { SpecProblem } from '@orgshield/spec-files';
-import { loadPolicySpec, PolicySpecError, type LoadedPolicySpec } from './policy-spec-loader.js';
+import { SpecFileError, type SpecProblem } from '@orgshield/spec-files';
+import { loadPolicySpec, type LoadedPolicySpec } from './policy-spec-loader.js';
 import { validatePolicies, type ValidationContext } from './policy-validation.js';
 
 export interface PolicyFileReport {
@@ -24,7 +24,8 @@ export async function validatePolicyFiles(files: readonly string[], context: Val
       reports.push(report);
       loaded.push({ report, spec });
     } catch (error) {
-      if (!(error instanceof PolicySpecError)) throw error;
+      // A file's own problems (its schema, or a limit such as its size) leave the other files to be checked.
+      if (!(error instanceof SpecFileError)) throw error;
       reports.push({ file, problems: [...error.problems] });
     }
   }

@@ -11,7 +11,13 @@
  * if (!parsed.ok) throw new SpecFileError(parsed.problems, { code: 'InvalidDrill', what: 'the drill file' });
  * ```
  *
- * - `readInputFile(file, what)`: the file's text, or InvalidInputError naming it.
+ * - `readInputFile(file, what)`: the file's text, or InvalidInputError naming it (a file over
+ *   the size limit is refused before it is read).
+ * - `resolveUnderRoot(root, path)` / `pathForWorker(flag, path, root)` / `fileNameSlug(text)`:
+ *   paths from input kept under a configured root (no NUL, no absolute path, no `..`, no link
+ *   out), and names from input made safe as one file name.
+ * - `parseSourceWithinLimits(text, file)`: a YAML/JSON document within the input limits (size,
+ *   nesting, aliases; `inputLimits()`, raised by ORGSHIELD_INPUT_LIMITS), or one located problem.
  * - `parseYamlWithSchema(text, file, schema)`: `{ ok, value, locate }` or `{ ok: false, problems }`.
  *   `locate(path)` finds any field later checks want to point at.
  * - `specProblemAt(file, path, message, locate)`: a problem found after parsing, located.
@@ -21,6 +27,10 @@
  *   in a parsed `yaml` document (for loaders that parse the document themselves).
  */
 export { readInputFile } from './input-file.js';
+export { checkRelativePath, fileNameSlug, isInside, pathForWorker, resolveUnderRoot } from './confined-path.js';
+export type { PathRoot } from './confined-path.js';
+export { DEFAULT_INPUT_LIMITS, documentValue, fileLimitProblem, inputLimits, parseSourceWithinLimits } from './input-limits.js';
+export type { InputLimits, ParsedSource } from './input-limits.js';
 export { parseYamlWithSchema, specProblemAt } from './yaml-schema-parse.js';
 export type { Locate } from './yaml-schema-parse.js';
 export { SpecFileError, formatSpecProblem } from './spec-problem.js';

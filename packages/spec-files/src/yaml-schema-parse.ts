@@ -1,6 +1,6 @@
-import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { closestField, knownFieldsAt } from './field-suggestion.js';
+import { documentValue, parseSourceWithinLimits } from './input-limits.js';
 import type { SpecProblem } from './spec-problem.js';
 import { formatFieldPath, locateInDocument, type FieldPath, type SourcePosition } from './yaml-source-map.js';
 
@@ -17,29 +17,13 @@ export function parseYamlWithSchema<S extends z.ZodType>(
   file: string,
   schema: S,
 ): { ok: true; value: z.output<S>; locate: Locate } | { ok: false; problems: SpecProblem[] } {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: true });
-  if (document.errors.length > 0) {
-    return {
-      ok: false,
-      problems: document.errors.map((error) => ({
-        file,
-        line: error.linePos?.[0].line,
-        column: error.linePos?.[0].col,
-        path: '',
-        message: `not valid YAML or JSON: ${error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '')}`,
-      })),
-    };
-  }
+  const source = parseSourceWithinLimits(text, file);
+  if (!source.ok) return source;
+  const { document, lineCounter } = source;
   const locate: Locate = (path, atKey = false) => locateInDocument(document, lineCounter, path, { atKey });
-  let data: unknown;
-  try {
-    data = document.toJS();
-  } catch (error) {
-    // yaml refuses to expand aliases past a limit (the "billion laughs" file) by throwing.
-    return { ok: false, problems: [{ file, path: '', message: `not valid YAML or JSON: ${(error as Error).message}` }] };
-  }
-  const result = schema.safeParse(data, { reportInput: true });
+  const built = documentValue(source, file);
+  if (!built.ok) return built;
+  const result = schema.safeParse(built.value, { reportInput: true });
   if (!result.success) return { ok: false, problems: specProblemsFromIssues(result.error.issues, { file, locate, schema }) };
   return { ok: true, value: result.data, locate };
 }

@@ -37,7 +37,11 @@ function investigationProcessor(runtime: Runtime) {
   return processor(investigationRunJob, async (payload, { job, progress }) => {
     const members = await runtime.members();
     return runInvestigation(
-      { clients: investigationClients(runtime.clients, members, job.id), reportRoot: runtime.config.ORGSHIELD_REPORT_DIR },
+      {
+        clients: investigationClients(runtime.clients, members, job.id),
+        reportRoot: runtime.config.ORGSHIELD_REPORT_DIR,
+        flowLogRoot: runtime.config.ORGSHIELD_FLOW_LOG_DIR,
+      },
       payload,
       (p) => void progress(p),
     );

@@ -32,8 +32,10 @@ export const WorkerConfigSchema = z.object({
   ORGSHIELD_ROLE_NAME: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'an IAM role name').default('OrganizationAccountAccessRole'),
   ORGSHIELD_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
   ORGSHIELD_RATE_LIMITS: z.string().optional().describe('JSON: {"organizations:*": {"rate": 10, "burst": 10}}'),
-  /** Where investigation reports go when a request names no folder. */
+  /** The folder investigation reports are written under: a request names a folder inside it, or none. */
   ORGSHIELD_REPORT_DIR: z.string().min(1).default('reports'),
+  /** The folder a request's local flow-log path is read under (S3 locations are not confined by it). */
+  ORGSHIELD_FLOW_LOG_DIR: z.string().min(1).default('flow-logs'),
   /** Days a run's records, events and indexes stay in Redis after their last write. */
   ORGSHIELD_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(30),
   /** Days what people keep on purpose stays: drill history, erasure records (the audit trail has its own, below). */
