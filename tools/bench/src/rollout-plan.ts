@@ -74,6 +74,10 @@ async function main(): Promise<void> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
+    // The canary is one top-level OU, as a real canary is: a tag spread over the whole organization
+    // would name more single accounts than FMS takes in one policy (200), and the plan says so.
+    const canary = sandbox.world.org.childOus(sandbox.world.org.root.id)[0];
+    if (!canary) throw new Error(`the sandbox organization has no OU under its root (--ous ${ous})`);
     writeFileSync(join(dir, 'waf.yaml'), 'name: bench-waf\ntype: WAFV2\nresourceTypes: [alb]\nregions: [eu-west-1, us-east-1]\nrules: { defaultAction: ALLOW }\n');
     writeFileSync(join(dir, 'shield.yaml'), 'name: bench-shield\ntype: SHIELD_ADVANCED\nresourceTypes: [alb, eip]\nregions: [eu-west-1, us-east-1]\n');
     writeFileSync(
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
         'policies: [waf.yaml, shield.yaml]',
         'regions: { order: [eu-west-1, us-east-1] }',
         'waves:',
-        '  - { name: canary, targets: { tags: { env: dev } }, mode: audit }',
+        `  - { name: canary, targets: { ous: [${canary.id}] }, mode: audit }`,
         '  - { name: everyone-audit, targets: { all: true }, mode: audit }',
         '  - { name: everyone, targets: { all: true }, mode: remediate }',
         '',
