@@ -15,7 +15,7 @@ import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
 import { randomString } from '../world/prng.js';
 import { incidentPlan, type SeededIncident } from '../world/seeded-incidents.js';
-import type { World } from '../world/world.js';
+import { defineWorldState, type World } from '../world/world.js';
 
 const LIST_CAP = 50;
 const PORT_NAMES: Record<number, string> = { 22: 'SSH', 80: 'HTTP', 443: 'HTTPS', 3389: 'RDP' };
@@ -28,6 +28,26 @@ export function detectorIdOf(world: World, accountId: string, region: string): s
 export function findingArnOf(world: World, incident: SeededIncident): string {
   const { accountId, region } = incident.instance;
   return `arn:aws:guardduty:${region}:${accountId}:detector/${detectorIdOf(world, accountId, region)}/finding/${incident.findingId}`;
+}
+
+/** Which account administers GuardDuty for the organization: the management account unless delegated. */
+const settings = defineWorldState('guardduty:settings', (): { administratorAccountId?: string } => ({}));
+
+/**
+ * Makes `administratorAccountId` the organization's delegated GuardDuty administrator (as
+ * EnableOrganizationAdminAccount would): its detector then lists the findings of every member
+ * account in its region, as the management account's did before.
+ */
+export function configureGuardDuty(world: World, options: { administratorAccountId?: string }): void {
+  const account = options.administratorAccountId === undefined ? undefined : world.org.accounts.get(options.administratorAccountId);
+  if (options.administratorAccountId !== undefined && account?.status !== 'ACTIVE') {
+    throw new Error(`configureGuardDuty: ${options.administratorAccountId} is not an active account of the sandbox organization`);
+  }
+  world.state(settings).administratorAccountId = options.administratorAccountId;
+}
+
+export function guardDutyAdministratorOf(world: World): string {
+  return world.state(settings).administratorAccountId ?? world.org.managementAccountId;
 }
 
 /** Values of the finding attributes FindingCriteria and SortCriteria may name. */
@@ -50,9 +70,11 @@ const ATTRIBUTES: Record<string, (f: Finding) => string | number | boolean | und
 
 /**
  * GuardDuty (restJson): a detector per active account and region, and one finding per planted
- * incident (seeded-incidents.ts) in its account, in the shape GetFindings returns. Modelled
- * beyond the model: detectors belong to their account (another account's id is a
- * BadRequestException), FindingCriteria on the common attributes with every condition
+ * incident (seeded-incidents.ts) in its account, in the shape GetFindings returns. The
+ * organization's GuardDuty administrator (the management account, or the one
+ * configureGuardDuty delegates to) sees its members' findings of the region through its own
+ * detector, as GuardDuty's administrator accounts do. Modelled beyond the model: detectors
+ * belong to their account (another account's id is a BadRequestException), FindingCriteria on the common attributes with every condition
  * operator, SortCriteria, MaxResults capped at 50 with opaque NextTokens. Findings are not
  * archived, updated or created by requests: the world's incidents are fixed.
  */
@@ -115,9 +137,11 @@ function checkMaxResults(value: number | undefined): void {
   }
 }
 
+/** The findings the caller's detector shows: its account's own, or every member's for the administrator. */
 function findingsOf(ctx: RequestContext): Finding[] {
+  const administrator = guardDutyAdministratorOf(ctx.world) === ctx.accountId;
   return incidentPlan(ctx.world)
-    .incidents.filter((incident) => incident.instance.accountId === ctx.accountId && incident.instance.region === ctx.region)
+    .incidents.filter((incident) => (administrator || incident.instance.accountId === ctx.accountId) && incident.instance.region === ctx.region)
     .map((incident) => findingOf(ctx.world, incident));
 }
 
