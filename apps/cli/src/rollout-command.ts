@@ -58,15 +58,33 @@ async function organizationForPlan(aws: AwsClientFactory, store: { redis: RedisC
 }
 
 /**
+ * Runs `work` with the organization as `rollout plan` gets it: the stored snapshot when Redis
+ * answers (its age said), a walk otherwise or with `refresh`. Redis is asked only when `work`
+ * calls for the organization.
+ */
+export async function withOrganization<T>(aws: AwsClientFactory, options: { refresh: boolean }, work: (organization: () => Promise<OrganizationSnapshot>) => Promise<T>): Promise<T> {
+  const config = loadWorkerConfig();
+  let redis: Promise<RedisClient | undefined> | undefined;
+  try {
+    return await work(async () => {
+      redis ??= redisIfAnswering(config.REDIS_URL);
+      const client = await redis;
+      return organizationForPlan(aws, client ? { redis: client, keyPrefix: `${config.ORGSHIELD_QUEUE_PREFIX}:` } : undefined, options.refresh);
+    });
+  } finally {
+    await (await redis)?.quit().catch(() => undefined);
+  }
+}
+
+/**
  * Plans a rollout here, as a worker would, so a bad target ("OU ... is not in the organization")
  * is refused before anything is queued. Prints its notes (regions that come from the specs).
  */
-async function planHere(loaded: LoadedRollout, options: { redis?: RedisClient; keyPrefix: string; refresh: boolean }): Promise<RolloutPlan> {
+async function planHere(loaded: LoadedRollout, options: { redis: RedisClient; keyPrefix: string; refresh: boolean }): Promise<RolloutPlan> {
   const aws = localClients();
   try {
-    const store = options.redis ? { redis: options.redis, keyPrefix: options.keyPrefix } : undefined;
     note('reading the live policies...');
-    return await planAgainstAws(aws, loaded, () => organizationForPlan(aws, store, options.refresh));
+    return await planAgainstAws(aws, loaded, () => organizationForPlan(aws, { redis: options.redis, keyPrefix: options.keyPrefix }, options.refresh));
   } finally {
     aws.destroy();
   }
@@ -267,15 +285,15 @@ export function configureRolloutCommand(program: Command): void {
     .option(...outputOption)
     .action(async (file: string, options: { output: OutputFormat; refresh?: boolean }) => {
       const loaded = await refusingSpecProblems(file, 'nothing was planned', () => loadRollout(file));
-      const config = loadWorkerConfig();
-      const redis = await redisIfAnswering(config.REDIS_URL);
+      const aws = localClients();
       try {
-        const plan = await planHere(loaded, { ...(redis ? { redis } : {}), keyPrefix: `${config.ORGSHIELD_QUEUE_PREFIX}:`, refresh: options.refresh === true });
+        note('reading the live policies...');
+        const plan = await withOrganization(aws, { refresh: options.refresh === true }, (organization) => planAgainstAws(aws, loaded, organization));
         if (options.output === 'json') printJson(plan);
         else printPlan(plan);
         if (plan.problems.length > 0) throw new RolloutPlanError(plan);
       } finally {
-        await redis?.quit().catch(() => undefined);
+        aws.destroy();
       }
     });
 
