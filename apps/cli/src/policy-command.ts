@@ -74,7 +74,7 @@ export function configurePolicyCommand(program: Command): void {
       for (const [index, record] of found.entries()) {
         const row = policyOverview(record);
         const document = documents[index]!;
-        const policy = record.output.Policy ?? {};
+        const policy = record.output.Policy;
         process.stdout.write(
           `${index > 0 ? '\n' : ''}${formatTable(
             ['FIELD', 'VALUE'],
@@ -87,10 +87,10 @@ export function configurePolicyCommand(program: Command): void {
               ['remediation', row.remediation ? 'on' : 'off'],
               ['resource types', row.resourceTypes.join(', ')],
               ['scope', row.scope],
-              ['include', JSON.stringify(policy.IncludeMap ?? {})],
-              ['exclude', JSON.stringify(policy.ExcludeMap ?? {})],
-              ['delete unused managed resources', String(policy.DeleteUnusedFMManagedResources === true)],
-              ['update token', policy.PolicyUpdateToken ?? ''],
+              ['include', JSON.stringify(policy?.IncludeMap ?? {})],
+              ['exclude', JSON.stringify(policy?.ExcludeMap ?? {})],
+              ['delete unused managed resources', String(policy?.DeleteUnusedFMManagedResources === true)],
+              ['update token', policy?.PolicyUpdateToken ?? ''],
             ],
           )}ManagedServiceData:\n`,
         );
