@@ -14,8 +14,10 @@ import {
   SETTLED_STATUSES,
   summarizeWaves,
   type LoadedRollout,
+  type PolicyChange,
   type RolloutEvent,
   type RolloutPlan,
+  type RolloutRecord,
   type RolloutSource,
   type RolloutState,
   type RolloutView,
@@ -248,16 +250,44 @@ async function untilInterrupted<T>(control: RolloutControl, rolloutId: string, w
   }
 }
 
+/** An enforcing policy covering at least this many accounts is confirmed before a rollback, whatever the organization's size. */
+export const LARGE_ENFORCEMENT_ACCOUNTS = 50;
+
 /**
- * A rollback that deletes or puts back enforcing policies changes protection across the accounts
- * they cover in seconds: it is confirmed at a terminal, and refused (exit 2) without --yes where
- * nobody can answer. A rollback of audit copies only goes ahead.
+ * The enforcing policies a rollback would delete or put back that are org-wide or large: each
+ * covers (before or after the rollout) every account of a rollout scoped to the whole
+ * organization, or at least LARGE_ENFORCEMENT_ACCOUNTS accounts. A rollout file that no
+ * longer reads counts as org-wide: it is asked rather than not.
+ */
+export function largeEnforcements(record: RolloutRecord, previous: readonly { region: string; name: string }[]): PolicyChange[] {
+  const plan = record.plan;
+  let orgWide = true;
+  try {
+    const { scope } = parseRolloutSource(record.source).rollout;
+    orgWide = scope.all === true && !scope.tags && !scope.exclude;
+  } catch {
+    // unreadable: treated as org-wide
+  }
+  const enforcing = new Map((plan?.policies ?? []).filter((change) => change.variant === 'enforce').map((change) => [`${change.region} ${change.name}`, change]));
+  return previous
+    .map((entry) => enforcing.get(`${entry.region} ${entry.name}`))
+    .filter((change) => change !== undefined)
+    .filter((change) => {
+      const accounts = Math.max(change.accountsAfter, change.accountsBefore);
+      return accounts >= LARGE_ENFORCEMENT_ACCOUNTS || (orgWide && accounts >= (plan?.scopeAccounts ?? 0));
+    });
+}
+
+/**
+ * A rollback that deletes or puts back an org-wide or large enforcing policy changes protection
+ * across the accounts it covers in seconds: it is confirmed at a terminal, and refused (exit 2)
+ * without --yes where nobody can answer. A rollback of audit copies, or of enforcing policies
+ * on part of the organization (under LARGE_ENFORCEMENT_ACCOUNTS accounts), goes ahead.
  */
 async function confirmRollback(control: RolloutControl, rolloutId: string): Promise<void> {
   const record = await control.store.record(rolloutId);
   if (!record) return; // rollback itself says the rollout does not exist
-  const enforcing = new Map((record.plan?.policies ?? []).filter((change) => change.variant === 'enforce').map((change) => [`${change.region} ${change.name}`, change]));
-  const touched = (await control.store.previous(rolloutId)).map((previous) => enforcing.get(`${previous.region} ${previous.name}`)).filter((change) => change !== undefined);
+  const touched = largeEnforcements(record, await control.store.previous(rolloutId));
   if (touched.length === 0) return;
   const accounts = Math.max(...touched.map((change) => Math.max(change.accountsAfter, change.accountsBefore)));
   const what = `rolling back ${rolloutId} deletes or puts back ${touched.length} enforcing polic${touched.length === 1 ? 'y' : 'ies'} (${touched.map((change) => `${change.name} in ${change.region}`).join(', ')}) covering up to ${accounts} accounts`;
@@ -416,7 +446,7 @@ export function configureRolloutCommand(program: Command): void {
     .description('put every policy the rollout changed back as it was (delete those it created)')
     .argument(...idArgument)
     .option('--wait', 'wait until it is rolled back; runs it in this process when no worker is connected')
-    .option('--yes', 'do not ask for confirmation when enforcing policies are deleted or put back (required when stdin is not a terminal)')
+    .option('--yes', 'do not ask for confirmation when org-wide or large enforcing policies are deleted or put back (required then when stdin is not a terminal)')
     .action(async (rolloutId: string, options: { wait?: boolean; yes?: boolean }) =>
       withSession((session) =>
         withRolloutControl(session, { local: options.wait === true }, async (control) => {
