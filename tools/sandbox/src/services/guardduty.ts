@@ -15,7 +15,8 @@ import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
 import { randomString } from '../world/prng.js';
 import { incidentPlan, type SeededIncident } from '../world/seeded-incidents.js';
-import { defineWorldState, type World } from '../world/world.js';
+import { delegatedAdministrator } from '../world/delegated-administrator.js';
+import type { World } from '../world/world.js';
 
 const LIST_CAP = 50;
 const PORT_NAMES: Record<number, string> = { 22: 'SSH', 80: 'HTTP', 443: 'HTTPS', 3389: 'RDP' };
@@ -30,25 +31,15 @@ export function findingArnOf(world: World, incident: SeededIncident): string {
   return `arn:aws:guardduty:${region}:${accountId}:detector/${detectorIdOf(world, accountId, region)}/finding/${incident.findingId}`;
 }
 
-/** Which account administers GuardDuty for the organization: the management account unless delegated. */
-const settings = defineWorldState('guardduty:settings', (): { administratorAccountId?: string } => ({}));
+const administrator = delegatedAdministrator('guardduty');
 
 /**
  * Makes `administratorAccountId` the organization's delegated GuardDuty administrator (as
  * EnableOrganizationAdminAccount would): its detector then lists the findings of every member
  * account in its region, as the management account's did before.
  */
-export function configureGuardDuty(world: World, options: { administratorAccountId?: string }): void {
-  const account = options.administratorAccountId === undefined ? undefined : world.org.accounts.get(options.administratorAccountId);
-  if (options.administratorAccountId !== undefined && account?.status !== 'ACTIVE') {
-    throw new Error(`configureGuardDuty: ${options.administratorAccountId} is not an active account of the sandbox organization`);
-  }
-  world.state(settings).administratorAccountId = options.administratorAccountId;
-}
-
-export function guardDutyAdministratorOf(world: World): string {
-  return world.state(settings).administratorAccountId ?? world.org.managementAccountId;
-}
+export const configureGuardDuty = administrator.configure;
+export const guardDutyAdministratorOf = administrator.of;
 
 /** Values of the finding attributes FindingCriteria and SortCriteria may name. */
 const ATTRIBUTES: Record<string, (f: Finding) => string | number | boolean | undefined> = {
