@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT_CODES, InvalidInputError } from '@orgshield/errors';
+import { EXIT_CODES, InvalidInputError, printable } from '@orgshield/errors';
 import { formatSpecProblem } from '@orgshield/spec-files';
 import {
   hasOuPaths,
@@ -95,7 +95,7 @@ export function configurePolicyCommand(program: Command): void {
           )}ManagedServiceData:\n`,
         );
         const data = (document['policy'] as { SecurityServicePolicyData?: { ManagedServiceData?: unknown } }).SecurityServicePolicyData?.ManagedServiceData;
-        process.stdout.write(`${typeof data === 'string' ? data : JSON.stringify(data ?? null, null, 2)}\n`);
+        process.stdout.write(`${typeof data === 'string' ? printable(data) : JSON.stringify(data ?? null, null, 2)}\n`);
         if (document['serviceDataError']) note(`warning: ${row.name} in ${row.region}: ${String(document['serviceDataError'])}`);
       }
     });
@@ -120,10 +120,11 @@ export function configurePolicyCommand(program: Command): void {
       } else {
         for (const drift of drifts) {
           const where = `${name} in ${drift.region}${drift.apiRegion === drift.region ? '' : ` (${drift.apiRegion})`}`;
-          if (drift.policyId === undefined) process.stdout.write(`${where}: not live\n`);
-          else if (drift.differences.length === 0) process.stdout.write(`${where} (${drift.policyId}): equal to ${file}\n`);
+          const line = (text: string) => process.stdout.write(`${printable(text, { oneLine: true })}\n`);
+          if (drift.policyId === undefined) line(`${where}: not live`);
+          else if (drift.differences.length === 0) line(`${where} (${drift.policyId}): equal to ${file}`);
           else {
-            process.stdout.write(`${where} (${drift.policyId}): ${drift.differences.length} difference${drift.differences.length === 1 ? '' : 's'}\n`);
+            line(`${where} (${drift.policyId}): ${drift.differences.length} difference${drift.differences.length === 1 ? '' : 's'}`);
             process.stdout.write(formatTable(['FIELD', 'LIVE', 'SPEC'], drift.differences.map((d) => [d.path, shown(d.from), shown(d.to)])));
           }
         }
