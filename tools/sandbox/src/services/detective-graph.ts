@@ -2,7 +2,7 @@ import type { DatasourcePackage, DatasourcePackageIngestState, MemberDetail } fr
 import { randomInt, randomString } from '../world/prng.js';
 import { incidentPlan } from '../world/seeded-incidents.js';
 import { delegatedAdministrator } from '../world/delegated-administrator.js';
-import { defineRegionState, type World } from '../world/world.js';
+import { defineRegionState } from '../world/world.js';
 import { addInvestigation, type InvestigationBook } from './detective-investigations.js';
 
 /* Detective's behavior graphs: who administers them, their members and the members' ingest history. */
