@@ -114,7 +114,8 @@ export function configureFindingsCommand(program: Command): void {
       const aws = localClients();
       try {
         const read = await Promise.all(regions.map((region) => listOrganizationFindings(aws, { region, filters, limit: options.limit })));
-        const all = read.flatMap((entry) => entry.findings);
+        // Newest first over every region, as each region's list is.
+        const all = read.flatMap((entry) => entry.findings).sort((a, b) => (b.UpdatedAt ?? '').localeCompare(a.UpdatedAt ?? ''));
         if (options.output === 'json') return printJson(all);
         process.stdout.write(formatTable(['LAST SEEN', 'ACCOUNT', 'REGION', 'SEVERITY', 'TYPE', 'RESOURCE', 'FINDING ID'], all.map(row)));
         for (const entry of read) if (entry.more) note(`${entry.region}: more findings match than --limit ${options.limit}; raise --limit or narrow the filters.`);
