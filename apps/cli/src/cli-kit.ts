@@ -83,3 +83,16 @@ export async function refusingSpecProblems<T>(what: string, outcome: string, wor
     throw new InvalidInputError(`${what} has ${count} problem${count === 1 ? '' : 's'} (listed above); ${outcome}.`, { code: error.code, cause: error });
   }
 }
+
+/** A `--region` value: a region name like eu-west-1, or one sentence saying it is not. */
+export function regionName(value: string): string {
+  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(value)) throw new InvalidInputError(`--region "${value}" is not a region name like eu-west-1.`);
+  return value;
+}
+
+/** The regions a command reads: those given with --region, else AWS_REGION, else a refusal. */
+export function regionsToRead(given: readonly string[] | undefined): string[] {
+  const regions = given ?? (process.env['AWS_REGION'] ? [process.env['AWS_REGION']] : []);
+  if (regions.length === 0) throw new InvalidInputError('no region given: pass --region (repeatable) or set AWS_REGION.');
+  return [...new Set(regions)];
+}

@@ -55,6 +55,37 @@ describe('orgshield compliance report (end to end)', () => {
     expect(table.stderr).toMatch(new RegExp(`${members.length} accounts: \\d+ compliant, ${report.totals.nonCompliant} non-compliant`));
   });
 
+  it('summary: every policy counted per status from ListComplianceStatus alone; --non-compliant names each account and its OU path', { timeout: 120_000 }, async () => {
+    const report = await runCli(['compliance', 'report', '--policy', 'edge-shield-audit', '--region', 'eu-west-1', '--output', 'json'], env);
+    const totals = (JSON.parse(report.stdout) as { totals: { accounts: number; compliant: number; nonCompliant: number; notEvaluated: number } }).totals;
+    const detailCalls = () => sandbox.requests().filter((entry) => entry.operation === 'GetComplianceDetail').length;
+    const detailsBefore = detailCalls();
+
+    const json = await runCli(['compliance', 'summary', '--region', 'eu-west-1', '--region', 'us-east-1', '--output', 'json'], env);
+    expect(json.code, json.stderr).toBe(0);
+    const summary = JSON.parse(json.stdout) as { policies: { policy: string; region: string; remediation: boolean; accounts: number; compliant: number; nonCompliant: number; notEvaluated: number }[] };
+    expect(summary.policies).toEqual([
+      expect.objectContaining({ policy: 'edge-shield-audit', region: 'eu-west-1', remediation: false, accounts: totals.accounts, compliant: totals.compliant, nonCompliant: totals.nonCompliant, notEvaluated: totals.notEvaluated }),
+    ]);
+    expect(detailCalls()).toBe(detailsBefore);
+
+    const listed = await runCli(['compliance', 'summary', '--region', 'eu-west-1', '--non-compliant'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^POLICY\\s+REGION\\s+REMEDIATION\\s+ACCOUNTS\\s+COMPLIANT\\s+NON-COMPLIANT\\s+NOT EVALUATED\\s+VIOLATORS\\nedge-shield-audit\\s+eu-west-1\\s+off\\s+${totals.accounts}\\s+${totals.compliant}\\s+${totals.nonCompliant}\\s`));
+    // The rollout stored the organization snapshot: names and OU paths come from it, no walk.
+    expect(listed.stderr).toMatch(/using the organization snapshot of/);
+    const lines = listed.stdout.split('\n').filter((line) => /^edge-shield-audit\s+eu-west-1\s+\d{12}\s/.test(line));
+    expect(lines).toHaveLength(totals.nonCompliant);
+    const world = sandbox.world.snapshot();
+    for (const line of lines) {
+      const accountId = line.split(/\s+/)[2] ?? '';
+      const account = world.accounts.find((candidate) => candidate.id === accountId);
+      expect(account, line).toBeDefined();
+      expect(line).toContain(`${accountId}  ${account?.name}`);
+      expect(line).toMatch(/\s+Root(\/\S+)*\s+\d+$/);
+    }
+  });
+
   it('names an unknown policy or region as bad input (exit 2)', { timeout: 120_000 }, async () => {
     const unknown = await runCli(['compliance', 'report', '--policy', 'nope', '--region', 'eu-west-1'], env);
     expect(unknown.code, unknown.stderr).toBe(2);

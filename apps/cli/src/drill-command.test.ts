@@ -77,6 +77,9 @@ isolation: { subnets: [${network.isolatedSubnet.id}], securityGroups: [${network
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/web-0 \(\d{12}\): passed, recovery point pit-\w+ at \S+, RTO \w+ \/ 30m met, RPO \w+ \/ 15m met/);
     const drillId = /^drill (cli-drill-\S+) /m.exec(run.stdout)?.[1] as string;
+    // Not a terminal: the wait shows as plain progress lines, with no cursor control.
+    expect(run.stderr).toMatch(new RegExp(`^drill ${drillId}: \\w+: \\d+/\\d+ launched, \\d+ checks passed, \\d+ failed \\(\\d+s\\)$`, 'm'));
+    expect(run.stderr).not.toContain('\x1b');
 
     const html = join(dir, 'report.html');
     expect((await runCli(['drill', 'report', drillId, '--output', 'html', '--out', html], env)).code).toBe(0);

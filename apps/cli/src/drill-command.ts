@@ -27,6 +27,7 @@ import { JobQueues } from '@orgshield/jobs';
 import { workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
+import { progressLine } from './progress-line.js';
 import { localClients } from './rollout-command.js';
 
 const REPORT_FORMATS = ['json', 'markdown', 'html'] as const;
@@ -46,18 +47,12 @@ function printEvent(event: DrillEvent): void {
   note(`${event.at.slice(11, 19)} ${event.level === 'info' ? '' : `${event.level.toUpperCase()} `}${event.message}`);
 }
 
-/** Progress of a wait: in place on a terminal, a plain line every few seconds otherwise. */
-export function drillProgressPrinter(): (progress: DrillProgress) => void {
-  let last = '';
-  let lastAt = 0;
-  return (p) => {
-    const text = `${p.status}: ${p.launched}/${p.toLaunch} launched, ${p.passed} checks passed, ${p.failed} failed, ${formatDuration(p.elapsedMs)} elapsed`;
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
-    else if (text !== last && Date.now() - lastAt > 2000) {
-      note(text);
-      lastAt = Date.now();
-    }
-    last = text;
+/** A drill's progress on a progress line: live on a terminal, a plain line every few seconds otherwise. */
+function drillProgress(drillId: string): { onProgress: (progress: DrillProgress) => void; done: () => void } {
+  const line = progressLine(`drill ${drillId}`);
+  return {
+    onProgress: (p) => line.update(`${p.status}: ${p.launched}/${p.toLaunch} launched, ${p.passed} checks passed, ${p.failed} failed`),
+    done: () => line.done(),
   };
 }
 
@@ -159,8 +154,12 @@ export function configureDrillCommand(program: Command): void {
             else process.stdout.write(`${drillId}\n`);
             return;
           }
-          await control.waitUntilSettled(drillId, { onEvent: printEvent, onProgress: drillProgressPrinter(), until: ['completed', 'kept', 'refused', 'failed'] });
-          if (process.stderr.isTTY) process.stderr.write('\n');
+          const progress = drillProgress(drillId);
+          try {
+            await control.waitUntilSettled(drillId, { onEvent: printEvent, onProgress: progress.onProgress, until: ['completed', 'kept', 'refused', 'failed'] });
+          } finally {
+            progress.done();
+          }
           const report = await control.report(drillId);
           if (options.output === 'json') printJson(report);
           else printDrillReport(report);

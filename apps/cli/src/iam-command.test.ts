@@ -100,7 +100,7 @@ describe('least privilege, derived from the code', () => {
     expect(called.get('fms:PutPolicy')).toContain('packages/firewall/src/policy-writer.ts');
     expect(called.get('organizations:ListAccountsForParent')).toEqual(['packages/accounts/src/organization-discovery.ts']);
     expect(called.get('organizations:DescribeOrganization')).toEqual(expect.arrayContaining(['packages/accounts/src/organization-discovery.ts']));
-    expect(called.get('guardduty:GetFindings')).toEqual(['apps/cli/src/demo-command.ts']);
+    expect(called.get('guardduty:GetFindings')).toEqual(['packages/investigations/src/guardduty-findings.ts', 'packages/investigations/src/guardduty-findings.ts', 'apps/cli/src/demo-command.ts']);
     expect(called.size).toBeGreaterThanOrEqual(30);
   });
 

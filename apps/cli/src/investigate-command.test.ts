@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
+import { incidentPlan, startSandbox, type RunningSandbox } from '@orgshield/sandbox';
 import { deleteQueuePrefix, runCli, sandboxCliEnv, writeTorClientFinding } from '../test/run-cli.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -63,10 +63,25 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     expect(run.stdout).toContain(join(dir, 'reports'));
   });
 
+  it('investigates a finding by id, read through the GuardDuty administrator’s detector (as findings list shows it)', async () => {
+    const tor = incidentPlan(sandbox.world).incidents.find((incident) => incident.kind === 'tor-client');
+    const run = await runCli(['investigate', '--finding-id', tor?.findingId ?? '', '--region', 'us-east-1', '--wait', '--output', 'json'], env, { timeoutMs: 120_000 });
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { subject: { accountId: string; finding?: { type: string } }; findings: { kind: string; remoteIp?: string }[] };
+    expect(result.subject).toMatchObject({ accountId, finding: { type: 'UnauthorizedAccess:EC2/TorClient' } });
+    expect(result.findings).toContainEqual(expect.objectContaining({ kind: 'exfiltration', remoteIp: '198.51.100.23' }));
+
+    const unknown = await runCli(['investigate', '--finding-id', 'f'.repeat(32), '--region', 'us-east-1'], env);
+    expect([unknown.code, unknown.stderr]).toEqual([2, `orgshield: GuardDuty has no finding ${'f'.repeat(32)} in us-east-1 for this account's detector; see "orgshield findings list --region us-east-1".\n`]);
+    const badId = await runCli(['investigate', '--finding-id', '../etc', '--region', 'us-east-1'], env);
+    expect(badId.code).toBe(2);
+    expect(badId.stderr).toContain('--finding-id "../etc" is not a GuardDuty finding id');
+  }, 120_000);
+
   it('refuses bad input with one sentence and exit code 2', async () => {
     const both = await runCli(['investigate', '--instance', 'i-0123456789abcdef0', '--ip', '10.0.0.1', '--account', accountId, '--region', 'us-east-1'], env);
     expect(both.code).toBe(2);
-    expect(both.stderr).toContain('--instance and --ip were both given; give exactly one of --finding, --instance, --ip, --role.');
+    expect(both.stderr).toContain('--instance and --ip were both given; give exactly one of --finding, --finding-id, --instance, --ip, --role.');
 
     const badId = await runCli(['investigate', '--instance', 'i-xyz', '--account', accountId, '--region', 'us-east-1'], env);
     expect(badId.code).toBe(2);

@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
 import { EXIT_CODES, InvalidInputError } from '@orgshield/errors';
 import {
-  investigationRunJob, normalizeFinding, parseInvestigationRequest, requestWindow, type InvestigationRequest, type InvestigationResult,
+  getOrganizationFinding, investigationRunJob, normalizeFinding, parseInvestigationRequest, requestWindow, type InvestigationRequest, type InvestigationResult,
 } from '@orgshield/investigations';
 import { pathForWorker, readInputFile } from '@orgshield/spec-files';
 import { loadWorkerConfig } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession, runJob } from './job-runner.js';
+import { localClients } from './rollout-command.js';
 
 interface InvestigateOptions {
   finding?: string;
+  findingId?: string;
   instance?: string;
   ip?: string;
   role?: string;
@@ -25,16 +27,21 @@ interface InvestigateOptions {
 
 /** The job payload from the flags: files read here, paths made absolute for a worker elsewhere. */
 async function payloadOf(options: InvestigateOptions): Promise<InvestigationRequest> {
-  const subjects = (['finding', 'instance', 'ip', 'role'] as const).filter((flag) => options[flag] !== undefined);
+  const subjects = (['finding', 'findingId', 'instance', 'ip', 'role'] as const).filter((flag) => options[flag] !== undefined);
+  const flags = subjects.map((subject) => (subject === 'findingId' ? 'finding-id' : subject));
   if (subjects.length !== 1) {
     throw new InvalidInputError(
       subjects.length === 0
-        ? 'Nothing to investigate: give one of --finding FILE, --instance ID, --ip IP, --role ARN.'
-        : `--${subjects.join(' and --')} were both given; give exactly one of --finding, --instance, --ip, --role.`,
+        ? 'Nothing to investigate: give one of --finding FILE, --finding-id ID, --instance ID, --ip IP, --role ARN.'
+        : `--${flags.join(' and --')} were both given; give exactly one of --finding, --finding-id, --instance, --ip, --role.`,
     );
   }
   let finding: unknown;
   let fromFinding: ReturnType<typeof normalizeFinding> | undefined;
+  if (options.findingId !== undefined) {
+    finding = await fetchFinding(options.findingId, options.region);
+    fromFinding = normalizeFinding(finding, `finding ${options.findingId}`);
+  }
   if (options.finding !== undefined) {
     const text = await readInputFile(options.finding, 'finding');
     try {
@@ -72,6 +79,21 @@ async function payloadOf(options: InvestigateOptions): Promise<InvestigationRequ
   });
 }
 
+/** A finding by id, read through the caller's (the delegated administrator's) GuardDuty detector. */
+async function fetchFinding(findingId: string, regionGiven: string | undefined): Promise<unknown> {
+  if (!/^[0-9a-zA-Z_-]{1,300}$/.test(findingId)) throw new InvalidInputError(`--finding-id "${findingId}" is not a GuardDuty finding id (letters, digits, - and _).`);
+  const region = regionGiven ?? process.env['AWS_REGION'];
+  if (!region) throw new InvalidInputError('--finding-id needs the region its detector is in: pass --region or set AWS_REGION.');
+  const aws = localClients();
+  try {
+    const finding = await getOrganizationFinding(aws, region, findingId);
+    if (!finding) throw new InvalidInputError(`GuardDuty has no finding ${findingId} in ${region} for this account's detector; see "orgshield findings list --region ${region}".`);
+    return finding;
+  } finally {
+    aws.destroy();
+  }
+}
+
 function printResult(result: InvestigationResult): void {
   const { subject, detective } = result;
   const who = subject.instanceId ?? subject.principalArn ?? subject.localIps.join(', ');
@@ -107,6 +129,7 @@ export function configureInvestigateCommand(program: Command): void {
     .command('investigate')
     .description('investigate a GuardDuty finding or an entity: Detective, VPC flow logs, reports (an investigation.run job)')
     .option('--finding <file>', 'a GuardDuty finding as JSON (EventBridge event or GetFindings output)')
+    .option('--finding-id <id>', 'a GuardDuty finding id (as "orgshield findings list" shows), read through the delegated administrator’s detector in --region')
     .option('--instance <id>', 'an EC2 instance id')
     .option('--ip <ip>', 'an IP address of the account')
     .option('--role <arn>', 'an IAM role or user ARN')

@@ -1,7 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
-import { importCfnFile, loadPolicySpec, renderPutPolicy } from '@orgshield/policies';
-import { runCli } from '../test/run-cli.js';
+import { FMSClient, PutPolicyCommand } from '@aws-sdk/client-fms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importCfnFile, loadPolicySpec, PolicySpecSchema, renderPutPolicy } from '@orgshield/policies';
+import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
+import { deleteQueuePrefix, runCli, sandboxCliEnv } from '../test/run-cli.js';
 
 // Paths as a user in the repository root would type them.
 const fixtures = 'packages/policies/fixtures';
@@ -122,5 +128,131 @@ describe('orgshield policy (end to end)', () => {
       '',
     ]);
     expect(result.code).toBe(2);
+  });
+});
+
+/** `policy list|show|diff` against the live policies of a sandbox's FMS administrator. */
+describe('orgshield policy list|show|diff (end to end, sandbox)', () => {
+  const region = 'eu-west-1';
+  const prefix = `test-policy-live-${randomUUID()}`;
+  let sandbox: RunningSandbox;
+  let env: Record<string, string>;
+  let dir: string;
+  let ouPath: string;
+  /** The WAF policy's spec; `extraRule` adds an excluded rule. Written as JSON (which YAML reads too). */
+  const waf = (ou: string, extraRule?: string) => ({
+    name: 'edge-waf',
+    type: 'WAFV2',
+    resourceTypes: ['alb'],
+    regions: [region],
+    scope: { include: { orgUnits: [ou] } },
+    remediation: false,
+    rules: {
+      defaultAction: 'ALLOW',
+      firstRuleGroups: [{ managedRuleGroup: { name: 'AWSManagedRulesCommonRuleSet' }, excludedRules: ['SizeRestrictions_BODY', 'NoUserAgent_HEADER', ...(extraRule ? [extraRule] : [])] }],
+    },
+  });
+  const writeSpec = async (name: string, spec: object) => {
+    const file = join(dir, name);
+    await writeFile(file, JSON.stringify(spec, null, 2));
+    return file;
+  };
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ port: 0, accounts: 20, ous: 4, seed: 8, timeScale: 0.001 });
+    env = sandboxCliEnv(sandbox, prefix);
+    dir = await mkdtemp(join(tmpdir(), 'orgshield-policy-live-'));
+    const world = sandbox.world.snapshot();
+    const ou = world.ous.find((candidate) => candidate.parentId === world.root.id);
+    if (!ou) throw new Error('the sandbox has a top-level OU');
+    ouPath = `${world.root.name}/${ou.name}`;
+    const excluded = world.accounts.find((account) => account.id !== sandbox.world.org.managementAccountId)?.id ?? '';
+    // Live: the WAF policy with the OU's id (what a rollout sends), and an enforcing Shield policy.
+    const fms = new FMSClient({ ...sandbox.clientConfig(), region });
+    try {
+      await fms.send(new PutPolicyCommand(renderPutPolicy(PolicySpecSchema.parse(waf(ou.id)), { region })));
+      const shield = PolicySpecSchema.parse({ type: 'SHIELD_ADVANCED', name: 'edge-shield', resourceTypes: ['eip', 'alb'], regions: [region], remediation: true, scope: { exclude: { accounts: [excluded] } } });
+      await fms.send(new PutPolicyCommand(renderPutPolicy(shield, { region })));
+    } finally {
+      fms.destroy();
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    await deleteQueuePrefix(prefix);
+    await sandbox?.close();
+  });
+
+  it('list: every live policy with its type, remediation, resource types and scope', { timeout: 60_000 }, async () => {
+    const json = await runCli(['policy', 'list', '--region', region, '--output', 'json'], env);
+    expect(json.code, json.stderr).toBe(0);
+    const rows = JSON.parse(json.stdout) as { name: string; id: string; type: string; remediation: boolean; resourceTypes: string[]; scope: string }[];
+    expect(rows.map((row) => row.name).sort()).toEqual(['edge-shield', 'edge-waf']);
+    expect(rows.find((row) => row.name === 'edge-waf')).toMatchObject({ type: 'WAFV2', remediation: false, resourceTypes: ['alb'], scope: '1 OU' });
+    expect(rows.find((row) => row.name === 'edge-shield')).toMatchObject({ type: 'SHIELD_ADVANCED', remediation: true, scope: 'all but 1 account' });
+    expect(rows.find((row) => row.name === 'edge-shield')?.resourceTypes.sort()).toEqual(['alb', 'eip']);
+
+    const table = await runCli(['policy', 'list', '--region', region], env);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(new RegExp(`${region}\\s+edge-shield\\s+\\S+\\s+SHIELD_ADVANCED\\s+on\\s+\\S+\\s+all but 1 account`));
+    expect(table.stderr).toContain(`2 policies in ${region}`);
+  });
+
+  it('show: one policy in full by name or id, its ManagedServiceData as JSON; an unknown one is exit 2', { timeout: 60_000 }, async () => {
+    const byName = await runCli(['policy', 'show', 'edge-waf', '--region', region, '--output', 'json'], env);
+    expect(byName.code, byName.stderr).toBe(0);
+    const [shown] = JSON.parse(byName.stdout) as { region: string; policy: { PolicyId: string; SecurityServicePolicyData: { Type: string; ManagedServiceData: { type: string; preProcessRuleGroups: unknown[] } } } }[];
+    expect(shown?.region).toBe(region);
+    expect(shown?.policy.SecurityServicePolicyData.ManagedServiceData.type).toBe('WAFV2');
+    expect(shown?.policy.SecurityServicePolicyData.ManagedServiceData.preProcessRuleGroups).toHaveLength(1);
+    const byId = await runCli(['policy', 'show', shown?.policy.PolicyId ?? '', '--region', region], env);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(byId.stdout).toMatch(/name\s+edge-waf\n/);
+    expect(byId.stdout).toContain('ManagedServiceData:\n{\n  "type": "WAFV2"');
+
+    const unknown = await runCli(['policy', 'show', 'nope', '--region', region], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe(`orgshield: there is no Firewall Manager policy named or with id "nope" in ${region}; see "orgshield policy list", or add --region.\n`);
+    const badRegion = await runCli(['policy', 'list', '--region', 'Ireland'], env);
+    expect(badRegion.code).toBe(2);
+    expect(badRegion.stderr).toContain('--region "Ireland" is not a region name like eu-west-1.');
+  });
+
+  it('diff: equal is exit 0 (OU path and set order aside), each changed field is exit 1, not live is exit 1, a bad spec exit 2', { timeout: 90_000 }, async () => {
+    // The OU by its path, the excluded rules in another order, the keys in another order: the same policy.
+    const { rules, ...rest } = waf(ouPath);
+    const same = await writeSpec('same.yaml', { rules: { firstRuleGroups: [{ ...rules.firstRuleGroups[0], excludedRules: ['NoUserAgent_HEADER', 'SizeRestrictions_BODY'] }], defaultAction: 'ALLOW' }, ...rest });
+    const equal = await runCli(['policy', 'diff', same], env);
+    expect(equal.stdout, equal.stderr).toMatch(new RegExp(`^edge-waf in ${region} \\(\\S+\\): equal to ${same}\\n$`));
+    expect(equal.code).toBe(0);
+
+    const changed = await writeSpec('changed.yaml', { ...waf(ouPath, 'EC2MetaDataSSRF_BODY'), remediation: true });
+    const json = await runCli(['policy', 'diff', changed, '--output', 'json'], env);
+    expect(json.code, json.stderr).toBe(1);
+    const report = JSON.parse(json.stdout) as { equal: boolean; regions: { live: boolean; differences: { path: string; from: unknown; to: unknown }[] }[] };
+    expect(report.equal).toBe(false);
+    expect(report.regions[0]?.differences).toEqual([
+      { path: 'remediation', from: false, to: true },
+      {
+        path: 'rules.firstRuleGroups[0].excludedRules',
+        from: ['NoUserAgent_HEADER', 'SizeRestrictions_BODY'],
+        to: ['EC2MetaDataSSRF_BODY', 'NoUserAgent_HEADER', 'SizeRestrictions_BODY'],
+      },
+    ]);
+    const table = await runCli(['policy', 'diff', changed], env);
+    expect(table.code).toBe(1);
+    expect(table.stdout).toMatch(/: 2 differences\nFIELD\s+LIVE\s+SPEC\nremediation\s+false\s+true\n/);
+
+    const other = await writeSpec('other.json', { ...waf(ouPath), name: 'edge-waf-next' });
+    const notLive = await runCli(['policy', 'diff', other], env);
+    expect(notLive.code).toBe(1);
+    expect(notLive.stdout).toBe(`edge-waf-next in ${region}: not live\n`);
+    const asLive = await runCli(['policy', 'diff', other, '--live-name', 'edge-waf'], env);
+    expect(asLive.code, asLive.stdout + asLive.stderr).toBe(0);
+
+    const missingOu = await writeSpec('missing-ou.yaml', waf('Root/Nowhere'));
+    const bad = await runCli(['policy', 'diff', missingOu], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('Root/Nowhere');
   });
 });

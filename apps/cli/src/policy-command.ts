@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError } from '@orgshield/errors';
+import { EXIT_CODES, InvalidInputError, printable } from '@orgshield/errors';
 import { formatSpecProblem } from '@orgshield/spec-files';
 import {
   hasOuPaths,
@@ -11,12 +11,126 @@ import {
   validatePolicyFiles,
   type LoadedPolicySpec,
 } from '@orgshield/policies';
-import { choiceOption, collect, refusingSpecProblems, formatTable, note, numberOption, OUTPUT_FORMATS, parsePair, printJson, type OutputFormat } from './cli-kit.js';
+import { policyDocument, policyDrift, policyOverview, readPolicies } from '@orgshield/firewall';
+import {
+  choiceOption, collect, refusingSpecProblems, formatTable, note, numberOption, OUTPUT_FORMATS, parsePair, printJson, regionName, regionsToRead, type OutputFormat,
+} from './cli-kit.js';
+import { localClients, withOrganization } from './rollout-command.js';
 
 const outputOption = ['--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table' as OutputFormat] as const;
+const regionsOption = ['--region <region>', 'a region to read (repeatable); default AWS_REGION', collect(regionName)] as const;
+
+/** Runs `work` with AWS clients of this process, destroyed after. */
+async function withAws<T>(work: (aws: ReturnType<typeof localClients>) => Promise<T>): Promise<T> {
+  const aws = localClients();
+  try {
+    return await work(aws);
+  } finally {
+    aws.destroy();
+  }
+}
+
+/** A value of a diff cell: JSON, cut to a width a terminal shows. */
+function shown(value: unknown): string {
+  const text = value === null || value === undefined ? '(not set)' : JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
 
 export function configurePolicyCommand(program: Command): void {
-  const policy = program.command('policy').description('Firewall Manager policy specs: validate, render, import from CloudFormation');
+  const policy = program.command('policy').description('Firewall Manager policies: specs validated, rendered, imported from CloudFormation; live ones listed, shown, compared');
+
+  policy
+    .command('list')
+    .description('the live Firewall Manager policies of the administrator account (the caller), every page, per region')
+    .option(...regionsOption)
+    .option(...outputOption)
+    .action(async (options: { region?: string[]; output: OutputFormat }) => {
+      const regions = regionsToRead(options.region);
+      const rows = (await withAws((aws) => readPolicies(aws, regions))).map(policyOverview);
+      if (options.output === 'json') return printJson(rows);
+      process.stdout.write(
+        formatTable(
+          ['REGION', 'NAME', 'ID', 'TYPE', 'REMEDIATION', 'RESOURCE TYPES', 'SCOPE'],
+          rows.map((row) => [row.region, row.name, row.id, row.type, row.remediation ? 'on' : 'off', row.resourceTypes.join(','), row.scope]),
+        ),
+      );
+      note(`${rows.length} polic${rows.length === 1 ? 'y' : 'ies'} in ${regions.join(', ')}`);
+    });
+
+  policy
+    .command('show')
+    .description('one live policy in full, as GetPolicy returns it, its ManagedServiceData read as JSON')
+    .argument('<name-or-id>', 'the policy name or id')
+    .option(...regionsOption)
+    .option('--output <format>', 'table or json (json: a list, one entry per region the policy is in)', choiceOption('--output', OUTPUT_FORMATS), 'table' as OutputFormat)
+    .action(async (wanted: string, options: { region?: string[]; output: OutputFormat }) => {
+      const regions = regionsToRead(options.region);
+      const found = await withAws((aws) => readPolicies(aws, regions, (summary) => summary.PolicyName === wanted || summary.PolicyId === wanted));
+      if (found.length === 0) {
+        throw new InvalidInputError(`there is no Firewall Manager policy named or with id "${wanted}" in ${regions.join(', ')}; see "orgshield policy list", or add --region.`);
+      }
+      const documents = found.map(policyDocument);
+      if (options.output === 'json') return printJson(documents);
+      for (const [index, record] of found.entries()) {
+        const row = policyOverview(record);
+        const document = documents[index]!;
+        const policy = record.output.Policy;
+        process.stdout.write(
+          `${index > 0 ? '\n' : ''}${formatTable(
+            ['FIELD', 'VALUE'],
+            [
+              ['region', row.region],
+              ['name', row.name],
+              ['id', row.id],
+              ['arn', record.output.PolicyArn ?? ''],
+              ['type', row.type],
+              ['remediation', row.remediation ? 'on' : 'off'],
+              ['resource types', row.resourceTypes.join(', ')],
+              ['scope', row.scope],
+              ['include', JSON.stringify(policy?.IncludeMap ?? {})],
+              ['exclude', JSON.stringify(policy?.ExcludeMap ?? {})],
+              ['delete unused managed resources', String(policy?.DeleteUnusedFMManagedResources === true)],
+              ['update token', policy?.PolicyUpdateToken ?? ''],
+            ],
+          )}ManagedServiceData:\n`,
+        );
+        const data = (document['policy'] as { SecurityServicePolicyData?: { ManagedServiceData?: unknown } }).SecurityServicePolicyData?.ManagedServiceData;
+        process.stdout.write(`${typeof data === 'string' ? printable(data) : JSON.stringify(data ?? null, null, 2)}\n`);
+        if (document['serviceDataError']) note(`warning: ${row.name} in ${row.region}: ${String(document['serviceDataError'])}`);
+      }
+    });
+
+  policy
+    .command('diff')
+    .description('what differs between a policy spec file and the live policy of its name, field by field; exit 0 when equal, 1 when not (or not live), 2 on bad input')
+    .argument('<file>', 'policy spec file')
+    .option('--region <region>', "only this region of the spec (repeatable); default the spec's regions", collect(regionName))
+    .option('--live-name <name>', "compare with the live policy of this name (an audit copy: edge-waf-audit); default the spec's name")
+    .option('--refresh', 'for OU paths in the scope: walk the organization again instead of using the stored snapshot')
+    .option(...outputOption)
+    .action(async (file: string, options: { region?: string[]; liveName?: string; refresh?: boolean; output: OutputFormat }) => {
+      const { spec } = await refusingSpecProblems(file, 'nothing was compared', () => loadPolicySpec(file));
+      const name = options.liveName ?? spec.name;
+      const drifts = await withAws((aws) =>
+        withOrganization(aws, { refresh: options.refresh === true }, (organization) => policyDrift(aws, spec, { ...(options.region ? { regions: options.region } : {}), liveName: name, organization })),
+      );
+      const equal = drifts.every((drift) => drift.policyId !== undefined && drift.differences.length === 0);
+      if (options.output === 'json') {
+        printJson({ file, policy: name, equal, regions: drifts.map((drift) => ({ ...drift, live: drift.policyId !== undefined })) });
+      } else {
+        for (const drift of drifts) {
+          const where = `${name} in ${drift.region}${drift.apiRegion === drift.region ? '' : ` (${drift.apiRegion})`}`;
+          const line = (text: string) => process.stdout.write(`${printable(text, { oneLine: true })}\n`);
+          if (drift.policyId === undefined) line(`${where}: not live`);
+          else if (drift.differences.length === 0) line(`${where} (${drift.policyId}): equal to ${file}`);
+          else {
+            line(`${where} (${drift.policyId}): ${drift.differences.length} difference${drift.differences.length === 1 ? '' : 's'}`);
+            process.stdout.write(formatTable(['FIELD', 'LIVE', 'SPEC'], drift.differences.map((d) => [d.path, shown(d.from), shown(d.to)])));
+          }
+        }
+      }
+      if (!equal) process.exitCode = EXIT_CODES.failed;
+    });
 
   policy
     .command('validate')

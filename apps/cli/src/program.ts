@@ -15,6 +15,7 @@ const COMMAND_GROUPS: Record<string, () => Promise<Configure>> = {
   compliance: async () => (await import('./compliance-command.js')).configureComplianceCommand,
   schedule: async () => (await import('./schedule-command.js')).configureScheduleCommand,
   investigate: async () => (await import('./investigate-command.js')).configureInvestigateCommand,
+  findings: async () => (await import('./findings-command.js')).configureFindingsCommand,
   flows: async () => (await import('./flows-command.js')).configureFlowsCommand,
   recording: async () => (await import('./recording-command.js')).configureRecordingCommand,
   sandbox: async () => (await import('./sandbox-command.js')).configureSandboxCommand,

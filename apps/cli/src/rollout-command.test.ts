@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isMutatingOperation } from '@orgshield/aws';
 import { Redis } from 'ioredis';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
+import type { RolloutPlan, RolloutRecord } from '@orgshield/firewall';
 import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnCli } from '../test/run-cli.js';
+import { LARGE_ENFORCEMENT_ACCOUNTS, largeEnforcements } from './rollout-command.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -54,6 +56,12 @@ describe('orgshield rollout (end to end)', () => {
         '[waf.yaml, shield.yaml]',
         '[int-waf.yaml, int-shield.yaml]',
       ),
+    );
+    // An enforcing policy on the dev accounts only: part of the organization, a few accounts.
+    await writeFile(join(dir, 'team-shield.yaml'), 'name: team-shield\ntype: SHIELD_ADVANCED\nresourceTypes: [eip]\nregions: [eu-west-1]\n');
+    await writeFile(
+      join(dir, 'team.yaml'),
+      'kind: Rollout\nname: team\npolicies: [team-shield.yaml]\nwaves:\n  - { name: dev, targets: { tags: { env: dev } }, mode: remediate, gates: { timeout: 30s } }\n',
     );
     await writeFile(join(dir, 'strict.yaml'), rollout('strict', '  - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { maxNonCompliantAccounts: 0 } }\n'));
     await writeFile(join(dir, 'bad.yaml'), rollout('bad', '  - { name: canary, targets: { tags: { env: dev } }, mode: audit, soakTime: 5 minutes }\n'));
@@ -238,6 +246,20 @@ describe('orgshield rollout (end to end)', () => {
     await runCli(['rollout', 'rollback', rolloutId, '--wait', '--yes'], env, { timeoutMs: 90_000 });
   });
 
+  it('rollback of an enforcing policy on part of the organization goes ahead without a question', { timeout: 180_000 }, async () => {
+    const start = await runCli(['rollout', 'start', join(dir, 'team.yaml'), '--wait'], env, { timeoutMs: 120_000 });
+    expect(start.code, start.stderr).toBe(0);
+    const rolloutId = /rollout (team-\w+) queued/.exec(start.stderr)?.[1] ?? '';
+    const status = JSON.parse((await runCli(['rollout', 'status', rolloutId, '--output', 'json'], env)).stdout) as { record: { plan: { scopeAccounts: number; policies: { variant: string; accountsAfter: number }[] } } };
+    const enforced = status.record.plan.policies.find((change) => change.variant === 'enforce')?.accountsAfter ?? 0;
+    expect(enforced).toBeGreaterThan(0);
+    expect(enforced).toBeLessThan(status.record.plan.scopeAccounts);
+    // No terminal and no --yes: a large or org-wide one would be refused (exit 2, as above); this one is rolled back.
+    const rollback = await runCli(['rollout', 'rollback', rolloutId, '--wait'], env, { timeoutMs: 90_000 });
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stderr).toContain('rolled back: 0 restored, 1 deleted');
+  });
+
   it('resume takes over a rollout left running by a CLI that was killed outright', { timeout: 240_000 }, async () => {
     const { child, exited, stderr } = await startUntilFirstWrite();
     child.kill('SIGKILL');
@@ -255,5 +277,32 @@ describe('orgshield rollout (end to end)', () => {
     expect(resume.stderr).toContain('taken over by the operator');
     expect(resume.stderr).toMatch(/rollout completed: all 16 steps done/);
     await runCli(['rollout', 'rollback', rolloutId, '--wait', '--yes'], env, { timeoutMs: 90_000 });
+  });
+});
+
+describe('which rollbacks are confirmed', () => {
+  const change = (name: string, accountsAfter: number) => ({ region: 'eu-west-1', policy: name, variant: 'enforce' as const, name, action: 'create' as const, differences: [], accountsBefore: 0, accountsAfter });
+  const record = (scope: string, policies: ReturnType<typeof change>[], scopeAccounts = 120) =>
+    ({
+      id: 'r-1',
+      name: 'r',
+      createdAt: '2026-01-01T00:00:00Z',
+      source: { file: 'r.yaml', text: `kind: Rollout\nname: r\n${scope}policies:\n  - spec: { name: p, type: SHIELD_ADVANCED, resourceTypes: [eip], regions: [eu-west-1] }\nwaves:\n  - { name: w, targets: { all: true }, mode: remediate }\n`, policyFiles: {} },
+      plan: { scopeAccounts, policies } as unknown as RolloutPlan,
+    }) satisfies RolloutRecord;
+  const touched = (r: RolloutRecord) => largeEnforcements(r, [{ region: 'eu-west-1', name: 'small' }, { region: 'eu-west-1', name: 'large' }, { region: 'eu-west-1', name: 'whole' }]).map((c) => c.name);
+
+  it(`asks for an enforcing policy over the whole organization or over ${LARGE_ENFORCEMENT_ACCOUNTS} accounts, not for a small one`, () => {
+    const policies = [change('small', 10), change('large', LARGE_ENFORCEMENT_ACCOUNTS), change('whole', 120)];
+    expect(touched(record('', policies))).toEqual(['large', 'whole']);
+    // Scoped to part of the organization: covering all of it is not org-wide; size alone decides.
+    expect(touched(record('scope: { ous: [Root/Workloads] }\n', [change('small', 10), change('whole', 30)], 30))).toEqual([]);
+    // A whole organization of 10 accounts: the policy over all of them is org-wide.
+    expect(touched(record('', [change('small', 10)], 10))).toEqual(['small']);
+    // A source that no longer reads is treated as org-wide.
+    const broken = record('', [change('small', 10)], 10);
+    expect(touched({ ...broken, source: { ...broken.source, text: 'not: [a rollout' } })).toEqual(['small']);
+    // Audit copies are never asked about.
+    expect(touched(record('', [{ ...change('whole', 120), variant: 'audit' as unknown as 'enforce' }]))).toEqual([]);
   });
 });

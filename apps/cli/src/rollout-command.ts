@@ -14,8 +14,10 @@ import {
   SETTLED_STATUSES,
   summarizeWaves,
   type LoadedRollout,
+  type PolicyChange,
   type RolloutEvent,
   type RolloutPlan,
+  type RolloutRecord,
   type RolloutSource,
   type RolloutState,
   type RolloutView,
@@ -58,15 +60,33 @@ async function organizationForPlan(aws: AwsClientFactory, store: { redis: RedisC
 }
 
 /**
+ * Runs `work` with the organization as `rollout plan` gets it: the stored snapshot when Redis
+ * answers (its age said), a walk otherwise or with `refresh`. Redis is asked only when `work`
+ * calls for the organization.
+ */
+export async function withOrganization<T>(aws: AwsClientFactory, options: { refresh: boolean }, work: (organization: () => Promise<OrganizationSnapshot>) => Promise<T>): Promise<T> {
+  const config = loadWorkerConfig();
+  let redis: Promise<RedisClient | undefined> | undefined;
+  try {
+    return await work(async () => {
+      redis ??= redisIfAnswering(config.REDIS_URL);
+      const client = await redis;
+      return organizationForPlan(aws, client ? { redis: client, keyPrefix: `${config.ORGSHIELD_QUEUE_PREFIX}:` } : undefined, options.refresh);
+    });
+  } finally {
+    await (await redis)?.quit().catch(() => undefined);
+  }
+}
+
+/**
  * Plans a rollout here, as a worker would, so a bad target ("OU ... is not in the organization")
  * is refused before anything is queued. Prints its notes (regions that come from the specs).
  */
-async function planHere(loaded: LoadedRollout, options: { redis?: RedisClient; keyPrefix: string; refresh: boolean }): Promise<RolloutPlan> {
+async function planHere(loaded: LoadedRollout, options: { redis: RedisClient; keyPrefix: string; refresh: boolean }): Promise<RolloutPlan> {
   const aws = localClients();
   try {
-    const store = options.redis ? { redis: options.redis, keyPrefix: options.keyPrefix } : undefined;
     note('reading the live policies...');
-    return await planAgainstAws(aws, loaded, () => organizationForPlan(aws, store, options.refresh));
+    return await planAgainstAws(aws, loaded, () => organizationForPlan(aws, { redis: options.redis, keyPrefix: options.keyPrefix }, options.refresh));
   } finally {
     aws.destroy();
   }
@@ -230,16 +250,44 @@ async function untilInterrupted<T>(control: RolloutControl, rolloutId: string, w
   }
 }
 
+/** An enforcing policy covering at least this many accounts is confirmed before a rollback, whatever the organization's size. */
+export const LARGE_ENFORCEMENT_ACCOUNTS = 50;
+
 /**
- * A rollback that deletes or puts back enforcing policies changes protection across the accounts
- * they cover in seconds: it is confirmed at a terminal, and refused (exit 2) without --yes where
- * nobody can answer. A rollback of audit copies only goes ahead.
+ * The enforcing policies a rollback would delete or put back that are org-wide or large: each
+ * covers (before or after the rollout) every account of a rollout scoped to the whole
+ * organization, or at least LARGE_ENFORCEMENT_ACCOUNTS accounts. A rollout file that no
+ * longer reads counts as org-wide: it is asked rather than not.
+ */
+export function largeEnforcements(record: RolloutRecord, previous: readonly { region: string; name: string }[]): PolicyChange[] {
+  const plan = record.plan;
+  let orgWide = true;
+  try {
+    const { scope } = parseRolloutSource(record.source).rollout;
+    orgWide = scope.all === true && !scope.tags && !scope.exclude;
+  } catch {
+    // unreadable: treated as org-wide
+  }
+  const enforcing = new Map((plan?.policies ?? []).filter((change) => change.variant === 'enforce').map((change) => [`${change.region} ${change.name}`, change]));
+  return previous
+    .map((entry) => enforcing.get(`${entry.region} ${entry.name}`))
+    .filter((change) => change !== undefined)
+    .filter((change) => {
+      const accounts = Math.max(change.accountsAfter, change.accountsBefore);
+      return accounts >= LARGE_ENFORCEMENT_ACCOUNTS || (orgWide && accounts >= (plan?.scopeAccounts ?? 0));
+    });
+}
+
+/**
+ * A rollback that deletes or puts back an org-wide or large enforcing policy changes protection
+ * across the accounts it covers in seconds: it is confirmed at a terminal, and refused (exit 2)
+ * without --yes where nobody can answer. A rollback of audit copies, or of enforcing policies
+ * on part of the organization (under LARGE_ENFORCEMENT_ACCOUNTS accounts), goes ahead.
  */
 async function confirmRollback(control: RolloutControl, rolloutId: string): Promise<void> {
   const record = await control.store.record(rolloutId);
   if (!record) return; // rollback itself says the rollout does not exist
-  const enforcing = new Map((record.plan?.policies ?? []).filter((change) => change.variant === 'enforce').map((change) => [`${change.region} ${change.name}`, change]));
-  const touched = (await control.store.previous(rolloutId)).map((previous) => enforcing.get(`${previous.region} ${previous.name}`)).filter((change) => change !== undefined);
+  const touched = largeEnforcements(record, await control.store.previous(rolloutId));
   if (touched.length === 0) return;
   const accounts = Math.max(...touched.map((change) => Math.max(change.accountsAfter, change.accountsBefore)));
   const what = `rolling back ${rolloutId} deletes or puts back ${touched.length} enforcing polic${touched.length === 1 ? 'y' : 'ies'} (${touched.map((change) => `${change.name} in ${change.region}`).join(', ')}) covering up to ${accounts} accounts`;
@@ -267,15 +315,15 @@ export function configureRolloutCommand(program: Command): void {
     .option(...outputOption)
     .action(async (file: string, options: { output: OutputFormat; refresh?: boolean }) => {
       const loaded = await refusingSpecProblems(file, 'nothing was planned', () => loadRollout(file));
-      const config = loadWorkerConfig();
-      const redis = await redisIfAnswering(config.REDIS_URL);
+      const aws = localClients();
       try {
-        const plan = await planHere(loaded, { ...(redis ? { redis } : {}), keyPrefix: `${config.ORGSHIELD_QUEUE_PREFIX}:`, refresh: options.refresh === true });
+        note('reading the live policies...');
+        const plan = await withOrganization(aws, { refresh: options.refresh === true }, (organization) => planAgainstAws(aws, loaded, organization));
         if (options.output === 'json') printJson(plan);
         else printPlan(plan);
         if (plan.problems.length > 0) throw new RolloutPlanError(plan);
       } finally {
-        await redis?.quit().catch(() => undefined);
+        aws.destroy();
       }
     });
 
@@ -398,7 +446,7 @@ export function configureRolloutCommand(program: Command): void {
     .description('put every policy the rollout changed back as it was (delete those it created)')
     .argument(...idArgument)
     .option('--wait', 'wait until it is rolled back; runs it in this process when no worker is connected')
-    .option('--yes', 'do not ask for confirmation when enforcing policies are deleted or put back (required when stdin is not a terminal)')
+    .option('--yes', 'do not ask for confirmation when org-wide or large enforcing policies are deleted or put back (required then when stdin is not a terminal)')
     .action(async (rolloutId: string, options: { wait?: boolean; yes?: boolean }) =>
       withSession((session) =>
         withRolloutControl(session, { local: options.wait === true }, async (control) => {

@@ -87,6 +87,61 @@ export async function complianceReport(aws: AwsClientFactory, options: Complianc
   };
 }
 
+/** One policy in one region: how many member accounts stand where, from ListComplianceStatus alone. */
+export interface PolicyComplianceCounts {
+  policy: string;
+  policyId: string;
+  region: string;
+  remediation: boolean;
+  accounts: number;
+  compliant: number;
+  nonCompliant: number;
+  notEvaluated: number;
+  /** Violators FMS counts in the non-compliant accounts (a floor where it stopped evaluating). */
+  nonCompliantResources: number;
+}
+
+export interface ComplianceSummary {
+  regions: string[];
+  policies: PolicyComplianceCounts[];
+  /** Every account's standing against every policy, each region's own (violators not read). */
+  rows: (ComplianceReportRow & { policyId: string })[];
+  /** Accounts counted once over every policy and region: non-compliant if they are anywhere. */
+  totals: ReturnType<typeof accountTotals>;
+}
+
+/**
+ * Every policy of the administrator in every region asked, with its accounts counted per
+ * compliance status: ListPolicies and ListComplianceStatus (every page) only, no
+ * GetComplianceDetail, so it costs a few calls per policy whatever the organization's size.
+ */
+export async function complianceSummary(aws: AwsClientFactory, options: { regions: readonly string[] }): Promise<ComplianceSummary> {
+  const perRegion = await Promise.all(
+    options.regions.map(async (region) => {
+      const fms = fmsClient(aws, region);
+      const found: { counts: PolicyComplianceCounts; rows: ComplianceSummary['rows'] }[] = [];
+      for (const summary of await listPolicies(fms)) {
+        if (!summary.PolicyId || !summary.PolicyName) continue;
+        const policy = { id: summary.PolicyId, name: summary.PolicyName };
+        const rows = (await readComplianceStatus(fms, policy)).map((entry) => ({ region, policyId: policy.id, ...entry }));
+        const counts: PolicyComplianceCounts = {
+          policy: policy.name,
+          policyId: policy.id,
+          region,
+          remediation: summary.RemediationEnabled === true,
+          ...accountTotals(rows),
+          nonCompliantResources: rows.reduce((sum, row) => sum + (row.status === 'NON_COMPLIANT' ? row.violatorCount : 0), 0),
+        };
+        found.push({ counts, rows });
+      }
+      return found;
+    }),
+  );
+  const found = perRegion.flat().sort((a, b) => a.counts.policy.localeCompare(b.counts.policy) || a.counts.region.localeCompare(b.counts.region));
+  const rows = found.flatMap((entry) => entry.rows);
+  return { regions: [...options.regions], policies: found.map((entry) => entry.counts), rows, totals: accountTotals(rows) };
+}
+
 /**
  * Accounts counted once however many regions the policy is in: an account is non-compliant if
  * it is in any region, not evaluated if it is nowhere non-compliant but somewhere not evaluated,

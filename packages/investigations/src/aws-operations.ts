@@ -12,6 +12,10 @@ export const INVESTIGATIONS_AWS_OPERATIONS: readonly AwsOperationUse[] = [
   // Starts Detective's own analysis of an entity; it changes nothing in the accounts.
   { service: 'detective', operation: 'StartInvestigation', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
   { service: 'detective', operation: 'ListIndicators', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
+  // GuardDuty findings of the organization's members, through the delegated administrator's detector.
+  { service: 'guardduty', operation: 'ListDetectors', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
+  { service: 'guardduty', operation: 'ListFindings', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
+  { service: 'guardduty', operation: 'GetFindings', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
   // The member account under investigation: what an address is, its flow logs and where they are.
   { service: 'ec2', operation: 'DescribeInstances', account: 'member', role: 'member-account' },
   { service: 'ec2', operation: 'DescribeNetworkInterfaces', account: 'member', role: 'member-account' },

@@ -50,3 +50,5 @@ export type {
   FlowReport, FlowReportContext, HeaderReading, LocalFlowLogFile, OutputSink, RecordCounts, ReportSection, TimelineBucket, WrittenFlowReport,
 } from './flow-logs.js';
 export { INVESTIGATIONS_AWS_OPERATIONS } from './aws-operations.js';
+export { administratorDetector, findingCriteria, getOrganizationFinding, GUARDDUTY_BATCH, listOrganizationFindings } from './guardduty-findings.js';
+export type { FindingFilters, RegionFindings } from './guardduty-findings.js';

@@ -1,7 +1,8 @@
 import type { DatasourcePackage, DatasourcePackageIngestState, MemberDetail } from '@aws-sdk/client-detective';
 import { randomInt, randomString } from '../world/prng.js';
 import { incidentPlan } from '../world/seeded-incidents.js';
-import { defineRegionState, defineWorldState, type World } from '../world/world.js';
+import { delegatedAdministrator } from '../world/delegated-administrator.js';
+import { defineRegionState } from '../world/world.js';
 import { addInvestigation, type InvestigationBook } from './detective-investigations.js';
 
 /* Detective's behavior graphs: who administers them, their members and the members' ingest history. */
@@ -28,25 +29,15 @@ export interface BehaviorGraph extends InvestigationBook {
   members: Map<string, GraphMember>;
 }
 
-/** Which account administers Detective for the organization: the management account unless delegated. */
-const settings = defineWorldState('detective:settings', (): { administratorAccountId?: string } => ({}));
+const administrator = delegatedAdministrator('detective');
 
 /**
  * Makes `administratorAccountId` the organization's delegated Detective administrator (as
  * EnableOrganizationAdminAccount would): its graphs then hold the members, and the management
  * account has none of its own. Call it before the first Detective request.
  */
-export function configureDetective(world: World, options: { administratorAccountId?: string }): void {
-  const account = options.administratorAccountId === undefined ? undefined : world.org.accounts.get(options.administratorAccountId);
-  if (options.administratorAccountId !== undefined && account?.status !== 'ACTIVE') {
-    throw new Error(`configureDetective: ${options.administratorAccountId} is not an active account of the sandbox organization`);
-  }
-  world.state(settings).administratorAccountId = options.administratorAccountId;
-}
-
-export function administratorOf(world: World): string {
-  return world.state(settings).administratorAccountId ?? world.org.managementAccountId;
-}
+export const configureDetective = administrator.configure;
+export const administratorOf = administrator.of;
 
 /**
  * The behavior graph of a region, kept in the administrator's (the management account's, or

@@ -15,6 +15,7 @@ import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
 import { randomString } from '../world/prng.js';
 import { incidentPlan, type SeededIncident } from '../world/seeded-incidents.js';
+import { delegatedAdministrator } from '../world/delegated-administrator.js';
 import type { World } from '../world/world.js';
 
 const LIST_CAP = 50;
@@ -29,6 +30,16 @@ export function findingArnOf(world: World, incident: SeededIncident): string {
   const { accountId, region } = incident.instance;
   return `arn:aws:guardduty:${region}:${accountId}:detector/${detectorIdOf(world, accountId, region)}/finding/${incident.findingId}`;
 }
+
+const administrator = delegatedAdministrator('guardduty');
+
+/**
+ * Makes `administratorAccountId` the organization's delegated GuardDuty administrator (as
+ * EnableOrganizationAdminAccount would): its detector then lists the findings of every member
+ * account in its region, as the management account's did before.
+ */
+export const configureGuardDuty = administrator.configure;
+export const guardDutyAdministratorOf = administrator.of;
 
 /** Values of the finding attributes FindingCriteria and SortCriteria may name. */
 const ATTRIBUTES: Record<string, (f: Finding) => string | number | boolean | undefined> = {
@@ -50,9 +61,11 @@ const ATTRIBUTES: Record<string, (f: Finding) => string | number | boolean | und
 
 /**
  * GuardDuty (restJson): a detector per active account and region, and one finding per planted
- * incident (seeded-incidents.ts) in its account, in the shape GetFindings returns. Modelled
- * beyond the model: detectors belong to their account (another account's id is a
- * BadRequestException), FindingCriteria on the common attributes with every condition
+ * incident (seeded-incidents.ts) in its account, in the shape GetFindings returns. The
+ * organization's GuardDuty administrator (the management account, or the one
+ * configureGuardDuty delegates to) sees its members' findings of the region through its own
+ * detector, as GuardDuty's administrator accounts do. Modelled beyond the model: detectors
+ * belong to their account (another account's id is a BadRequestException), FindingCriteria on the common attributes with every condition
  * operator, SortCriteria, MaxResults capped at 50 with opaque NextTokens. Findings are not
  * archived, updated or created by requests: the world's incidents are fixed.
  */
@@ -115,9 +128,11 @@ function checkMaxResults(value: number | undefined): void {
   }
 }
 
+/** The findings the caller's detector shows: its account's own, or every member's for the administrator. */
 function findingsOf(ctx: RequestContext): Finding[] {
+  const administrator = guardDutyAdministratorOf(ctx.world) === ctx.accountId;
   return incidentPlan(ctx.world)
-    .incidents.filter((incident) => incident.instance.accountId === ctx.accountId && incident.instance.region === ctx.region)
+    .incidents.filter((incident) => (administrator || incident.instance.accountId === ctx.accountId) && incident.instance.region === ctx.region)
     .map((incident) => findingOf(ctx.world, incident));
 }
 

@@ -19,6 +19,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../sandbox-server.js';
+import { configureGuardDuty } from './guardduty.js';
 import { incidentPlan } from '../world/seeded-incidents.js';
 
 /** EC2, GuardDuty, Detective and the flow-log bucket through the real SDK clients, as the investigations use them. */
@@ -121,6 +122,42 @@ describe('GuardDuty', () => {
 
     const { guardduty: other } = await asMember(sandbox, tor.instance.accountId);
     await expect(other.send(new ListFindingsCommand({ DetectorId: detectorId }))).rejects.toBeInstanceOf(BadRequestException);
+  });
+
+  it('shows the administrator every member’s findings of the region, by page and by account, and follows a delegation', async () => {
+    const sandbox = await start();
+    const incidents = incidentPlan(sandbox.world).incidents;
+    const management = new GuardDutyClient({ endpoint: sandbox.url, region: REGION, maxAttempts: 1, credentials: admin });
+    try {
+      const detectorId = (await management.send(new ListDetectorsCommand({}))).DetectorIds?.[0] ?? '';
+      const ids: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await management.send(new ListFindingsCommand({ DetectorId: detectorId, MaxResults: 1, NextToken: token }));
+        expect(page.FindingIds?.length).toBeLessThanOrEqual(1);
+        ids.push(...(page.FindingIds ?? []));
+        token = page.NextToken || undefined;
+      } while (token);
+      expect(ids.sort()).toEqual(incidents.map((incident) => incident.findingId).sort());
+      const [first] = incidents;
+      if (!first) throw new Error('incidents are planted');
+      const one = await management.send(new ListFindingsCommand({ DetectorId: detectorId, FindingCriteria: { Criterion: { accountId: { Eq: [first.instance.accountId] } } } }));
+      expect(one.FindingIds).toEqual([first.findingId]);
+      const { Findings } = await management.send(new GetFindingsCommand({ DetectorId: detectorId, FindingIds: ids }));
+      expect(new Set(Findings?.map((finding) => finding.AccountId))).toEqual(new Set(incidents.map((incident) => incident.instance.accountId)));
+
+      // Delegated to a member without an incident: it sees them all, the management account none.
+      const planted = new Set(incidents.map((incident) => incident.instance.accountId));
+      const security = [...sandbox.world.org.accounts.values()].find((a) => a.status === 'ACTIVE' && a.id !== sandbox.world.org.managementAccountId && !planted.has(a.id));
+      if (!security) throw new Error('a quiet member account exists');
+      configureGuardDuty(sandbox.world, { administratorAccountId: security.id });
+      expect((await management.send(new ListFindingsCommand({ DetectorId: detectorId }))).FindingIds).toEqual([]);
+      const { guardduty } = await asMember(sandbox, security.id);
+      const delegated = (await guardduty.send(new ListDetectorsCommand({}))).DetectorIds?.[0] ?? '';
+      expect((await guardduty.send(new ListFindingsCommand({ DetectorId: delegated }))).FindingIds?.sort()).toEqual([...ids].sort());
+    } finally {
+      management.destroy();
+    }
   });
 });
 
