@@ -225,6 +225,11 @@ class SandboxServer {
     entry.account = caller.accountId;
 
     const decision = this.faults.decide({ service: runtime.name, operation: operation.model.name, accountId: caller.accountId, region: scope.region }, performance.now());
+    if (decision.kind === 'deny') {
+      const action = `${runtime.name}:${operation.model.name}`;
+      const why = `User: ${caller.arn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`;
+      return this.fail(res, runtime, runtime.commonError('accessDenied', runtime.protocol.name === 'ec2' ? `You are not authorized to perform this operation. ${why}` : why), exchange);
+    }
     if (decision.kind === 'throttle') return this.fail(res, runtime, operation.throttlingError(), exchange);
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
     if (decision.kind === 'reset') {

@@ -3,6 +3,7 @@ import type { FaultRule, FaultsConfig } from './faults-config.js';
 
 export type FaultDecision =
   | { kind: 'throttle' }
+  | { kind: 'deny' }
   | { kind: 'reset'; latencyMs: number }
   | { kind: 'error'; latencyMs: number }
   | { kind: 'pass'; latencyMs: number };
@@ -66,6 +67,7 @@ export class FaultInjector {
   decide({ service, operation, accountId, region }: FaultRequest, nowMs: number): FaultDecision {
     const rule = this.ruleFor(service, operation);
     if (!rule || (rule.accounts !== undefined && !rule.accounts.includes(accountId))) return { kind: 'pass', latencyMs: 0 };
+    if (rule.deny === true) return { kind: 'deny' };
     if (rule.rate !== undefined) {
       const key = `${accountId}/${region}/${service}:${operation}`;
       let bucket = this.buckets.get(key);

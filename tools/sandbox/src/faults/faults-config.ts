@@ -16,6 +16,8 @@ export const faultRuleSchema = z
     throttleRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
     errorRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
     resetRate: z.number({ error: 'must be a fraction' }).min(0, { error: 'must be between 0 and 1' }).max(1, { error: 'must be between 0 and 1' }).optional(),
+    /** Every call is refused as an IAM policy without this action refuses it (EC2's UnauthorizedOperation, AccessDenied elsewhere). */
+    deny: z.boolean({ error: 'must be true or false' }).optional(),
     /** Only calls made in these accounts get this rule's faults (an account whose service is broken); default every account. */
     accounts: z.array(z.string().regex(/^\d{12}$/, { error: 'must be a 12-digit account id' })).min(1).optional(),
   })

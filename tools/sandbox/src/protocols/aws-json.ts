@@ -14,6 +14,7 @@ const COMMON_ERRORS: Record<CommonError, ErrorSpec> = {
   missingAuth: { code: 'MissingAuthenticationTokenException', status: 403, message: 'Missing Authentication Token' },
   expiredToken: { code: 'ExpiredTokenException', status: 400, message: 'The security token included in the request is expired' },
   invalidToken: { code: 'UnrecognizedClientException', status: 403, message: 'The security token included in the request is invalid.' },
+  accessDenied: { code: 'AccessDeniedException', status: 400, message: 'You are not authorized to perform this operation.' },
   throttling: { code: 'ThrottlingException', status: 400, message: 'Rate exceeded' },
   internal: { code: 'InternalFailure', status: 500, message: 'The request processing has failed because of an unknown error, exception or failure.' },
   validation: { code: 'ValidationException', status: 400, message: 'Invalid input' },

@@ -24,6 +24,7 @@ export type CommonError =
   | 'missingAuth'
   | 'expiredToken'
   | 'invalidToken'
+  | 'accessDenied'
   | 'throttling'
   | 'internal'
   | 'validation'

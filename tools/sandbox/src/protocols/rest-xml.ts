@@ -11,6 +11,7 @@ const COMMON_ERRORS: Record<CommonError, ErrorSpec> = {
   missingAuth: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
   expiredToken: { code: 'ExpiredToken', status: 400, message: 'The provided token has expired.' },
   invalidToken: { code: 'InvalidToken', status: 400, message: 'The provided token is malformed or otherwise invalid.' },
+  accessDenied: { code: 'AccessDenied', status: 403, message: 'Access Denied' },
   throttling: { code: 'SlowDown', status: 503, message: 'Please reduce your request rate.' },
   internal: { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.' },
   validation: { code: 'InvalidArgument', status: 400, message: 'Invalid Argument' },

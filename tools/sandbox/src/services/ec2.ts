@@ -9,12 +9,14 @@ import type {
   DescribeNetworkInterfacesResult,
   DescribeSubnetsRequest,
   DescribeSubnetsResult,
+  DescribeVpcsRequest,
+  DescribeVpcsResult,
   Filter,
 } from '@aws-sdk/client-ec2';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
 import { drsPlan, drsServersIn, type SeededSourceInstance, type SeededSourceServer } from '../world/seeded-drs.js';
-import { flowLogOf, incidentPlan, INCIDENT_REGION, instancesOf, type SeededInstance } from '../world/seeded-incidents.js';
+import { flowLogOf, incidentPlan, INCIDENT_REGION, instancesOf, type SeededInstance, type SeededVpc, seededVpcOf } from '../world/seeded-incidents.js';
 import { drsRuntime, type RecoveryInstanceRecord } from './drs-jobs.js';
 
 /** The default format of a VPC flow log (version 2), as DescribeFlowLogs reports it. */
@@ -94,7 +96,7 @@ const FLOW_LOG_FILTERS: FilterFields<FlowLogView> = {
 /**
  * EC2 (the EC2 query protocol): the seeded instances of each account and region and the recovery
  * instances DRS launched (pending, running, shutting-down, terminated), their network interfaces,
- * the subnets, DRS's launch templates (one version each, as DRS manages them) and the VPC flow
+ * the subnets, the VPCs (primary, secondary and IPv6 blocks, with their association states), DRS's launch templates (one version each, as DRS manages them) and the VPC flow
  * logs of the accounts with planted incidents. Read-only. Modelled
  * beyond the model, as EC2 answers: InvalidInstanceID/InvalidNetworkInterfaceID errors for ids
  * that are malformed or absent, MaxResults bounds and its exclusion with explicit ids, filter
@@ -172,6 +174,40 @@ export const ec2 = defineService({
           DefaultForAz: false,
           MapPublicIpOnLaunch: false,
           Tags: [{ Key: 'Name', Value: subnet.name }],
+        })),
+        NextToken: nextToken,
+      };
+    },
+
+    DescribeVpcs(input: DescribeVpcsRequest, ctx): DescribeVpcsResult {
+      const ids = input.VpcIds ?? [];
+      checkMaxResults(input.MaxResults, 5, 1000);
+      const all = vpcsOf(ctx);
+      for (const id of ids) if (!/^vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) throw ec2Error('InvalidVpcID.Malformed', `Invalid id: "${id}"`);
+      const missing = ids.filter((id) => !all.some((vpc) => vpc.vpcId === id));
+      if (missing.length > 0) {
+        throw ec2Error('InvalidVpcID.NotFound', missing.length === 1 ? `The vpc ID '${missing[0]}' does not exist` : `The vpc IDs '${missing.join(', ')}' do not exist`);
+      }
+      const matching = all.filter((vpc) => (ids.length === 0 || ids.includes(vpc.vpcId)) && matches(vpc, input.Filters, VPC_FILTERS, () => []));
+      const { items, nextToken } = page(ctx, 'ec2:DescribeVpcs', input, matching, (vpc) => vpc.vpcId);
+      return {
+        Vpcs: items.map((vpc) => ({
+          VpcId: vpc.vpcId,
+          OwnerId: ctx.accountId,
+          State: 'available',
+          CidrBlock: vpc.cidrBlocks[0]?.cidr,
+          DhcpOptionsId: `dopt-${vpc.vpcId.slice(4)}`,
+          InstanceTenancy: 'default',
+          IsDefault: false,
+          CidrBlockAssociationSet: vpc.cidrBlocks.map((block) => ({ AssociationId: block.associationId, CidrBlock: block.cidr, CidrBlockState: { State: block.state } })),
+          Ipv6CidrBlockAssociationSet: vpc.ipv6Blocks.map((block) => ({
+            AssociationId: block.associationId,
+            Ipv6CidrBlock: block.cidr,
+            Ipv6CidrBlockState: { State: block.state },
+            NetworkBorderGroup: ctx.region,
+            Ipv6Pool: 'Amazon',
+          })),
+          Tags: [],
         })),
         NextToken: nextToken,
       };
@@ -344,6 +380,36 @@ function subnetsOf(ctx: RequestContext): SubnetRecord[] {
     for (const subnet of [network.isolatedSubnet, network.productionSubnet]) subnets.set(subnet.id, { ...subnet, vpcId: network.vpcId });
   }
   return [...subnets.values()];
+}
+
+const VPC_FILTERS: FilterFields<SeededVpc> = {
+  'vpc-id': (v) => [v.vpcId],
+  cidr: (v) => [v.cidrBlocks[0]?.cidr],
+  'cidr-block-association.cidr-block': (v) => v.cidrBlocks.map((b) => b.cidr),
+  'cidr-block-association.association-id': (v) => v.cidrBlocks.map((b) => b.associationId),
+  'cidr-block-association.state': (v) => v.cidrBlocks.map((b) => b.state),
+  'ipv6-cidr-block-association.ipv6-cidr-block': (v) => v.ipv6Blocks.map((b) => b.cidr),
+  'ipv6-cidr-block-association.association-id': (v) => v.ipv6Blocks.map((b) => b.associationId),
+  'ipv6-cidr-block-association.state': (v) => v.ipv6Blocks.map((b) => b.state),
+  'ipv6-cidr-block-association.ipv6-pool': (v) => v.ipv6Blocks.map(() => 'Amazon'),
+  'dhcp-options-id': (v) => [`dopt-${v.vpcId.slice(4)}`],
+  'is-default': () => ['false'],
+
+  state: () => ['available'],
+  'tag-key': () => [],
+};
+
+/** The VPC of the seeded instances, and where DRS serves, its recovery network's (a 10.x.0.0/16 without other blocks). */
+function vpcsOf(ctx: RequestContext): SeededVpc[] {
+  const vpcs = new Map<string, SeededVpc>();
+  const seeded = seededVpcOf(ctx.world, ctx.accountId, ctx.region);
+  if (seeded) vpcs.set(seeded.vpcId, seeded);
+  if (drsServersIn(ctx.world, ctx.accountId, ctx.region).length > 0) {
+    const network = drsPlan(ctx.world).networkOf(ctx.accountId, ctx.region);
+    const cidr = network.productionSubnet.cidr.replace(/\.\d+\.0\/24$/, '.0.0/16');
+    vpcs.set(network.vpcId, { vpcId: network.vpcId, cidrBlocks: [{ associationId: `vpc-cidr-assoc-${network.vpcId.slice(4)}`, cidr, state: 'associated' }], ipv6Blocks: [] });
+  }
+  return [...vpcs.values()];
 }
 
 function launchTemplateVersion(server: SeededSourceServer) {

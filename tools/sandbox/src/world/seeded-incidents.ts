@@ -100,15 +100,29 @@ const SCANNER: RemoteLocation = { country: 'Romania', countryCode: 'RO', city: '
 const BRUTE_FORCER: RemoteLocation = { country: 'Brazil', countryCode: 'BR', city: 'Sao Paulo', lat: -23.55, lon: -46.63, asn: '64498', asnOrg: 'Example Broadband', isp: 'Example Broadband' };
 const DOS_TARGET: RemoteLocation = { country: 'United States', countryCode: 'US', city: 'Ashburn', lat: 39.04, lon: -77.49, asn: '64499', asnOrg: 'Example Gaming Services', isp: 'Example Gaming Services' };
 
+/**
+ * What an incident VPC holds besides its primary 10.x.0.0/16: secondary IPv4 blocks, one
+ * since disassociated (DescribeVpcs still lists it, in state `disassociated`), and an
+ * Amazon-provided IPv6 /56.
+ */
+interface VpcExtras {
+  secondary?: string[];
+  disassociated?: string[];
+  ipv6?: boolean;
+}
+
 /** The incidents, in the order their accounts are chosen. Offsets are from the plan's anchor. */
 const SCENARIOS: readonly {
   kind: IncidentKind;
   offsetMinutes: number;
+  vpc: VpcExtras;
   build: (at: Date) => Omit<SeededIncident, 'instance' | 'neighbour' | 'findingId' | 'flowLogs' | 'at' | 'end' | 'title' | 'description'> & { durationSeconds: number };
 }[] = [
   {
     kind: 'tor-client',
     offsetMinutes: 30,
+    // Pods of an EKS cluster on the shared address space, as EKS custom networking advises.
+    vpc: { secondary: ['100.64.0.0/16'], ipv6: true },
     // The instance uploads 3 GiB to a Tor relay's OR port over half an hour.
     build: (at) => ({
       kind: 'tor-client', findingType: 'UnauthorizedAccess:EC2/TorClient', severity: 8, remoteIp: '198.51.100.23', remote: TOR_EXIT,
@@ -119,6 +133,8 @@ const SCENARIOS: readonly {
   {
     kind: 'port-probe',
     offsetMinutes: 90,
+    // A block outside RFC 1918 that the company routes internally (unannounced 11.0.0.0/8 space).
+    vpc: { secondary: ['11.48.0.0/16'], disassociated: ['172.31.0.0/16'] },
     // A scanner walks ports 1-500 in two minutes; 22 and 443 answer.
     build: (at) => ({
       kind: 'port-probe', findingType: 'Recon:EC2/PortProbeUnprotectedPort', severity: 5, remoteIp: '203.0.113.45', remote: SCANNER,
@@ -129,6 +145,7 @@ const SCENARIOS: readonly {
   {
     kind: 'ssh-brute-force',
     offsetMinutes: 150,
+    vpc: {},
     build: (at) => ({
       kind: 'ssh-brute-force', findingType: 'UnauthorizedAccess:EC2/SSHBruteForce', severity: 2, remoteIp: '192.0.2.77', remote: BRUTE_FORCER,
       direction: 'INBOUND', localPort: 22, remotePort: 41000, durationSeconds: 600,
@@ -138,6 +155,7 @@ const SCENARIOS: readonly {
   {
     kind: 'dos-tcp',
     offsetMinutes: 210,
+    vpc: { secondary: ['10.254.0.0/20'], ipv6: true },
     // The instance's outbound volume jumps eightfold for ten minutes.
     build: (at) => ({
       kind: 'dos-tcp', findingType: 'Backdoor:EC2/DenialOfService.Tcp', severity: 8, remoteIp: '198.51.100.200', remote: DOS_TARGET,
@@ -178,6 +196,47 @@ export function flowLogOf(world: World, accountId: string, region: string): { fl
   const network = seededNetwork(world, accountId, region);
   const random = world.random(`ec2:flow-log:${accountId}:${region}`);
   return { flowLogId: `fl-${randomString(random, 17, HEX)}`, vpcId: network.vpcId, creationTime: new Date(Date.UTC(2024, 0, 15)) };
+}
+
+export interface VpcCidrAssociation {
+  associationId: string;
+  cidr: string;
+  state: 'associated' | 'disassociated';
+}
+
+export interface SeededVpc {
+  vpcId: string;
+  cidrBlocks: VpcCidrAssociation[];
+  ipv6Blocks: VpcCidrAssociation[];
+}
+
+/**
+ * The VPC of an active account's seeded instances in a region: its primary 10.x.0.0/16 and,
+ * in an incident account, the scenario's other blocks. Undefined where no instance is seeded.
+ */
+export function seededVpcOf(world: World, accountId: string, region: string): SeededVpc | undefined {
+  if (instancesOf(world, accountId, region).length === 0) return undefined;
+  const network = seededNetwork(world, accountId, region);
+  const incident = region === INCIDENT_REGION ? world.state(plans).incidents.find((i) => i.instance.accountId === accountId) : undefined;
+  const extras = SCENARIOS.find((scenario) => scenario.kind === incident?.kind)?.vpc ?? {};
+  const random = world.random(`ec2:vpc:${accountId}:${region}`);
+  const association = (cidr: string, state: VpcCidrAssociation['state'] = 'associated'): VpcCidrAssociation => ({
+    associationId: `vpc-cidr-assoc-${randomString(random, 17, HEX)}`,
+    cidr,
+    state,
+  });
+  // Amazon's pool hands out /56s; leading digits of 1-f keep the text in RFC 5952 form.
+  const lead = () => randomString(random, 1, HEX.slice(1));
+  const ipv6 = `2600:1f18:${lead()}${randomString(random, 3, HEX)}:${lead()}${randomString(random, 1, HEX)}00::/56`;
+  return {
+    vpcId: network.vpcId,
+    cidrBlocks: [
+      association(`10.${network.octet}.0.0/16`),
+      ...(extras.secondary ?? []).map((cidr) => association(cidr)),
+      ...(extras.disassociated ?? []).map((cidr) => association(cidr, 'disassociated')),
+    ],
+    ipv6Blocks: extras.ipv6 ? [association(ipv6)] : [],
+  };
 }
 
 /**
