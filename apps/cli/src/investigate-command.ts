@@ -100,8 +100,10 @@ function printResult(result: InvestigationResult): void {
   process.stdout.write(`Investigated ${who} in ${subject.accountId} ${subject.region}, ${result.window.from} to ${result.window.to}\n`);
   if (subject.finding) process.stdout.write(`GuardDuty finding ${subject.finding.type} (severity ${subject.finding.severity})\n`);
   process.stdout.write(
-    `Flow logs: ${result.records.matched} of ${result.records.total} records matched in ${result.flowLogs.files} files${result.flowLogs.source ? ` from ${result.flowLogs.source}` : ''}\n\n`,
+    `Flow logs: ${result.records.matched} of ${result.records.total} records matched in ${result.flowLogs.files} files${result.flowLogs.source ? ` from ${result.flowLogs.source}` : ''}\n`,
   );
+  const ranges = result.vpcRanges;
+  process.stdout.write(`Inside the VPC: ${ranges.cidrs.join(', ')} (${ranges.source === 'vpc' ? `${ranges.vpcIds.join(', ')}, from DescribeVpcs` : 'the private ranges; see the warning'})\n\n`);
   if (result.findings.length === 0) process.stdout.write('No findings in the flow logs.\n');
   else {
     process.stdout.write(

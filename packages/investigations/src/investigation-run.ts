@@ -12,6 +12,7 @@ import type { InvestigationClients } from './investigation-aws.js';
 import { type InvestigationSubject, type ResolvedEntity, resolveEntity } from './investigation-entity.js';
 import { type FlowLogPlan, planFlowLogs } from './investigation-flow-logs.js';
 import { type InvestigationRequest, parseInvestigationRequest } from './investigation-request.js';
+import { type VpcRanges, vpcRanges } from './investigation-vpc.js';
 import { requestWindow, type TimeWindow } from './investigation-window.js';
 import { flowFindingSchema, recordCountsSchema, type ReportSection } from './report-json.js';
 
@@ -63,6 +64,13 @@ export const InvestigationResultSchema = z.object({
     problems: z.number().int().nonnegative(),
     /** Some flow-log input was lost (a gzip file cut short or failing its CRC, a file unreadable, a link out): done on incomplete input. */
     incomplete: z.boolean(),
+  }),
+  /** The ranges large transfers were judged inside the VPC by: the VPC's own blocks, or the private ranges and why. */
+  vpcRanges: z.object({
+    source: z.enum(['vpc', 'private-ranges']),
+    vpcIds: z.array(z.string()),
+    cidrs: z.array(z.string()),
+    reason: z.string().optional(),
   }),
   detective: z.object({
     available: z.boolean(),
@@ -127,6 +135,7 @@ export async function runInvestigation(
   );
 
   step('flow-logs', 2, 'Reading the VPC flow logs');
+  const ranges = await vpcRanges(entity, (fresh) => deps.clients.ec2(accountId, region, { fresh }));
   const plan = await planFlowLogs(flowLogs, entity, window, {
     ec2: (fresh) => deps.clients.ec2(accountId, region, { fresh }),
     s3: (fresh) => deps.clients.s3(accountId, region, { fresh }),
@@ -138,6 +147,7 @@ export async function runInvestigation(
     ...(entity.networkInterfaces.length === 1 && entity.networkInterfaces[0] ? { eni: entity.networkInterfaces[0].id } : {}),
     from: window.from,
     to: window.to,
+    vpcCidrs: ranges.cidrs,
     ...(finding ? { markFrom: findingMark(finding) } : {}),
     onProgress: ({ filesDone, filesTotal }) => step('flow-logs', 2, `Read ${filesDone}${filesTotal === null ? '' : ` of ${filesTotal}`} flow-log files`),
   });
@@ -146,14 +156,20 @@ export async function runInvestigation(
   const generatedAt = now();
   // What a reader must not miss; the entity's and the flow plan's notes are context.
   const lost = analysis.problems.filter(isIntegrityProblem).map((problem) => problem.message);
-  const warnings = [...(detective.reason ? [detective.reason] : []), ...detective.warnings, ...(plan.via === 'none' ? plan.notes : []), ...lost];
+  const warnings = [
+    ...(detective.reason ? [detective.reason] : []),
+    ...detective.warnings,
+    ...(plan.via === 'none' ? plan.notes : []),
+    ...(ranges.reason ? [ranges.reason] : []),
+    ...lost,
+  ];
   const dir = chosenDir ?? (await resolveUnderRoot(reportRoot, reportFolderName(entity, finding, generatedAt)));
   let reportPaths: Awaited<ReturnType<typeof writeFlowReport>>;
   try {
     const report = buildFlowReport(analysis, {
       title: `Investigation of ${describeEntity(entity)}${finding ? ` (${finding.type})` : ''}`,
       generatedAt,
-      sections: reportSections(entity, finding, detective, plan, window, warnings),
+      sections: reportSections(entity, finding, detective, plan, window, ranges, warnings),
     });
     reportPaths = await writeFlowReport(dir, report, analysis.conversations);
   } finally {
@@ -176,6 +192,7 @@ export async function runInvestigation(
     findings: analysis.findings,
     records: analysis.records,
     flowLogs: { source: plan.source, via: plan.via, files: analysis.files, problems: analysis.problemCount, incomplete: lost.length > 0 },
+    vpcRanges: ranges,
     detective: detectiveSummary(detective),
     warnings,
   };
@@ -250,6 +267,7 @@ function reportSections(
   detective: DetectiveReport,
   plan: FlowLogPlan,
   window: TimeWindow,
+  ranges: VpcRanges,
   warnings: string[],
 ): ReportSection[] {
   const sections: ReportSection[] = [
@@ -264,6 +282,9 @@ function reportSections(
         ['IAM principal', entity.principalArn],
         ['Window', `${window.from.toISOString()} to ${window.to.toISOString()}`],
         ['Flow logs', plan.source ?? 'none found'],
+        ['VPC', ranges.vpcIds.join(', ')],
+        // Large transfers to these are internal-transfer findings, not exfiltration.
+        ['Inside the VPC', `${ranges.cidrs.join(', ')} (${ranges.source === 'vpc' ? 'its associated blocks, from DescribeVpcs' : 'the private ranges; see Notes for why'})`],
       ]),
     },
   ];
