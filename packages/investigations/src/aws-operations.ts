@@ -16,9 +16,11 @@ export const INVESTIGATIONS_AWS_OPERATIONS: readonly AwsOperationUse[] = [
   { service: 'guardduty', operation: 'ListDetectors', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
   { service: 'guardduty', operation: 'ListFindings', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
   { service: 'guardduty', operation: 'GetFindings', account: 'delegated-administrator', role: 'detective-guardduty-reader' },
-  // The member account under investigation: what an address is, its flow logs and where they are.
+  // The member account under investigation: what an address is, its VPC's ranges, its flow logs and where they are.
   { service: 'ec2', operation: 'DescribeInstances', account: 'member', role: 'member-account' },
   { service: 'ec2', operation: 'DescribeNetworkInterfaces', account: 'member', role: 'member-account' },
+  // The interface's VPC: its address blocks tell an internal transfer from exfiltration.
+  { service: 'ec2', operation: 'DescribeVpcs', account: 'member', role: 'member-account' },
   { service: 'ec2', operation: 'DescribeFlowLogs', account: 'member', role: 'member-account' },
   { service: 's3', operation: 'ListObjectsV2', account: 'member', role: 'member-account', actions: ['s3:ListBucket'] },
   { service: 's3', operation: 'GetObject', account: 'member', role: 'member-account' },

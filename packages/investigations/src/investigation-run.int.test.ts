@@ -109,6 +109,8 @@ describe('runInvestigation against the sandbox', () => {
     }
     expect(result.detective).toMatchObject({ available: true, memberStatus: 'ENABLED', coreIngest: 'ingesting', investigation: { status: 'SUCCESSFUL', severity: 'CRITICAL' } });
     expect(result.warnings).toEqual([]);
+    // The VPC's primary block, its EKS pods' 100.64.0.0/16 and its IPv6 /56.
+    expect(result.vpcRanges).toEqual({ source: 'vpc', vpcIds: [expect.stringMatching(/^vpc-/)], cidrs: [expect.stringMatching(/^10\.\d+\.0\.0\/16$/), '100.64.0.0/16', expect.stringMatching(/^2600:1f18:[0-9a-f:]+::\/56$/)] });
     expect(progress.map((p) => p.phase)).toEqual(expect.arrayContaining(['resolve', 'detective', 'flow-logs', 'report']));
     expect(progress.at(-1)).toMatchObject({ phase: 'report', done: 4, total: 4 });
 
