@@ -60,6 +60,8 @@ describe('orgshield investigate (end to end, against the sandbox and Redis)', ()
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/exfiltration\s+198\.51\.100\.23\s+-?\d*\s*yes/);
     expect(run.stdout).toContain('Detective: investigation');
+    // The Tor instance's VPC: its primary block, its EKS pods' 100.64.0.0/16 and its IPv6 /56.
+    expect(run.stdout).toMatch(/^Inside the VPC: 10\.\d+\.0\.0\/16, 100\.64\.0\.0\/16, 2600:1f18:[0-9a-f:]+::\/56 \(vpc-[0-9a-f]{17}, from DescribeVpcs\)$/m);
     expect(run.stdout).toContain(join(dir, 'reports'));
   });
 
