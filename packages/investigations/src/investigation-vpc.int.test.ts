@@ -9,7 +9,9 @@ import { writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { PRIVATE_RANGES } from './flow-findings.js';
 import { investigationClients } from './investigation-aws.js';
+import type { ResolvedEntity } from './investigation-entity.js';
 import { type InvestigationResult, InvestigationResultSchema, runInvestigation } from './investigation-run.js';
+import { vpcRanges } from './investigation-vpc.js';
 
 /**
  * The investigation judges "inside the VPC" by the ENI's VPC (DescribeVpcs), not by the private
@@ -80,6 +82,41 @@ describe('an investigation judges transfers by the ENI’s VPC ranges', () => {
     const inside = json.sections.find((s) => s.title === 'Subject')?.rows.find((row) => row.item === 'Inside the VPC');
     expect(inside?.value).toBe(`${primary}, 11.48.0.0/16 (its associated blocks, from DescribeVpcs)`);
     for (const path of [result.reportPaths.markdown, result.reportPaths.html]) expect(await readFile(path, 'utf8')).toContain(`${primary}, 11.48.0.0/16`);
+  });
+});
+
+describe('vpcRanges', () => {
+  test('falls back, naming the error, for a VPC that does not exist or a malformed id, and when no VPC is known', async ({ sandbox }) => {
+    const incident = incidentPlan(sandbox.world).incidents.find((i) => i.kind === 'port-probe');
+    if (!incident) throw new Error('the sandbox plants a port probe');
+    const { accountId, networkInterfaceId, vpcId } = incident.instance;
+    const factory = new AwsClientFactory({ ...sandbox.clientConfig() });
+    const members = new MemberCredentials(factory, { managementAccountId: sandbox.world.org.managementAccountId });
+    const clients = investigationClients(factory, members);
+    const ec2 = (fresh: boolean) => clients.ec2(accountId, REGION, { fresh });
+    const entity = (vpcIds: (string | undefined)[]): ResolvedEntity => ({
+      kind: 'instance',
+      accountId,
+      region: REGION,
+      networkInterfaces: vpcIds.map((id, i) => ({ id: `${networkInterfaceId}${i}`, privateIps: [], vpcId: id })),
+      localIps: [],
+      notes: [],
+    });
+    const fallback = { source: 'private-ranges', cidrs: [...PRIVATE_RANGES] };
+    expect(await vpcRanges(entity(['vpc-0123456789abcdef0']), ec2)).toEqual({
+      ...fallback,
+      vpcIds: ['vpc-0123456789abcdef0'],
+      reason: `VPC vpc-0123456789abcdef0 could not be read (InvalidVpcID.NotFound), so the private ranges (${PRIVATE_RANGES.join(', ')}) are taken as its ranges; a transfer to another range of the VPC is reported as exfiltration.`,
+    });
+    expect((await vpcRanges(entity(['vpc-<script>']), ec2)).reason).toMatch(/^VPC vpc-<script> could not be read \(InvalidVpcID\.Malformed\)/);
+    expect(await vpcRanges(entity([undefined]), ec2)).toEqual({
+      ...fallback,
+      vpcIds: [],
+      reason: `No VPC is known for the subject, so the private ranges (${PRIVATE_RANGES.join(', ')}) are taken as the VPC's ranges.`,
+    });
+    // Two interfaces in one VPC: asked once, its blocks once.
+    expect(await vpcRanges(entity([vpcId, vpcId]), ec2)).toMatchObject({ source: 'vpc', vpcIds: [vpcId], cidrs: [expect.stringMatching(/^10\./), '11.48.0.0/16'] });
+    factory.destroy();
   });
 });
 
