@@ -70,6 +70,14 @@ describe('FaultInjector', () => {
     expect(faults.decide({ service: 's3', operation: 'ListBuckets', accountId: 'a', region: 'us-east-1' }, 0)).toEqual({ kind: 'pass', latencyMs: 0 });
   });
 
+  it('denies every call of a deny rule, before rates, in the named accounts only', () => {
+    const faults = new FaultInjector({ operations: { 'ec2:DescribeVpcs': { deny: true, rate: 1, accounts: ['111111111111'] } } }, mulberry32(1));
+    const decide = (accountId: string, operation = 'DescribeVpcs') => faults.decide({ service: 'ec2', operation, accountId, region: 'us-east-1' }, 0).kind;
+    expect([decide('111111111111'), decide('111111111111'), decide('111111111111')]).toEqual(['deny', 'deny', 'deny']);
+    expect(decide('222222222222')).toBe('pass');
+    expect(decide('111111111111', 'DescribeSubnets')).toBe('pass');
+  });
+
   it('fails about errorRate of the requests, the same way for the same seed', () => {
     const run = () => {
       const faults = new FaultInjector({ operations: { 'fms:*': { errorRate: 0.1 } } }, mulberry32(7));
