@@ -5,6 +5,7 @@ import { fileNameSlug, type PathRoot, resolveUnderRoot } from '@orgshield/spec-f
 import { z } from 'zod';
 import { type DetectivePullOptions, type DetectiveReport, pullDetective } from './detective-pull.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
+import { PRIVATE_RANGES } from './flow-findings.js';
 import { isIntegrityProblem } from './flow-log-problems.js';
 import { buildFlowReport, writeFlowReport } from './flow-report.js';
 import { type NormalizedFinding, normalizeFinding } from './finding-normalize.js';
@@ -66,12 +67,15 @@ export const InvestigationResultSchema = z.object({
     incomplete: z.boolean(),
   }),
   /** The ranges large transfers were judged inside the VPC by: the VPC's own blocks, or the private ranges and why. */
-  vpcRanges: z.object({
-    source: z.enum(['vpc', 'private-ranges']),
-    vpcIds: z.array(z.string()),
-    cidrs: z.array(z.string()),
-    reason: z.string().optional(),
-  }),
+  // A result stored before investigations read the VPC's ranges was judged by the private ranges: read back as such.
+  vpcRanges: z
+    .object({
+      source: z.enum(['vpc', 'private-ranges']),
+      vpcIds: z.array(z.string()),
+      cidrs: z.array(z.string()),
+      reason: z.string().optional(),
+    })
+    .default({ source: 'private-ranges', vpcIds: [], cidrs: [...PRIVATE_RANGES], reason: 'this investigation ran before orgshield read the VPC ranges' }),
   detective: z.object({
     available: z.boolean(),
     reason: z.string().optional(),

@@ -86,6 +86,18 @@ describe('an investigation judges transfers by the ENI’s VPC ranges', () => {
 });
 
 describe('vpcRanges', () => {
+  test('a result stored before investigations read the VPC reads back as judged by the private ranges, and says so', async ({ sandbox }) => {
+    const { result } = await investigate(sandbox);
+    const { vpcRanges: _, ...older } = result;
+    expect(InvestigationResultSchema.parse(older).vpcRanges).toEqual({
+      source: 'private-ranges',
+      vpcIds: [],
+      cidrs: [...PRIVATE_RANGES],
+      reason: 'this investigation ran before orgshield read the VPC ranges',
+    });
+  });
+
+
   test('falls back, naming the error, for a VPC that does not exist or a malformed id, and when no VPC is known', async ({ sandbox }) => {
     const incident = incidentPlan(sandbox.world).incidents.find((i) => i.kind === 'port-probe');
     if (!incident) throw new Error('the sandbox plants a port probe');
