@@ -92,6 +92,24 @@ function ipv4Text(value: number): string {
   return `${Math.floor(value / 16777216)}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
 
+const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Each octet's rank among the texts "0" to "255" in string order ("1" < "10" < "100" < "101" < ... < "2"). */
+const OCTET_RANK = (() => {
+  const texts = Array.from({ length: 256 }, (_, octet) => String(octet)).sort();
+  const rank = new Uint8Array(256);
+  texts.forEach((text, i) => (rank[Number(text)] = i));
+  return rank;
+})();
+
+/**
+ * A number that orders dotted quads as their texts order: a '.' sorts before every digit,
+ * so two texts compare as their first differing octets' texts do, and those as their ranks.
+ */
+function ipv4TextOrder(value: number): number {
+  return OCTET_RANK[Math.floor(value / 16777216)]! * 16777216 + ((OCTET_RANK[(value >>> 16) & 255]! << 16) | (OCTET_RANK[(value >>> 8) & 255]! << 8) | OCTET_RANK[value & 255]!);
+}
+
 /**
  * Numbers for addresses: an IPv4 address is its 32-bit value (read straight from the bytes
  * by the parser); any other address (IPv6) is 2^32 plus its index here, by its normalized
@@ -138,6 +156,13 @@ class AddressBook {
       this.ipv4Texts.set(id, text);
     }
     return text;
+  }
+
+  /** Orders two address ids as their texts order (IPv4 without making the texts). */
+  compare(a: number, b: number): number {
+    if (a === b) return 0;
+    if (a < OTHER_ADDRESSES && b < OTHER_ADDRESSES) return ipv4TextOrder(a) - ipv4TextOrder(b);
+    return compareTexts(this.plainText(a), this.plainText(b));
   }
 
   /** The spill partition of an address (see hash). */
@@ -242,7 +267,6 @@ export class ConversationRow implements Conversation, ConversationFacts {
 }
 
 /** Ordering by key orders by local port, remote port and protocol in turn (the key holds them from the top down). */
-const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The conversation of the row at rows[o]. */
 function conversationRow(rows: Float64Array, o: number, remoteIp: string, iso: (seconds: number) => string): ConversationRow {
@@ -304,7 +328,7 @@ class RunList implements ConversationList {
       const x = bytesOf(a, i);
       const y = bytesOf(b, j);
       if (x !== y) return x > y;
-      const order = compareTexts(book.plainText(a[i + ADDRESS]!), book.plainText(b[j + ADDRESS]!));
+      const order = book.compare(a[i + ADDRESS]!, b[j + ADDRESS]!);
       return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
     };
     // Each row is copied out of the cursor's chunk (refilled as the merge moves on) into a
@@ -624,20 +648,21 @@ export class FlowAccumulator implements FlowRecordSink {
     const kept: number[] = [];
     const bytes = new Float64Array(size);
     const keys = new Float64Array(size);
-    const addresses = new Array<string>(size);
+    const addresses = new Float64Array(size);
     for (let i = 0; i < size; i++) {
       if (this.refused(i)) continue;
       kept.push(i);
       bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
       keys[i] = rows[i * ROW + KEY]!;
-      addresses[i] = this.addresses.text(rows[i * ROW + ADDRESS]!);
+      addresses[i] = rows[i * ROW + ADDRESS]!;
     }
+    const book = this.addresses;
     kept.sort((x, y) => {
       if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
-      return compareTexts(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
+      return book.compare(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
     });
     const iso = isoSeconds();
-    return kept.map((i) => conversationRow(rows, i * ROW, addresses[i]!, iso));
+    return kept.map((i) => conversationRow(rows, i * ROW, book.text(addresses[i]!), iso));
   }
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */

@@ -12,24 +12,22 @@ export type OutputSink = (text: string) => Promise<void>;
 /** Text is handed on in pieces of about this size. */
 const PIECE_CHARS = 1 << 16;
 
-/** Collects small texts into pieces for the sink. */
-function piecewise(sink: OutputSink): { add(text: string): Promise<void>; end(): Promise<void> } {
-  let pending: string[] = [];
-  let size = 0;
+/**
+ * Collects small texts into pieces for the sink: `add` is synchronous and says when a piece
+ * is full (then `flush` hands it on), so a million rows are not a million awaited promises.
+ */
+function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void> } {
+  let piece = '';
   return {
-    async add(text) {
-      pending.push(text);
-      size += text.length;
-      if (size < PIECE_CHARS) return;
-      const piece = pending.join('');
-      pending = [];
-      size = 0;
-      await sink(piece);
+    add(text) {
+      piece += text;
+      return piece.length >= PIECE_CHARS;
     },
-    async end() {
-      if (size > 0) await sink(pending.join(''));
-      pending = [];
-      size = 0;
+    async flush() {
+      if (piece.length === 0) return;
+      const full = piece;
+      piece = '';
+      await sink(full);
     },
   };
 }
@@ -50,14 +48,14 @@ function conversationJson(c: Conversation): string {
 export async function writeFlowAnalysisJson(analysis: FlowAnalysis, sink: OutputSink): Promise<void> {
   const out = piecewise(sink);
   const field = (name: string, value: unknown): string => `  ${JSON.stringify(name)}: ${JSON.stringify(value, null, 2).replaceAll('\n', '\n  ')}`;
-  await out.add(`{\n${field('records', analysis.records)},\n  "conversations": [`);
+  out.add(`{\n${field('records', analysis.records)},\n  "conversations": [`);
   let first = true;
   for (const c of analysis.conversations) {
-    await out.add(`${first ? '\n    ' : ',\n    '}${conversationJson(c)}`);
+    if (out.add(`${first ? '\n    ' : ',\n    '}${conversationJson(c)}`)) await out.flush();
     first = false;
   }
-  await out.add(`${first ? '' : '\n  '}],\n${field('timeline', analysis.timeline)},\n${field('findings', analysis.findings)},\n${field('problems', analysis.problems)}\n}\n`);
-  await out.end();
+  out.add(`${first ? '' : '\n  '}],\n${field('timeline', analysis.timeline)},\n${field('findings', analysis.findings)},\n${field('problems', analysis.problems)}\n}\n`);
+  await out.flush();
 }
 
 export const CONVERSATION_CSV_COLUMNS = [
@@ -68,9 +66,10 @@ export const CONVERSATION_CSV_COLUMNS = [
 /** One row per conversation, largest first, under a header of CONVERSATION_CSV_COLUMNS (no value needs quoting). */
 export async function writeConversationsCsv(conversations: ConversationList, sink: OutputSink): Promise<void> {
   const out = piecewise(sink);
-  await out.add(`${CONVERSATION_CSV_COLUMNS.join(',')}\n`);
+  out.add(`${CONVERSATION_CSV_COLUMNS.join(',')}\n`);
   for (const c of conversations) {
-    await out.add(`${c.remoteIp},${c.localPort},${c.remotePort},${c.protocol},${c.direction},${c.inBytes},${c.outBytes},${c.inPackets},${c.outPackets},${c.accepted},${c.rejected},${c.firstSeen},${c.lastSeen},${c.fromFinding ? 'true' : 'false'}\n`);
+    const full = out.add(`${c.remoteIp},${c.localPort},${c.remotePort},${c.protocol},${c.direction},${c.inBytes},${c.outBytes},${c.inPackets},${c.outPackets},${c.accepted},${c.rejected},${c.firstSeen},${c.lastSeen},${c.fromFinding ? 'true' : 'false'}\n`);
+    if (full) await out.flush();
   }
-  await out.end();
+  await out.flush();
 }
