@@ -12,7 +12,7 @@
  */
 import { statSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
-import type { Conversation, ConversationFacts, FlowDirection } from './flow-conversation-types.js';
+import type { Conversation, ConversationFacts, ConversationTable, FlowDirection } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
@@ -259,24 +259,26 @@ export class ConversationRow implements Conversation, ConversationFacts {
   get lastSeenAt(): number {
     return this.#numbers[this.#at + LAST_SEEN]!;
   }
-
-  /** Where this conversation's row starts in the table's numbers. */
-  get rowAt(): number {
-    return this.#at;
-  }
 }
 
 /** Ordering by key orders by local port, remote port and protocol in turn (the key holds them from the top down). */
+
+/** Who opened the conversation of the row at rows[o]: TCP flags when they said, else the ports. */
+function rowDirection(rows: Float64Array, o: number): FlowDirection {
+  const opened = rows[o + OPENED]!;
+  if (opened === OPENED_BY_REMOTE) return 'inbound';
+  if (opened === OPENED_BY_LOCAL) return 'outbound';
+  const key = rows[o + KEY]!;
+  return directionFromPorts(Math.floor(key / 16777216), Math.floor(key / 256) % 65536);
+}
 
 /** The conversation of the row at rows[o]. */
 function conversationRow(rows: Float64Array, o: number, remoteIp: string, iso: (seconds: number) => string): ConversationRow {
   const key = rows[o + KEY]!;
   const localPort = Math.floor(key / 16777216);
   const remotePort = Math.floor(key / 256) % 65536;
-  const opened = rows[o + OPENED]!;
-  const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
   return new ConversationRow({
-    remoteIp, localPort, remotePort, protocol: key % 256, direction,
+    remoteIp, localPort, remotePort, protocol: key % 256, direction: rowDirection(rows, o),
     inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
     accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!, firstSeen: iso(rows[o + FIRST_SEEN]!), lastSeen: iso(rows[o + LAST_SEEN]!),
   }, { numbers: rows, at: o });
@@ -292,6 +294,79 @@ export interface ConversationList extends Iterable<Conversation> {
   readonly length: number;
   /** The first `count` conversations (all, when fewer). */
   top(count: number): Conversation[];
+}
+
+/** Rows of a table, in an order, as the detectors read them (see ConversationTable). */
+class RowTable implements ConversationTable {
+  private readonly iso = isoSeconds();
+
+  constructor(
+    private readonly rows: Float64Array,
+    /** Where each conversation's row starts in rows, in order. */
+    private readonly starts: Int32Array,
+    private readonly book: AddressBook,
+  ) {}
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  private at(i: number, field: number): number {
+    return this.rows[this.starts[i]! + field]!;
+  }
+
+  address(i: number): number {
+    return this.at(i, ADDRESS);
+  }
+
+  addressText(address: number): string {
+    return this.book.text(address);
+  }
+
+  localPort(i: number): number {
+    return Math.floor(this.at(i, KEY) / 16777216);
+  }
+
+  protocol(i: number): number {
+    return this.at(i, KEY) % 256;
+  }
+
+  direction(i: number): FlowDirection {
+    return rowDirection(this.rows, this.starts[i]!);
+  }
+
+  inBytes(i: number): number {
+    return this.at(i, IN_BYTES);
+  }
+
+  outBytes(i: number): number {
+    return this.at(i, OUT_BYTES);
+  }
+
+  acceptedOutBytes(i: number): number {
+    return this.at(i, ACCEPTED_OUT_BYTES);
+  }
+
+  accepted(i: number): number {
+    return this.at(i, ACCEPTED);
+  }
+
+  rejected(i: number): number {
+    return this.at(i, REJECTED);
+  }
+
+  firstSeenAt(i: number): number {
+    return this.at(i, FIRST_SEEN);
+  }
+
+  lastSeenAt(i: number): number {
+    return this.at(i, LAST_SEEN);
+  }
+
+  facts(i: number): ConversationFacts {
+    const o = this.starts[i]!;
+    return conversationRow(this.rows, o, this.book.text(this.rows[o + ADDRESS]!), this.iso);
+  }
 }
 
 function arrayList(rows: ConversationRow[], mark: ((c: Conversation) => boolean) | null): ConversationList {
@@ -639,10 +714,11 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   /**
-   * Every conversation kept (those the remote filter refused hold nothing and are left out),
-   * largest first (bytes in and out), ties broken by key: one order whatever the threads.
+   * Where the row of every conversation kept starts (those the remote filter refused hold
+   * nothing and are left out), largest first (bytes in and out), ties broken by address and
+   * key: one order whatever the threads.
    */
-  conversationRows(): ConversationRow[] {
+  private sortedStarts(): Int32Array {
     const rows = this.rows;
     const size = this.conversationCount;
     const kept: number[] = [];
@@ -661,8 +737,7 @@ export class FlowAccumulator implements FlowRecordSink {
       if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
       return book.compare(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
     });
-    const iso = isoSeconds();
-    return kept.map((i) => conversationRow(rows, i * ROW, book.text(addresses[i]!), iso));
+    return Int32Array.from(kept, (i) => i * ROW);
   }
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
@@ -753,17 +828,18 @@ export class FlowAccumulator implements FlowRecordSink {
 
   /**
    * The end of the scan: every conversation, in partitions. Unspilled, the table is one
-   * partition and `visit` gets all of it, sorted; the list returned is that array. Spilled,
-   * each partition's files are merged alone into the table, `visit` gets its rows sorted
-   * (every conversation of one remote address is in one partition), and they are written
-   * back as a sorted run; the list returned merges the runs as it is read. The rows handed
-   * to `visit` are views of the table: valid until `visit` returns.
+   * partition and `visit` gets all of it, sorted; the list returned is an array of it.
+   * Spilled, each partition's files are merged alone into the table, `visit` gets its rows
+   * sorted (every conversation of one remote address is in one partition), and they are
+   * written back as a sorted run; the list returned merges the runs as it is read. The
+   * table handed to `visit` reads the core's rows: valid until `visit` returns.
    */
-  finish(visit: (rows: readonly ConversationRow[]) => void, mark: ((c: Conversation) => boolean) | null): ConversationList {
+  finish(visit: (table: ConversationTable) => void, mark: ((c: Conversation) => boolean) | null): ConversationList {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
-      const rows = this.conversationRows();
-      visit(rows);
-      return arrayList(rows, mark);
+      const starts = this.sortedStarts();
+      visit(new RowTable(this.rows, starts, this.addresses));
+      const iso = isoSeconds();
+      return arrayList(Array.from(starts, (o) => conversationRow(this.rows, o, this.addresses.text(this.rows[o + ADDRESS]!), iso)), mark);
     }
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
     if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
@@ -788,15 +864,16 @@ export class FlowAccumulator implements FlowRecordSink {
         this.core.clearConversations();
         this.addresses.forgetTexts();
         for (const f of files) readRows(f.path, ROW, (rows) => this.mergeRows(rows, f.others, batches === 1 ? null : { batches, batch }));
-        const sorted = this.conversationRows();
-        if (sorted.length === 0) continue;
-        visit(sorted);
-        const run = new Float64Array(sorted.length * ROW);
-        sorted.forEach((row, n) => run.set(this.rows.subarray(row.rowAt, row.rowAt + ROW), n * ROW));
+        const starts = this.sortedStarts();
+        if (starts.length === 0) continue;
+        visit(new RowTable(this.rows, starts, this.addresses));
+        const run = new Float64Array(starts.length * ROW);
+        const rows = this.rows;
+        for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
         const path = `${this.config.spillDir}/run-${p}-${batch}.rows`;
         writeRun(path, run);
         runs.push(path);
-        count += sorted.length;
+        count += starts.length;
       }
     }
     this.addresses.forgetTexts();
