@@ -10,14 +10,15 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
 import type { Conversation, ConversationFacts, ConversationTable, FlowDirection } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
-import { mergeRuns, PartitionWriter, readRows, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
+import { type FindingMark, isMarkedConversation } from './flow-findings.js';
+import { mergeRuns, PartitionWriter, readRow, readRows, type RunRange, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 export type { Conversation, FlowDirection } from './flow-conversation-types.js';
@@ -195,6 +196,13 @@ class AddressBook {
     this.ipv4Texts.clear();
   }
 
+  /** A book that numbers the addresses other than IPv4 as `others` (another book's others()). */
+  static withOthers(others: readonly string[]): AddressBook {
+    const book = new AddressBook();
+    for (const ip of others) book.id(ip);
+    return book;
+  }
+
   /** The addresses other than IPv4 by index (id - 2^32), normalized: with the ids, all another book needs. */
   others(): string[] {
     return [...this.normalized];
@@ -369,21 +377,85 @@ class RowTable implements ConversationTable {
   }
 }
 
-function arrayList(rows: ConversationRow[], mark: ((c: Conversation) => boolean) | null): ConversationList {
-  if (mark !== null) for (const c of rows) if (mark(c)) c.fromFinding = true;
+function arrayList(rows: ConversationRow[], mark: FindingMark | null): ConversationList {
+  if (mark !== null) for (const c of rows) if (isMarkedConversation(mark, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
   return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
 }
 
 /** Rows per block of copies a merged list hands out (a row kept alive keeps its block: 96 KiB). */
 const POOL_ROWS = 1024;
 
+/** A RunList as plain data, to hand to another thread. */
+export interface SharedRunList {
+  ranges: RunRange[];
+  length: number;
+  others: string[];
+  mark: FindingMark | null;
+}
+
 /** The conversations of sorted runs on disk, merged as they are read. */
-class RunList implements ConversationList {
+export class RunList implements ConversationList {
+  private readonly before: (a: Float64Array, i: number, b: Float64Array, j: number) => boolean;
+
   constructor(
-    private readonly runs: readonly string[],
+    private readonly ranges: readonly RunRange[],
     readonly length: number,
-    private readonly context: { book: AddressBook; mark: ((c: Conversation) => boolean) | null },
-  ) {}
+    private readonly context: { book: AddressBook; mark: FindingMark | null },
+  ) {
+    const book = context.book;
+    const bytesOf = (rows: Float64Array, at: number): number => rows[at + IN_BYTES]! + rows[at + OUT_BYTES]!;
+    this.before = (a, i, b, j) => {
+      const x = bytesOf(a, i);
+      const y = bytesOf(b, j);
+      if (x !== y) return x > y;
+      const order = book.compare(a[i + ADDRESS]!, b[j + ADDRESS]!);
+      return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
+    };
+  }
+
+  /** The list again, in another thread (see shared). */
+  static fromShared(list: SharedRunList): RunList {
+    return new RunList(list.ranges, list.length, { book: AddressBook.withOthers(list.others), mark: list.mark });
+  }
+
+  /** What another thread needs to read this list (plain data). */
+  shared(): SharedRunList {
+    return { ranges: [...this.ranges], length: this.length, others: this.context.book.others(), mark: this.context.mark };
+  }
+
+  /**
+   * The list cut in two near its middle, the first part's rows all before the second's: a
+   * pivot row is chosen among a few rows sampled from every run, and each run is cut where
+   * its rows stop coming before it (found by binary search in the file).
+   */
+  split(): [RunList, RunList] {
+    const samples: Float64Array[] = [];
+    const fds = this.ranges.map((range) => openSync(range.path, 'r'));
+    try {
+      this.ranges.forEach((range, r) => {
+        const rows = range.to - range.from;
+        for (let k = 1; k < 8; k++) if (rows > 0) samples.push(readRow(fds[r]!, ROW, range.from + Math.floor((rows * k) / 8)));
+      });
+      samples.sort((a, b) => (this.before(a, 0, b, 0) ? -1 : this.before(b, 0, a, 0) ? 1 : 0));
+      const pivot = samples[samples.length >> 1] ?? new Float64Array(ROW);
+      const cuts = this.ranges.map((range, r) => {
+        let low = range.from;
+        let high = range.to;
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if (this.before(readRow(fds[r]!, ROW, middle), 0, pivot, 0)) low = middle + 1;
+          else high = middle;
+        }
+        return low;
+      });
+      const first = this.ranges.map((range, r) => ({ path: range.path, from: range.from, to: cuts[r]! }));
+      const second = this.ranges.map((range, r) => ({ path: range.path, from: cuts[r]!, to: range.to }));
+      const count = first.reduce((sum, range) => sum + range.to - range.from, 0);
+      return [new RunList(first, count, this.context), new RunList(second, this.length - count, this.context)];
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  }
 
   top(count: number): Conversation[] {
     const out: Conversation[] = [];
@@ -398,19 +470,11 @@ class RunList implements ConversationList {
   *[Symbol.iterator](): Iterator<Conversation> {
     const { book, mark } = this.context;
     const iso = isoSeconds();
-    const bytesOf = (rows: Float64Array, at: number): number => rows[at + IN_BYTES]! + rows[at + OUT_BYTES]!;
-    const before = (a: Float64Array, i: number, b: Float64Array, j: number): boolean => {
-      const x = bytesOf(a, i);
-      const y = bytesOf(b, j);
-      if (x !== y) return x > y;
-      const order = book.compare(a[i + ADDRESS]!, b[j + ADDRESS]!);
-      return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
-    };
     // Each row is copied out of the cursor's chunk (refilled as the merge moves on) into a
     // block of copies shared by the next rows: one allocation per POOL_ROWS rows, not per row.
     let pool = new Float64Array(0);
     let used = 0;
-    for (const { rows, at } of mergeRuns(this.runs, ROW, before)) {
+    for (const { rows, at } of mergeRuns(this.ranges, ROW, this.before)) {
       if (used === pool.length) {
         pool = new Float64Array(POOL_ROWS * ROW);
         used = 0;
@@ -418,7 +482,7 @@ class RunList implements ConversationList {
       for (let i = 0; i < ROW; i++) pool[used + i] = rows[at + i]!;
       const c = conversationRow(pool, used, book.plainText(pool[used + ADDRESS]!), iso);
       used += ROW;
-      if (mark !== null && mark(c)) c.fromFinding = true;
+      if (mark !== null && isMarkedConversation(mark, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
       yield c;
     }
   }
@@ -834,7 +898,7 @@ export class FlowAccumulator implements FlowRecordSink {
    * written back as a sorted run; the list returned merges the runs as it is read. The
    * table handed to `visit` reads the core's rows: valid until `visit` returns.
    */
-  finish(visit: (table: ConversationTable) => void, mark: ((c: Conversation) => boolean) | null): ConversationList {
+  finish(visit: (table: ConversationTable) => void, mark: FindingMark | null): ConversationList {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
       const starts = this.sortedStarts();
       visit(new RowTable(this.rows, starts, this.addresses));
@@ -851,7 +915,7 @@ export class FlowAccumulator implements FlowRecordSink {
     this.startCore(MAX_CONVERSATIONS);
     for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
     this.stats.set(stats);
-    const runs: string[] = [];
+    const runs: RunRange[] = [];
     let count = 0;
     for (let p = 0; p < SPILL_PARTITIONS; p++) {
       const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is { path: string; others: string[] | null } => typeof f.path === 'string');
@@ -872,7 +936,7 @@ export class FlowAccumulator implements FlowRecordSink {
         for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
         const path = `${this.config.spillDir}/run-${p}-${batch}.rows`;
         writeRun(path, run);
-        runs.push(path);
+        runs.push({ path, from: 0, to: starts.length });
         count += starts.length;
       }
     }
