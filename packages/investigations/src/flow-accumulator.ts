@@ -10,14 +10,15 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
-import { statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
-import type { Conversation, ConversationFacts, FlowDirection } from './flow-conversation-types.js';
+import type { Conversation, ConversationFacts, ConversationTable, FlowDirection } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
-import { mergeRuns, PartitionWriter, readRows, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
+import { type FindingMark, isMarkedConversation } from './flow-findings.js';
+import { mergeRuns, PartitionWriter, readRow, readRows, type RunRange, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 export type { Conversation, FlowDirection } from './flow-conversation-types.js';
@@ -92,6 +93,24 @@ function ipv4Text(value: number): string {
   return `${Math.floor(value / 16777216)}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
 
+const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Each octet's rank among the texts "0" to "255" in string order ("1" < "10" < "100" < "101" < ... < "2"). */
+const OCTET_RANK = (() => {
+  const texts = Array.from({ length: 256 }, (_, octet) => String(octet)).sort();
+  const rank = new Uint8Array(256);
+  texts.forEach((text, i) => (rank[Number(text)] = i));
+  return rank;
+})();
+
+/**
+ * A number that orders dotted quads as their texts order: a '.' sorts before every digit,
+ * so two texts compare as their first differing octets' texts do, and those as their ranks.
+ */
+function ipv4TextOrder(value: number): number {
+  return OCTET_RANK[Math.floor(value / 16777216)]! * 16777216 + ((OCTET_RANK[(value >>> 16) & 255]! << 16) | (OCTET_RANK[(value >>> 8) & 255]! << 8) | OCTET_RANK[value & 255]!);
+}
+
 /**
  * Numbers for addresses: an IPv4 address is its 32-bit value (read straight from the bytes
  * by the parser); any other address (IPv6) is 2^32 plus its index here, by its normalized
@@ -140,6 +159,13 @@ class AddressBook {
     return text;
   }
 
+  /** Orders two address ids as their texts order (IPv4 without making the texts). */
+  compare(a: number, b: number): number {
+    if (a === b) return 0;
+    if (a < OTHER_ADDRESSES && b < OTHER_ADDRESSES) return ipv4TextOrder(a) - ipv4TextOrder(b);
+    return compareTexts(this.plainText(a), this.plainText(b));
+  }
+
   /** The spill partition of an address (see hash). */
   partition(id: number): number {
     return this.hash(id) % SPILL_PARTITIONS;
@@ -168,6 +194,13 @@ class AddressBook {
   /** Lets go of the IPv4 texts made so far (between spill partitions: a DDoS brings millions). */
   forgetTexts(): void {
     this.ipv4Texts.clear();
+  }
+
+  /** A book that numbers the addresses other than IPv4 as `others` (another book's others()). */
+  static withOthers(others: readonly string[]): AddressBook {
+    const book = new AddressBook();
+    for (const ip of others) book.id(ip);
+    return book;
   }
 
   /** The addresses other than IPv4 by index (id - 2^32), normalized: with the ids, all another book needs. */
@@ -234,25 +267,26 @@ export class ConversationRow implements Conversation, ConversationFacts {
   get lastSeenAt(): number {
     return this.#numbers[this.#at + LAST_SEEN]!;
   }
-
-  /** Where this conversation's row starts in the table's numbers. */
-  get rowAt(): number {
-    return this.#at;
-  }
 }
 
 /** Ordering by key orders by local port, remote port and protocol in turn (the key holds them from the top down). */
-const compareTexts = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Who opened the conversation of the row at rows[o]: TCP flags when they said, else the ports. */
+function rowDirection(rows: Float64Array, o: number): FlowDirection {
+  const opened = rows[o + OPENED]!;
+  if (opened === OPENED_BY_REMOTE) return 'inbound';
+  if (opened === OPENED_BY_LOCAL) return 'outbound';
+  const key = rows[o + KEY]!;
+  return directionFromPorts(Math.floor(key / 16777216), Math.floor(key / 256) % 65536);
+}
 
 /** The conversation of the row at rows[o]. */
 function conversationRow(rows: Float64Array, o: number, remoteIp: string, iso: (seconds: number) => string): ConversationRow {
   const key = rows[o + KEY]!;
   const localPort = Math.floor(key / 16777216);
   const remotePort = Math.floor(key / 256) % 65536;
-  const opened = rows[o + OPENED]!;
-  const direction = opened === OPENED_BY_REMOTE ? 'inbound' : opened === OPENED_BY_LOCAL ? 'outbound' : directionFromPorts(localPort, remotePort);
   return new ConversationRow({
-    remoteIp, localPort, remotePort, protocol: key % 256, direction,
+    remoteIp, localPort, remotePort, protocol: key % 256, direction: rowDirection(rows, o),
     inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
     accepted: rows[o + ACCEPTED]!, rejected: rows[o + REJECTED]!, firstSeen: iso(rows[o + FIRST_SEEN]!), lastSeen: iso(rows[o + LAST_SEEN]!),
   }, { numbers: rows, at: o });
@@ -270,21 +304,158 @@ export interface ConversationList extends Iterable<Conversation> {
   top(count: number): Conversation[];
 }
 
-function arrayList(rows: ConversationRow[], mark: ((c: Conversation) => boolean) | null): ConversationList {
-  if (mark !== null) for (const c of rows) if (mark(c)) c.fromFinding = true;
+/** Rows of a table, in an order, as the detectors read them (see ConversationTable). */
+class RowTable implements ConversationTable {
+  private readonly iso = isoSeconds();
+
+  constructor(
+    private readonly rows: Float64Array,
+    /** Where each conversation's row starts in rows, in order. */
+    private readonly starts: Int32Array,
+    private readonly book: AddressBook,
+  ) {}
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  private at(i: number, field: number): number {
+    return this.rows[this.starts[i]! + field]!;
+  }
+
+  address(i: number): number {
+    return this.at(i, ADDRESS);
+  }
+
+  addressText(address: number): string {
+    return this.book.text(address);
+  }
+
+  localPort(i: number): number {
+    return Math.floor(this.at(i, KEY) / 16777216);
+  }
+
+  protocol(i: number): number {
+    return this.at(i, KEY) % 256;
+  }
+
+  direction(i: number): FlowDirection {
+    return rowDirection(this.rows, this.starts[i]!);
+  }
+
+  inBytes(i: number): number {
+    return this.at(i, IN_BYTES);
+  }
+
+  outBytes(i: number): number {
+    return this.at(i, OUT_BYTES);
+  }
+
+  acceptedOutBytes(i: number): number {
+    return this.at(i, ACCEPTED_OUT_BYTES);
+  }
+
+  accepted(i: number): number {
+    return this.at(i, ACCEPTED);
+  }
+
+  rejected(i: number): number {
+    return this.at(i, REJECTED);
+  }
+
+  firstSeenAt(i: number): number {
+    return this.at(i, FIRST_SEEN);
+  }
+
+  lastSeenAt(i: number): number {
+    return this.at(i, LAST_SEEN);
+  }
+
+  facts(i: number): ConversationFacts {
+    const o = this.starts[i]!;
+    return conversationRow(this.rows, o, this.book.text(this.rows[o + ADDRESS]!), this.iso);
+  }
+}
+
+function arrayList(rows: ConversationRow[], mark: FindingMark | null): ConversationList {
+  if (mark !== null) for (const c of rows) if (isMarkedConversation(mark, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
   return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
 }
 
 /** Rows per block of copies a merged list hands out (a row kept alive keeps its block: 96 KiB). */
 const POOL_ROWS = 1024;
 
+/** A RunList as plain data, to hand to another thread. */
+export interface SharedRunList {
+  ranges: RunRange[];
+  length: number;
+  others: string[];
+  mark: FindingMark | null;
+}
+
 /** The conversations of sorted runs on disk, merged as they are read. */
-class RunList implements ConversationList {
+export class RunList implements ConversationList {
+  private readonly before: (a: Float64Array, i: number, b: Float64Array, j: number) => boolean;
+
   constructor(
-    private readonly runs: readonly string[],
+    private readonly ranges: readonly RunRange[],
     readonly length: number,
-    private readonly context: { book: AddressBook; mark: ((c: Conversation) => boolean) | null },
-  ) {}
+    private readonly context: { book: AddressBook; mark: FindingMark | null },
+  ) {
+    const book = context.book;
+    const bytesOf = (rows: Float64Array, at: number): number => rows[at + IN_BYTES]! + rows[at + OUT_BYTES]!;
+    this.before = (a, i, b, j) => {
+      const x = bytesOf(a, i);
+      const y = bytesOf(b, j);
+      if (x !== y) return x > y;
+      const order = book.compare(a[i + ADDRESS]!, b[j + ADDRESS]!);
+      return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
+    };
+  }
+
+  /** The list again, in another thread (see shared). */
+  static fromShared(list: SharedRunList): RunList {
+    return new RunList(list.ranges, list.length, { book: AddressBook.withOthers(list.others), mark: list.mark });
+  }
+
+  /** What another thread needs to read this list (plain data). */
+  shared(): SharedRunList {
+    return { ranges: [...this.ranges], length: this.length, others: this.context.book.others(), mark: this.context.mark };
+  }
+
+  /**
+   * The list cut in two near its middle, the first part's rows all before the second's: a
+   * pivot row is chosen among a few rows sampled from every run, and each run is cut where
+   * its rows stop coming before it (found by binary search in the file).
+   */
+  split(): [RunList, RunList] {
+    const samples: Float64Array[] = [];
+    const fds = this.ranges.map((range) => openSync(range.path, 'r'));
+    try {
+      this.ranges.forEach((range, r) => {
+        const rows = range.to - range.from;
+        for (let k = 1; k < 8; k++) if (rows > 0) samples.push(readRow(fds[r]!, ROW, range.from + Math.floor((rows * k) / 8)));
+      });
+      samples.sort((a, b) => (this.before(a, 0, b, 0) ? -1 : this.before(b, 0, a, 0) ? 1 : 0));
+      const pivot = samples[samples.length >> 1] ?? new Float64Array(ROW);
+      const cuts = this.ranges.map((range, r) => {
+        let low = range.from;
+        let high = range.to;
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if (this.before(readRow(fds[r]!, ROW, middle), 0, pivot, 0)) low = middle + 1;
+          else high = middle;
+        }
+        return low;
+      });
+      const first = this.ranges.map((range, r) => ({ path: range.path, from: range.from, to: cuts[r]! }));
+      const second = this.ranges.map((range, r) => ({ path: range.path, from: cuts[r]!, to: range.to }));
+      const count = first.reduce((sum, range) => sum + range.to - range.from, 0);
+      return [new RunList(first, count, this.context), new RunList(second, this.length - count, this.context)];
+    } finally {
+      for (const fd of fds) closeSync(fd);
+    }
+  }
 
   top(count: number): Conversation[] {
     const out: Conversation[] = [];
@@ -299,19 +470,11 @@ class RunList implements ConversationList {
   *[Symbol.iterator](): Iterator<Conversation> {
     const { book, mark } = this.context;
     const iso = isoSeconds();
-    const bytesOf = (rows: Float64Array, at: number): number => rows[at + IN_BYTES]! + rows[at + OUT_BYTES]!;
-    const before = (a: Float64Array, i: number, b: Float64Array, j: number): boolean => {
-      const x = bytesOf(a, i);
-      const y = bytesOf(b, j);
-      if (x !== y) return x > y;
-      const order = compareTexts(book.plainText(a[i + ADDRESS]!), book.plainText(b[j + ADDRESS]!));
-      return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
-    };
     // Each row is copied out of the cursor's chunk (refilled as the merge moves on) into a
     // block of copies shared by the next rows: one allocation per POOL_ROWS rows, not per row.
     let pool = new Float64Array(0);
     let used = 0;
-    for (const { rows, at } of mergeRuns(this.runs, ROW, before)) {
+    for (const { rows, at } of mergeRuns(this.ranges, ROW, this.before)) {
       if (used === pool.length) {
         pool = new Float64Array(POOL_ROWS * ROW);
         used = 0;
@@ -319,7 +482,7 @@ class RunList implements ConversationList {
       for (let i = 0; i < ROW; i++) pool[used + i] = rows[at + i]!;
       const c = conversationRow(pool, used, book.plainText(pool[used + ADDRESS]!), iso);
       used += ROW;
-      if (mark !== null && mark(c)) c.fromFinding = true;
+      if (mark !== null && isMarkedConversation(mark, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
       yield c;
     }
   }
@@ -615,29 +778,30 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   /**
-   * Every conversation kept (those the remote filter refused hold nothing and are left out),
-   * largest first (bytes in and out), ties broken by key: one order whatever the threads.
+   * Where the row of every conversation kept starts (those the remote filter refused hold
+   * nothing and are left out), largest first (bytes in and out), ties broken by address and
+   * key: one order whatever the threads.
    */
-  conversationRows(): ConversationRow[] {
+  private sortedStarts(): Int32Array {
     const rows = this.rows;
     const size = this.conversationCount;
     const kept: number[] = [];
     const bytes = new Float64Array(size);
     const keys = new Float64Array(size);
-    const addresses = new Array<string>(size);
+    const addresses = new Float64Array(size);
     for (let i = 0; i < size; i++) {
       if (this.refused(i)) continue;
       kept.push(i);
       bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
       keys[i] = rows[i * ROW + KEY]!;
-      addresses[i] = this.addresses.text(rows[i * ROW + ADDRESS]!);
+      addresses[i] = rows[i * ROW + ADDRESS]!;
     }
+    const book = this.addresses;
     kept.sort((x, y) => {
       if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
-      return compareTexts(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
+      return book.compare(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
     });
-    const iso = isoSeconds();
-    return kept.map((i) => conversationRow(rows, i * ROW, addresses[i]!, iso));
+    return Int32Array.from(kept, (i) => i * ROW);
   }
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
@@ -728,17 +892,18 @@ export class FlowAccumulator implements FlowRecordSink {
 
   /**
    * The end of the scan: every conversation, in partitions. Unspilled, the table is one
-   * partition and `visit` gets all of it, sorted; the list returned is that array. Spilled,
-   * each partition's files are merged alone into the table, `visit` gets its rows sorted
-   * (every conversation of one remote address is in one partition), and they are written
-   * back as a sorted run; the list returned merges the runs as it is read. The rows handed
-   * to `visit` are views of the table: valid until `visit` returns.
+   * partition and `visit` gets all of it, sorted; the list returned is an array of it.
+   * Spilled, each partition's files are merged alone into the table, `visit` gets its rows
+   * sorted (every conversation of one remote address is in one partition), and they are
+   * written back as a sorted run; the list returned merges the runs as it is read. The
+   * table handed to `visit` reads the core's rows: valid until `visit` returns.
    */
-  finish(visit: (rows: readonly ConversationRow[]) => void, mark: ((c: Conversation) => boolean) | null): ConversationList {
+  finish(visit: (table: ConversationTable) => void, mark: FindingMark | null): ConversationList {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
-      const rows = this.conversationRows();
-      visit(rows);
-      return arrayList(rows, mark);
+      const starts = this.sortedStarts();
+      visit(new RowTable(this.rows, starts, this.addresses));
+      const iso = isoSeconds();
+      return arrayList(Array.from(starts, (o) => conversationRow(this.rows, o, this.addresses.text(this.rows[o + ADDRESS]!), iso)), mark);
     }
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
     if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
@@ -750,7 +915,7 @@ export class FlowAccumulator implements FlowRecordSink {
     this.startCore(MAX_CONVERSATIONS);
     for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
     this.stats.set(stats);
-    const runs: string[] = [];
+    const runs: RunRange[] = [];
     let count = 0;
     for (let p = 0; p < SPILL_PARTITIONS; p++) {
       const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is { path: string; others: string[] | null } => typeof f.path === 'string');
@@ -763,15 +928,16 @@ export class FlowAccumulator implements FlowRecordSink {
         this.core.clearConversations();
         this.addresses.forgetTexts();
         for (const f of files) readRows(f.path, ROW, (rows) => this.mergeRows(rows, f.others, batches === 1 ? null : { batches, batch }));
-        const sorted = this.conversationRows();
-        if (sorted.length === 0) continue;
-        visit(sorted);
-        const run = new Float64Array(sorted.length * ROW);
-        sorted.forEach((row, n) => run.set(this.rows.subarray(row.rowAt, row.rowAt + ROW), n * ROW));
+        const starts = this.sortedStarts();
+        if (starts.length === 0) continue;
+        visit(new RowTable(this.rows, starts, this.addresses));
+        const run = new Float64Array(starts.length * ROW);
+        const rows = this.rows;
+        for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
         const path = `${this.config.spillDir}/run-${p}-${batch}.rows`;
         writeRun(path, run);
-        runs.push(path);
-        count += sorted.length;
+        runs.push({ path, from: 0, to: starts.length });
+        count += starts.length;
       }
     }
     this.addresses.forgetTexts();

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { CUSTOM_FLOW_LOG_FIELDS, type FlowLogScenario, type PlantedIncident, wri
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFlowLogs, type FlowAnalysisOptions } from './flow-analysis.js';
 import type { FlowFinding } from './flow-findings.js';
-import { writeFlowAnalysisJson } from './flow-output.js';
+import { writeConversationsCsv, writeFlowAnalysisJson } from './flow-output.js';
 import { flowAnalysisJsonSchema } from './report-json.js';
 
 const LOCAL = '10.0.1.25';
@@ -248,6 +249,29 @@ describe('local side, direction, ENI, window and filters', () => {
     expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings', 'problems']);
     expect(flowAnalysisJsonSchema.parse(json)).toEqual(json);
     expect(json.conversations).toEqual(JSON.parse(JSON.stringify([...analysis.conversations])));
+    analysis.dispose();
+  });
+});
+
+describe('output of a spilled analysis', () => {
+  it('writes the same CSV and JSON in two threads (halves cut at a pivot) as in one, and leaves no file of its own', async () => {
+    const dir = await logs({ to: at(2), incidents: [{ kind: 'ddos', at: at(1), sources: 3000 }] });
+    const analysis = await analyzeFlowLogs({ paths: [dir] }, { localIps: [LOCAL], memory: 64 * 1024 });
+    expect(analysis.spilled).toBe(true);
+    const written = async (write: (sink: (text: string) => Promise<void>) => Promise<void>): Promise<string> => {
+      const pieces: string[] = [];
+      await write(async (text) => void pieces.push(text));
+      return pieces.join('');
+    };
+    const csv = await written((sink) => writeConversationsCsv(analysis.conversations, sink));
+    expect(csv.split('\n').length).toBe(analysis.conversations.length + 2); // header, rows, final line break
+    expect(await written((sink) => writeConversationsCsv(analysis.conversations, sink, { parallelRows: 1 }))).toBe(csv);
+    const json = await written((sink) => writeFlowAnalysisJson(analysis, sink));
+    expect(await written((sink) => writeFlowAnalysisJson(analysis, sink, { parallelRows: 1 }))).toBe(json);
+    expect((JSON.parse(json) as { conversations: unknown[] }).conversations).toEqual(JSON.parse(JSON.stringify([...analysis.conversations])));
+    for (const name of readdirSync(tmpdir()).filter((folder) => folder.startsWith('orgshield-flows-'))) {
+      expect(readdirSync(join(tmpdir(), name)).filter((file) => file.startsWith('output-'))).toEqual([]);
+    }
     analysis.dispose();
   });
 });

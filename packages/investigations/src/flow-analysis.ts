@@ -3,11 +3,8 @@
  * matching records into conversations and a timeline, then detect findings. Detective's
  * VPC flow panel, and more.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
 import {
@@ -15,13 +12,14 @@ import {
   MAX_MINUTES, type RecordCounts, TABLE_BYTES_PER_CONVERSATION,
 } from './flow-accumulator.js';
 import {
-  type FindingMark, type FlowFinding, FlowFindingDetector, flowThresholdsSchema, isMarkedConversation, medianOutboundPerMinute, PRIVATE_RANGES,
+  type FindingMark, type FlowFinding, FlowFindingDetector, flowThresholdsSchema, medianOutboundPerMinute, PRIVATE_RANGES,
 } from './flow-findings.js';
 import { insideRanges, normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
 import { type FlowLogProblem, FlowLogProblems } from './flow-log-problems.js';
 import { scanFlowLogObject } from './flow-log-stream.js';
 import { createSpillFolder, removeSpillFolder } from './flow-spill.js';
+import { startThread } from './flow-thread.js';
 import { LocalFlowLogReader } from './local-flow-log-reader.js';
 import { buildTimeline, chooseBucketSeconds, MAX_TIMELINE_BUCKETS, type TimelineBucket } from './flow-timeline.js';
 
@@ -133,22 +131,10 @@ export type { Conversation, ConversationList };
 
 type WorkerReply = { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number };
 
-/**
- * A reader thread taking files[Atomics.add(next)] until none are left. Compiled, its entry
- * is the JavaScript next to this file. From source (tests, tsx), this Node version
- * registers tsx's loader on the main thread only, so the thread registers it itself
- * before loading the TypeScript entry.
- */
+/** A reader thread taking files[Atomics.add(next)] until none are left. */
 function startWorker(config: AccumulatorConfig, files: readonly string[], next: Int32Array): Worker {
-  const here = import.meta.url;
-  const workerData = { config, files, next };
   // The reader allocates next to nothing per record: a small young generation keeps the thread's memory down.
-  const resourceLimits = { maxYoungGenerationSizeMb: 8 };
-  if (!here.endsWith('.ts')) return new Worker(new URL('./flow-analysis-worker.js', here), { workerData, resourceLimits });
-  const tsx = join(dirname(createRequire(here).resolve('tsx/package.json')), 'dist/esm/api/index.mjs');
-  const entry = new URL('./flow-analysis-worker.ts', here).href;
-  const bootstrap = `import(${JSON.stringify(pathToFileURL(tsx).href)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData, resourceLimits, execArgv: ['--conditions=@orgshield/source'] });
+  return startThread('flow-analysis-worker', { config, files, next }, { maxYoungGenerationSizeMb: 8 });
 }
 
 /**
@@ -291,7 +277,7 @@ async function analyze(
   const spilled = accumulator.spilled;
   const conversations = accumulator.finish(
     (rows) => detector.add(rows),
-    markFrom === undefined ? null : (c) => isMarkedConversation(markFrom, c.remoteIp, c.localPort, c.remotePort),
+    markFrom ?? null,
   );
   const findings = detector.findings();
   if (!accumulator.spilled) removeSpillFolder(context.spillDir);

@@ -33,3 +33,27 @@ export interface ConversationFacts extends Omit<Conversation, 'firstSeen' | 'las
   readonly firstSeenAt: number;
   readonly lastSeenAt: number;
 }
+
+/**
+ * Conversations as the detectors read them, by position (0 to length - 1, in the list's
+ * order), field by field: the analysis hands its table's numbers this way, so the detectors
+ * make no object per conversation; `facts` makes one for the few they look at closely.
+ */
+export interface ConversationTable {
+  readonly length: number;
+  /** A number for the remote address: equal numbers, equal addresses (within one table). */
+  address(i: number): number;
+  /** The text of an address number. */
+  addressText(address: number): string;
+  localPort(i: number): number;
+  protocol(i: number): number;
+  direction(i: number): FlowDirection;
+  inBytes(i: number): number;
+  outBytes(i: number): number;
+  acceptedOutBytes(i: number): number;
+  accepted(i: number): number;
+  rejected(i: number): number;
+  firstSeenAt(i: number): number;
+  lastSeenAt(i: number): number;
+  facts(i: number): ConversationFacts;
+}

@@ -5,7 +5,7 @@
  * (an options file overrides it); the README lists them.
  */
 import { z } from 'zod';
-import type { ConversationFacts } from './flow-conversation-types.js';
+import type { ConversationFacts, ConversationTable, FlowDirection } from './flow-conversation-types.js';
 import { insideRanges } from './flow-ip.js';
 import { rollingBaseline, SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, type TimelineBucket } from './flow-timeline.js';
 
@@ -134,7 +134,11 @@ const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 /** Reached from outside: opened by the remote side, or refused before any side spoke. */
 function probedFromOutside(c: ConversationFacts): boolean {
-  return c.direction === 'inbound' || (c.accepted === 0 && c.rejected > 0);
+  return isProbe(c.direction, c.accepted, c.rejected);
+}
+
+function isProbe(direction: FlowDirection, accepted: number, rejected: number): boolean {
+  return direction === 'inbound' || (accepted === 0 && rejected > 0);
 }
 
 function groupBy<K, V>(items: Iterable<V>, key: (item: V) => K): Map<K, V[]> {
@@ -169,9 +173,10 @@ function countBy<K, V>(items: readonly V[], key: (item: V) => K): Map<K, number>
 }
 
 export function detectPortScans(
-  conversations: readonly ConversationFacts[], t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS, inbound = conversations.filter(probedFromOutside),
+  conversations: readonly ConversationFacts[], t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS,
 ): FlowFinding[] {
   const { minLocalPorts } = t.portScan;
+  const inbound = conversations.filter(probedFromOutside);
   // A scan of N ports is at least N conversations: only remotes with that many are grouped.
   const counts = countBy(inbound, (c) => c.remoteIp);
   const candidates = inbound.filter((c) => counts.get(c.remoteIp)! >= minLocalPorts);
@@ -195,13 +200,18 @@ export function detectPortScans(
   return findings;
 }
 
+/** A short, small, accepted TCP connection opened from outside to one of `ports`: one try at a login. */
+function isLoginAttempt(
+  c: Pick<ConversationFacts, 'localPort' | 'protocol' | 'direction' | 'accepted' | 'firstSeenAt' | 'lastSeenAt' | 'inBytes' | 'outBytes'>,
+  ports: readonly number[], maxConnectionSeconds: number, maxConnectionBytes: number,
+): boolean {
+  return ports.includes(c.localPort) && c.protocol === 6 && c.direction === 'inbound' && c.accepted > 0 &&
+    c.lastSeenAt - c.firstSeenAt <= maxConnectionSeconds && c.inBytes + c.outBytes <= maxConnectionBytes;
+}
+
 export function detectBruteForce(conversations: readonly ConversationFacts[], t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS): FlowFinding[] {
   const { ports, minConnections, maxConnectionSeconds, maxConnectionBytes } = t.bruteForce;
-  const attempts = conversations.filter(
-    (c) =>
-      ports.includes(c.localPort) && c.protocol === 6 && c.direction === 'inbound' && c.accepted > 0 &&
-      c.lastSeenAt - c.firstSeenAt <= maxConnectionSeconds && c.inBytes + c.outBytes <= maxConnectionBytes,
-  );
+  const attempts = conversations.filter((c) => isLoginAttempt(c, ports, maxConnectionSeconds, maxConnectionBytes));
   const findings: FlowFinding[] = [];
   for (const group of groupBy(attempts, (c) => `${c.remoteIp} ${c.localPort}`).values()) {
     if (group.length < minConnections) continue;
@@ -229,28 +239,27 @@ type NewRemotes = Map<number, { total: number; perBucket: Map<number, number>; f
 const DDOS_EXAMPLES = 10;
 
 /**
- * Counts, per local port, the remote IPs new to it per timeline bucket, into `into`. Every
- * conversation of a remote IP must be in one call (partitions are by remote address), so
- * counts of separate calls add up.
+ * Counts, per local port, the remote IPs new to it per timeline bucket, into `into`, from
+ * the first sight of each (port, address) among the conversations probed from outside
+ * (`firstSeen`, in the order they were met). Every conversation of a remote IP must be in
+ * one call (partitions are by remote address), so counts of separate calls add up.
  */
-function countNewRemotes(inbound: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number, into: NewRemotes): void {
+function countNewRemotes(
+  firstSeen: ReadonlyMap<number, ReadonlyMap<number, number>>, addressText: (address: number) => string,
+  timeline: readonly TimelineBucket[], bucketSeconds: number, into: NewRemotes,
+): void {
   if (timeline.length === 0) return;
   const first = Date.parse(timeline[0]!.start) / 1000;
-  for (const [localPort, group] of groupBy(inbound, (c) => c.localPort)) {
-    const firstSeen = new Map<string, number>();
-    for (const c of group) {
-      const seen = firstSeen.get(c.remoteIp);
-      if (seen === undefined || c.firstSeenAt < seen) firstSeen.set(c.remoteIp, c.firstSeenAt);
-    }
+  for (const [localPort, remotes] of firstSeen) {
     let port = into.get(localPort);
     if (port === undefined) into.set(localPort, (port = { total: 0, perBucket: new Map(), firstOf: new Map() }));
-    for (const [ip, seen] of firstSeen) {
+    for (const [address, seen] of remotes) {
       const b = Math.min(timeline.length - 1, Math.max(0, Math.floor((seen - first) / bucketSeconds)));
       port.total++;
       port.perBucket.set(b, (port.perBucket.get(b) ?? 0) + 1);
       const examples = port.firstOf.get(b) ?? [];
       if (examples.length < DDOS_EXAMPLES || seen < examples[examples.length - 1]![0]) {
-        examples.push([seen, ip]);
+        examples.push([seen, addressText(address)]);
         examples.sort((x, y) => x[0] - y[0]);
         if (examples.length > DDOS_EXAMPLES) examples.pop();
         port.firstOf.set(b, examples);
@@ -306,9 +315,9 @@ function ddosFindings(newRemotes: NewRemotes, timeline: readonly TimelineBucket[
 export function detectDdos(
   conversations: readonly ConversationFacts[], timeline: readonly TimelineBucket[], bucketSeconds: number, t: FlowThresholds = DEFAULT_FLOW_THRESHOLDS,
 ): FlowFinding[] {
-  const newRemotes: NewRemotes = new Map();
-  countNewRemotes(conversations.filter(probedFromOutside), timeline, bucketSeconds, newRemotes);
-  return ddosFindings(newRemotes, timeline, bucketSeconds, t);
+  const detector = new FlowFindingDetector(timeline, bucketSeconds, { thresholds: t });
+  detector.add(factsTable(conversations));
+  return detector.findings().filter((f) => f.kind === 'ddos');
 }
 
 /**
@@ -498,13 +507,58 @@ export class FlowFindingDetector {
     this.mark = options.mark;
   }
 
-  add(conversations: readonly ConversationFacts[]): void {
+  /**
+   * Adds conversations holding every conversation of their remote addresses. One pass over
+   * their numbers counts what each detector needs (probes per address and DDoS first
+   * sights per port, login attempts, bytes sent per address); only the conversations of the
+   * few addresses that may be a scan or a transfer, and the login attempts, are made into
+   * objects for the detectors to look at closely.
+   */
+  add(table: ConversationTable): void {
     const t = this.thresholds;
-    const inbound = conversations.filter(probedFromOutside);
-    this.perAddress[0]!.push(...detectPortScans(conversations, t, inbound));
+    const { ports, maxConnectionSeconds, maxConnectionBytes } = t.bruteForce;
+    const probes = new Map<number, number>();
+    const sent = new Map<number, number>();
+    const attempts = new Set<number>();
+    /** Per local port, per address, the first sight of a probe from it. */
+    const firstSeen = new Map<number, Map<number, number>>();
+    const row = {
+      localPort: 0, protocol: 0, direction: 'unknown' as FlowDirection, accepted: 0, firstSeenAt: 0, lastSeenAt: 0, inBytes: 0, outBytes: 0,
+    };
+    for (let i = 0; i < table.length; i++) {
+      const address = table.address(i);
+      row.localPort = table.localPort(i);
+      row.direction = table.direction(i);
+      row.accepted = table.accepted(i);
+      row.firstSeenAt = table.firstSeenAt(i);
+      if (isProbe(row.direction, row.accepted, table.rejected(i))) {
+        probes.set(address, (probes.get(address) ?? 0) + 1);
+        let remotes = firstSeen.get(row.localPort);
+        if (remotes === undefined) firstSeen.set(row.localPort, (remotes = new Map()));
+        const seen = remotes.get(address);
+        if (seen === undefined || row.firstSeenAt < seen) remotes.set(address, row.firstSeenAt);
+      }
+      if (row.direction === 'inbound' && ports.includes(row.localPort)) {
+        row.protocol = table.protocol(i);
+        row.lastSeenAt = table.lastSeenAt(i);
+        row.inBytes = table.inBytes(i);
+        row.outBytes = table.outBytes(i);
+        if (isLoginAttempt(row, ports, maxConnectionSeconds, maxConnectionBytes)) attempts.add(i);
+      }
+      const out = table.acceptedOutBytes(i);
+      if (out > 0) sent.set(address, (sent.get(address) ?? 0) + out);
+    }
+    const closely = new Set<number>();
+    for (const [address, count] of probes) if (count >= t.portScan.minLocalPorts) closely.add(address);
+    for (const [address, bytes] of sent) if (bytes >= t.exfiltration.minBytes) closely.add(address);
+    const conversations: ConversationFacts[] = [];
+    if (closely.size > 0 || attempts.size > 0) {
+      for (let i = 0; i < table.length; i++) if (attempts.has(i) || closely.has(table.address(i))) conversations.push(table.facts(i));
+    }
+    this.perAddress[0]!.push(...detectPortScans(conversations, t));
     this.perAddress[1]!.push(...detectBruteForce(conversations, t));
     this.perAddress[2]!.push(...detectExfiltration(conversations, this.transfers, t));
-    countNewRemotes(inbound, this.timeline, this.bucketSeconds, this.newRemotes);
+    countNewRemotes(firstSeen, (address) => table.addressText(address), this.timeline, this.bucketSeconds, this.newRemotes);
   }
 
   /** The findings, by kind, each kind in one order whatever the partitions: by start, then remote IP and port. */
@@ -539,6 +593,38 @@ export function detectFindings(
   options: FindingOptions = {},
 ): FlowFinding[] {
   const detector = new FlowFindingDetector(timeline, bucketSeconds, options);
-  detector.add(conversations);
+  detector.add(factsTable(conversations));
   return detector.findings();
+}
+
+/** Conversation objects as a ConversationTable (addresses numbered by their texts). */
+export function factsTable(conversations: readonly ConversationFacts[]): ConversationTable {
+  const numbers = new Map<string, number>();
+  const texts: string[] = [];
+  const addresses = conversations.map((c) => {
+    let n = numbers.get(c.remoteIp);
+    if (n === undefined) {
+      n = texts.length;
+      numbers.set(c.remoteIp, n);
+      texts.push(c.remoteIp);
+    }
+    return n;
+  });
+  const at = (i: number): ConversationFacts => conversations[i]!;
+  return {
+    length: conversations.length,
+    address: (i) => addresses[i]!,
+    addressText: (address) => texts[address]!,
+    localPort: (i) => at(i).localPort,
+    protocol: (i) => at(i).protocol,
+    direction: (i) => at(i).direction,
+    inBytes: (i) => at(i).inBytes,
+    outBytes: (i) => at(i).outBytes,
+    acceptedOutBytes: (i) => at(i).acceptedOutBytes,
+    accepted: (i) => at(i).accepted,
+    rejected: (i) => at(i).rejected,
+    firstSeenAt: (i) => at(i).firstSeenAt,
+    lastSeenAt: (i) => at(i).lastSeenAt,
+    facts: at,
+  };
 }

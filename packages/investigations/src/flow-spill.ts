@@ -6,7 +6,7 @@
  * sorted runs are merged as they are read. The folder is removed when the analysis is
  * disposed, and on exit or Ctrl-C if it is still there.
  */
-import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -139,21 +139,44 @@ export function readRows(path: string, rowLength: number, each: (rows: Float64Ar
   }
 }
 
+/** Rows [from, to) of a sorted run's file. */
+export interface RunRange {
+  path: string;
+  from: number;
+  to: number;
+}
+
+/** The rows a file of rows holds. */
+export function rowsIn(path: string, rowLength: number): number {
+  return Math.floor(statSync(path).size / (rowLength * 8));
+}
+
+/** Row `index` of an open file of rows. */
+export function readRow(fd: number, rowLength: number, index: number): Float64Array {
+  const row = new Float64Array(rowLength);
+  readSync(fd, new Uint8Array(row.buffer), 0, rowLength * 8, index * rowLength * 8);
+  return row;
+}
+
 /** A sorted run read a chunk at a time: the current row is rows[at, at + rowLength). */
 class RunCursor {
   private readonly bytes: Uint8Array;
   rows: Float64Array;
   at = 0;
-  private position = 0;
+  private position: number;
+  private readonly limit: number;
   private end = 0;
 
   constructor(
     private readonly fd: number,
     private readonly rowLength: number,
     chunkRows: number,
+    range: RunRange,
   ) {
     this.rows = new Float64Array(chunkRows * rowLength);
     this.bytes = new Uint8Array(this.rows.buffer);
+    this.position = range.from * rowLength * 8;
+    this.limit = range.to * rowLength * 8;
     this.fill();
   }
 
@@ -168,8 +191,9 @@ class RunCursor {
 
   private fill(): void {
     let filled = 0;
-    while (filled < this.bytes.length) {
-      const read = readSync(this.fd, this.bytes, filled, this.bytes.length - filled, this.position + filled);
+    const want = Math.min(this.bytes.length, this.limit - this.position);
+    while (filled < want) {
+      const read = readSync(this.fd, this.bytes, filled, want - filled, this.position + filled);
       if (read === 0) break;
       filled += read;
     }
@@ -180,17 +204,17 @@ class RunCursor {
 }
 
 /**
- * Merges sorted runs of rows (each file sorted by `before`), yielding (rows, at) for every
- * row in order. A binary heap of cursors: memory is one chunk per run.
+ * Merges ranges of sorted runs of rows (each file sorted by `before`), yielding (rows, at)
+ * for every row in order. A binary heap of cursors: memory is one chunk per run.
  */
 export function* mergeRuns(
-  paths: readonly string[], rowLength: number,
+  ranges: readonly RunRange[], rowLength: number,
   before: (a: Float64Array, i: number, b: Float64Array, j: number) => boolean,
 ): Generator<{ rows: Float64Array; at: number }> {
-  const chunkRows = Math.max(64, Math.floor(READ_CHUNK_BYTES / 4 / Math.max(1, paths.length) / (rowLength * 8)));
-  const fds = paths.map((path) => openSync(path, 'r'));
+  const chunkRows = Math.max(64, Math.floor(READ_CHUNK_BYTES / 4 / Math.max(1, ranges.length) / (rowLength * 8)));
+  const fds = ranges.map((range) => openSync(range.path, 'r'));
   try {
-    const heap = fds.map((fd) => new RunCursor(fd, rowLength, chunkRows)).filter((c) => !c.done);
+    const heap = fds.map((fd, r) => new RunCursor(fd, rowLength, chunkRows, ranges[r]!)).filter((c) => !c.done);
     const less = (x: RunCursor, y: RunCursor): boolean => before(x.rows, x.at, y.rows, y.at);
     const down = (i: number): void => {
       for (;;) {
