@@ -3,15 +3,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StartRecoveryCommand } from '@aws-sdk/client-drs';
-import { describe, expect, it } from 'vitest';
-import { drsPlan, HEALTHY_BODY_PREFIX, type RunningSandbox } from '@orgshield/sandbox';
-import { sandboxWebDrill, withSandboxDrills } from '../test/drill-runtime.js';
+import { describe, expect, it, vi } from 'vitest';
+import { drsPlan, HEALTHY_BODY_PREFIX, holdDrsServer, releaseDrsServer, type RunningSandbox } from '@orgshield/sandbox';
+import { sandboxWebDrill, withSandboxDrills, type DrillHarness } from '../test/drill-runtime.js';
 import type { DrillSource } from './drill-loader.js';
 
 /**
  * Checks a user acceptance test needs, and servers another DRS job holds, on the sandbox:
  * HTTPS against a CA made here with Debian's openssl (no certificate is fetched or committed),
- * and the wait behind a DRS job holding a server.
+ * and the wait behind a DRS job holding a server (the sandbox keeps that job running until the
+ * test lets it end).
  */
 
 /** A test CA, a certificate it signs for app.drill.test, and a second CA that signed nothing. */
@@ -71,48 +72,64 @@ describe('drill checks', () => {
     });
     }));
 
-  // 100x rather than 1000x: the other job's launch lasts about 10 s of real time, long enough to be in the way.
-  const held = { sandbox: { ...SANDBOX, timeScale: 0.01 }, harness: { timeScale: 100 } };
-
-  it('a server another DRS job holds is waited for, then launched once: never two launches at once', { timeout: 150_000 }, () =>
-    withSandboxDrills(held, async (sandbox, harness) => {
+  /**
+   * web-0 of the first drill account, and a DRS client there: the server another job holds. The
+   * sandbox holds that job STARTED (holdDrsServer) until the test releases it, so how long it is
+   * in the way is decided here, not by the machine's load.
+   */
+  function heldServer(sandbox: RunningSandbox, harness: DrillHarness) {
     const plan = drsPlan(sandbox.world);
     const account = plan.drillAccountIds[0] as string;
     const drs = harness.executor['runtime'].clients().drs(account, plan.drillRegion);
     const web = plan.servers.find((server) => server.accountId === account && server.hostname.startsWith('web-0'));
-    const other = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [{ sourceServerID: web?.sourceServerID ?? '' }], tags: { owner: 'someone else' } }));
+    if (!web) throw new Error(`the sandbox has no web-0 in ${account}`);
+    holdDrsServer(sandbox.world, { sourceServerID: web.sourceServerID });
+    return { account, web, drs };
+  }
+  const drsCalls = (sandbox: RunningSandbox, operation: string) => sandbox.requests().filter((entry) => entry.service === 'drs' && entry.operation === operation);
+
+  it('a server another DRS job holds is waited for while DescribeJobs shows the job running, then launched once: never two launches at once', { timeout: 150_000 }, () =>
+    // The drill would wait a week (simulated) for it: only the job's end lets it go on.
+    withSandboxDrills({ sandbox: SANDBOX, harness: { holdTimeoutMs: 7 * 24 * 3600_000 } }, async (sandbox, harness) => {
+    const { web, drs } = heldServer(sandbox, harness);
+    const other = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [{ sourceServerID: web.sourceServerID }], tags: { owner: 'someone else' } }));
     const { drillId } = await harness.control.submit(webDrill(sandbox, [{ name: 'all', checks: [{ type: 'http', port: 8080 }] }], { hostnames: ['web-0.corp.example.com'] }));
-    const state = await harness.control.waitUntilSettled(drillId, { timeoutMs: 120_000, pollMs: 200 });
+    const waiting = `waiting for DRS job ${other.job?.jobID ?? '?'}, which holds ${web.sourceServerID}`;
+    const messages = async () => (await harness.control.store.events(drillId)).events.map((event) => event.message);
+    await vi.waitUntil(async () => (await messages()).some((message) => message.includes(waiting)), { timeout: 60_000, interval: 100 });
+    // While the job holds the server the drill keeps reading DescribeJobs and sends no StartRecovery of its own.
+    const looks = drsCalls(sandbox, 'DescribeJobs').length;
+    await vi.waitUntil(() => drsCalls(sandbox, 'DescribeJobs').length >= looks + 3, { timeout: 60_000, interval: 50 });
+    expect(drsCalls(sandbox, 'StartRecovery')).toHaveLength(1);
+    expect((await harness.control.store.state(drillId))?.status).toBe('running');
+
+    releaseDrsServer(sandbox.world, { sourceServerID: web.sourceServerID });
+    const state = await harness.control.waitUntilSettled(drillId, { timeoutMs: 90_000, pollMs: 100 });
     expect(state.status, state.message).toBe('completed');
     const report = await harness.control.report(drillId);
     expect(report.servers.map((server) => server.status)).toEqual(['passed']);
-    const { events } = await harness.control.store.events(drillId);
-    expect(events.map((event) => event.message)).toContainEqual(expect.stringContaining(`waiting for DRS job ${other.job?.jobID ?? '?'}, which holds ${web?.sourceServerID ?? '?'}`));
-    const starts = sandbox.requests().filter((entry) => entry.service === 'drs' && entry.operation === 'StartRecovery');
+    expect((await messages()).filter((message) => message.includes(waiting))).toHaveLength(1);
     // The other job's and the drill's: the drill's came after the other job ended, and DRS never answered it with a conflict.
-    expect(starts.map((entry) => [entry.resources, entry.status])).toEqual([
-      [[web?.sourceServerID], 202],
-      [[web?.sourceServerID], 202],
+    expect(drsCalls(sandbox, 'StartRecovery').map((entry) => [entry.resources, entry.status])).toEqual([
+      [[web.sourceServerID], 202],
+      [[web.sourceServerID], 202],
     ]);
     const terminated = sandbox.requests().filter((entry) => entry.operation === 'TerminateRecoveryInstances').flatMap((entry) => entry.resources ?? []);
     expect(terminated).toEqual([report.servers[0]?.recoveryInstanceId]);
     }));
 
   it('a server held longer than the drill waits is reported and not launched', { timeout: 150_000 }, () =>
-    withSandboxDrills({ ...held, harness: { timeScale: 100, holdTimeoutMs: 60_000 } }, async (sandbox, harness) => {
-    const plan = drsPlan(sandbox.world);
-    const account = plan.drillAccountIds[0] as string;
-    const drs = harness.executor['runtime'].clients().drs(account, plan.drillRegion);
-    const web = plan.servers.find((server) => server.accountId === account && server.hostname.startsWith('web-0'));
-    const other = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [{ sourceServerID: web?.sourceServerID ?? '' }] }));
+    withSandboxDrills({ sandbox: SANDBOX, harness: { holdTimeoutMs: 10 * 60_000 } }, async (sandbox, harness) => {
+    const { account, web, drs } = heldServer(sandbox, harness);
+    const other = await drs.send(new StartRecoveryCommand({ isDrill: true, sourceServers: [{ sourceServerID: web.sourceServerID }] }));
     const { drillId } = await harness.control.submit(webDrill(sandbox, [{ name: 'all' }], { hostnames: ['web-0.corp.example.com'] }));
     const state = await harness.control.waitUntilSettled(drillId, { timeoutMs: 120_000, pollMs: 200 });
     expect(state.status, state.message).toBe('completed');
     const report = await harness.control.report(drillId);
     expect(report.servers).toEqual([
-      expect.objectContaining({ status: 'skipped', reason: `server ${web?.sourceServerID ?? '?'} in ${account} stayed held by DRS job ${other.job?.jobID ?? '?'}, so it was not launched` }),
+      expect.objectContaining({ status: 'skipped', reason: `server ${web.sourceServerID} in ${account} stayed held by DRS job ${other.job?.jobID ?? '?'}, so it was not launched` }),
     ]);
-    expect(sandbox.requests().filter((entry) => entry.service === 'drs' && entry.operation === 'StartRecovery')).toHaveLength(1);
+    expect(drsCalls(sandbox, 'StartRecovery')).toHaveLength(1);
     expect(sandbox.requests().filter((entry) => entry.operation === 'TerminateRecoveryInstances')).toEqual([]);
     }));
 });

@@ -445,6 +445,11 @@ export class DrillExecutor {
       const { accountId, region } = group[0] as LaunchRecord;
       const drs = clients.drs(accountId, region);
       const servers = [...new Set(group.flatMap((launch) => launch.sourceServerIds))];
+      // The terminate jobs first, the instances after: a job that ends between the two reads has
+      // terminated its instances by then. Read the other way round, an instance read while shutting
+      // down and its job read once COMPLETED looked like one nobody was terminating: sent twice.
+      const since = new Date(Date.parse(record.createdAt) - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
+      const terminateJobs = (await describeJobs(drs, { fromDate: since })).filter((job) => job.type === 'TERMINATE');
       const ours: string[] = [];
       for (const chunk of chunks(servers, 200)) {
         for (const instance of await describeRecoveryInstances(drs, { sourceServerIDs: chunk })) {
@@ -453,8 +458,6 @@ export class DrillExecutor {
         }
       }
       // A termination in flight (recorded, or sent by a worker that died before recording it) is waited for, not repeated.
-      const since = new Date(Date.parse(record.createdAt) - 60_000).toISOString().replace(/\.\d+Z$/, 'Z');
-      const terminateJobs = (await describeJobs(drs, { fromDate: since })).filter((job) => job.type === 'TERMINATE');
       const running = terminateJobs.filter((job) => job.status !== 'COMPLETED' && (terminations.some((entry) => entry.jobId === job.jobID) || (job.participatingServers ?? []).some((server) => server.recoveryInstanceID && ours.includes(server.recoveryInstanceID))));
       if (running.length > 0) {
         waiting = true;

@@ -23,7 +23,12 @@ export interface DrillHarness {
   control: DrillControl;
   executor: DrillExecutor;
   organization(): Promise<OrganizationSnapshot>;
-  startWorker(): Promise<Worker>;
+  /**
+   * Starts a worker on the drills queue. `leaseMs` is its BullMQ job lock and stalled-job check,
+   * as ORGSHIELD_LEASE_MS sets them in apps/worker (BullMQ's 30 s by default): a worker taking
+   * over from a killed one finds the dead worker's job within about two leases.
+   */
+  startWorker(options?: { leaseMs?: number }): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -107,8 +112,9 @@ export async function startDrillHarness(sandbox: SandboxEndpoint, prefix: string
     control: new DrillControl(redis, queues),
     executor,
     organization: getOrganization,
-    async startWorker() {
-      const worker = new Worker(DRILLS_QUEUE, (job) => processDrillJob(executor, job), { connection: redis.duplicate(), prefix, concurrency: 8 });
+    async startWorker({ leaseMs }: { leaseMs?: number } = {}) {
+      const lease = leaseMs === undefined ? {} : { lockDuration: leaseMs, stalledInterval: leaseMs };
+      const worker = new Worker(DRILLS_QUEUE, (job) => processDrillJob(executor, job), { connection: redis.duplicate(), prefix, concurrency: 8, ...lease });
       worker.on('error', () => undefined);
       await worker.waitUntilReady();
       workers.push(worker);

@@ -28,6 +28,7 @@ export function drillProcessors(runtime: Runtime): ProcessorMap<typeof DRILL_JOB
       timeScale: runtime.config.ORGSHIELD_TIME_SCALE,
       pollMs: runtime.config.ORGSHIELD_DRILL_POLL_MS,
       retention: runtime.retention,
+      leaseMs: runtime.config.ORGSHIELD_LEASE_MS,
     };
     return new DrillExecutor(drillRuntime);
   };

@@ -44,7 +44,7 @@ export { configureDetective } from './services/detective-graph.js';
 export { configureGuardDuty } from './services/guardduty.js';
 export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX, RECOVERABLE_TAG } from './world/seeded-drs.js';
 export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceInstance, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
-export { injectDrsLaunchFailure } from './services/drs-jobs.js';
+export { holdDrsServer, injectDrsLaunchFailure, releaseDrsServer } from './services/drs-jobs.js';
 export { recoverySnapshotsOf } from './services/drs-snapshots.js';
 export type { RecoverySnapshotRecord } from './services/drs-snapshots.js';
 export {

@@ -105,6 +105,8 @@ export class DrsRuntime {
   readonly lastLaunch = new Map<string, ServerLaunchRecord>();
   /** Per source server: a launch failure injected by a test, on top of the seeded ones. */
   readonly injectedFailures = new Map<string, string>();
+  /** Source servers a test holds (holdDrsServer): a job with one of them does not COMPLETE until released. */
+  readonly heldByTest = new Set<string>();
   /** Account:region pairs initialized by InitializeService, beyond the seeded ones. */
   readonly initialized = new Set<string>();
   /** Tags set through TagResource on source servers (seeded tags are the starting point). */
@@ -375,9 +377,15 @@ export class DrsRuntime {
     await (await listeners?.catch(() => undefined))?.close();
   }
 
-  /** Ends the job shortly after its last server reached LAUNCHED, FAILED or TERMINATED. */
+  /** Ends the jobs a released server was keeping open (see holdDrsServer). */
+  release(sourceServerID: string): void {
+    this.heldByTest.delete(sourceServerID);
+    for (const job of this.jobs.values()) if (job.status !== 'COMPLETED' && job.participants.some((p) => p.sourceServerID === sourceServerID)) this.finishWhenDone(job);
+  }
+
+  /** Ends the job shortly after its last server reached LAUNCHED, FAILED or TERMINATED (and no server of it is held by a test). */
   private finishWhenDone(job: DrsJob): void {
-    if (this.ending.has(job.jobID) || job.participants.some((p) => p.launchStatus === 'PENDING' || p.launchStatus === 'IN_PROGRESS')) return;
+    if (this.ending.has(job.jobID) || job.participants.some((p) => p.launchStatus === 'PENDING' || p.launchStatus === 'IN_PROGRESS' || this.heldByTest.has(p.sourceServerID))) return;
     this.ending.add(job.jobID);
     this.schedule(Math.max(this.world.clock.now().getTime(), job.createdAt.getTime() + this.world.clock.scale(START_MS)), END_MS, () => {
       job.status = 'COMPLETED';
@@ -448,6 +456,21 @@ export async function seedDrs(world: World): Promise<void> {
  */
 export function injectDrsLaunchFailure(world: World, options: { sourceServerID: string; rawError: string }): void {
   drsRuntime(world).injectedFailures.set(options.sourceServerID, options.rawError);
+}
+
+/**
+ * Keeps every DRS job of `sourceServerID`, started before or after, from COMPLETING until
+ * releaseDrsServer: its servers still launch, but the job stays STARTED and holds the server (a
+ * StartRecovery for it is a ConflictException), as a long launch someone else runs would. Lets a
+ * test hold a server for exactly as long as it needs, whatever the load.
+ */
+export function holdDrsServer(world: World, options: { sourceServerID: string }): void {
+  drsRuntime(world).heldByTest.add(options.sourceServerID);
+}
+
+/** Lets the jobs holdDrsServer kept open end: each COMPLETES shortly after (once its servers are done). */
+export function releaseDrsServer(world: World, options: { sourceServerID: string }): void {
+  drsRuntime(world).release(options.sourceServerID);
 }
 
 function macOf(id: string): string {
