@@ -1,10 +1,18 @@
-import { readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { describe, expect, it } from 'vitest';
-import { RolloutSchema } from '@orgshield/firewall';
-import { PolicySpecSchema } from '@orgshield/policies';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DrillSchema, loadDrill } from '@orgshield/drills';
+import { loadRollout, RolloutSchema } from '@orgshield/firewall';
+import { flowThresholdsSchema } from '@orgshield/investigations';
+import { loadPolicySpec, PolicySpecSchema } from '@orgshield/policies';
+import { loadRecording, RecordingSchema } from '@orgshield/session-recording';
+import { loadThresholds } from './flows-command.js';
 
 const docs = new URL('../../../docs/reference/', import.meta.url);
+const repo = new URL('../../../', import.meta.url);
 
 /** Every field path a schema accepts (`waves[].gates.timeout`), through optionals, defaults, unions and lists. */
 function fieldPaths(schema: z.ZodType): string[] {
@@ -42,20 +50,76 @@ function fieldPaths(schema: z.ZodType): string[] {
   return [...paths];
 }
 
-describe('file format references (docs/reference)', () => {
-  it.each([
-    ['policy-spec.md', PolicySpecSchema, (path: string) => path],
+/**
+ * Each file kind a user writes: its page, its schema, which field paths the page must name, and
+ * how its full example (the page's first yaml block, written as `example.yaml` in a folder of its
+ * own) is loaded by the same loader the CLI uses. `files` are what the example names beside it.
+ */
+const pages: readonly {
+  file: string;
+  schema: z.ZodType;
+  documented?: (path: string) => boolean;
+  files?: (dir: string) => Promise<void>;
+  load: (file: string) => Promise<unknown>;
+}[] = [
+  { file: 'policy-spec.md', schema: PolicySpecSchema, load: loadPolicySpec },
+  {
+    file: 'rollout-file.md',
+    schema: RolloutSchema,
     // An inline spec's fields are the policy spec's, documented there.
-    ['rollout-file.md', RolloutSchema, (path: string) => (path.startsWith('policies[].spec.') ? undefined : path)],
-  ] as const)('%s names every field of its schema', async (file, schema, documented) => {
+    documented: (path) => !path.startsWith('policies[].spec.'),
+    files: (dir) => cp(fileURLToPath(new URL('packages/firewall/examples/policies', repo)), join(dir, 'policies'), { recursive: true }),
+    load: loadRollout,
+  },
+  {
+    file: 'drill-file.md',
+    schema: DrillSchema,
+    files: async (dir) => {
+      await mkdir(join(dir, 'certs'));
+      await writeFile(join(dir, 'certs', 'internal-ca.pem'), '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+    },
+    load: loadDrill,
+  },
+  { file: 'recording-file.md', schema: RecordingSchema, load: loadRecording },
+  { file: 'flow-thresholds.md', schema: flowThresholdsSchema, load: loadThresholds },
+];
+
+/** The page's first yaml block: its full example. */
+function firstYamlBlock(text: string): string {
+  const match = /^```yaml\n([\s\S]*?)^```$/m.exec(text);
+  if (!match?.[1]) throw new Error('the page has no yaml block');
+  return match[1];
+}
+
+describe('file format references (docs/reference)', () => {
+  let work: string;
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'orgshield-reference-'));
+  });
+  afterAll(async () => {
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it.each(pages.map((page) => [page.file, page] as const))('%s names every field of its schema', async (file, page) => {
     const text = await readFile(new URL(file, docs), 'utf8');
-    const paths = fieldPaths(schema).flatMap((path) => documented(path) ?? []);
-    expect(paths.length).toBeGreaterThan(20);
+    const paths = fieldPaths(page.schema).filter((path) => page.documented?.(path) ?? true);
+    expect(paths.length).toBeGreaterThan(15);
     expect(paths.filter((path) => !text.includes(`\`${path}\``))).toEqual([]);
   });
 
-  it('the README links every reference', async () => {
-    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
-    for (const file of ['policy-spec.md', 'rollout-file.md']) expect(readme).toContain(`docs/reference/${file}`);
+  it.each(pages.map((page) => [page.file, page] as const))('the full example of %s loads through its loader', async (file, page) => {
+    const dir = join(work, file.replace(/\.md$/, ''));
+    await mkdir(dir);
+    await page.files?.(dir);
+    const example = join(dir, 'example.yaml');
+    await writeFile(example, firstYamlBlock(await readFile(new URL(file, docs), 'utf8')));
+    await expect(page.load(example)).resolves.toBeDefined();
+  });
+
+  it('every page in docs/reference is checked here, and the README links every one', async () => {
+    const files = (await readdir(docs)).filter((name) => name.endsWith('.md'));
+    expect(files.sort()).toEqual(pages.map((page) => page.file).sort());
+    const readme = await readFile(new URL('README.md', repo), 'utf8');
+    expect(files.filter((file) => !readme.includes(`(docs/reference/${file})`))).toEqual([]);
   });
 });
