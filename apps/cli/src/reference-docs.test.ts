@@ -6,9 +6,10 @@ import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrillSchema, loadDrill } from '@orgshield/drills';
 import { loadRollout, RolloutSchema } from '@orgshield/firewall';
-import { flowThresholdsSchema } from '@orgshield/investigations';
+import { flowThresholdsSchema, GuardDutyFindingSchema, parseFindingJson } from '@orgshield/investigations';
 import { loadPolicySpec, PolicySpecSchema } from '@orgshield/policies';
 import { loadRecording, RecordingSchema } from '@orgshield/session-recording';
+import { readInputFile } from '@orgshield/spec-files';
 import { loadThresholds } from './flows-command.js';
 
 const docs = new URL('../../../docs/reference/', import.meta.url);
@@ -52,8 +53,8 @@ function fieldPaths(schema: z.ZodType): string[] {
 
 /**
  * Each file kind a user writes: its page, its schema, which field paths the page must name, and
- * how its full example (the page's first yaml block, written as `example.yaml` in a folder of its
- * own) is loaded by the same loader the CLI uses. `files` are what the example names beside it.
+ * how its full example (the page's first yaml or json block, written as `example.yaml` or
+ * `example.json` in a folder of its own) is loaded by the same loader the CLI uses. `files` are what the example names beside it.
  */
 const pages: readonly {
   file: string;
@@ -82,13 +83,21 @@ const pages: readonly {
   },
   { file: 'recording-file.md', schema: RecordingSchema, load: loadRecording },
   { file: 'flow-thresholds.md', schema: flowThresholdsSchema, load: loadThresholds },
+  {
+    file: 'guardduty-finding.md',
+    schema: GuardDutyFindingSchema,
+    // A probe's and an API call's remoteIpDetails have the connection's members, documented there.
+    documented: (path) => !/^service\.action\.(portProbeAction\.portProbeDetails\[\]|awsApiCallAction)\.remoteIpDetails\./.test(path),
+    // As `investigate --finding FILE` reads it.
+    load: async (file) => parseFindingJson(await readInputFile(file, 'finding'), file),
+  },
 ];
 
-/** The page's first yaml block: its full example. */
-function firstYamlBlock(text: string): string {
-  const match = /^```yaml\n([\s\S]*?)^```$/m.exec(text);
-  if (!match?.[1]) throw new Error('the page has no yaml block');
-  return match[1];
+/** The page's first yaml or json block: its full example, and the file extension it is written with. */
+function fullExample(text: string): { extension: string; text: string } {
+  const match = /^```(yaml|json)\n([\s\S]*?)^```$/m.exec(text);
+  if (!match?.[1] || !match[2]) throw new Error('the page has no yaml or json block');
+  return { extension: match[1], text: match[2] };
 }
 
 describe('file format references (docs/reference)', () => {
@@ -111,8 +120,9 @@ describe('file format references (docs/reference)', () => {
     const dir = join(work, file.replace(/\.md$/, ''));
     await mkdir(dir);
     await page.files?.(dir);
-    const example = join(dir, 'example.yaml');
-    await writeFile(example, firstYamlBlock(await readFile(new URL(file, docs), 'utf8')));
+    const { extension, text } = fullExample(await readFile(new URL(file, docs), 'utf8'));
+    const example = join(dir, `example.${extension}`);
+    await writeFile(example, text);
     await expect(page.load(example)).resolves.toBeDefined();
   });
 
