@@ -8,14 +8,16 @@ import { DrillSchema, loadDrill } from '@orgshield/drills';
 import { loadRollout, RolloutSchema } from '@orgshield/firewall';
 import { flowThresholdsSchema, GuardDutyFindingSchema, parseFindingJson } from '@orgshield/investigations';
 import { loadPolicySpec, PolicySpecSchema } from '@orgshield/policies';
+import { DEFAULT_RATE_LIMITS, FALLBACK_RATE_LIMIT, rateLimitsSchema } from '@orgshield/aws';
 import { loadRecording, RecordingSchema } from '@orgshield/session-recording';
 import { readInputFile } from '@orgshield/spec-files';
+import { configuredRateLimits, WorkerConfigSchema } from '@orgshield/worker-runtime';
 import { loadThresholds } from './flows-command.js';
 
 const docs = new URL('../../../docs/reference/', import.meta.url);
 const repo = new URL('../../../', import.meta.url);
 
-/** Every field path a schema accepts (`waves[].gates.timeout`), through optionals, defaults, unions and lists. */
+/** Every field path a schema accepts (`waves[].gates.timeout`), through optionals, defaults, unions, lists and maps. */
 function fieldPaths(schema: z.ZodType): string[] {
   const paths = new Set<string>();
   const walk = (node: unknown, path: string) => {
@@ -31,6 +33,10 @@ function fieldPaths(schema: z.ZodType): string[] {
         break;
       case 'array':
         walk(def['element'], `${path}[]`);
+        break;
+      // A map's keys are the user's (tags, `service:Operation`): its values' fields are `KEY.field`.
+      case 'record':
+        walk(def['valueType'], path ? `${path}.KEY` : 'KEY');
         break;
       case 'union':
         for (const option of def['options'] as unknown[]) walk(option, path);
@@ -59,6 +65,8 @@ function fieldPaths(schema: z.ZodType): string[] {
 const pages: readonly {
   file: string;
   schema: z.ZodType;
+  /** How many field paths the schema has at least (a walk that finds none must not pass). */
+  minFields?: number;
   documented?: (path: string) => boolean;
   files?: (dir: string) => Promise<void>;
   load: (file: string) => Promise<unknown>;
@@ -91,6 +99,13 @@ const pages: readonly {
     // As `investigate --finding FILE` reads it.
     load: async (file) => parseFindingJson(await readInputFile(file, 'finding'), file),
   },
+  {
+    file: 'limits.md',
+    schema: rateLimitsSchema,
+    minFields: 3,
+    // The example is the value of ORGSHIELD_RATE_LIMITS, read as the worker reads its settings.
+    load: async (file) => configuredRateLimits(WorkerConfigSchema.parse({ ORGSHIELD_RATE_LIMITS: await readFile(file, 'utf8') })),
+  },
 ];
 
 /** The page's first yaml or json block: its full example, and the file extension it is written with. */
@@ -112,7 +127,7 @@ describe('file format references (docs/reference)', () => {
   it.each(pages.map((page) => [page.file, page] as const))('%s names every field of its schema', async (file, page) => {
     const text = await readFile(new URL(file, docs), 'utf8');
     const paths = fieldPaths(page.schema).filter((path) => page.documented?.(path) ?? true);
-    expect(paths.length).toBeGreaterThan(15);
+    expect(paths.length).toBeGreaterThanOrEqual(page.minFields ?? 16);
     expect(paths.filter((path) => !text.includes(`\`${path}\``))).toEqual([]);
   });
 
@@ -124,6 +139,14 @@ describe('file format references (docs/reference)', () => {
     const example = join(dir, `example.${extension}`);
     await writeFile(example, text);
     await expect(page.load(example)).resolves.toBeDefined();
+  });
+
+  it('limits.md lists the default rate limits as the code has them', async () => {
+    const text = await readFile(new URL('limits.md', docs), 'utf8');
+    // Without a ceiling, a bucket learns up to ten times its rate (token-bucket.ts, defaultCeilingFactor).
+    const rows = Object.entries(DEFAULT_RATE_LIMITS).map(([key, { rate, burst, ceiling }]) => `| \`${key}\` | ${rate} | ${burst} | ${ceiling ?? rate * 10} |`);
+    expect(rows.filter((row) => !text.includes(row))).toEqual([]);
+    expect(text).toContain(`goes at ${FALLBACK_RATE_LIMIT.rate} per second, burst ${FALLBACK_RATE_LIMIT.burst}`);
   });
 
   it('every page in docs/reference is checked here, and the README links every one', async () => {
