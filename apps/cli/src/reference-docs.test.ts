@@ -9,6 +9,7 @@ import { loadRollout, RolloutSchema } from '@orgshield/firewall';
 import { flowThresholdsSchema, GuardDutyFindingSchema, parseFindingJson } from '@orgshield/investigations';
 import { loadPolicySpec, PolicySpecSchema } from '@orgshield/policies';
 import { DEFAULT_RATE_LIMITS, FALLBACK_RATE_LIMIT, rateLimitsSchema } from '@orgshield/aws';
+import { faultsConfigSchema, loadFaultsFile } from '@orgshield/sandbox';
 import { loadRecording, RecordingSchema } from '@orgshield/session-recording';
 import { readInputFile } from '@orgshield/spec-files';
 import { configuredRateLimits, WorkerConfigSchema } from '@orgshield/worker-runtime';
@@ -106,6 +107,7 @@ const pages: readonly {
     // The example is the value of ORGSHIELD_RATE_LIMITS, read as the worker reads its settings.
     load: async (file) => configuredRateLimits(WorkerConfigSchema.parse({ ORGSHIELD_RATE_LIMITS: await readFile(file, 'utf8') })),
   },
+  { file: 'sandbox-faults.md', schema: faultsConfigSchema, minFields: 10, load: async (file) => loadFaultsFile(file) },
 ];
 
 /** The page's first yaml or json block: its full example, and the file extension it is written with. */
