@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrillSchema, loadDrill } from '@orgshield/drills';
 import { loadRollout, RolloutSchema } from '@orgshield/firewall';
-import { flowThresholdsSchema, GuardDutyFindingSchema, parseFindingJson } from '@orgshield/investigations';
+import { DEFAULT_FLOW_THRESHOLDS, flowThresholdsSchema, GuardDutyFindingSchema, parseFindingJson } from '@orgshield/investigations';
 import { loadPolicySpec, PolicySpecSchema } from '@orgshield/policies';
 import { DEFAULT_RATE_LIMITS, FALLBACK_RATE_LIMIT, rateLimitsSchema } from '@orgshield/aws';
 import { faultsConfigSchema, loadFaultsFile } from '@orgshield/sandbox';
@@ -141,6 +141,15 @@ describe('file format references (docs/reference)', () => {
     const example = join(dir, `example.${extension}`);
     await writeFile(example, text);
     await expect(page.load(example)).resolves.toBeDefined();
+  });
+
+  it('flow-thresholds.md gives each threshold the default the detectors use', async () => {
+    const text = await readFile(new URL('flow-thresholds.md', docs), 'utf8');
+    const rows = Object.entries(DEFAULT_FLOW_THRESHOLDS).flatMap(([group, fields]) =>
+      Object.entries(fields).map(([field, value]) => `| \`${group}.${field}\` | \`${Array.isArray(value) ? `[${value.join(', ')}]` : String(value)}\``),
+    );
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.filter((row) => !text.includes(row))).toEqual([]);
   });
 
   it('limits.md lists the default rate limits as the code has them', async () => {
