@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RATE_LIMITS, FALLBACK_RATE_LIMIT, rateLimitsSchema } from '@orgshield/aws';
 import { DrillSchema, loadDrill } from '@orgshield/drills';
 import { loadRollout, RolloutSchema } from '@orgshield/firewall';
 import { DEFAULT_FLOW_THRESHOLDS, flowThresholdsSchema, GuardDutyFindingSchema, parseFindingJson } from '@orgshield/investigations';
 import { loadPolicySpec, PolicySpecSchema } from '@orgshield/policies';
-import { DEFAULT_RATE_LIMITS, FALLBACK_RATE_LIMIT, rateLimitsSchema } from '@orgshield/aws';
 import { faultsConfigSchema, loadFaultsFile } from '@orgshield/sandbox';
 import { loadRecording, RecordingSchema } from '@orgshield/session-recording';
 import { readInputFile } from '@orgshield/spec-files';
@@ -59,9 +59,10 @@ function fieldPaths(schema: z.ZodType): string[] {
 }
 
 /**
- * Each file kind a user writes: its page, its schema, which field paths the page must name, and
- * how its full example (the page's first yaml or json block, written as `example.yaml` or
- * `example.json` in a folder of its own) is loaded by the same loader the CLI uses. `files` are what the example names beside it.
+ * Each kind of file (or JSON setting) a user hands orgshield: its page, its schema, which field
+ * paths the page must name, and how its full example (the page's first yaml or json block,
+ * written as `example.yaml` or `example.json` in a folder of its own) is loaded by the loader the
+ * CLI uses. `files` writes what the example names beside it.
  */
 const pages: readonly {
   file: string;
