@@ -34,7 +34,7 @@ interface AnalyzeFlags {
 }
 
 /** The thresholds file: YAML or JSON, every problem located (`file:line:col path: message`). */
-async function loadThresholds(file: string): Promise<FlowThresholds> {
+export async function loadThresholds(file: string): Promise<FlowThresholds> {
   const text = await readInputFile(file, 'flow thresholds');
   const parsed = parseYamlWithSchema(text, file, flowThresholdsSchema);
   if (!parsed.ok) throw new SpecFileError(parsed.problems, { code: 'InvalidFlowThresholds', what: 'the thresholds file' });
@@ -185,7 +185,7 @@ export function configureFlowsCommand(program: Command): void {
     .option('--limit <rows>', 'conversations shown in the table', integerOption('--limit', 1, 100000), 20)
     .option('--memory <MB>', 'memory budget of the whole run; past it the conversation table spills to a temporary folder (default 256)', integerOption('--memory', 64, 1048576))
     .option('--vpc-cidr <cidrs>', "the VPC's address ranges, comma-separated or repeated: large transfers to them are internal-transfer, not exfiltration (default: the private ranges)", commaList)
-    .option('--thresholds <file>', 'YAML or JSON overriding detector thresholds, e.g. `exfiltration: { minBytes: 52428800 }` (the package README lists every one)')
+    .option('--thresholds <file>', 'YAML or JSON overriding detector thresholds, e.g. `exfiltration: { minBytes: 52428800 }` (docs/reference/flow-thresholds.md lists every one)')
     .action(async (paths: string[], flags: AnalyzeFlags) => {
       const remote = paths.find((path) => path.startsWith('s3://'));
       if (remote !== undefined) {
