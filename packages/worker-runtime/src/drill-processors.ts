@@ -1,5 +1,6 @@
 import { currentOrganization } from '@orgshield/firewall';
 import { DRILL_JOBS, drillClients, DrillExecutor, DrillInProgressError, drillScheduledJob, drillStartJob, drillStepJob, parseDrillSource, type DrillRuntime } from '@orgshield/drills';
+import { OrgshieldError } from '@orgshield/errors';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
 import { processor, type FailedForGood, type ProcessorMap } from './worker-service.js';
@@ -9,8 +10,9 @@ function scheduledDrillId(name: string, schedule: string, firedAt: number): stri
   return `${name}-${schedule}-${firedAt.toString(36)}`.slice(0, 128);
 }
 
-/** The way on after a drill failed: its cleanup runs by itself, a new run starts it over. */
-function goOn(drillId: string): string {
+/** The way on after a drill's step failed: its cleanup runs by itself (unless it was the cleanup), a new run starts it over. */
+function goOn(drillId: string, step: string): string {
+  if (step === 'cleanup') return `"orgshield drill cleanup ${drillId}" runs its cleanup again`;
   return `its cleanup is queued; "orgshield drill status ${drillId}" shows it, "orgshield drill run <file>" runs the drill again`;
 }
 
@@ -21,23 +23,31 @@ function goOn(drillId: string): string {
  */
 export function drillProcessors(runtime: Runtime): ProcessorMap<typeof DRILL_JOBS> {
   const queues = new JobQueues(runtime.redis, { prefix: runtime.config.ORGSHIELD_QUEUE_PREFIX });
-  const executor = async (jobId: string | undefined) => {
-    const members = await runtime.members();
-    const drillRuntime: DrillRuntime = {
+  const drillExecutor = (clients: DrillRuntime['clients']) =>
+    new DrillExecutor({
       redis: runtime.redis,
       prefix: runtime.config.ORGSHIELD_QUEUE_PREFIX,
       queue: { queueStep: async (payload, options) => void (await queues.submit(drillStepJob, payload, options)) },
-      clients: () => drillClients(runtime.clients, members, jobId),
+      clients,
       organization: () => currentOrganization(runtime.clients, runtime.redis, { keyPrefix: runtime.keyPrefix }),
       timeScale: runtime.config.ORGSHIELD_TIME_SCALE,
       pollMs: runtime.config.ORGSHIELD_DRILL_POLL_MS,
       retention: runtime.retention,
       leaseMs: runtime.config.ORGSHIELD_LEASE_MS,
-    };
-    return new DrillExecutor(drillRuntime);
+    });
+  const executor = async (jobId: string | undefined) => {
+    const members = await runtime.members();
+    return drillExecutor(() => drillClients(runtime.clients, members, jobId));
   };
-  /** A job failed for good (its processor never saw it when its worker died): the drill fails, and cleans up. */
-  const failed = async (drillId: string, step: string, failure: FailedForGood) => (await executor(failure.jobId)).failed(drillId, step, `${failure.reason}; ${goOn(drillId)}`);
+  /**
+   * A job failed for good (its processor never saw it when its worker died): the drill fails,
+   * and its cleanup is queued. That is Redis only, so it needs no member credentials (AWS may be
+   * what the incident is about).
+   */
+  const settler = drillExecutor(() => {
+    throw new OrgshieldError('NoAwsHere', 'marking a drill failed makes no AWS call.');
+  });
+  const failed = (drillId: string, step: string, failure: FailedForGood) => settler.failed(drillId, step, `${failure.reason}; ${goOn(drillId, step)}`);
   return {
     [drillStartJob.name]: processor(
       drillStartJob,
