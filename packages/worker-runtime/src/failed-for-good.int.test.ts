@@ -7,6 +7,7 @@ import { saveSnapshot } from '@orgshield/accounts';
 import { DrillStore, drillStepJob } from '@orgshield/drills';
 import { firewallRolloutStepJob, RolloutStore } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
+import { recordingSetupJob, RecordingRuns } from '@orgshield/session-recording';
 import { processorsFor } from './processor-registry.js';
 import { createRuntime } from './runtime.js';
 import { loadWorkerConfig } from './worker-config.js';
@@ -26,7 +27,7 @@ describe('a job failed for good because its workers died holding it (real Redis)
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it('marks its drill and its rollout failed, with the reason and the way on; a superseded step leaves its rollout alone', async () => {
+  it('marks its drill, rollout and recording run failed, with the reason and the way on; a superseded step leaves its rollout alone', async () => {
     const prefix = `test-stalled-${randomUUID()}`;
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const queues = new JobQueues(redis, { prefix });
@@ -53,24 +54,28 @@ describe('a job failed for good because its workers died holding it (real Redis)
       await rollouts.create({ id, name: id, createdAt: at, source }, { status: 'running', message: 'running wave 1', at, generation, runningSince: Date.now() });
     }
 
+    const recordings = new RecordingRuns(redis, prefix);
+    const { runId } = await recordings.create({ kind: 'setup', recording: `rec-${randomUUID().slice(0, 8)}`, fileId: 'f1' });
+
     const drillJob = await queues.submit(drillStepJob, { drillId, step: 'launch.w1', round: 0 });
     const stepJob = await queues.submit(firewallRolloutStepJob, { rolloutId, step: 'w1.us-east-1.put.p1', generation: 0 });
+    const setupJob = await queues.submit(recordingSetupJob, { runId });
     // A step queued before its rollout was resumed (generation 0 of a rollout now at 1).
     const staleJob = await queues.submit(firewallRolloutStepJob, { rolloutId: resumedId, step: 'w1.us-east-1.put.p1', generation: 0 });
 
     // Two workers in turn take the jobs and die holding them: their locks are never released.
-    await Promise.all([holdAndDie(prefix, 'drills', 1), holdAndDie(prefix, 'firewall', 2)]);
-    await Promise.all([holdAndDie(prefix, 'drills', 1), holdAndDie(prefix, 'firewall', 2)]);
+    for (let round = 0; round < 2; round++) await Promise.all([holdAndDie(prefix, 'drills', 1), holdAndDie(prefix, 'firewall', 2), holdAndDie(prefix, 'recording', 1)]);
 
     // A healthy worker finds them stalled a second time: BullMQ fails them for good.
-    const service = new WorkerService({ connection: redis, logger, prefix, leaseMs: 1000, shutdownTimeoutMs: 5_000, processors: processorsFor(runtime, ['drills', 'firewall']) });
+    const service = new WorkerService({ connection: redis, logger, prefix, leaseMs: 1000, shutdownTimeoutMs: 5_000, processors: processorsFor(runtime, ['drills', 'firewall', 'recording']) });
     cleanups.push(() => service.close());
     await service.start();
-    await until(async () => (await drills.state(drillId))?.status === 'failed' && (await rollouts.state(rolloutId))?.status === 'failed' && (await queues.queue('firewall').getJobState(String(staleJob.id))) === 'failed');
+    await until(async () => (await drills.state(drillId))?.status === 'failed' && (await rollouts.state(rolloutId))?.status === 'failed' && (await recordings.state(runId))?.status === 'failed' && (await queues.queue('firewall').getJobState(String(staleJob.id))) === 'failed');
 
     expect((await drills.state(drillId))?.status).toBe('failed');
     expect((await rollouts.state(rolloutId))?.status).toBe('failed');
-    for (const job of [drillJob, stepJob, staleJob]) {
+    expect((await recordings.state(runId))?.status).toBe('failed');
+    for (const job of [drillJob, stepJob, setupJob, staleJob]) {
       const failed = await queues.queue(job.queueName).getJob(String(job.id));
       expect(failed?.failedReason).toBe('job stalled more than allowable limit');
     }
@@ -79,6 +84,9 @@ describe('a job failed for good because its workers died holding it (real Redis)
     );
     expect((await rollouts.state(rolloutId))?.message).toBe(
       `job ${stepJob.id} stalled more than allowed: its worker died while holding it; "orgshield rollout resume ${rolloutId}" goes on from its first unfinished step`,
+    );
+    expect((await recordings.state(runId))?.message).toBe(
+      `job ${setupJob.id} stalled more than allowed: its worker died while holding it; run "orgshield recording setup <file>" again to go on ("orgshield recording status ${runId}" shows this run)`,
     );
     expect(await rollouts.state(resumedId)).toMatchObject({ status: 'running', generation: 1 });
   }, 30_000);

@@ -15,7 +15,8 @@ export function recordingProcessors(runtime: Runtime): ProcessorMap<typeof RECOR
     organization: () => currentOrganization(runtime.clients, runtime.redis, { keyPrefix: runtime.keyPrefix }),
   });
   /** A job failed for good (its processor never saw it when its worker died): its run fails, and an erase forgets its subject. */
-  const failed = (runId: string, again: string, failure: FailedForGood) => executor.failed(runId, `${failure.reason}; ${again} goes on ("orgshield recording status ${runId}" shows this run)`);
+  const failed = (runId: string, command: string, failure: FailedForGood) =>
+    executor.failed(runId, `${failure.reason}; run "orgshield recording ${command}" again to go on ("orgshield recording status ${runId}" shows this run)`);
   return {
     [recordingSetupJob.name]: processor(
       recordingSetupJob,
@@ -23,7 +24,7 @@ export function recordingProcessors(runtime: Runtime): ProcessorMap<typeof RECOR
         logger.info({ runId: payload.runId }, 'recording setup');
         return executor.setup(payload.runId, progress);
       },
-      (payload, failure) => failed(payload.runId, '"orgshield recording setup <file>" again (it is idempotent)', failure),
+      (payload, failure) => failed(payload.runId, 'setup <file>', failure),
     ),
     [recordingAuditJob.name]: processor(
       recordingAuditJob,
@@ -35,7 +36,7 @@ export function recordingProcessors(runtime: Runtime): ProcessorMap<typeof RECOR
         return summary;
       },
       async (payload, failure) => {
-        if ('runId' in payload) await failed(payload.runId, '"orgshield recording audit <file>" again', failure);
+        if ('runId' in payload) await failed(payload.runId, 'audit <file>', failure);
       },
     ),
     [recordingEraseJob.name]: processor(
@@ -44,7 +45,7 @@ export function recordingProcessors(runtime: Runtime): ProcessorMap<typeof RECOR
         logger.info({ runId: payload.runId }, 'recording erase');
         return executor.erase(payload.runId, progress);
       },
-      (payload, failure) => failed(payload.runId, '"orgshield recording erase <file> --user <name> --yes" again', failure),
+      (payload, failure) => failed(payload.runId, 'erase <file> --user <name> --yes', failure),
     ),
   };
 }
