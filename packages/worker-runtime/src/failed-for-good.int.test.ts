@@ -95,6 +95,7 @@ describe('a job failed for good because its workers died holding it (real Redis)
 /**
  * Starts a worker on `queue` whose processor hangs, waits until it holds `jobs` jobs, then
  * closes it by force: it stops renewing their locks without releasing them, as a killed one does.
+ * Its lock (1 s) is long enough that a loaded machine does not lose it while it is alive.
  */
 async function holdAndDie(prefix: string, queue: string, jobs: number): Promise<void> {
   const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
@@ -107,7 +108,7 @@ async function holdAndDie(prefix: string, queue: string, jobs: number): Promise<
       if (++held === jobs) holdingAll();
       await new Promise(() => undefined);
     },
-    { connection, prefix, concurrency: jobs, lockDuration: 300, stalledInterval: 200 },
+    { connection, prefix, concurrency: jobs, lockDuration: 1000, stalledInterval: 500 },
   );
   await holding;
   await worker.close(true);
