@@ -3,11 +3,17 @@ import { DRILL_JOBS, drillClients, DrillExecutor, DrillInProgressError, drillSch
 import { OrgshieldError } from '@orgshield/errors';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
-import { processor, type ProcessorMap } from './worker-service.js';
+import { processor, type FailedForGood, type ProcessorMap } from './worker-service.js';
 
-/** Whether a job is on its last attempt, or failed in a way no retry fixes. */
-function lastTry(job: { attemptsMade: number; opts: { attempts?: number } }, error: unknown): boolean {
-  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || (error instanceof OrgshieldError && error.exitCode === 2);
+/** A scheduled firing's drill id: the drill's name, the schedule and when it fired. */
+function scheduledDrillId(name: string, schedule: string, firedAt: number): string {
+  return `${name}-${schedule}-${firedAt.toString(36)}`.slice(0, 128);
+}
+
+/** The way on after a drill's step failed: its cleanup runs by itself (unless it was the cleanup), a new run starts it over. */
+function goOn(drillId: string, step: string): string {
+  if (step === 'cleanup') return `"orgshield drill cleanup ${drillId}" runs its cleanup again`;
+  return `its cleanup is queued; "orgshield drill status ${drillId}" shows it, "orgshield drill run <file>" runs the drill again`;
 }
 
 /**
@@ -17,52 +23,60 @@ function lastTry(job: { attemptsMade: number; opts: { attempts?: number } }, err
  */
 export function drillProcessors(runtime: Runtime): ProcessorMap<typeof DRILL_JOBS> {
   const queues = new JobQueues(runtime.redis, { prefix: runtime.config.ORGSHIELD_QUEUE_PREFIX });
-  const executor = async (jobId: string | undefined) => {
-    const members = await runtime.members();
-    const drillRuntime: DrillRuntime = {
+  const drillExecutor = (clients: DrillRuntime['clients']) =>
+    new DrillExecutor({
       redis: runtime.redis,
       prefix: runtime.config.ORGSHIELD_QUEUE_PREFIX,
       queue: { queueStep: async (payload, options) => void (await queues.submit(drillStepJob, payload, options)) },
-      clients: () => drillClients(runtime.clients, members, jobId),
+      clients,
       organization: () => currentOrganization(runtime.clients, runtime.redis, { keyPrefix: runtime.keyPrefix }),
       timeScale: runtime.config.ORGSHIELD_TIME_SCALE,
       pollMs: runtime.config.ORGSHIELD_DRILL_POLL_MS,
       retention: runtime.retention,
       leaseMs: runtime.config.ORGSHIELD_LEASE_MS,
-    };
-    return new DrillExecutor(drillRuntime);
+    });
+  const executor = async (jobId: string | undefined) => {
+    const members = await runtime.members();
+    return drillExecutor(() => drillClients(runtime.clients, members, jobId));
   };
+  /**
+   * A job failed for good (its processor never saw it when its worker died): the drill fails,
+   * and its cleanup is queued. That is Redis only, so it needs no member credentials (AWS may be
+   * what the incident is about).
+   */
+  const settler = drillExecutor(() => {
+    throw new OrgshieldError('NoAwsHere', 'marking a drill failed makes no AWS call.');
+  });
+  const failed = (drillId: string, step: string, failure: FailedForGood) => settler.failed(drillId, step, `${failure.reason}; ${goOn(drillId, step)}`);
   return {
-    [drillStartJob.name]: processor(drillStartJob, async (payload, { job, progress }) => {
-      await progress({ phase: 'planning', done: 0 });
-      const drills = await executor(job.id);
-      try {
-        return await drills.start(payload);
-      } catch (error) {
-        if (lastTry(job, error)) await drills.failed(payload.drillId, 'start', error instanceof Error ? error.message : String(error));
-        throw error;
-      }
-    }),
-    [drillStepJob.name]: processor(drillStepJob, async (payload, { job }) => {
-      const drills = await executor(job.id);
-      try {
-        return await drills.runStep(payload);
-      } catch (error) {
-        if (lastTry(job, error)) await drills.failed(payload.drillId, payload.step, error instanceof Error ? error.message : String(error));
-        throw error;
-      }
-    }),
-    [drillScheduledJob.name]: processor(drillScheduledJob, async (payload, { job }) => {
-      const { drill } = parseDrillSource(payload.source);
-      const drillId = `${drill.name}-${payload.schedule}-${job.timestamp.toString(36)}`.slice(0, 128);
-      try {
-        const started = await (await executor(job.id)).start({ drillId, source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule });
-        return { drillId, status: started.status };
-      } catch (error) {
-        // The previous run of this drill is still going: this firing is skipped, and says why.
-        if (error instanceof DrillInProgressError) return { drillId, status: 'skipped' };
-        throw error;
-      }
-    }),
+    [drillStartJob.name]: processor(
+      drillStartJob,
+      async (payload, { job, progress }) => {
+        await progress({ phase: 'planning', done: 0 });
+        return (await executor(job.id)).start(payload);
+      },
+      (payload, failure) => failed(payload.drillId, 'start', failure),
+    ),
+    [drillStepJob.name]: processor(
+      drillStepJob,
+      async (payload, { job }) => (await executor(job.id)).runStep(payload),
+      (payload, failure) => failed(payload.drillId, payload.step, failure),
+    ),
+    [drillScheduledJob.name]: processor(
+      drillScheduledJob,
+      async (payload, { job }) => {
+        const { drill } = parseDrillSource(payload.source);
+        const drillId = scheduledDrillId(drill.name, payload.schedule, job.timestamp);
+        try {
+          const started = await (await executor(job.id)).start({ drillId, source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule });
+          return { drillId, status: started.status };
+        } catch (error) {
+          // The previous run of this drill is still going: this firing is skipped, and says why.
+          if (error instanceof DrillInProgressError) return { drillId, status: 'skipped' };
+          throw error;
+        }
+      },
+      (payload, failure) => failed(scheduledDrillId(parseDrillSource(payload.source).drill.name, payload.schedule, failure.timestamp), 'start', failure),
+    ),
   };
 }

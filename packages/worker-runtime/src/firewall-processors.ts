@@ -1,7 +1,7 @@
 import { currentOrganization, FIREWALL_JOBS, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob, jobAttempt, RolloutExecutor, type RolloutStepQueue } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
-import { processor, type ProcessorMap } from './worker-service.js';
+import { processor, type FailedForGood, type ProcessorMap } from './worker-service.js';
 
 /** The firewall's step-queue port on BullMQ: a step is a job on the firewall queue, under its own id. */
 export function bullmqStepQueue(queues: JobQueues): RolloutStepQueue {
@@ -28,13 +28,46 @@ export function firewallProcessors(runtime: Runtime): ProcessorMap<typeof FIREWA
     retention: runtime.retention,
     leaseMs: runtime.config.ORGSHIELD_LEASE_MS,
   });
+  /**
+   * A job failed for good (its processor never saw it when its worker died): the rollout fails
+   * from the status that job was serving, as the executor's own last-attempt path does. A step
+   * of an older generation (the rollout was resumed since) leaves the run alone.
+   */
+  const failed = async (rolloutId: string, from: 'planning' | 'running' | 'rolling-back', failure: FailedForGood, options: { step?: string; generation?: number } = {}) => {
+    if (options.generation !== undefined && (await executor.store.state(rolloutId))?.generation !== options.generation) return;
+    const goOn =
+      from === 'planning'
+        ? `"orgshield rollout start <file>" starts it again`
+        : from === 'running'
+          ? `"orgshield rollout resume ${rolloutId}" goes on from its first unfinished step`
+          : `run "orgshield rollout rollback ${rolloutId}" again`;
+    await executor.store.transition(rolloutId, [from], () => ({ status: 'failed', message: `${failure.reason}; ${goOn}` }), {
+      level: 'error',
+      ...(options.step ? { step: options.step } : {}),
+      // Nothing was changed before planning: the failed rollout lets go of its name, as a failed plan does.
+      ...(from === 'planning' ? { releaseName: true } : {}),
+    });
+  };
   return {
-    [firewallRolloutStartJob.name]: processor(firewallRolloutStartJob, async (payload, { job, progress }) => {
-      await progress({ phase: 'planning', done: 0 });
-      return executor.start(payload, jobAttempt(job));
-    }),
-    [firewallRolloutStepJob.name]: processor(firewallRolloutStepJob, (payload, { job }) => executor.runStep(payload, jobAttempt(job))),
-    [firewallRolloutRollbackJob.name]: processor(firewallRolloutRollbackJob, (payload, { job }) => executor.rollback(payload, jobAttempt(job))),
+    [firewallRolloutStartJob.name]: processor(
+      firewallRolloutStartJob,
+      async (payload, { job, progress }) => {
+        await progress({ phase: 'planning', done: 0 });
+        return executor.start(payload, jobAttempt(job));
+      },
+      (payload, failure) => failed(payload.rolloutId, 'planning', failure),
+    ),
+    [firewallRolloutStepJob.name]: processor(
+      firewallRolloutStepJob,
+      (payload, { job }) => executor.runStep(payload, jobAttempt(job)),
+      (payload, failure) => failed(payload.rolloutId, 'running', failure, { step: payload.step, generation: payload.generation }),
+    ),
+    [firewallRolloutRollbackJob.name]: processor(
+      firewallRolloutRollbackJob,
+      (payload, { job }) => executor.rollback(payload, jobAttempt(job)),
+      (payload, failure) => failed(payload.rolloutId, 'rolling-back', failure),
+    ),
+    // A scheduled firing's rollout id is made inside RolloutExecutor.runScheduled: one that fails for good is not settled here yet.
     [firewallScheduledRolloutJob.name]: processor(firewallScheduledRolloutJob, (payload, { job }) => executor.runScheduled(payload, job.timestamp, jobAttempt(job))),
   };
 }

@@ -1,13 +1,7 @@
 import { currentOrganization } from '@orgshield/firewall';
-import { OrgshieldError } from '@orgshield/errors';
 import { RECORDING_JOBS, RecordingExecutor, RecordingRuns, recordingAuditJob, recordingEraseJob, recordingSetupJob } from '@orgshield/session-recording';
 import type { Runtime } from './runtime.js';
-import { processor, type ProcessorMap } from './worker-service.js';
-
-/** Whether a job is on its last attempt, or failed in a way no retry fixes. */
-function lastTry(job: { attemptsMade: number; opts: { attempts?: number } }, error: unknown): boolean {
-  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1) || (error instanceof OrgshieldError && error.exitCode === 2);
-}
+import { processor, type FailedForGood, type ProcessorMap } from './worker-service.js';
 
 /**
  * Session recording: setup, audit and erase, each one executor call on the run the job names.
@@ -20,30 +14,38 @@ export function recordingProcessors(runtime: Runtime): ProcessorMap<typeof RECOR
     members: () => runtime.members(),
     organization: () => currentOrganization(runtime.clients, runtime.redis, { keyPrefix: runtime.keyPrefix }),
   });
-  /** Runs `work`; when the job fails for good, its run is marked failed (an erase forgets its subject). */
-  const settling = async <T>(job: { attemptsMade: number; opts: { attempts?: number } }, runId: string | undefined, work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (error) {
-      if (runId !== undefined && lastTry(job, error)) await executor.failed(runId, error instanceof Error ? error.message : String(error));
-      throw error;
-    }
-  };
+  /** A job failed for good (its processor never saw it when its worker died): its run fails, and an erase forgets its subject. */
+  const failed = (runId: string, command: string, failure: FailedForGood) =>
+    executor.failed(runId, `${failure.reason}; run "orgshield recording ${command}" again to go on ("orgshield recording status ${runId}" shows this run)`);
   return {
-    [recordingSetupJob.name]: processor(recordingSetupJob, (payload, { job, progress, logger }) => {
-      logger.info({ runId: payload.runId }, 'recording setup');
-      return settling(job, payload.runId, () => executor.setup(payload.runId, progress));
-    }),
-    [recordingAuditJob.name]: processor(recordingAuditJob, async (payload, { job, progress, logger }) => {
-      logger.info({ ...('runId' in payload ? { runId: payload.runId } : { schedule: payload.schedule }) }, 'recording audit');
-      const result = await settling(job, 'runId' in payload ? payload.runId : undefined, () => executor.audit(payload, { firedAt: job.timestamp, progress }));
-      // The job's result stays small; the full report stays with the run.
-      const { report: _report, ...summary } = result;
-      return summary;
-    }),
-    [recordingEraseJob.name]: processor(recordingEraseJob, (payload, { job, progress, logger }) => {
-      logger.info({ runId: payload.runId }, 'recording erase');
-      return settling(job, payload.runId, () => executor.erase(payload.runId, progress));
-    }),
+    [recordingSetupJob.name]: processor(
+      recordingSetupJob,
+      (payload, { progress, logger }) => {
+        logger.info({ runId: payload.runId }, 'recording setup');
+        return executor.setup(payload.runId, progress);
+      },
+      (payload, failure) => failed(payload.runId, 'setup <file>', failure),
+    ),
+    [recordingAuditJob.name]: processor(
+      recordingAuditJob,
+      async (payload, { job, progress, logger }) => {
+        logger.info({ ...('runId' in payload ? { runId: payload.runId } : { schedule: payload.schedule }) }, 'recording audit');
+        const result = await executor.audit(payload, { firedAt: job.timestamp, progress });
+        // The job's result stays small; the full report stays with the run.
+        const { report: _report, ...summary } = result;
+        return summary;
+      },
+      async (payload, failure) => {
+        if ('runId' in payload) await failed(payload.runId, 'audit <file>', failure);
+      },
+    ),
+    [recordingEraseJob.name]: processor(
+      recordingEraseJob,
+      (payload, { progress, logger }) => {
+        logger.info({ runId: payload.runId }, 'recording erase');
+        return executor.erase(payload.runId, progress);
+      },
+      (payload, failure) => failed(payload.runId, 'erase <file> --user <name> --yes', failure),
+    ),
   };
 }

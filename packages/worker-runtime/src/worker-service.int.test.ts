@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
 import { defineJob, JobFailedError, JobQueues, JobSkipSchema, type JobProgress } from '@orgshield/jobs';
-import { processor, WorkerService, type JobFinishedEvent } from './worker-service.js';
+import { processor, WorkerService, type FailedForGood, type JobFinishedEvent } from './worker-service.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const logs: { level: number; msg: string; reason?: string; blockedBy?: string }[] = [];
@@ -39,6 +39,7 @@ describe('WorkerService with JobQueues (real Redis)', () => {
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const calls: string[] = [];
     const finished: JobFinishedEvent[] = [];
+    const failedForGood: { text: string; failure: FailedForGood }[] = [];
     const service = new WorkerService({
       onJobFinished: (event) => finished.push(event),
       connection: redis,
@@ -54,7 +55,7 @@ describe('WorkerService with JobQueues (real Redis)', () => {
           if (payload.fail === 'transient' && job.attemptsMade < 2) throw new Error('flaky');
           await new Promise((r) => setTimeout(r, payload.delayMs));
           return { echoed: payload.text.toUpperCase(), attempt: job.attemptsMade + 1 };
-        }),
+        }, async (payload, failure) => void failedForGood.push({ text: payload.text, failure })),
         processor(maybeJob, async ({ blockedBy }) => (blockedBy ? { done: false, skipped: { reason: `run ${blockedBy} is halted`, blockedBy } } : { done: true })),
       ],
     });
@@ -67,7 +68,7 @@ describe('WorkerService with JobQueues (real Redis)', () => {
       await redis.quit();
     });
     await service.start();
-    return { service, queues, calls, redis, prefix, finished };
+    return { service, queues, calls, redis, prefix, finished, failedForGood };
   }
 
   it('runs a job, reports progress and validates the result', async () => {
@@ -94,8 +95,8 @@ describe('WorkerService with JobQueues (real Redis)', () => {
     expect(calls).toEqual(['once', 'once']);
   });
 
-  it('fails bad input at once (no retries) and retries transient failures', async () => {
-    const { queues, calls } = await setup();
+  it('fails bad input at once (no retries) and retries transient failures; only a job failed for good is settled', async () => {
+    const { queues, calls, failedForGood } = await setup();
     const bad = await queues.submit(echoJob, { text: 'bad', fail: 'input' });
     await expect(queues.waitFor(echoJob, bad)).rejects.toThrow(JobFailedError);
     await expect(queues.waitFor(echoJob, bad)).rejects.toThrow(/text "bad" is not acceptable/);
@@ -103,6 +104,8 @@ describe('WorkerService with JobQueues (real Redis)', () => {
 
     const flaky = await queues.submit(echoJob, { text: 'flaky', fail: 'transient' });
     expect(await queues.waitFor(echoJob, flaky)).toEqual({ echoed: 'FLAKY', attempt: 3 });
+    // The hook runs after BullMQ's 'failed' event: the flaky job's two failed attempts did not call it.
+    expect(failedForGood).toEqual([{ text: 'bad', failure: { jobId: String(bad.id), timestamp: bad.timestamp, stalled: false, reason: `job ${bad.id} failed for good: text "bad" is not acceptable` } }]);
   }, 30_000);
 
   it('refuses an invalid payload before it reaches Redis', async () => {

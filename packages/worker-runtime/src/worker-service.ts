@@ -26,14 +26,41 @@ export type Processor<C extends AnyContract> = (payload: z.output<C['payload']>,
 export interface ProcessorRegistration<C extends AnyContract = AnyContract> {
   contract: C;
   run(data: unknown, context: ProcessorContext): Promise<unknown>;
+  /** Settles the job's run once the job has failed for good (see FailedForGood). */
+  failedForGood?(data: unknown, failure: FailedForGood): Promise<void>;
 }
 
-export function processor<C extends AnyContract>(contract: C, process: Processor<C>): ProcessorRegistration<C> {
+/**
+ * A job that will not run again: its last attempt failed, its error cannot be retried away, or
+ * its worker died holding it more often than BullMQ allows (then the processor never saw it fail).
+ */
+export interface FailedForGood {
+  jobId: string;
+  /** When BullMQ created the job (a scheduled firing's run id is made from it). */
+  timestamp: number;
+  /** The worker holding it died more than maxStalledCount times. */
+  stalled: boolean;
+  /** One sentence: what happened to the job. */
+  reason: string;
+}
+
+/**
+ * What a processor does when its job has failed for good: mark its run failed, so status does
+ * not say "running" for ever with nothing queued. Called once per job (by the worker that moved
+ * it to failed), but it must be safe to run again: runs change only from a status still running.
+ */
+export type FailedForGoodHandler<C extends AnyContract> = (payload: z.output<C['payload']>, failure: FailedForGood) => Promise<void>;
+
+export function processor<C extends AnyContract>(contract: C, process: Processor<C>, onFailedForGood?: FailedForGoodHandler<C>): ProcessorRegistration<C> {
   return {
     contract,
     run: (data, context) => process(parsePayload(contract, data), context),
+    ...(onFailedForGood ? { failedForGood: (data: unknown, failure: FailedForGood) => onFailedForGood(parsePayload(contract, data), failure) } : {}),
   };
 }
+
+/** BullMQ's failedReason for a job whose worker died holding it more than maxStalledCount times. */
+const STALLED_LIMIT_REASON = 'job stalled more than allowable limit';
 
 /**
  * One processor per contract, keyed by contract name: the compiler refuses a map that misses a
@@ -75,6 +102,8 @@ export interface JobFinishedEvent {
  */
 export class WorkerService {
   private readonly workers: Worker[] = [];
+  /** failedForGood handlers under way: close() waits for them. */
+  private readonly settling = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerServiceOptions) {}
@@ -101,6 +130,13 @@ export class WorkerService {
         ...(this.options.name ? { name: this.options.name } : {}),
       });
       worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
+      // A stall-failed job is failed here too: BullMQ marks it and the next worker to fetch it
+      // fails it with an UnrecoverableError, without running the processor.
+      worker.on('failed', (job, error) => {
+        if (!job || !failedForGood(job, error)) return;
+        const settled = this.failedForGood(queue, byName, job).finally(() => this.settling.delete(settled));
+        this.settling.add(settled);
+      });
       this.workers.push(worker);
       void worker.run();
       await worker.waitUntilReady();
@@ -140,6 +176,21 @@ export class WorkerService {
     }
   }
 
+  private async failedForGood(queue: string, byName: Map<string, ProcessorRegistration>, job: Job): Promise<void> {
+    const registration = byName.get(job.name);
+    if (!registration?.failedForGood) return;
+    const jobId = String(job.id);
+    const stalled = job.failedReason === STALLED_LIMIT_REASON;
+    const reason = stalled ? `job ${jobId} stalled more than allowed: its worker died while holding it` : `job ${jobId} failed for good: ${job.failedReason.replace(/\.$/, '')}`;
+    const logger = this.options.logger.child({ queue, job: job.name, jobId });
+    try {
+      await registration.failedForGood(job.data, { jobId, timestamp: job.timestamp, stalled, reason });
+      logger.warn({ stalled }, 'job failed for good: its run is marked failed');
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, 'job failed for good, and its run could not be marked failed');
+    }
+  }
+
   /** Stops taking jobs, lets running ones finish (bounded), closes connections. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -150,9 +201,15 @@ export class WorkerService {
         new Promise<boolean>((resolve) => setTimeout(() => resolve(true), timeout).unref()),
       ]);
       if (timedOut) await Promise.all(this.workers.map((w) => w.close(true)));
+      await Promise.all([...this.settling]);
     })();
     return this.closing;
   }
+}
+
+/** Whether a job that just failed will not be retried (BullMQ counted the attempt already). */
+function failedForGood(job: Job, error: Error): boolean {
+  return error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
 /** The run a job belongs to, for the audit trail: a payload's runId, or a rollout's id. */
