@@ -99,12 +99,14 @@ describe('WorkerService with JobQueues (real Redis)', () => {
     const { queues, calls, failedForGood } = await setup();
     const bad = await queues.submit(echoJob, { text: 'bad', fail: 'input' });
     await expect(queues.waitFor(echoJob, bad)).rejects.toThrow(JobFailedError);
+    // Settled before BullMQ recorded the failure: a worker dying in between cannot leave the run "running".
+    expect(failedForGood.map((entry) => entry.text)).toEqual(['bad']);
     await expect(queues.waitFor(echoJob, bad)).rejects.toThrow(/text "bad" is not acceptable/);
     expect(calls.filter((c) => c === 'bad')).toHaveLength(1);
 
     const flaky = await queues.submit(echoJob, { text: 'flaky', fail: 'transient' });
     expect(await queues.waitFor(echoJob, flaky)).toEqual({ echoed: 'FLAKY', attempt: 3 });
-    // The hook runs after BullMQ's 'failed' event: the flaky job's two failed attempts did not call it.
+    // Only the last attempt settles: the flaky job's two failed attempts did not call the hook.
     expect(failedForGood).toEqual([{ text: 'bad', failure: { jobId: String(bad.id), timestamp: bad.timestamp, stalled: false, reason: `job ${bad.id} failed for good: text "bad" is not acceptable` } }]);
   }, 30_000);
 

@@ -46,8 +46,9 @@ export interface FailedForGood {
 
 /**
  * What a processor does when its job has failed for good: mark its run failed, so status does
- * not say "running" for ever with nothing queued. Called once per job (by the worker that moved
- * it to failed), but it must be safe to run again: runs change only from a status still running.
+ * not say "running" for ever with nothing queued. Called by the worker whose last attempt failed,
+ * before BullMQ records the failure, or by the worker that fetched a stall-failed job; it must be
+ * safe to run again: runs change only from a status still running.
  */
 export type FailedForGoodHandler<C extends AnyContract> = (payload: z.output<C['payload']>, failure: FailedForGood) => Promise<void>;
 
@@ -130,11 +131,14 @@ export class WorkerService {
         ...(this.options.name ? { name: this.options.name } : {}),
       });
       worker.on('error', (error) => logger.error({ queue, err: error.message }, 'worker error'));
-      // A stall-failed job is failed here too: BullMQ marks it and the next worker to fetch it
-      // fails it with an UnrecoverableError, without running the processor.
-      worker.on('failed', (job, error) => {
-        if (!job || !failedForGood(job, error)) return;
-        const settled = this.failedForGood(queue, byName, job).finally(() => this.settling.delete(settled));
+      // A job whose worker died holding it too often is failed by the next worker to fetch it,
+      // without running the processor: its run is settled here. Every other last attempt settles
+      // its run in `run`, before BullMQ records the failure, so no crash can fall in between.
+      worker.on('failed', (job) => {
+        if (job?.failedReason !== STALLED_LIMIT_REASON) return;
+        const settled = this.failedForGood(queue, byName, job, `job ${String(job.id)} stalled more than allowed: its worker died while holding it`).finally(() =>
+          this.settling.delete(settled),
+        );
         this.settling.add(settled);
       });
       this.workers.push(worker);
@@ -169,19 +173,21 @@ export class WorkerService {
       this.options.onJobFinished?.({ name: job.name, queue, outcome: 'failed', durationMs: Date.now() - started });
       const message = error instanceof Error ? error.message : String(error);
       logger.warn({ err: message, code: error instanceof OrgshieldError ? error.code : undefined }, 'job failed');
-      if (error instanceof OrgshieldError && (error.exitCode === EXIT_CODES.badInput || UNRECOVERABLE_CODES.has(error.code))) {
-        throw new UnrecoverableError(message);
+      const unrecoverable = error instanceof UnrecoverableError || (error instanceof OrgshieldError && (error.exitCode === EXIT_CODES.badInput || UNRECOVERABLE_CODES.has(error.code)));
+      // BullMQ counts this attempt after we throw: it is the last when it makes `attempts`.
+      if (unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) {
+        await this.failedForGood(queue, byName, job, `job ${String(job.id)} failed for good: ${message.replace(/\.$/, '')}`);
       }
+      if (unrecoverable && !(error instanceof UnrecoverableError)) throw new UnrecoverableError(message);
       throw error;
     }
   }
 
-  private async failedForGood(queue: string, byName: Map<string, ProcessorRegistration>, job: Job): Promise<void> {
+  private async failedForGood(queue: string, byName: Map<string, ProcessorRegistration>, job: Job, reason: string): Promise<void> {
     const registration = byName.get(job.name);
     if (!registration?.failedForGood) return;
     const jobId = String(job.id);
     const stalled = job.failedReason === STALLED_LIMIT_REASON;
-    const reason = stalled ? `job ${jobId} stalled more than allowed: its worker died while holding it` : `job ${jobId} failed for good: ${job.failedReason.replace(/\.$/, '')}`;
     const logger = this.options.logger.child({ queue, job: job.name, jobId });
     try {
       await registration.failedForGood(job.data, { jobId, timestamp: job.timestamp, stalled, reason });
@@ -205,11 +211,6 @@ export class WorkerService {
     })();
     return this.closing;
   }
-}
-
-/** Whether a job that just failed will not be retried (BullMQ counted the attempt already). */
-function failedForGood(job: Job, error: Error): boolean {
-  return error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
 /** The run a job belongs to, for the audit trail: a payload's runId, or a rollout's id. */
