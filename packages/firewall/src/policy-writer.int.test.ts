@@ -120,4 +120,34 @@ describe('policy writes', () => {
       redis.disconnect();
     }
   });
+
+  test('"after the change" is taken before the write is sent, so an evaluation made before its answer is read still counts', async ({ sandbox, redisPrefix, harness }) => {
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    try {
+      const store = new RolloutStore(redis, redisPrefix);
+      const fms = fmsClient(harness.aws, 'eu-west-1');
+      // The answers of PutPolicy and DeletePolicy reach the step 200 ms late (a loaded worker):
+      // FMS has the write, and may have evaluated it, well before the step reads the answer.
+      fms.middlewareStack.add(
+        (next, context) => async (args) => {
+          const result = await next(args);
+          if (context.commandName === 'PutPolicyCommand' || context.commandName === 'DeletePolicyCommand') await new Promise((resolve) => setTimeout(resolve, 200));
+          return result;
+        },
+        { step: 'initialize', name: 'late-answer' },
+      );
+      const context = { fms, store, rolloutId: 'r1', commit: (done: StepRecord) => store.markStep('r1', done) };
+      const received = (operation: string) => sandbox.requests().find((entry) => entry.operation === operation)?.t ?? 0;
+      const put = await applyPut(putStep(spec(true)), context);
+      expect(put.outcome).toBe('created');
+      // The sandbox logs a request as it arrives; an evaluation of the write comes after that.
+      expect(put.changedAt).toBeLessThanOrEqual(received('PutPolicy'));
+      const deleteStep = { kind: 'delete' as const, id: 'w.eu-west-1.0-edge-shield.audit.delete', wave: 'w', region: 'eu-west-1', policy: 'edge-shield', variant: 'audit' as const, name: 'edge-shield' };
+      const deleted = await applyDelete(deleteStep, context);
+      expect(deleted.outcome).toBe('deleted');
+      expect(deleted.changedAt).toBeLessThanOrEqual(received('DeletePolicy'));
+    } finally {
+      redis.disconnect();
+    }
+  });
 });

@@ -78,13 +78,17 @@ async function writePut(step: PutPolicyStep, context: WriteContext, lease: LockL
     try {
       await context.store.noteIntent(context.rolloutId, step.id, Date.now());
       await lease?.assertHeld();
+      // "After the change" starts before the write is sent: FMS may evaluate it before its answer
+      // is read here (at a small time scale, or under load), and an evaluation taken for "before"
+      // would leave the gate waiting for one that never comes.
+      const sentAt = Date.now();
       const output = await context.fms.send(new PutPolicyCommand(input));
       return {
         step: step.id,
         outcome: found ? 'updated' : 'created',
         at: new Date().toISOString(),
         policyId: output.Policy?.PolicyId,
-        changedAt: Date.now(),
+        changedAt: sentAt,
       };
     } catch (error) {
       if (attempt < STALE_TOKEN_TRIES && isStaleToken(error)) continue;
@@ -104,8 +108,9 @@ export async function applyDelete(step: DeletePolicyStep, context: WriteContext)
   } else {
     await keepPrevious(context, step.region, step.name, found.output.Policy);
     await context.store.noteIntent(context.rolloutId, step.id, Date.now());
+    const sentAt = Date.now();
     await context.fms.send(new DeletePolicyCommand({ PolicyId: found.summary.PolicyId, DeleteAllPolicyResources: true }));
-    done = { step: step.id, outcome: 'deleted', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: Date.now() };
+    done = { step: step.id, outcome: 'deleted', at: new Date().toISOString(), policyId: found.summary.PolicyId, changedAt: sentAt };
   }
   await context.commit(done);
   return done;

@@ -75,6 +75,8 @@ export function jobAttempt(job: FirewallJob): JobAttempt {
  */
 export class RolloutExecutor {
   readonly store: RolloutStore;
+  /** Plans of the rollouts this worker ran steps of lately: a plan is saved once, before its first step, and never changes. */
+  private readonly plans = new Map<string, RolloutPlan>();
 
   constructor(private readonly runtime: RolloutRuntime) {
     this.store = new RolloutStore(runtime.redis, runtime.queuePrefix, runtime.retention ? { retention: runtime.retention } : {});
@@ -130,32 +132,40 @@ export class RolloutExecutor {
     }
   }
 
-  /** Runs one step (or one look of a gate) and queues what may follow. */
+  /**
+   * Runs one step (or one look of a gate) and queues what may follow. A write step's checks
+   * (running, this generation, not done already) are made as it enters the rollout's guard, and
+   * its result and event are recorded as it leaves: no round trip of its own (the plan is read
+ * once per rollout).
+   */
   async runStep(payload: StepPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutStepJob.result>> {
     const { rolloutId } = payload;
-    const [state, record] = await Promise.all([this.store.state(rolloutId), this.store.record(rolloutId)]);
-    const plan = record?.plan;
-    if (!state || !plan) throw new OrgshieldError('UnknownRollout', `rollout ${rolloutId} has no plan in Redis; start it again.`, { exitCode: EXIT_CODES.badInput });
-    const result = (outcome: string, status = state.status) => ({ rolloutId, step: payload.step, outcome, status });
-    // Queued before a pause or halt: the resume that followed queued its own.
-    if (state.generation !== payload.generation) return result('superseded');
-    if (state.status !== 'running') return result('skipped');
+    const plan = await this.plan(rolloutId);
+    const result = (outcome: string, status: string) => ({ rolloutId, step: payload.step, outcome, status });
     const step = plan.steps.find((candidate) => candidate.id === payload.step);
     if (!step) throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no step ${payload.step}.`, { exitCode: EXIT_CODES.badInput });
-    const done = await this.store.step(rolloutId, step.id);
-    if (done) {
-      await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
-      return result(done.outcome);
-    }
 
     try {
-      if (step.kind === 'gate') return await this.runGate(plan, step, state, payload);
-      // Inside the rollout's guard: entered only while it is running at this generation, so a
-      // rollback (which waits for the steps inside) never races this step's write.
+      if (step.kind === 'gate') {
+        const state = await this.store.state(rolloutId);
+        if (!state) throw new OrgshieldError('UnknownRollout', `rollout ${rolloutId} has no state in Redis; start it again.`, { exitCode: EXIT_CODES.badInput });
+        // Queued before a pause or halt: the resume that followed queued its own.
+        if (state.generation !== payload.generation) return result('superseded', state.status);
+        if (state.status !== 'running') return result('skipped', state.status);
+        const done = await this.store.step(rolloutId, step.id);
+        if (done) {
+          await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
+          return result(done.outcome, state.status);
+        }
+        return await this.runGate(plan, step, state, payload);
+      }
+      // Inside the rollout's guard: entered only while it is running at this generation and the
+      // step is not done, so a rollback (which waits for the steps inside) never races its write.
       const leaseMs = this.runtime.leaseMs ?? 30_000;
+      const what = step.kind === 'put' ? `${step.spec.name} (${step.accounts} accounts)` : step.name;
       const guarded = await this.store.runs.guarded(
         rolloutId,
-        { status: 'running', generation: payload.generation, member: `${attempt.jobId}.${randomUUID()}`, ttlMs: leaseMs },
+        { status: 'running', generation: payload.generation, member: `${attempt.jobId}.${randomUUID()}`, ttlMs: leaseMs, done: { part: 'steps', field: step.id } },
         async (guard) => {
           const context = {
             fms: fmsClient(this.runtime.aws, step.region),
@@ -163,25 +173,39 @@ export class RolloutExecutor {
             rolloutId,
             leaseMs,
             commit: async (done: StepRecord, lease?: LockLease) => {
-              if (await guard.complete({ part: 'steps', field: done.step, value: JSON.stringify(done), ...(lease ? { lease } : {}) })) return;
+              const event = { level: 'info' as const, step: step.id, message: `${step.wave}/${step.region}: ${what} ${done.outcome}` };
+              if (await guard.complete({ part: 'steps', field: done.step, value: JSON.stringify(done), event, ...(lease ? { lease } : {}) })) return;
               throw lease ? new LockLostError(lease.resource, lease.token) : new StepGuardLostError(rolloutId, `step ${done.step} lost its place in the guard`);
             },
           };
           return step.kind === 'put' ? applyPut(step, context) : applyDelete(step, context);
         },
       );
-      if (!guarded.entered) return result(guarded.status === 'superseded' ? 'superseded' : 'skipped', guarded.status as RolloutState['status']);
-      const record = guarded.value;
-      const what = step.kind === 'put' ? `${step.spec.name} (${step.accounts} accounts)` : step.name;
-      await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region}: ${what} ${record.outcome}` });
+      if (!guarded.entered) {
+        if (guarded.done === undefined) return result(guarded.status === 'superseded' ? 'superseded' : 'skipped', guarded.status);
+        await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
+        return result((JSON.parse(guarded.done) as StepRecord).outcome, 'running');
+      }
       await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
-      return result(record.outcome);
+      return result(guarded.value.outcome, 'running');
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
         await this.fail(rolloutId, ['running'], `step ${step.id} failed: ${messageOf(error)}`, { step: step.id });
       }
       throw error;
     }
+  }
+
+  /** The rollout's plan, read from Redis once per rollout and worker. */
+  private async plan(rolloutId: string): Promise<RolloutPlan> {
+    const known = this.plans.get(rolloutId);
+    if (known) return known;
+    const plan = (await this.store.record(rolloutId))?.plan;
+    if (!plan) throw new OrgshieldError('UnknownRollout', `rollout ${rolloutId} has no plan in Redis; start it again.`, { exitCode: EXIT_CODES.badInput });
+    // A few rollouts at a time is the usual; the oldest entry goes first.
+    if (this.plans.size >= 32) this.plans.delete(this.plans.keys().next().value ?? '');
+    this.plans.set(rolloutId, plan);
+    return plan;
   }
 
   private async runGate(plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload) {

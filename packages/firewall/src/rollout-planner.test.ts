@@ -64,7 +64,9 @@ describe('planRollout', () => {
     const canary = plan.steps[0] as PutPolicyStep;
     expect(canary.spec).toMatchObject({ name: 'waf-audit', remediation: false, scope: { include: { orgUnits: [ouId(0)], accounts: [] } } });
     const enforce = plan.steps.find((step) => step.id === 'enforce.eu-west-1.0-waf.enforce.put') as PutPolicyStep;
-    expect(enforce.spec).toMatchObject({ name: 'waf', remediation: true, scope: { include: { orgUnits: [ouId(0), ouId(1)], accounts: [accountId(11)] } } });
+    // Every account of the organization: no IncludeMap or ExcludeMap, FMS's own "everyone".
+    expect(enforce.spec).toMatchObject({ name: 'waf', remediation: true, scope: {} });
+    expect(renderPutPolicy(enforce.spec, { region: 'eu-west-1' }).Policy).not.toHaveProperty('IncludeMap');
     // The audit copies come and go within the rollout: the summary shows the enforcing policies.
     expect(plan.policies.map((change) => `${change.region} ${change.name} ${change.action} ${change.accountsAfter}`)).toEqual([
       'eu-west-1 waf create 12',
@@ -137,6 +139,37 @@ describe('planRollout', () => {
     const enforce = plan.steps.find((step) => step.id === 'enforce.eu-west-1.0-waf.enforce.put') as PutPolicyStep;
     expect(enforce.action).toBe('update');
     expect(enforce.differences.map((difference) => difference.path)).toEqual(expect.arrayContaining(['rules.defaultAction']));
+  });
+
+  it('plans an org-wide wave over 5,000 accounts with no include list, and an all-but-one wave with an ExcludeMap', () => {
+    // 11 OUs of 402 accounts and 372 in the root (what used to be refused as 11 OUs and 372 accounts), one suspended.
+    const big = buildSnapshot({
+      ouParents: Array.from({ length: 11 }, () => -1),
+      accounts: Array.from({ length: 5000 }, (_, index) => ({ parent: index < 4422 ? Math.floor(index / 402) : -1, active: index !== 4999, env: index < 402 ? ('dev' as const) : ('prod' as const) })),
+    });
+    const waves = [
+      { name: 'dev', targets: { tags: { env: 'dev' } }, mode: 'audit' as const },
+      { name: 'everyone', targets: { all: true }, mode: 'remediate' as const },
+    ];
+    const plan = planRollout({ rollout: RolloutSchema.parse({ ...stagedRollout, waves }), policies: [wafSpec('waf')], snapshot: big, live: [] });
+    expect(plan.problems).toEqual([]);
+    expect(plan.scopeAccounts).toBe(4999);
+    const enforce = plan.steps.find((step) => step.id === 'everyone.eu-west-1.0-waf.enforce.put') as PutPolicyStep;
+    expect(enforce.spec.scope).toEqual({});
+    expect(renderPutPolicy(enforce.spec, { region: 'eu-west-1' }).Policy).not.toHaveProperty('IncludeMap');
+    const final = replay(plan, big, () => undefined);
+    expect(final.get('eu-west-1|waf')?.size).toBe(4999);
+
+    // All but one root account: too many for an IncludeMap, so the one left out goes in an ExcludeMap.
+    const allButOne = planRollout({
+      rollout: RolloutSchema.parse({ ...stagedRollout, scope: { all: true, exclude: { accounts: [accountId(4500)] } }, waves: [{ name: 'everyone', targets: { all: true }, mode: 'remediate' }] }),
+      policies: [wafSpec('waf')],
+      snapshot: big,
+      live: [],
+    });
+    expect(allButOne.problems).toEqual([]);
+    const put = allButOne.steps.find((step) => step.kind === 'put') as PutPolicyStep;
+    expect(put.spec.scope).toEqual({ exclude: { accounts: [accountId(4500)], orgUnits: [] } });
   });
 
   it('refuses a wave whose accounts cannot fit the FMS scope quotas, naming the wave', () => {

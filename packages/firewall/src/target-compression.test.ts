@@ -21,9 +21,11 @@ describe('ScopeTree.compress', () => {
         const result = tree.compress(wanted, { orgUnits, accounts });
         if (!result.ok) return;
         expect(resolveFmsScope(snapshot, toFmsScope(result.scope))).toEqual(wanted);
+        // Every target account takes no map at all (FMS's whole organization), whatever its size.
         const map = result.scope.include ?? result.scope.exclude;
-        expect(map?.orgUnits.length).toBeLessThanOrEqual(orgUnits);
-        expect(map?.accounts.length).toBeLessThanOrEqual(accounts);
+        if (wanted.length === tree.targets.size) expect(result.scope).toEqual({});
+        expect(map?.orgUnits.length ?? 0).toBeLessThanOrEqual(orgUnits);
+        expect(map?.accounts.length ?? 0).toBeLessThanOrEqual(accounts);
       }),
       { numRuns: 300 },
     );
@@ -63,5 +65,9 @@ describe('ScopeTree.compress', () => {
     const five = [0, 1, 2, 3, 4].map(accountId);
     expect(tree.compress(five, { orgUnits: 20, accounts: 2 })).toEqual({ ok: true, scope: { exclude: { accounts: [accountId(5)], orgUnits: [] } } });
     expect(tree.compress([0, 1, 2].map(accountId), { orgUnits: 20, accounts: 2 })).toEqual({ ok: false, orgUnits: 0, accounts: 3 });
+    // All six: no map, though six accounts are over the quota of 2 (the management account is not a target).
+    expect(tree.compress([0, 1, 2, 3, 4, 5].map(accountId), { orgUnits: 20, accounts: 2 })).toEqual({ ok: true, scope: {} });
+    // With the management account wanted, no map would leave it out: an IncludeMap it must be.
+    expect(new ScopeTree(snapshot, true).compress([...new ScopeTree(snapshot, true).targets], { orgUnits: 20, accounts: 2 }).ok).toBe(false);
   });
 });

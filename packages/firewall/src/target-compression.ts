@@ -48,14 +48,18 @@ export class ScopeTree {
    * below an OU is wanted (the highest such OU), the rest as accounts. When that needs more
    * OUs than the quota, the smallest OUs are spelled out as accounts while the account quota
    * allows. If the include form cannot fit, the complement is tried as an ExcludeMap (FMS
-   * covers everything but the excluded accounts then). Never uses the root: FMS takes OU ids.
+   * covers everything but the excluded accounts then). Every target account takes no map at all.
+   * Never uses the root: FMS takes OU ids.
    */
   compress(accounts: Iterable<string>, quotas: ScopeQuotas = DEFAULT_SCOPE_QUOTAS): CompressedScope {
     const wanted = new Set([...accounts].filter((id) => this.targets.has(id)));
+    // Every target account: no map at all, which FMS reads as the whole organization whatever its
+    // size (less the administrator account, which only an IncludeMap brings in; so not when it is wanted).
+    if (!this.includeManagement && wanted.size === this.targets.size) return { ok: true, scope: {} };
     const include = this.cover(wanted, quotas);
     if (include.ok) return { ok: true, scope: { include: include.map } };
     const complement = new Set([...this.targets].filter((id) => !wanted.has(id)));
-    // An empty ExcludeMap would mean "no scope given": FMS would then cover the management account too.
+    // Empty only when the management account is wanted too: no map would leave it out.
     if (complement.size > 0) {
       const exclude = this.cover(complement, quotas);
       if (exclude.ok) return { ok: true, scope: { exclude: exclude.map } };

@@ -127,6 +127,35 @@ describe('RunStateStore (Redis)', () => {
     expect(await runs.guarded('missing', { status: 'running', generation: 0, member: 'c' }, work)).toEqual({ entered: false, status: 'missing' });
   });
 
+  test('a step whose result is recorded already does not enter, and gets the result; completing records result and event together', async ({ redis, prefix }) => {
+    const runs = store(redis, prefix);
+    await runs.create({ id: 'd1', record: { name: 'x' }, state: running, createdAt: Date.now() });
+    const done = { part: 'steps', field: 's1' };
+    let worked = 0;
+    const step = (member: string) =>
+      runs.guarded('d1', { status: 'running', generation: 0, member, done }, async (guard) => {
+        worked += 1;
+        expect(await redis.zcard(runs.runKey('d1', 'inflight'))).toBe(1);
+        return guard.complete({ part: 'steps', field: 's1', value: 'result', event: { message: 's1 done' } });
+      });
+    expect(await step('a')).toEqual({ entered: true, value: true });
+    expect(await runs.field('d1', 'steps', 's1')).toBe('result');
+    expect((await runs.events('d1')).events.map((event) => event.message)).toEqual(['s1 done']);
+    // The rerun (a stalled job's second attempt) sees the result and does not work or register.
+    expect(await step('b')).toEqual({ entered: false, status: 'running', done: 'result' });
+    expect(worked).toBe(1);
+    expect(await redis.zcard(runs.runKey('d1', 'inflight'))).toBe(0);
+    // Status and generation are checked before the result: a superseded step is not "done".
+    expect(await runs.guarded('d1', { status: 'running', generation: 1, member: 'c', done }, async () => 'x')).toEqual({ entered: false, status: 'superseded' });
+    // A result refused (guard lapsed) appends no event either.
+    await runs.guarded('d1', { status: 'running', generation: 0, member: 'd', done: { part: 'steps', field: 's2' } }, async (guard) => {
+      await redis.zrem(runs.runKey('d1', 'inflight'), 'd');
+      expect(await guard.complete({ part: 'steps', field: 's2', value: 'result', event: { message: 's2 done' } })).toBe(false);
+    });
+    expect(await runs.field('d1', 'steps', 's2')).toBeUndefined();
+    expect((await runs.events('d1')).events).toHaveLength(1);
+  });
+
   test('a rollback that comes while a step is inside waits for it; one that comes first keeps it out', async ({ redis, prefix }) => {
     const runs = store(redis, prefix);
     await runs.create({ id: 'd1', record: { name: 'x' }, state: running, createdAt: Date.now() });

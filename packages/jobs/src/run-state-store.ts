@@ -95,20 +95,26 @@ return 1
 
 /**
  * A step enters the run's guard: only while the run is in the wanted status and generation,
- * and registered as under way (until its deadline, renewed while it runs) in the same step, so
- * a rollback, pause or abort either comes first and the step refuses, or waits for it.
- * KEYS: state, inflight. ARGV: status, generation, member, ttl
+ * and only when its result is not recorded already (the field of the done hash, when one is
+ * given: the value found is returned instead), registered as under way (until its deadline,
+ * renewed while it runs) in the same step, so a rollback, pause or abort either comes first and
+ * the step refuses, or waits for it. One round trip for every check a step makes before working.
+ * KEYS: state, inflight, done hash (or state when no done check). ARGV: status, generation, member, ttl, done field ('' for none)
  */
 const ENTER_LUA = `
 local text = redis.call('GET', KEYS[1])
-if not text then return 'missing' end
+if not text then return {'missing'} end
 local state = cjson.decode(text)
-if tostring(state.generation) ~= ARGV[2] then return 'superseded' end
-if state.status ~= ARGV[1] then return state.status end
+if tostring(state.generation) ~= ARGV[2] then return {'superseded'} end
+if state.status ~= ARGV[1] then return {state.status} end
+if ARGV[5] ~= '' then
+  local done = redis.call('HGET', KEYS[3], ARGV[5])
+  if done then return {'done', done} end
+end
 local now = redis.call('TIME')
 redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[4]), ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4] * 2)
-return 'ok'
+return {'ok'}
 `;
 
 /** KEYS: inflight. ARGV: member, ttl. 1 if still registered (and renewed). */
@@ -121,16 +127,21 @@ return 1
 `;
 
 /**
- * Records a step's result and leaves the guard in one step, only if the step still holds the
- * guard and (when it worked under a lock) the lock's token is still its own: a write made under
- * a lost lock or a lapsed guard is not counted.
- * KEYS: inflight, hash, lock (or inflight again). ARGV: member, field, value, ttl, lock token ('' for none)
+ * Records a step's result, appends its event (when it has one) and leaves the guard in one
+ * step, only if the step still holds the guard and (when it worked under a lock) the lock's
+ * token is still its own: a write made under a lost lock or a lapsed guard is not counted.
+ * KEYS: inflight, hash, lock (or inflight again), events (or inflight again).
+ * ARGV: member, field, value, ttl, lock token ('' for none), event ('' for none), max events
  */
 const COMPLETE_LUA = `
 if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then return 'lock-lost' end
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 'guard-lost' end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
+if ARGV[6] ~= '' then
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[6])
+  redis.call('PEXPIRE', KEYS[4], ARGV[4])
+end
 return 'counted'
 `;
 
@@ -145,7 +156,7 @@ interface RunCommands {
   orgshieldRunCreate(...args: (string | number)[]): Promise<string[]>;
   orgshieldRunTransition(...args: (string | number)[]): Promise<number>;
   orgshieldRunAddOnce(...args: (string | number)[]): Promise<number>;
-  orgshieldRunEnter(...args: (string | number)[]): Promise<string>;
+  orgshieldRunEnter(...args: (string | number)[]): Promise<string[]>;
   orgshieldRunRenewStep(...args: (string | number)[]): Promise<number>;
   orgshieldRunComplete(...args: (string | number)[]): Promise<string>;
   orgshieldRunUnderWay(key: string): Promise<number>;
@@ -154,12 +165,13 @@ interface RunCommands {
 export type CreateOutcome = { created: true } | { created: false; exists: true } | { created: false; exists: false; holder: string };
 
 /** A step inside a run's guard: its result is recorded with `complete`, which also leaves the guard. */
-export interface StepGuard {
+export interface StepGuard<E extends RunEventBase = RunEventBase> {
   /**
-   * Records `value` under `field` of the run's `part` hash and leaves the guard; returns false
-   * (recording nothing) when the guard lapsed or the lock `lease` was lost meanwhile.
+   * Records `value` under `field` of the run's `part` hash, appends `event` to the run's events
+   * and leaves the guard, in one step; returns false (recording nothing) when the guard lapsed or
+   * the lock `lease` was lost meanwhile.
    */
-  complete(write: { part: string; field: string; value: string; lease?: LockLease }): Promise<boolean>;
+  complete(write: { part: string; field: string; value: string; lease?: LockLease; event?: Omit<E, 'at'> }): Promise<boolean>;
 }
 
 export class StepGuardLostError extends OrgshieldError {
@@ -184,9 +196,9 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
       redis.defineCommand('orgshieldRunCreate', { numberOfKeys: 5, lua: CREATE_LUA });
       redis.defineCommand('orgshieldRunTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
       redis.defineCommand('orgshieldRunAddOnce', { numberOfKeys: 2, lua: ADD_ONCE_LUA });
-      redis.defineCommand('orgshieldRunEnter', { numberOfKeys: 2, lua: ENTER_LUA });
+      redis.defineCommand('orgshieldRunEnter', { numberOfKeys: 3, lua: ENTER_LUA });
       redis.defineCommand('orgshieldRunRenewStep', { numberOfKeys: 1, lua: RENEW_STEP_LUA });
-      redis.defineCommand('orgshieldRunComplete', { numberOfKeys: 3, lua: COMPLETE_LUA });
+      redis.defineCommand('orgshieldRunComplete', { numberOfKeys: 4, lua: COMPLETE_LUA });
       redis.defineCommand('orgshieldRunUnderWay', { numberOfKeys: 1, lua: UNDER_WAY_LUA });
     }
     this.commands = redis as unknown as RunCommands;
@@ -344,23 +356,47 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
 
   /**
    * Runs a step inside the run's guard: entered only while the run is `status` at `generation`
-   * (else `work` does not run and the status found is returned), renewed while `work` runs, left
-   * when it ends. A rollback waits (waitForSteps) for every step inside.
+   * (else `work` does not run and the status found is returned) and, with `done`, only while
+   * that field of that hash is unset (else the value recorded is returned); renewed while `work`
+   * runs, left when it ends. A rollback waits (waitForSteps) for every step inside.
    */
   async guarded<T>(
     id: string,
-    options: { status: string; generation: number; member: string; ttlMs?: number },
-    work: (guard: StepGuard) => Promise<T>,
-  ): Promise<{ entered: true; value: T } | { entered: false; status: string }> {
+    options: { status: string; generation: number; member: string; ttlMs?: number; done?: { part: string; field: string } },
+    work: (guard: StepGuard<E>) => Promise<T>,
+  ): Promise<{ entered: true; value: T } | { entered: false; status: string; done?: string }> {
     const inflight = this.runKey(id, 'inflight');
+    const state = this.runKey(id, 'state');
     const ttlMs = options.ttlMs ?? 30_000;
-    const entered = await this.commands.orgshieldRunEnter(this.runKey(id, 'state'), inflight, options.status, options.generation, options.member, ttlMs);
+    const [entered = 'missing', done] = await this.commands.orgshieldRunEnter(
+      state,
+      inflight,
+      options.done ? this.runKey(id, options.done.part) : state,
+      options.status,
+      options.generation,
+      options.member,
+      ttlMs,
+      options.done?.field ?? '',
+    );
+    if (entered === 'done') return { entered: false, status: options.status, done: done ?? '' };
     if (entered !== 'ok') return { entered: false, status: entered };
     const renewal = setInterval(() => void this.commands.orgshieldRunRenewStep(inflight, options.member, ttlMs).catch(() => undefined), Math.max(10, Math.floor(ttlMs / 3)));
     let completed = false;
-    const guard: StepGuard = {
-      complete: async ({ part, field, value, lease }) => {
-        const outcome = await this.commands.orgshieldRunComplete(inflight, this.runKey(id, part), lease?.key ?? inflight, options.member, field, value, this.ttl, lease?.token ?? '');
+    const guard: StepGuard<E> = {
+      complete: async ({ part, field, value, lease, event }) => {
+        const outcome = await this.commands.orgshieldRunComplete(
+          inflight,
+          this.runKey(id, part),
+          lease?.key ?? inflight,
+          event ? this.runKey(id, 'events') : inflight,
+          options.member,
+          field,
+          value,
+          this.ttl,
+          lease?.token ?? '',
+          event ? JSON.stringify({ at: new Date().toISOString(), ...event }) : '',
+          this.layout.maxEvents ?? 10_000,
+        );
         completed = outcome === 'counted';
         return completed;
       },

@@ -131,6 +131,19 @@ export function peakRssMb(pid: number): number | undefined {
   }
 }
 
+/** CPU seconds (user + system) a live process has used so far; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th, in clock ticks.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    // Linux reports ticks of 1/100 s (USER_HZ) on every architecture Node supports.
+    return Number.isFinite(ticks) ? ticks / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadAverage(): number[] {
   return loadavg().map((load) => Number(load.toFixed(2)));
 }

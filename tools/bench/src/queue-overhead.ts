@@ -10,10 +10,12 @@
  * orgshield gives its own (attempts, backoff, removeOnComplete), so the difference is the layer:
  * - raw: a BullMQ Worker whose processor queues the next job with Queue.add;
  * - orchestrated: orgshield's WorkerService running a `defineJob` contract (payload and result
- *   checked by zod, the job attributed for the audit trail, a pino logger); each step reads its
- *   run's state, checks it was not done already, enters the run's guard (RunStateStore.guarded),
- *   records its result and leaves the guard in one script, appends its event to the run's
- *   stream, and queues the next step through JobQueues.submit (payload checked, deterministic id).
+ *   checked by zod, the job attributed for the audit trail, a pino logger); each step runs as a
+ *   rollout's write step does (the plan, read once per rollout, is left out): it enters the run's
+ *   guard (RunStateStore.guarded: running, this generation, not done already, in one script), records
+ *   its result and its event and leaves the guard in one script, and queues the next step
+ *   through JobQueues.submit (payload checked, deterministic id). What a rollout does between
+ *   steps (queueRunnableSteps reads state, plan and results to pick the next) is not modelled.
  * Rounds alternate raw and orchestrated, so load that comes and goes touches both; the ratio is
  * of the medians (target at least 0.7). Prints JSON, then Markdown.
  */
@@ -111,16 +113,13 @@ async function orchestratedRound(prefix: string): Promise<number> {
     processors: [
       processor(noopStep, async ({ runId: id, chain, step, generation }, { job }) => {
         const field = `${chain}.${step}`;
-        const [state, done] = await Promise.all([runs.state(id), runs.field(id, 'steps', field)]);
-        if (!state || state.generation !== generation || state.status !== 'running') return { runId: id, step: field, outcome: 'skipped' };
-        if (done) return { runId: id, step: field, outcome: 'done' };
-        const guarded = await runs.guarded(id, { status: 'running', generation, member: `${job.id}.${randomUUID()}`, ttlMs: 30_000 }, async (guard) => {
+        const guarded = await runs.guarded(id, { status: 'running', generation, member: `${job.id}.${randomUUID()}`, ttlMs: 30_000, done: { part: 'steps', field } }, async (guard) => {
           // the step's work would be here: nothing, for this benchmark
-          if (!(await guard.complete({ part: 'steps', field, value: JSON.stringify({ outcome: 'noop', at: Date.now() }) }))) throw new Error(`step ${field} lost its guard`);
+          const recorded = await guard.complete({ part: 'steps', field, value: JSON.stringify({ outcome: 'noop', at: Date.now() }), event: { message: `step ${field} noop` } });
+          if (!recorded) throw new Error(`step ${field} lost its guard`);
           return 'noop';
         });
-        if (!guarded.entered) return { runId: id, step: field, outcome: 'skipped' };
-        await runs.addEvent(id, { message: `step ${field} noop` });
+        if (!guarded.entered) return { runId: id, step: field, outcome: guarded.done === undefined ? 'skipped' : 'done' };
         if (step + 1 < chainLength) await queues.submit(noopStep, { runId: id, chain, step: step + 1, generation }, { jobId: `${id}.c${chain}.s${step + 1}` });
         return { runId: id, step: field, outcome: guarded.value };
       }),
@@ -132,6 +131,8 @@ async function orchestratedRound(prefix: string): Promise<number> {
   const seconds = await line.done;
   const recorded = Object.keys(await runs.fields(runId, 'steps')).length;
   if (recorded !== chainLength * concurrency) throw new Error(`the run recorded ${recorded} steps, not ${chainLength * concurrency}`);
+  const events = (await runs.events(runId)).events.length;
+  if (events !== recorded) throw new Error(`the run has ${events} events for ${recorded} steps`);
   await service.close();
   await queues.close();
   redis.disconnect();
@@ -183,4 +184,5 @@ console.log(
     [[result.medianRaw, result.medianOrchestrated, result.ratio, total, concurrency, rounds, loadAtStart.join(' / ')]],
   ),
 );
-process.exitCode = result.pass ? 0 : 1;
+// WorkerService's duplicated connections outlive close(): exit rather than wait on them.
+process.exit(result.pass ? 0 : 1);

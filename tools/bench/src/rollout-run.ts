@@ -25,7 +25,7 @@ import { AwsClientFactory, type RateLimits } from '@orgshield/aws';
 import { FIREWALL_QUEUE, firewallRolloutStepJob, readRolloutSource, RolloutControl, type RolloutStepQueue } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
 import { startSandbox, type FaultsConfig } from '@orgshield/sandbox';
-import { connectRedis, deletePrefix, peakRssMb, readRequestLog, REDIS_URL, type LogLine } from './bench-kit.js';
+import { connectRedis, cpuSeconds, deletePrefix, peakRssMb, readRequestLog, REDIS_URL, type LogLine } from './bench-kit.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const workerMain = join(repoRoot, 'apps/worker/dist/main.js');
@@ -56,6 +56,8 @@ export interface RolloutRunResult {
   requests: LogLine[];
   /** Each worker's peak resident set (VmHWM) over the run, MB. */
   workerPeakRssMb: number[];
+  /** CPU seconds used during the rollout: the workers' together, and this process's (the sandbox, the control side). */
+  cpuSeconds: { workers: number; sandbox: number };
   /** PutPolicy calls the sandbox answered with 200 vs the put steps planned: each once. */
   putPolicy: { planned: number; answered: number };
 }
@@ -168,11 +170,15 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
     const steps: RolloutStepQueue = { enqueueStep: async (step, { jobId, delayMs }) => void (await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs })) };
     const control = new RolloutControl(redis, queues, steps);
     const source = await readRolloutSource(join(dir, 'rollout.yaml'));
+    const workersCpu = () => workers.reduce((sum, worker) => sum + (cpuSeconds(worker.pid ?? -1) ?? 0), 0);
+    const cpuAtStart = { workers: workersCpu(), sandbox: process.cpuUsage() };
     const started = performance.now();
     const { rolloutId } = await control.submit(source, { requestedBy: 'bench' });
     const settled = await control.waitUntilSettled(rolloutId, { timeoutMs: options.timeoutMs, pollMs: 100 });
     const elapsedSeconds = (performance.now() - started) / 1000;
     const workerPeakRssMb = workers.map((worker) => peakRssMb(worker.pid ?? -1) ?? Number.NaN);
+    const sandboxCpu = process.cpuUsage(cpuAtStart.sandbox);
+    const cpu = { workers: workersCpu() - cpuAtStart.workers, sandbox: (sandboxCpu.user + sandboxCpu.system) / 1e6 };
 
     const view = await control.view(rolloutId);
     const plan = view.record.plan;
@@ -186,6 +192,7 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
       accounts: lastWave && 'accounts' in lastWave ? Number(lastWave.accounts) : 0,
       requests,
       workerPeakRssMb,
+      cpuSeconds: cpu,
       putPolicy: {
         planned: plan?.steps.filter((step) => step.kind === 'put').length ?? 0,
         answered: requests.filter((line) => line.operation === 'PutPolicy' && line.status === 200).length,

@@ -6,11 +6,20 @@
  *   npm run bench:scale-out -w @orgshield/bench -- \
  *     [--accounts 5000] [--ous 500] [--regions us-east-1,us-west-2,eu-west-1,eu-central-1] [--latency 50] [--workers 4] [--seed 1]
  *
- * Each worker runs at its default configuration (one firewall job at a time), so what more
- * workers add is jobs under way: the rollout's regions are separate step jobs, taken by
- * whichever worker is free. Throughput is the rollout's FMS calls per second; the ratio is
- * 4 workers' over 1's, measured in the same run (target at least 3). Prints JSON, then Markdown.
+ * Each worker runs at its default configuration (one firewall job at a time, --concurrency to
+ * change it), so what more workers add is jobs under way: the rollout's regions are separate
+ * step jobs, taken by whichever worker is free. One rollout has at most one job per region
+ * under way (a region's steps run in order, a gate's detail reads 8 at a time inside its job),
+ * so 4 regions is the most 4 workers can share. Throughput is the rollout's FMS calls per
+ * second; the ratio is 4 workers' over 1's, measured in the same run (target at least 3).
+ *
+ * Latency is the limit only while the cores are not: each run also reports the CPU seconds the
+ * workers and the sandbox (this process) used, the CPU cost of a call, and the share of the
+ * machine's cores the run kept busy. A run that kept them about busy (cpuShare near 1) was
+ * limited by the cores, and its ratio says so rather than anything about the workers.
+ * Prints JSON, then Markdown.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { countArg, loadAverage, markdownTable, numberArg, round } from './bench-kit.js';
 import { runRollout } from './rollout-run.js';
@@ -24,6 +33,7 @@ const { values: args } = parseArgs({
     regions: { type: 'string', default: 'us-east-1,us-west-2,eu-west-1,eu-central-1' },
     latency: { type: 'string', default: '50' },
     workers: { type: 'string', default: '4' },
+    concurrency: { type: 'string' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -33,6 +43,10 @@ const regions = args.regions.split(',').filter(Boolean);
 const latencyMs = numberArg('latency', args.latency);
 const many = countArg('workers', args.workers);
 const seed = numberArg('seed', args.seed);
+const concurrency = args.concurrency === undefined ? undefined : countArg('concurrency', args.concurrency);
+const cores = availableParallelism();
+/** Above this share of the cores busy, the cores (not the 50 ms) were the limit. */
+const CPU_LIMITED_SHARE = 0.8;
 
 /** Every AWS call the rollout makes takes `latencyMs`, and nothing is throttled. */
 const faults = { operations: { 'fms:*': { latencyMs: [latencyMs, latencyMs] as [number, number] } } };
@@ -43,7 +57,8 @@ const runs = [];
 for (const workers of [1, many]) {
   process.stderr.write(`rollout over ${accounts} accounts x ${regions.length} regions, ${latencyMs} ms per call, ${workers} worker(s)...\n`);
   const load = loadAverage();
-  const run = await runRollout({ accounts, ous, regions, workers, faults, rateLimits, seed, timeoutMs: 3_600_000 });
+  const run = await runRollout({ accounts, ous, regions, workers, faults, rateLimits, seed, timeoutMs: 3_600_000, ...(concurrency ? { concurrency } : {}) });
+  const cpuTotal = run.cpuSeconds.workers + run.cpuSeconds.sandbox;
   runs.push({
     workers,
     status: run.status,
@@ -53,14 +68,23 @@ for (const workers of [1, many]) {
     callsPerSecond: round(run.requests.length / run.elapsedSeconds),
     putPolicy: run.putPolicy,
     workerPeakRssMb: run.workerPeakRssMb.map((mb) => round(mb)),
+    cpuSeconds: { workers: round(run.cpuSeconds.workers), sandbox: round(run.cpuSeconds.sandbox) },
+    cpuMsPerCall: round((cpuTotal * 1000) / run.requests.length),
+    /** Share of the machine's cores this run kept busy (workers and sandbox). */
+    cpuShare: round(cpuTotal / run.elapsedSeconds / cores, 2),
     loadAverageAtStart: load,
   });
 }
 const [one, more] = runs as [(typeof runs)[number], (typeof runs)[number]];
 const ratio = more.callsPerSecond / one.callsPerSecond;
+const cpuLimited = runs.some((run) => run.cpuShare >= CPU_LIMITED_SHARE);
 const result = {
   org: { accounts, ous, regions, seed },
   latencyMs,
+  concurrency: concurrency ?? 'default',
+  cores,
+  cpuLimited,
+  ...(cpuLimited ? { note: `a run kept ${CPU_LIMITED_SHARE * 100}% or more of the ${cores} cores busy: the cores, not the ${latencyMs} ms calls, limited it, so the ratio does not measure the workers` } : {}),
   targetRatio: TARGET_RATIO,
   runs,
   ratio: round(ratio, 2),
@@ -71,8 +95,8 @@ console.log(JSON.stringify(result, null, 2));
 console.log();
 console.log(
   markdownTable(
-    ['workers', 'status', 'elapsed (s)', 'FMS calls', 'calls/s', `ratio to 1 worker (>= ${TARGET_RATIO})`, 'load average at start'],
-    runs.map((run) => [run.workers, run.status, run.elapsedSeconds, run.calls, run.callsPerSecond, round(run.callsPerSecond / one.callsPerSecond, 2), run.loadAverageAtStart.join(' / ')]),
+    ['workers', 'status', 'elapsed (s)', 'FMS calls', 'calls/s', `ratio to 1 worker (>= ${TARGET_RATIO})`, 'CPU ms per call', `share of ${cores} cores busy`, 'load average at start'],
+    runs.map((run) => [run.workers, run.status, run.elapsedSeconds, run.calls, run.callsPerSecond, round(run.callsPerSecond / one.callsPerSecond, 2), run.cpuMsPerCall, run.cpuShare, run.loadAverageAtStart.join(' / ')]),
   ),
 );
 process.exitCode = result.pass ? 0 : 1;
