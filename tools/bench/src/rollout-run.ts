@@ -8,11 +8,8 @@
  * regions in parallel, three waves as the demo has them: a canary OU in audit mode, everyone
  * in audit mode (gates halt on a violation reason, so every non-compliant account's
  * GetComplianceDetail is read: the per-account fan-out), everyone remediated (a count gate).
- * The sandbox's FMS evaluates 3 s after a change (time scale 0.01). Not faster: a gate takes
- * "after the change" from the clock once PutPolicy has answered, so on a loaded machine (load
- * average 35) an answer that takes longer than the evaluation delay to be processed leaves the
- * gate waiting for an evaluation that never comes (seen at 0.3 s, time scale 0.001; on AWS the
- * delay is minutes).
+ * The sandbox's FMS evaluates 3 s after a change (time scale 0.01), as in the figures of
+ * earlier sessions, so they stay comparable.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -63,9 +60,8 @@ export interface RolloutRunResult {
 }
 
 /**
- * The rollout's scope is the top-level OUs but `Suspended`: accounts directly under the root
- * cannot be named as an OU, and FMS takes at most 200 single accounts per policy, so an `all`
- * scope over the sandbox's 5,000 accounts (hundreds under the root) does not plan.
+ * The rollout's scope is the top-level OUs but `Suspended` (the accounts directly under the root
+ * are left out), as in the figures of earlier sessions, when an `all` scope did not plan.
  */
 function rolloutScope(snapshot: OrganizationSnapshot): { scope: string[]; canary: string } {
   const top = snapshot.ous.filter((ou) => ou.parentId === snapshot.root.id && ou.name !== 'Suspended');
