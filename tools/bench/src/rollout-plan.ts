@@ -13,12 +13,12 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startSandbox } from '@orgshield/sandbox';
-import { Redis } from 'ioredis';
+import { connectRedis, countArg, deletePrefix, loadAverage, REDIS_URL } from './bench-kit.js';
 
 const TARGET_SECONDS = 10;
 const cliMain = fileURLToPath(new URL('../../../apps/cli/dist/main.js', import.meta.url));
@@ -32,19 +32,10 @@ const { values: args } = parseArgs({
   },
 });
 
-function wholeArg(name: string, value: string | undefined): number {
-  const parsed = Number(value);
-  if (value === undefined || !Number.isInteger(parsed) || parsed < 1) {
-    console.error(`--${name} "${value}" is not a whole number of at least 1, e.g. --${name} 3.`);
-    process.exit(2);
-  }
-  return parsed;
-}
-
-const accounts = wholeArg('accounts', args.accounts);
-const ous = wholeArg('ous', args.ous);
-const runs = wholeArg('runs', args.runs);
-const seed = wholeArg('seed', args.seed);
+const accounts = countArg('accounts', args.accounts);
+const ous = countArg('ous', args.ous);
+const runs = countArg('runs', args.runs);
+const seed = countArg('seed', args.seed);
 
 /** Runs the CLI in its own process; asynchronously, since the sandbox answering it lives in this one. */
 async function timedPlan(file: string, env: Record<string, string>, extra: string[] = []): Promise<{ seconds: number; stderr: string; stdout: string }> {
@@ -60,20 +51,18 @@ async function timedPlan(file: string, env: Record<string, string>, extra: strin
   const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (status !== 0) {
-    console.error(`rollout plan ${extra.join(' ')} failed (exit ${status}):\n${stderr}`);
-    process.exit(1);
+    // Thrown, not process.exit: main's finally still deletes this run's keys and stops the sandbox.
+    throw new Error(`rollout plan ${extra.join(' ')} failed (exit ${status}):\n${stderr}`);
   }
   return { seconds, stderr, stdout };
 }
 
 async function main(): Promise<void> {
-  const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const prefix = `bench-plan-${randomUUID()}`;
   const dir = mkdtempSync(join(tmpdir(), 'orgshield-bench-plan-'));
   const sandbox = await startSandbox({ port: 0, accounts, ous, seed, timeScale: 0.001 });
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = await connectRedis();
   try {
-    await redis.connect();
     // The canary is one top-level OU, as a real canary is: a tag spread over the whole organization
     // would name more single accounts than FMS takes in one policy (200), and the plan says so.
     const canary = sandbox.world.org.childOus(sandbox.world.org.root.id)[0];
@@ -96,7 +85,7 @@ async function main(): Promise<void> {
     );
     const env = {
       ...sandbox.env(),
-      REDIS_URL: redisUrl,
+      REDIS_URL,
       ORGSHIELD_QUEUE_PREFIX: prefix,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       ORGSHIELD_RATE_LIMITS: JSON.stringify({ 'organizations:*': { rate: 2000, burst: 2000 }, 'fms:*': { rate: 2000, burst: 2000 }, 'sts:*': { rate: 2000, burst: 2000 } }),
@@ -119,7 +108,7 @@ async function main(): Promise<void> {
       usedSnapshot,
       targetSeconds: TARGET_SECONDS,
       pass: usedSnapshot && worst < TARGET_SECONDS,
-      loadAverage: loadavg().map((value) => Number(value.toFixed(2))),
+      loadAverage: loadAverage(),
     };
     console.log(JSON.stringify(figures, null, 2));
     console.log('\n| plan | seconds |\n|---|---|');
@@ -128,8 +117,7 @@ async function main(): Promise<void> {
     console.log(`\nworst from-snapshot / walk: ${figures.ratio}; target < ${TARGET_SECONDS} s: ${figures.pass ? 'met' : 'NOT met'}; load average ${figures.loadAverage.join(', ')}`);
     if (!figures.pass) process.exitCode = 1;
   } finally {
-    const keys = await redis.keys(`${prefix}:*`).catch(() => []);
-    if (keys.length) await redis.del(...keys);
+    await deletePrefix(redis, `${prefix}:`);
     redis.disconnect();
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
