@@ -23,6 +23,7 @@ export { judgeGate } from './compliance-gate.js';
 export type { AccountCompliance, Violator, GateViolator, GateReport, GateStatus, GateTiming } from './compliance-gate.js';
 export { readComplianceStatus, readViolators } from './compliance-reader.js';
 export { readLiveState, listPolicies, findPolicy, fmsClient } from './live-policies.js';
+export { runnableSteps } from './step-scheduler.js';
 export { complianceReport, complianceReportCsv, complianceSummary } from './compliance-report.js';
 export type { ComplianceReport, ComplianceReportOptions, ComplianceReportRow, ComplianceSummary, PolicyComplianceCounts } from './compliance-report.js';
 export { policyDocument, policyDrift, policyOverview, readPolicies, scopeSummary } from './policy-inventory.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { type AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
-import { LockLostError, StepGuardLostError, type LockLease, type RunRetention, type RedisClient } from '@orgshield/jobs';
+import { LockLostError, StepGuardLostError, type LockLease, type RunAfterStep, type RunRetention, type RedisClient } from '@orgshield/jobs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { judgeGate, needsViolators, type AccountCompliance, type GateReport } from './compliance-gate.js';
 import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
@@ -135,8 +135,9 @@ export class RolloutExecutor {
   /**
    * Runs one step (or one look of a gate) and queues what may follow. A write step's checks
    * (running, this generation, not done already) are made as it enters the rollout's guard, and
-   * its result and event are recorded as it leaves: no round trip of its own (the plan is read
- * once per rollout).
+   * its result and event are recorded as it leaves, in a script that also reads back the
+   * rollout's state and steps done, from which (with the plan, read once per rollout) it queues
+   * what follows: three round trips besides its own work (enter, leave, queue).
    */
   async runStep(payload: StepPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutStepJob.result>> {
     const { rolloutId } = payload;
@@ -163,6 +164,8 @@ export class RolloutExecutor {
       // step is not done, so a rollback (which waits for the steps inside) never races its write.
       const leaseMs = this.runtime.leaseMs ?? 30_000;
       const what = step.kind === 'put' ? `${step.spec.name} (${step.accounts} accounts)` : step.name;
+      // What the step's completion read of the rollout (its state and the steps done), to queue what follows from.
+      let after: RunAfterStep<RolloutState> | undefined;
       const guarded = await this.store.runs.guarded(
         rolloutId,
         { status: 'running', generation: payload.generation, member: `${attempt.jobId}.${randomUUID()}`, ttlMs: leaseMs, done: { part: 'steps', field: step.id } },
@@ -174,7 +177,8 @@ export class RolloutExecutor {
             leaseMs,
             commit: async (done: StepRecord, lease?: LockLease) => {
               const event = { level: 'info' as const, step: step.id, message: `${step.wave}/${step.region}: ${what} ${done.outcome}` };
-              if (await guard.complete({ part: 'steps', field: done.step, value: JSON.stringify(done), event, ...(lease ? { lease } : {}) })) return;
+              after = await guard.completeAndRead({ part: 'steps', field: done.step, value: JSON.stringify(done), event, ...(lease ? { lease } : {}) });
+              if (after) return;
               throw lease ? new LockLostError(lease.resource, lease.token) : new StepGuardLostError(rolloutId, `step ${done.step} lost its place in the guard`);
             },
           };
@@ -186,7 +190,7 @@ export class RolloutExecutor {
         await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
         return result((JSON.parse(guarded.done) as StepRecord).outcome, 'running');
       }
-      await queueRunnableSteps(this.store, this.runtime.steps, rolloutId);
+      await queueRunnableSteps(this.store, this.runtime.steps, rolloutId, after && { state: after.state, plan, done: new Set(after.fields) });
       return result(guarded.value.outcome, 'running');
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {

@@ -156,6 +156,23 @@ describe('RunStateStore (Redis)', () => {
     expect((await runs.events('d1')).events).toHaveLength(1);
   });
 
+  test('completeAndRead answers with the state and the fields of the hash as the step left them, in the same script; nothing when not counted', async ({ redis, prefix }) => {
+    const runs = store(redis, prefix);
+    await runs.create({ id: 'd1', record: { name: 'x' }, state: running, createdAt: Date.now() });
+    await runs.setField('d1', 'steps', 'earlier', 'result');
+    const after = await runs.guarded('d1', { status: 'running', generation: 0, member: 'a', done: { part: 'steps', field: 's1' } }, (guard) =>
+      guard.completeAndRead({ part: 'steps', field: 's1', value: 'result', event: { message: 's1 done' } }),
+    );
+    expect(after).toEqual({ entered: true, value: { state: running, fields: ['earlier', 's1'] } });
+    expect(await runs.field('d1', 'steps', 's1')).toBe('result');
+    const lost = await runs.guarded('d1', { status: 'running', generation: 0, member: 'b' }, async (guard) => {
+      await redis.zrem(runs.runKey('d1', 'inflight'), 'b');
+      return guard.completeAndRead({ part: 'steps', field: 's2', value: 'result' });
+    });
+    expect(lost).toEqual({ entered: true, value: undefined });
+    expect(await runs.field('d1', 'steps', 's2')).toBeUndefined();
+  });
+
   test('a rollback that comes while a step is inside waits for it; one that comes first keeps it out', async ({ redis, prefix }) => {
     const runs = store(redis, prefix);
     await runs.create({ id: 'd1', record: { name: 'x' }, state: running, createdAt: Date.now() });

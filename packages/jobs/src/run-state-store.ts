@@ -130,19 +130,25 @@ return 1
  * Records a step's result, appends its event (when it has one) and leaves the guard in one
  * step, only if the step still holds the guard and (when it worked under a lock) the lock's
  * token is still its own: a write made under a lost lock or a lapsed guard is not counted.
- * KEYS: inflight, hash, lock (or inflight again), events (or inflight again).
- * ARGV: member, field, value, ttl, lock token ('' for none), event ('' for none), max events
+ * With `report`, the run's state and the fields of the hash written (the steps done, itself
+ * included) come back with the outcome: what the step needs to decide what follows, without a
+ * round trip of its own.
+ * KEYS: inflight, hash, lock (or inflight again), events (or inflight again), state.
+ * ARGV: member, field, value, ttl, lock token ('' for none), event ('' for none), max events, report ('1'/'0')
  */
 const COMPLETE_LUA = `
-if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then return 'lock-lost' end
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 'guard-lost' end
+if ARGV[5] ~= '' and redis.call('GET', KEYS[3]) ~= ARGV[5] then return {'lock-lost'} end
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return {'guard-lost'} end
 redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
 if ARGV[6] ~= '' then
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', 'event', ARGV[6])
   redis.call('PEXPIRE', KEYS[4], ARGV[4])
 end
-return 'counted'
+if ARGV[8] ~= '1' then return {'counted'} end
+local reply = {'counted', redis.call('GET', KEYS[5]) or ''}
+for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do reply[#reply + 1] = field end
+return reply
 `;
 
 /** Drops entries whose holder died (deadline passed) and says how many steps are still under way. KEYS: inflight */
@@ -158,20 +164,41 @@ interface RunCommands {
   orgshieldRunAddOnce(...args: (string | number)[]): Promise<number>;
   orgshieldRunEnter(...args: (string | number)[]): Promise<string[]>;
   orgshieldRunRenewStep(...args: (string | number)[]): Promise<number>;
-  orgshieldRunComplete(...args: (string | number)[]): Promise<string>;
+  orgshieldRunComplete(...args: (string | number)[]): Promise<string[]>;
   orgshieldRunUnderWay(key: string): Promise<number>;
 }
 
 export type CreateOutcome = { created: true } | { created: false; exists: true } | { created: false; exists: false; holder: string };
 
-/** A step inside a run's guard: its result is recorded with `complete`, which also leaves the guard. */
-export interface StepGuard<E extends RunEventBase = RunEventBase> {
+/** What a step records as it leaves the guard: `value` under `field` of the run's `part` hash, with its event. */
+export interface StepResultWrite<E extends RunEventBase = RunEventBase> {
+  part: string;
+  field: string;
+  value: string;
+  /** The lock the step worked under: the result counts only while its token is still the step's. */
+  lease?: LockLease;
+  event?: Omit<E, 'at'>;
+}
+
+/** The run as a step left it: its state, and the fields of the hash the step wrote (its own included). */
+export interface RunAfterStep<S> {
+  state: S | undefined;
+  fields: string[];
+}
+
+/** A step inside a run's guard: its result is recorded with `complete` (or `completeAndRead`), which also leaves the guard. */
+export interface StepGuard<S extends RunStateBase = RunStateBase, E extends RunEventBase = RunEventBase> {
   /**
-   * Records `value` under `field` of the run's `part` hash, appends `event` to the run's events
-   * and leaves the guard, in one step; returns false (recording nothing) when the guard lapsed or
-   * the lock `lease` was lost meanwhile.
+   * Records the result, appends its event and leaves the guard, in one step; returns false
+   * (recording nothing) when the guard lapsed or the lock `lease` was lost meanwhile.
    */
-  complete(write: { part: string; field: string; value: string; lease?: LockLease; event?: Omit<E, 'at'> }): Promise<boolean>;
+  complete(write: StepResultWrite<E>): Promise<boolean>;
+  /**
+   * `complete`, answered with the run's state and the fields of the hash written, read in the
+   * same script right after recording (undefined when nothing was recorded): a step decides
+   * what follows it without reading the run again.
+   */
+  completeAndRead(write: StepResultWrite<E>): Promise<RunAfterStep<S> | undefined>;
 }
 
 export class StepGuardLostError extends OrgshieldError {
@@ -198,7 +225,7 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
       redis.defineCommand('orgshieldRunAddOnce', { numberOfKeys: 2, lua: ADD_ONCE_LUA });
       redis.defineCommand('orgshieldRunEnter', { numberOfKeys: 3, lua: ENTER_LUA });
       redis.defineCommand('orgshieldRunRenewStep', { numberOfKeys: 1, lua: RENEW_STEP_LUA });
-      redis.defineCommand('orgshieldRunComplete', { numberOfKeys: 4, lua: COMPLETE_LUA });
+      redis.defineCommand('orgshieldRunComplete', { numberOfKeys: 5, lua: COMPLETE_LUA });
       redis.defineCommand('orgshieldRunUnderWay', { numberOfKeys: 1, lua: UNDER_WAY_LUA });
     }
     this.commands = redis as unknown as RunCommands;
@@ -363,15 +390,15 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
   async guarded<T>(
     id: string,
     options: { status: string; generation: number; member: string; ttlMs?: number; done?: { part: string; field: string } },
-    work: (guard: StepGuard<E>) => Promise<T>,
+    work: (guard: StepGuard<S, E>) => Promise<T>,
   ): Promise<{ entered: true; value: T } | { entered: false; status: string; done?: string }> {
     const inflight = this.runKey(id, 'inflight');
-    const state = this.runKey(id, 'state');
+    const stateKey = this.runKey(id, 'state');
     const ttlMs = options.ttlMs ?? 30_000;
     const [entered = 'missing', done] = await this.commands.orgshieldRunEnter(
-      state,
+      stateKey,
       inflight,
-      options.done ? this.runKey(id, options.done.part) : state,
+      options.done ? this.runKey(id, options.done.part) : stateKey,
       options.status,
       options.generation,
       options.member,
@@ -382,24 +409,29 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
     if (entered !== 'ok') return { entered: false, status: entered };
     const renewal = setInterval(() => void this.commands.orgshieldRunRenewStep(inflight, options.member, ttlMs).catch(() => undefined), Math.max(10, Math.floor(ttlMs / 3)));
     let completed = false;
-    const guard: StepGuard<E> = {
-      complete: async ({ part, field, value, lease, event }) => {
-        const outcome = await this.commands.orgshieldRunComplete(
-          inflight,
-          this.runKey(id, part),
-          lease?.key ?? inflight,
-          event ? this.runKey(id, 'events') : inflight,
-          options.member,
-          field,
-          value,
-          this.ttl,
-          lease?.token ?? '',
-          event ? JSON.stringify({ at: new Date().toISOString(), ...event }) : '',
-          this.layout.maxEvents ?? 10_000,
-        );
-        completed = outcome === 'counted';
-        return completed;
-      },
+    const record = async ({ part, field, value, lease, event }: StepResultWrite<E>, report: boolean): Promise<RunAfterStep<S> | undefined> => {
+      const [outcome, state, ...fields] = await this.commands.orgshieldRunComplete(
+        inflight,
+        this.runKey(id, part),
+        lease?.key ?? inflight,
+        event ? this.runKey(id, 'events') : inflight,
+        stateKey,
+        options.member,
+        field,
+        value,
+        this.ttl,
+        lease?.token ?? '',
+        event ? JSON.stringify({ at: new Date().toISOString(), ...event }) : '',
+        this.layout.maxEvents ?? 10_000,
+        report ? '1' : '0',
+      );
+      completed = outcome === 'counted';
+      if (!completed) return undefined;
+      return { state: state ? (JSON.parse(state) as S) : undefined, fields };
+    };
+    const guard: StepGuard<S, E> = {
+      complete: async (write) => (await record(write, false)) !== undefined,
+      completeAndRead: (write) => record(write, true),
     };
     try {
       return { entered: true, value: await work(guard) };

@@ -12,10 +12,12 @@
  * - orchestrated: orgshield's WorkerService running a `defineJob` contract (payload and result
  *   checked by zod, the job attributed for the audit trail, a pino logger); each step runs as a
  *   rollout's write step does (the plan, read once per rollout, is left out): it enters the run's
- *   guard (RunStateStore.guarded: running, this generation, not done already, in one script), records
- *   its result and its event and leaves the guard in one script, and queues the next step
- *   through JobQueues.submit (payload checked, deterministic id). What a rollout does between
- *   steps (queueRunnableSteps reads state, plan and results to pick the next) is not modelled.
+ *   guard (RunStateStore.guarded: running, this generation, not done already, in one script),
+ *   records its result and its event and leaves the guard in one script that also reads back the
+ *   run's state and the steps done, decides what runs next from them with the rollout scheduler
+ *   (runnableSteps), and queues it through JobQueues.submit (payload checked, deterministic id).
+ *   Each chain runs rollouts of 22 steps (the demo rollout's plan size: the steps done that
+ *   come back grow with it) one after the other, so `concurrency` rollouts run at once.
  * Rounds alternate raw and orchestrated, so load that comes and goes touches both; the ratio is
  * of the medians (target at least 0.7). Prints JSON, then Markdown.
  */
@@ -24,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { z } from 'zod';
+import { runnableSteps, type PlanStep } from '@orgshield/firewall';
 import { defineJob, JobQueues, RunStateStore } from '@orgshield/jobs';
 import { processor, WorkerService } from '@orgshield/worker-runtime';
 import { connectRedis, countArg, deletePrefix, loadAverage, markdownTable, round } from './bench-kit.js';
@@ -97,12 +100,31 @@ async function rawRound(prefix: string): Promise<number> {
   return seconds;
 }
 
+/** Steps of each rollout a chain runs: the demo rollout's plan (3 waves, 2 regions, 2 policies) has 22. */
+const STEPS_PER_ROLLOUT = 22;
+
+/** A rollout as the scheduler sees it: a sequential plan of `length` steps. */
+function rolloutPlan(length: number) {
+  return {
+    concurrency: 'sequential' as const,
+    steps: Array.from({ length }, (_, step): PlanStep => ({ kind: 'delete', id: `s${step}`, wave: 'w', region: 'r', policy: 'p', variant: 'enforce', name: 'p' })),
+  };
+}
+
 async function orchestratedRound(prefix: string): Promise<number> {
   const redis = await connectRedis();
   const queues = new JobQueues(redis, { prefix });
   const runs = new RunStateStore<{ id: string }, RunState, { at: string; message: string }>(redis, { keyPrefix: `${prefix}:bench`, kind: 'run', releasedStatuses: ['completed'] });
-  const runId = `run-${randomUUID().slice(0, 8)}`;
-  await runs.create({ id: runId, name: runId, record: { id: runId }, state: { status: 'running', generation: 0 }, createdAt: Date.now() });
+  // Chain c runs rollouts c.0, c.1, ... one after the other, each of STEPS_PER_ROLLOUT steps (the last one of what is left).
+  const rolloutsPerChain = Math.ceil(chainLength / STEPS_PER_ROLLOUT);
+  const planOf = (rollout: number) => rolloutPlan(Math.min(STEPS_PER_ROLLOUT, chainLength - rollout * STEPS_PER_ROLLOUT));
+  const runId = (chain: number, rollout: number) => `${prefix}-c${chain}.r${rollout}`;
+  for (let chain = 0; chain < concurrency; chain += 1) {
+    for (let rollout = 0; rollout < rolloutsPerChain; rollout += 1) {
+      const id = runId(chain, rollout);
+      await runs.create({ id, name: id, record: { id }, state: { status: 'running', generation: 0 }, createdAt: Date.now() });
+    }
+  }
   const line = finishLine(chainLength * concurrency);
   const service = new WorkerService({
     connection: redis,
@@ -112,27 +134,45 @@ async function orchestratedRound(prefix: string): Promise<number> {
     onJobFinished: () => line.finished(),
     processors: [
       processor(noopStep, async ({ runId: id, chain, step, generation }, { job }) => {
-        const field = `${chain}.${step}`;
+        const rollout = Math.floor(step / STEPS_PER_ROLLOUT);
+        const field = `s${step % STEPS_PER_ROLLOUT}`;
         const guarded = await runs.guarded(id, { status: 'running', generation, member: `${job.id}.${randomUUID()}`, ttlMs: 30_000, done: { part: 'steps', field } }, async (guard) => {
           // the step's work would be here: nothing, for this benchmark
-          const recorded = await guard.complete({ part: 'steps', field, value: JSON.stringify({ outcome: 'noop', at: Date.now() }), event: { message: `step ${field} noop` } });
-          if (!recorded) throw new Error(`step ${field} lost its guard`);
-          return 'noop';
+          const after = await guard.completeAndRead({ part: 'steps', field, value: JSON.stringify({ outcome: 'noop', at: Date.now() }), event: { message: `step ${field} noop` } });
+          if (!after) throw new Error(`step ${field} lost its guard`);
+          return after;
         });
         if (!guarded.entered) return { runId: id, step: field, outcome: guarded.done === undefined ? 'skipped' : 'done' };
-        if (step + 1 < chainLength) await queues.submit(noopStep, { runId: id, chain, step: step + 1, generation }, { jobId: `${id}.c${chain}.s${step + 1}` });
-        return { runId: id, step: field, outcome: guarded.value };
+        const { state, fields } = guarded.value;
+        if (state?.status !== 'running') return { runId: id, step: field, outcome: 'noop' };
+        const next = runnableSteps(planOf(rollout), new Set(fields));
+        for (const { id: nextField } of next) {
+          const nextStep = rollout * STEPS_PER_ROLLOUT + Number(nextField.slice(1));
+          await queues.submit(noopStep, { runId: id, chain, step: nextStep, generation: state.generation }, { jobId: `${id}.${nextField}` });
+        }
+        // A rollout done, the chain's next one starts (a rollout would mark itself completed here).
+        const following = (rollout + 1) * STEPS_PER_ROLLOUT;
+        if (next.length === 0 && following < chainLength) {
+          await queues.submit(noopStep, { runId: runId(chain, rollout + 1), chain, step: following, generation: 0 }, { jobId: `${runId(chain, rollout + 1)}.s0` });
+        }
+        return { runId: id, step: field, outcome: 'noop' };
       }),
     ],
   });
   await service.start();
   line.start();
-  for (let chain = 0; chain < concurrency; chain += 1) await queues.submit(noopStep, { runId, chain, step: 0, generation: 0 }, { jobId: `${runId}.c${chain}.s0` });
+  for (let chain = 0; chain < concurrency; chain += 1) await queues.submit(noopStep, { runId: runId(chain, 0), chain, step: 0, generation: 0 }, { jobId: `${runId(chain, 0)}.s0` });
   const seconds = await line.done;
-  const recorded = Object.keys(await runs.fields(runId, 'steps')).length;
-  if (recorded !== chainLength * concurrency) throw new Error(`the run recorded ${recorded} steps, not ${chainLength * concurrency}`);
-  const events = (await runs.events(runId)).events.length;
-  if (events !== recorded) throw new Error(`the run has ${events} events for ${recorded} steps`);
+  for (let chain = 0; chain < concurrency; chain += 1) {
+    for (let rollout = 0; rollout < rolloutsPerChain; rollout += 1) {
+      const id = runId(chain, rollout);
+      const recorded = Object.keys(await runs.fields(id, 'steps')).length;
+      const planned = planOf(rollout).steps.length;
+      if (recorded !== planned) throw new Error(`run ${id} recorded ${recorded} steps, not ${planned}`);
+      const events = (await runs.events(id)).events.length;
+      if (events !== recorded) throw new Error(`run ${id} has ${events} events for ${recorded} steps`);
+    }
+  }
   await service.close();
   await queues.close();
   redis.disconnect();
@@ -143,6 +183,13 @@ const redis = await connectRedis();
 const total = chainLength * concurrency;
 const raw: number[] = [];
 const orchestrated: number[] = [];
+/** CPU time per job (µs), this process (both sides run here) and Redis (shared: other clients count too): steadier than rates under load. */
+const cpu = { raw: { node: [] as number[], redis: [] as number[] }, orchestrated: { node: [] as number[], redis: [] as number[] } };
+const redisCpuSeconds = async () => {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^used_cpu_${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('user') + field('sys');
+};
 const loadAtStart = loadAverage();
 for (let round = 0; round < rounds; round += 1) {
   for (const [side, results, run] of [
@@ -151,7 +198,11 @@ for (let round = 0; round < rounds; round += 1) {
   ] as const) {
     const prefix = `bench-q-${randomUUID().slice(0, 8)}`;
     try {
+      const [nodeBefore, redisBefore] = [process.cpuUsage(), await redisCpuSeconds()];
       const seconds = await run(prefix);
+      const node = process.cpuUsage(nodeBefore);
+      cpu[side].node.push((node.user + node.system) / total);
+      cpu[side].redis.push(((await redisCpuSeconds()) - redisBefore) * 1e6 / total);
       results.push(total / seconds);
       process.stderr.write(`round ${round + 1} ${side}: ${total} jobs in ${seconds.toFixed(2)} s\n`);
     } finally {
@@ -173,6 +224,10 @@ const result = {
   medianRaw: round(median(raw)),
   medianOrchestrated: round(median(orchestrated)),
   ratio: round(ratio, 3),
+  cpuMicrosecondsPerJob: {
+    raw: { node: round(median(cpu.raw.node)), redis: round(median(cpu.raw.redis)) },
+    orchestrated: { node: round(median(cpu.orchestrated.node)), redis: round(median(cpu.orchestrated.redis)) },
+  },
   targetRatio: TARGET_RATIO,
   pass: ratio >= TARGET_RATIO,
 };
@@ -180,8 +235,30 @@ console.log(JSON.stringify(result, null, 2));
 console.log();
 console.log(
   markdownTable(
-    ['raw BullMQ (jobs/s, median)', 'orchestrated (steps/s, median)', `ratio (>= ${TARGET_RATIO})`, 'jobs per round', 'concurrency', 'rounds', 'load average at start'],
-    [[result.medianRaw, result.medianOrchestrated, result.ratio, total, concurrency, rounds, loadAtStart.join(' / ')]],
+    [
+      'raw BullMQ (jobs/s, median)',
+      'orchestrated (steps/s, median)',
+      `ratio (>= ${TARGET_RATIO})`,
+      'CPU µs/job raw (node + Redis)',
+      'CPU µs/step orchestrated (node + Redis)',
+      'jobs per round',
+      'concurrency',
+      'rounds',
+      'load average at start',
+    ],
+    [
+      [
+        result.medianRaw,
+        result.medianOrchestrated,
+        result.ratio,
+        `${result.cpuMicrosecondsPerJob.raw.node} + ${result.cpuMicrosecondsPerJob.raw.redis}`,
+        `${result.cpuMicrosecondsPerJob.orchestrated.node} + ${result.cpuMicrosecondsPerJob.orchestrated.redis}`,
+        total,
+        concurrency,
+        rounds,
+        loadAtStart.join(' / '),
+      ],
+    ],
   ),
 );
 // WorkerService's duplicated connections outlive close(): exit rather than wait on them.
