@@ -321,9 +321,9 @@ export class RolloutExecutor {
    * drift is corrected, and the plan it stores records what drifted). When the previous run of
    * the same rollout is still going, this run is skipped and says so.
    */
-  async runScheduled(payload: z.infer<typeof firewallScheduledRolloutJob.payload>, firedAt: number, attempt: JobAttempt) {
+  async runScheduled(payload: ScheduledPayload, firedAt: number, attempt: JobAttempt) {
     const loaded = parseRolloutSource(payload.source);
-    const rolloutId = `${loaded.rollout.name}-${payload.schedule}-${firedAt.toString(36)}`.slice(0, 128);
+    const rolloutId = scheduledRolloutId(loaded.rollout.name, payload.schedule, firedAt);
     const now = new Date();
     const created = await this.store.create(
       { id: rolloutId, name: loaded.rollout.name, createdAt: now.toISOString(), source: payload.source, requestedBy: `schedule ${payload.schedule}`, schedule: payload.schedule },
@@ -353,6 +353,33 @@ export class RolloutExecutor {
   }
 
   /**
+   * Settles the rollout of a firing that failed for good without its processor seeing it fail
+   * (its workers died holding it): a rollout still planning changed nothing, so it fails and lets
+   * go of its name (else every later firing would be skipped behind it), and the schedule's runs
+   * say so. A rollout already planned goes on; a firing that never created one leaves nothing.
+   */
+  async settleScheduled(payload: ScheduledPayload, firedAt: number, reason: string): Promise<void> {
+    let name: string;
+    try {
+      name = parseRolloutSource(payload.source).rollout.name;
+    } catch {
+      // A source that does not parse failed the firing before it created a rollout.
+      return;
+    }
+    const rolloutId = scheduledRolloutId(name, payload.schedule, firedAt);
+    const failed = await this.store.transition(
+      rolloutId,
+      ['planning'],
+      () => ({
+        status: 'failed',
+        message: `${reason.replace(/\.$/, '')}; it changed nothing: the next firing of schedule ${payload.schedule} starts it again, "orgshield rollout start ${payload.source.file}" starts it now`,
+      }),
+      { level: 'error', releaseName: true },
+    );
+    if (failed) await this.store.recordScheduleRun(payload.schedule, { at: new Date().toISOString(), rolloutId, status: 'failed', message: failed.message });
+  }
+
+  /**
    * Why a firing cannot start while `holder` keeps the rollout's name, and the way out. A halted
    * or failed rollout keeps the name on purpose (its waves are half-applied, and a new run would
    * fight it): the schedule waits for an operator to resume it to its end, or to abort or roll
@@ -371,6 +398,16 @@ export class RolloutExecutor {
   private async fail(rolloutId: string, from: RolloutState['status'][], message: string, options: { step?: string; releaseName?: boolean } = {}): Promise<void> {
     await this.store.transition(rolloutId, from, () => ({ status: 'failed', message }), { level: 'error', ...options });
   }
+}
+
+type ScheduledPayload = z.infer<typeof firewallScheduledRolloutJob.payload>;
+
+/**
+ * The rollout a schedule's firing starts: named for the firing job's creation time, so every
+ * attempt of the job, and the hook that settles it if it fails for good, name the same one.
+ */
+function scheduledRolloutId(rollout: string, schedule: string, firedAt: number): string {
+  return `${rollout}-${schedule}-${firedAt.toString(36)}`.slice(0, 128);
 }
 
 function messageOf(error: unknown): string {

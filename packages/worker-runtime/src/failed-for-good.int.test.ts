@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { saveSnapshot } from '@orgshield/accounts';
 import { DrillStore, drillStepJob } from '@orgshield/drills';
-import { firewallRolloutStepJob, RolloutStore } from '@orgshield/firewall';
+import { firewallRolloutStepJob, firewallScheduledRolloutJob, RolloutStore } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
 import { recordingSetupJob, RecordingRuns } from '@orgshield/session-recording';
 import { processorsFor } from './processor-registry.js';
@@ -26,8 +26,8 @@ describe('a job failed for good because its workers died holding it (real Redis)
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-
-  it('marks its drill, rollout and recording run failed, with the reason and the way on; a superseded step leaves its rollout alone', async () => {
+  /** A worker runtime on a prefix of the test's own (lease 1 s), its keys deleted after the test. */
+  const world = () => {
     const prefix = `test-stalled-${randomUUID()}`;
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const queues = new JobQueues(redis, { prefix });
@@ -39,6 +39,11 @@ describe('a job failed for good because its workers died holding it (real Redis)
       if (keys.length) await redis.del(...keys);
       await redis.quit();
     });
+    return { prefix, redis, queues, runtime };
+  };
+
+  it('marks its drill, rollout and recording run failed, with the reason and the way on; a superseded step leaves its rollout alone', async () => {
+    const { prefix, redis, queues, runtime } = world();
     // The drill's cleanup, queued when it fails, reads the management account from the snapshot (no AWS here).
     await saveSnapshot(redis, { fetchedAt: new Date().toISOString(), managementAccountId: '111111111111', root: { id: 'r-ab12', name: 'Root' }, ous: [], accounts: [] }, { keyPrefix: runtime.keyPrefix });
 
@@ -89,6 +94,33 @@ describe('a job failed for good because its workers died holding it (real Redis)
       `job ${setupJob.id} stalled more than allowed: its worker died while holding it; run "orgshield recording setup <file>" again to go on ("orgshield recording status ${runId}" shows this run)`,
     );
     expect(await rollouts.state(resumedId)).toMatchObject({ status: 'running', generation: 1 });
+  }, 30_000);
+
+  it('settles a scheduled firing left planning: its rollout fails and lets go of its name, and the schedule says so', async () => {
+    const { prefix, redis, queues, runtime } = world();
+    const source = {
+      file: '/srv/rollouts/nightly.yaml',
+      text: 'kind: Rollout\nname: nightly-waf\npolicies: [waf.yaml]\nwaves:\n  - { name: all, targets: { all: true }, mode: audit }\n',
+      policyFiles: { 'waf.yaml': 'name: waf\ntype: WAFV2\nresourceTypes: [alb]\nregions: [eu-west-1]\nwebACLSource: RETROFIT_EXISTING\nrules: { defaultAction: ALLOW }\n' },
+    };
+    const firing = await queues.submit(firewallScheduledRolloutJob, { schedule: 'nightly', source });
+    // What the firing had done when its worker died: its rollout created, planning, holding the name.
+    const rollouts = new RolloutStore(redis, prefix);
+    const rolloutId = `nightly-waf-nightly-${firing.timestamp.toString(36)}`;
+    const at = new Date().toISOString();
+    await rollouts.create({ id: rolloutId, name: 'nightly-waf', createdAt: at, source, requestedBy: 'schedule nightly', schedule: 'nightly' }, { status: 'planning', message: 'waiting to be planned', at, generation: 0, runningSince: Date.now() });
+
+    for (let round = 0; round < 2; round++) await holdAndDie(prefix, 'firewall', 1);
+    const service = new WorkerService({ connection: redis, logger, prefix, leaseMs: 1000, shutdownTimeoutMs: 5_000, processors: processorsFor(runtime, ['firewall']) });
+    cleanups.push(() => service.close());
+    await service.start();
+    await until(async () => (await rollouts.state(rolloutId))?.status === 'failed');
+
+    expect((await queues.queue('firewall').getJob(String(firing.id)))?.failedReason).toBe('job stalled more than allowable limit');
+    const message = `job ${firing.id} stalled more than allowed: its worker died while holding it; it changed nothing: the next firing of schedule nightly starts it again, "orgshield rollout start /srv/rollouts/nightly.yaml" starts it now`;
+    expect(await rollouts.state(rolloutId)).toMatchObject({ status: 'failed', message });
+    expect(await rollouts.runs.nameHolder('nightly-waf')).toBeUndefined();
+    expect((await rollouts.scheduleRuns('nightly')).at(-1)).toMatchObject({ rolloutId, status: 'failed', message });
   }, 30_000);
 });
 

@@ -67,7 +67,11 @@ export function firewallProcessors(runtime: Runtime): ProcessorMap<typeof FIREWA
       (payload, { job }) => executor.rollback(payload, jobAttempt(job)),
       (payload, failure) => failed(payload.rolloutId, 'rolling-back', failure),
     ),
-    // A scheduled firing's rollout id is made inside RolloutExecutor.runScheduled: one that fails for good is not settled here yet.
-    [firewallScheduledRolloutJob.name]: processor(firewallScheduledRolloutJob, (payload, { job }) => executor.runScheduled(payload, job.timestamp, jobAttempt(job))),
+    [firewallScheduledRolloutJob.name]: processor(
+      firewallScheduledRolloutJob,
+      (payload, { job }) => executor.runScheduled(payload, job.timestamp, jobAttempt(job)),
+      // The firing's rollout is named for the job's creation time, which the failure carries.
+      (payload, failure) => executor.settleScheduled(payload, failure.timestamp, failure.reason),
+    ),
   };
 }
