@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
-import { crashAtEveryPoint, type CrashScenario } from '@orgshield/jobs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crashAtEveryPoint, type CrashRun, type CrashScenario } from '@orgshield/jobs';
 import { startSandbox, type RunningSandbox } from '@orgshield/sandbox';
+import { startRedisCluster, type RedisClusterFixture } from '../../../redis-test-servers.js';
 import { startHarness, writeTree, type Harness } from '../test/rollout-harness.js';
 import { fmsClient, findPolicy, listPolicies } from './live-policies.js';
 import { readRolloutSource } from './rollout-loader.js';
@@ -15,7 +16,14 @@ import { readRolloutSource } from './rollout-loader.js';
  * process of its own) right after each of its Redis writes and mutating AWS calls in turn; a
  * fresh worker then finishes the rollout. Every time, the rollout completes, FMS ends as in the
  * run without a crash, and each PutPolicy and DeletePolicy was made exactly once.
+ *
+ * The put step runs on a Redis Cluster of three primaries too (the queue prefix a hash tag), so
+ * its crash points are proven where a script touching keys of two slots would fail. Sizes: at
+ * ORGSHIELD_TEST_SIZE=long it is killed at every point there as well; in CI at a deterministic
+ * sample (the guard's entry, the PutPolicy, the result recorded before the next step is queued).
  */
+
+const LONG = process.env['ORGSHIELD_TEST_SIZE'] === 'long';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -48,17 +56,21 @@ async function endState(harness: Harness): Promise<unknown> {
   return policies.sort((a, b) => String(a.name).localeCompare(String(b.name)));
 }
 
-function scenario(crashJob: string, expected: { endState?: unknown }): CrashScenario<World> {
+/** `clusterUrl`: the run's Redis is that cluster (its prefix a hash tag), not REDIS_URL's. */
+function scenario(crashJob: string, expected: { endState?: unknown }, options: { clusterUrl?: string } = {}): CrashScenario<World> {
+  const { clusterUrl } = options;
   return {
     async setup() {
       const sandbox = await startSandbox({ accounts: 40, ous: 8, seed: 3, timeScale: 0.001, port: 0 });
-      const prefix = `test:${randomBytes(6).toString('hex')}`;
-      return { sandbox, prefix, harness: await startHarness(sandbox, prefix, { workerOptions: { lockDuration: 1000, stalledInterval: 500 } }) };
+      const id = randomBytes(6).toString('hex');
+      const prefix = clusterUrl ? `{test-${id}}` : `test:${id}`;
+      const harness = await startHarness(sandbox, prefix, { workerOptions: { lockDuration: 1000, stalledInterval: 500 }, ...(clusterUrl ? { redisUrl: clusterUrl } : {}) });
+      return { sandbox, prefix, harness };
     },
     spawn({ sandbox, prefix }, env) {
       return spawn(process.execPath, ['--import', 'tsx', '--conditions=@orgshield/source', 'test/rollout-worker-process.ts'], {
         cwd: packageRoot,
-        env: { ...process.env, ...sandbox.env(), SANDBOX_URL: sandbox.url, QUEUE_PREFIX: prefix, CRASH_JOB: crashJob, ...env },
+        env: { ...process.env, ...sandbox.env(), SANDBOX_URL: sandbox.url, QUEUE_PREFIX: prefix, CRASH_JOB: crashJob, ...(clusterUrl ? { REDIS_URL: clusterUrl } : {}), ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
     },
@@ -84,6 +96,8 @@ function scenario(crashJob: string, expected: { endState?: unknown }): CrashScen
     async teardown({ harness, sandbox, prefix }) {
       await harness.close();
       await sandbox.close();
+      // A cluster's keys go with it when the suite stops it.
+      if (clusterUrl) return;
       const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
       const keys = await redis.keys(`${prefix}:*`);
       if (keys.length > 0) await redis.unlink(...keys);
@@ -133,5 +147,27 @@ describe('a rollout step killed at every crash point', () => {
       expectedPoints: writeStepPoints('DeletePolicy'),
     });
     expect(run.crashedAt).toEqual(run.points);
+  });
+});
+
+describe('a rollout step killed at crash points on a Redis Cluster', () => {
+  let cluster: RedisClusterFixture | undefined;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 120_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  /** The guard's entry, the PutPolicy and the recorded result in CI; every point at full size. */
+  const sample = (index: number, point: string) => LONG || point === 'redis:orgshieldRunEnter state' || point.startsWith('aws:') || point === 'redis:orgshieldRunComplete inflight';
+  const sampled = (run: CrashRun) => run.points.filter((point, index) => sample(index, point));
+
+  it('put: a fresh worker completes the rollout with each PutPolicy once', { timeout: 600_000 }, async () => {
+    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:canary\\..*\\.put$', {}, { clusterUrl: cluster?.url ?? '' }), {
+      expectedPoints: writeStepPoints('PutPolicy'),
+      sample,
+    });
+    expect(run.crashedAt).toEqual(sampled(run));
+    expect(run.crashedAt.length).toBe(LONG ? run.points.length : 3);
   });
 });

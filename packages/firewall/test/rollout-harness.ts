@@ -2,9 +2,8 @@ import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { AwsClientFactory } from '@orgshield/aws';
-import { JobQueues } from '@orgshield/jobs';
+import { connectRedis, duplicateConnection, JobQueues, type RedisClient } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutControl } from '../src/rollout-control.js';
 import { jobAttempt, RolloutExecutor } from '../src/rollout-executor.js';
@@ -17,7 +16,7 @@ import type { RolloutStepQueue } from '../src/rollout-step-queue.js';
  * processFirewallJob, as worker-runtime's firewall processors run them.
  */
 export interface Harness {
-  redis: Redis;
+  redis: RedisClient;
   queues: JobQueues;
   aws: AwsClientFactory;
   control: RolloutControl;
@@ -84,10 +83,12 @@ export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise
 export interface HarnessOptions {
   gatePollMs?: number;
   workerOptions?: { lockDuration?: number; stalledInterval?: number };
+  /** Another Redis than REDIS_URL's (a cluster's `redis+cluster://` URL: the prefix must then carry a hash tag). */
+  redisUrl?: string;
 }
 
 export async function startHarness(sandbox: SandboxEndpoint, prefix: string, options: HarnessOptions = {}): Promise<Harness> {
-  const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+  const redis = await connectRedis(options.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
   const queues = new JobQueues(redis, { prefix });
   const aws = sandboxClients(sandbox);
   const steps = stepQueueOn(queues);
@@ -109,7 +110,7 @@ export async function startHarness(sandbox: SandboxEndpoint, prefix: string, opt
     executor,
     async startWorker() {
       const worker = new Worker('firewall', (job) => processFirewallJob(executor, job), {
-        connection: redis.duplicate(),
+        connection: duplicateConnection(redis),
         prefix,
         concurrency: 4,
         ...options.workerOptions,

@@ -1,15 +1,14 @@
 /**
  * A firewall worker in a process of its own, for the tests that kill one mid-rollout.
  * Run with: node --import tsx --conditions=@orgshield/source test/rollout-worker-process.ts
- * Environment: SANDBOX_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, QUEUE_PREFIX, REDIS_URL;
+ * Environment: SANDBOX_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, QUEUE_PREFIX, REDIS_URL (one Redis or a cluster);
  * for the crash harness, CRASH_JOB (a pattern matched against `<job name>:<step id>`: the first
  * job it matches is the step under test) and CRASH_AT (the crash point to die at).
  * Prints `ready` once it listens.
  */
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { AwsClientFactory } from '@orgshield/aws';
-import { CrashPoints, JobQueues } from '@orgshield/jobs';
+import { connectRedis, CrashPoints, duplicateConnection, JobQueues } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutExecutor } from '../src/rollout-executor.js';
 import { processFirewallJob, stepQueueOn, TEST_LEASE_MS, TEST_RATE_LIMITS } from './rollout-harness.js';
@@ -17,7 +16,8 @@ import { processFirewallJob, stepQueueOn, TEST_LEASE_MS, TEST_RATE_LIMITS } from
 const prefix = process.env['QUEUE_PREFIX'] ?? 'orgshield';
 const crashJob = process.env['CRASH_JOB'] ? new RegExp(process.env['CRASH_JOB']) : undefined;
 const crash = CrashPoints.fromEnv();
-const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+// One Redis or a cluster (a `redis+cluster://` REDIS_URL, with a hash tag in QUEUE_PREFIX).
+const redis = await connectRedis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 // The store's and the step queue's connection: each of their writes is a crash point.
 crash.instrumentRedis(redis);
 const queues = new JobQueues(redis, { prefix });
@@ -47,7 +47,7 @@ const worker = new Worker(
     return underTest ? crash.scope(() => processFirewallJob(executor, job), { runId: String(rolloutId) }) : processFirewallJob(executor, job);
   },
   {
-    connection: redis.duplicate(),
+    connection: duplicateConnection(redis),
     prefix,
     // One job at a time under the crash harness, so the points of the step under test come in one order.
     concurrency: crashJob ? 1 : 4,

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { writeSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 
 /**
  * Named crash points for the crash harness (see crash-harness.ts). Every Redis write a step
@@ -25,7 +25,8 @@ const WRITE_COMMANDS = new Set([
 const HEARTBEATS = new Set(['orgshieldLockRenew', 'orgshieldRunRenewStep', 'extendLock', 'extendLocks']);
 
 interface RedisInternals {
-  sendCommand(command: { name: string; args: unknown[] }, stream?: unknown): Promise<unknown>;
+  /** A Cluster passes the node it picked as a third argument (a pipeline's, say): it is handed on as it came. */
+  sendCommand(command: { name: string; args: unknown[] }, ...routing: unknown[]): Promise<unknown>;
   scriptsSet?: Record<string, { sha: string; lua: string }>;
 }
 
@@ -73,14 +74,14 @@ export class CrashPoints {
     if (index === this.options.crashAt) process.kill(process.pid, 'SIGKILL');
   }
 
-  /** Makes every write on this connection a point, named by command (or script) and the last part of its first key. */
-  instrumentRedis(redis: Redis): void {
+  /** Makes every write on this connection (one Redis or a Cluster) a point, named by command (or script) and the last part of its first key. */
+  instrumentRedis(redis: RedisClient): void {
     const internals = redis as unknown as RedisInternals;
     const send = internals.sendCommand.bind(redis);
     let inMulti = false;
     /** A transaction is named by its first command, e.g. `redis:multi hset intents`. */
     let multiName: string | undefined;
-    internals.sendCommand = (command, stream) => {
+    internals.sendCommand = (command, ...routing) => {
       // Named before sending: a script's command turns from evalsha into eval as it is written.
       const name = command.name.toLowerCase();
       if (name === 'multi') [inMulti, multiName] = [true, undefined];
@@ -93,7 +94,7 @@ export class CrashPoints {
             ? `redis:multi ${(multiName ?? '').replace(/^redis:/, '')}`
             : this.pointName(internals, name, command.args)
           : undefined;
-      const reply = send(command, stream);
+      const reply = send(command, ...routing);
       if (point === undefined) return reply;
       // Attached before the caller's await, so it runs first when the reply comes.
       return reply.then((value) => {
