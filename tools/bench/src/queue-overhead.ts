@@ -117,7 +117,9 @@ async function orchestratedRound(prefix: string): Promise<number> {
   const runs = new RunStateStore<{ id: string }, RunState, { at: string; message: string }>(redis, { keyPrefix: `${prefix}:bench`, kind: 'run', releasedStatuses: ['completed'] });
   // Chain c runs rollouts c.0, c.1, ... one after the other, each of STEPS_PER_ROLLOUT steps (the last one of what is left).
   const rolloutsPerChain = Math.ceil(chainLength / STEPS_PER_ROLLOUT);
-  const planOf = (rollout: number) => rolloutPlan(Math.min(STEPS_PER_ROLLOUT, chainLength - rollout * STEPS_PER_ROLLOUT));
+  // Planned once, as the executor caches a rollout's plan.
+  const plans = Array.from({ length: rolloutsPerChain }, (_, rollout) => rolloutPlan(Math.min(STEPS_PER_ROLLOUT, chainLength - rollout * STEPS_PER_ROLLOUT)));
+  const planOf = (rollout: number) => plans[rollout] ?? rolloutPlan(0);
   const runId = (chain: number, rollout: number) => `${prefix}-c${chain}.r${rollout}`;
   for (let chain = 0; chain < concurrency; chain += 1) {
     for (let rollout = 0; rollout < rolloutsPerChain; rollout += 1) {
