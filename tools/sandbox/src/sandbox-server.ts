@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { answerControl, isControlRequest } from './control-endpoint.js';
 import { decodeAwsChunked, isAwsChunked, withoutAwsChunked } from './aws-chunked.js';
 import { FaultInjector } from './faults/fault-injector.js';
-import { loadFaultsFile, parseFaultsConfig, type FaultsConfig } from './faults/faults-config.js';
+import { invalidFaults, loadFaultsFile, parseFaultsConfig, type FaultsConfig } from './faults/faults-config.js';
 import { MalformedRequestError, type WireRequest, type WireResponse } from './protocols/protocol.js';
 import { escapeXml } from './protocols/xml-codec.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
@@ -132,16 +132,14 @@ function resolveFaults(faults: FaultsConfig | string | undefined, runtimes: Map<
   if (faults === undefined) return { operations: {} };
   const config = typeof faults === 'string' ? loadFaultsFile(faults) : parseFaultsConfig(faults);
   const source = typeof faults === 'string' ? `faults file ${faults}` : 'faults';
+  const problems: string[] = [];
   for (const key of Object.keys(config.operations)) {
     const [service = '', operation = ''] = key.split(':');
     const runtime = runtimes.get(service);
-    if (!runtime) {
-      throw new SandboxConfigError(`${source}: "${key}" names the service "${service}", which the sandbox does not serve (it serves ${[...runtimes.keys()].join(', ')}).`);
-    }
-    if (operation !== '*' && !Object.hasOwn(runtime.model.operations, operation)) {
-      throw new SandboxConfigError(`${source}: "${key}" names no operation of ${service}; check the spelling (e.g. "${service}:${Object.keys(runtime.model.operations)[0] ?? '*'}").`);
-    }
+    if (!runtime) problems.push(`"${key}" names the service "${service}", which the sandbox does not serve`);
+    else if (operation !== '*' && !Object.hasOwn(runtime.model.operations, operation)) problems.push(`"${key}" names no operation of ${service} (e.g. "${service}:${Object.keys(runtime.model.operations)[0] ?? '*'}")`);
   }
+  if (problems.length > 0) throw invalidFaults(source, problems, `the sandbox serves ${[...runtimes.keys()].join(', ')}; check the spelling`);
   return config;
 }
 
