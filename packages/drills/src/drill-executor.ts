@@ -524,11 +524,20 @@ export class DrillExecutor {
     else if (state.status === 'cleaning' || state.status === 'refused' || state.status === 'failed') await this.queue(drillId, 'cleanup');
   }
 
-  /** Marks a drill failed after a step's last attempt; its launched instances are still cleaned up. */
+  /**
+   * Marks a drill failed after a step's last attempt; its launched instances are still cleaned
+   * up. A cleanup that failed says so, why, and how to run it again; a drill that had failed
+   * or been refused before keeps that status, and its events say the cleanup failed.
+   */
   async failed(drillId: string, step: string, reason: string): Promise<void> {
+    if (step === 'cleanup') {
+      const message = `cleanup failed: ${reason}; "orgshield drill cleanup ${drillId}" runs it again`;
+      const marked = await this.store.transition(drillId, ['cleaning', 'kept', 'running'], { status: 'cleanup-failed', message }, { level: 'error' });
+      if (!marked) await this.store.addEvent(drillId, { level: 'error', message });
+      return;
+    }
     const failed = await this.store.transition(drillId, ['planning', 'running', 'kept'], { status: 'failed', message: `step ${step} failed: ${reason}` }, { level: 'error' });
-    if (!failed) return;
-    if (step !== 'cleanup') await this.queue(drillId, 'cleanup');
+    if (failed) await this.queue(drillId, 'cleanup');
   }
 
   /** Who is inside the drill's guard: the step's job and this attempt. */

@@ -36,6 +36,11 @@ export interface RunningSandbox {
   readonly world: World;
   /** Every request answered so far (the most recent 200,000), oldest first. */
   requests(): RequestLogEntry[];
+  /**
+   * Replaces the faults from now on (checked as at start; buckets start full), so a test can
+   * break an operation and mend it again. DRS launch failures given are planted as well.
+   */
+  setFaults(faults: FaultsConfig | string): void;
   /** AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (and AWS_DEFAULT_REGION for the CLI). */
   env(): Record<string, string>;
   /** The same as `env()` in the shape an SDK client (or AwsClientFactory) takes as configuration. */
@@ -73,6 +78,11 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
     port,
     world,
     requests: () => log.entries(),
+    setFaults: (next) => {
+      const config = resolveFaults(next, runtimes);
+      injectLaunchFailures(world, config);
+      sandbox.faults = new FaultInjector(config, world.random('faults'));
+    },
     env: () => ({
       AWS_ENDPOINT_URL: url,
       AWS_ACCESS_KEY_ID: SANDBOX_ACCESS_KEY_ID,
@@ -154,7 +164,7 @@ class SandboxServer {
   constructor(
     private readonly world: World,
     private readonly runtimes: Map<string, ServiceRuntime>,
-    private readonly faults: FaultInjector,
+    public faults: FaultInjector,
     private readonly log: RequestLog,
   ) {}
 
