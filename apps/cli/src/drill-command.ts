@@ -28,7 +28,7 @@ import { workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 import { progressLine } from './progress-line.js';
-import { localClients } from './rollout-command.js';
+import { localClients } from './local-aws.js';
 
 const REPORT_FORMATS = ['json', 'markdown', 'html'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];
