@@ -1,5 +1,6 @@
 import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } from '@aws-sdk/client-drs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
+import { mapLimit } from '@orgshield/aws';
 import { randomUUID } from 'node:crypto';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { StepGuardLostError, type LockLease, type RedisClient, type RunRetention } from '@orgshield/jobs';
@@ -10,7 +11,7 @@ import type { DrillPlan, LaunchBatch } from './drill-plan.js';
 import { DrillPlanError, planDrill } from './drill-planner.js';
 import type { Drill } from './drill-schema.js';
 import { DrillStore, type DrillRecord, type DrillState, type HistoryEntry, type LaunchRecord, type TerminationRecord } from './drill-store.js';
-import { awsErrorName, chunks, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
+import { awsErrorName, chunks, describeJobs, describeRecoveryInstances, launchFailureReasons, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
 
 /** One step of a drill: `preflight.WAVE`, `launch.BATCH`, `watch.WAVE` or `cleanup`; `round` counts its looks. */
 export interface DrillStepPayload {
