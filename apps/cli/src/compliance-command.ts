@@ -3,7 +3,7 @@ import { fanOutExitCode, type FailureTolerance } from '@orgshield/accounts';
 import { InvalidInputError } from '@orgshield/errors';
 import { complianceReport, complianceReportCsv, complianceSummary } from '@orgshield/firewall';
 import { choiceOption, collect, formatTable, note, OUTPUT_FORMATS, printJson, regionName, regionsToRead, type OutputFormat } from './cli-kit.js';
-import { localClients, withOrganization } from './rollout-command.js';
+import { localClients, withOrganization } from './local-aws.js';
 
 const REPORT_FORMATS = ['table', 'json', 'csv'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];

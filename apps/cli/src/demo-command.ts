@@ -14,7 +14,8 @@ import { openSession, runJob, type CliSession } from './job-runner.js';
 import { connectOrStartRedis } from './local-redis.js';
 import { renderTree } from './org-command.js';
 import { printTargets, submitRun } from './recording-command.js';
-import { localClients, withRolloutControl } from './rollout-command.js';
+import { localClients } from './local-aws.js';
+import { withRolloutControl } from './rollout-command.js';
 
 /**
  * `npm start`: the main jobs on the embedded default. The sandbox organization runs in this

@@ -28,7 +28,7 @@ import { workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { withLocalWorker, withSession, type CliSession } from './job-runner.js';
 import { progressLine } from './progress-line.js';
-import { localClients } from './rollout-command.js';
+import { localClients } from './local-aws.js';
 
 const REPORT_FORMATS = ['json', 'markdown', 'html'] as const;
 type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -156,7 +156,7 @@ export function configureDrillCommand(program: Command): void {
           }
           const progress = drillProgress(drillId);
           try {
-            await control.waitUntilSettled(drillId, { onEvent: printEvent, onProgress: progress.onProgress, until: ['completed', 'kept', 'refused', 'failed'] });
+            await control.waitUntilSettled(drillId, { onEvent: printEvent, onProgress: progress.onProgress, until: ['completed', 'kept', 'refused', 'failed', 'cleanup-failed'] });
           } finally {
             progress.done();
           }
@@ -215,7 +215,7 @@ export function configureDrillCommand(program: Command): void {
           await control.cleanup(drillId);
           note(`drill ${drillId}: cleanup queued`);
           if (!options.wait) return;
-          const state = await control.waitUntilSettled(drillId, { onEvent: printEvent, until: ['completed', 'failed'] });
+          const state = await control.waitUntilSettled(drillId, { onEvent: printEvent, until: ['completed', 'failed', 'cleanup-failed'] });
           if (state.status !== 'completed') throw new OrgshieldError('CleanupFailed', `drill ${drillId} cleanup did not finish: ${state.message}.`, { exitCode: 1 });
         }),
       ),

@@ -4,7 +4,7 @@ import { InvalidInputError } from '@orgshield/errors';
 import { listOrganizationFindings, type FindingFilters } from '@orgshield/investigations';
 import { parseDuration } from '@orgshield/spec-files';
 import { choiceOption, collect, formatTable, integerOption, note, OUTPUT_FORMATS, printJson, regionName, regionsToRead, type OutputFormat } from './cli-kit.js';
-import { localClients } from './rollout-command.js';
+import { localClients } from './local-aws.js';
 
 /** GuardDuty's severity bands: each name is its band's lowest value. */
 const SEVERITY_NAMES = { LOW: 1, MEDIUM: 4, HIGH: 7, CRITICAL: 9 } as const;

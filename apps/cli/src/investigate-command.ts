@@ -7,7 +7,7 @@ import { pathForWorker, readInputFile } from '@orgshield/spec-files';
 import { loadWorkerConfig } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { openSession, runJob } from './job-runner.js';
-import { localClients } from './rollout-command.js';
+import { localClients } from './local-aws.js';
 
 interface InvestigateOptions {
   finding?: string;

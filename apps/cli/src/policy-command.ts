@@ -15,7 +15,7 @@ import { policyDocument, policyDrift, policyOverview, readPolicies } from '@orgs
 import {
   choiceOption, collect, refusingSpecProblems, formatTable, note, numberOption, OUTPUT_FORMATS, parsePair, printJson, regionName, regionsToRead, type OutputFormat,
 } from './cli-kit.js';
-import { localClients, withOrganization } from './rollout-command.js';
+import { localClients, withOrganization } from './local-aws.js';
 
 const outputOption = ['--output <format>', 'table or json', choiceOption('--output', OUTPUT_FORMATS), 'table' as OutputFormat] as const;
 const regionsOption = ['--region <region>', 'a region to read (repeatable); default AWS_REGION', collect(regionName)] as const;

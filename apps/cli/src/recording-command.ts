@@ -31,7 +31,7 @@ import {
 import { loadWorkerConfig, workerRetention } from '@orgshield/worker-runtime';
 import { choiceOption, formatTable, integerOption, note, OUTPUT_FORMATS, printJson, type OutputFormat } from './cli-kit.js';
 import { runJob, withSession } from './job-runner.js';
-import { localClients } from './rollout-command.js';
+import { localClients } from './local-aws.js';
 
 /** Every problem of the file on stderr, then one sentence for the exit (code 2). */
 export async function loadOrRefuse(file: string): Promise<LoadedRecording> {

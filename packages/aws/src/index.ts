@@ -40,6 +40,7 @@ export type {
   RoleDocuments,
 } from './iam-policies.js';
 export { withAwsCallContext, currentAwsCallContext } from './aws-call-context.js';
+export { mapLimit } from './map-limit.js';
 export type { AwsCallContext } from './aws-call-context.js';
 export { RedisAuditTrail, DEFAULT_AUDIT_RETENTION_MS, AUDIT_GENESIS, canonicalJson, entryHash } from './audit-trail.js';
 export type { AuditTrailOptions, AuditProblem, AuditVerification, StoredAuditEntry } from './audit-trail.js';

@@ -140,7 +140,7 @@ export class DrillControl {
   async cleanup(drillId: string): Promise<void> {
     await this.state(drillId);
     await this.store.clearStep(drillId, 'cleanup');
-    await this.store.transition(drillId, ['kept', 'running'], { status: 'cleaning', message: 'cleanup requested' });
+    await this.store.transition(drillId, ['kept', 'running', 'cleanup-failed'], { status: 'cleaning', message: 'cleanup requested' });
     const round = Date.now();
     await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round }, { jobId: stepJobId(drillId, 'cleanup', round) });
   }

@@ -1,5 +1,6 @@
 import { StartRecoveryCommand, TerminateRecoveryInstancesCommand, type Job } from '@aws-sdk/client-drs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
+import { mapLimit } from '@orgshield/aws';
 import { randomUUID } from 'node:crypto';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { StepGuardLostError, type LockLease, type RedisClient, type RunRetention } from '@orgshield/jobs';
@@ -10,7 +11,7 @@ import type { DrillPlan, LaunchBatch } from './drill-plan.js';
 import { DrillPlanError, planDrill } from './drill-planner.js';
 import type { Drill } from './drill-schema.js';
 import { DrillStore, type DrillRecord, type DrillState, type HistoryEntry, type LaunchRecord, type TerminationRecord } from './drill-store.js';
-import { awsErrorName, chunks, describeJobs, describeRecoveryInstances, launchFailureReasons, mapLimit, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
+import { awsErrorName, chunks, describeJobs, describeRecoveryInstances, launchFailureReasons, privateAddressOf, readAndPlanDrill, readLiveRegion, type DrillClients } from './drs-live.js';
 
 /** One step of a drill: `preflight.WAVE`, `launch.BATCH`, `watch.WAVE` or `cleanup`; `round` counts its looks. */
 export interface DrillStepPayload {
@@ -524,11 +525,20 @@ export class DrillExecutor {
     else if (state.status === 'cleaning' || state.status === 'refused' || state.status === 'failed') await this.queue(drillId, 'cleanup');
   }
 
-  /** Marks a drill failed after a step's last attempt; its launched instances are still cleaned up. */
+  /**
+   * Marks a drill failed after a step's last attempt; its launched instances are still cleaned
+   * up. A cleanup that failed says so, why, and how to run it again; a drill that had failed
+   * or been refused before keeps that status, and its events say the cleanup failed.
+   */
   async failed(drillId: string, step: string, reason: string): Promise<void> {
+    if (step === 'cleanup') {
+      const message = `cleanup failed: ${reason}; "orgshield drill cleanup ${drillId}" runs it again`;
+      const marked = await this.store.transition(drillId, ['cleaning', 'kept', 'running'], { status: 'cleanup-failed', message }, { level: 'error' });
+      if (!marked) await this.store.addEvent(drillId, { level: 'error', message });
+      return;
+    }
     const failed = await this.store.transition(drillId, ['planning', 'running', 'kept'], { status: 'failed', message: `step ${step} failed: ${reason}` }, { level: 'error' });
-    if (!failed) return;
-    if (step !== 'cleanup') await this.queue(drillId, 'cleanup');
+    if (failed) await this.queue(drillId, 'cleanup');
   }
 
   /** Who is inside the drill's guard: the step's job and this attempt. */

@@ -41,6 +41,30 @@ describe('drill lifecycle on the sandbox', () => {
     expect(sandbox.requests().filter((entry) => entry.operation === 'TerminateRecoveryInstances')).toHaveLength(1);
   });
 
+  test('a cleanup that fails ends as cleanup-failed, saying why and how to run it again, holds the name, and runs again once DRS lets it', { timeout: 120_000 }, async ({ sandbox, harness }) => {
+    sandbox.setFaults({ operations: { 'drs:TerminateRecoveryInstances': { deny: true } } });
+    await harness.startWorker();
+    const source = drillSource(sandbox, 2);
+    const { drillId } = await harness.control.submit(source);
+    const failed = await harness.control.waitUntilSettled(drillId, { timeoutMs: 60_000, pollMs: 50 });
+    expect(failed.status, failed.message).toBe('cleanup-failed');
+    expect(failed.message).toMatch(/^cleanup failed: .*not authorized to perform: drs:TerminateRecoveryInstances.*; "orgshield drill cleanup [^"]+" runs it again$/);
+    expect(failed.message).toContain(`orgshield drill cleanup ${drillId}`);
+    expect((await harness.control.list())[0]?.stillUp).toHaveLength(2);
+    // Its instances are still up: the same drill may not launch them again meanwhile.
+    await expect(harness.control.submit(source)).rejects.toThrow(drillId);
+
+    sandbox.setFaults({ operations: {} });
+    await harness.control.cleanup(drillId);
+    const done = await harness.control.waitUntilSettled(drillId, { timeoutMs: 60_000, pollMs: 50 });
+    expect(done.status, done.message).toBe('completed');
+    expect((await harness.control.list())[0]?.stillUp).toEqual([]);
+    const terminations = sandbox.requests().filter((entry) => entry.operation === 'TerminateRecoveryInstances');
+    // Refused while denied (the client's retries included), then sent once.
+    expect(terminations.map((entry) => entry.status)).toEqual([...terminations.slice(0, -1).map(() => 403), 200]);
+    expect(terminations.length).toBeGreaterThan(1);
+  });
+
   test('history keeps each server RTO and RPO per drill, once per drill, and coverage sees what was drilled', { timeout: 120_000 }, async ({ sandbox, harness }) => {
     const plan = drsPlan(sandbox.world);
     await harness.startWorker();

@@ -4,17 +4,18 @@ import type { DrillSource } from './drill-loader.js';
 import type { ServerRun } from './drill-measure.js';
 import type { DrillPlan } from './drill-plan.js';
 
-export const DRILL_STATUSES = ['planning', 'refused', 'running', 'kept', 'cleaning', 'completed', 'failed'] as const;
+export const DRILL_STATUSES = ['planning', 'refused', 'running', 'kept', 'cleaning', 'cleanup-failed', 'completed', 'failed'] as const;
 export type DrillStatus = (typeof DRILL_STATUSES)[number];
 
-/** Statuses after which nothing more happens unless an operator acts. */
-export const SETTLED_DRILL_STATUSES: readonly DrillStatus[] = ['refused', 'completed', 'failed'];
+/** Statuses after which nothing more happens unless an operator acts (`cleanup-failed`: `orgshield drill cleanup ID`). */
+export const SETTLED_DRILL_STATUSES: readonly DrillStatus[] = ['refused', 'completed', 'failed', 'cleanup-failed'];
 
 /**
  * Statuses that let go of the drill's name, so the same drill file may run again. A kept drill
- * holds it: its instances are still up, and a second launch of the same servers would fight them.
+ * holds it, and so does one whose cleanup failed: its instances may still be up, and a second
+ * launch of the same servers would fight them.
  */
-export const RELEASED_DRILL_STATUSES: readonly DrillStatus[] = SETTLED_DRILL_STATUSES;
+export const RELEASED_DRILL_STATUSES: readonly DrillStatus[] = ['refused', 'completed', 'failed'];
 
 export interface DrillRecord {
   id: string;

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-drs';
 import { DescribeInstancesCommand, DescribeLaunchTemplateVersionsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { resolveSelector, runFanOut, type MemberCredentials, type OrganizationSnapshot } from '@orgshield/accounts';
-import { AwsCallError, type AwsClientFactory } from '@orgshield/aws';
+import { AwsCallError, mapLimit, type AwsClientFactory } from '@orgshield/aws';
 import type { DrillPlan, LiveRegion, LiveSnapshot, LiveSourceServer, PlaceProblem } from './drill-plan.js';
 import { planDrill } from './drill-planner.js';
 import type { Drill, RecoveryPoint } from './drill-schema.js';
@@ -45,20 +45,6 @@ export function parseIsoDuration(text: string | undefined): number | undefined {
   if (!match) return undefined;
   const [, d = '0', h = '0', m = '0', s = '0'] = match;
   return ((Number(d) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Math.round(Number(s) * 1000);
-}
-
-/** Runs `work` over `items`, at most `limit` at a time, keeping their order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index] as T);
-    }
-  });
-  await Promise.all(runners);
-  return results;
 }
 
 /** Source servers, all or those named (DRS takes at most 200 ids a call). */

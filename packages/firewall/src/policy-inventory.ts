@@ -1,5 +1,5 @@
 import type { GetPolicyCommandOutput, Policy } from '@aws-sdk/client-fms';
-import type { AwsClientFactory } from '@orgshield/aws';
+import { mapLimit, type AwsClientFactory } from '@orgshield/aws';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
 import { InvalidInputError } from '@orgshield/errors';
 import { apiRegionOf, diffPolicy, hasOuPaths, parseLivePolicy, resourceTypeFromApiName, type PolicyDifference, type PolicySpec } from '@orgshield/policies';
@@ -23,9 +23,13 @@ export interface PolicyOverview {
   scope: string;
 }
 
+/** GetPolicy calls in flight at once per region; the client's rate limit paces them further. */
+const GET_POLICY_CONCURRENCY = 4;
+
 /**
  * Every policy of the administrator account in each region (ListPolicies to its last page),
- * each read in full with GetPolicy; `select` keeps only the summaries wanted before they are read.
+ * each read in full with GetPolicy, a few at once, in ListPolicies' order; `select` keeps only
+ * the summaries wanted before they are read.
  */
 export async function readPolicies(
   aws: AwsClientFactory,
@@ -35,11 +39,8 @@ export async function readPolicies(
   const perRegion = await Promise.all(
     regions.map(async (region) => {
       const fms = fmsClient(aws, region);
-      const records: LivePolicyRecord[] = [];
-      for (const summary of await listPolicies(fms)) {
-        if (summary.PolicyId && select(summary)) records.push({ region, output: await getPolicy(fms, summary.PolicyId) });
-      }
-      return records;
+      const ids = (await listPolicies(fms)).flatMap((summary) => (summary.PolicyId && select(summary) ? [summary.PolicyId] : []));
+      return mapLimit(ids, GET_POLICY_CONCURRENCY, async (id): Promise<LivePolicyRecord> => ({ region, output: await getPolicy(fms, id) }));
     }),
   );
   return perRegion.flat();

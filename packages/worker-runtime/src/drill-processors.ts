@@ -10,10 +10,13 @@ function scheduledDrillId(name: string, schedule: string, firedAt: number): stri
   return `${name}-${schedule}-${firedAt.toString(36)}`.slice(0, 128);
 }
 
-/** The way on after a drill's step failed: its cleanup runs by itself (unless it was the cleanup), a new run starts it over. */
-function goOn(drillId: string, step: string): string {
-  if (step === 'cleanup') return `"orgshield drill cleanup ${drillId}" runs its cleanup again`;
-  return `its cleanup is queued; "orgshield drill status ${drillId}" shows it, "orgshield drill run <file>" runs the drill again`;
+/**
+ * The way on after a drill's step failed: its cleanup runs by itself, a new run starts it over.
+ * A failed cleanup's own message says how to run it again.
+ */
+function failedMessage(drillId: string, step: string, failure: FailedForGood): string {
+  if (step === 'cleanup') return failure.reason;
+  return `${failure.reason}; its cleanup is queued; "orgshield drill status ${drillId}" shows it, "orgshield drill run <file>" runs the drill again`;
 }
 
 /**
@@ -47,7 +50,7 @@ export function drillProcessors(runtime: Runtime): ProcessorMap<typeof DRILL_JOB
   const settler = drillExecutor(() => {
     throw new OrgshieldError('NoAwsHere', 'marking a drill failed makes no AWS call.');
   });
-  const failed = (drillId: string, step: string, failure: FailedForGood) => settler.failed(drillId, step, `${failure.reason}; ${goOn(drillId, step)}`);
+  const failed = (drillId: string, step: string, failure: FailedForGood) => settler.failed(drillId, step, failedMessage(drillId, step, failure));
   return {
     [drillStartJob.name]: processor(
       drillStartJob,

@@ -1,6 +1,6 @@
 /**
- * What the benchmarks share: their options, Redis, the sandbox's request log read against the
- * quotas it enforced, a process's peak memory, and Markdown tables.
+ * What the benchmarks share: Redis, the sandbox's request log read against the quotas it
+ * enforced, a process's peak memory, and Markdown tables. Their command line is bench-args.ts.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -8,26 +8,6 @@ import { Redis } from 'ioredis';
 import { connectRedis as connectQueueRedis } from '@orgshield/jobs';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-
-/** A non-negative number option; a bad one is one sentence and exit code 2. */
-export function numberArg(name: string, value: string | undefined): number {
-  const parsed = Number(value);
-  if (value === undefined || value.trim() === '' || !Number.isFinite(parsed) || parsed < 0) {
-    console.error(`--${name} "${value}" is not a number: give a non-negative number, e.g. --${name} 10.`);
-    process.exit(2);
-  }
-  return parsed;
-}
-
-/** A whole number option of at least 1. */
-export function countArg(name: string, value: string | undefined): number {
-  const parsed = numberArg(name, value);
-  if (!Number.isInteger(parsed) || parsed < 1) {
-    console.error(`--${name} "${value}" is not a whole number of at least 1: give e.g. --${name} 4.`);
-    process.exit(2);
-  }
-  return parsed;
-}
 
 /**
  * orgshield's own connection (as BullMQ needs it) to one Redis: the benchmarks measure against

@@ -26,11 +26,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { analyzeFlowLogs, listFlowLogFiles, writeConversationsCsv } from '@orgshield/investigations/flow-logs';
 import { type FlowLogScenario, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
+import { badArg, benchArgs, countArg } from './bench-args.js';
 
 const LOCAL_IP = '10.0.1.25';
 const DAY_MINUTES = 1440;
@@ -49,29 +49,22 @@ interface Options {
 }
 
 function readOptions(): Options & { child?: string } {
-  const { values } = parseArgs({
-    options: {
-      records: { type: 'string', default: '8000000' },
-      files: { type: 'string', default: '400' },
-      rounds: { type: 'string', default: '3' },
-      seed: { type: 'string', default: '1' },
-      inputs: { type: 'string', default: INPUTS.join(',') },
-      distinct: { type: 'string' },
-      child: { type: 'string' },
-    },
+  const values = benchArgs('npm run bench:flows-analyze -w @orgshield/bench -- [options]\norgshield\'s flow-log analysis against DuckDB on the same generated files.', {
+    records: { description: 'flow-log records of each input', default: '8000000' },
+    files: { description: 'gzip files they are spread over', default: '400' },
+    rounds: { description: 'rounds of each tool on each input', default: '3' },
+    seed: { description: 'the generator seed', default: '1' },
+    inputs: { description: `inputs to run, comma-separated (${INPUTS.join(', ')})`, default: INPUTS.join(',') },
+    distinct: { description: 'instead: N distinct conversations, checked row by row and after SIGINT' },
+    child: { description: 'internal: one run of one tool, as JSON (the benchmark starts its children with it)' },
   });
-  const whole = (flag: string, value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${flag} needs a positive whole number, not ${value}.`);
-    return n;
-  };
   const inputs = values.inputs.split(',').map((name) => {
-    if (!(INPUTS as readonly string[]).includes(name)) throw new Error(`--inputs takes ${INPUTS.join(' and ')}, not ${name}.`);
+    if (!(INPUTS as readonly string[]).includes(name)) badArg(`--inputs takes ${INPUTS.join(' and ')}, not "${name}".`);
     return name as Input;
   });
   return {
-    records: whole('records', values.records), files: whole('files', values.files), rounds: whole('rounds', values.rounds), seed: whole('seed', values.seed),
-    inputs, distinct: values.distinct === undefined ? null : whole('distinct', values.distinct),
+    records: countArg('records', values.records), files: countArg('files', values.files), rounds: countArg('rounds', values.rounds), seed: countArg('seed', values.seed),
+    inputs, distinct: values.distinct === undefined ? null : countArg('distinct', values.distinct),
     ...(values.child === undefined ? {} : { child: values.child }),
   };
 }

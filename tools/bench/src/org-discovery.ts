@@ -18,24 +18,22 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { discoverOrganization, ORGANIZATIONS_REGION } from '@orgshield/accounts';
 import { AwsClientFactory, CALLER_ACCOUNT, RedisRateLimiter } from '@orgshield/aws';
 import { startSandbox } from '@orgshield/sandbox';
-import { connectRedis, loadAverage, numberArg, quotaFigures, readRequestLog, REDIS_URL } from './bench-kit.js';
+import { benchArgs, numberArg } from './bench-args.js';
+import { connectRedis, loadAverage, quotaFigures, readRequestLog, REDIS_URL } from './bench-kit.js';
 
 const TARGET_RATIO = 1.15;
 
-const { values: args } = parseArgs({
-  options: {
-    accounts: { type: 'string', default: '5000' },
-    ous: { type: 'string', default: '500' },
-    rate: { type: 'string', default: '10' },
-    'tags-rate': { type: 'string', default: '50' },
-    'error-rate': { type: 'string', default: '0.02' },
-    'reset-rate': { type: 'string', default: '0.01' },
-    seed: { type: 'string', default: '1' },
-  },
+const args = benchArgs('npm run bench:org-discovery -w @orgshield/bench -- [options]\nDiscovery of a sandbox organization whose quotas orgshield is not told, against the time the quotas impose.', {
+  accounts: { description: 'accounts in the sandbox organization', default: '5000' },
+  ous: { description: 'organizational units', default: '500' },
+  rate: { description: 'requests per second the sandbox allows each Organizations operation', default: '10' },
+  'tags-rate': { description: 'requests per second it allows ListTagsForResource', default: '50' },
+  'error-rate': { description: 'fraction of requests failed with a 5xx', default: '0.02' },
+  'reset-rate': { description: 'fraction of connections reset', default: '0.01' },
+  seed: { description: 'the sandbox seed', default: '1' },
 });
 
 const accounts = numberArg('accounts', args.accounts);

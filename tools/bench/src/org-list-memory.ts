@@ -15,24 +15,25 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { discoverOrganization, saveSnapshot } from '@orgshield/accounts';
 import { AwsClientFactory } from '@orgshield/aws';
 import { startSandbox } from '@orgshield/sandbox';
-import { connectRedis, countArg, deletePrefix, loadAverage, markdownTable, numberArg, REDIS_URL, round } from './bench-kit.js';
+import { benchArgs, countArg, numberArg } from './bench-args.js';
+import { connectRedis, deletePrefix, loadAverage, markdownTable, REDIS_URL, round } from './bench-kit.js';
 
 const TARGET_MB = 200;
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const cliBin = join(repoRoot, 'node_modules/.bin/orgshield');
 const GNU_TIME = '/usr/bin/time';
 
-const { values: args } = parseArgs({
-  options: {
-    accounts: { type: 'string', default: '10000' },
-    ous: { type: 'string', default: '1000' },
-    seed: { type: 'string', default: '1' },
+const args = benchArgs(
+  'npm run bench:memory -w @orgshield/bench -- [options]\nThe peak memory of the whole `orgshield org list` process on a large sandbox organization.',
+  {
+    accounts: { description: 'accounts in the sandbox organization', default: '10000' },
+    ous: { description: 'organizational units', default: '1000' },
+    seed: { description: 'the sandbox seed', default: '1' },
   },
-});
+);
 const accounts = countArg('accounts', args.accounts);
 const ous = numberArg('ous', args.ous);
 const seed = numberArg('seed', args.seed);

@@ -22,24 +22,25 @@
  * of the medians (target at least 0.7). Prints JSON, then Markdown.
  */
 import { randomUUID } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { runnableSteps, type PlanStep } from '@orgshield/firewall';
 import { defineJob, JobQueues, RunStateStore } from '@orgshield/jobs';
 import { processor, WorkerService } from '@orgshield/worker-runtime';
-import { connectRedis, countArg, deletePrefix, loadAverage, markdownTable, round } from './bench-kit.js';
+import { benchArgs, countArg } from './bench-args.js';
+import { connectRedis, deletePrefix, loadAverage, markdownTable, round } from './bench-kit.js';
 
 const TARGET_RATIO = 0.7;
 
-const { values: args } = parseArgs({
-  options: {
-    jobs: { type: 'string', default: '5000' },
-    concurrency: { type: 'string', default: '16' },
-    rounds: { type: 'string', default: '3' },
+const args = benchArgs(
+  "npm run bench:queue-overhead -w @orgshield/bench -- [options]\nWhat orgshield's job layer costs over raw BullMQ, no-op steps side by side on one Redis.",
+  {
+    jobs: { description: 'jobs per round on each side', default: '5000' },
+    concurrency: { description: 'chains of jobs, and jobs the worker runs at once', default: '16' },
+    rounds: { description: 'rounds of each side, alternating', default: '3' },
   },
-});
+);
 const jobs = countArg('jobs', args.jobs);
 const concurrency = countArg('concurrency', args.concurrency);
 const rounds = countArg('rounds', args.rounds);

@@ -13,8 +13,8 @@
  * rate, the largest of them. Also reported: throttled calls (target under 1%), each worker's
  * peak RSS (target under 400 MB), and each PutPolicy sent once. Prints JSON, then Markdown.
  */
-import { parseArgs } from 'node:util';
-import { countArg, isThrottled, loadAverage, markdownTable, numberArg, quotaFigures, round, type Quota } from './bench-kit.js';
+import { benchArgs, countArg, numberArg } from './bench-args.js';
+import { isThrottled, loadAverage, markdownTable, quotaFigures, round, type Quota } from './bench-kit.js';
 import { runRollout } from './rollout-run.js';
 
 const TARGET_RATIO = 1.1;
@@ -29,16 +29,17 @@ const QUOTAS: Record<string, Quota> = {
 };
 const quotaOf = (operation: string): Quota => QUOTAS[operation] ?? QUOTAS['*']!;
 
-const { values: args } = parseArgs({
-  options: {
-    accounts: { type: 'string', default: '5000' },
-    ous: { type: 'string', default: '500' },
-    regions: { type: 'string', default: 'us-east-1,us-west-2,eu-west-1,eu-central-1' },
-    workers: { type: 'string', default: '1,4' },
-    concurrency: { type: 'string', default: '4' },
-    seed: { type: 'string', default: '1' },
+const args = benchArgs(
+  "npm run bench:fan-out -w @orgshield/bench -- [options]\nAn organization-wide rollout against the sandbox's FMS quotas, by 1 worker and by more, against the least time the quotas allow.",
+  {
+    accounts: { description: 'accounts in the sandbox organization', default: '5000' },
+    ous: { description: 'organizational units', default: '500' },
+    regions: { description: 'regions of the rollout, comma-separated', default: 'us-east-1,us-west-2,eu-west-1,eu-central-1' },
+    workers: { description: 'worker processes of each run, comma-separated', default: '1,4' },
+    concurrency: { description: 'firewall jobs each worker runs at once', default: '4' },
+    seed: { description: 'the sandbox seed', default: '1' },
   },
-});
+);
 
 const accounts = countArg('accounts', args.accounts);
 const ous = numberArg('ous', args.ous);

@@ -16,21 +16,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { startSandbox } from '@orgshield/sandbox';
-import { connectRedis, countArg, deletePrefix, loadAverage, REDIS_URL } from './bench-kit.js';
+import { benchArgs, countArg } from './bench-args.js';
+import { connectRedis, deletePrefix, loadAverage, REDIS_URL } from './bench-kit.js';
 
 const TARGET_SECONDS = 10;
 const cliMain = fileURLToPath(new URL('../../../apps/cli/dist/main.js', import.meta.url));
 
-const { values: args } = parseArgs({
-  options: {
-    accounts: { type: 'string', default: '5000' },
-    ous: { type: 'string', default: '300' },
-    runs: { type: 'string', default: '3' },
-    seed: { type: 'string', default: '1' },
+const args = benchArgs(
+  'npm run bench:rollout-plan -w @orgshield/bench -- [options]\n`orgshield rollout plan` from the stored organization snapshot, against the same plan with --refresh.',
+  {
+    accounts: { description: 'accounts in the sandbox organization', default: '5000' },
+    ous: { description: 'organizational units', default: '300' },
+    runs: { description: 'plans from the snapshot', default: '3' },
+    seed: { description: 'the sandbox seed', default: '1' },
   },
-});
+);
 
 const accounts = countArg('accounts', args.accounts);
 const ous = countArg('ous', args.ous);

@@ -20,23 +20,24 @@
  * Prints JSON, then Markdown.
  */
 import { availableParallelism } from 'node:os';
-import { parseArgs } from 'node:util';
-import { countArg, loadAverage, markdownTable, numberArg, round } from './bench-kit.js';
+import { benchArgs, countArg, numberArg } from './bench-args.js';
+import { loadAverage, markdownTable, round } from './bench-kit.js';
 import { runRollout } from './rollout-run.js';
 
 const TARGET_RATIO = 3;
 
-const { values: args } = parseArgs({
-  options: {
-    accounts: { type: 'string', default: '5000' },
-    ous: { type: 'string', default: '500' },
-    regions: { type: 'string', default: 'us-east-1,us-west-2,eu-west-1,eu-central-1' },
-    latency: { type: 'string', default: '50' },
-    workers: { type: 'string', default: '4' },
-    concurrency: { type: 'string' },
-    seed: { type: 'string', default: '1' },
+const args = benchArgs(
+  'npm run bench:scale-out -w @orgshield/bench -- [options]\n4 workers against 1 when every AWS call takes a fixed latency and nothing else limits them.',
+  {
+    accounts: { description: 'accounts in the sandbox organization', default: '5000' },
+    ous: { description: 'organizational units', default: '500' },
+    regions: { description: 'regions of the rollout, comma-separated', default: 'us-east-1,us-west-2,eu-west-1,eu-central-1' },
+    latency: { description: 'milliseconds every sandbox call takes', default: '50' },
+    workers: { description: 'worker processes of the larger run', default: '4' },
+    concurrency: { description: "firewall jobs each worker runs at once (default: the worker's own)" },
+    seed: { description: 'the sandbox seed', default: '1' },
   },
-});
+);
 const accounts = countArg('accounts', args.accounts);
 const ous = numberArg('ous', args.ous);
 const regions = args.regions.split(',').filter(Boolean);

@@ -41,7 +41,7 @@ export type { CustomerWebAcl, ProtectedResource, ProtectedResourceRegistry, Prot
 export { incidentPlan, INCIDENT_REGION } from './world/seeded-incidents.js';
 export type { IncidentKind, IncidentPlan, SeededIncident, SeededInstance } from './world/seeded-incidents.js';
 export { configureDetective } from './services/detective-graph.js';
-export { configureGuardDuty } from './services/guardduty.js';
+export { configureGuardDuty, plantGuardDutyFindings } from './services/guardduty.js';
 export { DRILL_REGION, DRS_REGIONS, drsPlan, FLEET_SIZE, HEALTHY_BODY_PREFIX, RECOVERABLE_TAG } from './world/seeded-drs.js';
 export type { DrsPlan, ListenerBehaviour, RecoveryNetwork, ReplicationState, SeededRecovery, SeededSourceInstance, SeededSourceServer, ServicePort } from './world/seeded-drs.js';
 export { holdDrsServer, injectDrsLaunchFailure, releaseDrsServer } from './services/drs-jobs.js';

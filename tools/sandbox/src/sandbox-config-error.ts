@@ -7,7 +7,11 @@ export class SandboxConfigError extends Error {
   readonly code = 'InvalidSandboxConfig';
   readonly exitCode = 2;
 
-  constructor(message: string) {
+  /** Each problem found, when there are several (a faults file): the message lists them too. */
+  constructor(
+    message: string,
+    readonly problems: readonly string[] = [message],
+  ) {
     super(message);
     this.name = 'SandboxConfigError';
   }

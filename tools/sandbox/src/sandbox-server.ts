@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { answerControl, isControlRequest } from './control-endpoint.js';
 import { decodeAwsChunked, isAwsChunked, withoutAwsChunked } from './aws-chunked.js';
 import { FaultInjector } from './faults/fault-injector.js';
-import { loadFaultsFile, parseFaultsConfig, type FaultsConfig } from './faults/faults-config.js';
+import { invalidFaults, loadFaultsFile, parseFaultsConfig, type FaultsConfig } from './faults/faults-config.js';
 import { MalformedRequestError, type WireRequest, type WireResponse } from './protocols/protocol.js';
 import { escapeXml } from './protocols/xml-codec.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
@@ -36,6 +36,11 @@ export interface RunningSandbox {
   readonly world: World;
   /** Every request answered so far (the most recent 200,000), oldest first. */
   requests(): RequestLogEntry[];
+  /**
+   * Replaces the faults from now on (checked as at start; buckets start full), so a test can
+   * break an operation and mend it again. DRS launch failures given are planted as well.
+   */
+  setFaults(faults: FaultsConfig | string): void;
   /** AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION (and AWS_DEFAULT_REGION for the CLI). */
   env(): Record<string, string>;
   /** The same as `env()` in the shape an SDK client (or AwsClientFactory) takes as configuration. */
@@ -73,6 +78,11 @@ export async function startSandboxWith(options: SandboxOptions, definitions: rea
     port,
     world,
     requests: () => log.entries(),
+    setFaults: (next) => {
+      const config = resolveFaults(next, runtimes);
+      injectLaunchFailures(world, config);
+      sandbox.faults = new FaultInjector(config, world.random('faults'));
+    },
     env: () => ({
       AWS_ENDPOINT_URL: url,
       AWS_ACCESS_KEY_ID: SANDBOX_ACCESS_KEY_ID,
@@ -132,16 +142,14 @@ function resolveFaults(faults: FaultsConfig | string | undefined, runtimes: Map<
   if (faults === undefined) return { operations: {} };
   const config = typeof faults === 'string' ? loadFaultsFile(faults) : parseFaultsConfig(faults);
   const source = typeof faults === 'string' ? `faults file ${faults}` : 'faults';
+  const problems: string[] = [];
   for (const key of Object.keys(config.operations)) {
     const [service = '', operation = ''] = key.split(':');
     const runtime = runtimes.get(service);
-    if (!runtime) {
-      throw new SandboxConfigError(`${source}: "${key}" names the service "${service}", which the sandbox does not serve (it serves ${[...runtimes.keys()].join(', ')}).`);
-    }
-    if (operation !== '*' && !Object.hasOwn(runtime.model.operations, operation)) {
-      throw new SandboxConfigError(`${source}: "${key}" names no operation of ${service}; check the spelling (e.g. "${service}:${Object.keys(runtime.model.operations)[0] ?? '*'}").`);
-    }
+    if (!runtime) problems.push(`"${key}" names the service "${service}", which the sandbox does not serve`);
+    else if (operation !== '*' && !Object.hasOwn(runtime.model.operations, operation)) problems.push(`"${key}" names no operation of ${service} (e.g. "${service}:${Object.keys(runtime.model.operations)[0] ?? '*'}")`);
   }
+  if (problems.length > 0) throw invalidFaults(source, problems, `the sandbox serves ${[...runtimes.keys()].join(', ')}; check the spelling`);
   return config;
 }
 
@@ -156,7 +164,7 @@ class SandboxServer {
   constructor(
     private readonly world: World,
     private readonly runtimes: Map<string, ServiceRuntime>,
-    private readonly faults: FaultInjector,
+    public faults: FaultInjector,
     private readonly log: RequestLog,
   ) {}
 

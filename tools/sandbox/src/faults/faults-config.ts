@@ -44,17 +44,48 @@ export const faultsConfigSchema = z
 export type FaultRule = z.infer<typeof faultRuleSchema>;
 export type FaultsConfig = z.infer<typeof faultsConfigSchema>;
 
-/** Checks a faults object; `source` names where it came from in the error. */
+const FAULTS_SHAPE = '{ operations: { "organizations:*": { rate: 10, burst: 10, latencyMs: [5, 50], throttleRate: 0.1, errorRate: 0.02, resetRate: 0.01 } } }';
+
+/**
+ * Checks a faults object; `source` names where it came from in the error. Every problem is
+ * reported, one line each naming the field and the value given, so a file is fixed in one go.
+ */
 export function parseFaultsConfig(value: unknown, source = 'faults'): FaultsConfig {
   const result = faultsConfigSchema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  if (!issue) throw new SandboxConfigError(`${source} is not valid.`);
-  const where = issue.path.length === 0 ? 'the top level' : issue.path.map((part) => JSON.stringify(String(part))).join('.');
-  const why = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-  throw new SandboxConfigError(
-    `${source}: ${where}: ${why}; expected a shape like { operations: { "organizations:*": { rate: 10, burst: 10, latencyMs: [5, 50], throttleRate: 0.1, errorRate: 0.02, resetRate: 0.01 } } }.`,
-  );
+  const problems = result.error.issues.map((issue) => {
+    const where = issue.path.length === 0 ? 'the top level' : issue.path.map((part) => JSON.stringify(String(part))).join('.');
+    const why = issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    // A bad key is named by its path; a bad value is shown as given.
+    const given = issue.code === 'invalid_key' ? undefined : shownValue(valueAt(value, issue.path));
+    return `${where}${given === undefined ? '' : ` ${given}`}: ${why}`;
+  });
+  throw invalidFaults(source, problems, `expected a shape like ${FAULTS_SHAPE}`);
+}
+
+/**
+ * The error for a faults config with these problems: one problem is one sentence; more are a
+ * line each under a line that counts them. `hint` (the fix) ends it.
+ */
+export function invalidFaults(source: string, problems: readonly string[], hint: string): SandboxConfigError {
+  if (problems.length === 1) return new SandboxConfigError(`${source}: ${problems[0]}; ${hint}.`, problems);
+  return new SandboxConfigError(`${source} has ${problems.length} problems; ${hint}:\n${problems.map((problem) => `  ${problem}`).join('\n')}`, problems);
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let node = value;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+/** A scalar or a short list as given (`= 2`, `= "fast"`); a map or nothing is not shown: its fields are the problems. */
+function shownValue(value: unknown): string | undefined {
+  if (value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value))) return undefined;
+  const text = JSON.stringify(value) ?? String(value);
+  return `= ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }
 
 export function loadFaultsFile(path: string): FaultsConfig {

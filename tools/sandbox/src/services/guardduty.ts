@@ -13,10 +13,10 @@ import type {
 } from '@aws-sdk/client-guardduty';
 import { defineService, type RequestContext } from '../service-definition.js';
 import { ServiceError } from '../service-error.js';
-import { randomString } from '../world/prng.js';
+import { pick, randomInt, randomString } from '../world/prng.js';
 import { incidentPlan, type SeededIncident } from '../world/seeded-incidents.js';
 import { delegatedAdministrator } from '../world/delegated-administrator.js';
-import type { World } from '../world/world.js';
+import { defineWorldState, type World } from '../world/world.js';
 
 const LIST_CAP = 50;
 const PORT_NAMES: Record<number, string> = { 22: 'SSH', 80: 'HTTP', 443: 'HTTPS', 3389: 'RDP' };
@@ -40,6 +40,55 @@ const administrator = delegatedAdministrator('guardduty');
  */
 export const configureGuardDuty = administrator.configure;
 export const guardDutyAdministratorOf = administrator.of;
+
+/** Findings added by plantGuardDutyFindings, on top of the incidents' own. */
+const plantedFindings = defineWorldState('guardduty:planted-findings', (): Finding[] => []);
+
+const PLANTED_TYPES = [
+  'Recon:EC2/PortProbeUnprotectedPort',
+  'Recon:EC2/Portscan',
+  'UnauthorizedAccess:EC2/SSHBruteForce',
+  'UnauthorizedAccess:EC2/TorClient',
+  'CryptoCurrency:EC2/BitcoinTool.B!DNS',
+  'Backdoor:EC2/DenialOfService.Tcp',
+] as const;
+
+/**
+ * Plants `count` findings of routine noise in `region` (default us-east-1), spread over the
+ * organization's active member accounts, for tests of listing at scale: seeded types and
+ * severities (fractional ones too), one a minute back from now, a tenth of them archived. They
+ * are a finding's required fields and little more, and back no flow log. Returns them.
+ */
+export function plantGuardDutyFindings(world: World, options: { count: number; region?: string }): Finding[] {
+  const region = options.region ?? 'us-east-1';
+  const planted = world.state(plantedFindings);
+  const random = world.random(`guardduty:planted:${region}:${planted.length}`);
+  const accounts = world.snapshot().accounts.filter((account) => account.status === 'ACTIVE' && account.id !== world.org.managementAccountId);
+  const now = world.clock.now().getTime();
+  const added = Array.from({ length: options.count }, (_, i): Finding => {
+    const accountId = accounts[i % accounts.length]?.id ?? world.org.managementAccountId;
+    const id = randomString(random, 32, '0123456789abcdef');
+    const at = new Date(now - (planted.length + i + 1) * 60_000).toISOString();
+    const type = pick(random, PLANTED_TYPES);
+    return {
+      SchemaVersion: '2.0',
+      AccountId: accountId,
+      Region: region,
+      Partition: 'aws',
+      Id: id,
+      Arn: `arn:aws:guardduty:${region}:${accountId}:detector/${detectorIdOf(world, accountId, region)}/finding/${id}`,
+      Type: type,
+      Title: `${type} on an instance of ${accountId}`,
+      Severity: randomInt(random, 10, 89) / 10,
+      CreatedAt: at,
+      UpdatedAt: at,
+      Resource: { ResourceType: 'Instance' },
+      Service: { ServiceName: 'guardduty', DetectorId: detectorIdOf(world, accountId, region), Archived: randomInt(random, 1, 10) === 1, Count: 1 },
+    };
+  });
+  planted.push(...added);
+  return added;
+}
 
 /** Values of the finding attributes FindingCriteria and SortCriteria may name. */
 const ATTRIBUTES: Record<string, (f: Finding) => string | number | boolean | undefined> = {
@@ -67,7 +116,8 @@ const ATTRIBUTES: Record<string, (f: Finding) => string | number | boolean | und
  * detector, as GuardDuty's administrator accounts do. Modelled beyond the model: detectors
  * belong to their account (another account's id is a BadRequestException), FindingCriteria on the common attributes with every condition
  * operator, SortCriteria, MaxResults capped at 50 with opaque NextTokens. Findings are not
- * archived, updated or created by requests: the world's incidents are fixed.
+ * archived, updated or created by requests: the world's incidents are fixed (plantGuardDutyFindings
+ * adds noise for tests).
  */
 export const guardduty = defineService({
   signingName: 'guardduty',
@@ -131,9 +181,11 @@ function checkMaxResults(value: number | undefined): void {
 /** The findings the caller's detector shows: its account's own, or every member's for the administrator. */
 function findingsOf(ctx: RequestContext): Finding[] {
   const administrator = guardDutyAdministratorOf(ctx.world) === ctx.accountId;
-  return incidentPlan(ctx.world)
+  const incidents = incidentPlan(ctx.world)
     .incidents.filter((incident) => (administrator || incident.instance.accountId === ctx.accountId) && incident.instance.region === ctx.region)
     .map((incident) => findingOf(ctx.world, incident));
+  const planted = ctx.world.state(plantedFindings).filter((finding) => (administrator || finding.AccountId === ctx.accountId) && finding.Region === ctx.region);
+  return [...incidents, ...planted];
 }
 
 function meets(finding: Finding, attribute: string, condition: Condition): boolean {
