@@ -272,19 +272,19 @@ export class ConversationRow implements Conversation, ConversationFacts {
 /** Ordering by key orders by local port, remote port and protocol in turn (the key holds them from the top down). */
 
 /** Who opened the conversation of the row at rows[o]: TCP flags when they said, else the ports. */
-function rowDirection(rows: Float64Array, o: number): FlowDirection {
+export function rowDirection(rows: Float64Array, o: number): FlowDirection {
   const opened = rows[o + OPENED]!;
   if (opened === OPENED_BY_REMOTE) return 'inbound';
   if (opened === OPENED_BY_LOCAL) return 'outbound';
   const key = rows[o + KEY]!;
-  return directionFromPorts(Math.floor(key / 16777216), Math.floor(key / 256) % 65536);
+  return directionFromPorts(keyLocalPort(key), keyRemotePort(key));
 }
 
 /** The conversation of the row at rows[o]. */
 function conversationRow(rows: Float64Array, o: number, remoteIp: string, iso: (seconds: number) => string): ConversationRow {
   const key = rows[o + KEY]!;
-  const localPort = Math.floor(key / 16777216);
-  const remotePort = Math.floor(key / 256) % 65536;
+  const localPort = keyLocalPort(key);
+  const remotePort = keyRemotePort(key);
   return new ConversationRow({
     remoteIp, localPort, remotePort, protocol: key % 256, direction: rowDirection(rows, o),
     inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
@@ -302,7 +302,24 @@ export interface ConversationList extends Iterable<Conversation> {
   readonly length: number;
   /** The first `count` conversations (all, when fewer). */
   top(count: number): Conversation[];
+  /** The same conversations in the same order, as the numbers of their rows: for writers that make no object per row. */
+  rows(): ConversationRows;
 }
+
+/**
+ * A list's rows in order, each rows[at, at + ROW) (the array is reused: read a row before
+ * taking the next), with what it takes to print one besides its numbers.
+ */
+export interface ConversationRows extends Iterable<{ rows: Float64Array; at: number }> {
+  /** The text of a row's remote address (its ROW_ADDRESS number). */
+  addressText(address: number): string;
+  /** Whether the row is one of the finding the analysis was marked from (Conversation's fromFinding). */
+  fromFinding(rows: Float64Array, at: number): boolean;
+}
+
+/** The ROW_KEY number's parts. */
+export const keyLocalPort = (key: number): number => Math.floor(key / 16777216);
+export const keyRemotePort = (key: number): number => Math.floor(key / 256) % 65536;
 
 /** Rows of a table, in an order, as the detectors read them (see ConversationTable). */
 class RowTable implements ConversationTable {
@@ -332,7 +349,7 @@ class RowTable implements ConversationTable {
   }
 
   localPort(i: number): number {
-    return Math.floor(this.at(i, KEY) / 16777216);
+    return keyLocalPort(this.at(i, KEY));
   }
 
   protocol(i: number): number {
@@ -377,9 +394,28 @@ class RowTable implements ConversationTable {
   }
 }
 
-function arrayList(rows: ConversationRow[], mark: FindingMark | null): ConversationList {
+/** Rows printed with a book's texts and marked by `mark`. */
+function conversationRows(book: AddressBook, mark: FindingMark | null, each: () => Iterator<{ rows: Float64Array; at: number }>): ConversationRows {
+  return {
+    addressText: (address) => book.plainText(address),
+    fromFinding: (rows, at) => mark !== null && isMarkedConversation(mark, book.plainText(rows[at + ADDRESS]!), keyLocalPort(rows[at + KEY]!), keyRemotePort(rows[at + KEY]!)),
+    [Symbol.iterator]: each,
+  };
+}
+
+/** The conversations of a table's rows (starting at `starts`, in order), as objects made once. */
+function arrayList(numbers: Float64Array, starts: Int32Array, book: AddressBook, mark: FindingMark | null): ConversationList {
+  const iso = isoSeconds();
+  const rows = Array.from(starts, (o) => conversationRow(numbers, o, book.text(numbers[o + ADDRESS]!), iso));
   if (mark !== null) for (const c of rows) if (isMarkedConversation(mark, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
-  return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
+  return {
+    length: rows.length,
+    top: (count) => rows.slice(0, count),
+    [Symbol.iterator]: () => rows[Symbol.iterator](),
+    rows: () => conversationRows(book, mark, function* () {
+      for (const at of starts) yield { rows: numbers, at };
+    }),
+  };
 }
 
 /** Rows per block of copies a merged list hands out (a row kept alive keeps its block: 96 KiB). */
@@ -465,6 +501,10 @@ export class RunList implements ConversationList {
       if (out.length >= count) break;
     }
     return out;
+  }
+
+  rows(): ConversationRows {
+    return conversationRows(this.context.book, this.context.mark, () => mergeRuns(this.ranges, ROW, this.before));
   }
 
   *[Symbol.iterator](): Iterator<Conversation> {
@@ -902,8 +942,7 @@ export class FlowAccumulator implements FlowRecordSink {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
       const starts = this.sortedStarts();
       visit(new RowTable(this.rows, starts, this.addresses));
-      const iso = isoSeconds();
-      return arrayList(Array.from(starts, (o) => conversationRow(this.rows, o, this.addresses.text(this.rows[o + ADDRESS]!), iso)), mark);
+      return arrayList(this.rows, starts, this.addresses, mark);
     }
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
     if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
