@@ -553,6 +553,28 @@ function isoSeconds(): (seconds: number) => string {
   };
 }
 
+/** Row indices packed below bytes (see packedByBytes): the table holds fewer rows. */
+const PACKED_ROWS = 2 ** 20;
+/** Bytes packed above a row index at most: (PACKED_BYTES - 1) × PACKED_ROWS + index stays an exact integer. */
+const PACKED_BYTES = 2 ** 33;
+
+/**
+ * The rows `indices` sorted by bytes, largest first, each as one number, (PACKED_BYTES - 1 -
+ * bytes) × PACKED_ROWS + index, so that a typed array's own numeric sort orders them with no
+ * comparator called per pair (most of a partition's sort time); null when some row has too
+ * many bytes to pack exactly.
+ */
+function packedByBytes(indices: readonly number[], bytes: Float64Array): Float64Array | null {
+  const packed = new Float64Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    const b = bytes[i]!;
+    if (!(b >= 0 && b < PACKED_BYTES && Number.isInteger(b)) || i >= PACKED_ROWS) return null;
+    packed[k] = (PACKED_BYTES - 1 - b) * PACKED_ROWS + i;
+  }
+  return packed.sort();
+}
+
 /** A conversation's row: its key, then its totals (f64 each, in the core's memory; checked against the core at load). */
 const {
   ROW_ADDRESS: ADDRESS, ROW_KEY: KEY, ROW_IN_BYTES: IN_BYTES, ROW_OUT_BYTES: OUT_BYTES, ROW_IN_PACKETS: IN_PACKETS, ROW_OUT_PACKETS: OUT_PACKETS,
@@ -829,19 +851,47 @@ export class FlowAccumulator implements FlowRecordSink {
     const bytes = new Float64Array(size);
     const keys = new Float64Array(size);
     const addresses = new Float64Array(size);
+    /** A dotted quad's text order (ipv4TextOrder), -1 for other addresses: most ties on bytes are settled without the book. */
+    const orders = new Float64Array(size);
     for (let i = 0; i < size; i++) {
       if (this.refused(i)) continue;
       kept.push(i);
       bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
       keys[i] = rows[i * ROW + KEY]!;
-      addresses[i] = rows[i * ROW + ADDRESS]!;
+      const address = rows[i * ROW + ADDRESS]!;
+      addresses[i] = address;
+      orders[i] = address < OTHER_ADDRESSES ? ipv4TextOrder(address) : -1;
     }
     const book = this.addresses;
-    kept.sort((x, y) => {
-      if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
+    const before = (x: number, y: number): number => {
+      const bx = bytes[x]!;
+      const by = bytes[y]!;
+      if (bx !== by) return by - bx;
+      const ox = orders[x]!;
+      const oy = orders[y]!;
+      if (ox >= 0 && oy >= 0) return ox - oy || keys[x]! - keys[y]!;
       return book.compare(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
-    });
-    return Int32Array.from(kept, (i) => i * ROW);
+    };
+    const packed = packedByBytes(kept, bytes);
+    if (packed === null) {
+      kept.sort(before);
+      return Int32Array.from(kept, (i) => i * ROW);
+    }
+    // Sorted by bytes: only the rows that tie on bytes (a few at a time) still need the comparator.
+    const starts = new Int32Array(packed.length);
+    for (let g = 0; g < packed.length;) {
+      const group = Math.floor(packed[g]! / PACKED_ROWS);
+      let end = g + 1;
+      while (end < packed.length && Math.floor(packed[end]! / PACKED_ROWS) === group) end++;
+      if (end - g === 1) {
+        starts[g] = (packed[g]! % PACKED_ROWS) * ROW;
+      } else {
+        const tied = Array.from(packed.subarray(g, end), (key) => key % PACKED_ROWS).sort(before);
+        for (let k = 0; k < tied.length; k++) starts[g + k] = tied[k]! * ROW;
+      }
+      g = end;
+    }
+    return starts;
   }
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
