@@ -4,14 +4,24 @@
  * CSV of the conversations, one row each.
  */
 import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type ConversationList, type ConversationRows, keyLocalPort, keyRemotePort, rowDirection, RunList } from './flow-accumulator.js';
 import { CORE_LAYOUT as L } from './flow-core.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 import { startThread } from './flow-thread.js';
 
-/** Takes the next piece of output; resolves when it may be given the next (a stream's backpressure). */
-export type OutputSink = (text: string) => Promise<void>;
+/**
+ * Takes the next piece of output, text or the bytes of ASCII text (the conversations' rows,
+ * printed as bytes: making strings of them cost a copy and an encoding per piece); resolves
+ * when it may be given the next (a stream's backpressure). A piece is the sink's to keep.
+ */
+export type OutputSink = (piece: string | Uint8Array) => Promise<void>;
+
+/** A sink that writes to an open file. */
+export function fileSink(handle: FileHandle): OutputSink {
+  return async (piece) => void (await (typeof piece === 'string' ? handle.write(piece) : handle.write(piece)));
+}
 
 /** Text is handed on in pieces of about this size. */
 const PIECE_CHARS = 1 << 16;
@@ -20,19 +30,24 @@ const PIECE_CHARS = 1 << 16;
  * Collects small texts into pieces for the sink: `add` is synchronous and says when a piece
  * is full (then `flush` hands it on), so a million rows are not a million awaited promises.
  */
-function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; sink: OutputSink } {
+function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; bytes(piece: Uint8Array): Promise<void> } {
   let piece = '';
+  const flush = async (): Promise<void> => {
+    if (piece.length === 0) return;
+    const full = piece;
+    piece = '';
+    await sink(full);
+  };
   return {
-    sink,
     add(text) {
       piece += text;
       return piece.length >= PIECE_CHARS;
     },
-    async flush() {
-      if (piece.length === 0) return;
-      const full = piece;
-      piece = '';
-      await sink(full);
+    flush,
+    /** Hands on the text collected so far, then `bytes`. */
+    async bytes(bytes) {
+      await flush();
+      if (bytes.length > 0) await sink(bytes);
     },
   };
 }
@@ -75,6 +90,8 @@ const JSON_NEXT = latin1(',\n    ');
 const ISO_MILLIS = latin1('.000Z');
 /** Seconds before the year 10000: their ISO times have four-digit years. */
 const ISO_FOUR_DIGIT_YEARS = 253402300800;
+/** A printer's buffer: a piece and room for the longest row after it. */
+const PRINTER_BYTES = PIECE_CHARS + 8192;
 /** Minutes' ISO prefixes kept at most (a run's times fall in far fewer minutes than there are rows). */
 const MAX_MINUTE_PREFIXES = 65536;
 
@@ -84,7 +101,7 @@ const MAX_MINUTE_PREFIXES = 65536;
  * string per row, which made most of the output's time on a million rows.
  */
 export class RowPrinter {
-  readonly buf = Buffer.allocUnsafe(PIECE_CHARS + 8192);
+  buf = Buffer.allocUnsafe(PRINTER_BYTES);
   /** Bytes printed so far into buf. */
   n = 0;
   private readonly frame: (typeof FRAMES)[RowFormat];
@@ -132,11 +149,12 @@ export class RowPrinter {
     return this.n >= PIECE_CHARS;
   }
 
-  /** What was printed, as text (every byte is one character), and the buffer emptied. */
-  take(): string {
-    const text = this.buf.toString('latin1', 0, this.n);
+  /** What was printed, handed over (the printer goes on in a new buffer). */
+  take(): Uint8Array {
+    const piece = this.buf.subarray(0, this.n);
+    this.buf = Buffer.allocUnsafe(PRINTER_BYTES);
     this.n = 0;
-    return text;
+    return piece;
   }
 
   private bytes(fragment: Uint8Array): void {
@@ -199,13 +217,10 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
     const source = head.rows();
     let first = true;
     for (const { rows, at } of source) {
-      if (printer.row(source, rows, at, first)) {
-        out.add(printer.take());
-        await out.flush();
-      }
+      if (printer.row(source, rows, at, first)) await out.bytes(printer.take());
       first = false;
     }
-    out.add(printer.take());
+    await out.bytes(printer.take());
     return !first;
   };
   if (!parallel) return writeHead(conversations);
@@ -225,8 +240,10 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
     await out.flush();
     const fd = openSync(path, 'r');
     try {
-      const chunk = Buffer.allocUnsafe(1 << 20);
-      for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) await out.sink(chunk.toString('latin1', 0, read));
+      // A new chunk each time: the sink keeps the one it is given.
+      for (let chunk = Buffer.allocUnsafe(1 << 20), read = readSync(fd, chunk); read > 0; chunk = Buffer.allocUnsafe(1 << 20), read = readSync(fd, chunk)) {
+        await out.bytes(chunk.subarray(0, read));
+      }
     } finally {
       closeSync(fd);
     }

@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { analyzeFlowLogs, listFlowLogFiles, writeConversationsCsv } from '@orgshield/investigations/flow-logs';
+import { analyzeFlowLogs, fileSink, listFlowLogFiles, writeConversationsCsv } from '@orgshield/investigations/flow-logs';
 import { type FlowLogScenario, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 
 const LOCAL_IP = '10.0.1.25';
@@ -188,7 +188,7 @@ async function child(tool: Tool, dir: string, out: string): Promise<void> {
     const started = performance.now();
     const analysis = await analyzeFlowLogs({ paths: [dir] }, { localIps: [LOCAL_IP] });
     const handle = await open(out, 'w');
-    await writeConversationsCsv(analysis.conversations, async (text) => void (await handle.write(text)));
+    await writeConversationsCsv(analysis.conversations, fileSink(handle));
     await handle.close();
     analysis.dispose();
     const ms = performance.now() - started;
