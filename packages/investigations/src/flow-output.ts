@@ -177,7 +177,7 @@ export class RowPrinter {
     this.n = at;
     do {
       const next = Math.floor(value / 10);
-      buf[--at] = 48 + value - next * 10;
+      buf[--at] = 48 + (value - next * 10); // the digit first: 48 + a value near 2^53 is not exact
       value = next;
     } while (value > 0);
   }
