@@ -964,6 +964,18 @@ export class FlowAccumulator implements FlowRecordSink {
    * into the table; with `only`, just the rows of addresses in that batch of their partition.
    */
   private mergeRows(from: Float64Array, others: readonly string[] | null, only: { batches: number; batch: number } | null = null): void {
+    if (only === null && (others === null || others.length === 0)) {
+      // No address to renumber and none to leave out: the core totals them a scratch room at a time.
+      const { SCRATCH } = this.regions;
+      const room = Math.floor(CORE_LAYOUT.SCRATCH_BYTES / (ROW * 8)) * ROW;
+      const scratch = new Float64Array(this.core.memory.buffer, SCRATCH, room);
+      for (let o = 0; o < from.length; o += room) {
+        const part = from.subarray(o, Math.min(from.length, o + room));
+        scratch.set(part);
+        this.core.mergeRows(SCRATCH, part.length / ROW);
+      }
+      return;
+    }
     const rows = this.rows;
     for (let o = 0; o < from.length; o += ROW) {
       let address = from[o + ADDRESS]!;
