@@ -158,7 +158,7 @@ function tables(analysis: FlowAnalysis, limit: number): string {
  * Writes to stdout and waits until it is handed on: the JSON of a large analysis is
  * megabytes, a pipe takes it in pieces, and main() exits as soon as the command returns.
  */
-function writeOut(text: string): Promise<void> {
+function writeOut(text: string | Uint8Array): Promise<void> {
   return new Promise((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())));
 }
 

@@ -272,19 +272,19 @@ export class ConversationRow implements Conversation, ConversationFacts {
 /** Ordering by key orders by local port, remote port and protocol in turn (the key holds them from the top down). */
 
 /** Who opened the conversation of the row at rows[o]: TCP flags when they said, else the ports. */
-function rowDirection(rows: Float64Array, o: number): FlowDirection {
+export function rowDirection(rows: Float64Array, o: number): FlowDirection {
   const opened = rows[o + OPENED]!;
   if (opened === OPENED_BY_REMOTE) return 'inbound';
   if (opened === OPENED_BY_LOCAL) return 'outbound';
   const key = rows[o + KEY]!;
-  return directionFromPorts(Math.floor(key / 16777216), Math.floor(key / 256) % 65536);
+  return directionFromPorts(keyLocalPort(key), keyRemotePort(key));
 }
 
 /** The conversation of the row at rows[o]. */
 function conversationRow(rows: Float64Array, o: number, remoteIp: string, iso: (seconds: number) => string): ConversationRow {
   const key = rows[o + KEY]!;
-  const localPort = Math.floor(key / 16777216);
-  const remotePort = Math.floor(key / 256) % 65536;
+  const localPort = keyLocalPort(key);
+  const remotePort = keyRemotePort(key);
   return new ConversationRow({
     remoteIp, localPort, remotePort, protocol: key % 256, direction: rowDirection(rows, o),
     inBytes: rows[o + IN_BYTES]!, outBytes: rows[o + OUT_BYTES]!, inPackets: rows[o + IN_PACKETS]!, outPackets: rows[o + OUT_PACKETS]!,
@@ -302,7 +302,24 @@ export interface ConversationList extends Iterable<Conversation> {
   readonly length: number;
   /** The first `count` conversations (all, when fewer). */
   top(count: number): Conversation[];
+  /** The same conversations in the same order, as the numbers of their rows: for writers that make no object per row. */
+  rows(): ConversationRows;
 }
+
+/**
+ * A list's rows in order, each rows[at, at + ROW) (the array is reused: read a row before
+ * taking the next), with what it takes to print one besides its numbers.
+ */
+export interface ConversationRows extends Iterable<{ rows: Float64Array; at: number }> {
+  /** The text of a row's remote address (its ROW_ADDRESS number). */
+  addressText(address: number): string;
+  /** Whether the row is one of the finding the analysis was marked from (Conversation's fromFinding). */
+  fromFinding(rows: Float64Array, at: number): boolean;
+}
+
+/** The ROW_KEY number's parts. */
+export const keyLocalPort = (key: number): number => Math.floor(key / 16777216);
+export const keyRemotePort = (key: number): number => Math.floor(key / 256) % 65536;
 
 /** Rows of a table, in an order, as the detectors read them (see ConversationTable). */
 class RowTable implements ConversationTable {
@@ -332,7 +349,7 @@ class RowTable implements ConversationTable {
   }
 
   localPort(i: number): number {
-    return Math.floor(this.at(i, KEY) / 16777216);
+    return keyLocalPort(this.at(i, KEY));
   }
 
   protocol(i: number): number {
@@ -377,9 +394,28 @@ class RowTable implements ConversationTable {
   }
 }
 
-function arrayList(rows: ConversationRow[], mark: FindingMark | null): ConversationList {
+/** Rows printed with a book's texts and marked by `mark`. */
+function conversationRows(book: AddressBook, mark: FindingMark | null, each: () => Iterator<{ rows: Float64Array; at: number }>): ConversationRows {
+  return {
+    addressText: (address) => book.plainText(address),
+    fromFinding: (rows, at) => mark !== null && isMarkedConversation(mark, book.plainText(rows[at + ADDRESS]!), keyLocalPort(rows[at + KEY]!), keyRemotePort(rows[at + KEY]!)),
+    [Symbol.iterator]: each,
+  };
+}
+
+/** The conversations of a table's rows (starting at `starts`, in order), as objects made once. */
+function arrayList(numbers: Float64Array, starts: Int32Array, book: AddressBook, mark: FindingMark | null): ConversationList {
+  const iso = isoSeconds();
+  const rows = Array.from(starts, (o) => conversationRow(numbers, o, book.text(numbers[o + ADDRESS]!), iso));
   if (mark !== null) for (const c of rows) if (isMarkedConversation(mark, c.remoteIp, c.localPort, c.remotePort)) c.fromFinding = true;
-  return { length: rows.length, top: (count) => rows.slice(0, count), [Symbol.iterator]: () => rows[Symbol.iterator]() };
+  return {
+    length: rows.length,
+    top: (count) => rows.slice(0, count),
+    [Symbol.iterator]: () => rows[Symbol.iterator](),
+    rows: () => conversationRows(book, mark, function* () {
+      for (const at of starts) yield { rows: numbers, at };
+    }),
+  };
 }
 
 /** Rows per block of copies a merged list hands out (a row kept alive keeps its block: 96 KiB). */
@@ -467,6 +503,10 @@ export class RunList implements ConversationList {
     return out;
   }
 
+  rows(): ConversationRows {
+    return conversationRows(this.context.book, this.context.mark, () => mergeRuns(this.ranges, ROW, this.before));
+  }
+
   *[Symbol.iterator](): Iterator<Conversation> {
     const { book, mark } = this.context;
     const iso = isoSeconds();
@@ -511,6 +551,28 @@ function isoSeconds(): (seconds: number) => string {
     }
     return prefix + SECONDS[seconds - minute * 60]!;
   };
+}
+
+/** Row indices packed below bytes (see packedByBytes): the table holds fewer rows. */
+const PACKED_ROWS = 2 ** 20;
+/** Bytes packed above a row index at most: (PACKED_BYTES - 1) × PACKED_ROWS + index stays an exact integer. */
+const PACKED_BYTES = 2 ** 33;
+
+/**
+ * The rows `indices` sorted by bytes, largest first, each as one number, (PACKED_BYTES - 1 -
+ * bytes) × PACKED_ROWS + index, so that a typed array's own numeric sort orders them with no
+ * comparator called per pair (most of a partition's sort time); null when some row has too
+ * many bytes to pack exactly.
+ */
+function packedByBytes(indices: readonly number[], bytes: Float64Array): Float64Array | null {
+  const packed = new Float64Array(indices.length);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    const b = bytes[i]!;
+    if (!(b >= 0 && b < PACKED_BYTES && Number.isInteger(b)) || i >= PACKED_ROWS) return null;
+    packed[k] = (PACKED_BYTES - 1 - b) * PACKED_ROWS + i;
+  }
+  return packed.sort();
 }
 
 /** A conversation's row: its key, then its totals (f64 each, in the core's memory; checked against the core at load). */
@@ -789,19 +851,47 @@ export class FlowAccumulator implements FlowRecordSink {
     const bytes = new Float64Array(size);
     const keys = new Float64Array(size);
     const addresses = new Float64Array(size);
+    /** A dotted quad's text order (ipv4TextOrder), -1 for other addresses: most ties on bytes are settled without the book. */
+    const orders = new Float64Array(size);
     for (let i = 0; i < size; i++) {
       if (this.refused(i)) continue;
       kept.push(i);
       bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
       keys[i] = rows[i * ROW + KEY]!;
-      addresses[i] = rows[i * ROW + ADDRESS]!;
+      const address = rows[i * ROW + ADDRESS]!;
+      addresses[i] = address;
+      orders[i] = address < OTHER_ADDRESSES ? ipv4TextOrder(address) : -1;
     }
     const book = this.addresses;
-    kept.sort((x, y) => {
-      if (bytes[x] !== bytes[y]) return bytes[y]! - bytes[x]!;
+    const before = (x: number, y: number): number => {
+      const bx = bytes[x]!;
+      const by = bytes[y]!;
+      if (bx !== by) return by - bx;
+      const ox = orders[x]!;
+      const oy = orders[y]!;
+      if (ox >= 0 && oy >= 0) return ox - oy || keys[x]! - keys[y]!;
       return book.compare(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
-    });
-    return Int32Array.from(kept, (i) => i * ROW);
+    };
+    const packed = packedByBytes(kept, bytes);
+    if (packed === null) {
+      kept.sort(before);
+      return Int32Array.from(kept, (i) => i * ROW);
+    }
+    // Sorted by bytes: only the rows that tie on bytes (a few at a time) still need the comparator.
+    const starts = new Int32Array(packed.length);
+    for (let g = 0; g < packed.length;) {
+      const group = Math.floor(packed[g]! / PACKED_ROWS);
+      let end = g + 1;
+      while (end < packed.length && Math.floor(packed[end]! / PACKED_ROWS) === group) end++;
+      if (end - g === 1) {
+        starts[g] = (packed[g]! % PACKED_ROWS) * ROW;
+      } else {
+        const tied = Array.from(packed.subarray(g, end), (key) => key % PACKED_ROWS).sort(before);
+        for (let k = 0; k < tied.length; k++) starts[g + k] = tied[k]! * ROW;
+      }
+      g = end;
+    }
+    return starts;
   }
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
@@ -874,6 +964,18 @@ export class FlowAccumulator implements FlowRecordSink {
    * into the table; with `only`, just the rows of addresses in that batch of their partition.
    */
   private mergeRows(from: Float64Array, others: readonly string[] | null, only: { batches: number; batch: number } | null = null): void {
+    if (only === null && (others === null || others.length === 0)) {
+      // No address to renumber and none to leave out: the core totals them a scratch room at a time.
+      const { SCRATCH } = this.regions;
+      const room = Math.floor(CORE_LAYOUT.SCRATCH_BYTES / (ROW * 8)) * ROW;
+      const scratch = new Float64Array(this.core.memory.buffer, SCRATCH, room);
+      for (let o = 0; o < from.length; o += room) {
+        const part = from.subarray(o, Math.min(from.length, o + room));
+        scratch.set(part);
+        this.core.mergeRows(SCRATCH, part.length / ROW);
+      }
+      return;
+    }
     const rows = this.rows;
     for (let o = 0; o < from.length; o += ROW) {
       let address = from[o + ADDRESS]!;
@@ -902,8 +1004,7 @@ export class FlowAccumulator implements FlowRecordSink {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
       const starts = this.sortedStarts();
       visit(new RowTable(this.rows, starts, this.addresses));
-      const iso = isoSeconds();
-      return arrayList(Array.from(starts, (o) => conversationRow(this.rows, o, this.addresses.text(this.rows[o + ADDRESS]!), iso)), mark);
+      return arrayList(this.rows, starts, this.addresses, mark);
     }
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
     if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);

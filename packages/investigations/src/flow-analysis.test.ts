@@ -243,7 +243,7 @@ describe('local side, direction, ENI, window and filters', () => {
     const dir = await logs({ to: at(1) });
     const analysis = await analyzeFlowLogs({ paths: [dir] }, { localIps: [LOCAL] });
     const pieces: string[] = [];
-    await writeFlowAnalysisJson(analysis, async (text) => void pieces.push(text));
+    await writeFlowAnalysisJson(analysis, async (piece) => void pieces.push(Buffer.from(piece).toString('latin1')));
     const json = JSON.parse(pieces.join('')) as Record<string, unknown>;
     expect(pieces.length).toBeGreaterThan(1);
     expect(Object.keys(json)).toEqual(['records', 'conversations', 'timeline', 'findings', 'problems']);
@@ -258,9 +258,9 @@ describe('output of a spilled analysis', () => {
     const dir = await logs({ to: at(2), incidents: [{ kind: 'ddos', at: at(1), sources: 3000 }] });
     const analysis = await analyzeFlowLogs({ paths: [dir] }, { localIps: [LOCAL], memory: 64 * 1024 });
     expect(analysis.spilled).toBe(true);
-    const written = async (write: (sink: (text: string) => Promise<void>) => Promise<void>): Promise<string> => {
+    const written = async (write: (sink: (piece: string | Uint8Array) => Promise<void>) => Promise<void>): Promise<string> => {
       const pieces: string[] = [];
-      await write(async (text) => void pieces.push(text));
+      await write(async (piece) => void pieces.push(Buffer.from(piece).toString('latin1')));
       return pieces.join('');
     };
     const csv = await written((sink) => writeConversationsCsv(analysis.conversations, sink));

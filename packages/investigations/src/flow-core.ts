@@ -132,6 +132,8 @@ export interface CoreFunctions {
   lines(from: number, to: number, firstLine: number): number;
   /** The row of a conversation, created when new (the table spills first when at capacity). */
   find(address: number, key: number): number;
+  /** Totals `count` rows at byte offset `from` (the table's layout, this table's address ids) into the table. */
+  mergeRows(from: number, count: number): void;
   clearConversations(): void;
   addMinute(minute: number, inBytes: number, outBytes: number, accepted: number, rejected: number): void;
   conversationCount(): number;

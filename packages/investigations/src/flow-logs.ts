@@ -14,7 +14,7 @@ export { directionFromPorts, MAX_CONVERSATIONS } from './flow-accumulator.js';
 export type { FlowDirection, RecordCounts } from './flow-accumulator.js';
 export { analyzeFlowLogs, DEFAULT_MEMORY_BYTES, flowAnalysisOptionsSchema } from './flow-analysis.js';
 export type { Conversation, ConversationList, FlowAnalysis, FlowAnalysisOptions, FlowAnalysisProgress, FlowQuery } from './flow-analysis.js';
-export { CONVERSATION_CSV_COLUMNS, writeConversationsCsv, writeFlowAnalysisJson } from './flow-output.js';
+export { CONVERSATION_CSV_COLUMNS, fileSink, writeConversationsCsv, writeFlowAnalysisJson } from './flow-output.js';
 export type { OutputSink } from './flow-output.js';
 export {
   ADMIN_PORTS, BRUTE_FORCE_MAX_CONNECTION_BYTES, BRUTE_FORCE_MAX_CONNECTION_SECONDS, BRUTE_FORCE_MIN_CONNECTIONS, DDOS_FACTOR, DDOS_MIN_NEW_REMOTE_IPS,

@@ -5,21 +5,21 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { RunList, type SharedRunList } from './flow-accumulator.js';
-import { type RowFormat, rowText } from './flow-output.js';
+import { type RowFormat, RowPrinter } from './flow-output.js';
 
 const { list, format, path } = workerData as { list: SharedRunList; format: RowFormat; path: string };
 const fd = openSync(path, 'w');
 try {
-  let piece = '';
-  for (const c of RunList.fromShared(list)) {
+  const printer = new RowPrinter(format);
+  const source = RunList.fromShared(list).rows();
+  for (const { rows, at } of source) {
     // Never first: the main thread's half comes before.
-    piece += rowText(format, c, false);
-    if (piece.length >= 1 << 16) {
-      writeSync(fd, piece, null, 'latin1');
-      piece = '';
+    if (printer.row(source, rows, at, false)) {
+      writeSync(fd, printer.buf, 0, printer.n);
+      printer.n = 0;
     }
   }
-  writeSync(fd, piece, null, 'latin1');
+  writeSync(fd, printer.buf, 0, printer.n);
 } finally {
   closeSync(fd);
 }

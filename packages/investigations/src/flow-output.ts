@@ -4,13 +4,24 @@
  * CSV of the conversations, one row each.
  */
 import { closeSync, openSync, readSync, rmSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { type Conversation, type ConversationList, RunList } from './flow-accumulator.js';
+import { type ConversationList, type ConversationRows, keyLocalPort, keyRemotePort, rowDirection, RunList } from './flow-accumulator.js';
+import { CORE_LAYOUT as L } from './flow-core.js';
 import type { FlowAnalysis } from './flow-analysis.js';
 import { startThread } from './flow-thread.js';
 
-/** Takes the next piece of output; resolves when it may be given the next (a stream's backpressure). */
-export type OutputSink = (text: string) => Promise<void>;
+/**
+ * Takes the next piece of output, text or the bytes of ASCII text (the conversations' rows,
+ * printed as bytes: making strings of them cost a copy and an encoding per piece); resolves
+ * when it may be given the next (a stream's backpressure). A piece is the sink's to keep.
+ */
+export type OutputSink = (piece: string | Uint8Array) => Promise<void>;
+
+/** A sink that writes to an open file. */
+export function fileSink(handle: FileHandle): OutputSink {
+  return async (piece) => void (await (typeof piece === 'string' ? handle.write(piece) : handle.write(piece)));
+}
 
 /** Text is handed on in pieces of about this size. */
 const PIECE_CHARS = 1 << 16;
@@ -19,19 +30,24 @@ const PIECE_CHARS = 1 << 16;
  * Collects small texts into pieces for the sink: `add` is synchronous and says when a piece
  * is full (then `flush` hands it on), so a million rows are not a million awaited promises.
  */
-function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; sink: OutputSink } {
+function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; bytes(piece: Uint8Array): Promise<void> } {
   let piece = '';
+  const flush = async (): Promise<void> => {
+    if (piece.length === 0) return;
+    const full = piece;
+    piece = '';
+    await sink(full);
+  };
   return {
-    sink,
     add(text) {
       piece += text;
       return piece.length >= PIECE_CHARS;
     },
-    async flush() {
-      if (piece.length === 0) return;
-      const full = piece;
-      piece = '';
-      await sink(full);
+    flush,
+    /** Hands on the text collected so far, then `bytes`. */
+    async bytes(bytes) {
+      await flush();
+      if (bytes.length > 0) await sink(bytes);
     },
   };
 }
@@ -51,8 +67,140 @@ export interface WriteOptions {
 /** How a conversation is written: a CSV row, or a JSON line (after the first, which has no comma). */
 export type RowFormat = 'csv' | 'json';
 
-export function rowText(format: RowFormat, c: Conversation, first: boolean): string {
-  return format === 'csv' ? conversationCsv(c) : `${first ? '\n    ' : ',\n    '}${conversationJson(c)}`;
+const latin1 = (text: string): Uint8Array => Buffer.from(text, 'latin1');
+/** Each octet's text, for dotted quads. */
+const OCTETS = Array.from({ length: 256 }, (_, octet) => latin1(String(octet)));
+const DIRECTIONS = { inbound: latin1('inbound'), outbound: latin1('outbound'), unknown: latin1('unknown') };
+/** What comes before each of a row's 13 values, in Conversation's order, and what ends it (with fromFinding and without). */
+const FRAMES: Record<RowFormat, { before: Uint8Array[]; end: [Uint8Array, Uint8Array] }> = {
+  csv: { before: ['', ...Array.from({ length: 12 }, () => ',')].map(latin1), end: [latin1(',false\n'), latin1(',true\n')] },
+  json: {
+    before: [
+      '{"remoteIp":"', '","localPort":', ',"remotePort":', ',"protocol":', ',"direction":"', '","inBytes":', ',"outBytes":', ',"inPackets":',
+      ',"outPackets":', ',"accepted":', ',"rejected":', ',"firstSeen":"', '","lastSeen":"',
+    ].map(latin1),
+    end: [latin1('"}'), latin1('","fromFinding":true}')],
+  },
+};
+/** The row fields printed between direction and firstSeen, in Conversation's order. */
+const TOTALS = [L.ROW_IN_BYTES, L.ROW_OUT_BYTES, L.ROW_IN_PACKETS, L.ROW_OUT_PACKETS, L.ROW_ACCEPTED, L.ROW_REJECTED];
+const JSON_FIRST = latin1('\n    ');
+const JSON_NEXT = latin1(',\n    ');
+/** The end of an ISO time after its minute: ":SS" is written between. */
+const ISO_MILLIS = latin1('.000Z');
+/** Seconds before the year 10000: their ISO times have four-digit years. */
+const ISO_FOUR_DIGIT_YEARS = 253402300800;
+/** A printer's buffer: a piece and room for the longest row after it. */
+const PRINTER_BYTES = PIECE_CHARS + 8192;
+/** Minutes' ISO prefixes kept at most (a run's times fall in far fewer minutes than there are rows). */
+const MAX_MINUTE_PREFIXES = 65536;
+
+/**
+ * Prints conversations' rows straight from their numbers into a buffer of bytes, exactly
+ * as JSON.stringify prints a Conversation (JSON) or as its CSV row reads: no object or
+ * string per row, which made most of the output's time on a million rows.
+ */
+export class RowPrinter {
+  buf = Buffer.allocUnsafe(PRINTER_BYTES);
+  /** Bytes printed so far into buf. */
+  n = 0;
+  private readonly frame: (typeof FRAMES)[RowFormat];
+  private readonly minutes = new Map<number, Uint8Array>();
+
+  constructor(private readonly format: RowFormat) {
+    this.frame = FRAMES[format];
+  }
+
+  /** Prints the row at rows[at] of `source`; whether the buffer is full (take its bytes, then go on). */
+  row(source: ConversationRows, rows: Float64Array, at: number, first: boolean): boolean {
+    const { before, end } = this.frame;
+    if (this.format === 'json') this.bytes(first ? JSON_FIRST : JSON_NEXT);
+    const address = rows[at + L.ROW_ADDRESS]!;
+    const key = rows[at + L.ROW_KEY]!;
+    this.bytes(before[0]!);
+    if (address < 2 ** 32) {
+      this.bytes(OCTETS[Math.floor(address / 16777216)]!);
+      this.buf[this.n++] = 46;
+      this.bytes(OCTETS[(address >>> 16) & 255]!);
+      this.buf[this.n++] = 46;
+      this.bytes(OCTETS[(address >>> 8) & 255]!);
+      this.buf[this.n++] = 46;
+      this.bytes(OCTETS[address & 255]!);
+    } else {
+      this.n += this.buf.write(source.addressText(address), this.n, 'latin1');
+    }
+    this.bytes(before[1]!);
+    this.number(keyLocalPort(key));
+    this.bytes(before[2]!);
+    this.number(keyRemotePort(key));
+    this.bytes(before[3]!);
+    this.number(key % 256);
+    this.bytes(before[4]!);
+    this.bytes(DIRECTIONS[rowDirection(rows, at)]);
+    for (let f = 0; f < TOTALS.length; f++) {
+      this.bytes(before[5 + f]!);
+      this.number(rows[at + TOTALS[f]!]!);
+    }
+    this.bytes(before[11]!);
+    this.time(rows[at + L.ROW_FIRST_SEEN]!);
+    this.bytes(before[12]!);
+    this.time(rows[at + L.ROW_LAST_SEEN]!);
+    this.bytes(end[source.fromFinding(rows, at) ? 1 : 0]);
+    return this.n >= PIECE_CHARS;
+  }
+
+  /** What was printed, handed over (the printer goes on in a new buffer). */
+  take(): Uint8Array {
+    const piece = this.buf.subarray(0, this.n);
+    this.buf = Buffer.allocUnsafe(PRINTER_BYTES);
+    this.n = 0;
+    return piece;
+  }
+
+  private bytes(fragment: Uint8Array): void {
+    const buf = this.buf;
+    let n = this.n;
+    for (let i = 0; i < fragment.length; i++) buf[n++] = fragment[i]!;
+    this.n = n;
+  }
+
+  /** A number as JSON.stringify and String print it (the two differ only where JSON has null). */
+  private number(value: number): void {
+    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value))) {
+      this.n += this.buf.write(this.format === 'json' && !Number.isFinite(value) ? 'null' : String(value), this.n, 'latin1');
+      return;
+    }
+    let digits = 1;
+    for (let power = 10; power <= value; power *= 10) digits++;
+    const buf = this.buf;
+    let at = this.n + digits;
+    this.n = at;
+    do {
+      const next = Math.floor(value / 10);
+      buf[--at] = 48 + (value - next * 10); // the digit first: 48 + a value near 2^53 is not exact
+      value = next;
+    } while (value > 0);
+  }
+
+  /** Epoch seconds as toISOString prints them, each minute's prefix made once. */
+  private time(seconds: number): void {
+    if (!(Number.isInteger(seconds) && seconds >= 0 && seconds < ISO_FOUR_DIGIT_YEARS)) {
+      this.n += this.buf.write(new Date(seconds * 1000).toISOString(), this.n, 'latin1');
+      return;
+    }
+    const minute = Math.floor(seconds / 60);
+    let prefix = this.minutes.get(minute);
+    if (prefix === undefined) {
+      if (this.minutes.size >= MAX_MINUTE_PREFIXES) this.minutes.clear();
+      prefix = latin1(new Date(minute * 60_000).toISOString().slice(0, -7)); // up to "HH:MM:"
+      this.minutes.set(minute, prefix);
+    }
+    this.bytes(prefix);
+    const second = seconds - minute * 60;
+    this.buf[this.n++] = 48 + Math.floor(second / 10);
+    this.buf[this.n++] = 48 + (second % 10);
+    this.bytes(ISO_MILLIS);
+  }
 }
 
 let outputFiles = 0;
@@ -65,11 +213,14 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
   const halves = conversations instanceof RunList && conversations.length >= parallelRows ? conversations.split() : null;
   const parallel = halves !== null && halves[0].length > 0 && halves[1].length > 0;
   const writeHead = async (head: ConversationList): Promise<boolean> => {
+    const printer = new RowPrinter(format);
+    const source = head.rows();
     let first = true;
-    for (const c of head) {
-      if (out.add(rowText(format, c, first))) await out.flush();
+    for (const { rows, at } of source) {
+      if (printer.row(source, rows, at, first)) await out.bytes(printer.take());
       first = false;
     }
+    await out.bytes(printer.take());
     return !first;
   };
   if (!parallel) return writeHead(conversations);
@@ -89,8 +240,10 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
     await out.flush();
     const fd = openSync(path, 'r');
     try {
-      const chunk = Buffer.allocUnsafe(1 << 20);
-      for (let read = readSync(fd, chunk); read > 0; read = readSync(fd, chunk)) await out.sink(chunk.toString('latin1', 0, read));
+      // A new chunk each time: the sink keeps the one it is given.
+      for (let chunk = Buffer.allocUnsafe(1 << 20), read = readSync(fd, chunk); read > 0; chunk = Buffer.allocUnsafe(1 << 20), read = readSync(fd, chunk)) {
+        await out.bytes(chunk.subarray(0, read));
+      }
     } finally {
       closeSync(fd);
     }
@@ -99,15 +252,6 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
     await thread.terminate();
     rmSync(path, { force: true });
   }
-}
-
-/** A conversation as the JSON prints it: exactly Conversation's keys, in its order. */
-function conversationJson(c: Conversation): string {
-  return JSON.stringify({
-    remoteIp: c.remoteIp, localPort: c.localPort, remotePort: c.remotePort, protocol: c.protocol, direction: c.direction,
-    inBytes: c.inBytes, outBytes: c.outBytes, inPackets: c.inPackets, outPackets: c.outPackets, accepted: c.accepted, rejected: c.rejected,
-    firstSeen: c.firstSeen, lastSeen: c.lastSeen, ...(c.fromFinding ? { fromFinding: true } : {}),
-  });
 }
 
 /**
@@ -134,8 +278,4 @@ export async function writeConversationsCsv(conversations: ConversationList, sin
   out.add(`${CONVERSATION_CSV_COLUMNS.join(',')}\n`);
   await writeRows(conversations, 'csv', out, options.parallelRows ?? PARALLEL_ROWS);
   await out.flush();
-}
-
-function conversationCsv(c: Conversation): string {
-  return `${c.remoteIp},${c.localPort},${c.remotePort},${c.protocol},${c.direction},${c.inBytes},${c.outBytes},${c.inPackets},${c.outPackets},${c.accepted},${c.rejected},${c.firstSeen},${c.lastSeen},${c.fromFinding ? 'true' : 'false'}\n`;
 }

@@ -8,7 +8,7 @@ import { InvalidInputError } from '@orgshield/errors';
 import { join } from 'node:path';
 import type { ConversationList } from './flow-accumulator.js';
 import type { FlowAnalysis } from './flow-analysis.js';
-import { writeConversationsCsv } from './flow-output.js';
+import { fileSink, writeConversationsCsv } from './flow-output.js';
 import { type FlowReport, type ReportSection, renderFlowReportJson } from './report-json.js';
 import { renderFlowReportHtml } from './report-html.js';
 import { renderFlowReportMarkdown } from './report-markdown.js';
@@ -102,7 +102,7 @@ export async function writeFlowReport(dir: string, report: FlowReport, conversat
     csv = join(dir, report.conversationsCsv);
     const handle = await openForWriting(csv);
     try {
-      await writeConversationsCsv(conversations, async (text) => void (await handle.write(text)));
+      await writeConversationsCsv(conversations, fileSink(handle));
     } finally {
       await handle.close();
     }

@@ -333,6 +333,24 @@ export function find(address: f64, key: f64): i32 {
   return findConversation(<i64>address, <i64>key);
 }
 
+/**
+ * For merging spilled or another thread's rows: totals the `count` rows at `from` (laid out
+ * as the table's, their addresses already this table's ids) into their conversations, one
+ * call for a chunk rather than one per row. They passed the remote filter where they were read.
+ */
+export function mergeRows(from: i32, count: i32): void {
+  for (let n = 0; n < count; n++) {
+    const o = from + n * (ROW << 3);
+    const k = findConversation(<i64>load<f64>(o + (ADDRESS << 3)), <i64>load<f64>(o + (KEY << 3)));
+    if (remoteFilter) store<u8>(VERDICTS + k, 1);
+    const r = row(k);
+    for (let field = IN_BYTES; field <= REJECTED; field++) add(r + (field << 3), load<f64>(o + (field << 3)));
+    store<f64>(r + (FIRST_SEEN << 3), min(load<f64>(r + (FIRST_SEEN << 3)), load<f64>(o + (FIRST_SEEN << 3))));
+    store<f64>(r + (LAST_SEEN << 3), max(load<f64>(r + (LAST_SEEN << 3)), load<f64>(o + (LAST_SEEN << 3))));
+    store<f64>(r + (OPENED << 3), <f64>(<i32>load<f64>(r + (OPENED << 3)) | <i32>load<f64>(o + (OPENED << 3))));
+  }
+}
+
 /** The row of a minute, created when new; -1 when MAX_MINUTES are taken. */
 function minuteRow(minute: i64): i32 {
   if (minute == lastMinute) return lastMinuteIndex;

@@ -28,7 +28,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { analyzeFlowLogs, listFlowLogFiles, writeConversationsCsv } from '@orgshield/investigations/flow-logs';
+import { analyzeFlowLogs, fileSink, listFlowLogFiles, writeConversationsCsv } from '@orgshield/investigations/flow-logs';
 import { type FlowLogScenario, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 import { badArg, benchArgs, countArg } from './bench-args.js';
 
@@ -181,7 +181,7 @@ async function child(tool: Tool, dir: string, out: string): Promise<void> {
     const started = performance.now();
     const analysis = await analyzeFlowLogs({ paths: [dir] }, { localIps: [LOCAL_IP] });
     const handle = await open(out, 'w');
-    await writeConversationsCsv(analysis.conversations, async (text) => void (await handle.write(text)));
+    await writeConversationsCsv(analysis.conversations, fileSink(handle));
     await handle.close();
     analysis.dispose();
     const ms = performance.now() - started;
