@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverOrganization, saveSnapshot, type OrganizationSnapshot } from '@orgshield/accounts';
 import { AwsClientFactory, type RateLimits } from '@orgshield/aws';
-import { FIREWALL_QUEUE, firewallRolloutStepJob, readRolloutSource, RolloutControl, type RolloutStepQueue } from '@orgshield/firewall';
+import { FIREWALL_QUEUE, readRolloutSource, RolloutControl } from '@orgshield/firewall';
+import { bullmqStepQueue } from '@orgshield/worker-runtime';
 import { JobQueues } from '@orgshield/jobs';
 import { startSandbox, type FaultsConfig } from '@orgshield/sandbox';
 import { connectRedis, cpuSeconds, deletePrefix, peakRssMb, readRequestLog, REDIS_URL, type LogLine } from './bench-kit.js';
@@ -163,8 +164,7 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
-    const steps: RolloutStepQueue = { enqueueStep: async (step, { jobId, delayMs }) => void (await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs })) };
-    const control = new RolloutControl(redis, queues, steps);
+    const control = new RolloutControl(redis, queues, bullmqStepQueue(queues));
     const source = await readRolloutSource(join(dir, 'rollout.yaml'));
     const workersCpu = () => workers.reduce((sum, worker) => sum + (cpuSeconds(worker.pid ?? -1) ?? 0), 0);
     const cpuAtStart = { workers: workersCpu(), sandbox: process.cpuUsage() };

@@ -8,10 +8,10 @@
  *
  * Each worker runs at its default configuration (one firewall job at a time, --concurrency to
  * change it), so what more workers add is jobs under way: the rollout's regions are separate
- * step jobs, taken by whichever worker is free. One rollout has at most one job per region
- * under way (a region's steps run in order, a gate's detail reads 8 at a time inside its job),
- * so 4 regions is the most 4 workers can share. Throughput is the rollout's FMS calls per
- * second; the ratio is 4 workers' over 1's, measured in the same run (target at least 3).
+ * step jobs, and a gate's detail reads are batch jobs of about 250 accounts (8 calls at a time
+ * each), all taken by whichever worker is free. A region's writes and a gate's compliance pages
+ * still run in order, one job at a time. Throughput is the rollout's FMS calls per second; the
+ * ratio is 4 workers' over 1's, measured in the same run (target at least 3).
  *
  * Latency is the limit only while the cores are not: each run also reports the CPU seconds the
  * workers and the sandbox (this process) used, the CPU cost of a call, and the share of the
