@@ -256,7 +256,7 @@ export class RolloutExecutor {
     if (saved && saved.generation === payload.generation && saved.look <= payload.check) {
       // The look before queued batches (or this look did, and is run again after a crash: its batches again, under the same ids).
       const rerun = saved.look === payload.check;
-      if (rerun) for (const batch of saved.batches) await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId });
+      if (rerun) for (const [index, batch] of saved.batches.entries()) await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: index + 1 });
       return this.judgeRead(rolloutId, step, payload, { entries: saved.entries, timing, queued: rerun ? saved.batches : [], saved: true });
     }
     const fms = fmsClient(this.runtime.aws, step.region);
@@ -278,7 +278,7 @@ export class RolloutExecutor {
       let pages = 0;
       const flush = async () => {
         const wanted = group.every(fresh) ? group.filter(needsDetail) : [];
-        if (wanted.length > 0) queued.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, wanted));
+        if (wanted.length > 0) queued.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, wanted, queued.length));
         group = [];
       };
       const onPage = async (page: AccountCompliance[]) => {
@@ -327,7 +327,7 @@ export class RolloutExecutor {
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       const missing = unread.filter((entry) => entry.policy === check.name && !inBatches.has(evaluationOf(entry)));
       for (let from = 0; policyId && from < missing.length; from += DETAIL_BATCH) {
-        batches.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH)));
+        batches.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH), batches.length));
       }
     }
     await this.store.saveGateRead(rolloutId, step.id, {
@@ -342,8 +342,20 @@ export class RolloutExecutor {
     return { report: { ...counted, status: 'waiting', reason, breaches: [] }, awaitingDetails: true };
   }
 
-  /** Queues one detail batch; its id is its content, so the same reads queued twice are one job. */
-  private async queueDetails(rolloutId: string, step: GateStep, generation: number, policyId: string, entries: readonly AccountCompliance[]): Promise<QueuedBatch> {
+  /**
+   * Queues one detail batch; its id is its content, so the same reads queued twice are one job.
+   * The `index`-th batch of a look runs before every gate's (index + 1)-th: gates in several
+   * regions share the workers' slots in turn, instead of the first gate's batches taking every
+   * slot while its region's quota paces them and the other regions' quotas go unused.
+   */
+  private async queueDetails(
+    rolloutId: string,
+    step: GateStep,
+    generation: number,
+    policyId: string,
+    entries: readonly AccountCompliance[],
+    index: number,
+  ): Promise<QueuedBatch> {
     const payload: DetailsPayload = {
       rolloutId,
       step: step.id,
@@ -354,7 +366,7 @@ export class RolloutExecutor {
     };
     const digest = createHash('sha256').update(JSON.stringify([policyId, payload.evaluations])).digest('hex').slice(0, 16);
     const jobId = `${rolloutId}.${step.id}.g${generation}.d${digest}`;
-    await this.runtime.steps.enqueueDetails(payload, { jobId });
+    await this.runtime.steps.enqueueDetails(payload, { jobId, priority: index + 1 });
     return { jobId, payload };
   }
 

@@ -11,5 +11,6 @@ export type DetailsPayload = z.infer<typeof firewallRolloutDetailsJob.payload>;
  */
 export interface RolloutStepQueue {
   enqueueStep(step: StepPayload, options: { jobId: string; delayMs?: number }): Promise<void>;
-  enqueueDetails(batch: DetailsPayload, options: { jobId: string }): Promise<void>;
+  /** `priority`: lower runs first, after every step job (which have none); a gate's n-th batch gets n. */
+  enqueueDetails(batch: DetailsPayload, options: { jobId: string; priority: number }): Promise<void>;
 }

@@ -62,8 +62,8 @@ export function stepQueueOn(queues: JobQueues): RolloutStepQueue {
     enqueueStep: async (step, { jobId, delayMs }) => {
       await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs });
     },
-    enqueueDetails: async (batch, { jobId }) => {
-      await queues.submit(firewallRolloutDetailsJob, batch, { jobId });
+    enqueueDetails: async (batch, { jobId, priority }) => {
+      await queues.submit(firewallRolloutDetailsJob, batch, { jobId, priority });
     },
   };
 }
