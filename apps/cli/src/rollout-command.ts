@@ -153,7 +153,10 @@ function printView(view: RolloutView): void {
         [...byAccount].slice(0, 50).map(([account, violations]) => [account, `${violations.length}: ${violations.slice(0, 3).join(', ')}${violations.length > 3 ? ', ...' : ''}`]),
       ),
     );
-    if (byAccount.size > 50) process.stdout.write(`... and ${byAccount.size - 50} more accounts (--output json has them all)\n`);
+    if (byAccount.size > 50) process.stdout.write(`... and ${byAccount.size - 50} more accounts in the sample (--output json has it)\n`);
+    if (gate.violatorsLeftOut > 0) {
+      process.stdout.write(`${gate.violatorsLeftOut} more violator(s) counted but not kept in the report; "orgshield compliance report" lists them all\n`);
+    }
     for (const entry of gate.evaluationLimitExceeded) process.stdout.write(`${entry.account}: over 100 violators in ${entry.policy} (FMS lists the first 100)\n`);
   }
 }

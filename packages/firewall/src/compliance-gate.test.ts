@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeGate, needsViolators, type AccountCompliance } from './compliance-gate.js';
+import { judgeGate, needsViolators, VIOLATOR_SAMPLE, type AccountCompliance } from './compliance-gate.js';
 import type { GateStep } from './rollout-plan.js';
 
 const CHANGE = Date.parse('2026-01-01T10:00:00Z');
@@ -94,6 +94,18 @@ describe('judgeGate', () => {
       evaluationLimitExceeded: [{ account: '111111111111', policy: 'waf-audit' }],
       compliantAccounts: 1,
     });
+  });
+
+  it('keeps a bounded sample of violators but counts and judges them all', () => {
+    const accounts = Array.from({ length: 150 }, (_, index) => String(100000000000 + index));
+    const evaluations = accounts.map((account) => status(account, CHANGE + 1, [missing(`${account}-a`), incorrect(`${account}-b`)]));
+    const step = gate({ checks: [{ policy: 'waf', variant: 'audit', name: 'waf-audit', accounts }] }, { haltOnViolationReasons: ['RESOURCE_INCORRECT_WEB_ACL'] });
+    const report = judgeGate(step, evaluations, timing(CHANGE + 10));
+    expect(report.violators).toHaveLength(VIOLATOR_SAMPLE);
+    expect(report.violators[0]).toMatchObject({ account: accounts[0], resourceId: `${accounts[0]}-a` });
+    expect(report.violatorsLeftOut).toBe(300 - VIOLATOR_SAMPLE);
+    expect(report.violationsByReason).toEqual({ RESOURCE_MISSING_WEB_ACL: 150, RESOURCE_INCORRECT_WEB_ACL: 150 });
+    expect(report.breaches).toEqual(['150 resource(s) with violation RESOURCE_INCORRECT_WEB_ACL, on which the gate halts']);
   });
 
   it('a later resume restarts the timeout', () => {

@@ -25,6 +25,9 @@ export interface GateViolator extends Violator {
   policy: string;
 }
 
+/** How many violators a gate report keeps (see GateReport.violators). */
+export const VIOLATOR_SAMPLE = 200;
+
 export type GateStatus = 'waiting' | 'passed' | 'failed';
 
 /** What a gate saw and decided; stored with the rollout and shown by `rollout status`. */
@@ -45,7 +48,14 @@ export interface GateReport {
   notEvaluated: string[];
   /** Accounts where FMS stopped listing violators at 100: counted, never dropped. */
   evaluationLimitExceeded: { account: string; policy: string }[];
+  /**
+   * The first violators found, in account order, at most VIOLATOR_SAMPLE: a gate over thousands
+   * of accounts would otherwise keep (and store, and send with every status) tens of thousands.
+   * `violationsByReason` counts all of them; `orgshield compliance report` lists all of them.
+   */
   violators: GateViolator[];
+  /** Violators found but left out of `violators`. */
+  violatorsLeftOut: number;
   violationsByReason: Record<string, number>;
   /** The thresholds that were exceeded, one sentence each. */
   breaches: string[];
@@ -79,6 +89,8 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
   const nonCompliant = new Set<string>();
   const limitExceeded: { account: string; policy: string }[] = [];
   const violators: GateViolator[] = [];
+  const violationsByReason: Record<string, number> = {};
+  let found = 0;
   let resources = 0;
   const accounts = new Set<string>();
   for (const check of step.checks) {
@@ -94,12 +106,12 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
       if (entry.evaluationLimitExceeded) limitExceeded.push({ account, policy: check.name });
       if (entry.status === 'NON_COMPLIANT' || entry.evaluationLimitExceeded) nonCompliant.add(account);
       resources += Math.max(entry.violatorCount, entry.violators.length);
-      for (const violator of entry.violators) violators.push({ ...violator, account, policy: check.name });
+      for (const violator of entry.violators) {
+        violationsByReason[violator.reason] = (violationsByReason[violator.reason] ?? 0) + 1;
+        if (found++ < VIOLATOR_SAMPLE) violators.push({ ...violator, account, policy: check.name });
+      }
     }
   }
-
-  const violationsByReason: Record<string, number> = {};
-  for (const violator of violators) violationsByReason[violator.reason] = (violationsByReason[violator.reason] ?? 0) + 1;
   const report = (status: GateStatus, reason: string, breaches: string[] = []): GateReport => ({
     step: step.id,
     wave: step.wave,
@@ -115,6 +127,7 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
     notEvaluated: [...notEvaluated].sort(),
     evaluationLimitExceeded: limitExceeded,
     violators,
+    violatorsLeftOut: found - violators.length,
     violationsByReason,
     breaches,
   });
@@ -130,7 +143,7 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
     ]);
   }
 
-  const breaches = thresholdBreaches(step, nonCompliant.size, resources, violators);
+  const breaches = thresholdBreaches(step, nonCompliant.size, resources, violationsByReason);
   if (breaches.length === 0) return report('passed', `${accounts.size} account(s) judged: ${nonCompliant.size} non-compliant, ${resources} non-compliant resource(s), within the gates`);
   if (step.mode === 'remediate' && !timedOut) {
     return report('waiting', `remediation in progress: ${breaches.join('; ')}`, breaches);
@@ -150,7 +163,7 @@ export function needsViolators(step: GateStep, report: GateReport): boolean {
   return step.gates.haltOnViolationReasons.length > 0 || report.status === 'failed';
 }
 
-function thresholdBreaches(step: GateStep, nonCompliantAccounts: number, resources: number, violators: readonly GateViolator[]): string[] {
+function thresholdBreaches(step: GateStep, nonCompliantAccounts: number, resources: number, byReason: Readonly<Record<string, number>>): string[] {
   const breaches: string[] = [];
   const { maxNonCompliantAccounts, maxNonCompliantResources, haltOnViolationReasons } = step.gates;
   if (maxNonCompliantAccounts !== undefined && nonCompliantAccounts > maxNonCompliantAccounts) {
@@ -163,10 +176,8 @@ function thresholdBreaches(step: GateStep, nonCompliantAccounts: number, resourc
     breaches.push(`${nonCompliantAccounts} account(s) still non-compliant after remediation, more than the region's failure tolerance of ${step.toleratedFailures}`);
   }
   const halting = new Set<string>(haltOnViolationReasons);
-  const found = [...new Set(violators.filter((violator) => halting.has(violator.reason)).map((violator) => violator.reason))];
-  for (const reason of found) {
-    const count = violators.filter((violator) => violator.reason === reason).length;
-    breaches.push(`${count} resource(s) with violation ${reason}, on which the gate halts`);
+  for (const [reason, count] of Object.entries(byReason)) {
+    if (halting.has(reason)) breaches.push(`${count} resource(s) with violation ${reason}, on which the gate halts`);
   }
   return breaches;
 }

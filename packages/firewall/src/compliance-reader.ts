@@ -18,22 +18,29 @@ export function needsDetail(entry: AccountCompliance): boolean {
  * Every member account's standing against one policy from ListComplianceStatus alone, to the
  * last page: status, evaluation time and violator count, which is all a gate of counts needs.
  * `accounts` limits the result to those accounts; accounts FMS has not evaluated come back
- * NOT_EVALUATED. Violators stay empty until `readViolators` fills them.
+ * NOT_EVALUATED. Violators stay empty until `readViolators` fills them. `onPage` sees each
+ * page's entries (of `accounts`) as the page arrives, so detail reads can start before the last.
  */
 export async function readComplianceStatus(
   fms: FMSClient,
   policy: { id: string; name: string },
-  accounts?: readonly string[],
+  options: { accounts?: readonly string[]; onPage?: (entries: AccountCompliance[]) => Promise<void> } = {},
 ): Promise<AccountCompliance[]> {
   const statuses = new Map<string, PolicyComplianceStatus>();
+  const wanted = options.accounts ? new Set(options.accounts) : undefined;
   let token: string | undefined;
   do {
     const page = await fms.send(new ListComplianceStatusCommand({ PolicyId: policy.id, MaxResults: 100, NextToken: token }));
-    for (const status of page.PolicyComplianceStatusList ?? []) if (status.MemberAccount) statuses.set(status.MemberAccount, status);
+    const arrived: AccountCompliance[] = [];
+    for (const status of page.PolicyComplianceStatusList ?? []) {
+      if (!status.MemberAccount) continue;
+      statuses.set(status.MemberAccount, status);
+      if (options.onPage && (!wanted || wanted.has(status.MemberAccount))) arrived.push(fromStatus(status.MemberAccount, policy.name, status));
+    }
+    await options.onPage?.(arrived);
     token = page.NextToken || undefined;
   } while (token);
-  const wanted = accounts ?? [...statuses.keys()].sort();
-  return wanted.map((account) => fromStatus(account, policy.name, statuses.get(account)));
+  return (options.accounts ?? [...statuses.keys()].sort()).map((account) => fromStatus(account, policy.name, statuses.get(account)));
 }
 
 /** GetComplianceDetail for each entry (one call per account), filling its violators in place. */

@@ -36,13 +36,14 @@ export type { FirewallJob, RolloutRuntime, JobAttempt, StartPayload } from './ro
 export {
   FIREWALL_JOBS,
   FIREWALL_QUEUE,
+  firewallRolloutDetailsJob,
   firewallRolloutRollbackJob,
   firewallRolloutStartJob,
   firewallRolloutStepJob,
   firewallScheduledRolloutJob,
   rolloutSourceSchema,
 } from './rollout-jobs.js';
-export type { RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
+export type { DetailsPayload, RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
 export { RolloutControl } from './rollout-control.js';
 export type { RolloutView, RolloutSummary } from './rollout-control.js';
 export { RolloutSchedules } from './rollout-schedules.js';

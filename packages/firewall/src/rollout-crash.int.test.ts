@@ -34,6 +34,17 @@ waves:
   - { name: canary, targets: { tags: { env: dev } }, mode: audit, gates: { timeout: 30s } }
   - { name: everyone, targets: { all: true }, mode: remediate, gates: { timeout: 30s } }
 `;
+/**
+ * A gate that halts on a violation reason: it reads every non-compliant account's detail, in one
+ * detail batch. It soaks past the sandbox's evaluation delay, so its first look after the soak
+ * finds every account evaluated, keeps its read and queues the batch (one order of points).
+ */
+const DETAILS_ROLLOUT = `kind: Rollout
+name: crash
+policies: [waf.yaml]
+waves:
+  - { name: everyone, targets: { all: true }, mode: audit, soakTime: 2s, gates: { haltOnViolationReasons: [RESOURCE_INCORRECT_WEB_ACL], timeout: 30s } }
+`;
 const WAF = 'name: waf\ntype: WAFV2\nresourceTypes: [alb]\nregions: [eu-west-1]\nwebACLSource: RETROFIT_EXISTING\nrules: { defaultAction: ALLOW }\n';
 
 interface World {
@@ -56,9 +67,9 @@ async function endState(harness: Harness): Promise<unknown> {
   return policies.sort((a, b) => String(a.name).localeCompare(String(b.name)));
 }
 
-/** `clusterUrl`: the run's Redis is that cluster (its prefix a hash tag), not REDIS_URL's. */
-function scenario(crashJob: string, expected: { endState?: unknown }, options: { clusterUrl?: string } = {}): CrashScenario<World> {
-  const { clusterUrl } = options;
+/** `clusterUrl`: the run's Redis is that cluster (its prefix a hash tag), not REDIS_URL's; `rollout`: the rollout file. */
+function scenario(crashJob: string, expected: { endState?: unknown }, options: { clusterUrl?: string; rollout?: string } = {}): CrashScenario<World> {
+  const { clusterUrl, rollout = ROLLOUT } = options;
   return {
     async setup() {
       const sandbox = await startSandbox({ accounts: 40, ous: 8, seed: 3, timeScale: 0.001, port: 0 });
@@ -75,7 +86,7 @@ function scenario(crashJob: string, expected: { endState?: unknown }, options: {
       });
     },
     async start(world) {
-      const root = await writeTree({ 'waf.yaml': WAF, 'rollout.yaml': ROLLOUT });
+      const root = await writeTree({ 'waf.yaml': WAF, 'rollout.yaml': rollout });
       world.rolloutId = (await world.harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')))).rolloutId;
     },
     async recover({ harness, sandbox, rolloutId = '' }, crash) {
@@ -89,6 +100,9 @@ function scenario(crashJob: string, expected: { endState?: unknown }, options: {
       const writes = (operation: string) => sandbox.requests().filter((entry) => entry.operation === operation);
       expect(writes('PutPolicy').map((entry) => entry.status), where).toEqual(steps.filter((step) => step.kind === 'put').map(() => 200));
       expect(writes('DeletePolicy').map((entry) => entry.status), where).toEqual(steps.filter((step) => step.kind === 'delete').map(() => 200));
+      // Detail reads are not mutating, but a finished batch is never read again: each evaluation once.
+      const details = writes('GetComplianceDetail').map((entry) => entry.resources?.[0]);
+      expect(new Set(details).size, where).toBe(details.length);
       const state = await endState(harness);
       if (expected.endState === undefined) expected.endState = state;
       else expect(state, where).toEqual(expected.endState);
@@ -145,6 +159,14 @@ describe('a rollout step killed at every crash point', () => {
   it('delete (the audit copy): a fresh worker completes the rollout with each DeletePolicy once', { timeout: 600_000 }, async () => {
     const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:.*\\.delete$', {}), {
       expectedPoints: writeStepPoints('DeletePolicy'),
+    });
+    expect(run.crashedAt).toEqual(run.points);
+  });
+
+  it('a detail batch: a fresh worker completes the rollout, reading each evaluation once', { timeout: 600_000 }, async () => {
+    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.details:', {}, { rollout: DETAILS_ROLLOUT }), {
+      // guard (with the "done already" check), the violators into the cache, done with the guard left, the gate's next look
+      expectedPoints: ['redis:orgshieldRunEnter state', 'redis:multi hset violators', 'redis:orgshieldRunComplete inflight', 'redis:addStandardJob wait'],
     });
     expect(run.crashedAt).toEqual(run.points);
   });

@@ -1,22 +1,22 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { type AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { LockLostError, StepGuardLostError, type LockLease, type RunAfterStep, type RunRetention, type RedisClient } from '@orgshield/jobs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
-import { judgeGate, needsViolators, type AccountCompliance, type GateReport } from './compliance-gate.js';
+import { judgeGate, needsViolators, type AccountCompliance, type GateReport, type GateTiming } from './compliance-gate.js';
 import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
 import { fmsClient, listPolicies } from './live-policies.js';
 import { applyDelete, applyPut, restorePrevious } from './policy-writer.js';
 import { queueRunnableSteps, stepJobId } from './rollout-advance.js';
-import { firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from './rollout-jobs.js';
+import { firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from './rollout-jobs.js';
 import { parseRolloutSource } from './rollout-loader.js';
 import type { GateStep, RolloutPlan } from './rollout-plan.js';
 import { RolloutPlanError } from './rollout-planner.js';
 import { planAgainstAws } from './rollout-planning.js';
 import { ensureNotificationChannel } from './rollout-preflight.js';
-import type { RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
-import { RolloutStore, type RolloutState, type StepRecord } from './rollout-store.js';
+import type { DetailsPayload, RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
+import { RolloutStore, type GateRead, type RolloutState, type StepRecord } from './rollout-store.js';
 
 /** What the rollout jobs need from the worker that runs them. */
 export interface RolloutRuntime {
@@ -214,11 +214,13 @@ export class RolloutExecutor {
 
   private async runGate(plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload) {
     const { rolloutId } = payload;
-    const report = await this.judge(rolloutId, plan, step, state);
+    const { report, awaitingDetails } = await this.look(rolloutId, plan, step, state, payload);
     await this.store.saveGate(rolloutId, report);
     const result = (outcome: string, status: string) => ({ rolloutId, step: step.id, outcome, status });
     if (report.status === 'waiting') {
       if (payload.check === 0) await this.store.addEvent(rolloutId, { level: 'info', step: step.id, message: `${step.wave}/${step.region} gate: ${report.reason}` });
+      // The last detail batch queues the next look.
+      if (awaitingDetails) return result('waiting', 'running');
       const check = payload.check + 1;
       const backoff = Math.min(this.runtime.gatePollMs ?? 30_000, 500 * 2 ** Math.min(payload.check, 10));
       const delay = report.soakEndsAt ? Math.max(0, Date.parse(report.soakEndsAt) - Date.now()) + 50 : backoff;
@@ -241,12 +243,149 @@ export class RolloutExecutor {
   }
 
   /**
-   * Reads FMS compliance of the gate's accounts (against the policy each account is under) and
-   * judges it; "after the change" means after this wave's last write to that policy here.
-   * Counts come from ListComplianceStatus alone; violators (GetComplianceDetail per account)
-   * only when the judgement needs them (needsViolators), once per evaluation of each account.
+   * One look of a gate: the compliance of its accounts (against the policy each account is
+   * under), judged; "after the change" means after this wave's last write to that policy here.
+   * Counts come from ListComplianceStatus alone; violators (GetComplianceDetail per account) only
+   * when the judgement needs them (needsViolators), once per evaluation of each account, read by
+   * detail batches (jobs of their own, see readDetails). While they run the look waits; the
+   * last one queues the next look, which judges the read this look kept, from the cache.
+   *
+   * When the gate halts on violation reasons and the soak is over, batches are queued as the
+   * pages arrive (their evaluations will be wanted as soon as the count judgement is final), so
+   * the detail reads, the bound of a large gate, start with the first page instead of the last.
    */
-  private async judge(rolloutId: string, plan: RolloutPlan, step: GateStep, state: RolloutState): Promise<GateReport> {
+  private async look(rolloutId: string, plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload): Promise<{ report: GateReport; awaitingDetails: boolean }> {
+    const timing = { now: Date.now(), changedAt: await this.changedAt(rolloutId, plan, step), waitingSince: state.runningSince };
+    const saved = await this.store.gateRead(rolloutId, step.id);
+    if (saved && saved.generation === payload.generation && saved.look <= payload.check) {
+      // The look before queued batches (or this look did, and is run again after a crash: its batches again, under the same ids).
+      const rerun = saved.look === payload.check;
+      if (rerun) for (const [index, batch] of saved.batches.entries()) await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: index + 1 });
+      return this.judgeRead(rolloutId, step, payload, { entries: saved.entries, timing, queued: rerun ? saved.batches : [], saved: true });
+    }
+    const fms = fmsClient(this.runtime.aws, step.region);
+    const policies = await listPolicies(fms);
+    const soaked = timing.now >= Math.max(0, ...Object.values(timing.changedAt)) + step.soakTimeMs;
+    const early = step.gates.haltOnViolationReasons.length > 0 && soaked;
+    const entries: AccountCompliance[] = [];
+    const queued: QueuedBatch[] = [];
+    for (const check of step.checks) {
+      const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
+      // A policy missing now leaves its accounts unevaluated, and the gate times out on them.
+      if (!policyId) continue;
+      const changedAt = timing.changedAt[check.name];
+      const fresh = (entry: AccountCompliance) => changedAt === undefined || (entry.evaluatedAt !== undefined && Date.parse(entry.evaluatedAt) >= changedAt);
+      // Pages go in fixed groups, and a group is queued only when all of it is evaluated after
+      // the change: so a later look queues the same batches (the same ids: one job each) and
+      // never a batch overlapping one still under way.
+      let group: AccountCompliance[] = [];
+      let pages = 0;
+      const flush = async () => {
+        const wanted = group.every(fresh) ? group.filter(needsDetail) : [];
+        if (wanted.length > 0) queued.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, wanted, queued.length));
+        group = [];
+      };
+      const onPage = async (page: AccountCompliance[]) => {
+        group.push(...page);
+        if (++pages % PAGES_PER_BATCH === 0) await flush();
+      };
+      entries.push(...(await readComplianceStatus(fms, { id: policyId, name: check.name }, { accounts: check.accounts, ...(early ? { onPage } : {}) })));
+      if (early) await flush();
+    }
+    return this.judgeRead(rolloutId, step, payload, { entries, timing, queued, saved: false });
+  }
+
+  /**
+   * Judges a compliance read; when the judgement needs violators, fills them from the cache and
+   * queues batches for those it lacks (but those already queued in this look), keeping the read
+   * for the look the last batch queues.
+   */
+  private async judgeRead(
+    rolloutId: string,
+    step: GateStep,
+    payload: StepPayload,
+    read: { entries: AccountCompliance[]; timing: GateTiming; queued: QueuedBatch[]; saved: boolean },
+  ): Promise<{ report: GateReport; awaitingDetails: boolean }> {
+    const { entries, timing } = read;
+    const counted = judgeGate(step, entries, timing);
+    if (!needsViolators(step, counted)) return { report: counted, awaitingDetails: false };
+    const wanted = entries.filter(needsDetail);
+    const cached = await this.store.cachedViolators(rolloutId, wanted.map(evaluationOf));
+    const unread = wanted.filter((entry) => {
+      const hit = cached.get(evaluationOf(entry));
+      if (!hit) return true;
+      entry.violators = hit.violators;
+      entry.evaluationLimitExceeded ||= hit.evaluationLimitExceeded;
+      return false;
+    });
+    if (unread.length === 0) {
+      // Judged: the next look reads FMS afresh.
+      if (read.saved) await this.store.dropGateRead(rolloutId, step.id);
+      return { report: judgeGate(step, entries, timing), awaitingDetails: false };
+    }
+    const batches = [...read.queued];
+    const inBatches = new Set(batches.flatMap(({ payload: batch }) => batch.evaluations.map((evaluation) => evaluationOf({ policy: batch.policy, ...evaluation }))));
+    const fms = fmsClient(this.runtime.aws, step.region);
+    const policies = await listPolicies(fms);
+    for (const check of step.checks) {
+      const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
+      const missing = unread.filter((entry) => entry.policy === check.name && !inBatches.has(evaluationOf(entry)));
+      for (let from = 0; policyId && from < missing.length; from += DETAIL_BATCH) {
+        batches.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH), batches.length));
+      }
+    }
+    await this.store.saveGateRead(rolloutId, step.id, {
+      generation: payload.generation,
+      look: payload.check,
+      entries: entries.map((entry) => ({ ...entry, violators: [] })),
+      batches,
+    });
+    // Batches that finished before the read was saved could not queue the next look.
+    await this.queueLookAfterDetails(rolloutId, step.id, payload.generation);
+    const reason = `reading the violators of ${unread.length} non-compliant account evaluation(s) in ${batches.length} batch(es)`;
+    return { report: { ...counted, status: 'waiting', reason, breaches: [] }, awaitingDetails: true };
+  }
+
+  /**
+   * Queues one detail batch; its id is its content, so the same reads queued twice are one job.
+   * The `index`-th batch of a look runs before every gate's (index + 1)-th: gates in several
+   * regions share the workers' slots in turn, instead of the first gate's batches taking every
+   * slot while its region's quota paces them and the other regions' quotas go unused.
+   */
+  private async queueDetails(
+    rolloutId: string,
+    step: GateStep,
+    generation: number,
+    policyId: string,
+    entries: readonly AccountCompliance[],
+    index: number,
+  ): Promise<QueuedBatch> {
+    const payload: DetailsPayload = {
+      rolloutId,
+      step: step.id,
+      generation,
+      policyId,
+      policy: entries[0]?.policy ?? '',
+      evaluations: entries.map(({ account, evaluatedAt }) => (evaluatedAt === undefined ? { account } : { account, evaluatedAt })),
+    };
+    const digest = createHash('sha256').update(JSON.stringify([policyId, payload.evaluations])).digest('hex').slice(0, 16);
+    const jobId = `${rolloutId}.${step.id}.g${generation}.d${digest}`;
+    await this.runtime.steps.enqueueDetails(payload, { jobId, priority: index + 1 });
+    return { jobId, payload };
+  }
+
+  /** When every batch of the read a gate keeps is done, queues the gate's next look (once, by its id). */
+  private async queueLookAfterDetails(rolloutId: string, step: string, generation: number): Promise<void> {
+    const read = await this.store.gateRead(rolloutId, step);
+    if (!read || read.generation !== generation) return;
+    const done = await this.store.batchesDone(rolloutId, read.batches.map((batch) => batch.jobId));
+    if (!done.every(Boolean)) return;
+    const check = read.look + 1;
+    await this.runtime.steps.enqueueStep({ rolloutId, step, generation, check }, { jobId: stepJobId(rolloutId, step, generation, check) });
+  }
+
+  /** When this wave last changed each policy in the gate's region (ms), by policy name. */
+  private async changedAt(rolloutId: string, plan: RolloutPlan, step: GateStep): Promise<Record<string, number>> {
     const done = await this.store.steps(rolloutId);
     const changedAt: Record<string, number> = {};
     for (const planned of plan.steps) {
@@ -255,39 +394,52 @@ export class RolloutExecutor {
       const name = planned.kind === 'put' ? planned.spec.name : planned.name;
       if (at !== undefined) changedAt[name] = Math.max(changedAt[name] ?? 0, at);
     }
-    const fms = fmsClient(this.runtime.aws, step.region);
-    const policies = await listPolicies(fms);
-    const compliance: AccountCompliance[] = [];
-    const reads: { policyId: string; entries: AccountCompliance[] }[] = [];
-    for (const check of step.checks) {
-      const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
-      // A policy missing now leaves its accounts unevaluated, and the gate times out on them.
-      if (!policyId) continue;
-      const entries = await readComplianceStatus(fms, { id: policyId, name: check.name }, check.accounts);
-      compliance.push(...entries);
-      reads.push({ policyId, entries });
-    }
-    const timing = { now: Date.now(), changedAt, waitingSince: state.runningSince };
-    const counted = judgeGate(step, compliance, timing);
-    if (!needsViolators(step, counted)) return counted;
-    for (const { policyId, entries } of reads) await this.readViolatorsOnce(rolloutId, fms, policyId, entries.filter(needsDetail));
-    return judgeGate(step, compliance, timing);
+    return changedAt;
   }
 
-  /** Fills the entries' violators from the rollout's cache, reading only evaluations it has not seen. */
-  private async readViolatorsOnce(rolloutId: string, fms: ReturnType<typeof fmsClient>, policyId: string, entries: AccountCompliance[]): Promise<void> {
-    const evaluationOf = (entry: AccountCompliance) => `${entry.policy}|${entry.account}|${entry.evaluatedAt ?? ''}`;
-    const cached = await this.store.cachedViolators(rolloutId, entries.map(evaluationOf));
-    const unread = entries.filter((entry) => {
-      const hit = cached.get(evaluationOf(entry));
-      if (hit) Object.assign(entry, hit);
-      return !hit;
-    });
-    await readViolators(fms, policyId, unread);
-    await this.store.cacheViolators(
-      rolloutId,
-      new Map(unread.map((entry) => [evaluationOf(entry), { violators: entry.violators, evaluationLimitExceeded: entry.evaluationLimitExceeded }])),
-    );
+  /**
+   * One detail batch of a gate (see firewallRolloutDetailsJob): inside the rollout's guard, so a
+   * pause, abort or rollback stops batches not yet started and waits for those under way, and
+   * with its done field, so a rerun never reads a finished batch again. Evaluations already in
+   * the cache (a crash after the cache write, a batch of an earlier look) are not read again;
+   * nothing is counted here, the gate counts from the cache, so nothing can be counted twice.
+   */
+  async readDetails(payload: DetailsPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutDetailsJob.result>> {
+    const { rolloutId, step: stepId } = payload;
+    const result = (outcome: string, read = 0) => ({ rolloutId, step: stepId, outcome, read });
+    try {
+      const step = (await this.plan(rolloutId)).steps.find((candidate) => candidate.id === stepId);
+      if (step?.kind !== 'gate') throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no gate ${stepId}.`, { exitCode: EXIT_CODES.badInput });
+      const batch = attempt.jobId;
+      const guarded = await this.store.runs.guarded(
+        rolloutId,
+        { status: 'running', generation: payload.generation, member: `${batch}.${randomUUID()}`, ttlMs: this.runtime.leaseMs ?? 30_000, done: { part: 'details', field: batch } },
+        async (guard) => {
+          const entries = payload.evaluations.map(
+            (evaluation): AccountCompliance => ({ ...evaluation, policy: payload.policy, status: 'NON_COMPLIANT', violatorCount: 0, evaluationLimitExceeded: false, violators: [] }),
+          );
+          const cached = await this.store.cachedViolators(rolloutId, entries.map(evaluationOf));
+          const unread = entries.filter((entry) => !cached.has(evaluationOf(entry)));
+          await readViolators(fmsClient(this.runtime.aws, step.region), payload.policyId, unread);
+          await this.store.cacheViolators(
+            rolloutId,
+            new Map(unread.map((entry) => [evaluationOf(entry), { violators: entry.violators, evaluationLimitExceeded: entry.evaluationLimitExceeded }])),
+          );
+          if (!(await guard.complete({ part: 'details', field: batch, value: String(unread.length) }))) {
+            throw new StepGuardLostError(rolloutId, `detail batch ${batch} lost its place in the guard`);
+          }
+          return unread.length;
+        },
+      );
+      if (!guarded.entered && guarded.done === undefined) return result(guarded.status === 'superseded' ? 'superseded' : 'skipped');
+      await this.queueLookAfterDetails(rolloutId, stepId, payload.generation);
+      return guarded.entered ? result('read', guarded.value) : result('done');
+    } catch (error) {
+      if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
+        await this.fail(rolloutId, ['running'], `detail batch of ${stepId} failed: ${messageOf(error)}`, { step: stepId });
+      }
+      throw error;
+    }
   }
 
   /** Puts every policy the rollout changed back as it was; safe to run again. */
@@ -408,6 +560,19 @@ type ScheduledPayload = z.infer<typeof firewallScheduledRolloutJob.payload>;
  */
 function scheduledRolloutId(rollout: string, schedule: string, firedAt: number): string {
   return `${rollout}-${schedule}-${firedAt.toString(36)}`.slice(0, 128);
+}
+
+/** Accounts' evaluations per detail batch: each batch is one job, so workers share a gate's reads this many at a time. */
+const DETAIL_BATCH = 250;
+/** ListComplianceStatus pages (100 accounts each) whose non-compliant accounts make one batch queued as the pages arrive. */
+const PAGES_PER_BATCH = 3;
+
+/** A detail batch as queued: its job id and payload. */
+type QueuedBatch = GateRead['batches'][number];
+
+/** The cache key of one evaluation of one account against one policy. */
+function evaluationOf(entry: Pick<AccountCompliance, 'policy' | 'account' | 'evaluatedAt'>): string {
+  return `${entry.policy}|${entry.account}|${entry.evaluatedAt ?? ''}`;
 }
 
 function messageOf(error: unknown): string {

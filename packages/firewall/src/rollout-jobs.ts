@@ -42,19 +42,46 @@ export const firewallRolloutStartJob = defineJob({
   result: z.object({ rolloutId, status: rolloutStatus, steps: z.number().int().nonnegative() }),
 });
 
-/** One step of a planned rollout. `generation` changes on resume; `check` counts a gate's looks. */
+/** Which rollout, step and generation (it changes on resume) a step's job belongs to. */
+const stepOfRollout = { rolloutId, step: z.string().min(1).max(256), generation: z.number().int().nonnegative() };
+
+/** One step of a planned rollout; `check` counts a gate's looks. */
 export const firewallRolloutStepJob = defineJob({
   name: 'firewall.rollout.step',
   queue: FIREWALL_QUEUE,
   payload: z
     .object({
-      rolloutId,
-      step: z.string().min(1).max(256),
-      generation: z.number().int().nonnegative(),
+      ...stepOfRollout,
       check: z.number().int().nonnegative().default(0),
     })
     .strict(),
   result: z.object({ rolloutId, step: z.string(), outcome: z.string(), status: rolloutStatus }),
+});
+
+/**
+ * One batch of a gate's detail reads: GetComplianceDetail for each account's evaluation listed
+ * (those already in the rollout's violators cache are skipped), the violators into the cache,
+ * the batch marked done under the rollout's guard; the batch that finds every batch of the
+ * gate's look done queues the gate's next look, which judges from the cache. Batches are jobs
+ * of their own so that every worker shares one region's reads.
+ */
+export const firewallRolloutDetailsJob = defineJob({
+  name: 'firewall.rollout.details',
+  queue: FIREWALL_QUEUE,
+  payload: z
+    .object({
+      /** Of the gate step. */
+      ...stepOfRollout,
+      policyId: z.string().min(1).max(64),
+      /** The policy's name, as the gate's checks name it. */
+      policy: z.string().min(1).max(256),
+      evaluations: z
+        .array(z.object({ account: z.string().regex(/^\d{12}$/, 'an account id is 12 digits'), evaluatedAt: z.string().max(40).optional() }).strict())
+        .min(1)
+        .max(1000),
+    })
+    .strict(),
+  result: z.object({ rolloutId, step: z.string(), outcome: z.string(), read: z.number().int().nonnegative() }),
 });
 
 /** Put every policy the rollout changed back the way it was (delete those it created). */
@@ -83,4 +110,4 @@ export const firewallScheduledRolloutJob = defineJob({
 });
 
 /** The firewall package's job contracts, for the worker runtime's registry. */
-export const FIREWALL_JOBS = [firewallRolloutStartJob, firewallRolloutStepJob, firewallRolloutRollbackJob, firewallScheduledRolloutJob] as const;
+export const FIREWALL_JOBS = [firewallRolloutStartJob, firewallRolloutStepJob, firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallScheduledRolloutJob] as const;

@@ -1,10 +1,24 @@
 import type { Policy } from '@aws-sdk/client-fms';
 import { FencedLocks, RunStateStore, type CreateOutcome, type RunRetention, type RedisClient } from '@orgshield/jobs';
 import type { AccountCompliance, GateReport } from './compliance-gate.js';
-
-export type CachedViolators = Pick<AccountCompliance, 'violators' | 'evaluationLimitExceeded'>;
 import type { RolloutSource } from './rollout-loader.js';
 import type { RolloutPlan } from './rollout-plan.js';
+import type { DetailsPayload } from './rollout-step-queue.js';
+
+export type CachedViolators = Pick<AccountCompliance, 'violators' | 'evaluationLimitExceeded'>;
+
+/**
+ * A gate's compliance read (ListComplianceStatus, violators empty), kept while the detail
+ * batches it queued run: the look their last batch queues (look + 1) judges this read with the
+ * violators from the cache, instead of reading every page again. `batches` are the batches'
+ * payloads under their job ids, so a rerun of the look queues exactly the same ones again.
+ */
+export interface GateRead {
+  generation: number;
+  look: number;
+  entries: AccountCompliance[];
+  batches: { jobId: string; payload: DetailsPayload }[];
+}
 
 export const ROLLOUT_STATUSES = ['planning', 'running', 'paused', 'halted', 'aborted', 'failed', 'completed', 'rolling-back', 'rolled-back'] as const;
 export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
@@ -187,21 +201,40 @@ export class RolloutStore {
   /**
    * Violators read for a gate, per evaluation (`policy|account|evaluatedAt`): a gate that looks
    * again at an evaluation it has seen reuses them instead of calling GetComplianceDetail again.
+   * Only the evaluations asked for are read, never the whole cache (a rollout's grows to tens
+   * of thousands).
    */
   async cachedViolators(id: string, evaluations: readonly string[]): Promise<Map<string, CachedViolators>> {
-    if (evaluations.length === 0) return new Map();
-    const cached = new Map(Object.entries(await this.runs.fields(id, 'violators')));
+    const values = await this.runs.someFields(id, 'violators', evaluations);
     const found = new Map<string, CachedViolators>();
-    for (const evaluation of evaluations) {
-      const text = cached.get(evaluation);
-      if (text !== undefined) found.set(evaluation, JSON.parse(text) as CachedViolators);
-    }
+    values.forEach((text, index) => {
+      if (text !== undefined) found.set(evaluations[index] ?? '', JSON.parse(text) as CachedViolators);
+    });
     return found;
   }
 
   async cacheViolators(id: string, entries: ReadonlyMap<string, CachedViolators>): Promise<void> {
-    // Each field through the run's store, so the cache expires with the run's other records.
-    for (const [evaluation, value] of entries) await this.runs.setField(id, 'violators', evaluation, JSON.stringify(value));
+    // Through the run's store, so the cache expires with the run's other records.
+    await this.runs.setFields(id, 'violators', new Map([...entries].map(([evaluation, value]) => [evaluation, JSON.stringify(value)])));
+  }
+
+  /** Which of a look's detail batches (by job id) are done. */
+  async batchesDone(id: string, batches: readonly string[]): Promise<boolean[]> {
+    return (await this.runs.someFields(id, 'details', batches)).map((done) => done !== undefined);
+  }
+
+  /** The compliance read a gate's look waits on while its detail batches run (see GateRead). */
+  async gateRead(id: string, step: string): Promise<GateRead | undefined> {
+    const text = await this.runs.field(id, 'reads', step);
+    return text ? (JSON.parse(text) as GateRead) : undefined;
+  }
+
+  async saveGateRead(id: string, step: string, read: GateRead): Promise<void> {
+    await this.runs.setField(id, 'reads', step, JSON.stringify(read));
+  }
+
+  async dropGateRead(id: string, step: string): Promise<void> {
+    await this.runs.deleteField(id, 'reads', step);
   }
 
   async gates(id: string): Promise<Map<string, GateReport>> {

@@ -7,7 +7,7 @@ import { connectRedis, duplicateConnection, JobQueues, type RedisClient } from '
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutControl } from '../src/rollout-control.js';
 import { jobAttempt, RolloutExecutor } from '../src/rollout-executor.js';
-import { firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from '../src/rollout-jobs.js';
+import { firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from '../src/rollout-jobs.js';
 import type { RolloutStepQueue } from '../src/rollout-step-queue.js';
 
 /**
@@ -21,7 +21,8 @@ export interface Harness {
   aws: AwsClientFactory;
   control: RolloutControl;
   executor: RolloutExecutor;
-  startWorker(): Promise<Worker>;
+  /** A BullMQ worker on the firewall queue (4 jobs at a time by default); `name` marks the jobs it processes (Job.processedBy). */
+  startWorker(options?: { name?: string; concurrency?: number }): Promise<Worker>;
   close(): Promise<void>;
 }
 
@@ -60,6 +61,9 @@ export function stepQueueOn(queues: JobQueues): RolloutStepQueue {
     enqueueStep: async (step, { jobId, delayMs }) => {
       await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs });
     },
+    enqueueDetails: async (batch, { jobId, priority }) => {
+      await queues.submit(firewallRolloutDetailsJob, batch, { jobId, priority });
+    },
   };
 }
 
@@ -71,6 +75,8 @@ export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise
       return executor.start(firewallRolloutStartJob.payload.parse(job.data), attempt);
     case firewallRolloutStepJob.name:
       return executor.runStep(firewallRolloutStepJob.payload.parse(job.data), attempt);
+    case firewallRolloutDetailsJob.name:
+      return executor.readDetails(firewallRolloutDetailsJob.payload.parse(job.data), attempt);
     case firewallRolloutRollbackJob.name:
       return executor.rollback(firewallRolloutRollbackJob.payload.parse(job.data), attempt);
     case firewallScheduledRolloutJob.name:
@@ -108,11 +114,12 @@ export async function startHarness(sandbox: SandboxEndpoint, prefix: string, opt
     aws,
     control: new RolloutControl(redis, queues, steps),
     executor,
-    async startWorker() {
+    async startWorker({ name, concurrency = 4 }: { name?: string; concurrency?: number } = {}) {
       const worker = new Worker('firewall', (job) => processFirewallJob(executor, job), {
         connection: duplicateConnection(redis),
         prefix,
-        concurrency: 4,
+        concurrency,
+        ...(name ? { name } : {}),
         ...options.workerOptions,
       });
       worker.on('error', () => undefined);

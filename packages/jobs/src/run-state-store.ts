@@ -327,6 +327,23 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
     await this.redis.multi().hset(key, field, value).pexpire(key, this.ttl).exec();
   }
 
+  /** Sets several fields of one of the run's hashes in one step. */
+  async setFields(id: string, part: string, entries: ReadonlyMap<string, string>): Promise<void> {
+    if (entries.size === 0) return;
+    const key = this.runKey(id, part);
+    await this.redis.multi().hset(key, Object.fromEntries(entries)).pexpire(key, this.ttl).exec();
+  }
+
+  async deleteField(id: string, part: string, field: string): Promise<void> {
+    await this.redis.hdel(this.runKey(id, part), field);
+  }
+
+  /** The values of `fields` (undefined where unset), without reading the rest of the hash. */
+  async someFields(id: string, part: string, fields: readonly string[]): Promise<(string | undefined)[]> {
+    if (fields.length === 0) return [];
+    return (await this.redis.hmget(this.runKey(id, part), ...fields)).map((value) => value ?? undefined);
+  }
+
   async field(id: string, part: string, field: string): Promise<string | undefined> {
     return (await this.redis.hget(this.runKey(id, part), field)) ?? undefined;
   }

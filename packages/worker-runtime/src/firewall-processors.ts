@@ -1,19 +1,22 @@
-import { currentOrganization, FIREWALL_JOBS, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob, jobAttempt, RolloutExecutor, type RolloutStepQueue } from '@orgshield/firewall';
+import { currentOrganization, FIREWALL_JOBS, firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob, jobAttempt, RolloutExecutor, type RolloutStepQueue } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
 import { processor, type FailedForGood, type ProcessorMap } from './worker-service.js';
 
-/** The firewall's step-queue port on BullMQ: a step is a job on the firewall queue, under its own id. */
+/** The firewall's step-queue port on BullMQ: a step or a detail batch is a job on the firewall queue, under its own id. */
 export function bullmqStepQueue(queues: JobQueues): RolloutStepQueue {
   return {
     enqueueStep: async (step, { jobId, delayMs }) => {
       await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs });
     },
+    enqueueDetails: async (batch, { jobId, priority }) => {
+      await queues.submit(firewallRolloutDetailsJob, batch, { jobId, priority });
+    },
   };
 }
 
 /**
- * Firewall Manager rollouts: start (plan), step (one write or one gate look), rollback and
+ * Firewall Manager rollouts: start (plan), step (one write or one gate look), a gate's detail batch, rollback and
  * scheduled runs, each one executor call. The executor queues the next steps itself, through
  * the step-queue port on the worker's own Redis connection.
  */
@@ -60,6 +63,12 @@ export function firewallProcessors(runtime: Runtime): ProcessorMap<typeof FIREWA
     [firewallRolloutStepJob.name]: processor(
       firewallRolloutStepJob,
       (payload, { job }) => executor.runStep(payload, jobAttempt(job)),
+      (payload, failure) => failed(payload.rolloutId, 'running', failure, { step: payload.step, generation: payload.generation }),
+    ),
+    // A batch that fails for good fails the rollout as its gate would: the gate cannot be judged without it.
+    [firewallRolloutDetailsJob.name]: processor(
+      firewallRolloutDetailsJob,
+      (payload, { job }) => executor.readDetails(payload, jobAttempt(job)),
       (payload, failure) => failed(payload.rolloutId, 'running', failure, { step: payload.step, generation: payload.generation }),
     ),
     [firewallRolloutRollbackJob.name]: processor(

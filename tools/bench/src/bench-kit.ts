@@ -124,6 +124,13 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
+/** CPU seconds the whole machine has spent busy (everything but idle and iowait) since boot, all cores together. */
+export function machineBusySeconds(): number {
+  const [, ...ticks] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).map(Number);
+  const total = ticks.slice(0, 8).reduce((sum, value) => sum + (value || 0), 0);
+  return (total - (ticks[3] ?? 0) - (ticks[4] ?? 0)) / 100;
+}
+
 export function loadAverage(): number[] {
   return loadavg().map((load) => Number(load.toFixed(2)));
 }

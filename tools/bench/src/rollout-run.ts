@@ -14,15 +14,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { discoverOrganization, saveSnapshot, type OrganizationSnapshot } from '@orgshield/accounts';
 import { AwsClientFactory, type RateLimits } from '@orgshield/aws';
-import { FIREWALL_QUEUE, firewallRolloutStepJob, readRolloutSource, RolloutControl, type RolloutStepQueue } from '@orgshield/firewall';
+import { FIREWALL_QUEUE, readRolloutSource, RolloutControl } from '@orgshield/firewall';
+import { bullmqStepQueue } from '@orgshield/worker-runtime';
 import { JobQueues } from '@orgshield/jobs';
 import { startSandbox, type FaultsConfig } from '@orgshield/sandbox';
-import { connectRedis, cpuSeconds, deletePrefix, peakRssMb, readRequestLog, REDIS_URL, type LogLine } from './bench-kit.js';
+import { connectRedis, cpuSeconds, deletePrefix, machineBusySeconds, peakRssMb, readRequestLog, REDIS_URL, type LogLine } from './bench-kit.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const workerMain = join(repoRoot, 'apps/worker/dist/main.js');
@@ -55,6 +56,12 @@ export interface RolloutRunResult {
   workerPeakRssMb: number[];
   /** CPU seconds used during the rollout: the workers' together, and this process's (the sandbox, the control side). */
   cpuSeconds: { workers: number; sandbox: number };
+  /**
+   * The share of the machine's cores busy, sampled each second: `ours` is the workers' and this
+   * process's CPU, `machine` everything (other processes included); `peak` is the busiest 5 s
+   * window. A run average hides a phase where the cores were the limit; the peak shows it.
+   */
+  cpuShare: { ours: { mean: number; peak: number }; machine: { mean: number; peak: number } };
   /** PutPolicy calls the sandbox answered with 200 vs the put steps planned: each once. */
   putPolicy: { planned: number; answered: number };
 }
@@ -127,6 +134,18 @@ function spawnWorker(env: Record<string, string>): ChildProcess {
   return child;
 }
 
+/** Mean and busiest-5-s share of the cores from cumulative CPU samples taken each second. */
+function shareOfCores(samples: readonly { at: number; ours: number; machine: number }[], which: 'ours' | 'machine'): { mean: number; peak: number } {
+  const cores = availableParallelism();
+  const share = (from: (typeof samples)[number], to: (typeof samples)[number]) => (to[which] - from[which]) / ((to.at - from.at) / 1000) / cores;
+  const first = samples[0];
+  const last = samples.at(-1);
+  if (!first || !last || last.at === first.at) return { mean: 0, peak: 0 };
+  let peak = 0;
+  for (let index = 5; index < samples.length; index++) peak = Math.max(peak, share(samples[index - 5]!, samples[index]!));
+  return { mean: Number(share(first, last).toFixed(2)), peak: Number(peak.toFixed(2)) };
+}
+
 export async function runRollout(options: RolloutRunOptions): Promise<RolloutRunResult> {
   const redis = await connectRedis();
   const dir = mkdtempSync(join(tmpdir(), 'orgshield-bench-rollout-'));
@@ -163,15 +182,21 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
 
-    const steps: RolloutStepQueue = { enqueueStep: async (step, { jobId, delayMs }) => void (await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs })) };
-    const control = new RolloutControl(redis, queues, steps);
+    const control = new RolloutControl(redis, queues, bullmqStepQueue(queues));
     const source = await readRolloutSource(join(dir, 'rollout.yaml'));
     const workersCpu = () => workers.reduce((sum, worker) => sum + (cpuSeconds(worker.pid ?? -1) ?? 0), 0);
     const cpuAtStart = { workers: workersCpu(), sandbox: process.cpuUsage() };
+    const ourCpu = () => {
+      const own = process.cpuUsage();
+      return workersCpu() + (own.user + own.system) / 1e6;
+    };
+    const samples = [{ at: performance.now(), ours: ourCpu(), machine: machineBusySeconds() }];
+    const sampler = setInterval(() => samples.push({ at: performance.now(), ours: ourCpu(), machine: machineBusySeconds() }), 1000);
     const started = performance.now();
     const { rolloutId } = await control.submit(source, { requestedBy: 'bench' });
-    const settled = await control.waitUntilSettled(rolloutId, { timeoutMs: options.timeoutMs, pollMs: 100 });
+    const settled = await control.waitUntilSettled(rolloutId, { timeoutMs: options.timeoutMs, pollMs: 100 }).finally(() => clearInterval(sampler));
     const elapsedSeconds = (performance.now() - started) / 1000;
+    samples.push({ at: performance.now(), ours: ourCpu(), machine: machineBusySeconds() });
     const workerPeakRssMb = workers.map((worker) => peakRssMb(worker.pid ?? -1) ?? Number.NaN);
     const sandboxCpu = process.cpuUsage(cpuAtStart.sandbox);
     const cpu = { workers: workersCpu() - cpuAtStart.workers, sandbox: (sandboxCpu.user + sandboxCpu.system) / 1e6 };
@@ -189,6 +214,7 @@ export async function runRollout(options: RolloutRunOptions): Promise<RolloutRun
       requests,
       workerPeakRssMb,
       cpuSeconds: cpu,
+      cpuShare: { ours: shareOfCores(samples, 'ours'), machine: shareOfCores(samples, 'machine') },
       putPolicy: {
         planned: plan?.steps.filter((step) => step.kind === 'put').length ?? 0,
         answered: requests.filter((line) => line.operation === 'PutPolicy' && line.status === 200).length,

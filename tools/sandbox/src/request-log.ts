@@ -13,7 +13,7 @@ export interface RequestLogEntry {
   /** The error code answered, or null. */
   error: string | null;
   latencyMs: number;
-  /** The resources the request acts on, for operations whose service names them (DRS's StartRecovery, TerminateRecoveryInstances). */
+  /** The resources the request acts on, for operations whose service names them (DRS's StartRecovery, TerminateRecoveryInstances; FMS's GetComplianceDetail as `<policy id>/<member account>`). */
   resources?: string[];
 }
 

@@ -49,6 +49,10 @@ export const fms = defineService({
   signingName: 'fms',
   // FMS answers bad input on every operation with InvalidInputException, declared or not.
   validationError: 'InvalidInputException',
+  // Which account's detail was read, so a test can show each evaluation read once.
+  loggedResources: {
+    GetComplianceDetail: (input: { PolicyId?: string; MemberAccount?: string }) => [`${input.PolicyId ?? ''}/${input.MemberAccount ?? ''}`],
+  },
   handlers: {
     GetAdminAccount: (_input: Record<string, never>, ctx: RequestContext) => {
       requireAdmin(ctx);

@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { describe, expect } from 'vitest';
+import { harnessTest } from '../test/harness-fixture.js';
+import { firewallRolloutDetailsJob, FIREWALL_QUEUE } from './rollout-jobs.js';
+import { readRolloutSource } from './rollout-loader.js';
+import { writeTree } from '../test/rollout-harness.js';
+
+/**
+ * A gate's detail reads as jobs of their own: a gate over 400 accounts, most of them
+ * non-compliant, halting on a violation reason, so every non-compliant account's
+ * GetComplianceDetail is read. The batches are shared by two workers, and each account's
+ * evaluation is read once (from the sandbox's request log, which names the account read).
+ */
+const test = harnessTest.override({ sandboxOptions: { accounts: 400, ous: 10, seed: 4, timeScale: 0.001 } });
+
+const SHIELD = 'name: shield\ntype: SHIELD_ADVANCED\nresourceTypes: [alb, eip]\nregions: [eu-west-1]\n';
+const WAF = 'name: waf\ntype: WAFV2\nresourceTypes: [alb]\nregions: [eu-west-1]\nwebACLSource: RETROFIT_EXISTING\nrules: { defaultAction: ALLOW }\n';
+const ROLLOUT = `kind: Rollout
+name: details
+policies: [shield.yaml, waf.yaml]
+waves:
+  - { name: look, targets: { all: true }, mode: audit, gates: { haltOnViolationReasons: [RESOURCE_INCORRECT_WEB_ACL], timeout: 60s } }
+`;
+
+describe('detail batches', () => {
+  test("a gate's detail reads are batch jobs both workers take, each evaluation read once", { timeout: 60_000 }, async ({ sandbox, harness }) => {
+    // One job at a time each, so neither can take every batch while the other waits.
+    await harness.startWorker({ name: 'one', concurrency: 1 });
+    await harness.startWorker({ name: 'two', concurrency: 1 });
+    const root = await writeTree({ 'shield.yaml': SHIELD, 'waf.yaml': WAF, 'rollout.yaml': ROLLOUT });
+    const { rolloutId } = await harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')));
+    const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 50_000 });
+    expect(['completed', 'halted']).toContain(settled.status);
+
+    const [gate] = (await harness.control.view(rolloutId)).gates;
+    expect(gate?.status).not.toBe('waiting');
+    const nonCompliant = gate?.nonCompliantAccounts.length ?? 0;
+    expect(nonCompliant).toBeGreaterThan(250);
+
+    // Each account's evaluation read once per policy: no batch read twice, no account left out.
+    const reads = sandbox.requests().filter((entry) => entry.operation === 'GetComplianceDetail');
+    const read = reads.map((entry) => entry.resources?.[0] ?? '?');
+    expect(reads.every((entry) => entry.status === 200)).toBe(true);
+    expect(new Set(read).size).toBe(read.length);
+    expect(new Set(read.map((key) => key.split('/')[1])).size).toBe(nonCompliant);
+    // What the report counts is what was read, once: every violator counted once.
+    const counted = Object.values(gate?.violationsByReason ?? {}).reduce((sum, count) => sum + count, 0);
+    expect(counted).toBe((gate?.violators.length ?? 0) + (gate?.violatorsLeftOut ?? 0));
+    expect(gate?.violatorsLeftOut).toBeGreaterThan(0);
+
+    // The reads ran as batch jobs of about 250 accounts, and both workers took some.
+    const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
+    expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(read.length / 350));
+    expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
+    expect(new Set(batches.map((job) => job.processedBy))).toEqual(new Set(['one', 'two']));
+  });
+});
