@@ -2,7 +2,7 @@
  * Benchmark: what orgshield's job layer costs over BullMQ. No-op steps run as a rollout step
  * runs them, side by side with raw BullMQ no-op jobs on the same Redis, in one run.
  *
- *   npm run bench:queue-overhead -w @orgshield/bench -- [--jobs 5000] [--concurrency 16] [--rounds 3]
+ *   npm run bench:queue-overhead -w @orgshield/bench -- [--jobs 20000] [--concurrency 16] [--rounds 5]
  *
  * Both sides run the same shape: `concurrency` chains of jobs, each job queuing the next of its
  * chain when it finishes (as a rollout step queues what may follow), on a worker that runs
@@ -18,7 +18,9 @@
  *   (runnableSteps), and queues it through JobQueues.submit (payload checked, deterministic id).
  *   Each chain runs rollouts of 22 steps (the demo rollout's plan size: the steps done that
  *   come back grow with it) one after the other, so `concurrency` rollouts run at once.
- * Rounds alternate raw and orchestrated, so load that comes and goes touches both; the ratio is
+ * Rounds are long (20,000 jobs, about 5 s): at 5,000 a round lasted about a second, raw BullMQ
+ * was still warming up (its rate swung 3,500 to 7,200 jobs/s within one run) and the ratio swung
+ * 0.50 to 0.78 between runs at the same load. Rounds alternate raw and orchestrated, so load that comes and goes touches both; the ratio is
  * of the medians (target at least 0.7). Prints JSON, then Markdown.
  */
 import { randomUUID } from 'node:crypto';
@@ -36,9 +38,9 @@ const TARGET_RATIO = 0.7;
 const args = benchArgs(
   "npm run bench:queue-overhead -w @orgshield/bench -- [options]\nWhat orgshield's job layer costs over raw BullMQ, no-op steps side by side on one Redis.",
   {
-    jobs: { description: 'jobs per round on each side', default: '5000' },
+    jobs: { description: 'jobs per round on each side', default: '20000' },
     concurrency: { description: 'chains of jobs, and jobs the worker runs at once', default: '16' },
-    rounds: { description: 'rounds of each side, alternating', default: '3' },
+    rounds: { description: 'rounds of each side, alternating', default: '5' },
   },
 );
 const jobs = countArg('jobs', args.jobs);
