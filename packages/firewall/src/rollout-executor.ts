@@ -292,7 +292,7 @@ export class RolloutExecutor {
       entries.push(...(await readComplianceStatus(fms, { id: policyId, name: check.name }, { accounts: check.accounts, ...(early ? { onPage } : {}) })));
       if (early) await flush();
     }
-    return this.judgeRead(rolloutId, step, payload, { entries, timing, queued, saved: false });
+    return this.judgeRead(rolloutId, step, payload, { entries, timing, queued, saved: false, policies });
   }
 
   /**
@@ -304,7 +304,7 @@ export class RolloutExecutor {
     rolloutId: string,
     step: GateStep,
     payload: StepPayload,
-    read: { entries: AccountCompliance[]; timing: GateTiming; queued: QueuedBatch[]; saved: boolean },
+    read: { entries: AccountCompliance[]; timing: GateTiming; queued: QueuedBatch[]; saved: boolean; policies?: Awaited<ReturnType<typeof listPolicies>> },
   ): Promise<{ report: GateReport; awaitingDetails: boolean }> {
     const { entries, timing } = read;
     const counted = judgeGate(step, entries, timing);
@@ -325,8 +325,8 @@ export class RolloutExecutor {
     }
     const batches = [...read.queued];
     const inBatches = new Set(batches.flatMap(({ payload: batch }) => batch.evaluations.map((evaluation) => evaluationOf({ policy: batch.policy, ...evaluation }))));
-    const fms = fmsClient(this.runtime.aws, step.region);
-    const policies = await listPolicies(fms);
+    // A fresh look has just listed the policies; a saved read (the look before's) lists them now.
+    const policies = read.policies ?? (await listPolicies(fmsClient(this.runtime.aws, step.region)));
     for (const check of step.checks) {
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       const missing = unread.filter((entry) => entry.policy === check.name && !inBatches.has(evaluationOf(entry)));
