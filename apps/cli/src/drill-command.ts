@@ -212,11 +212,12 @@ export function configureDrillCommand(program: Command): void {
     .action(async (drillId: string, options: { wait?: boolean }) =>
       withSession((session) =>
         withDrillControl(session, { local: options.wait === true }, async (control) => {
-          await control.cleanup(drillId);
+          const { requestedAt } = await control.cleanup(drillId);
           note(`drill ${drillId}: cleanup queued`);
           if (!options.wait) return;
-          const state = await control.waitUntilSettled(drillId, { onEvent: printEvent, until: ['completed', 'failed', 'cleanup-failed'] });
-          if (state.status !== 'completed') throw new OrgshieldError('CleanupFailed', `drill ${drillId} cleanup did not finish: ${state.message}.`, { exitCode: 1 });
+          const end = await control.waitForCleanup(drillId, requestedAt, { onEvent: printEvent });
+          if (!end.cleaned) throw new OrgshieldError('CleanupFailed', `drill ${drillId} cleanup did not finish: ${end.message}.`, { exitCode: 1 });
+          note(`drill ${drillId}: ${end.message}`);
         }),
       ),
     );

@@ -98,6 +98,38 @@ export class DrillControl {
     options: { onEvent?: (event: DrillEvent) => void; onProgress?: (progress: DrillProgress) => void; until?: readonly DrillStatus[]; pollMs?: number; timeoutMs?: number } = {},
   ): Promise<DrillState> {
     const until = options.until ?? SETTLED_DRILL_STATUSES;
+    return this.waitFor(drillId, options, async (state) => until.includes(state.status));
+  }
+
+  /**
+   * Waits for the cleanup `cleanup()` queued at `requestedAt` (ms) to end, whatever the drill's
+   * status: a refused or failed drill keeps its status through its cleanup, so the cleanup's own
+   * marks say when it is over: its step done (cleaned), or the drill at `cleanup-failed` or an
+   * error event since the request saying the cleanup failed (not cleaned, with why).
+   */
+  async waitForCleanup(
+    drillId: string,
+    requestedAt: number,
+    options: { onEvent?: (event: DrillEvent) => void; pollMs?: number; timeoutMs?: number } = {},
+  ): Promise<{ cleaned: boolean; message: string }> {
+    let failure: string | undefined;
+    const onEvent = (event: DrillEvent): void => {
+      if (event.level === 'error' && event.message.startsWith('cleanup failed') && Date.parse(event.at) >= requestedAt) failure = event.message;
+      options.onEvent?.(event);
+    };
+    const state = await this.waitFor(drillId, { ...options, onEvent }, async (current) =>
+      current.status === 'cleanup-failed' || failure !== undefined || (current.status !== 'cleaning' && (await this.store.isDone(drillId, 'cleanup'))),
+    );
+    if (state.status === 'cleanup-failed') return { cleaned: false, message: state.message };
+    if (failure !== undefined) return { cleaned: false, message: failure };
+    return { cleaned: true, message: state.status === 'completed' ? state.message : `cleanup done: the drill left no recovery instance running; it stays ${state.status}` };
+  }
+
+  private async waitFor(
+    drillId: string,
+    options: { onEvent?: (event: DrillEvent) => void; onProgress?: (progress: DrillProgress) => void; pollMs?: number; timeoutMs?: number },
+    settled: (state: DrillState) => Promise<boolean>,
+  ): Promise<DrillState> {
     const started = Date.now();
     let cursor: string | undefined;
     for (;;) {
@@ -106,7 +138,7 @@ export class DrillControl {
       cursor = read.cursor;
       for (const event of read.events) options.onEvent?.(event);
       if (state && options.onProgress) options.onProgress(await this.progress(drillId, started));
-      if (state && until.includes(state.status)) return state;
+      if (state && (await settled(state))) return state;
       if (options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs) {
         throw new OrgshieldError('DrillTimeout', `drill ${drillId} did not settle within ${Math.round(options.timeoutMs / 1000)}s; "orgshield drill status ${drillId}" shows where it is.`);
       }
@@ -137,11 +169,13 @@ export class DrillControl {
    * Queues the drill's cleanup now, whatever its status (a kept drill, a failed one): the
    * cleanup step runs anew under a fresh job id, and terminates only the drill's own instances.
    */
-  async cleanup(drillId: string): Promise<void> {
+  async cleanup(drillId: string): Promise<{ requestedAt: number }> {
     await this.state(drillId);
+    const requestedAt = Date.now();
     await this.store.clearStep(drillId, 'cleanup');
     await this.store.transition(drillId, ['kept', 'running', 'cleanup-failed'], { status: 'cleaning', message: 'cleanup requested' });
     const round = Date.now();
     await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round }, { jobId: stepJobId(drillId, 'cleanup', round) });
+    return { requestedAt };
   }
 }

@@ -91,6 +91,15 @@ describe('drill safety on the sandbox', () => {
     expect(state.message).toMatch(new RegExp(`server s-\\w+ \\(edge-0\\) in ${account}'s launch template puts it in subnet ${production}, which is not one of the drill's isolation subnets`));
     expect(drsCalls(sandbox, 'StartRecovery')).toEqual([]);
     expect(drsCalls(sandbox, 'TerminateRecoveryInstances')).toEqual([]);
+
+    // An operator's cleanup of the refused drill (`drill cleanup --wait`) waits for that cleanup
+    // to end, though the drill stays refused, rather than returning at once on its status.
+    const { requestedAt } = await harness.control.cleanup(drillId);
+    expect(await harness.control.store.isDone(drillId, 'cleanup')).toBe(false);
+    const end = await harness.control.waitForCleanup(drillId, requestedAt, { timeoutMs: 60_000, pollMs: 50 });
+    expect(end).toEqual({ cleaned: true, message: 'cleanup done: the drill left no recovery instance running; it stays refused' });
+    expect(await harness.control.store.isDone(drillId, 'cleanup')).toBe(true);
+    expect((await harness.control.state(drillId)).status).toBe('refused');
   });
 
   test('a bad drill file is refused before any AWS call or Redis write, naming file, line and field', { timeout: 60_000 }, async ({ sandbox, harness, redisPrefix }) => {
