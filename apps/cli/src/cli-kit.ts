@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { InvalidInputError, printable } from '@orgshield/errors';
-import { formatSpecProblem, SpecFileError } from '@orgshield/spec-files';
+import { formatSpecProblem, REGION_NAME, SpecFileError } from '@orgshield/spec-files';
 
 /** Commander option parsers: a bad value is one sentence naming it, and exit code 2. */
 export function integerOption(name: string, min: number, max: number) {
@@ -86,7 +86,7 @@ export async function refusingSpecProblems<T>(what: string, outcome: string, wor
 
 /** A `--region` value: a region name like eu-west-1, or one sentence saying it is not. */
 export function regionName(value: string): string {
-  if (!/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(value)) throw new InvalidInputError(`--region "${value}" is not a region name like eu-west-1.`);
+  if (!REGION_NAME.test(value)) throw new InvalidInputError(`--region "${value}" is not a region name like eu-west-1.`);
   return value;
 }
 

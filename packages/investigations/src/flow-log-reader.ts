@@ -6,7 +6,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidInputError } from '@orgshield/errors';
-import { isInside } from '@orgshield/spec-files';
+import { isInside, REGION_NAME } from '@orgshield/spec-files';
 import { flowLogProblem, type FlowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 
 /** Where flow logs live in S3; the caller implements it over its S3 client. */
@@ -117,7 +117,7 @@ const MAX_PREFIXES = 24 * 400;
 export function flowLogKeyPrefixes(options: FlowLogKeyPrefixOptions): string[] {
   const { accountId, region, from, to } = options;
   if (!/^\d{12}$/.test(accountId)) throw new InvalidInputError(`Account id ${accountId} is not 12 digits.`);
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new InvalidInputError(`Region ${region} is not a region name such as us-east-1.`);
+  if (!REGION_NAME.test(region)) throw new InvalidInputError(`Region ${region} is not a region name such as us-east-1.`);
   if (!(from.getTime() < to.getTime())) {
     throw new InvalidInputError(`The window ${from.toISOString()} to ${to.toISOString()} is empty; give a start before the end.`);
   }

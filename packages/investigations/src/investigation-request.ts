@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidInputError } from '@orgshield/errors';
+import { REGION_NAME } from '@orgshield/spec-files';
 import { z } from 'zod';
 import { isIsoTimestamp } from './finding-schema.js';
 
@@ -29,7 +30,7 @@ export const InvestigationRequestSchema = z
       )
       .optional(),
     accountId: z.string().regex(/^\d{12}$/, 'must be a 12-digit account id'),
-    region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/, 'must be an AWS region such as us-east-1'),
+    region: z.string().regex(REGION_NAME, 'must be an AWS region such as us-east-1'),
     from: timestamp.optional(),
     to: timestamp.optional(),
     /** `s3://bucket/prefix` (read in the member account) or a local file or folder under the worker's flow-log folder (ORGSHIELD_FLOW_LOG_DIR). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REGION_NAME } from '@orgshield/spec-files';
 
 /**
  * The orgshield policy spec: what a security team writes (YAML or JSON) to describe one
@@ -50,7 +51,6 @@ const FMS_TAG_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@*\\]*$/u;
 // WAFV2 model: ManagedRuleGroupStatement.Name and ExcludedRule.Name are EntityName, Version is VersionKeyString.
 const WAF_ENTITY_NAME = /^[\w-]+$/;
 const WAF_VERSION = /^[\w#:.\-/]+$/;
-const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const ORG_UNIT_ID = /^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/;
 /** Names of the root and OUs, `/`-separated, as `orgshield org tree` shows them. */
@@ -85,7 +85,7 @@ function uniqueList<T extends z.ZodType>(item: T, what: string) {
 
 const RegionSchema = z
   .string()
-  .refine((value) => value === GLOBAL_REGION || REGION_PATTERN.test(value), {
+  .refine((value) => value === GLOBAL_REGION || REGION_NAME.test(value), {
     error: (issue) => `region ${JSON.stringify(issue.input)} is not a region name like eu-west-1, nor "global" (CloudFront)`,
   });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { accountSelectorSchema, failureToleranceSchema } from '@orgshield/accounts';
+import { regionSchema } from '@orgshield/spec-files';
 
 /**
  * The recording file (`kind: SessionRecording`): where AppStream 2.0 sessions are recorded, into
@@ -12,8 +13,6 @@ const APPSTREAM_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$/;
 const AppStreamNameSchema = z
   .string()
   .regex(APPSTREAM_NAME, 'AppStream refuses this name: use 1 to 101 letters, digits, "_", "." and "-", starting with a letter or digit');
-
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
 /** Instance families AppStream offers (`stream.<family>.<size>`); the model lists them only in prose. */
 const INSTANCE_TYPE = /^stream\.(standard|compute|memory|memory\.z1d|graphics|graphics\.[a-z0-9]+|graphics-design|graphics-pro)\.[a-z0-9]+$/;
@@ -211,7 +210,7 @@ export const RecordingSchema = z.strictObject({
   description: z.string().max(512).optional(),
   targets: accountSelectorSchema,
   regions: z
-    .array(z.string().regex(REGION, 'a region looks like eu-west-1'))
+    .array(regionSchema)
     .min(1, 'a recording needs at least one region')
     .refine((regions) => new Set(regions).size === regions.length, { error: 'a region is listed twice' }),
   bucket: BucketSchema,

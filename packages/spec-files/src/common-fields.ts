@@ -7,5 +7,8 @@ export const slugSchema = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, 'use letters, digits, "-" and "_", starting with a letter or digit');
 
+/** The shape of an AWS region's name (eu-west-1, us-gov-west-1): every input naming a region is checked against it. */
+export const REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
 /** An AWS region as a spec file names it. */
-export const regionSchema = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'a region looks like eu-west-1');
+export const regionSchema = z.string().regex(REGION_NAME, 'a region looks like eu-west-1');

@@ -38,4 +38,4 @@ export type { SpecProblem } from './spec-problem.js';
 export { formatFieldPath, locateInDocument } from './yaml-source-map.js';
 export type { FieldPath, SourcePosition } from './yaml-source-map.js';
 export { parseDuration, durationSchema } from './duration.js';
-export { slugSchema, regionSchema } from './common-fields.js';
+export { REGION_NAME, slugSchema, regionSchema } from './common-fields.js';

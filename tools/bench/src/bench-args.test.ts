@@ -66,8 +66,15 @@ describe.concurrent('every benchmark', () => {
   });
 
   it('refuses an unknown option and a bad value in one sentence, exit 2', { timeout: 120_000 }, async () => {
-    const [unknown, bad] = await Promise.all([run('src/rollout-plan.ts', ['--nope', '1']), run('src/rollout-plan.ts', ['--runs', 'x'])]);
+    const [unknown, bad, region, twice] = await Promise.all([
+      run('src/rollout-plan.ts', ['--nope', '1']),
+      run('src/rollout-plan.ts', ['--runs', 'x']),
+      run('src/scale-out.ts', ['--regions', 'us-east-1,mars']),
+      run('src/rollout-fan-out.ts', ['--regions', 'eu-west-1,eu-west-1']),
+    ]);
     expect(unknown).toEqual({ code: 2, stdout: '', stderr: '--nope is not an option of this benchmark; --help lists them.\n' });
     expect(bad).toEqual({ code: 2, stdout: '', stderr: '--runs "x" is not a number: give a non-negative number, e.g. --runs 10.\n' });
+    expect(region).toEqual({ code: 2, stdout: '', stderr: '--regions "us-east-1,mars": "mars" is not a region name like eu-west-1; give them comma-separated, e.g. --regions us-east-1,eu-west-1.\n' });
+    expect(twice).toEqual({ code: 2, stdout: '', stderr: '--regions "eu-west-1,eu-west-1" names eu-west-1 twice.\n' });
   });
 });

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Redis } from 'ioredis';
 import { connectRedis as connectQueueRedis } from '@orgshield/jobs';
+import { REGION_NAME } from '@orgshield/spec-files';
+import { badArg } from './bench-args.js';
 
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -147,4 +149,14 @@ export function markdownTable(headers: readonly string[], rows: readonly (readon
     `|${numeric.map((right) => (right ? '---:' : '---')).join('|')}|`,
     ...rows.map((row) => `| ${row.map(String).join(' | ')} |`),
   ].join('\n');
+}
+
+/** A `--regions` value: region names, comma-separated, each once; a bad one is one sentence and exit code 2. */
+export function regionsArg(value: string): string[] {
+  const regions = value.split(',').map((region) => region.trim());
+  const bad = regions.find((region) => !REGION_NAME.test(region));
+  if (bad !== undefined) badArg(`--regions "${value}": "${bad}" is not a region name like eu-west-1; give them comma-separated, e.g. --regions us-east-1,eu-west-1.`);
+  const twice = regions.find((region, index) => regions.indexOf(region) !== index);
+  if (twice !== undefined) badArg(`--regions "${value}" names ${twice} twice.`);
+  return regions;
 }

@@ -14,7 +14,7 @@
  * peak RSS (target under 400 MB), and each PutPolicy sent once. Prints JSON, then Markdown.
  */
 import { benchArgs, countArg, numberArg } from './bench-args.js';
-import { isThrottled, loadAverage, markdownTable, quotaFigures, round, type Quota } from './bench-kit.js';
+import { isThrottled, loadAverage, markdownTable, quotaFigures, regionsArg, round, type Quota } from './bench-kit.js';
 import { runRollout } from './rollout-run.js';
 
 const TARGET_RATIO = 1.1;
@@ -43,7 +43,7 @@ const args = benchArgs(
 
 const accounts = countArg('accounts', args.accounts);
 const ous = numberArg('ous', args.ous);
-const regions = args.regions.split(',').filter(Boolean);
+const regions = regionsArg(args.regions);
 const workerCounts = args.workers.split(',').map((count) => countArg('workers', count));
 const concurrency = countArg('concurrency', args.concurrency);
 const seed = numberArg('seed', args.seed);

@@ -32,7 +32,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { benchArgs, countArg, numberArg } from './bench-args.js';
-import { loadAverage, markdownTable, round } from './bench-kit.js';
+import { loadAverage, markdownTable, regionsArg, round } from './bench-kit.js';
 import { runRollout } from './rollout-run.js';
 
 const TARGET_RATIO = 3;
@@ -51,7 +51,7 @@ const args = benchArgs(
 );
 const accounts = countArg('accounts', args.accounts);
 const ous = numberArg('ous', args.ous);
-const regions = args.regions.split(',').filter(Boolean);
+const regions = regionsArg(args.regions);
 const latencyMs = numberArg('latency', args.latency);
 const many = countArg('workers', args.workers);
 const seed = numberArg('seed', args.seed);
