@@ -131,8 +131,8 @@ return 1
  * step, only if the step still holds the guard and (when it worked under a lock) the lock's
  * token is still its own: a write made under a lost lock or a lapsed guard is not counted.
  * With `report`, the run's state and the fields of the hash written (the steps done, itself
- * included) come back with the outcome: what the step needs to decide what follows, without a
- * round trip of its own.
+ * included, as one JSON array: one reply to encode and parse, not one per field) come back with
+ * the outcome: what the step needs to decide what follows, without a round trip of its own.
  * KEYS: inflight, hash, lock (or inflight again), events (or inflight again), state.
  * ARGV: member, field, value, ttl, lock token ('' for none), event ('' for none), max events, report ('1'/'0')
  */
@@ -146,9 +146,7 @@ if ARGV[6] ~= '' then
   redis.call('PEXPIRE', KEYS[4], ARGV[4])
 end
 if ARGV[8] ~= '1' then return {'counted'} end
-local reply = {'counted', redis.call('GET', KEYS[5]) or ''}
-for _, field in ipairs(redis.call('HKEYS', KEYS[2])) do reply[#reply + 1] = field end
-return reply
+return {'counted', redis.call('GET', KEYS[5]) or '', cjson.encode(redis.call('HKEYS', KEYS[2]))}
 `;
 
 /** Drops entries whose holder died (deadline passed) and says how many steps are still under way. KEYS: inflight */
@@ -427,7 +425,7 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
     const renewal = setInterval(() => void this.commands.orgshieldRunRenewStep(inflight, options.member, ttlMs).catch(() => undefined), Math.max(10, Math.floor(ttlMs / 3)));
     let completed = false;
     const record = async ({ part, field, value, lease, event }: StepResultWrite<E>, report: boolean): Promise<RunAfterStep<S> | undefined> => {
-      const [outcome, state, ...fields] = await this.commands.orgshieldRunComplete(
+      const [outcome, state, fields] = await this.commands.orgshieldRunComplete(
         inflight,
         this.runKey(id, part),
         lease?.key ?? inflight,
@@ -444,7 +442,7 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
       );
       completed = outcome === 'counted';
       if (!completed) return undefined;
-      return { state: state ? (JSON.parse(state) as S) : undefined, fields };
+      return { state: state ? (JSON.parse(state) as S) : undefined, fields: fields ? (JSON.parse(fields) as string[]) : [] };
     };
     const guard: StepGuard<S, E> = {
       complete: async (write) => (await record(write, false)) !== undefined,
