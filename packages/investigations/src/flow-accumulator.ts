@@ -37,6 +37,12 @@ export const IN_MEMORY_CONVERSATIONS = 100_000;
  * (and the garbage they leave) do not grow with the cardinality.
  */
 const MERGE_BATCH_ROWS = 32_768;
+/**
+ * Conversations the merge's table holds at most (15 MiB of it): four times a batch, so a
+ * batch fits whatever the hash's unevenness; more (a remote address with that many) are
+ * merged in pieces split by conversation, and the table's pages stay few.
+ */
+const MERGE_TABLE_ROWS = 4 * MERGE_BATCH_ROWS;
 /** What one conversation costs in a reader's table: its row, its share of the slots (up to 4 of 4 bytes) and its verdict. */
 export const TABLE_BYTES_PER_CONVERSATION = CORE_LAYOUT.ROW * 8 + 16 + 1;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
@@ -63,9 +69,10 @@ export interface AccumulatorConfig extends FlowFilters {
   from: number | null;
   to: number | null;
   /**
-   * Conversations the merge's table holds at most after a spill (at most MAX_CONVERSATIONS):
-   * a batch of rows with more (a remote address with that many conversations) is split by
-   * conversation into pieces that fit.
+   * The budget's conversations for the merge's one table after a spill (at most
+   * MAX_CONVERSATIONS; the table holds at most MERGE_TABLE_ROWS of them): a batch of rows
+   * with more (a remote address with that many conversations) is split by conversation into
+   * pieces that fit.
    */
   mergeCapacity: number;
   /** Conversations the table holds before it spills into spillDir (at most MAX_CONVERSATIONS). */
@@ -671,6 +678,8 @@ export class FlowAccumulator implements FlowRecordSink {
   private merging = false;
   /** Batches split by conversation so far (names their pieces' files). */
   private splits = 0;
+  /** Conversations the merge's table holds (see finish). */
+  private mergeTableRows = 0;
   private readonly coreConfig: CoreConfig;
   private readonly spillName: string;
 
@@ -1005,7 +1014,8 @@ export class FlowAccumulator implements FlowRecordSink {
    * batches of its addresses), the visitor gets its rows sorted (every conversation of one
    * remote address is in one partition), and they are written back as a sorted run; the
    * list returned merges the runs as it is read. A batch with more conversations than the
-   * merge's table holds is split by conversation into pieces that fit (mergeSplit). The
+   * merge's table holds (the budget's table share, at most MERGE_TABLE_ROWS) is split by
+   * conversation into pieces that fit (mergeSplit). The
    * table handed to the visitor reads the core's rows: valid until the call returns.
    */
   finish(visitor: PartitionVisitor, mark: FindingMark | null): ConversationList {
@@ -1021,7 +1031,8 @@ export class FlowAccumulator implements FlowRecordSink {
     // The merge's own core: the counts and minutes come along, the scan's table pages do not.
     const stats = this.stats.slice();
     const minutes = this.minuteRows().slice();
-    this.startCore(this.config.mergeCapacity);
+    this.mergeTableRows = Math.min(this.config.mergeCapacity, MERGE_TABLE_ROWS);
+    this.startCore(this.mergeTableRows);
     for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
     this.stats.set(stats);
     const runs: RunRange[] = [];
@@ -1090,7 +1101,7 @@ export class FlowAccumulator implements FlowRecordSink {
    */
   private mergeSplit(files: readonly SpillFile[], keep: ((address: number) => boolean) | null, depth: number, each: (starts: Int32Array) => void): void {
     const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
-    const pieces = Math.min(SPILL_PARTITIONS, Math.max(2, Math.ceil((2 * rowsAtMost) / this.config.mergeCapacity)));
+    const pieces = Math.min(SPILL_PARTITIONS, Math.max(2, Math.ceil((2 * rowsAtMost) / this.mergeTableRows)));
     const writer = new PartitionWriter(this.config.spillDir, `split-${this.splits++}`, ROW, pieces);
     for (const f of files) {
       readRows(f.path, ROW, (rows) => {

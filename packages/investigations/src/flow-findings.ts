@@ -677,7 +677,9 @@ function firstAttempts(examples: AttemptExample[]): AttemptExample[] {
  * The detectors over conversations handed in partitions (each holding every conversation
  * of its remote addresses, as the analysis's spill partitions do), so no more than one
  * partition's conversations are ever held: per-address findings are found per partition,
- * DDoS counts add up across them, spikes come from the timeline.
+ * DDoS counts add up across them, spikes come from the timeline. An address with more
+ * conversations than one table holds comes in pieces (addPiece), folded (PieceFold) and
+ * judged when the last is in (endPieces), with the same findings.
  */
 export class FlowFindingDetector implements PartitionVisitor {
   private readonly perAddress: FlowFinding[][] = [[], [], []];
