@@ -1053,9 +1053,19 @@ export class FlowAccumulator implements FlowRecordSink {
       // the objects handed to the detectors stay few whatever the cardinality.
       const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
       // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
-      const batches = Math.max(1, Math.ceil(rowsAtMost / Math.min(MERGE_BATCH_ROWS, this.config.capacity)));
+      const target = Math.min(MERGE_BATCH_ROWS, this.config.capacity);
+      let batches = Math.max(1, Math.ceil(rowsAtMost / target));
+      let batchOf = (address: number): number => Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % batches;
+      if (batches > PLANNED_FROM_BATCHES) {
+        // Many batches would each read every row: the rows of one address (all in one batch)
+        // would be read once per batch. Counted first, the addresses' buckets are grouped into
+        // batches of about `target` rows, so a large address's bucket is a batch of its own.
+        const plan = this.planBatches(files, target);
+        batches = plan.batches;
+        batchOf = (address) => plan.batchOf[bucketOf(this.addresses.hash(address))]!;
+      }
       for (let batch = 0; batch < batches; batch++) {
-        const keep = batches === 1 ? null : (address: number) => Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % batches === batch;
+        const keep = batches === 1 ? null : (address: number) => batchOf(address) === batch;
         const starts = this.mergeFiles(files, keep);
         if (starts !== null) {
           if (starts.length === 0) continue;
@@ -1072,6 +1082,36 @@ export class FlowAccumulator implements FlowRecordSink {
     }
     this.addresses.forgetTexts();
     return new RunList(runs, count, { book: this.addresses, mark });
+  }
+
+  /**
+   * The batches of a partition's rows (`files`) from a count of them per bucket of addresses
+   * (see bucketOf): consecutive buckets make a batch until it holds about `target` rows; a
+   * bucket of more is a batch alone (merged in pieces if its address has too many).
+   */
+  private planBatches(files: readonly SpillFile[], target: number): { batches: number; batchOf: Int32Array } {
+    const counts = new Float64Array(PLAN_BUCKETS);
+    for (const f of files) {
+      readRows(f.path, ROW, (rows) => {
+        for (let o = 0; o < rows.length; o += ROW) {
+          let address = rows[o + ADDRESS]!;
+          if (f.others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(f.others[address - OTHER_ADDRESSES]!);
+          counts[bucketOf(this.addresses.hash(address))]! += 1;
+        }
+      });
+    }
+    const batchOf = new Int32Array(PLAN_BUCKETS);
+    let batch = 0;
+    let rows = 0;
+    for (let b = 0; b < PLAN_BUCKETS; b++) {
+      if (rows > 0 && rows + counts[b]! > target) {
+        batch++;
+        rows = 0;
+      }
+      batchOf[b] = batch;
+      rows += counts[b]!;
+    }
+    return { batches: batch + 1, batchOf };
   }
 
   /**
@@ -1122,6 +1162,16 @@ export class FlowAccumulator implements FlowRecordSink {
       rmSync(path, { force: true });
     }
   }
+}
+
+/** Batches of a partition from which it is counted first (planBatches): up to this many, each reads the partition. */
+const PLANNED_FROM_BATCHES = 4;
+/** Buckets of addresses a partition is counted in (planBatches). */
+const PLAN_BUCKETS = 4096;
+
+/** An address's bucket in its partition (from its hash: the low part picks the partition). */
+function bucketOf(hash: number): number {
+  return Math.floor(hash / SPILL_PARTITIONS) % PLAN_BUCKETS;
 }
 
 /** The merge's table is full (thrown through the core from its spill call). */
