@@ -1015,8 +1015,8 @@ export class FlowAccumulator implements FlowRecordSink {
    * remote address is in one partition), and they are written back as a sorted run; the
    * list returned merges the runs as it is read. A batch with more conversations than the
    * merge's table holds (the budget's table share, at most MERGE_TABLE_ROWS) is split by
-   * conversation into pieces that fit (mergeSplit). The
-   * table handed to the visitor reads the core's rows: valid until the call returns.
+   * conversation into pieces that fit (mergeSplit). The table handed to the visitor reads
+   * the core's rows: valid until the call returns.
    */
   finish(visitor: PartitionVisitor, mark: FindingMark | null): ConversationList {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
