@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { directionFromPorts } from './flow-accumulator.js';
 import { analyzeFlowLogs } from './flow-analysis.js';
+import { FlowFindingDetector } from './flow-findings.js';
 import { DEFAULT_FLOW_LOG_FORMAT, type FlowLogField } from './flow-log-format.js';
 import type { FlowLogObjectSource } from './flow-log-reader.js';
 
@@ -16,6 +17,8 @@ const T0 = 1_748_736_000;
 /** A memory budget whose table holds TINY_TABLE_ROWS conversations (its share, 40%, over 113 bytes a row). */
 const TINY_BUDGET = 1024;
 const TINY_TABLE_ROWS = 3;
+/** The merge's table holds as many rows as the budget's share (one table after the readers): a tiny budget's, TINY_TABLE_ROWS. */
+const budgetFor = (rows: number): number => Math.ceil((rows * 113) / 0.4);
 
 interface Rec {
   src: string;
@@ -163,6 +166,32 @@ const format: fc.Arbitrary<{ fields: readonly FlowLogField[]; header: boolean }>
   }),
 );
 
+/**
+ * Records of one remote address (of REMOTES) with many conversations, far more than a tiny
+ * budget's merge table holds: its partition is split by conversation on every spilling run.
+ */
+const dominant: fc.Arbitrary<Line[]> = fc.array(fc.record({
+  inbound: fc.boolean(),
+  localPort: fc.oneof(fc.constant(22), fc.integer({ min: 0, max: 65535 })),
+  remotePort: fc.integer({ min: 0, max: 65535 }),
+  protocol: fc.constantFrom(6, 17),
+  bytes: fc.oneof(fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: 0, max: 2 ** 31 })),
+  start: fc.integer({ min: T0, max: T0 + 7200 }),
+  duration: fc.integer({ min: 0, max: 200 }),
+  action: fc.constantFrom('ACCEPT', 'ACCEPT', 'REJECT'),
+  flags: fc.oneof(fc.constantFrom(2, 18), fc.constant('-' as const)),
+}).map(({ inbound, localPort, remotePort, protocol, bytes, start, duration, action, flags }): Line => {
+  const remote = '203.0.113.9';
+  const local = LOCAL[0]!;
+  return {
+    kind: 'record',
+    rec: {
+      src: inbound ? remote : local, dst: inbound ? local : remote, srcport: inbound ? remotePort : localPort, dstport: inbound ? localPort : remotePort,
+      protocol, packets: 1, bytes, start, end: start + duration, action, status: 'OK', flags, eni: 'eni-0a1b2c3d4e5f60718', flowDirection: inbound ? 'ingress' : 'egress',
+    },
+  };
+}), { minLength: 10, maxLength: 80 });
+
 // Without a log-status column every record is an OK record.
 const lines = (fields: readonly FlowLogField[]): fc.Arbitrary<Line[]> => fc.array(fc.oneof(
   { weight: 20, arbitrary: record.map((rec): Line => ({ kind: 'record', rec: fields.includes('log-status') ? rec : { ...rec, status: 'OK' } })) },
@@ -180,10 +209,12 @@ function text(fields: readonly FlowLogField[], header: boolean, body: readonly L
 describe('the flow-log reader and accumulator against a reference', () => {
   it('total the same records, conversations and problems whatever the format, chunking, compression and memory budget', async () => {
     let spilledRuns = 0;
+    let splitRuns = 0;
+    const split = vi.spyOn(FlowFindingDetector.prototype, 'endPieces');
     await fc.assert(fc.asyncProperty(
       format.chain((f) => fc.record({
         format: fc.constant(f),
-        files: fc.array(lines(f.fields), { minLength: 1, maxLength: 3 }),
+        files: fc.tuple(fc.array(lines(f.fields), { minLength: 1, maxLength: 3 }), dominant).map(([files, many]) => [[...files[0]!, ...many], ...files.slice(1)]),
         chunks: fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 5 }),
         gzip: fc.boolean(),
         crlf: fc.boolean(),
@@ -204,7 +235,9 @@ describe('the flow-log reader and accumulator against a reference', () => {
         const expected = reference(usable ? files.flat() : [], fields, { localIps, eni, from, to });
         // Once within the default budget, once with a budget so small (a table of 14 rows) that the spill path runs.
         const inMemory = await analyzeFlowLogs({ objects: memorySource(store, chunks), prefixes: [''] }, options);
+        split.mockClear();
         const spilling = await analyzeFlowLogs({ objects: memorySource(store, chunks), prefixes: [''] }, { ...options, memory: TINY_BUDGET });
+        if (split.mock.calls.length > 0) splitRuns++;
         for (const analysis of [inMemory, spilling]) {
           const rows = [...analysis.conversations].map((c) =>
             `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol} ${c.direction} in=${c.inBytes}/${c.inPackets} out=${c.outBytes}/${c.outPackets} a=${c.accepted} r=${c.rejected} ${Date.parse(c.firstSeen) / 1000}-${Date.parse(c.lastSeen) / 1000}`).sort();
@@ -221,8 +254,11 @@ describe('the flow-log reader and accumulator against a reference', () => {
         for (const analysis of [inMemory, spilling]) analysis.dispose();
       },
     ), { numRuns: 150 });
-    // Examples with more conversations than the tiny table holds (a fifth or so) ran the spill path, on every run of this test.
+    split.mockRestore();
+    // Examples with more conversations than the tiny table holds ran the spill path, and those
+    // with an address of more than the tiny merge table holds the split by conversation, on every run of this test.
     expect(spilledRuns).toBeGreaterThan(10);
+    expect(splitRuns).toBeGreaterThan(10);
   }, 300_000);
 
   it('spill from two reader threads, IPv6 addresses numbered apart in each, into the same rows, and leave no temporary file', async () => {
@@ -270,6 +306,58 @@ describe('the flow-log reader and accumulator against a reference', () => {
       else process.env.TMPDIR = previous;
       await rm(dir, { recursive: true, force: true });
       await rm(spillRoot, { recursive: true, force: true });
+    }
+  });
+  it('merge one remote address with more conversations than the merge table holds exactly: the same rows and findings (its port scan, brute force and transfer) as in memory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'flow-giant-'));
+    const split = vi.spyOn(FlowFindingDetector.prototype, 'endPieces');
+    try {
+      const giant = '203.0.113.9';
+      const local = LOCAL[0]!;
+      const rec = (r: Partial<Rec> & Pick<Rec, 'src' | 'dst' | 'srcport' | 'dstport' | 'start'>): Line => ({
+        kind: 'record',
+        rec: { protocol: 6, packets: 3, bytes: 180, end: r.start + 30, action: 'ACCEPT', status: 'OK', flags: '-', eni: 'eni-0a1b2c3d4e5f60718', flowDirection: 'ingress', ...r },
+      });
+      const body: Line[] = [];
+      // 6,000 clients' connections from the giant address to port 443 over two hours, each logged in two records...
+      for (let k = 0; k < 6000; k++) for (const half of [0, 1]) body.push(rec({ src: giant, dst: local, srcport: 1024 + k, dstport: 443, start: T0 + k + half * 7, bytes: 500 + k }));
+      // ...a scan of 40 ports (rejected), 30 logins to SSH, and 120 MiB sent to it over 60 connections a minute apart;
+      for (let p = 0; p < 40; p++) body.push(rec({ src: giant, dst: local, srcport: 61000, dstport: 2000 + p, start: T0 + 100 + p, action: 'REJECT', bytes: 60 }));
+      for (let k = 0; k < 30; k++) body.push(rec({ src: giant, dst: local, srcport: 50000 + k, dstport: 22, start: T0 + 200 + k * 5, bytes: 4000 + (k % 7) * 10 }));
+      for (let k = 0; k < 60; k++) body.push(rec({ src: local, dst: giant, srcport: 45000 + k, dstport: 8443 + (k % 12), start: T0 + 3600 + k * 60, bytes: 2 * 1024 ** 2, flowDirection: 'egress' }));
+      // ...and 300 other addresses once each.
+      for (let k = 0; k < 300; k++) body.push(rec({ src: `198.51.${k >> 8}.${k & 255}`, dst: local, srcport: 40000 + k, dstport: 443, start: T0 + k * 20 }));
+      const files = [body.filter((_, i) => i % 2 === 0), body.filter((_, i) => i % 2 === 1)];
+      await Promise.all(files.map((lines, i) => writeFile(join(dir, `f${i}.log.gz`), gzipSync(text(DEFAULT_FLOW_LOG_FORMAT, true, lines, false)))));
+      const expected = reference(body, DEFAULT_FLOW_LOG_FORMAT, { localIps: [local] });
+      expect(expected.rows.filter((row) => row.startsWith(`${giant} `)).length).toBe(6000 + 40 + 30 + 60);
+
+      const inMemory = await analyzeFlowLogs({ paths: [dir] }, { localIps: [local] });
+      expect(inMemory.spilled).toBe(false);
+      expect(split).not.toHaveBeenCalled();
+      // A budget whose merge table holds 500 conversations: the giant address's 6,130 are merged in pieces.
+      for (const workers of [1, 2]) {
+        const spilling = await analyzeFlowLogs({ paths: [dir] }, { localIps: [local], memory: budgetFor(500), workers });
+        expect(spilling.spilled).toBe(true);
+        expect(split).toHaveBeenCalled();
+        split.mockClear();
+        const rows = [...spilling.conversations].map((c) =>
+          `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol} ${c.direction} in=${c.inBytes}/${c.inPackets} out=${c.outBytes}/${c.outPackets} a=${c.accepted} r=${c.rejected} ${Date.parse(c.firstSeen) / 1000}-${Date.parse(c.lastSeen) / 1000}`).sort();
+        expect(rows).toEqual(expected.rows);
+        expect([...spilling.conversations].map((c) => JSON.stringify(c))).toEqual([...inMemory.conversations].map((c) => JSON.stringify(c)));
+        expect(spilling.findings).toEqual(inMemory.findings);
+        spilling.dispose();
+      }
+      const kinds = inMemory.findings.filter((f) => f.remoteIp === giant).map((f) => [f.kind, f.evidence.metrics]);
+      expect(kinds).toEqual([
+        ['port-scan', expect.objectContaining({ localPorts: 42, rejected: 40 })], // the 40 scanned, 443 and 22,
+        ['brute-force', expect.objectContaining({ connections: 30 })],
+        ['exfiltration', expect.objectContaining({ outBytes: 120 * 1024 ** 2, conversations: 60 })],
+      ]);
+      inMemory.dispose();
+    } finally {
+      split.mockRestore();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,9 +10,9 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, openSync, rmSync, statSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
-import type { Conversation, ConversationFacts, ConversationTable, FlowDirection } from './flow-conversation-types.js';
+import type { Conversation, ConversationFacts, ConversationTable, FlowDirection, PartitionVisitor } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
@@ -37,6 +37,12 @@ export const IN_MEMORY_CONVERSATIONS = 100_000;
  * (and the garbage they leave) do not grow with the cardinality.
  */
 const MERGE_BATCH_ROWS = 32_768;
+/**
+ * Conversations the merge's table holds at most (15 MiB of it): four times a batch, so a
+ * batch fits whatever the hash's unevenness; more (a remote address with that many) are
+ * merged in pieces split by conversation, and the table's pages stay few.
+ */
+const MERGE_TABLE_ROWS = 4 * MERGE_BATCH_ROWS;
 /** What one conversation costs in a reader's table: its row, its share of the slots (up to 4 of 4 bytes) and its verdict. */
 export const TABLE_BYTES_PER_CONVERSATION = CORE_LAYOUT.ROW * 8 + 16 + 1;
 /** Distinct minutes of the volume series at most (two years of them); records beyond are counted. */
@@ -62,6 +68,13 @@ export interface AccumulatorConfig extends FlowFilters {
   /** [from, to) in epoch seconds on a record's start. */
   from: number | null;
   to: number | null;
+  /**
+   * The budget's conversations for the merge's one table after a spill (at most
+   * MAX_CONVERSATIONS; the table holds at most MERGE_TABLE_ROWS of them): a batch of rows
+   * with more (a remote address with that many conversations) is split by conversation into
+   * pieces that fit.
+   */
+  mergeCapacity: number;
   /** Conversations the table holds before it spills into spillDir (at most MAX_CONVERSATIONS). */
   capacity: number;
   spillDir: string;
@@ -663,6 +676,10 @@ export class FlowAccumulator implements FlowRecordSink {
   private readonly spills: { files: (string | null)[]; others: string[] | null }[] = [];
   /** Set while partitions are merged: the table must not spill then. */
   private merging = false;
+  /** Batches split by conversation so far (names their pieces' files). */
+  private splits = 0;
+  /** Conversations the merge's table holds (see finish). */
+  private mergeTableRows = 0;
   private readonly coreConfig: CoreConfig;
   private readonly spillName: string;
 
@@ -896,10 +913,8 @@ export class FlowAccumulator implements FlowRecordSink {
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
   private spill(count: number, name: string): void {
-    if (this.merging) {
-      // Only a remote address with more conversations than the table holds gets here.
-      throw new Error(`One spill partition has more than ${MAX_CONVERSATIONS} conversations (a remote address with that many); it cannot be merged in memory.`);
-    }
+    // Merging, the table is full: the rows being merged are split by conversation (see finish).
+    if (this.merging) throw new TableFull();
     this.writer ??= new PartitionWriter(this.config.spillDir, name, ROW);
     const rows = this.rows;
     for (let i = 0; i < count; i++) {
@@ -961,10 +976,10 @@ export class FlowAccumulator implements FlowRecordSink {
 
   /**
    * Totals rows (ROW numbers each, their IPv6 ids numbered by `others`; null: by this book)
-   * into the table; with `only`, just the rows of addresses in that batch of their partition.
+   * into the table; with `keep`, just the rows of the addresses it keeps.
    */
-  private mergeRows(from: Float64Array, others: readonly string[] | null, only: { batches: number; batch: number } | null = null): void {
-    if (only === null && (others === null || others.length === 0)) {
+  private mergeRows(from: Float64Array, others: readonly string[] | null, keep: ((address: number) => boolean) | null = null): void {
+    if (keep === null && (others === null || others.length === 0)) {
       // No address to renumber and none to leave out: the core totals them a scratch room at a time.
       const { SCRATCH } = this.regions;
       const room = Math.floor(CORE_LAYOUT.SCRATCH_BYTES / (ROW * 8)) * ROW;
@@ -980,7 +995,7 @@ export class FlowAccumulator implements FlowRecordSink {
     for (let o = 0; o < from.length; o += ROW) {
       let address = from[o + ADDRESS]!;
       if (others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(others[address - OTHER_ADDRESSES]!);
-      if (only !== null && Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % only.batches !== only.batch) continue;
+      if (keep !== null && !keep(address)) continue;
       const i = this.core.find(address, from[o + KEY]!);
       // The rows passed the remote filter where they were read: no need to ask it again.
       if (this.remoteFilter !== null) this.heap[this.regions.VERDICTS + i] = PASSES;
@@ -994,16 +1009,19 @@ export class FlowAccumulator implements FlowRecordSink {
 
   /**
    * The end of the scan: every conversation, in partitions. Unspilled, the table is one
-   * partition and `visit` gets all of it, sorted; the list returned is an array of it.
-   * Spilled, each partition's files are merged alone into the table, `visit` gets its rows
-   * sorted (every conversation of one remote address is in one partition), and they are
-   * written back as a sorted run; the list returned merges the runs as it is read. The
-   * table handed to `visit` reads the core's rows: valid until `visit` returns.
+   * partition and the visitor gets all of it, sorted; the list returned is an array of it.
+   * Spilled, each partition's files are merged alone into the table (a large partition in
+   * batches of its addresses), the visitor gets its rows sorted (every conversation of one
+   * remote address is in one partition), and they are written back as a sorted run; the
+   * list returned merges the runs as it is read. A batch with more conversations than the
+   * merge's table holds (the budget's table share, at most MERGE_TABLE_ROWS) is split by
+   * conversation into pieces that fit (mergeSplit). The table handed to the visitor reads
+   * the core's rows: valid until the call returns.
    */
-  finish(visit: (table: ConversationTable) => void, mark: FindingMark | null): ConversationList {
+  finish(visitor: PartitionVisitor, mark: FindingMark | null): ConversationList {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
       const starts = this.sortedStarts();
-      visit(new RowTable(this.rows, starts, this.addresses));
+      visitor.add(new RowTable(this.rows, starts, this.addresses));
       return arrayList(this.rows, starts, this.addresses, mark);
     }
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
@@ -1013,36 +1031,168 @@ export class FlowAccumulator implements FlowRecordSink {
     // The merge's own core: the counts and minutes come along, the scan's table pages do not.
     const stats = this.stats.slice();
     const minutes = this.minuteRows().slice();
-    this.startCore(MAX_CONVERSATIONS);
+    this.mergeTableRows = Math.min(this.config.mergeCapacity, MERGE_TABLE_ROWS);
+    this.startCore(this.mergeTableRows);
     for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
     this.stats.set(stats);
     const runs: RunRange[] = [];
     let count = 0;
+    /** Writes the merged rows (sorted) as a run of the list. */
+    const writeSorted = (starts: Int32Array): void => {
+      const run = new Float64Array(starts.length * ROW);
+      const rows = this.rows;
+      for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
+      const path = `${this.config.spillDir}/run-${runs.length}.rows`;
+      writeRun(path, run);
+      runs.push({ path, from: 0, to: starts.length });
+      count += starts.length;
+    };
     for (let p = 0; p < SPILL_PARTITIONS; p++) {
-      const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is { path: string; others: string[] | null } => typeof f.path === 'string');
+      const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is SpillFile => typeof f.path === 'string');
       // A large partition is merged in batches of addresses (its files read once per batch), so
       // the objects handed to the detectors stay few whatever the cardinality.
       const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
       // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
-      const batches = Math.max(1, Math.ceil(rowsAtMost / Math.min(MERGE_BATCH_ROWS, this.config.capacity)));
+      const target = Math.min(MERGE_BATCH_ROWS, this.config.capacity);
+      let batches = Math.max(1, Math.ceil(rowsAtMost / target));
+      let batchOf = (address: number): number => Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % batches;
+      if (batches > PLANNED_FROM_BATCHES) {
+        // Many batches would each read every row: the rows of one address (all in one batch)
+        // would be read once per batch. Counted first, the addresses' buckets are grouped into
+        // batches of about `target` rows, so a large address's bucket is a batch of its own.
+        const plan = this.planBatches(files, target);
+        batches = plan.batches;
+        batchOf = (address) => plan.batchOf[bucketOf(this.addresses.hash(address))]!;
+      }
       for (let batch = 0; batch < batches; batch++) {
-        this.core.clearConversations();
-        this.addresses.forgetTexts();
-        for (const f of files) readRows(f.path, ROW, (rows) => this.mergeRows(rows, f.others, batches === 1 ? null : { batches, batch }));
-        const starts = this.sortedStarts();
-        if (starts.length === 0) continue;
-        visit(new RowTable(this.rows, starts, this.addresses));
-        const run = new Float64Array(starts.length * ROW);
-        const rows = this.rows;
-        for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
-        const path = `${this.config.spillDir}/run-${p}-${batch}.rows`;
-        writeRun(path, run);
-        runs.push({ path, from: 0, to: starts.length });
-        count += starts.length;
+        const keep = batches === 1 ? null : (address: number) => batchOf(address) === batch;
+        const starts = this.mergeFiles(files, keep);
+        if (starts !== null) {
+          if (starts.length === 0) continue;
+          visitor.add(new RowTable(this.rows, starts, this.addresses));
+          writeSorted(starts);
+          continue;
+        }
+        this.mergeSplit(files, keep, 0, (pieceStarts) => {
+          visitor.addPiece(new RowTable(this.rows, pieceStarts, this.addresses));
+          writeSorted(pieceStarts);
+        });
+        visitor.endPieces();
       }
     }
     this.addresses.forgetTexts();
     return new RunList(runs, count, { book: this.addresses, mark });
   }
 
+  /**
+   * The batches of a partition's rows (`files`) from a count of them per bucket of addresses
+   * (see bucketOf): consecutive buckets make a batch until it holds about `target` rows; a
+   * bucket of more is a batch alone (merged in pieces if its address has too many).
+   */
+  private planBatches(files: readonly SpillFile[], target: number): { batches: number; batchOf: Int32Array } {
+    const counts = new Float64Array(PLAN_BUCKETS);
+    for (const f of files) {
+      readRows(f.path, ROW, (rows) => {
+        for (let o = 0; o < rows.length; o += ROW) {
+          let address = rows[o + ADDRESS]!;
+          if (f.others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(f.others[address - OTHER_ADDRESSES]!);
+          counts[bucketOf(this.addresses.hash(address))]! += 1;
+        }
+      });
+    }
+    const batchOf = new Int32Array(PLAN_BUCKETS);
+    let batch = 0;
+    let rows = 0;
+    for (let b = 0; b < PLAN_BUCKETS; b++) {
+      if (rows > 0 && rows + counts[b]! > target) {
+        batch++;
+        rows = 0;
+      }
+      batchOf[b] = batch;
+      rows += counts[b]!;
+    }
+    return { batches: batch + 1, batchOf };
+  }
+
+  /**
+   * Merges the rows of `files` (those of the addresses `keep` keeps) into the emptied table:
+   * where each conversation's row starts, sorted; null when they are more conversations than
+   * the table holds (it is emptied again).
+   */
+  private mergeFiles(files: readonly SpillFile[], keep: ((address: number) => boolean) | null): Int32Array | null {
+    this.core.clearConversations();
+    this.addresses.forgetTexts();
+    try {
+      for (const f of files) readRows(f.path, ROW, (rows) => this.mergeRows(rows, f.others, keep));
+    } catch (error) {
+      if (!(error instanceof TableFull)) throw error;
+      this.core.clearConversations();
+      return null;
+    }
+    return this.sortedStarts();
+  }
+
+  /**
+   * Merges rows too many for the table (a remote address with more conversations than it
+   * holds): they are written again into pieces by a hash of the whole conversation (address
+   * and key; `depth` seeds it, so a piece still too large is split differently), so each
+   * conversation's rows are in one piece, and each piece is merged alone and handed to `each`
+   * sorted. Exact: no conversation is cut, only an address's conversations spread.
+   */
+  private mergeSplit(files: readonly SpillFile[], keep: ((address: number) => boolean) | null, depth: number, each: (starts: Int32Array) => void): void {
+    const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
+    const pieces = Math.min(SPILL_PARTITIONS, Math.max(2, Math.ceil((2 * rowsAtMost) / this.mergeTableRows)));
+    const writer = new PartitionWriter(this.config.spillDir, `split-${this.splits++}`, ROW, pieces);
+    for (const f of files) {
+      readRows(f.path, ROW, (rows) => {
+        for (let o = 0; o < rows.length; o += ROW) {
+          let address = rows[o + ADDRESS]!;
+          if (f.others !== null && address >= OTHER_ADDRESSES) rows[o + ADDRESS] = address = this.addresses.id(f.others[address - OTHER_ADDRESSES]!);
+          if (keep !== null && !keep(address)) continue;
+          writer.add(conversationHash(this.addresses.hash(address), rows[o + KEY]!, depth) % pieces, rows, o);
+        }
+      });
+    }
+    for (const path of writer.close()) {
+      if (path === null) continue;
+      const piece = [{ path, others: null }];
+      const starts = this.mergeFiles(piece, null);
+      if (starts === null) this.mergeSplit(piece, null, depth + 1, each);
+      else if (starts.length > 0) each(starts);
+      rmSync(path, { force: true });
+    }
+  }
+}
+
+/** Batches of a partition from which it is counted first (planBatches): up to this many, each reads the partition. */
+const PLANNED_FROM_BATCHES = 4;
+/** Buckets of addresses a partition is counted in (planBatches). */
+const PLAN_BUCKETS = 4096;
+
+/** An address's bucket in its partition (from its hash: the low part picks the partition). */
+function bucketOf(hash: number): number {
+  return Math.floor(hash / SPILL_PARTITIONS) % PLAN_BUCKETS;
+}
+
+/** The merge's table is full (thrown through the core from its spill call). */
+class TableFull extends Error {
+  constructor() {
+    super('The merge\'s conversation table is full.');
+  }
+}
+
+/** A spill file and the numbering of its addresses other than IPv4 (null: the merging reader's own). */
+interface SpillFile {
+  path: string;
+  others: string[] | null;
+}
+
+/** A 32-bit hash of a conversation (its address's hash and its key), seeded by `seed`. */
+function conversationHash(addressHash: number, key: number, seed: number): number {
+  let h = Math.imul(addressHash ^ Math.imul(seed + 1, 0x9e3779b1), 0xcc9e2d51);
+  h = Math.imul(h ^ (key % 4294967296), 0x1b873593);
+  h = Math.imul(h ^ Math.floor(key / 4294967296), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }

@@ -215,7 +215,8 @@ async function analyze(
   const files = 'paths' in input ? await listFlowLogFiles(input.paths, problems) : null;
   const threads = files === null ? 1 : readerThreads(files, o.workers);
   // Each reader's table gets an equal part of the tables' share of the budget.
-  const capacity = Math.max(1, Math.min(MAX_CONVERSATIONS, Math.floor(((o.memory ?? DEFAULT_MEMORY_BYTES) * TABLE_SHARE) / threads / TABLE_BYTES_PER_CONVERSATION)));
+  const tableRows = Math.floor(((o.memory ?? DEFAULT_MEMORY_BYTES) * TABLE_SHARE) / TABLE_BYTES_PER_CONVERSATION);
+  const capacity = Math.max(1, Math.min(MAX_CONVERSATIONS, Math.floor(tableRows / threads)));
   const config: AccumulatorConfig = {
     localIps: o.localIps.map((text) => normalizeIp(text)!),
     eni: o.eni ?? null,
@@ -228,6 +229,8 @@ async function analyze(
     direction: o.filters.direction ?? null,
     action: o.filters.action ?? null,
     capacity,
+    // The merge comes after the readers are done: its one table gets their whole share.
+    mergeCapacity: Math.max(1, Math.min(MAX_CONVERSATIONS, tableRows)),
     spillDir: context.spillDir,
   };
   const accumulator = new FlowAccumulator(config, { problems, remoteFilter: remoteFilterFor(config.remote), spillName: 'main' });
@@ -275,10 +278,7 @@ async function analyze(
     },
   });
   const spilled = accumulator.spilled;
-  const conversations = accumulator.finish(
-    (rows) => detector.add(rows),
-    markFrom ?? null,
-  );
+  const conversations = accumulator.finish(detector, markFrom ?? null);
   const findings = detector.findings();
   if (!accumulator.spilled) removeSpillFolder(context.spillDir);
 

@@ -57,3 +57,21 @@ export interface ConversationTable {
   lastSeenAt(i: number): number;
   facts(i: number): ConversationFacts;
 }
+
+/**
+ * What the end of an analysis hands its conversations to, a partition at a time (the
+ * detectors): each table sorted by bytes, largest first, then address and key.
+ */
+export interface PartitionVisitor {
+  /** A table holding every conversation of its remote addresses. */
+  add(table: ConversationTable): void;
+  /**
+   * A piece of rows too many for one table (a remote address with more conversations than
+   * the merge's table holds), split by conversation: each conversation is whole in one piece,
+   * but its address's others come in other pieces, until endPieces(). Address numbers are
+   * the same across the pieces.
+   */
+  addPiece(table: ConversationTable): void;
+  /** The pieces of one split are all handed in. */
+  endPieces(): void;
+}

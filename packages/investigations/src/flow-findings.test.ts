@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ConversationTable } from './flow-conversation-types.js';
 import {
   BRUTE_FORCE_MIN_CONNECTIONS, type ConversationFacts, DDOS_MIN_NEW_REMOTE_IPS, DEFAULT_FLOW_THRESHOLDS, detectBruteForce, detectDdos, detectExfiltration, detectFindings,
-  detectPortScans, EXFILTRATION_ASYMMETRY, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_MIN_BYTES, flowThresholdsSchema, isMarkedConversation,
+  detectPortScans, EXFILTRATION_ASYMMETRY, factsTable, FlowFindingDetector, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_MIN_BYTES, flowThresholdsSchema, isMarkedConversation,
   medianOutboundPerMinute, PORT_SCAN_MIN_LOCAL_PORTS, PRIVATE_RANGES,
 } from './flow-findings.js';
 import { insideRanges } from './flow-ip.js';
@@ -143,5 +145,60 @@ describe('marks from a GuardDuty finding', () => {
     const flood = Array.from({ length: DDOS_MIN_NEW_REMOTE_IPS }, (_, i) => conversation({ remoteIp: `198.18.${i >> 8}.${i & 255}`, firstSeenAt: T + 8 * 300 + 10 }));
     expect(detectFindings(flood, buckets(12), 300, { mark: { ips: [], ports: [443] } })).toEqual([expect.objectContaining({ kind: 'ddos', localPort: 443, fromFinding: true })]);
     expect(detectFindings(flood, buckets(12), 300, { mark: { ips: [], ports: [80] } })[0]!.fromFinding).toBeUndefined();
+  });
+});
+
+describe('an address handed in pieces (split by conversation)', () => {
+  /** Rows i of `table` (in that order) as a table: its address numbers, so the same across pieces. */
+  const view = (table: ConversationTable, rows: readonly number[]): ConversationTable => ({
+    length: rows.length,
+    address: (i) => table.address(rows[i]!), addressText: (a) => table.addressText(a), localPort: (i) => table.localPort(rows[i]!),
+    protocol: (i) => table.protocol(rows[i]!), direction: (i) => table.direction(rows[i]!), inBytes: (i) => table.inBytes(rows[i]!),
+    outBytes: (i) => table.outBytes(rows[i]!), acceptedOutBytes: (i) => table.acceptedOutBytes(rows[i]!), accepted: (i) => table.accepted(rows[i]!),
+    rejected: (i) => table.rejected(rows[i]!), firstSeenAt: (i) => table.firstSeenAt(rows[i]!), lastSeenAt: (i) => table.lastSeenAt(rows[i]!),
+    facts: (i) => table.facts(rows[i]!),
+  });
+  const facts = fc.record({
+    remoteIp: fc.constantFrom('198.51.100.7', '203.0.113.9', '10.0.7.9'),
+    localPort: fc.oneof(fc.constant(22), fc.integer({ min: 1, max: 40 })),
+    remotePort: fc.integer({ min: 1, max: 65535 }),
+    protocol: fc.constantFrom(6, 17),
+    direction: fc.constantFrom('inbound', 'outbound', 'unknown'),
+    inBytes: fc.integer({ min: 0, max: 70_000 }),
+    outBytes: fc.oneof(fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: 0, max: 8 * 1024 ** 2 })),
+    accepted: fc.integer({ min: 0, max: 3 }),
+    rejected: fc.integer({ min: 0, max: 2 }),
+    firstSeenAt: fc.integer({ min: T, max: T + 4 * 3600 }),
+    duration: fc.oneof(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: 1200 })),
+  }).map(({ duration, ...c }): ConversationFacts => ({
+    ...c, inPackets: 1, outPackets: 1, acceptedOutBytes: c.accepted > 0 ? c.outBytes : 0, lastSeenAt: c.firstSeenAt + duration,
+  }));
+  // Low thresholds, so scans, brute force and transfers come up among a few hundred conversations.
+  const thresholds = flowThresholdsSchema.parse({ portScan: { minLocalPorts: 5 }, bruteForce: { minConnections: 3 }, exfiltration: { minBytes: 4 * 1024 ** 2, gapSeconds: 300 } });
+  const transfers = { usualOutboundPerMinute: () => 0, internal: insideRanges(PRIVATE_RANGES) };
+
+  it('gives the findings of one table, whatever the pieces', () => {
+    const kinds = new Map<string, number>();
+    fc.assert(fc.property(
+      fc.uniqueArray(facts, { minLength: 1, maxLength: 300, size: 'max', selector: (c) => `${c.remoteIp} ${c.localPort} ${c.remotePort} ${c.protocol}` }),
+      fc.array(fc.nat(), { minLength: 300, maxLength: 300 }),
+      fc.integer({ min: 2, max: 6 }),
+      (conversations, draws, pieces) => {
+        // In the table's order: bytes (more first), then address and key.
+        const key = (c: ConversationFacts) => c.localPort * 16777216 + c.remotePort * 256 + c.protocol;
+        const all = [...conversations].sort((a, b) => b.inBytes + b.outBytes - a.inBytes - a.outBytes || a.remoteIp.localeCompare(b.remoteIp) || key(a) - key(b));
+        const whole = new FlowFindingDetector([], 60, { thresholds, transfers });
+        whole.add(factsTable(all));
+        const table = factsTable(all);
+        const split = new FlowFindingDetector([], 60, { thresholds, transfers });
+        for (let p = 0; p < pieces; p++) split.addPiece(view(table, all.map((_, i) => i).filter((i) => draws[i]! % pieces === p)));
+        split.endPieces();
+        const found = whole.findings();
+        expect(split.findings()).toEqual(found);
+        for (const kind of new Set(found.map((f) => f.kind))) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+      },
+    ), { numRuns: 300 });
+    // Each per-address kind came up in many of the examples (with more than one of them at once, often).
+    for (const kind of ['port-scan', 'brute-force', 'exfiltration', 'internal-transfer']) expect(kinds.get(kind) ?? 0, kind).toBeGreaterThan(5);
   });
 });

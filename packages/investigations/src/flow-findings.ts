@@ -5,7 +5,7 @@
  * (an options file overrides it); the README lists them.
  */
 import { z } from 'zod';
-import type { ConversationFacts, ConversationTable, FlowDirection } from './flow-conversation-types.js';
+import type { ConversationFacts, ConversationTable, FlowDirection, PartitionVisitor } from './flow-conversation-types.js';
 import { insideRanges } from './flow-ip.js';
 import { rollingBaseline, SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, type TimelineBucket } from './flow-timeline.js';
 
@@ -191,22 +191,30 @@ export function detectPortScans(
   const candidates = inbound.filter((c) => counts.get(c.remoteIp)! >= minLocalPorts);
   const findings: FlowFinding[] = [];
   for (const [remoteIp, group] of groupBy(candidates, (c) => c.remoteIp)) {
-    const ports = [...new Set(group.map((c) => c.localPort))].sort((a, b) => a - b);
-    if (ports.length < minLocalPorts) continue;
+    const ports = new Set(group.map((c) => c.localPort));
+    if (ports.size < minLocalPorts) continue;
     const rejected = group.reduce((sum, c) => sum + c.rejected, 0);
     const accepted = group.reduce((sum, c) => sum + c.accepted, 0);
-    findings.push({
-      kind: 'port-scan',
-      remoteIp,
-      evidence: {
-        summary: `${remoteIp} reached ${ports.length} local ports (${rejected} records rejected, ${accepted} accepted).`,
-        ...span(group),
-        metrics: { localPorts: ports.length, rejected, accepted, minLocalPorts },
-        examples: ports.slice(0, 20).map(String),
-      },
-    });
+    findings.push(portScanFinding(remoteIp, ports, rejected, accepted, span(group), t));
   }
   return findings;
+}
+
+/** A port scan's finding: `ports`, the distinct local ports its probes reached; the sums and span are theirs. */
+function portScanFinding(
+  remoteIp: string, ports: ReadonlySet<number>, rejected: number, accepted: number, during: { from: string; to: string }, t: FlowThresholds,
+): FlowFinding {
+  const sorted = [...ports].sort((a, b) => a - b);
+  return {
+    kind: 'port-scan',
+    remoteIp,
+    evidence: {
+      summary: `${remoteIp} reached ${sorted.length} local ports (${rejected} records rejected, ${accepted} accepted).`,
+      ...during,
+      metrics: { localPorts: sorted.length, rejected, accepted, minLocalPorts: t.portScan.minLocalPorts },
+      examples: sorted.slice(0, 20).map(String),
+    },
+  };
 }
 
 /** A short, small, accepted TCP connection opened from outside to one of `ports`: one try at a login. */
@@ -226,19 +234,31 @@ export function detectBruteForce(conversations: readonly ConversationFacts[], t:
     if (group.length < minConnections) continue;
     const { remoteIp, localPort } = group[0]!;
     const bytes = group.reduce((sum, c) => sum + c.inBytes + c.outBytes, 0);
-    findings.push({
-      kind: 'brute-force',
-      remoteIp,
-      localPort,
-      evidence: {
-        summary: `${remoteIp} opened ${group.length} short connections to admin port ${localPort}.`,
-        ...span(group),
-        metrics: { connections: group.length, bytes, averageBytes: Math.round(bytes / group.length), minConnections, maxConnectionSeconds, maxConnectionBytes },
-        examples: group.slice(0, 10).map((c) => `${c.remoteIp}:${c.remotePort}`),
-      },
-    });
+    findings.push(bruteForceFinding(remoteIp, localPort, group.length, bytes, span(group), group.slice(0, BRUTE_FORCE_EXAMPLES), t));
   }
   return findings;
+}
+
+/** Login attempts listed in a brute force's evidence, the first in the table's order. */
+const BRUTE_FORCE_EXAMPLES = 10;
+
+/** A brute force's finding: `connections` login attempts to one port, moving `bytes`, the first of them `examples`. */
+function bruteForceFinding(
+  remoteIp: string, localPort: number, connections: number, bytes: number, during: { from: string; to: string },
+  examples: readonly Pick<ConversationFacts, 'remoteIp' | 'remotePort'>[], t: FlowThresholds,
+): FlowFinding {
+  const { minConnections, maxConnectionSeconds, maxConnectionBytes } = t.bruteForce;
+  return {
+    kind: 'brute-force',
+    remoteIp,
+    localPort,
+    evidence: {
+      summary: `${remoteIp} opened ${connections} short connections to admin port ${localPort}.`,
+      ...during,
+      metrics: { connections, bytes, averageBytes: Math.round(bytes / connections), minConnections, maxConnectionSeconds, maxConnectionBytes },
+      examples: examples.map((c) => `${c.remoteIp}:${c.remotePort}`),
+    },
+  };
 }
 
 /** Per local port: how many remote IPs are new to it in each timeline bucket, and the first few of each bucket. */
@@ -373,22 +393,87 @@ interface Transfer {
   received: number;
   first: number;
   last: number;
-  conversations: ConversationFacts[];
+  /** How many conversations it chains. */
+  conversations: number;
+  /** The first TRANSFER_EXAMPLES distinct ports of its conversations in time order (see firstPorts). */
+  ports: TransferPort[];
 }
 
-function transfersOf(group: readonly ConversationFacts[], gapSeconds: number): Transfer[] {
-  const sending = group.filter((c) => c.acceptedOutBytes > 0).sort((a, b) => a.firstSeenAt - b.firstSeenAt);
+/** A transfer's `remotePort/protocol`, with where its first conversation comes in time order: start, then bytes (more first) and key. */
+interface TransferPort {
+  port: string;
+  first: number;
+  bytes: number;
+  key: number;
+}
+
+/** Ports listed in a transfer's evidence. */
+const TRANSFER_EXAMPLES = 10;
+
+/** The first TRANSFER_EXAMPLES distinct ports of `ports`, in time order (each at its first conversation). */
+function firstPorts(ports: TransferPort[]): TransferPort[] {
+  ports.sort((a, b) => a.first - b.first || b.bytes - a.bytes || a.key - b.key);
+  const seen = new Set<string>();
+  const out: TransferPort[] = [];
+  for (const p of ports) {
+    if (seen.has(p.port)) continue;
+    seen.add(p.port);
+    out.push(p);
+    if (out.length === TRANSFER_EXAMPLES) break;
+  }
+  return out;
+}
+
+/**
+ * The transfers of one address's sending conversations (in the table's order: bytes, more
+ * first, then key): sorted by start (the table's order among equal starts), each joins the
+ * transfer before while it starts within gapSeconds of that transfer's end.
+ */
+function transfersOf(sending: readonly ConversationFacts[], gapSeconds: number): Transfer[] {
+  const ordered = [...sending].sort((a, b) => a.firstSeenAt - b.firstSeenAt);
   const transfers: Transfer[] = [];
   let current: Transfer | null = null;
-  for (const c of sending) {
+  let ports = new Set<string>();
+  for (const c of ordered) {
     if (current === null || c.firstSeenAt > current.last + gapSeconds) {
-      current = { sent: 0, received: 0, first: c.firstSeenAt, last: c.lastSeenAt, conversations: [] };
+      current = { sent: 0, received: 0, first: c.firstSeenAt, last: c.lastSeenAt, conversations: 0, ports: [] };
       transfers.push(current);
+      ports = new Set();
     }
     current.sent += c.acceptedOutBytes;
     current.received += c.inBytes;
     current.last = Math.max(current.last, c.lastSeenAt);
-    current.conversations.push(c);
+    current.conversations++;
+    const port = `${c.remotePort}/${c.protocol}`;
+    if (current.ports.length < TRANSFER_EXAMPLES && !ports.has(port)) {
+      ports.add(port);
+      current.ports.push({ port, first: c.firstSeenAt, bytes: c.inBytes + c.outBytes, key: c.localPort * 16777216 + c.remotePort * 256 + c.protocol });
+    }
+  }
+  return transfers;
+}
+
+/**
+ * The transfers of one address from the transfers of parts of its conversations (each part
+ * chained on its own, see transfersOf): chained again the same way, by start, they are the
+ * transfers of all its conversations at once. A part's transfer never spans a gap that the
+ * others fill, and what fills a gap joins the transfers on either side.
+ */
+function joinTransfers(parts: Transfer[], gapSeconds: number): Transfer[] {
+  parts.sort((a, b) => a.first - b.first);
+  const transfers: Transfer[] = [];
+  let current: Transfer | null = null;
+  for (const part of parts) {
+    if (current === null || part.first > current.last + gapSeconds) {
+      current = { ...part, ports: [...part.ports] };
+      transfers.push(current);
+      continue;
+    }
+    current.sent += part.sent;
+    current.received += part.received;
+    current.last = Math.max(current.last, part.last);
+    current.conversations += part.conversations;
+    current.ports = firstPorts([...current.ports, ...part.ports]);
   }
   return transfers;
 }
@@ -416,45 +501,50 @@ export function detectExfiltration(
   const candidates = new Set([...sentTo].filter(([, sent]) => sent >= x.minBytes).map(([ip]) => ip));
   if (candidates.size === 0) return [];
   const findings: FlowFinding[] = [];
-  for (const [remoteIp, group] of groupBy(conversations.filter((c) => candidates.has(c.remoteIp)), (c) => c.remoteIp)) {
-    const transfers = transfersOf(group, x.gapSeconds);
-    // What the address got per UTC day (by each transfer's start), for the recurrence test.
-    const perDay = new Map<number, number>();
-    for (const tr of transfers) perDay.set(Math.floor(tr.first / DAY), (perDay.get(Math.floor(tr.first / DAY)) ?? 0) + tr.sent);
-    for (const tr of transfers) {
-      if (tr.sent < x.minBytes) continue;
-      // Nothing back counts as one byte back, and a silent instance as one byte a minute: the ratios stay numbers.
-      const asymmetry = tr.sent / Math.max(1, tr.received);
-      if (asymmetry < x.asymmetry) continue;
-      const minutes = Math.max(1, Math.ceil((tr.last - tr.first) / 60));
-      const usual = Math.max(1, context.usualOutboundPerMinute(tr)) * minutes;
-      const overBaseline = tr.sent / usual;
-      if (overBaseline < x.baselineFactor) continue;
-      const day = Math.floor(tr.first / DAY);
-      let recurringDays = 0;
-      for (const [d, sent] of perDay) if (d !== day && sent >= x.recurringShare * tr.sent) recurringDays++;
-      if (recurringDays >= x.recurringMinDays) continue;
-      const internal = context.internal(remoteIp);
-      const ports = [...new Set(tr.conversations.map((c) => `${c.remotePort}/${c.protocol}`))];
-      const sent = `${mib(tr.sent)} sent to ${remoteIp}${internal ? ', inside the VPC,' : ''} in ${minutes} minutes (accepted)`;
-      findings.push({
-        kind: internal ? 'internal-transfer' : 'exfiltration',
-        remoteIp,
-        evidence: {
-          summary: `${sent}: ${times(overBaseline)} what the instance usually sends in as long (${mib(usual)}; over ${x.baselineFactor}x), ` +
-            `${times(asymmetry)} what came back (${mib(tr.received)}; over ${x.asymmetry}x), over the ${mib(x.minBytes)} floor, ` +
-            `and like amounts went there on ${recurringDays} other days (under ${x.recurringMinDays}).`,
-          from: iso(tr.first),
-          to: iso(tr.last),
-          metrics: {
-            outBytes: tr.sent, inBytes: tr.received, conversations: tr.conversations.length, minutes,
-            baselineBytes: Math.round(usual), overBaseline: tenths(overBaseline), asymmetry: tenths(asymmetry), recurringDays,
-            minBytes: x.minBytes, minAsymmetry: x.asymmetry, baselineFactor: x.baselineFactor, recurringMinDays: x.recurringMinDays, recurringShare: x.recurringShare,
-          },
-          examples: ports.slice(0, 10),
+  const sending = conversations.filter((c) => c.acceptedOutBytes > 0 && candidates.has(c.remoteIp));
+  for (const [remoteIp, group] of groupBy(sending, (c) => c.remoteIp)) findings.push(...judgeTransfers(remoteIp, transfersOf(group, x.gapSeconds), context, t));
+  return findings;
+}
+
+/** The findings among one address's transfers (all of them: the recurrence test compares them). */
+function judgeTransfers(remoteIp: string, transfers: readonly Transfer[], context: TransferContext, t: FlowThresholds): FlowFinding[] {
+  const x = t.exfiltration;
+  const findings: FlowFinding[] = [];
+  // What the address got per UTC day (by each transfer's start), for the recurrence test.
+  const perDay = new Map<number, number>();
+  for (const tr of transfers) perDay.set(Math.floor(tr.first / DAY), (perDay.get(Math.floor(tr.first / DAY)) ?? 0) + tr.sent);
+  for (const tr of transfers) {
+    if (tr.sent < x.minBytes) continue;
+    // Nothing back counts as one byte back, and a silent instance as one byte a minute: the ratios stay numbers.
+    const asymmetry = tr.sent / Math.max(1, tr.received);
+    if (asymmetry < x.asymmetry) continue;
+    const minutes = Math.max(1, Math.ceil((tr.last - tr.first) / 60));
+    const usual = Math.max(1, context.usualOutboundPerMinute(tr)) * minutes;
+    const overBaseline = tr.sent / usual;
+    if (overBaseline < x.baselineFactor) continue;
+    const day = Math.floor(tr.first / DAY);
+    let recurringDays = 0;
+    for (const [d, sent] of perDay) if (d !== day && sent >= x.recurringShare * tr.sent) recurringDays++;
+    if (recurringDays >= x.recurringMinDays) continue;
+    const internal = context.internal(remoteIp);
+    const sent = `${mib(tr.sent)} sent to ${remoteIp}${internal ? ', inside the VPC,' : ''} in ${minutes} minutes (accepted)`;
+    findings.push({
+      kind: internal ? 'internal-transfer' : 'exfiltration',
+      remoteIp,
+      evidence: {
+        summary: `${sent}: ${times(overBaseline)} what the instance usually sends in as long (${mib(usual)}; over ${x.baselineFactor}x), ` +
+          `${times(asymmetry)} what came back (${mib(tr.received)}; over ${x.asymmetry}x), over the ${mib(x.minBytes)} floor, ` +
+          `and like amounts went there on ${recurringDays} other days (under ${x.recurringMinDays}).`,
+        from: iso(tr.first),
+        to: iso(tr.last),
+        metrics: {
+          outBytes: tr.sent, inBytes: tr.received, conversations: tr.conversations, minutes,
+          baselineBytes: Math.round(usual), overBaseline: tenths(overBaseline), asymmetry: tenths(asymmetry), recurringDays,
+          minBytes: x.minBytes, minAsymmetry: x.asymmetry, baselineFactor: x.baselineFactor, recurringMinDays: x.recurringMinDays, recurringShare: x.recurringShare,
         },
-      });
-    }
+        examples: tr.ports.map((p) => p.port),
+      },
+    });
   }
   return findings;
 }
@@ -493,14 +583,108 @@ export interface FindingOptions {
   transfers?: TransferContext;
 }
 
+/** A login attempt kept as an example, with its place in the table's order (bytes, more first, then key). */
+interface AttemptExample {
+  remoteIp: string;
+  remotePort: number;
+  bytes: number;
+  key: number;
+}
+
+/**
+ * What the detectors need of the addresses of a split's pieces (each conversation whole in
+ * one piece, an address's conversations across them), folded piece by piece: per address,
+ * the distinct local ports its probes reached (at most 65,536) with their sums and span; per
+ * address and admin port, the login attempts counted with their first few; the first sight
+ * of each address on each local port; and the bytes sent with each piece's transfers (their
+ * count bounded by the window over the gap, not by the conversations).
+ */
+class PieceFold {
+  readonly probes = new Map<number, { ports: Set<number>; rejected: number; accepted: number; first: number; last: number }>();
+  readonly attempts = new Map<number, Map<number, { connections: number; bytes: number; first: number; last: number; examples: AttemptExample[] }>>();
+  readonly firstSeen = new Map<number, Map<number, number>>();
+  readonly sending = new Map<number, { sent: number; transfers: Transfer[] }>();
+  addressText: (address: number) => string = String;
+
+  constructor(private readonly t: FlowThresholds) {}
+
+  add(table: ConversationTable): void {
+    const { ports, maxConnectionSeconds, maxConnectionBytes } = this.t.bruteForce;
+    this.addressText = (address) => table.addressText(fromSmallAddress(address));
+    /** This piece's sending conversations per address, in the table's order. */
+    const sendingHere = new Map<number, ConversationFacts[]>();
+    for (let i = 0; i < table.length; i++) {
+      const address = smallAddress(table.address(i));
+      const localPort = table.localPort(i);
+      const direction = table.direction(i);
+      const accepted = table.accepted(i);
+      const rejected = table.rejected(i);
+      const first = table.firstSeenAt(i);
+      const last = table.lastSeenAt(i);
+      if (isProbe(direction, accepted, rejected)) {
+        let probes = this.probes.get(address);
+        if (probes === undefined) this.probes.set(address, (probes = { ports: new Set(), rejected: 0, accepted: 0, first: Infinity, last: -Infinity }));
+        probes.ports.add(localPort);
+        probes.rejected += rejected;
+        probes.accepted += accepted;
+        probes.first = Math.min(probes.first, first);
+        probes.last = Math.max(probes.last, last);
+        let remotes = this.firstSeen.get(localPort);
+        if (remotes === undefined) this.firstSeen.set(localPort, (remotes = new Map()));
+        const seen = remotes.get(address);
+        if (seen === undefined || first < seen) remotes.set(address, first);
+      }
+      const bytes = table.inBytes(i) + table.outBytes(i);
+      const row = { localPort, protocol: table.protocol(i), direction, accepted, firstSeenAt: first, lastSeenAt: last, inBytes: table.inBytes(i), outBytes: table.outBytes(i) };
+      if (isLoginAttempt(row, ports, maxConnectionSeconds, maxConnectionBytes)) {
+        let byPort = this.attempts.get(address);
+        if (byPort === undefined) this.attempts.set(address, (byPort = new Map()));
+        let a = byPort.get(localPort);
+        if (a === undefined) byPort.set(localPort, (a = { connections: 0, bytes: 0, first: Infinity, last: -Infinity, examples: [] }));
+        a.connections++;
+        a.bytes += bytes;
+        a.first = Math.min(a.first, first);
+        a.last = Math.max(a.last, last);
+        const c = table.facts(i);
+        a.examples.push({ remoteIp: c.remoteIp, remotePort: c.remotePort, bytes, key: localPort * 16777216 + c.remotePort * 256 + c.protocol });
+        // The first in the table's order, across pieces: bytes (more first), then key.
+        if (a.examples.length > 2 * BRUTE_FORCE_EXAMPLES) a.examples = firstAttempts(a.examples);
+      }
+      if (table.acceptedOutBytes(i) > 0) {
+        let list = sendingHere.get(address);
+        if (list === undefined) sendingHere.set(address, (list = []));
+        list.push(table.facts(i));
+      }
+    }
+    for (const [address, list] of sendingHere) {
+      let sending = this.sending.get(address);
+      if (sending === undefined) this.sending.set(address, (sending = { sent: 0, transfers: [] }));
+      for (const c of list) sending.sent += c.acceptedOutBytes;
+      sending.transfers.push(...transfersOf(list, this.t.exfiltration.gapSeconds));
+      // Transfers far apart in time stay apart; the rest are joined as they come, so they stay few.
+      sending.transfers = joinTransfers(sending.transfers, this.t.exfiltration.gapSeconds);
+    }
+    for (const byPort of this.attempts.values()) for (const a of byPort.values()) a.examples = firstAttempts(a.examples);
+  }
+}
+
+/** The first BRUTE_FORCE_EXAMPLES attempts in the table's order: bytes (more first), then key. */
+function firstAttempts(examples: AttemptExample[]): AttemptExample[] {
+  return examples.sort((a, b) => b.bytes - a.bytes || a.key - b.key).slice(0, BRUTE_FORCE_EXAMPLES);
+}
+
 /**
  * The detectors over conversations handed in partitions (each holding every conversation
  * of its remote addresses, as the analysis's spill partitions do), so no more than one
  * partition's conversations are ever held: per-address findings are found per partition,
- * DDoS counts add up across them, spikes come from the timeline.
+ * DDoS counts add up across them, spikes come from the timeline. An address with more
+ * conversations than one table holds comes in pieces (addPiece), folded (PieceFold) and
+ * judged when the last is in (endPieces), with the same findings.
  */
-export class FlowFindingDetector {
+export class FlowFindingDetector implements PartitionVisitor {
   private readonly perAddress: FlowFinding[][] = [[], [], []];
+  /** The addresses of a split's pieces so far (see addPiece). */
+  private pieces: PieceFold | null = null;
   private readonly newRemotes: NewRemotes = new Map();
   private readonly thresholds: FlowThresholds;
   private readonly transfers: TransferContext;
@@ -568,6 +752,40 @@ export class FlowFindingDetector {
     this.perAddress[1]!.push(...detectBruteForce(conversations, t));
     this.perAddress[2]!.push(...detectExfiltration(conversations, this.transfers, t));
     countNewRemotes(firstSeen, (address) => table.addressText(fromSmallAddress(address)), this.timeline, this.bucketSeconds, this.newRemotes);
+  }
+
+  /**
+   * Adds a piece of a split: what each detector needs of its addresses is folded into totals
+   * that do not grow with their conversations (distinct local ports, login attempts per port
+   * with their first few, first sights per port, transfers), and judged at endPieces().
+   */
+  addPiece(table: ConversationTable): void {
+    (this.pieces ??= new PieceFold(this.thresholds)).add(table);
+  }
+
+  endPieces(): void {
+    const fold = this.pieces;
+    this.pieces = null;
+    if (fold === null) return;
+    const t = this.thresholds;
+    const text = fold.addressText;
+    for (const [address, probes] of fold.probes) {
+      if (probes.ports.size >= t.portScan.minLocalPorts) {
+        this.perAddress[0]!.push(portScanFinding(text(address), probes.ports, probes.rejected, probes.accepted, { from: iso(probes.first), to: iso(probes.last) }, t));
+      }
+    }
+    for (const [address, ports] of fold.attempts) {
+      for (const [localPort, a] of ports) {
+        if (a.connections < t.bruteForce.minConnections) continue;
+        const during = { from: iso(a.first), to: iso(a.last) };
+        this.perAddress[1]!.push(bruteForceFinding(text(address), localPort, a.connections, a.bytes, during, a.examples, t));
+      }
+    }
+    for (const [address, sending] of fold.sending) {
+      if (sending.sent < t.exfiltration.minBytes) continue;
+      this.perAddress[2]!.push(...judgeTransfers(text(address), joinTransfers(sending.transfers, t.exfiltration.gapSeconds), this.transfers, t));
+    }
+    countNewRemotes(fold.firstSeen, text, this.timeline, this.bucketSeconds, this.newRemotes);
   }
 
   /** The findings, by kind, each kind in one order whatever the partitions: by start, then remote IP and port. */

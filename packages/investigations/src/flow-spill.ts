@@ -2,8 +2,9 @@
  * External aggregation for the conversation table: when a reader's table reaches the
  * memory budget, its rows are written out, hash-partitioned by remote address, into files
  * of a temporary folder; after the scan each partition is merged on its own (all of one
- * remote address's conversations are in one partition) and written back sorted, and the
- * sorted runs are merged as they are read. The folder is removed when the analysis is
+ * remote address's conversations are in one partition; rows too many for the merge's table
+ * are split again by conversation) and written back sorted, and the sorted runs are merged
+ * as they are read. The folder is removed when the analysis is
  * disposed, and on exit or Ctrl-C if it is still there.
  */
 import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -57,7 +58,7 @@ export interface SpilledRows {
   others: string[];
 }
 
-/** Writes one reader's rows into per-partition files, a few at a time. */
+/** Writes rows into per-partition files (one reader's spills, or a batch split by conversation), a few at a time. */
 export class PartitionWriter {
   private readonly stages: Float64Array[];
   private readonly staged: Int32Array;
@@ -69,11 +70,12 @@ export class PartitionWriter {
     /** Distinguishes this reader's files from the other readers'. */
     private readonly name: string,
     private readonly rowLength: number,
+    private readonly partitions: number = SPILL_PARTITIONS,
   ) {
-    this.stages = Array.from({ length: SPILL_PARTITIONS }, () => new Float64Array(0));
-    this.staged = new Int32Array(SPILL_PARTITIONS);
-    this.fds = new Array<number | null>(SPILL_PARTITIONS).fill(null);
-    this.paths = new Array<string | null>(SPILL_PARTITIONS).fill(null);
+    this.stages = Array.from({ length: partitions }, () => new Float64Array(0));
+    this.staged = new Int32Array(partitions);
+    this.fds = new Array<number | null>(partitions).fill(null);
+    this.paths = new Array<string | null>(partitions).fill(null);
   }
 
   /** Stages rows[at, at + rowLength) for a partition. */
@@ -104,7 +106,7 @@ export class PartitionWriter {
 
   /** Writes what is staged and closes the files: the paths per partition. */
   close(): (string | null)[] {
-    for (let p = 0; p < SPILL_PARTITIONS; p++) {
+    for (let p = 0; p < this.partitions; p++) {
       this.flush(p);
       const fd = this.fds[p];
       if (fd !== null && fd !== undefined) closeSync(fd);

@@ -2,7 +2,7 @@
  * Benchmark: orgshield's flow-log analysis against DuckDB on the same files.
  *
  *   npm run bench:flows-analyze -w @orgshield/bench [-- --records 8000000 --files 400 --rounds 3 --inputs standard,ddos]
- *   npm run bench:flows-analyze -w @orgshield/bench -- --distinct 10000000
+ *   npm run bench:flows-analyze -w @orgshield/bench -- --distinct 10000000 [--remotes one]
  *
  * Two inputs, side by side: `standard`, a day of an instance's flow logs (about 87,000
  * conversations), and `ddos`, the same day under a DDoS from many sources (1.2 million
@@ -16,7 +16,9 @@
  *
  * `--distinct N` instead generates N distinct conversations (one record each), checks every
  * row against DuckDB's, that no temporary file is left, and that none is left after SIGINT
- * in the middle of a run either.
+ * in the middle of a run either. With `--remotes one` the N conversations are all one remote
+ * address's (its ports vary): more than the merge's table holds, so its partition is merged
+ * in pieces split by conversation.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -33,6 +35,8 @@ import { type FlowLogScenario, writeFlowLogFiles } from '@orgshield/sandbox/flow
 import { badArg, benchArgs, countArg } from './bench-args.js';
 
 const LOCAL_IP = '10.0.1.25';
+/** --distinct --remotes one: the one remote address. */
+const ONE_REMOTE = '203.0.113.9';
 const DAY_MINUTES = 1440;
 const TARGET_RATIO = 1.5;
 const TARGET_RSS_MB = 300;
@@ -46,6 +50,8 @@ interface Options {
   seed: number;
   inputs: Input[];
   distinct: number | null;
+  /** --distinct's conversations: each remote address with a few (many), or all of one (one). */
+  remotes: 'many' | 'one';
 }
 
 function readOptions(): Options & { child?: string } {
@@ -56,6 +62,7 @@ function readOptions(): Options & { child?: string } {
     seed: { description: 'the generator seed', default: '1' },
     inputs: { description: `inputs to run, comma-separated (${INPUTS.join(', ')})`, default: INPUTS.join(',') },
     distinct: { description: 'instead: N distinct conversations, checked row by row and after SIGINT' },
+    remotes: { description: 'with --distinct: many (a few conversations each) or one (every conversation one address\'s)', default: 'many' },
     child: { description: 'internal: one run of one tool, as JSON (the benchmark starts its children with it)' },
   });
   const inputs = values.inputs.split(',').map((name) => {
@@ -64,7 +71,7 @@ function readOptions(): Options & { child?: string } {
   });
   return {
     records: countArg('records', values.records), files: countArg('files', values.files), rounds: countArg('rounds', values.rounds), seed: countArg('seed', values.seed),
-    inputs, distinct: values.distinct === undefined ? null : countArg('distinct', values.distinct),
+    inputs, distinct: values.distinct === undefined ? null : countArg('distinct', values.distinct), remotes: remotesArg(values.remotes),
     ...(values.child === undefined ? {} : { child: values.child }),
   };
 }
@@ -121,9 +128,18 @@ async function scenarioDataset(input: Input, options: Options): Promise<Dataset>
   });
 }
 
-/** `distinct` conversations, one record each (each remote address and port its own), in files of a million records. */
-async function distinctDataset(distinct: number): Promise<Dataset> {
-  return dataset({ distinct }, async (dir) => {
+function remotesArg(value: string): Options['remotes'] {
+  if (value !== 'many' && value !== 'one') badArg(`--remotes takes many or one, not "${value}".`);
+  return value;
+}
+
+/**
+ * `distinct` conversations, one record each, in files of a million records: each remote
+ * address with a few ports (many), or all from one address, its local and remote ports
+ * varying (one).
+ */
+async function distinctDataset(distinct: number, remotes: Options['remotes']): Promise<Dataset> {
+  return dataset(remotes === 'one' ? { distinct, remotes } : { distinct }, async (dir) => {
     await mkdir(dir, { recursive: true });
     const perFile = 1_000_000;
     const start = Date.parse('2025-06-01T00:00:00Z') / 1000;
@@ -131,11 +147,19 @@ async function distinctDataset(distinct: number): Promise<Dataset> {
     for (let first = 0; first < distinct; first += perFile) {
       const lines = ['version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status'];
       for (let i = first; i < Math.min(distinct, first + perFile); i++) {
-        // 100.64.0.0/10 and up: millions of remote addresses, each from a few ports.
-        const ip = 0x64400000 + (i >>> 2);
-        const remote = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
         const t = start + (i % 86400);
-        lines.push(`2 123456789012 eni-0a1b2c3d4e5f60718 ${remote} ${LOCAL_IP} ${40000 + (i & 3)} 443 6 ${1 + (i % 7)} ${100 + (i % 9973)} ${t} ${t + 5} ${i % 11 === 0 ? 'REJECT' : 'ACCEPT'} OK`);
+        let ports: string;
+        let remote = ONE_REMOTE;
+        if (remotes === 'one') {
+          // Remote ports 1024 to 65535 against local ports from 443 up.
+          ports = `${1024 + (i % 64512)} ${443 + Math.floor(i / 64512)}`;
+        } else {
+          // 100.64.0.0/10 and up: millions of remote addresses, each from a few ports.
+          const ip = 0x64400000 + (i >>> 2);
+          remote = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
+          ports = `${40000 + (i & 3)} 443`;
+        }
+        lines.push(`2 123456789012 eni-0a1b2c3d4e5f60718 ${remote} ${LOCAL_IP} ${ports} 6 ${1 + (i % 7)} ${100 + (i % 9973)} ${t} ${t + 5} ${i % 11 === 0 ? 'REJECT' : 'ACCEPT'} OK`);
       }
       await writeFile(join(dir, `part-${String(files).padStart(4, '0')}.log.gz`), gzipSync(`${lines.join('\n')}\n`));
       files++;
@@ -350,8 +374,8 @@ async function interruptedRun(dir: string, work: string): Promise<{ signal: stri
   return { signal, spilledBeforeSignal, left: await leftovers(root) };
 }
 
-async function distinctMode(distinct: number, work: string): Promise<void> {
-  const input = await distinctDataset(distinct);
+async function distinctMode(distinct: number, remotes: Options['remotes'], work: string): Promise<void> {
+  const input = await distinctDataset(distinct, remotes);
   await warm(input.dir);
   const root = await mkdtemp(join(work, 'tmp-'));
   const ours = await runChild('orgshield', input.dir, join(work, 'distinct-orgshield.csv'), { ...process.env, TMPDIR: root });
@@ -360,13 +384,13 @@ async function distinctMode(distinct: number, work: string): Promise<void> {
   const { difference, rows } = await compareCsv(ours.out, theirs.out);
   const interrupted = await interruptedRun(input.dir, work);
   const figures = {
-    distinct, records: input.records, files: input.files, gzipMb: Math.round(input.bytes / 2 ** 20), rows, identical: difference === null, difference,
+    distinct, remotes, records: input.records, files: input.files, gzipMb: Math.round(input.bytes / 2 ** 20), rows, identical: difference === null, difference,
     spilled: ours.spilled, orgshieldMs: Math.round(ours.ms), duckdbMs: Math.round(theirs.ms), ratio: Math.round((theirs.ms / ours.ms) * 100) / 100,
     orgshieldPeakRssMb: Math.round(ours.maxRssMb), duckdbPeakRssMb: Math.round(theirs.maxRssMb), temporaryFilesLeft: left.length, sigint: interrupted,
   };
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n\n`);
   const rowsTable: [string, string, string][] = [
-    ['distinct conversations / records / files', `${distinct.toLocaleString('en-US')} / ${input.records.toLocaleString('en-US')} / ${input.files} (${figures.gzipMb} MB)`, ''],
+    ['distinct conversations / records / files', `${distinct.toLocaleString('en-US')} / ${input.records.toLocaleString('en-US')} / ${input.files} (${figures.gzipMb} MB)`, remotes === 'one' ? `all of one remote address, ${ONE_REMOTE}` : ''],
     ['rows (orgshield = DuckDB)', rows.toLocaleString('en-US'), difference === null ? 'identical' : `DIFFERENT: ${difference}`],
     ['orgshield / DuckDB (2 threads)', `${figures.orgshieldMs} ms / ${figures.duckdbMs} ms`, `ratio ${figures.ratio}x`],
     ['peak RSS orgshield / DuckDB', `${figures.orgshieldPeakRssMb} MB / ${figures.duckdbPeakRssMb} MB`, figures.orgshieldPeakRssMb < TARGET_RSS_MB ? `under ${TARGET_RSS_MB} MB` : `OVER ${TARGET_RSS_MB} MB`],
@@ -388,7 +412,7 @@ async function main(): Promise<void> {
   await mkdir(work, { recursive: true });
   try {
     if (options.distinct !== null) {
-      await distinctMode(options.distinct, work);
+      await distinctMode(options.distinct, options.remotes, work);
       return;
     }
     const all: InputFigures[] = [];
