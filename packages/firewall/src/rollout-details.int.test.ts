@@ -54,4 +54,40 @@ describe('detail batches', () => {
     expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
     expect(new Set(batches.map((job) => job.processedBy))).toEqual(new Set(['one', 'two']));
   });
+
+  test("one batch of a gate (a region) under way at a time, while slots are free for another region's", { timeout: 90_000 }, async ({ sandbox, harness }) => {
+    // More slots than regions: batches taken by order alone would put two of one region side by side.
+    await harness.startWorker({ name: 'one', concurrency: 4 });
+    const regions = '[eu-west-1, us-east-1]';
+    const root = await writeTree({
+      'shield.yaml': SHIELD.replace('[eu-west-1]', regions),
+      'waf.yaml': WAF.replace('[eu-west-1]', regions),
+      'rollout.yaml': ROLLOUT.replace('policies: [shield.yaml, waf.yaml]', `policies: [shield.yaml, waf.yaml]\nregions: { order: ${regions}, concurrency: parallel }`),
+    });
+    const { rolloutId } = await harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')));
+    const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 80_000 });
+    expect(['completed', 'halted']).toContain(settled.status);
+
+    const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
+    const byGate = new Map<string, typeof batches>();
+    for (const job of batches) {
+      const gate = (job.data as { step: string }).step;
+      byGate.set(gate, [...(byGate.get(gate) ?? []), job]);
+    }
+    // Both regions' gates read in batches, several each.
+    expect(byGate.size).toBe(2);
+    for (const [gate, jobs] of byGate) {
+      expect(jobs.length, gate).toBeGreaterThanOrEqual(3);
+      // Under way from processedOn to finishedOn: each batch of a gate starts after the one before it finished.
+      const spans = jobs.map((job) => [job.processedOn ?? 0, job.finishedOn ?? 0] as const).sort((a, b) => a[0] - b[0]);
+      for (let index = 1; index < spans.length; index++) expect(spans[index]![0], `${gate}: batch ${index} starts after batch ${index - 1} ends`).toBeGreaterThanOrEqual(spans[index - 1]![1]);
+    }
+    // The two regions' batches did run side by side: one region's turn does not wait for the other's.
+    const [first, second] = [...byGate.values()].map((jobs) => jobs.map((job) => [job.processedOn ?? 0, job.finishedOn ?? 0] as const));
+    expect(first!.some(([start, end]) => second!.some(([otherStart, otherEnd]) => start < otherEnd && otherStart < end))).toBe(true);
+    // Each evaluation still read once.
+    const read = sandbox.requests().filter((entry) => entry.operation === 'GetComplianceDetail').map((entry) => `${entry.region}/${entry.resources?.[0] ?? '?'}`);
+    expect(new Set(read).size).toBe(read.length);
+    expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
+  });
 });

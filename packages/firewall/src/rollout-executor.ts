@@ -247,20 +247,21 @@ export class RolloutExecutor {
    * under), judged; "after the change" means after this wave's last write to that policy here.
    * Counts come from ListComplianceStatus alone; violators (GetComplianceDetail per account) only
    * when the judgement needs them (needsViolators), once per evaluation of each account, read by
-   * detail batches (jobs of their own, see readDetails). While they run the look waits; the
-   * last one queues the next look, which judges the read this look kept, from the cache.
+   * detail batches (jobs of their own, see readDetails), one of the gate's at a time, each
+   * queuing the next (queueNextDetails). While they run the look waits; the last one queues the
+   * next look, which judges the read this look kept, from the cache.
    *
-   * When the gate halts on violation reasons and the soak is over, batches are queued as the
-   * pages arrive (their evaluations will be wanted as soon as the count judgement is final), so
-   * the detail reads, the bound of a large gate, start with the first page instead of the last.
+   * When the gate halts on violation reasons and the soak is over, the first batch is queued as
+   * soon as its pages arrive (their evaluations will be wanted as soon as the count judgement is
+   * final), so the detail reads, the bound of a large gate, start with the first pages instead
+   * of the last.
    */
   private async look(rolloutId: string, plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload): Promise<{ report: GateReport; awaitingDetails: boolean }> {
     const timing = { now: Date.now(), changedAt: await this.changedAt(rolloutId, plan, step), waitingSince: state.runningSince };
     const saved = await this.store.gateRead(rolloutId, step.id);
     if (saved && saved.generation === payload.generation && saved.look <= payload.check) {
-      // The look before queued batches (or this look did, and is run again after a crash: its batches again, under the same ids).
+      // The look before queued batches (or this look did, and is run again after a crash: it keeps the same batches, and queues the next not done).
       const rerun = saved.look === payload.check;
-      if (rerun) for (const [index, batch] of saved.batches.entries()) await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: index + 1 });
       return this.judgeRead(rolloutId, step, payload, { entries: saved.entries, timing, queued: rerun ? saved.batches : [], saved: true });
     }
     const fms = fmsClient(this.runtime.aws, step.region);
@@ -275,14 +276,19 @@ export class RolloutExecutor {
       if (!policyId) continue;
       const changedAt = timing.changedAt[check.name];
       const fresh = (entry: AccountCompliance) => changedAt === undefined || (entry.evaluatedAt !== undefined && Date.parse(entry.evaluatedAt) >= changedAt);
-      // Pages go in fixed groups, and a group is queued only when all of it is evaluated after
-      // the change: so a later look queues the same batches (the same ids: one job each) and
-      // never a batch overlapping one still under way.
+      // Pages go in fixed groups, and a group makes a batch only when all of it is evaluated
+      // after the change: so a later look makes the same batches (the same ids: one job each)
+      // and never a batch overlapping one still under way. The look's first batch is queued at
+      // once; the rest follow one at a time (see queueNextDetails).
       let group: AccountCompliance[] = [];
       let pages = 0;
       const flush = async () => {
         const wanted = group.every(fresh) ? group.filter(needsDetail) : [];
-        if (wanted.length > 0) queued.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, wanted, queued.length));
+        if (wanted.length > 0) {
+          const batch = detailBatch(rolloutId, step.id, payload.generation, policyId, wanted);
+          if (queued.length === 0) await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: 1 });
+          queued.push(batch);
+        }
         group = [];
       };
       const onPage = async (page: AccountCompliance[]) => {
@@ -297,8 +303,8 @@ export class RolloutExecutor {
 
   /**
    * Judges a compliance read; when the judgement needs violators, fills them from the cache and
-   * queues batches for those it lacks (but those already queued in this look), keeping the read
-   * for the look the last batch queues.
+   * makes batches for those it lacks (but those already made in this look), keeping the read
+   * with its batches, whose first not done it queues; the last batch queues the next look.
    */
   private async judgeRead(
     rolloutId: string,
@@ -331,7 +337,7 @@ export class RolloutExecutor {
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       const missing = unread.filter((entry) => entry.policy === check.name && !inBatches.has(evaluationOf(entry)));
       for (let from = 0; policyId && from < missing.length; from += DETAIL_BATCH) {
-        batches.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH), batches.length));
+        batches.push(detailBatch(rolloutId, step.id, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH)));
       }
     }
     await this.store.saveGateRead(rolloutId, step.id, {
@@ -340,46 +346,31 @@ export class RolloutExecutor {
       entries: entries.map((entry) => ({ ...entry, violators: [] })),
       batches,
     });
-    // Batches that finished before the read was saved could not queue the next look.
-    await this.queueLookAfterDetails(rolloutId, step.id, payload.generation);
+    // A batch that finished before the read was saved could not queue the next.
+    await this.queueNextDetails(rolloutId, step.id, payload.generation);
     const reason = `reading the violators of ${unread.length} non-compliant account evaluation(s) in ${batches.length} batch(es)`;
     return { report: { ...counted, status: 'waiting', reason, breaches: [] }, awaitingDetails: true };
   }
 
   /**
-   * Queues one detail batch; its id is its content, so the same reads queued twice are one job.
-   * The `index`-th batch of a look runs before every gate's (index + 1)-th: gates in several
-   * regions share the workers' slots in turn, instead of the first gate's batches taking every
-   * slot while its region's quota paces them and the other regions' quotas go unused.
+   * Moves a gate's detail reads on: queues the first batch of the read the gate keeps that is
+   * not done, or, when every batch is done, the gate's next look (once, by its id). So one batch
+   * of a gate (a region) is under way at a time, and the workers' slots go to the regions in
+   * turn: two slots never split one region's GetComplianceDetail quota while another region's
+   * batch waits with its quota unused. A batch's id is its content, so queuing one already
+   * queued or under way does nothing. Its priority is the count of the gate's batches before
+   * it: the gate furthest behind goes first when slots are short.
    */
-  private async queueDetails(
-    rolloutId: string,
-    step: GateStep,
-    generation: number,
-    policyId: string,
-    entries: readonly AccountCompliance[],
-    index: number,
-  ): Promise<QueuedBatch> {
-    const payload: DetailsPayload = {
-      rolloutId,
-      step: step.id,
-      generation,
-      policyId,
-      policy: entries[0]?.policy ?? '',
-      evaluations: entries.map(({ account, evaluatedAt }) => (evaluatedAt === undefined ? { account } : { account, evaluatedAt })),
-    };
-    const digest = createHash('sha256').update(JSON.stringify([policyId, payload.evaluations])).digest('hex').slice(0, 16);
-    const jobId = `${rolloutId}.${step.id}.g${generation}.d${digest}`;
-    await this.runtime.steps.enqueueDetails(payload, { jobId, priority: index + 1 });
-    return { jobId, payload };
-  }
-
-  /** When every batch of the read a gate keeps is done, queues the gate's next look (once, by its id). */
-  private async queueLookAfterDetails(rolloutId: string, step: string, generation: number): Promise<void> {
+  private async queueNextDetails(rolloutId: string, step: string, generation: number): Promise<void> {
     const read = await this.store.gateRead(rolloutId, step);
     if (!read || read.generation !== generation) return;
     const done = await this.store.batchesDone(rolloutId, read.batches.map((batch) => batch.jobId));
-    if (!done.every(Boolean)) return;
+    const next = done.indexOf(false);
+    const batch = read.batches[next];
+    if (batch) {
+      await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: next + 1 });
+      return;
+    }
     const check = read.look + 1;
     await this.runtime.steps.enqueueStep({ rolloutId, step, generation, check }, { jobId: stepJobId(rolloutId, step, generation, check) });
   }
@@ -432,7 +423,7 @@ export class RolloutExecutor {
         },
       );
       if (!guarded.entered && guarded.done === undefined) return result(guarded.status === 'superseded' ? 'superseded' : 'skipped');
-      await this.queueLookAfterDetails(rolloutId, stepId, payload.generation);
+      await this.queueNextDetails(rolloutId, stepId, payload.generation);
       return guarded.entered ? result('read', guarded.value) : result('done');
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
@@ -569,6 +560,20 @@ const PAGES_PER_BATCH = 3;
 
 /** A detail batch as queued: its job id and payload. */
 type QueuedBatch = GateRead['batches'][number];
+
+/** One detail batch of a gate; its id is its content, so the same reads queued twice are one job. */
+function detailBatch(rolloutId: string, step: string, generation: number, policyId: string, entries: readonly AccountCompliance[]): QueuedBatch {
+  const payload: DetailsPayload = {
+    rolloutId,
+    step,
+    generation,
+    policyId,
+    policy: entries[0]?.policy ?? '',
+    evaluations: entries.map(({ account, evaluatedAt }) => (evaluatedAt === undefined ? { account } : { account, evaluatedAt })),
+  };
+  const digest = createHash('sha256').update(JSON.stringify([policyId, payload.evaluations])).digest('hex').slice(0, 16);
+  return { jobId: `${rolloutId}.${step}.g${generation}.d${digest}`, payload };
+}
 
 /** The cache key of one evaluation of one account against one policy. */
 function evaluationOf(entry: Pick<AccountCompliance, 'policy' | 'account' | 'evaluatedAt'>): string {
