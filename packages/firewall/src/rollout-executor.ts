@@ -247,21 +247,21 @@ export class RolloutExecutor {
    * under), judged; "after the change" means after this wave's last write to that policy here.
    * Counts come from ListComplianceStatus alone; violators (GetComplianceDetail per account) only
    * when the judgement needs them (needsViolators), once per evaluation of each account, read by
-   * detail batches (jobs of their own, see readDetails), one of the gate's at a time, each
-   * queuing the next (queueNextDetails). While they run the look waits; the last one queues the
-   * next look, which judges the read this look kept, from the cache.
+   * detail batches (jobs of their own, see readDetails; each finishing one moves the gate's
+   * next ahead, see enqueueBatch). While they run the look waits; the last one queues the next
+   * look, which judges the read this look kept, from the cache.
    *
-   * When the gate halts on violation reasons and the soak is over, the first batch is queued as
-   * soon as its pages arrive (their evaluations will be wanted as soon as the count judgement is
-   * final), so the detail reads, the bound of a large gate, start with the first pages instead
-   * of the last.
+   * When the gate halts on violation reasons and the soak is over, batches are queued as the
+   * pages arrive (their evaluations will be wanted as soon as the count judgement is final), so
+   * the detail reads, the bound of a large gate, start with the first page instead of the last.
    */
   private async look(rolloutId: string, plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload): Promise<{ report: GateReport; awaitingDetails: boolean }> {
     const timing = { now: Date.now(), changedAt: await this.changedAt(rolloutId, plan, step), waitingSince: state.runningSince };
     const saved = await this.store.gateRead(rolloutId, step.id);
     if (saved && saved.generation === payload.generation && saved.look <= payload.check) {
-      // The look before queued batches (or this look did, and is run again after a crash: it keeps the same batches, and queues the next not done).
+      // The look before queued batches (or this look did, and is run again after a crash: its batches again, under the same ids).
       const rerun = saved.look === payload.check;
+      if (rerun) for (const [index, batch] of saved.batches.entries()) await this.enqueueBatch(batch, index);
       return this.judgeRead(rolloutId, step, payload, { entries: saved.entries, timing, queued: rerun ? saved.batches : [], saved: true });
     }
     const fms = fmsClient(this.runtime.aws, step.region);
@@ -276,17 +276,16 @@ export class RolloutExecutor {
       if (!policyId) continue;
       const changedAt = timing.changedAt[check.name];
       const fresh = (entry: AccountCompliance) => changedAt === undefined || (entry.evaluatedAt !== undefined && Date.parse(entry.evaluatedAt) >= changedAt);
-      // Pages go in fixed groups, and a group makes a batch only when all of it is evaluated
-      // after the change: so a later look makes the same batches (the same ids: one job each)
-      // and never a batch overlapping one still under way. The look's first batch is queued at
-      // once; the rest follow one at a time (see queueNextDetails).
+      // Pages go in fixed groups, and a group is queued only when all of it is evaluated after
+      // the change: so a later look queues the same batches (the same ids: one job each) and
+      // never a batch overlapping one still under way.
       let group: AccountCompliance[] = [];
       let pages = 0;
       const flush = async () => {
         const wanted = group.every(fresh) ? group.filter(needsDetail) : [];
         if (wanted.length > 0) {
           const batch = detailBatch(rolloutId, step.id, payload.generation, policyId, wanted);
-          if (queued.length === 0) await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: 1 });
+          await this.enqueueBatch(batch, queued.length);
           queued.push(batch);
         }
         group = [];
@@ -303,8 +302,8 @@ export class RolloutExecutor {
 
   /**
    * Judges a compliance read; when the judgement needs violators, fills them from the cache and
-   * makes batches for those it lacks (but those already made in this look), keeping the read
-   * with its batches, whose first not done it queues; the last batch queues the next look.
+   * queues batches for those it lacks (but those already queued in this look), keeping the read
+   * for the look the last batch queues.
    */
   private async judgeRead(
     rolloutId: string,
@@ -337,7 +336,9 @@ export class RolloutExecutor {
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       const missing = unread.filter((entry) => entry.policy === check.name && !inBatches.has(evaluationOf(entry)));
       for (let from = 0; policyId && from < missing.length; from += DETAIL_BATCH) {
-        batches.push(detailBatch(rolloutId, step.id, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH)));
+        const batch = detailBatch(rolloutId, step.id, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH));
+        await this.enqueueBatch(batch, batches.length);
+        batches.push(batch);
       }
     }
     await this.store.saveGateRead(rolloutId, step.id, {
@@ -346,20 +347,29 @@ export class RolloutExecutor {
       entries: entries.map((entry) => ({ ...entry, violators: [] })),
       batches,
     });
-    // A batch that finished before the read was saved could not queue the next.
+    // A batch that finished before the read was saved could not move the next ahead, nor the last queue the next look.
     await this.queueNextDetails(rolloutId, step.id, payload.generation);
     const reason = `reading the violators of ${unread.length} non-compliant account evaluation(s) in ${batches.length} batch(es)`;
     return { report: { ...counted, status: 'waiting', reason, breaches: [] }, awaitingDetails: true };
   }
 
   /**
-   * Moves a gate's detail reads on: queues the first batch of the read the gate keeps that is
-   * not done, or, when every batch is done, the gate's next look (once, by its id). So one batch
-   * of a gate (a region) is under way at a time, and the workers' slots go to the regions in
-   * turn: two slots never split one region's GetComplianceDetail quota while another region's
-   * batch waits with its quota unused. A batch's id is its content, so queuing one already
-   * queued or under way does nothing. Its priority is the count of the gate's batches before
-   * it: the gate furthest behind goes first when slots are short.
+   * Queues the `index`-th detail batch of a look. A gate's first batch not done (its next) goes
+   * ahead of every gate's further batches: the look's first at once, the others as the batch
+   * before them finishes (queueNextDetails). So a free slot takes a gate's next batch, of a
+   * region with none under way, before a second batch of a region that has one: two slots do
+   * not split one region's GetComplianceDetail quota while another region's next batch waits
+   * with its quota unused; and a slot nothing else wants still takes a further batch, so with no
+   * quota in the way the slots stay busy. Among next batches, the gate with fewer done goes first.
+   */
+  private async enqueueBatch(batch: QueuedBatch, index: number, next = index === 0): Promise<void> {
+    await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: next ? index + 1 : FURTHER_BATCH_PRIORITY + index });
+  }
+
+  /**
+   * Moves a gate's detail reads on: the first batch of the read the gate keeps that is not done
+   * goes ahead (enqueueBatch), or, when every batch is done, the gate's next look is queued
+   * (once, by its id). A batch under way or queued already is not queued again: its id is its content.
    */
   private async queueNextDetails(rolloutId: string, step: string, generation: number): Promise<void> {
     const read = await this.store.gateRead(rolloutId, step);
@@ -368,7 +378,7 @@ export class RolloutExecutor {
     const next = done.indexOf(false);
     const batch = read.batches[next];
     if (batch) {
-      await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: next + 1 });
+      await this.enqueueBatch(batch, next, true);
       return;
     }
     const check = read.look + 1;
@@ -555,6 +565,8 @@ function scheduledRolloutId(rollout: string, schedule: string, firedAt: number):
 
 /** Accounts' evaluations per detail batch: each batch is one job, so workers share a gate's reads this many at a time. */
 const DETAIL_BATCH = 250;
+/** Priorities of batches behind their gate's next: after every gate's next batch (a gate has far fewer batches than this). */
+const FURTHER_BATCH_PRIORITY = 10_000;
 /** ListComplianceStatus pages (100 accounts each) whose non-compliant accounts make one batch queued as the pages arrive. */
 const PAGES_PER_BATCH = 3;
 
