@@ -86,14 +86,14 @@ const FRAMES: Record<RowFormat, { before: Uint8Array[]; end: [Uint8Array, Uint8A
 const TOTALS = [L.ROW_IN_BYTES, L.ROW_OUT_BYTES, L.ROW_IN_PACKETS, L.ROW_OUT_PACKETS, L.ROW_ACCEPTED, L.ROW_REJECTED];
 const JSON_FIRST = latin1('\n    ');
 const JSON_NEXT = latin1(',\n    ');
-/** The end of an ISO time after its minute: ":SS" is written between. */
+/** The end of an ISO time, after its seconds. */
 const ISO_MILLIS = latin1('.000Z');
 /** Seconds before the year 10000: their ISO times have four-digit years. */
 const ISO_FOUR_DIGIT_YEARS = 253402300800;
 /** A printer's buffer: a piece and room for the longest row after it. */
 const PRINTER_BYTES = PIECE_CHARS + 8192;
-/** Minutes' ISO prefixes kept at most (a run's times fall in far fewer minutes than there are rows). */
-const MAX_MINUTE_PREFIXES = 65536;
+/** "00" to "99", two bytes each. */
+const DIGIT_PAIRS = latin1(Array.from({ length: 100 }, (_, pair) => String(pair).padStart(2, '0')).join(''));
 
 /**
  * Prints conversations' rows straight from their numbers into a buffer of bytes, exactly
@@ -105,7 +105,9 @@ export class RowPrinter {
   /** Bytes printed so far into buf. */
   n = 0;
   private readonly frame: (typeof FRAMES)[RowFormat];
-  private readonly minutes = new Map<number, Uint8Array>();
+  /** The day last printed by time(), and its "YYYY-MM-DDT". */
+  private day = -1;
+  private dayPrefix: Uint8Array = new Uint8Array(0);
 
   constructor(private readonly format: RowFormat) {
     this.frame = FRAMES[format];
@@ -166,39 +168,67 @@ export class RowPrinter {
 
   /** A number as JSON.stringify and String print it (the two differ only where JSON has null). */
   private number(value: number): void {
+    const buf = this.buf;
     if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value))) {
-      this.n += this.buf.write(this.format === 'json' && !Number.isFinite(value) ? 'null' : String(value), this.n, 'latin1');
+      this.n += buf.write(this.format === 'json' && !Number.isFinite(value) ? 'null' : String(value), this.n, 'latin1');
       return;
     }
     let digits = 1;
     for (let power = 10; power <= value; power *= 10) digits++;
-    const buf = this.buf;
     let at = this.n + digits;
     this.n = at;
-    do {
-      const next = Math.floor(value / 10);
-      buf[--at] = 48 + (value - next * 10); // the digit first: 48 + a value near 2^53 is not exact
-      value = next;
-    } while (value > 0);
+    if (value >= 2 ** 31) {
+      do {
+        const next = Math.floor(value / 10);
+        buf[--at] = 48 + (value - next * 10); // the digit first: 48 + a value near 2^53 is not exact
+        value = next;
+      } while (value > 0);
+      return;
+    }
+    // Most totals, ports and counts: two digits at a time, in 32-bit integers.
+    let v = value | 0;
+    while (v >= 100) {
+      const next = (v / 100) | 0;
+      const pair = (v - next * 100) << 1;
+      buf[--at] = DIGIT_PAIRS[pair + 1]!;
+      buf[--at] = DIGIT_PAIRS[pair]!;
+      v = next;
+    }
+    if (v >= 10) {
+      buf[--at] = DIGIT_PAIRS[(v << 1) + 1]!;
+      buf[--at] = DIGIT_PAIRS[v << 1]!;
+    } else {
+      buf[--at] = 48 + v;
+    }
   }
 
-  /** Epoch seconds as toISOString prints them, each minute's prefix made once. */
+  /** Epoch seconds as toISOString prints them: each day's "YYYY-MM-DDT" made once, the time of day from digit pairs. */
   private time(seconds: number): void {
     if (!(Number.isInteger(seconds) && seconds >= 0 && seconds < ISO_FOUR_DIGIT_YEARS)) {
       this.n += this.buf.write(new Date(seconds * 1000).toISOString(), this.n, 'latin1');
       return;
     }
-    const minute = Math.floor(seconds / 60);
-    let prefix = this.minutes.get(minute);
-    if (prefix === undefined) {
-      if (this.minutes.size >= MAX_MINUTE_PREFIXES) this.minutes.clear();
-      prefix = latin1(new Date(minute * 60_000).toISOString().slice(0, -7)); // up to "HH:MM:"
-      this.minutes.set(minute, prefix);
+    const day = Math.floor(seconds / 86400);
+    if (day !== this.day) {
+      this.day = day;
+      this.dayPrefix = latin1(new Date(day * 86_400_000).toISOString().slice(0, 11)); // "YYYY-MM-DDT"
     }
-    this.bytes(prefix);
-    const second = seconds - minute * 60;
-    this.buf[this.n++] = 48 + Math.floor(second / 10);
-    this.buf[this.n++] = 48 + (second % 10);
+    this.bytes(this.dayPrefix);
+    const buf = this.buf;
+    let n = this.n;
+    const ofDay = seconds - day * 86400;
+    const hour = (ofDay / 3600) | 0;
+    const minute = ((ofDay - hour * 3600) / 60) | 0;
+    const second = ofDay - hour * 3600 - minute * 60;
+    buf[n++] = DIGIT_PAIRS[hour << 1]!;
+    buf[n++] = DIGIT_PAIRS[(hour << 1) + 1]!;
+    buf[n++] = 58;
+    buf[n++] = DIGIT_PAIRS[minute << 1]!;
+    buf[n++] = DIGIT_PAIRS[(minute << 1) + 1]!;
+    buf[n++] = 58;
+    buf[n++] = DIGIT_PAIRS[second << 1]!;
+    buf[n++] = DIGIT_PAIRS[(second << 1) + 1]!;
+    this.n = n;
     this.bytes(ISO_MILLIS);
   }
 }

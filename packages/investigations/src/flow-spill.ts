@@ -207,7 +207,8 @@ class RunCursor {
 
 /**
  * Merges ranges of sorted runs of rows (each file sorted by `before`), yielding (rows, at)
- * for every row in order. A binary heap of cursors: memory is one chunk per run.
+ * for every row in order (one object, updated: read it before taking the next). A binary
+ * heap of cursors: memory is one chunk per run.
  */
 export function* mergeRuns(
   ranges: readonly RunRange[], rowLength: number,
@@ -218,22 +219,27 @@ export function* mergeRuns(
   try {
     const heap = fds.map((fd, r) => new RunCursor(fd, rowLength, chunkRows, ranges[r]!)).filter((c) => !c.done);
     const less = (x: RunCursor, y: RunCursor): boolean => before(x.rows, x.at, y.rows, y.at);
+    /** Sinks heap[i] to its place: its smaller child moves up into the hole until neither child comes before it. */
     const down = (i: number): void => {
+      const moving = heap[i]!;
+      const size = heap.length;
       for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-        if (m === i) return;
-        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-        i = m;
+        let child = 2 * i + 1;
+        if (child >= size) break;
+        if (child + 1 < size && less(heap[child + 1]!, heap[child]!)) child++;
+        if (!less(heap[child]!, moving)) break;
+        heap[i] = heap[child]!;
+        i = child;
       }
+      heap[i] = moving;
     };
     for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+    const row: { rows: Float64Array; at: number } = { rows: new Float64Array(0), at: 0 };
     while (heap.length > 0) {
       const top = heap[0]!;
-      yield { rows: top.rows, at: top.at };
+      row.rows = top.rows;
+      row.at = top.at;
+      yield row;
       top.next();
       if (top.done) {
         heap[0] = heap[heap.length - 1]!;
