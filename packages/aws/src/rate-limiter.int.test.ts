@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUCKET_TUNING, clientBurst } from './token-bucket.js';
+import { BUCKET_TUNING, clientBurst, grownRate, type BucketState } from './token-bucket.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limiter.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -70,7 +70,7 @@ describe('RedisRateLimiter', () => {
     expect(ttl).toBeGreaterThan(BUCKET_TUNING.learnedTtlMs - 60_000);
   });
 
-  it('after a deep cut climbs back quickly towards the rate that was throttled, after a regular cut probes by about 1%/s, as token-bucket.ts', async () => {
+  it('after a deep cut climbs back quickly towards the rate that was throttled, after a regular cut climbs by about 1%/s, as token-bucket.ts', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
     const limit = { rate: 20, burst: 2 };
     const queueFor = async (acquire: () => Promise<void>, ms: number) => {
@@ -93,9 +93,32 @@ describe('RedisRateLimiter', () => {
       const cut = await rate();
       expect(cut).toBeCloseTo(recovered * BUCKET_TUNING.slowdown, 5);
       await queueFor(() => limiter.acquire('k', limit), 1000);
-      // at 90% of where it was throttled it probes: at most about 1% a second (each step counts at most 1 s)
+      // at 90% of where it was throttled it climbs at most about 1% a second (each step counts at most 1 s)
       expect(await rate()).toBeGreaterThanOrEqual(cut);
       expect(await rate()).toBeLessThan(cut * 1.03);
+    }
+  });
+
+  it('grows by the same step as grownRate from every kind of state: slow start, recovery, approach, probe', async () => {
+    const redis = connect();
+    const keyPrefix = `test:${randomUUID()}:`;
+    const limiter = new RedisRateLimiter(redis, { keyPrefix });
+    const limit = { rate: 10, burst: 1, ceiling: 1000 };
+    const states: BucketState[] = [
+      { tat: 0, rate: 30, probedAt: 0 }, // slow start
+      { tat: 0, rate: 50, probedAt: 0, slowedAt: 0, slowedFrom: 100 }, // below 85%: recovery
+      { tat: 0, rate: 90, probedAt: 0, slowedAt: 0, slowedFrom: 100 }, // below 95%: approach
+      { tat: 0, rate: 97, probedAt: 0, slowedAt: 0, slowedFrom: 100 }, // probe
+    ];
+    for (const [index, state] of states.entries()) {
+      const key = `k${index}`;
+      const [seconds, micros] = await redis.time();
+      const now = Number(seconds) * 1000 + Number(micros) / 1000;
+      // a backlog (tat ahead, within the horizon) and a growth step of more than maxProbeStepMs, so the step is exactly 1 s
+      const stored = { ...state, tat: now + 100, probedAt: now - 5000 };
+      await redis.hset(`${keyPrefix}ratelimit:${key}`, Object.fromEntries(Object.entries(stored).map(([field, value]) => [field, String(value)])));
+      await limiter.acquire(key, limit);
+      expect(await limiter.learnedRate(key)).toBeCloseTo(grownRate(stored, BUCKET_TUNING.maxProbeStepMs, limit), 4);
     }
   });
 

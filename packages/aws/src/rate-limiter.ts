@@ -89,10 +89,14 @@ local ttl = tonumber(ARGV[8])
 local horizon = tonumber(ARGV[9])
 local recover = tonumber(ARGV[10])
 local recoverShare = tonumber(ARGV[11])
+local approach = tonumber(ARGV[12])
+local approachShare = tonumber(ARGV[13])
 if tat > now then
   local seconds = math.min(math.max(0, now - probedAt), maxStep) / 1000
   local perSecond = probe
-  if slowedAt == nil then perSecond = slowStart elseif rate < recoverShare * slowedFrom then perSecond = recover end
+  if slowedAt == nil then perSecond = slowStart
+  elseif rate < recoverShare * slowedFrom then perSecond = recover
+  elseif rate < approachShare * slowedFrom then perSecond = approach end
   rate = clamp(rate * math.exp(perSecond * seconds))
 else
   rate = clamp(rate)
@@ -165,8 +169,8 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async acquire(key: string, limit: RateLimit): Promise<void> {
-    const { slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs, recoverPerSecond, recoverShare } = BUCKET_TUNING;
-    const args = bucketArgs(limit, slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs, recoverPerSecond, recoverShare);
+    const { slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs, recoverPerSecond, recoverShare, approachPerSecond, approachShare } = BUCKET_TUNING;
+    const args = bucketArgs(limit, slowStartPerSecond, probePerSecond, maxProbeStepMs, learnedTtlMs, horizonMs, recoverPerSecond, recoverShare, approachPerSecond, approachShare);
     await acquireSlot(async () => {
       try {
         const [reserved, waitMs] = await this.commands.orgshieldReserveSlot(this.redisKey(key), ...args);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BUCKET_TUNING, ceilingOf, clientBurst, floorOf, reserveSlot, slowDown, type BucketState } from './token-bucket.js';
+import { BUCKET_TUNING, ceilingOf, clientBurst, floorOf, grownRate, reserveSlot, slowDown, type BucketState } from './token-bucket.js';
 
 /**
  * Feeds requests arriving at `arrivals` (ms) through a bucket, in time order, each coming back
@@ -92,7 +92,15 @@ describe('reserveSlot', () => {
  * a pause. Returns the successes per second over the last `measureMs`, the throttled share, and
  * the bucket's final state.
  */
-function simulate(options: { limit: { rate: number; burst: number; ceiling?: number }; quota: { rate: number; burst: number }; durationMs: number; measureMs: number; callers?: number }) {
+function simulate(options: {
+  limit: { rate: number; burst: number; ceiling?: number };
+  quota: { rate: number; burst: number };
+  durationMs: number;
+  measureMs: number;
+  callers?: number;
+  /** How many of the callers have work at a time (default: all of them, all along). */
+  demand?: (now: number) => number;
+}) {
   const { limit, quota, durationMs, measureMs } = options;
   let state: BucketState | undefined;
   let tokens = quota.burst;
@@ -104,8 +112,8 @@ function simulate(options: { limit: { rate: number; burst: number; ceiling?: num
     tokens -= 1;
     return true;
   };
-  type Event = { at: number; kind: 'arrive' | 'send' };
-  const events: Event[] = Array.from({ length: options.callers ?? 32 }, () => ({ at: 0, kind: 'arrive' }));
+  type Event = { at: number; kind: 'arrive' | 'send'; caller: number };
+  const events: Event[] = Array.from({ length: options.callers ?? 32 }, (_, caller) => ({ at: 0, kind: 'arrive', caller }));
   let ok = 0;
   let throttled = 0;
   let sent = 0;
@@ -115,21 +123,25 @@ function simulate(options: { limit: { rate: number; burst: number; ceiling?: num
     const event = events.splice(index, 1)[0]!;
     if (event.at > durationMs) continue;
     if (event.kind === 'arrive') {
+      if (options.demand && event.caller >= options.demand(event.at)) {
+        events.push({ ...event, at: event.at + 100 }); // no work yet: look again in 100 ms
+        continue;
+      }
       const reservation = reserveSlot(state, event.at, limit);
       state = reservation.state;
       const jitter = reservation.reserved ? 0 : ((event.at * 7919) % 997) / 997 * BUCKET_TUNING.horizonMs;
-      events.push({ at: event.at + reservation.waitMs + jitter, kind: reservation.reserved ? 'send' : 'arrive' });
+      events.push({ ...event, at: event.at + reservation.waitMs + jitter, kind: reservation.reserved ? 'send' : 'arrive' });
       continue;
     }
     const measured = event.at >= durationMs - measureMs;
     if (measured) sent += 1;
     if (take(event.at)) {
       if (measured) ok += 1;
-      events.push({ at: event.at + 5, kind: 'arrive' });
+      events.push({ ...event, at: event.at + 5, kind: 'arrive' });
     } else {
       if (measured) throttled += 1;
       state = slowDown(state, event.at + 5, limit);
-      events.push({ at: event.at + 130, kind: 'arrive' });
+      events.push({ ...event, at: event.at + 130, kind: 'arrive' });
     }
   }
   return { perSecond: ok / (measureMs / 1000), throttledShare: throttled / sent, state: state! };
@@ -158,6 +170,24 @@ describe('learning the rate', () => {
     expect(result.perSecond).toBeGreaterThan(0.93 * 20);
   });
 
+  // bench:fan-out's request log had two causes of throttles: steady probing (a probe of 1%/s
+  // overshot the quota by ~14% before the service's bucket ran dry, and one 10% cut did not bring
+  // it back under), and the detail reads starting while the bucket was still in slow start. The
+  // tuning before the header's fix measured 0.88% and 1.43% here; these fail on it.
+  it('wastes under 0.6% of the calls over five minutes from a cold start, at the quota', () => {
+    const result = simulate({ limit: { rate: 5, burst: 5 }, quota: { rate: 20, burst: 20 }, durationMs: 300_000, measureMs: 300_000, callers: 8 });
+    expect(result.throttledShare).toBeLessThan(0.006);
+    expect(result.perSecond).toBeGreaterThan(0.995 * 20);
+  });
+
+  it('wastes under 1% of the calls when the demand jumps while the bucket is still in slow start', () => {
+    // 30 s of a light, bursty demand (4 callers, then 1, by turns of 2 s), then 8 callers for a minute
+    const demand = (now: number) => (now >= 30_000 ? 8 : Math.floor(now / 2000) % 2 ? 1 : 4);
+    const result = simulate({ limit: { rate: 5, burst: 5 }, quota: { rate: 20, burst: 20 }, durationMs: 90_000, measureMs: 90_000, callers: 8, demand });
+    expect(result.throttledShare).toBeLessThan(0.01);
+    expect(result.perSecond).toBeGreaterThan(0.98 * 20 * (60 / 90) + 0.5 * 20 * (30 / 90) * 0.9); // the light phase asks for less
+  });
+
   it('settles below the configured rate when the quota is lower (another tenant shares it)', () => {
     const result = simulate({ limit: { rate: 10, burst: 10 }, quota: { rate: 3, burst: 3 }, durationMs: 60_000, measureMs: 40_000 });
     expect(result.perSecond).toBeGreaterThan(2.8);
@@ -182,15 +212,31 @@ describe('learning the rate', () => {
   });
 });
 
+describe('grownRate', () => {
+  it('climbs back from a cut by 10%/s below 85% of the throttled rate, 1%/s below 95%, then probes by 0.3%/s', () => {
+    const limit = { rate: 10, burst: 10, ceiling: 1000 };
+    const after = (rate: number) => grownRate({ tat: 0, rate, probedAt: 0, slowedAt: 0, slowedFrom: 100 }, 1000, limit) / rate;
+    expect(after(50)).toBeCloseTo(Math.exp(BUCKET_TUNING.recoverPerSecond), 9);
+    expect(after(90)).toBeCloseTo(Math.exp(BUCKET_TUNING.approachPerSecond), 9);
+    expect(after(96)).toBeCloseTo(Math.exp(BUCKET_TUNING.probePerSecond), 9);
+    expect(after(120)).toBeCloseTo(Math.exp(BUCKET_TUNING.probePerSecond), 9);
+    expect([BUCKET_TUNING.recoverPerSecond, BUCKET_TUNING.approachPerSecond, BUCKET_TUNING.probePerSecond]).toEqual([0.1, 0.01, 0.003]);
+    // a regular cut lands between the recovery and the probe: it climbs back by about 1%/s
+    expect(BUCKET_TUNING.slowdown).toBeGreaterThan(BUCKET_TUNING.recoverShare);
+    expect(BUCKET_TUNING.slowdown).toBeLessThan(BUCKET_TUNING.approachShare);
+  });
+});
+
 describe('slowDown', () => {
   it('halves the rate on the first throttle, then cuts by the slowdown, once per cooldown', () => {
     const limit = { rate: 10, burst: 1 };
     let state: BucketState | undefined = slowDown(undefined, 1_000, limit);
     expect(state.rate).toBeCloseTo(10 * BUCKET_TUNING.firstSlowdown);
-    expect(slowDown(state, 1_500, limit)).toBe(state);
-    state = slowDown(state, 2_000, limit);
+    expect(slowDown(state, 1_000 + BUCKET_TUNING.cooldownMs - 1, limit)).toBe(state);
+    state = slowDown(state, 1_000 + BUCKET_TUNING.cooldownMs, limit);
     expect(state.rate).toBeCloseTo(10 * BUCKET_TUNING.firstSlowdown * BUCKET_TUNING.slowdown);
-    const gap = reserveSlot(reserveSlot(state, 2_000, limit).state, 2_000, limit).waitMs;
+    const now = 1_000 + BUCKET_TUNING.cooldownMs;
+    const gap = reserveSlot(reserveSlot(state, now, limit).state, now, limit).waitMs;
     expect(gap).toBeCloseTo(1000 / state.rate, 5);
   });
 

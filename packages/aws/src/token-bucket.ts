@@ -12,12 +12,26 @@ import type { RateLimit } from './rate-limits.js';
  * the SDK's adaptive mode do). Before the first throttle the growth is exponential (doubling
  * per second, "slow start"), so a quota five times the configured rate is found in seconds;
  * the first throttle halves the rate, since it was overshooting. After that the bucket
- * remembers the rate it was cut from (where the service last said no): below 85% of it, it
- * climbs back by 10% a second (as TCP CUBIC does towards its last window); from there it probes by 1%
- * per second, and each throttle cuts it by 10%. A cycle then lasts about ten seconds, spent
- * mostly just under the quota, which lets the service's bucket refill: measured on a 5,000-
- * account rollout, probing by 5% and cutting by 15% threw away 3-4% of the calls on throttles,
- * this well under 1%, for about 5% of the rate. The rate never leaves [floor, ceiling].
+ * remembers the rate it was cut from (where the service last said no) and climbs back in three
+ * steps, as TCP CUBIC does towards its last window: below 85% of it by 10% a second, below 95%
+ * by 1% a second, and from there it probes by 0.3% a second; each throttle cuts it by 10%.
+ *
+ * Why so slow a probe: the service's bucket (a second deep in the sandbox) hides an overshoot
+ * until it is drained, so a probe growing by g per second is throttled only about sqrt(2 g)
+ * above the quota. At 1%/s that is ~14%, and the 10% cut left the rate still above the quota,
+ * so each cycle (every ~10 s) ended in two cuts. The request log of a 5,000-account x 4-region
+ * rollout (1 worker, 0.94% throttled) showed it: ~70% of the throttles came in steady probing,
+ * 1-3 at a time, in pairs of cuts 2 s apart, the rest in clusters of ~20 per region when the
+ * detail reads started while the bucket was still in slow start. At 0.3%/s the overshoot is
+ * ~8%, one cut brings the rate under the quota and a cycle lasts ~30 s; the 1%/s step up to
+ * 95% keeps the time spent below the quota after a cut short. The cooldown (one cut per burst
+ * of throttles) is 500 ms: the horizon of reserved slots plus a round trip, not a whole second,
+ * in which a rate still above the quota after the halving kept being throttled. Measured in
+ * token-bucket.test.ts's simulation (quota 20/s, 8 callers, 5 minutes): 0.88% -> 0.47%
+ * throttled, at the same rate; on that rollout (loaded machine) 1 worker 0.94% -> 0.61%, 4
+ * workers 0.79% (0.97% before, quiet). What is left: the slow-start cluster when the detail
+ * reads begin (~18 a region), bursts after the whole machine stalls for ~1 s (4 workers), and
+ * ListComplianceStatus at the last wave's gates. The rate never leaves [floor, ceiling].
  */
 export interface BucketState {
   /** Theoretical arrival time (ms) of the next request at the current rate. */
@@ -35,8 +49,11 @@ export interface BucketState {
 export const BUCKET_TUNING = {
   /** Growth per second in slow start: doubling. */
   slowStartPerSecond: Math.LN2,
-  /** Growth per second after the first throttle, near the rate that was throttled: about 1%. */
-  probePerSecond: 0.01,
+  /**
+   * Growth per second from `approachShare` of the rate that was throttled, and beyond: the probe
+   * for more. Its overshoot before the service pushes back is about sqrt(2 x this) (see above).
+   */
+  probePerSecond: 0.003,
   /**
    * Growth per second back up to `recoverShare` of the rate that was throttled, after the deep
    * first cut. Slow start may have overshot the quota well beyond double (a bucket grows while
@@ -45,11 +62,14 @@ export const BUCKET_TUNING = {
    */
   recoverPerSecond: 0.1,
   recoverShare: 0.85,
+  /** Growth per second from `recoverShare` to `approachShare` of the rate that was throttled: where a regular cut lands. */
+  approachPerSecond: 0.01,
+  approachShare: 0.95,
   /** The first throttle ends slow start, which overshot by up to its own doubling. */
   firstSlowdown: 0.5,
   slowdown: 0.9,
-  /** Throttles of one burst come back together: they cut the rate once. */
-  cooldownMs: 1000,
+  /** Throttles of one burst (the slots reserved within the horizon) come back together: they cut the rate once. */
+  cooldownMs: 500,
   /**
    * A caller reserves a slot only this close to it; further out it is told to come back. Slots
    * reserved far ahead would keep the pace they were reserved at, so a learned change of rate
@@ -93,9 +113,11 @@ function clamp(rate: number, limit: RateLimit): number {
 /** The rate after `elapsedMs` of callers queueing on the bucket. */
 export function grownRate(state: BucketState, elapsedMs: number, limit: RateLimit): number {
   const seconds = Math.min(Math.max(0, elapsedMs), BUCKET_TUNING.maxProbeStepMs) / 1000;
+  const slowedFrom = state.slowedFrom ?? 0;
   const perSecond =
     state.slowedAt === undefined ? BUCKET_TUNING.slowStartPerSecond
-    : state.rate < BUCKET_TUNING.recoverShare * (state.slowedFrom ?? 0) ? BUCKET_TUNING.recoverPerSecond
+    : state.rate < BUCKET_TUNING.recoverShare * slowedFrom ? BUCKET_TUNING.recoverPerSecond
+    : state.rate < BUCKET_TUNING.approachShare * slowedFrom ? BUCKET_TUNING.approachPerSecond
     : BUCKET_TUNING.probePerSecond;
   return clamp(state.rate * Math.exp(perSecond * seconds), limit);
 }
