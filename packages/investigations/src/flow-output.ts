@@ -20,6 +20,8 @@ export type OutputSink = (piece: string | Uint8Array) => Promise<void>;
 
 /** A sink that writes to an open file. */
 export function fileSink(handle: FileHandle): OutputSink {
+  // The two branches are the same call: FileHandle.write has one overload for strings and one for
+  // buffers, and neither takes the union, so each type gets its own call.
   return async (piece) => void (await (typeof piece === 'string' ? handle.write(piece) : handle.write(piece)));
 }
 
