@@ -171,11 +171,11 @@ export class DrillControl {
    */
   async cleanup(drillId: string): Promise<{ requestedAt: number }> {
     await this.state(drillId);
+    // The request's time is also the round that makes the cleanup job's id fresh.
     const requestedAt = Date.now();
     await this.store.clearStep(drillId, 'cleanup');
     await this.store.transition(drillId, ['kept', 'running', 'cleanup-failed'], { status: 'cleaning', message: 'cleanup requested' });
-    const round = Date.now();
-    await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round }, { jobId: stepJobId(drillId, 'cleanup', round) });
+    await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round: requestedAt }, { jobId: stepJobId(drillId, 'cleanup', requestedAt) });
     return { requestedAt };
   }
 }
