@@ -212,10 +212,10 @@ export function configureDrillCommand(program: Command): void {
     .action(async (drillId: string, options: { wait?: boolean }) =>
       withSession((session) =>
         withDrillControl(session, { local: options.wait === true }, async (control) => {
-          const { requestedAt } = await control.cleanup(drillId);
+          await control.cleanup(drillId);
           note(`drill ${drillId}: cleanup queued`);
           if (!options.wait) return;
-          const end = await control.waitForCleanup(drillId, requestedAt, { onEvent: printEvent });
+          const end = await control.waitForCleanup(drillId, { onEvent: printEvent });
           if (!end.cleaned) throw new OrgshieldError('CleanupFailed', `drill ${drillId} cleanup did not finish: ${end.message}.`, { exitCode: 1 });
           note(`drill ${drillId}: ${end.message}`);
         }),

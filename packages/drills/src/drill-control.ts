@@ -102,25 +102,17 @@ export class DrillControl {
   }
 
   /**
-   * Waits for the cleanup `cleanup()` queued at `requestedAt` (ms) to end, whatever the drill's
-   * status: a refused or failed drill keeps its status through its cleanup, so the cleanup's own
-   * marks say when it is over: its step done (cleaned), or the drill at `cleanup-failed` or an
-   * error event since the request saying the cleanup failed (not cleaned, with why).
+   * Waits for the cleanup `cleanup()` queued to end, whatever the drill's status: a refused or
+   * failed drill keeps its status through its cleanup, so the cleanup step's own marks say when
+   * it is over: done (cleaned), or failed for good (not cleaned, with why). `cleanup()` cleared
+   * both before it queued the cleanup.
    */
-  async waitForCleanup(
-    drillId: string,
-    requestedAt: number,
-    options: { onEvent?: (event: DrillEvent) => void; pollMs?: number; timeoutMs?: number } = {},
-  ): Promise<{ cleaned: boolean; message: string }> {
+  async waitForCleanup(drillId: string, options: { onEvent?: (event: DrillEvent) => void; pollMs?: number; timeoutMs?: number } = {}): Promise<{ cleaned: boolean; message: string }> {
     let failure: string | undefined;
-    const onEvent = (event: DrillEvent): void => {
-      if (event.level === 'error' && event.message.startsWith('cleanup failed') && Date.parse(event.at) >= requestedAt) failure = event.message;
-      options.onEvent?.(event);
-    };
-    const state = await this.waitFor(drillId, { ...options, onEvent }, async (current) =>
-      current.status === 'cleanup-failed' || failure !== undefined || (current.status !== 'cleaning' && (await this.store.isDone(drillId, 'cleanup'))),
-    );
-    if (state.status === 'cleanup-failed') return { cleaned: false, message: state.message };
+    const state = await this.waitFor(drillId, options, async (current) => {
+      failure = await this.store.failure(drillId, 'cleanup');
+      return failure !== undefined || (current.status !== 'cleaning' && (await this.store.isDone(drillId, 'cleanup')));
+    });
     if (failure !== undefined) return { cleaned: false, message: failure };
     return { cleaned: true, message: state.status === 'completed' ? state.message : `cleanup done: the drill left no recovery instance running; it stays ${state.status}` };
   }
@@ -169,13 +161,12 @@ export class DrillControl {
    * Queues the drill's cleanup now, whatever its status (a kept drill, a failed one): the
    * cleanup step runs anew under a fresh job id, and terminates only the drill's own instances.
    */
-  async cleanup(drillId: string): Promise<{ requestedAt: number }> {
+  async cleanup(drillId: string): Promise<void> {
     await this.state(drillId);
-    // The request's time is also the round that makes the cleanup job's id fresh.
-    const requestedAt = Date.now();
     await this.store.clearStep(drillId, 'cleanup');
     await this.store.transition(drillId, ['kept', 'running', 'cleanup-failed'], { status: 'cleaning', message: 'cleanup requested' });
-    await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round: requestedAt }, { jobId: stepJobId(drillId, 'cleanup', requestedAt) });
-    return { requestedAt };
+    // The request's time is the round that makes the cleanup job's id fresh.
+    const round = Date.now();
+    await this.queues.submit(drillStepJob, { drillId, step: 'cleanup', round }, { jobId: stepJobId(drillId, 'cleanup', round) });
   }
 }

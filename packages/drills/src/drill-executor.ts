@@ -527,12 +527,14 @@ export class DrillExecutor {
 
   /**
    * Marks a drill failed after a step's last attempt; its launched instances are still cleaned
-   * up. A cleanup that failed says so, why, and how to run it again; a drill that had failed
-   * or been refused before keeps that status, and its events say the cleanup failed.
+   * up. A cleanup that failed says so, why, and how to run it again, in a mark on the step
+   * (what `drill cleanup --wait` reads); a drill that had failed or been refused before keeps
+   * that status, and its events say the cleanup failed.
    */
   async failed(drillId: string, step: string, reason: string): Promise<void> {
     if (step === 'cleanup') {
       const message = `cleanup failed: ${reason}; "orgshield drill cleanup ${drillId}" runs it again`;
+      await this.store.markFailed(drillId, 'cleanup', message);
       const marked = await this.store.transition(drillId, ['cleaning', 'kept', 'running'], { status: 'cleanup-failed', message }, { level: 'error' });
       if (!marked) await this.store.addEvent(drillId, { level: 'error', message });
       return;

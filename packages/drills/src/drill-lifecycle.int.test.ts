@@ -54,9 +54,21 @@ describe('drill lifecycle on the sandbox', () => {
     // Its instances are still up: the same drill may not launch them again meanwhile.
     await expect(harness.control.submit(source)).rejects.toThrow(drillId);
 
+    // An operator's `drill cleanup --wait` while DRS still refuses: it waits for that cleanup's
+    // own failure (the step's mark, cleared when the cleanup was queued), not the one before.
+    expect(await harness.control.store.failure(drillId, 'cleanup')).toBe(failed.message);
+    await harness.control.cleanup(drillId);
+    expect(await harness.control.store.failure(drillId, 'cleanup')).toBeUndefined();
+    const again = await harness.control.waitForCleanup(drillId, { timeoutMs: 60_000, pollMs: 50 });
+    expect(again.cleaned).toBe(false);
+    expect(again.message).toMatch(/^cleanup failed: .*not authorized to perform: drs:TerminateRecoveryInstances/);
+    expect((await harness.control.state(drillId)).status).toBe('cleanup-failed');
+
     sandbox.setFaults({ operations: {} });
     await harness.control.cleanup(drillId);
-    const done = await harness.control.waitUntilSettled(drillId, { timeoutMs: 60_000, pollMs: 50 });
+    const end = await harness.control.waitForCleanup(drillId, { timeoutMs: 60_000, pollMs: 50 });
+    expect(end).toEqual({ cleaned: true, message: 'cleanup done: the drill left no recovery instance running' });
+    const done = await harness.control.state(drillId);
     expect(done.status, done.message).toBe('completed');
     expect((await harness.control.list())[0]?.stillUp).toEqual([]);
     const terminations = sandbox.requests().filter((entry) => entry.operation === 'TerminateRecoveryInstances');

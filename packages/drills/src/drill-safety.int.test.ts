@@ -94,9 +94,9 @@ describe('drill safety on the sandbox', () => {
 
     // An operator's cleanup of the refused drill (`drill cleanup --wait`) waits for that cleanup
     // to end, though the drill stays refused, rather than returning at once on its status.
-    const { requestedAt } = await harness.control.cleanup(drillId);
+    await harness.control.cleanup(drillId);
     expect(await harness.control.store.isDone(drillId, 'cleanup')).toBe(false);
-    const end = await harness.control.waitForCleanup(drillId, requestedAt, { timeoutMs: 60_000, pollMs: 50 });
+    const end = await harness.control.waitForCleanup(drillId, { timeoutMs: 60_000, pollMs: 50 });
     expect(end).toEqual({ cleaned: true, message: 'cleanup done: the drill left no recovery instance running; it stays refused' });
     expect(await harness.control.store.isDone(drillId, 'cleanup')).toBe(true);
     expect((await harness.control.state(drillId)).status).toBe('refused');

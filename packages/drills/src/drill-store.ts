@@ -191,9 +191,20 @@ export class DrillStore {
     await multi.exec();
   }
 
-  /** Forgets that a step is done, so it runs anew (an operator's `drill cleanup`). */
+  /** Forgets that a step is done or failed, so it runs anew (an operator's `drill cleanup`). */
   async clearStep(id: string, step: string): Promise<void> {
-    await this.redis.hdel(this.runState.runKey(id, 'steps'), step);
+    await this.redis.hdel(this.runState.runKey(id, 'steps'), step, failedField(step));
+  }
+
+  /** Marks a step failed for good, with why: what waits for it reads this, not the events. */
+  async markFailed(id: string, step: string, message: string): Promise<void> {
+    const steps = this.runState.runKey(id, 'steps');
+    await this.redis.multi().hset(steps, failedField(step), message).pexpire(steps, this.runState.retention.runsMs).exec();
+  }
+
+  /** Why a step failed for good, if it did since it was last cleared. */
+  failure(id: string, step: string): Promise<string | undefined> {
+    return this.runState.field(id, 'steps', failedField(step));
   }
 
   async saveRuns(id: string, runs: readonly ServerRun[]): Promise<void> {
@@ -272,4 +283,9 @@ export class DrillStore {
 
 function serverField(run: Pick<ServerRun, 'accountId' | 'region' | 'sourceServerId'>): string {
   return `${run.accountId}|${run.region}|${run.sourceServerId}`;
+}
+
+/** The steps field that says a step failed for good (a step's own field says it is done). */
+function failedField(step: string): string {
+  return `${step}:failed`;
 }
