@@ -134,30 +134,34 @@ const writeStepPoints = (call: string) => [
   'redis:addStandardJob wait',
 ];
 
+const START_JOB = '^firewall\\.rollout\\.start:';
+const PUT_JOB = '^firewall\\.rollout\\.step:canary\\..*\\.put$';
+const DELETE_JOB = '^firewall\\.rollout\\.step:.*\\.delete$';
+/** The start's points: the run created with its name, the plan's snapshot, the record, running, the first step queued. */
+const START_POINTS = [
+  'redis:orgshieldRunCreate <run>',
+  'redis:set snapshot',
+  'redis:set <run>',
+  'redis:orgshieldRunTransition state',
+  'redis:hset meta',
+  'redis:addStandardJob wait',
+];
+
 describe('a rollout step killed at every crash point', () => {
   it('start (planning): a fresh worker plans and completes the rollout', { timeout: 600_000 }, async () => {
-    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.start:', {}), {
-      expectedPoints: [
-        'redis:orgshieldRunCreate <run>',
-        'redis:set snapshot',
-        'redis:set <run>',
-        'redis:orgshieldRunTransition state',
-        'redis:hset meta',
-        'redis:addStandardJob wait',
-      ],
-    });
+    const run = await crashAtEveryPoint(scenario(START_JOB, {}), { expectedPoints: START_POINTS });
     expect(run.crashedAt).toEqual(run.points);
   });
 
   it('put: a fresh worker completes the rollout with each PutPolicy once', { timeout: 600_000 }, async () => {
-    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:canary\\..*\\.put$', {}), {
+    const run = await crashAtEveryPoint(scenario(PUT_JOB, {}), {
       expectedPoints: writeStepPoints('PutPolicy'),
     });
     expect(run.crashedAt).toEqual(run.points);
   });
 
   it('delete (the audit copy): a fresh worker completes the rollout with each DeletePolicy once', { timeout: 600_000 }, async () => {
-    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:.*\\.delete$', {}), {
+    const run = await crashAtEveryPoint(scenario(DELETE_JOB, {}), {
       expectedPoints: writeStepPoints('DeletePolicy'),
     });
     expect(run.crashedAt).toEqual(run.points);
@@ -180,16 +184,24 @@ describe('a rollout step killed at crash points on a Redis Cluster', () => {
   afterAll(async () => {
     await cluster?.stop();
   });
-  /** The guard's entry, the PutPolicy and the recorded result in CI; every point at full size. */
-  const sample = (index: number, point: string) => LONG || point === 'redis:orgshieldRunEnter state' || point.startsWith('aws:') || point === 'redis:orgshieldRunComplete inflight';
+  /**
+   * In CI: a step's guard entry, its mutating call and its recorded result; the start's run
+   * creation (the name, the record and the state in one script) and its move to running. Every
+   * point at full size.
+   */
+  const sample = (index: number, point: string) =>
+    LONG || ['redis:orgshieldRunEnter state', 'redis:orgshieldRunComplete inflight', 'redis:orgshieldRunCreate <run>', 'redis:orgshieldRunTransition state'].includes(point) || point.startsWith('aws:');
   const sampled = (run: CrashRun) => run.points.filter((point, index) => sample(index, point));
 
-  it('put: a fresh worker completes the rollout with each PutPolicy once', { timeout: 600_000 }, async () => {
-    const run = await crashAtEveryPoint(scenario('^firewall\\.rollout\\.step:canary\\..*\\.put$', {}, { clusterUrl: cluster?.url ?? '' }), {
-      expectedPoints: writeStepPoints('PutPolicy'),
-      sample,
+  for (const { name, job, points, sampledInCi } of [
+    { name: 'start (planning): a fresh worker plans and completes the rollout', job: START_JOB, points: START_POINTS, sampledInCi: 2 },
+    { name: 'put: a fresh worker completes the rollout with each PutPolicy once', job: PUT_JOB, points: writeStepPoints('PutPolicy'), sampledInCi: 3 },
+    { name: 'delete (the audit copy): a fresh worker completes the rollout with each DeletePolicy once', job: DELETE_JOB, points: writeStepPoints('DeletePolicy'), sampledInCi: 3 },
+  ]) {
+    it(name, { timeout: 600_000 }, async () => {
+      const run = await crashAtEveryPoint(scenario(job, {}, { clusterUrl: cluster?.url ?? '' }), { expectedPoints: points, sample });
+      expect(run.crashedAt).toEqual(sampled(run));
+      expect(run.crashedAt.length).toBe(LONG ? run.points.length : sampledInCi);
     });
-    expect(run.crashedAt).toEqual(sampled(run));
-    expect(run.crashedAt.length).toBe(LONG ? run.points.length : 3);
-  });
+  }
 });
