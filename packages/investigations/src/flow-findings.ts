@@ -425,32 +425,44 @@ function firstPorts(ports: TransferPort[]): TransferPort[] {
 }
 
 /**
- * The transfers of one address's sending conversations (in the table's order: bytes, more
- * first, then key): sorted by start (the table's order among equal starts), each joins the
- * transfer before while it starts within gapSeconds of that transfer's end.
+ * Chains items by start (a stable sort: equal starts keep their order): each joins the
+ * transfer before while it starts within gapSeconds of that transfer's end, else opens one.
  */
-function transfersOf(sending: readonly ConversationFacts[], gapSeconds: number): Transfer[] {
-  const ordered = [...sending].sort((a, b) => a.firstSeenAt - b.firstSeenAt);
+function chainByStart<T>(items: readonly T[], start: (item: T) => number, gapSeconds: number, open: (item: T) => Transfer, join: (transfer: Transfer, item: T) => void): Transfer[] {
   const transfers: Transfer[] = [];
   let current: Transfer | null = null;
-  let ports = new Set<string>();
-  for (const c of ordered) {
-    if (current === null || c.firstSeenAt > current.last + gapSeconds) {
-      current = { sent: 0, received: 0, first: c.firstSeenAt, last: c.lastSeenAt, conversations: 0, ports: [] };
-      transfers.push(current);
-      ports = new Set();
-    }
-    current.sent += c.acceptedOutBytes;
-    current.received += c.inBytes;
-    current.last = Math.max(current.last, c.lastSeenAt);
-    current.conversations++;
-    const port = `${c.remotePort}/${c.protocol}`;
-    if (current.ports.length < TRANSFER_EXAMPLES && !ports.has(port)) {
-      ports.add(port);
-      current.ports.push({ port, first: c.firstSeenAt, bytes: c.inBytes + c.outBytes, key: c.localPort * 16777216 + c.remotePort * 256 + c.protocol });
-    }
+  for (const item of [...items].sort((a, b) => start(a) - start(b))) {
+    if (current === null || start(item) > current.last + gapSeconds) transfers.push((current = open(item)));
+    else join(current, item);
   }
   return transfers;
+}
+
+/** A conversation's port example for its transfer. */
+const portOf = (c: ConversationFacts): TransferPort => ({ port: `${c.remotePort}/${c.protocol}`, first: c.firstSeenAt, bytes: c.inBytes + c.outBytes, key: c.localPort * 16777216 + c.remotePort * 256 + c.protocol });
+
+/**
+ * The transfers of one address's sending conversations (in the table's order: bytes, more
+ * first, then key): chained by start (the table's order among equal starts), so each
+ * transfer's first ports are its first distinct ones in that order.
+ */
+function transfersOf(sending: readonly ConversationFacts[], gapSeconds: number): Transfer[] {
+  return chainByStart(
+    sending,
+    (c) => c.firstSeenAt,
+    gapSeconds,
+    (c) => ({ sent: c.acceptedOutBytes, received: c.inBytes, first: c.firstSeenAt, last: c.lastSeenAt, conversations: 1, ports: [portOf(c)] }),
+    (transfer, c) => {
+      transfer.sent += c.acceptedOutBytes;
+      transfer.received += c.inBytes;
+      transfer.last = Math.max(transfer.last, c.lastSeenAt);
+      transfer.conversations++;
+      if (transfer.ports.length < TRANSFER_EXAMPLES) {
+        const port = portOf(c);
+        if (!transfer.ports.some((p) => p.port === port.port)) transfer.ports.push(port);
+      }
+    },
+  );
 }
 
 /**
@@ -459,23 +471,20 @@ function transfersOf(sending: readonly ConversationFacts[], gapSeconds: number):
  * transfers of all its conversations at once. A part's transfer never spans a gap that the
  * others fill, and what fills a gap joins the transfers on either side.
  */
-function joinTransfers(parts: Transfer[], gapSeconds: number): Transfer[] {
-  parts.sort((a, b) => a.first - b.first);
-  const transfers: Transfer[] = [];
-  let current: Transfer | null = null;
-  for (const part of parts) {
-    if (current === null || part.first > current.last + gapSeconds) {
-      current = { ...part, ports: [...part.ports] };
-      transfers.push(current);
-      continue;
-    }
-    current.sent += part.sent;
-    current.received += part.received;
-    current.last = Math.max(current.last, part.last);
-    current.conversations += part.conversations;
-    current.ports = firstPorts([...current.ports, ...part.ports]);
-  }
-  return transfers;
+function joinTransfers(parts: readonly Transfer[], gapSeconds: number): Transfer[] {
+  return chainByStart(
+    parts,
+    (part) => part.first,
+    gapSeconds,
+    (part) => ({ ...part, ports: [...part.ports] }),
+    (transfer, part) => {
+      transfer.sent += part.sent;
+      transfer.received += part.received;
+      transfer.last = Math.max(transfer.last, part.last);
+      transfer.conversations += part.conversations;
+      transfer.ports = firstPorts([...transfer.ports, ...part.ports]);
+    },
+  );
 }
 
 const DAY = 86400;
