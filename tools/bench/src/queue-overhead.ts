@@ -8,7 +8,8 @@
  * chain when it finishes (as a rollout step queues what may follow), on a worker that runs
  * `concurrency` jobs at once, until `jobs` jobs have run. Both add jobs with the options
  * orgshield gives its own (attempts, backoff, removeOnComplete), so the difference is the layer:
- * - raw: a BullMQ Worker whose processor queues the next job with Queue.add;
+ * - raw: a BullMQ Worker whose processor queues the next job with Queue.add, on plain ioredis
+ *   connections (orgshield's connections coalesce each turn's writes: part of its layer);
  * - orchestrated: orgshield's WorkerService running a `defineJob` contract (payload and result
  *   checked by zod, the job attributed for the audit trail, a pino logger); each step runs as a
  *   rollout's write step does (the plan, read once per rollout, is left out): it enters the run's
@@ -25,13 +26,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { runnableSteps, type PlanStep } from '@orgshield/firewall';
 import { defineJob, JobQueues, RunStateStore } from '@orgshield/jobs';
 import { processor, WorkerService } from '@orgshield/worker-runtime';
 import { benchArgs, countArg } from './bench-args.js';
-import { connectRedis, deletePrefix, loadAverage, markdownTable, round } from './bench-kit.js';
+import { connectRedis, deletePrefix, loadAverage, markdownTable, REDIS_URL, round } from './bench-kit.js';
 
 const TARGET_RATIO = 0.7;
 
@@ -81,7 +83,9 @@ function finishLine(total: number): { finished: () => void; done: Promise<number
 }
 
 async function rawRound(prefix: string): Promise<number> {
-  const redis = await connectRedis();
+  // BullMQ as it comes: a plain ioredis connection with the one option BullMQ's workers require
+  // (orgshield's own connections write each turn's commands in one system call: that is its layer).
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUE, { connection: redis, prefix });
   const line = finishLine(chainLength * concurrency);
   const worker = new Worker(
