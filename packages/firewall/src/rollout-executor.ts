@@ -401,9 +401,14 @@ export class RolloutExecutor {
   /**
    * One detail batch of a gate (see firewallRolloutDetailsJob): inside the rollout's guard, so a
    * pause, abort or rollback stops batches not yet started and waits for those under way, and
-   * with its done field, so a rerun never reads a finished batch again. Evaluations already in
-   * the cache (a crash after the cache write, a batch of an earlier look) are not read again;
-   * nothing is counted here, the gate counts from the cache, so nothing can be counted twice.
+   * with its done field, so a rerun never reads a finished batch again. It reads only the
+   * evaluations it claims as it enters: not in the cache already (a crash after the cache write,
+   * a batch of an earlier look) and not claimed by another batch still inside the guard. Such
+   * another batch exists when a look queued its batches early and the next look, its pages
+   * shifted by accounts evaluated since, grouped the same evaluations differently, or when this
+   * job runs again beside its first run (stalled, or re-queued after its record went): this one
+   * waits for the other to cache them, or to lose its place, and reads only what is left. Nothing
+   * is counted here, the gate counts from the cache, so nothing can be counted twice.
    */
   async readDetails(payload: DetailsPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutDetailsJob.result>> {
     const { rolloutId, step: stepId } = payload;
@@ -412,24 +417,37 @@ export class RolloutExecutor {
       const step = (await this.plan(rolloutId)).steps.find((candidate) => candidate.id === stepId);
       if (step?.kind !== 'gate') throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no gate ${stepId}.`, { exitCode: EXIT_CODES.badInput });
       const batch = attempt.jobId;
+      const entries = new Map(
+        payload.evaluations.map((evaluation): [string, AccountCompliance] => {
+          const entry: AccountCompliance = { ...evaluation, policy: payload.policy, status: 'NON_COMPLIANT', violatorCount: 0, evaluationLimitExceeded: false, violators: [] };
+          return [evaluationOf(entry), entry];
+        }),
+      );
+      const fms = fmsClient(this.runtime.aws, step.region);
       const guarded = await this.store.runs.guarded(
         rolloutId,
-        { status: 'running', generation: payload.generation, member: `${batch}.${randomUUID()}`, ttlMs: this.runtime.leaseMs ?? 30_000, done: { part: 'details', field: batch } },
+        {
+          status: 'running',
+          generation: payload.generation,
+          member: `${batch}.${randomUUID()}`,
+          ttlMs: this.runtime.leaseMs ?? 30_000,
+          done: { part: 'details', field: batch },
+          claims: { part: 'reading', doneIn: 'violators', fields: [...entries.keys()] },
+        },
         async (guard) => {
-          const entries = payload.evaluations.map(
-            (evaluation): AccountCompliance => ({ ...evaluation, policy: payload.policy, status: 'NON_COMPLIANT', violatorCount: 0, evaluationLimitExceeded: false, violators: [] }),
-          );
-          const cached = await this.store.cachedViolators(rolloutId, entries.map(evaluationOf));
-          const unread = entries.filter((entry) => !cached.has(evaluationOf(entry)));
-          await readViolators(fmsClient(this.runtime.aws, step.region), payload.policyId, unread);
-          await this.store.cacheViolators(
-            rolloutId,
-            new Map(unread.map((entry) => [evaluationOf(entry), { violators: entry.violators, evaluationLimitExceeded: entry.evaluationLimitExceeded }])),
-          );
-          if (!(await guard.complete({ part: 'details', field: batch, value: String(unread.length) }))) {
+          let read = 0;
+          for (let claimed = guard.claimed; ; claimed = await guard.claim(claimed.taken)) {
+            const held = claimed.held.flatMap((key) => entries.get(key) ?? []);
+            await readViolators(fms, payload.policyId, held);
+            await this.store.cacheViolators(rolloutId, new Map(held.map((entry) => [evaluationOf(entry), { violators: entry.violators, evaluationLimitExceeded: entry.evaluationLimitExceeded }])));
+            read += held.length;
+            if (claimed.taken.length === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, CLAIMED_POLL_MS));
+          }
+          if (!(await guard.complete({ part: 'details', field: batch, value: String(read) }))) {
             throw new StepGuardLostError(rolloutId, `detail batch ${batch} lost its place in the guard`);
           }
-          return unread.length;
+          return read;
         },
       );
       if (!guarded.entered && guarded.done === undefined) return result(guarded.status === 'superseded' ? 'superseded' : 'skipped');
@@ -565,6 +583,8 @@ function scheduledRolloutId(rollout: string, schedule: string, firedAt: number):
 
 /** Accounts' evaluations per detail batch: each batch is one job, so workers share a gate's reads this many at a time. */
 const DETAIL_BATCH = 250;
+/** How often a detail batch looks again at evaluations another batch is reading (a batch reads 250 in about a second). */
+const CLAIMED_POLL_MS = 100;
 /** Priorities of batches behind their gate's next: after every gate's next batch (a gate has far fewer batches than this). */
 const FURTHER_BATCH_PRIORITY = 10_000;
 /** ListComplianceStatus pages (100 accounts each) whose non-compliant accounts make one batch queued as the pages arrive. */
