@@ -277,8 +277,10 @@ export class RolloutExecutor {
       const changedAt = timing.changedAt[check.name];
       const fresh = (entry: AccountCompliance) => changedAt === undefined || (entry.evaluatedAt !== undefined && Date.parse(entry.evaluatedAt) >= changedAt);
       // Pages go in fixed groups, and a group is queued only when all of it is evaluated after
-      // the change: so a later look queues the same batches (the same ids: one job each) and
-      // never a batch overlapping one still under way.
+      // the change: so a later look mostly queues the same batches (the same ids: one job each).
+      // Not always: accounts evaluated between two looks shift the pages, and the later look's
+      // groups overlap the earlier look's batches, maybe still queued; their claims (readDetails)
+      // keep each evaluation read once.
       let group: AccountCompliance[] = [];
       let pages = 0;
       const flush = async () => {
