@@ -43,6 +43,7 @@ export {
   firewallScheduledRolloutJob,
   rolloutSourceSchema,
 } from './rollout-jobs.js';
+export { bullmqStepQueue } from './rollout-step-queue.js';
 export type { DetailsPayload, RolloutStepQueue, StepPayload } from './rollout-step-queue.js';
 export { RolloutControl } from './rollout-control.js';
 export type { RolloutView, RolloutSummary } from './rollout-control.js';

@@ -12,6 +12,8 @@ import { writeTree } from '../test/rollout-harness.js';
  * evaluation is read once (from the sandbox's request log, which names the account read).
  */
 const test = harnessTest.override({ sandboxOptions: { accounts: 400, ous: 10, seed: 4, timeScale: 0.001 } });
+/** Enough accounts for 14 batches a region: a slot is handed on at every batch's end, each a chance for the old order to go wrong. */
+const wideTest = harnessTest.override({ sandboxOptions: { accounts: 2000, ous: 10, seed: 4, timeScale: 0.001 } });
 
 const SHIELD = 'name: shield\ntype: SHIELD_ADVANCED\nresourceTypes: [alb, eip]\nregions: [eu-west-1]\n';
 const WAF = 'name: waf\ntype: WAFV2\nresourceTypes: [alb]\nregions: [eu-west-1]\nwebACLSource: RETROFIT_EXISTING\nrules: { defaultAction: ALLOW }\n';
@@ -53,5 +55,43 @@ describe('detail batches', () => {
     expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(read.length / 350));
     expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
     expect(new Set(batches.map((job) => job.processedBy))).toEqual(new Set(['one', 'two']));
+  });
+
+  wideTest("a free slot takes the next batch of a region with none under way before a second batch of another region", { timeout: 240_000 }, async ({ sandbox, harness }) => {
+    // As many slots as regions: taken by batch order alone, a slot freed by one region's batch
+    // would take the other region's next one while this region's next waits.
+    await harness.startWorker({ name: 'one', concurrency: 2 });
+    const regions = '[eu-west-1, us-east-1]';
+    const root = await writeTree({
+      'shield.yaml': SHIELD.replace('[eu-west-1]', regions),
+      'waf.yaml': WAF.replace('[eu-west-1]', regions),
+      'rollout.yaml': ROLLOUT.replace('policies: [shield.yaml, waf.yaml]', `policies: [shield.yaml, waf.yaml]\nregions: { order: ${regions}, concurrency: parallel }`).replace('timeout: 60s', 'timeout: 200s'),
+    });
+    const { rolloutId } = await harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')));
+    const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 220_000 });
+    expect(['completed', 'halted']).toContain(settled.status);
+
+    const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
+    // Under way from processedOn to finishedOn, per gate (one a region).
+    const spans = new Map<string, (readonly [number, number])[]>();
+    for (const job of batches) {
+      const gate = (job.data as { step: string }).step;
+      spans.set(gate, [...(spans.get(gate) ?? []), [job.processedOn ?? 0, job.finishedOn ?? 0] as const].sort((x, y) => x[0] - y[0]));
+    }
+    expect(spans.size).toBe(2);
+    for (const [gate, own] of spans) {
+      expect(own.length, gate).toBeGreaterThanOrEqual(10);
+      // Until the other region's last batch has started, that region has one waiting: no two of this one's side by side.
+      const otherLastStart = Math.max(...[...spans].filter(([other]) => other !== gate).flatMap(([, theirs]) => theirs.map(([start]) => start)));
+      for (let index = 1; index < own.length; index++) {
+        const overlapFrom = own[index]![0];
+        const before = own.slice(0, index).some(([, end]) => end > overlapFrom);
+        expect(before && overlapFrom < otherLastStart, `${gate}: batch ${index} started beside another of its region at ${overlapFrom}, before the other region's last batch started at ${otherLastStart}`).toBe(false);
+      }
+    }
+    // Each evaluation still read once.
+    const read = sandbox.requests().filter((entry) => entry.operation === 'GetComplianceDetail').map((entry) => `${entry.region}/${entry.resources?.[0] ?? '?'}`);
+    expect(new Set(read).size).toBe(read.length);
+    expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
   });
 });

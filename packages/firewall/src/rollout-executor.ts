@@ -247,8 +247,9 @@ export class RolloutExecutor {
    * under), judged; "after the change" means after this wave's last write to that policy here.
    * Counts come from ListComplianceStatus alone; violators (GetComplianceDetail per account) only
    * when the judgement needs them (needsViolators), once per evaluation of each account, read by
-   * detail batches (jobs of their own, see readDetails). While they run the look waits; the
-   * last one queues the next look, which judges the read this look kept, from the cache.
+   * detail batches (jobs of their own, see readDetails; each finishing one moves the gate's
+   * next ahead, see enqueueBatch). While they run the look waits; the last one queues the next
+   * look, which judges the read this look kept, from the cache.
    *
    * When the gate halts on violation reasons and the soak is over, batches are queued as the
    * pages arrive (their evaluations will be wanted as soon as the count judgement is final), so
@@ -260,7 +261,7 @@ export class RolloutExecutor {
     if (saved && saved.generation === payload.generation && saved.look <= payload.check) {
       // The look before queued batches (or this look did, and is run again after a crash: its batches again, under the same ids).
       const rerun = saved.look === payload.check;
-      if (rerun) for (const [index, batch] of saved.batches.entries()) await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: index + 1 });
+      if (rerun) for (const [index, batch] of saved.batches.entries()) await this.enqueueBatch(batch, index);
       return this.judgeRead(rolloutId, step, payload, { entries: saved.entries, timing, queued: rerun ? saved.batches : [], saved: true });
     }
     const fms = fmsClient(this.runtime.aws, step.region);
@@ -276,13 +277,19 @@ export class RolloutExecutor {
       const changedAt = timing.changedAt[check.name];
       const fresh = (entry: AccountCompliance) => changedAt === undefined || (entry.evaluatedAt !== undefined && Date.parse(entry.evaluatedAt) >= changedAt);
       // Pages go in fixed groups, and a group is queued only when all of it is evaluated after
-      // the change: so a later look queues the same batches (the same ids: one job each) and
-      // never a batch overlapping one still under way.
+      // the change: so a later look mostly queues the same batches (the same ids: one job each).
+      // Not always: accounts evaluated between two looks shift the pages, and the later look's
+      // groups overlap the earlier look's batches, maybe still queued; their claims (readDetails)
+      // keep each evaluation read once.
       let group: AccountCompliance[] = [];
       let pages = 0;
       const flush = async () => {
         const wanted = group.every(fresh) ? group.filter(needsDetail) : [];
-        if (wanted.length > 0) queued.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, wanted, queued.length));
+        if (wanted.length > 0) {
+          const batch = detailBatch(rolloutId, step.id, payload.generation, policyId, wanted);
+          await this.enqueueBatch(batch, queued.length);
+          queued.push(batch);
+        }
         group = [];
       };
       const onPage = async (page: AccountCompliance[]) => {
@@ -331,7 +338,9 @@ export class RolloutExecutor {
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       const missing = unread.filter((entry) => entry.policy === check.name && !inBatches.has(evaluationOf(entry)));
       for (let from = 0; policyId && from < missing.length; from += DETAIL_BATCH) {
-        batches.push(await this.queueDetails(rolloutId, step, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH), batches.length));
+        const batch = detailBatch(rolloutId, step.id, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH));
+        await this.enqueueBatch(batch, batches.length);
+        batches.push(batch);
       }
     }
     await this.store.saveGateRead(rolloutId, step.id, {
@@ -340,46 +349,40 @@ export class RolloutExecutor {
       entries: entries.map((entry) => ({ ...entry, violators: [] })),
       batches,
     });
-    // Batches that finished before the read was saved could not queue the next look.
-    await this.queueLookAfterDetails(rolloutId, step.id, payload.generation);
+    // A batch that finished before the read was saved could not move the next ahead, nor the last queue the next look.
+    await this.queueNextDetails(rolloutId, step.id, payload.generation);
     const reason = `reading the violators of ${unread.length} non-compliant account evaluation(s) in ${batches.length} batch(es)`;
     return { report: { ...counted, status: 'waiting', reason, breaches: [] }, awaitingDetails: true };
   }
 
   /**
-   * Queues one detail batch; its id is its content, so the same reads queued twice are one job.
-   * The `index`-th batch of a look runs before every gate's (index + 1)-th: gates in several
-   * regions share the workers' slots in turn, instead of the first gate's batches taking every
-   * slot while its region's quota paces them and the other regions' quotas go unused.
+   * Queues the `index`-th detail batch of a look. A gate's first batch not done (its next) goes
+   * ahead of every gate's further batches: the look's first at once, the others as the batch
+   * before them finishes (queueNextDetails). So a free slot takes a gate's next batch, of a
+   * region with none under way, before a second batch of a region that has one: two slots do
+   * not split one region's GetComplianceDetail quota while another region's next batch waits
+   * with its quota unused; and a slot nothing else wants still takes a further batch, so with no
+   * quota in the way the slots stay busy. Among next batches, the gate with fewer done goes first.
    */
-  private async queueDetails(
-    rolloutId: string,
-    step: GateStep,
-    generation: number,
-    policyId: string,
-    entries: readonly AccountCompliance[],
-    index: number,
-  ): Promise<QueuedBatch> {
-    const payload: DetailsPayload = {
-      rolloutId,
-      step: step.id,
-      generation,
-      policyId,
-      policy: entries[0]?.policy ?? '',
-      evaluations: entries.map(({ account, evaluatedAt }) => (evaluatedAt === undefined ? { account } : { account, evaluatedAt })),
-    };
-    const digest = createHash('sha256').update(JSON.stringify([policyId, payload.evaluations])).digest('hex').slice(0, 16);
-    const jobId = `${rolloutId}.${step.id}.g${generation}.d${digest}`;
-    await this.runtime.steps.enqueueDetails(payload, { jobId, priority: index + 1 });
-    return { jobId, payload };
+  private async enqueueBatch(batch: QueuedBatch, index: number, next = index === 0): Promise<void> {
+    await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: next ? index + 1 : FURTHER_BATCH_PRIORITY + index });
   }
 
-  /** When every batch of the read a gate keeps is done, queues the gate's next look (once, by its id). */
-  private async queueLookAfterDetails(rolloutId: string, step: string, generation: number): Promise<void> {
+  /**
+   * Moves a gate's detail reads on: the first batch of the read the gate keeps that is not done
+   * goes ahead (enqueueBatch), or, when every batch is done, the gate's next look is queued
+   * (once, by its id). A batch under way or queued already is not queued again: its id is its content.
+   */
+  private async queueNextDetails(rolloutId: string, step: string, generation: number): Promise<void> {
     const read = await this.store.gateRead(rolloutId, step);
     if (!read || read.generation !== generation) return;
     const done = await this.store.batchesDone(rolloutId, read.batches.map((batch) => batch.jobId));
-    if (!done.every(Boolean)) return;
+    const next = done.indexOf(false);
+    const batch = read.batches[next];
+    if (batch) {
+      await this.enqueueBatch(batch, next, true);
+      return;
+    }
     const check = read.look + 1;
     await this.runtime.steps.enqueueStep({ rolloutId, step, generation, check }, { jobId: stepJobId(rolloutId, step, generation, check) });
   }
@@ -400,9 +403,14 @@ export class RolloutExecutor {
   /**
    * One detail batch of a gate (see firewallRolloutDetailsJob): inside the rollout's guard, so a
    * pause, abort or rollback stops batches not yet started and waits for those under way, and
-   * with its done field, so a rerun never reads a finished batch again. Evaluations already in
-   * the cache (a crash after the cache write, a batch of an earlier look) are not read again;
-   * nothing is counted here, the gate counts from the cache, so nothing can be counted twice.
+   * with its done field, so a rerun never reads a finished batch again. It reads only the
+   * evaluations it claims as it enters: not in the cache already (a crash after the cache write,
+   * a batch of an earlier look) and not claimed by another batch still inside the guard. Such
+   * another batch exists when a look queued its batches early and the next look, its pages
+   * shifted by accounts evaluated since, grouped the same evaluations differently, or when this
+   * job runs again beside its first run (stalled, or re-queued after its record went): this one
+   * waits for the other to cache them, or to lose its place, and reads only what is left. Nothing
+   * is counted here, the gate counts from the cache, so nothing can be counted twice.
    */
   async readDetails(payload: DetailsPayload, attempt: JobAttempt): Promise<z.infer<typeof firewallRolloutDetailsJob.result>> {
     const { rolloutId, step: stepId } = payload;
@@ -411,28 +419,41 @@ export class RolloutExecutor {
       const step = (await this.plan(rolloutId)).steps.find((candidate) => candidate.id === stepId);
       if (step?.kind !== 'gate') throw new OrgshieldError('UnknownStep', `rollout ${rolloutId} has no gate ${stepId}.`, { exitCode: EXIT_CODES.badInput });
       const batch = attempt.jobId;
+      const entries = new Map(
+        payload.evaluations.map((evaluation): [string, AccountCompliance] => {
+          const entry: AccountCompliance = { ...evaluation, policy: payload.policy, status: 'NON_COMPLIANT', violatorCount: 0, evaluationLimitExceeded: false, violators: [] };
+          return [evaluationOf(entry), entry];
+        }),
+      );
+      const fms = fmsClient(this.runtime.aws, step.region);
       const guarded = await this.store.runs.guarded(
         rolloutId,
-        { status: 'running', generation: payload.generation, member: `${batch}.${randomUUID()}`, ttlMs: this.runtime.leaseMs ?? 30_000, done: { part: 'details', field: batch } },
+        {
+          status: 'running',
+          generation: payload.generation,
+          member: `${batch}.${randomUUID()}`,
+          ttlMs: this.runtime.leaseMs ?? 30_000,
+          done: { part: 'details', field: batch },
+          claims: { part: 'reading', doneIn: 'violators', fields: [...entries.keys()] },
+        },
         async (guard) => {
-          const entries = payload.evaluations.map(
-            (evaluation): AccountCompliance => ({ ...evaluation, policy: payload.policy, status: 'NON_COMPLIANT', violatorCount: 0, evaluationLimitExceeded: false, violators: [] }),
-          );
-          const cached = await this.store.cachedViolators(rolloutId, entries.map(evaluationOf));
-          const unread = entries.filter((entry) => !cached.has(evaluationOf(entry)));
-          await readViolators(fmsClient(this.runtime.aws, step.region), payload.policyId, unread);
-          await this.store.cacheViolators(
-            rolloutId,
-            new Map(unread.map((entry) => [evaluationOf(entry), { violators: entry.violators, evaluationLimitExceeded: entry.evaluationLimitExceeded }])),
-          );
-          if (!(await guard.complete({ part: 'details', field: batch, value: String(unread.length) }))) {
+          let read = 0;
+          for (let claimed = guard.claimed; ; claimed = await guard.claim(claimed.taken)) {
+            const held = claimed.held.flatMap((key) => entries.get(key) ?? []);
+            await readViolators(fms, payload.policyId, held);
+            await this.store.cacheViolators(rolloutId, new Map(held.map((entry) => [evaluationOf(entry), { violators: entry.violators, evaluationLimitExceeded: entry.evaluationLimitExceeded }])));
+            read += held.length;
+            if (claimed.taken.length === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, CLAIMED_POLL_MS));
+          }
+          if (!(await guard.complete({ part: 'details', field: batch, value: String(read) }))) {
             throw new StepGuardLostError(rolloutId, `detail batch ${batch} lost its place in the guard`);
           }
-          return unread.length;
+          return read;
         },
       );
       if (!guarded.entered && guarded.done === undefined) return result(guarded.status === 'superseded' ? 'superseded' : 'skipped');
-      await this.queueLookAfterDetails(rolloutId, stepId, payload.generation);
+      await this.queueNextDetails(rolloutId, stepId, payload.generation);
       return guarded.entered ? result('read', guarded.value) : result('done');
     } catch (error) {
       if (attempt.final || (error instanceof OrgshieldError && error.exitCode === EXIT_CODES.badInput)) {
@@ -564,11 +585,29 @@ function scheduledRolloutId(rollout: string, schedule: string, firedAt: number):
 
 /** Accounts' evaluations per detail batch: each batch is one job, so workers share a gate's reads this many at a time. */
 const DETAIL_BATCH = 250;
+/** How often a detail batch looks again at evaluations another batch is reading (a batch reads 250 in about a second). */
+const CLAIMED_POLL_MS = 100;
+/** Priorities of batches behind their gate's next: after every gate's next batch (a gate has far fewer batches than this). */
+const FURTHER_BATCH_PRIORITY = 10_000;
 /** ListComplianceStatus pages (100 accounts each) whose non-compliant accounts make one batch queued as the pages arrive. */
 const PAGES_PER_BATCH = 3;
 
 /** A detail batch as queued: its job id and payload. */
 type QueuedBatch = GateRead['batches'][number];
+
+/** One detail batch of a gate; its id is its content, so the same reads queued twice are one job. */
+function detailBatch(rolloutId: string, step: string, generation: number, policyId: string, entries: readonly AccountCompliance[]): QueuedBatch {
+  const payload: DetailsPayload = {
+    rolloutId,
+    step,
+    generation,
+    policyId,
+    policy: entries[0]?.policy ?? '',
+    evaluations: entries.map(({ account, evaluatedAt }) => (evaluatedAt === undefined ? { account } : { account, evaluatedAt })),
+  };
+  const digest = createHash('sha256').update(JSON.stringify([policyId, payload.evaluations])).digest('hex').slice(0, 16);
+  return { jobId: `${rolloutId}.${step}.g${generation}.d${digest}`, payload };
+}
 
 /** The cache key of one evaluation of one account against one policy. */
 function evaluationOf(entry: Pick<AccountCompliance, 'policy' | 'account' | 'evaluatedAt'>): string {

@@ -61,9 +61,11 @@ export const firewallRolloutStepJob = defineJob({
 /**
  * One batch of a gate's detail reads: GetComplianceDetail for each account's evaluation listed
  * (those already in the rollout's violators cache are skipped), the violators into the cache,
- * the batch marked done under the rollout's guard; the batch that finds every batch of the
- * gate's look done queues the gate's next look, which judges from the cache. Batches are jobs
- * of their own so that every worker shares one region's reads.
+ * the batch marked done under the rollout's guard; then it moves the gate's first batch not done
+ * ahead of every gate's further batches, or, when every batch of the gate's look is done, queues
+ * the gate's next look, which judges from the cache. Batches are jobs of their own so that every
+ * worker shares one region's reads; a free slot takes a region with none under way before a
+ * second batch of one that has one, so no region's quota stands unused while its reads wait.
  */
 export const firewallRolloutDetailsJob = defineJob({
   name: 'firewall.rollout.details',

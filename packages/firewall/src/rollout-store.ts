@@ -9,9 +9,10 @@ export type CachedViolators = Pick<AccountCompliance, 'violators' | 'evaluationL
 
 /**
  * A gate's compliance read (ListComplianceStatus, violators empty), kept while the detail
- * batches it queued run: the look their last batch queues (look + 1) judges this read with the
- * violators from the cache, instead of reading every page again. `batches` are the batches'
- * payloads under their job ids, so a rerun of the look queues exactly the same ones again.
+ * batches it queued run (each finishing one moves the first not done ahead): the look their last
+ * batch queues (look + 1) judges this read with the violators from the cache, instead of reading
+ * every page again. `batches` are the batches' payloads under their job ids, so a rerun of the
+ * look queues exactly the same ones again.
  */
 export interface GateRead {
   generation: number;

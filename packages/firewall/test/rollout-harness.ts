@@ -8,7 +8,7 @@ import { currentOrganization } from '../src/organization-source.js';
 import { RolloutControl } from '../src/rollout-control.js';
 import { jobAttempt, RolloutExecutor } from '../src/rollout-executor.js';
 import { firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from '../src/rollout-jobs.js';
-import type { RolloutStepQueue } from '../src/rollout-step-queue.js';
+import { bullmqStepQueue } from '../src/rollout-step-queue.js';
 
 /**
  * What the integration tests run a rollout with: the real clients against a sandbox, Redis
@@ -52,21 +52,6 @@ function sandboxClients(sandbox: SandboxEndpoint): AwsClientFactory {
   });
 }
 
-/**
- * The step-queue port on BullMQ, as worker-runtime implements it (a domain package's tests
- * cannot import worker-runtime, which imports the domain packages).
- */
-export function stepQueueOn(queues: JobQueues): RolloutStepQueue {
-  return {
-    enqueueStep: async (step, { jobId, delayMs }) => {
-      await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs });
-    },
-    enqueueDetails: async (batch, { jobId, priority }) => {
-      await queues.submit(firewallRolloutDetailsJob, batch, { jobId, priority });
-    },
-  };
-}
-
 /** Runs a job off the firewall queue as worker-runtime does: its contract checks the payload, one executor call runs it. */
 export function processFirewallJob(executor: RolloutExecutor, job: Job): Promise<unknown> {
   const attempt = jobAttempt(job);
@@ -97,7 +82,7 @@ export async function startHarness(sandbox: SandboxEndpoint, prefix: string, opt
   const redis = await connectRedis(options.redisUrl ?? process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
   const queues = new JobQueues(redis, { prefix });
   const aws = sandboxClients(sandbox);
-  const steps = stepQueueOn(queues);
+  const steps = bullmqStepQueue(queues);
   const executor = new RolloutExecutor({
     redis,
     queuePrefix: prefix,

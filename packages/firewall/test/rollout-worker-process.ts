@@ -11,7 +11,8 @@ import { AwsClientFactory } from '@orgshield/aws';
 import { connectRedis, CrashPoints, duplicateConnection, JobQueues } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutExecutor } from '../src/rollout-executor.js';
-import { processFirewallJob, stepQueueOn, TEST_LEASE_MS, TEST_RATE_LIMITS } from './rollout-harness.js';
+import { bullmqStepQueue } from '../src/rollout-step-queue.js';
+import { processFirewallJob, TEST_LEASE_MS, TEST_RATE_LIMITS } from './rollout-harness.js';
 
 const prefix = process.env['QUEUE_PREFIX'] ?? 'orgshield';
 const crashJob = process.env['CRASH_JOB'] ? new RegExp(process.env['CRASH_JOB']) : undefined;
@@ -33,7 +34,7 @@ const aws = new AwsClientFactory({
 const executor = new RolloutExecutor({
   redis,
   queuePrefix: prefix,
-  steps: stepQueueOn(queues),
+  steps: bullmqStepQueue(queues),
   aws,
   organization: () => currentOrganization(aws, redis, { keyPrefix: `${prefix}:` }),
   gatePollMs: 200,

@@ -8,7 +8,7 @@ export type { JobScheduleInfo, ScheduleTiming } from './job-schedules.js';
 export { FencedLocks, LockLostError } from './fenced-lock.js';
 export type { LockLease, LockOptions } from './fenced-lock.js';
 export { RunStateStore, StepGuardLostError } from './run-state-store.js';
-export type { CreateOutcome, RunAfterStep, RunEventBase, RunStateBase, RunStateLayout, StepGuard, StepResultWrite } from './run-state-store.js';
+export type { Claimed, CreateOutcome, RunAfterStep, RunEventBase, RunStateBase, RunStateLayout, StepGuard, StepResultWrite } from './run-state-store.js';
 export { DEFAULT_RUN_RETENTION, retentionFromDays } from './run-retention.js';
 export type { RunRetention } from './run-retention.js';
 export { CrashPoints } from './crash-points.js';

@@ -205,6 +205,45 @@ describe('RunStateStore (Redis)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
   });
 
+  test("two steps inside the guard claiming the same items: each item held by one, done items by none, a holder's items free once it leaves or lapses", async ({ redis, prefix }) => {
+    const runs = store(redis, prefix);
+    await runs.create({ id: 'd1', record: { name: 'x' }, state: running, createdAt: Date.now() });
+    await runs.setField('d1', 'cache', 'i0', 'read before');
+    const claims = (fields: string[]) => ({ part: 'reading', doneIn: 'cache', fields });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    // The first run of a batch (a stalled job's, say), still working when its rerun enters.
+    const first = runs.guarded('d1', { status: 'running', generation: 0, member: 'first', ttlMs: 150, claims: claims(['i0', 'i1', 'i2']) }, async (guard) => {
+      expect(guard.claimed).toEqual({ held: ['i1', 'i2'], taken: [] });
+      entered();
+      await released;
+      await runs.setField('d1', 'cache', 'i1', 'read by first');
+      // Leaves without a result for i2 (failed): i2 is free again, not done.
+    });
+    await inside;
+    // Past the first's ttl: renewal keeps its claims.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await runs.guarded('d1', { status: 'running', generation: 0, member: 'second', claims: claims(['i1', 'i2', 'i3']) }, async (guard) => {
+      expect(guard.claimed).toEqual({ held: ['i3'], taken: ['i1', 'i2'] });
+      expect(await guard.claim(['i1', 'i2'])).toEqual({ held: [], taken: ['i1', 'i2'] });
+      release();
+      await first;
+      expect(await guard.claim(['i1', 'i2'])).toEqual({ held: ['i2'], taken: [] });
+      // Its own place lapsed: it claims nothing more.
+      await redis.zrem(runs.runKey('d1', 'inflight'), 'second');
+      await expect(guard.claim(['i4'])).rejects.toThrow(/lost its place/);
+    });
+    // A holder whose worker died holds its items only until its deadline.
+    await redis.zadd(runs.runKey('d1', 'inflight'), Date.now() + 200, 'dead');
+    await redis.hset(runs.runKey('d1', 'reading'), 'i5', 'dead');
+    const claimI5 = () => runs.guarded('d1', { status: 'running', generation: 0, member: `m${Date.now()}`, claims: claims(['i5']) }, async (guard) => guard.claimed);
+    expect(await claimI5()).toEqual({ entered: true, value: { held: [], taken: ['i5'] } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await claimI5()).toEqual({ entered: true, value: { held: ['i5'], taken: [] } });
+  });
+
   test('a result written under a lost lock is not counted', async ({ redis, prefix }) => {
     const runs = store(redis, prefix);
     const locks = new FencedLocks(redis, `${prefix}:drills`);

@@ -94,14 +94,43 @@ return 1
 `;
 
 /**
+ * Work items a step inside the guard takes (claims): each field not set in the done hash (done
+ * already) nor held by another step still inside the guard (a member of inflight whose deadline
+ * is ahead) is held by this step from now on. One letter per field: h held, d done, t taken by
+ * another step. Two steps that overlap, a rerun beside its first run or two batches sharing
+ * items, so never both work on one item. Run inside a script that has `now` (TIME, in ms).
+ */
+const CLAIM_FIELDS_LUA = `
+local function claimFields(inflight, claims, done, member, nowMs, ttl, first)
+  local answer = {}
+  for index = first, #ARGV do
+    local field = ARGV[index]
+    local letter = 'h'
+    if redis.call('HEXISTS', done, field) == 1 then
+      letter = 'd'
+    else
+      local holder = redis.call('HGET', claims, field)
+      local deadline = holder and holder ~= member and redis.call('ZSCORE', inflight, holder)
+      if deadline and tonumber(deadline) > nowMs then letter = 't' else redis.call('HSET', claims, field, member) end
+    end
+    answer[#answer + 1] = letter
+  end
+  if #answer > 0 then redis.call('PEXPIRE', claims, ttl) end
+  return table.concat(answer)
+end
+`;
+
+/**
  * A step enters the run's guard: only while the run is in the wanted status and generation,
  * and only when its result is not recorded already (the field of the done hash, when one is
  * given: the value found is returned instead), registered as under way (until its deadline,
  * renewed while it runs) in the same step, so a rollback, pause or abort either comes first and
- * the step refuses, or waits for it. One round trip for every check a step makes before working.
- * KEYS: state, inflight, done hash (or state when no done check). ARGV: status, generation, member, ttl, done field ('' for none)
+ * the step refuses, or waits for it; with the work items it claims (CLAIM_FIELDS_LUA), if any.
+ * One round trip for every check a step makes before working.
+ * KEYS: state, inflight, done hash (or state when no done check), claims hash, claims' done hash (state, state for none).
+ * ARGV: status, generation, member, ttl, done field ('' for none), run ttl, fields to claim...
  */
-const ENTER_LUA = `
+const ENTER_LUA = `${CLAIM_FIELDS_LUA}
 local text = redis.call('GET', KEYS[1])
 if not text then return {'missing'} end
 local state = cjson.decode(text)
@@ -112,9 +141,19 @@ if ARGV[5] ~= '' then
   if done then return {'done', done} end
 end
 local now = redis.call('TIME')
-redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000) + tonumber(ARGV[4]), ARGV[3])
+local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
+redis.call('ZADD', KEYS[2], nowMs + tonumber(ARGV[4]), ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[4] * 2)
-return {'ok'}
+return {'ok', claimFields(KEYS[2], KEYS[4], KEYS[5], ARGV[3], nowMs, ARGV[6], 7)}
+`;
+
+/** More claims of a step still inside the guard (CLAIM_FIELDS_LUA). KEYS: inflight, claims, done. ARGV: member, run ttl, fields... */
+const CLAIM_LUA = `${CLAIM_FIELDS_LUA}
+local now = redis.call('TIME')
+local nowMs = now[1] * 1000 + math.floor(now[2] / 1000)
+local deadline = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not deadline or tonumber(deadline) <= nowMs then return {'guard-lost'} end
+return {'ok', claimFields(KEYS[1], KEYS[2], KEYS[3], ARGV[1], nowMs, ARGV[2], 3)}
 `;
 
 /** KEYS: inflight. ARGV: member, ttl. 1 if still registered (and renewed). */
@@ -161,6 +200,7 @@ interface RunCommands {
   orgshieldRunTransition(...args: (string | number)[]): Promise<number>;
   orgshieldRunAddOnce(...args: (string | number)[]): Promise<number>;
   orgshieldRunEnter(...args: (string | number)[]): Promise<string[]>;
+  orgshieldRunClaim(...args: (string | number)[]): Promise<string[]>;
   orgshieldRunRenewStep(...args: (string | number)[]): Promise<number>;
   orgshieldRunComplete(...args: (string | number)[]): Promise<string[]>;
   orgshieldRunUnderWay(key: string): Promise<number>;
@@ -197,6 +237,31 @@ export interface StepGuard<S extends RunStateBase = RunStateBase, E extends RunE
    * what follows it without reading the run again.
    */
   completeAndRead(write: StepResultWrite<E>): Promise<RunAfterStep<S> | undefined>;
+  /** The work items (guarded's `claims`) this step took as it entered, and those another step inside the guard holds. */
+  readonly claimed: Claimed;
+  /**
+   * Claims items again (those another step held, once it may have finished): those done since
+   * are dropped, those whose holder left the guard (done or lapsed) are this step's now. Throws
+   * StepGuardLostError when this step's own place lapsed.
+   */
+  claim(fields: readonly string[]): Promise<Claimed>;
+}
+
+/** Work items of a step: `held` are its own to do; `taken` are held by another step inside the guard (done items are in neither). */
+export interface Claimed {
+  held: string[];
+  taken: string[];
+}
+
+/** The items of `fields` by the letters the claim script answered (h held, t taken, d done). */
+function claimedFrom(fields: readonly string[], letters: string | undefined): Claimed {
+  const claimed: Claimed = { held: [], taken: [] };
+  fields.forEach((field, index) => {
+    const letter = letters?.[index];
+    if (letter === 'h') claimed.held.push(field);
+    else if (letter === 't') claimed.taken.push(field);
+  });
+  return claimed;
 }
 
 export class StepGuardLostError extends OrgshieldError {
@@ -221,7 +286,8 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
       redis.defineCommand('orgshieldRunCreate', { numberOfKeys: 5, lua: CREATE_LUA });
       redis.defineCommand('orgshieldRunTransition', { numberOfKeys: 4, lua: TRANSITION_LUA });
       redis.defineCommand('orgshieldRunAddOnce', { numberOfKeys: 2, lua: ADD_ONCE_LUA });
-      redis.defineCommand('orgshieldRunEnter', { numberOfKeys: 3, lua: ENTER_LUA });
+      redis.defineCommand('orgshieldRunEnter', { numberOfKeys: 5, lua: ENTER_LUA });
+      redis.defineCommand('orgshieldRunClaim', { numberOfKeys: 3, lua: CLAIM_LUA });
       redis.defineCommand('orgshieldRunRenewStep', { numberOfKeys: 1, lua: RENEW_STEP_LUA });
       redis.defineCommand('orgshieldRunComplete', { numberOfKeys: 5, lua: COMPLETE_LUA });
       redis.defineCommand('orgshieldRunUnderWay', { numberOfKeys: 1, lua: UNDER_WAY_LUA });
@@ -400,27 +466,38 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
    * Runs a step inside the run's guard: entered only while the run is `status` at `generation`
    * (else `work` does not run and the status found is returned) and, with `done`, only while
    * that field of that hash is unset (else the value recorded is returned); renewed while `work`
-   * runs, left when it ends. A rollback waits (waitForSteps) for every step inside.
+   * runs, left when it ends. A rollback waits (waitForSteps) for every step inside. With
+   * `claims`, the step takes those of `fields` (work items) not set in the `doneIn` hash and not
+   * held by another step inside the guard (guard.claimed), so two steps that overlap (a rerun of
+   * a job beside its first run, two jobs sharing items) never work on one item at once; a
+   * step's items are free again as soon as it leaves the guard or its place lapses.
    */
   async guarded<T>(
     id: string,
-    options: { status: string; generation: number; member: string; ttlMs?: number; done?: { part: string; field: string } },
+    options: { status: string; generation: number; member: string; ttlMs?: number; done?: { part: string; field: string }; claims?: { part: string; doneIn: string; fields: readonly string[] } },
     work: (guard: StepGuard<S, E>) => Promise<T>,
   ): Promise<{ entered: true; value: T } | { entered: false; status: string; done?: string }> {
     const inflight = this.runKey(id, 'inflight');
     const stateKey = this.runKey(id, 'state');
     const ttlMs = options.ttlMs ?? 30_000;
-    const [entered = 'missing', done] = await this.commands.orgshieldRunEnter(
+    const { claims } = options;
+    const claimsKey = claims ? this.runKey(id, claims.part) : stateKey;
+    const claimsDoneKey = claims ? this.runKey(id, claims.doneIn) : stateKey;
+    const [entered = 'missing', answer] = await this.commands.orgshieldRunEnter(
       stateKey,
       inflight,
       options.done ? this.runKey(id, options.done.part) : stateKey,
+      claimsKey,
+      claimsDoneKey,
       options.status,
       options.generation,
       options.member,
       ttlMs,
       options.done?.field ?? '',
+      this.ttl,
+      ...(claims?.fields ?? []),
     );
-    if (entered === 'done') return { entered: false, status: options.status, done: done ?? '' };
+    if (entered === 'done') return { entered: false, status: options.status, done: answer ?? '' };
     if (entered !== 'ok') return { entered: false, status: entered };
     const renewal = setInterval(() => void this.commands.orgshieldRunRenewStep(inflight, options.member, ttlMs).catch(() => undefined), Math.max(10, Math.floor(ttlMs / 3)));
     let completed = false;
@@ -447,6 +524,14 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
     const guard: StepGuard<S, E> = {
       complete: async (write) => (await record(write, false)) !== undefined,
       completeAndRead: (write) => record(write, true),
+      claimed: claimedFrom(claims?.fields ?? [], answer),
+      claim: async (fields) => {
+        if (!claims) throw new Error(`step ${options.member} claims work items, but entered the guard without claims.`);
+        if (fields.length === 0) return { held: [], taken: [] };
+        const [outcome, letters] = await this.commands.orgshieldRunClaim(inflight, claimsKey, claimsDoneKey, options.member, this.ttl, ...fields);
+        if (outcome !== 'ok') throw new StepGuardLostError(id, `step ${options.member} lost its place in the guard while claiming its work`);
+        return claimedFrom(fields, letters);
+      },
     };
     try {
       return { entered: true, value: await work(guard) };

@@ -1,19 +1,7 @@
-import { currentOrganization, FIREWALL_JOBS, firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob, jobAttempt, RolloutExecutor, type RolloutStepQueue } from '@orgshield/firewall';
+import { bullmqStepQueue, currentOrganization, FIREWALL_JOBS, firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob, jobAttempt, RolloutExecutor } from '@orgshield/firewall';
 import { JobQueues } from '@orgshield/jobs';
 import type { Runtime } from './runtime.js';
 import { processor, type FailedForGood, type ProcessorMap } from './worker-service.js';
-
-/** The firewall's step-queue port on BullMQ: a step or a detail batch is a job on the firewall queue, under its own id. */
-export function bullmqStepQueue(queues: JobQueues): RolloutStepQueue {
-  return {
-    enqueueStep: async (step, { jobId, delayMs }) => {
-      await queues.submit(firewallRolloutStepJob, step, { jobId, delay: delayMs });
-    },
-    enqueueDetails: async (batch, { jobId, priority }) => {
-      await queues.submit(firewallRolloutDetailsJob, batch, { jobId, priority });
-    },
-  };
-}
 
 /**
  * Firewall Manager rollouts: start (plan), step (one write or one gate look), a gate's detail batch, rollback and

@@ -4,7 +4,7 @@ export { configuredRateLimits, createRuntime, workerRetention } from './runtime.
 export type { Runtime } from './runtime.js';
 export { JOB_CONTRACTS, QUEUE_NAMES } from './job-contracts.js';
 export { allProcessors, processorsFor } from './processor-registry.js';
-export { bullmqStepQueue } from './firewall-processors.js';
+export { bullmqStepQueue } from '@orgshield/firewall';
 export { WorkerConfigSchema, loadWorkerConfig } from './worker-config.js';
 export type { WorkerConfig } from './worker-config.js';
 export { drillServerSamples, rolloutAccountSamples } from './run-metrics.js';

@@ -103,6 +103,47 @@ export function quotaFigures(lines: readonly LogLine[], quotaOf: (operation: str
   return [...figures.values()].sort((a, b) => b.quotaSeconds - a.quotaSeconds || b.calls - a.calls);
 }
 
+export interface DetailPhase {
+  region: string;
+  /** Seconds from the first line given to the phase's first and last GetComplianceDetail. */
+  from: number;
+  to: number;
+  calls: number;
+  /** Whole seconds between `from` and `to` without a call: the region had reads left and its quota went unused. */
+  idleSeconds: number;
+  /** Calls per second over the seconds with any: what the region's reads ran at while they ran. */
+  callsPerActiveSecond: number;
+}
+
+/**
+ * A region's gate detail reads, phase by phase (a region's PutPolicy calls, the writes between
+ * its gates, end one), in 1 s bins: where the seconds between a phase's first and last call hold
+ * none, the region's reads were waiting (on a worker's slot, say) while its quota stood unused.
+ */
+export function detailPhases(lines: readonly LogLine[]): DetailPhase[] {
+  const start = lines[0]?.t ?? 0;
+  const phases: DetailPhase[] = [];
+  const byRegion = new Map<string, LogLine[]>();
+  for (const line of lines) byRegion.set(line.region, [...(byRegion.get(line.region) ?? []), line]);
+  for (const [region, regionLines] of [...byRegion].sort(([a], [b]) => a.localeCompare(b))) {
+    let seconds: number[] = [];
+    const close = () => {
+      const from = seconds[0];
+      const to = seconds.at(-1);
+      if (from === undefined || to === undefined) return;
+      const active = new Set(seconds).size;
+      phases.push({ region, from, to, calls: seconds.length, idleSeconds: to - from + 1 - active, callsPerActiveSecond: round(seconds.length / active) });
+      seconds = [];
+    };
+    for (const line of regionLines) {
+      if (line.operation === 'PutPolicy') close();
+      else if (line.operation === 'GetComplianceDetail' && !isThrottled(line)) seconds.push(Math.floor((line.t - start) / 1000));
+    }
+    close();
+  }
+  return phases;
+}
+
 /** A live process's peak resident set so far (VmHWM), in MB; undefined once it is gone. */
 export function peakRssMb(pid: number): number | undefined {
   try {

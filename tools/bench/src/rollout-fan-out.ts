@@ -11,10 +11,13 @@
  * runs `--concurrency` firewall jobs at once, so one worker can take the rollout's regions in
  * parallel. The bound comes from the request log: per region and operation, (calls - burst) /
  * rate, the largest of them. Also reported: throttled calls (target under 1%), each worker's
- * peak RSS (target under 400 MB), and each PutPolicy sent once. Prints JSON, then Markdown.
+ * peak RSS (target under 400 MB), and each PutPolicy sent once, and per region each gate's
+ * detail reads: the seconds they ran, their calls per second while they did, and the seconds
+ * none ran between their first and last (the region's quota unused while it had reads left).
+ * Prints JSON, then Markdown.
  */
 import { benchArgs, countArg, numberArg } from './bench-args.js';
-import { isThrottled, loadAverage, markdownTable, quotaFigures, regionsArg, round, type Quota } from './bench-kit.js';
+import { detailPhases, isThrottled, loadAverage, markdownTable, quotaFigures, regionsArg, round, type Quota } from './bench-kit.js';
 import { runRollout } from './rollout-run.js';
 
 const TARGET_RATIO = 1.1;
@@ -80,6 +83,7 @@ for (const workers of workerCounts) {
     workerPeakRssMb: run.workerPeakRssMb.map((mb) => round(mb)),
     loadAverageAtStart: load,
     operations,
+    detailPhases: detailPhases(run.requests),
     pass:
       run.status === 'completed' &&
       ratio <= TARGET_RATIO &&
@@ -124,6 +128,13 @@ for (const run of runs) {
     markdownTable(
       ['region', 'operation', 'quota (/s)', 'calls', 'throttled', 'quota time (s)'],
       run.operations.map((o) => [o.region, o.operation, quotaOf(o.operation).rate, o.calls, o.throttled, round(o.quotaSeconds)]),
+    ),
+  );
+  console.log();
+  console.log(
+    markdownTable(
+      ['region', 'detail reads from (s)', 'to (s)', 'calls', 'calls/s while any', 'seconds with none'],
+      run.detailPhases.map((phase) => [phase.region, phase.from, phase.to, phase.calls, phase.callsPerActiveSecond, phase.idleSeconds]),
     ),
   );
 }
