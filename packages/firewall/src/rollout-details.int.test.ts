@@ -25,13 +25,14 @@ waves:
 `;
 
 describe('detail batches', () => {
-  test("a gate's detail reads are batch jobs both workers take, each evaluation read once", { timeout: 60_000 }, async ({ sandbox, harness }) => {
+  test("a gate's detail reads are batch jobs both workers take, each evaluation read once", { timeout: 120_000 }, async ({ sandbox, harness }) => {
     // One job at a time each, so neither can take every batch while the other waits.
     await harness.startWorker({ name: 'one', concurrency: 1 });
     await harness.startWorker({ name: 'two', concurrency: 1 });
     const root = await writeTree({ 'shield.yaml': SHIELD, 'waf.yaml': WAF, 'rollout.yaml': ROLLOUT });
     const { rolloutId } = await harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')));
-    const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 50_000 });
+    // At rest about 15 s; at load 12 the start job alone took 28 s.
+    const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 110_000 });
     expect(['completed', 'halted']).toContain(settled.status);
 
     const [gate] = (await harness.control.view(rolloutId)).gates;
