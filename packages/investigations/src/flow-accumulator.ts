@@ -18,7 +18,7 @@ import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { type FindingMark, isMarkedConversation } from './flow-findings.js';
-import { mergeRuns, PartitionWriter, readRow, readRows, type RunRange, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
+import { mergeRuns, PartitionWriter, readRow, readRows, readRun, type RunRange, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 export type { Conversation, FlowDirection } from './flow-conversation-types.js';
@@ -1010,15 +1010,15 @@ export class FlowAccumulator implements FlowRecordSink {
   /**
    * The end of the scan: every conversation, in partitions. Unspilled, the table is one
    * partition and the visitor gets all of it, sorted; the list returned is an array of it.
-   * Spilled, each partition's files are merged alone into the table (a large partition in
-   * batches of its addresses), the visitor gets its rows sorted (every conversation of one
-   * remote address is in one partition), and they are written back as a sorted run; the
-   * list returned merges the runs as it is read. A batch with more conversations than the
-   * merge's table holds (the budget's table share, at most MERGE_TABLE_ROWS) is split by
-   * conversation into pieces that fit (mergeSplit). The table handed to the visitor reads
-   * the core's rows: valid until the call returns.
+   * Spilled, each partition's files are merged alone into the table (mergePartition), the
+   * visitor gets its rows sorted (every conversation of one remote address is in one
+   * partition), and they are written back as sorted runs; the list returned merges the runs
+   * as it is read. With a helper (another thread), the two threads take the partitions by
+   * one shared counter, each the next one not taken; the visitor still gets them in
+   * partition order, this thread's as they are merged when their turn has come, the others
+   * read back from their runs. The table handed to the visitor is valid until the call returns.
    */
-  finish(visitor: PartitionVisitor, mark: FindingMark | null): ConversationList {
+  async finish(visitor: PartitionVisitor, mark: FindingMark | null, helper: PartitionHelper | null = null): Promise<ConversationList> {
     if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
       const starts = this.sortedStarts();
       visitor.add(new RowTable(this.rows, starts, this.addresses));
@@ -1027,61 +1027,122 @@ export class FlowAccumulator implements FlowRecordSink {
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
     if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
     if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
+    // This book numbers every reader's other addresses (IPv6) first: the helper's, made from its list, numbers them alike.
+    for (const spill of this.spills) for (const ip of spill.others ?? []) this.addresses.id(ip);
+    this.startMerge(helper === null ? 1 : 2);
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    const merged: (RunStep[] | undefined)[] = new Array<RunStep[] | undefined>(SPILL_PARTITIONS);
+    /** Partitions handed to the visitor so far, in order. */
+    let visited = 0;
+    const visitMerged = (): void => {
+      for (; visited < SPILL_PARTITIONS && merged[visited] !== undefined; visited++) this.visitRuns(merged[visited]!, visitor);
+    };
+    const helped = helper?.merge({ config: this.config, spills: this.spills, others: this.addresses.others(), next }, (partition, steps) => {
+      merged[partition] = steps;
+    });
+    helped?.catch(() => undefined); // awaited below; a failure while this thread merges must not go unhandled
+    for (let p = Atomics.add(next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(next, 0, 1)) {
+      const inTurn = p === visited;
+      merged[p] = this.mergePartition(p, inTurn ? visitor : null);
+      if (inTurn) visited++;
+      if (helper !== null) await new Promise((resolve) => setImmediate(resolve)); // takes in what the helper has merged
+      visitMerged();
+    }
+    await helped;
+    visitMerged();
+    this.addresses.forgetTexts();
+    const ranges = merged.flatMap((steps) => steps!.flatMap((step): RunRange[] => (step.kind === 'end-pieces' ? [] : [{ path: step.path, from: 0, to: step.rows }])));
+    return new RunList(ranges, ranges.reduce((sum, range) => sum + range.to, 0), { book: this.addresses, mark });
+  }
+
+  /** The helper's side of finish: merges the partitions it takes from `job.next` until none are left, handing each one's runs to `done`. */
+  helpFinish(job: MergeJob, done: (partition: number, steps: RunStep[]) => void): void {
+    for (const ip of job.others) this.addresses.id(ip);
+    this.spills.push(...job.spills);
+    this.startMerge(2);
+    for (let p = Atomics.add(job.next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(job.next, 0, 1)) done(p, this.mergePartition(p, null));
+  }
+
+  /**
+   * Starts the merge on a core of its own (the counts and minutes come along, the scan's table
+   * pages do not), its table an equal part of the budget's for each of `threads` merging.
+   */
+  private startMerge(threads: number): void {
     this.merging = true;
-    // The merge's own core: the counts and minutes come along, the scan's table pages do not.
     const stats = this.stats.slice();
     const minutes = this.minuteRows().slice();
-    this.mergeTableRows = Math.min(this.config.mergeCapacity, MERGE_TABLE_ROWS);
+    this.mergeTableRows = Math.max(1, Math.min(Math.floor(this.config.mergeCapacity / threads), MERGE_TABLE_ROWS));
     this.startCore(this.mergeTableRows);
     for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
     this.stats.set(stats);
-    const runs: RunRange[] = [];
-    let count = 0;
-    /** Writes the merged rows (sorted) as a run of the list. */
-    const writeSorted = (starts: Int32Array): void => {
-      const run = new Float64Array(starts.length * ROW);
-      const rows = this.rows;
-      for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
-      const path = `${this.config.spillDir}/run-${runs.length}.rows`;
-      writeRun(path, run);
-      runs.push({ path, from: 0, to: starts.length });
-      count += starts.length;
+  }
+
+  /**
+   * Merges spill partition `p` and writes its conversations as sorted runs: a large partition
+   * in batches of its addresses (its files read once per batch), so the objects handed to the
+   * detectors stay few whatever the cardinality; a batch with more conversations than the
+   * merge's table holds in pieces split by conversation (mergeSplit). Each run goes to
+   * `visitor` too, when given. The runs, in order.
+   */
+  private mergePartition(p: number, visitor: PartitionVisitor | null): RunStep[] {
+    const steps: RunStep[] = [];
+    const run = (starts: Int32Array, kind: 'table' | 'piece'): void => {
+      if (visitor !== null) {
+        const table = new RowTable(this.rows, starts, this.addresses);
+        if (kind === 'table') visitor.add(table);
+        else visitor.addPiece(table);
+      }
+      const path = `${this.config.spillDir}/run-${p}-${steps.length}.rows`;
+      writeRun(path, this.gather(starts));
+      steps.push({ kind, path, rows: starts.length });
     };
-    for (let p = 0; p < SPILL_PARTITIONS; p++) {
-      const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is SpillFile => typeof f.path === 'string');
-      // A large partition is merged in batches of addresses (its files read once per batch), so
-      // the objects handed to the detectors stay few whatever the cardinality.
-      const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
-      // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
-      const target = Math.min(MERGE_BATCH_ROWS, this.config.capacity);
-      let batches = Math.max(1, Math.ceil(rowsAtMost / target));
-      let batchOf = (address: number): number => Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % batches;
-      if (batches > PLANNED_FROM_BATCHES) {
-        // Many batches would each read every row: the rows of one address (all in one batch)
-        // would be read once per batch. Counted first, the addresses' buckets are grouped into
-        // batches of about `target` rows, so a large address's bucket is a batch of its own.
-        const plan = this.planBatches(files, target);
-        batches = plan.batches;
-        batchOf = (address) => plan.batchOf[bucketOf(this.addresses.hash(address))]!;
-      }
-      for (let batch = 0; batch < batches; batch++) {
-        const keep = batches === 1 ? null : (address: number) => batchOf(address) === batch;
-        const starts = this.mergeFiles(files, keep);
-        if (starts !== null) {
-          if (starts.length === 0) continue;
-          visitor.add(new RowTable(this.rows, starts, this.addresses));
-          writeSorted(starts);
-          continue;
-        }
-        this.mergeSplit(files, keep, 0, (pieceStarts) => {
-          visitor.addPiece(new RowTable(this.rows, pieceStarts, this.addresses));
-          writeSorted(pieceStarts);
-        });
-        visitor.endPieces();
-      }
+    const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is SpillFile => typeof f.path === 'string');
+    const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
+    // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
+    const target = Math.min(MERGE_BATCH_ROWS, this.config.capacity);
+    let batches = Math.max(1, Math.ceil(rowsAtMost / target));
+    let batchOf = (address: number): number => Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % batches;
+    if (batches > PLANNED_FROM_BATCHES) {
+      // Many batches would each read every row: the rows of one address (all in one batch)
+      // would be read once per batch. Counted first, the addresses' buckets are grouped into
+      // batches of about `target` rows, so a large address's bucket is a batch of its own.
+      const plan = this.planBatches(files, target);
+      batches = plan.batches;
+      batchOf = (address) => plan.batchOf[bucketOf(this.addresses.hash(address))]!;
     }
-    this.addresses.forgetTexts();
-    return new RunList(runs, count, { book: this.addresses, mark });
+    for (let batch = 0; batch < batches; batch++) {
+      const keep = batches === 1 ? null : (address: number) => batchOf(address) === batch;
+      const starts = this.mergeFiles(files, keep);
+      if (starts !== null) {
+        if (starts.length > 0) run(starts, 'table');
+        continue;
+      }
+      this.mergeSplit(files, keep, 0, (pieceStarts) => run(pieceStarts, 'piece'));
+      visitor?.endPieces();
+      steps.push({ kind: 'end-pieces' });
+    }
+    return steps;
+  }
+
+  /** The rows starting at `starts`, in that order, copied out of the table. */
+  private gather(starts: Int32Array): Float64Array {
+    const run = new Float64Array(starts.length * ROW);
+    const rows = this.rows;
+    for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
+    return run;
+  }
+
+  /** Hands runs written by mergePartition (here or in the helper) to the visitor, read back. */
+  private visitRuns(steps: readonly RunStep[], visitor: PartitionVisitor): void {
+    for (const step of steps) {
+      if (step.kind === 'end-pieces') {
+        visitor.endPieces();
+        continue;
+      }
+      const table = new RowTable(readRun(step.path, ROW, step.rows), Int32Array.from({ length: step.rows }, (_, n) => n * ROW), this.addresses);
+      if (step.kind === 'table') visitor.add(table);
+      else visitor.addPiece(table);
+    }
   }
 
   /**
@@ -1142,7 +1203,7 @@ export class FlowAccumulator implements FlowRecordSink {
   private mergeSplit(files: readonly SpillFile[], keep: ((address: number) => boolean) | null, depth: number, each: (starts: Int32Array) => void): void {
     const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
     const pieces = Math.min(SPILL_PARTITIONS, Math.max(2, Math.ceil((2 * rowsAtMost) / this.mergeTableRows)));
-    const writer = new PartitionWriter(this.config.spillDir, `split-${this.splits++}`, ROW, pieces);
+    const writer = new PartitionWriter(this.config.spillDir, `split-${this.spillName}-${this.splits++}`, ROW, pieces);
     for (const f of files) {
       readRows(f.path, ROW, (rows) => {
         for (let o = 0; o < rows.length; o += ROW) {
@@ -1172,6 +1233,26 @@ const PLAN_BUCKETS = 4096;
 /** An address's bucket in its partition (from its hash: the low part picks the partition). */
 function bucketOf(hash: number): number {
   return Math.floor(hash / SPILL_PARTITIONS) % PLAN_BUCKETS;
+}
+
+/** A run written by mergePartition (a table of whole addresses, or a piece of a split), or the end of a split's pieces. */
+export type RunStep = { kind: 'table' | 'piece'; path: string; rows: number } | { kind: 'end-pieces' };
+
+/** What a helper thread needs to merge partitions beside the finishing reader (plain data). */
+export interface MergeJob {
+  config: AccumulatorConfig;
+  /** Every reader's spill files (others null: the finishing reader's own numbering). */
+  spills: { files: (string | null)[]; others: string[] | null }[];
+  /** The finishing reader's addresses other than IPv4, in its numbering (see AddressBook.others). */
+  others: string[];
+  /** The next partition not taken, shared by both threads. */
+  next: Int32Array;
+}
+
+/** Another thread that merges partitions while the finishing reader does (see finish). */
+export interface PartitionHelper {
+  /** Starts it on `job`; `done` gets each partition's runs as they come in; resolves when it has taken no more. */
+  merge(job: MergeJob, done: (partition: number, steps: RunStep[]) => void): Promise<void>;
 }
 
 /** The merge's table is full (thrown through the core from its spill call). */

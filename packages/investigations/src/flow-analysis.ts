@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
 import {
   type AccumulatorConfig, type AccumulatorState, type Conversation, type ConversationList, FlowAccumulator, type FlowFilters, MAX_CONVERSATIONS, MAX_LOCAL_IPS,
-  MAX_MINUTES, type RecordCounts, TABLE_BYTES_PER_CONVERSATION,
+  MAX_MINUTES, type PartitionHelper, type RecordCounts, type RunStep, TABLE_BYTES_PER_CONVERSATION,
 } from './flow-accumulator.js';
 import {
   type FindingMark, type FlowFinding, FlowFindingDetector, flowThresholdsSchema, medianOutboundPerMinute, PRIVATE_RANGES,
@@ -129,7 +129,9 @@ export interface FlowAnalysis {
 
 export type { Conversation, ConversationList };
 
-type WorkerReply = { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number };
+type WorkerReply =
+  | { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number }
+  | { kind: 'partition'; partition: number; steps: RunStep[] } | { kind: 'merged' };
 
 /** A reader thread taking files[Atomics.add(next)] until none are left. */
 function startWorker(config: AccumulatorConfig, files: readonly string[], next: Int32Array): Worker {
@@ -137,33 +139,68 @@ function startWorker(config: AccumulatorConfig, files: readonly string[], next: 
   return startThread('flow-analysis-worker', { config, files, next }, { maxYoungGenerationSizeMb: 8 });
 }
 
+/** A promise settled by a worker's replies, rejected when it fails or stops first. */
+function replies(worker: Worker, onReply: (reply: WorkerReply, resolve: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onMessage = (reply: WorkerReply): void => onReply(reply, done);
+    const onExit = (code: number): void => fail(new Error(`A flow-log thread stopped (exit code ${code}) before it finished.`));
+    const off = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', fail);
+      worker.off('exit', onExit);
+    };
+    function done(): void {
+      off();
+      resolve();
+    }
+    function fail(error: Error): void {
+      off();
+      reject(error);
+    }
+    worker.on('message', onMessage);
+    worker.on('error', fail);
+    worker.on('exit', onExit);
+  });
+}
+
+/** A reader thread, done reading, as the finish's helper (see FlowAccumulator.finish). */
+function helperOf(worker: Worker): PartitionHelper {
+  return {
+    merge(job, done) {
+      const merged = replies(worker, (reply, resolve) => {
+        if (reply.kind === 'partition') done(reply.partition, reply.steps);
+        else if (reply.kind === 'merged') resolve();
+      });
+      worker.postMessage(job);
+      return merged;
+    },
+  };
+}
+
 /**
  * Reads the files with `threads` readers (this thread plus threads - 1 workers), each
  * taking the next file by one shared counter (no thread waits on another to be handed
- * work), and merges what the workers found into `into`.
+ * work), and merges what the workers found into `into`. The workers, done reading, are
+ * left running for the finish: the caller terminates them.
  */
 async function readLocalFiles(
   files: readonly LocalFlowLogFile[], threads: number, config: AccumulatorConfig,
   into: FlowAccumulator, problems: FlowLogProblems, progress: () => void,
-): Promise<void> {
+): Promise<Worker[]> {
   // Largest first, so no thread is left with one big file at the end.
   const paths = [...files].sort((a, b) => b.size - a.size).map((f) => f.path);
   const next = new Int32Array(new SharedArrayBuffer(4));
   const workers = Array.from({ length: threads - 1 }, () => startWorker(config, paths, next));
   try {
-    const fromWorkers = workers.map((worker) => new Promise<void>((resolve, reject) => {
-      worker.on('error', reject);
-      worker.on('exit', (code) => reject(new Error(`A flow-log reader thread stopped (exit code ${code}) before it finished.`)));
-      worker.on('message', (reply: WorkerReply) => {
-        if (reply.kind === 'file-done') {
-          progress();
-          return;
-        }
+    const fromWorkers = workers.map((worker) => replies(worker, (reply, resolve) => {
+      if (reply.kind === 'file-done') {
+        progress();
+      } else if (reply.kind === 'state') {
         into.merge(reply.state);
         for (const problem of reply.problems) problems.listed.push(problem);
         problems.total += reply.problemTotal;
         resolve();
-      });
+      }
     }));
     const reader = new LocalFlowLogReader(into, problems, into.readerBuffers());
     for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) {
@@ -171,9 +208,15 @@ async function readLocalFiles(
       progress();
     }
     await Promise.all(fromWorkers);
-  } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    return workers;
+  } catch (error) {
+    await stopWorkers(workers);
+    throw error;
   }
+}
+
+async function stopWorkers(workers: readonly Worker[]): Promise<void> {
+  await Promise.all(workers.map((worker) => worker.terminate()));
 }
 
 function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOptionsSchema> {
@@ -241,74 +284,78 @@ async function analyze(
     context.onProgress?.({ filesDone, filesTotal });
   };
 
-  if (files !== null) {
-    await readLocalFiles(files, threads, config, accumulator, problems, progress);
-  } else if ('prefixes' in input) {
-    for (const prefix of input.prefixes) {
-      for await (const object of input.objects.list(prefix)) {
-        await scanFlowLogObject(input.objects, object.key, accumulator, problems);
-        progress();
+  const workers = files === null ? [] : await readLocalFiles(files, threads, config, accumulator, problems, progress);
+  try {
+    if (files === null && 'prefixes' in input) {
+      for (const prefix of input.prefixes) {
+        for await (const object of input.objects.list(prefix)) {
+          await scanFlowLogObject(input.objects, object.key, accumulator, problems);
+          progress();
+        }
       }
     }
-  }
 
-  const series = accumulator.series;
-  const minutes = series.minutes;
-  let first = Infinity;
-  let last = -Infinity;
-  for (const minute of minutes) {
-    if (minute < first) first = minute;
-    if (minute > last) last = minute;
-  }
-  const from = config.from ?? (minutes.length === 0 ? null : first * 60);
-  const to = config.to ?? (minutes.length === 0 ? null : (last + 1) * 60);
-  let bucketSeconds = o.bucketSeconds ?? (from === null || to === null ? 60 : chooseBucketSeconds(to - from));
-  if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
-  const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds, o.thresholds.spike);
+    const series = accumulator.series;
+    const minutes = series.minutes;
+    let first = Infinity;
+    let last = -Infinity;
+    for (const minute of minutes) {
+      if (minute < first) first = minute;
+      if (minute > last) last = minute;
+    }
+    const from = config.from ?? (minutes.length === 0 ? null : first * 60);
+    const to = config.to ?? (minutes.length === 0 ? null : (last + 1) * 60);
+    let bucketSeconds = o.bucketSeconds ?? (from === null || to === null ? 60 : chooseBucketSeconds(to - from));
+    if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
+    const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds, o.thresholds.spike);
 
-  // The detectors see the conversations a partition at a time, in one order whatever the
-  // threads and the spills (their groups, and so their findings, follow it).
-  const markFrom = o.markFrom as FindingMark | undefined;
-  const detector = new FlowFindingDetector(timeline, bucketSeconds, {
-    ...(markFrom === undefined ? {} : { mark: markFrom }),
-    thresholds: o.thresholds,
-    transfers: {
-      usualOutboundPerMinute: (transfer) => (from === null || to === null ? 0 : medianOutboundPerMinute(series, from, to, transfer)),
-      internal: insideRanges(o.vpcCidrs ?? PRIVATE_RANGES),
-    },
-  });
-  const spilled = accumulator.spilled;
-  const conversations = accumulator.finish(detector, markFrom ?? null);
-  const findings = detector.findings();
-  if (!accumulator.spilled) removeSpillFolder(context.spillDir);
-
-  if (accumulator.minuteOverflow > 0) {
-    problems.add({
-      file: '(all files)', code: 'more-problems',
-      message: `${accumulator.minuteOverflow} matching records start in minutes beyond the first ${MAX_MINUTES} with traffic; they are in the conversations but not in the timeline (narrow the window).`,
-    });
-  }
-  // By file, in reading order within a file (one thread reads each file): the same listing whatever the threads.
-  problems.listed.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return {
-    query: {
-      localIps: config.localIps,
-      eni: config.eni,
-      filters: {
-        remote: config.remote, localPorts: config.localPorts, remotePorts: config.remotePorts, protocols: config.protocols,
-        direction: config.direction, action: config.action,
+    // The detectors see the conversations a partition at a time, in one order whatever the
+    // threads and the spills (their groups, and so their findings, follow it).
+    const markFrom = o.markFrom as FindingMark | undefined;
+    const detector = new FlowFindingDetector(timeline, bucketSeconds, {
+      ...(markFrom === undefined ? {} : { mark: markFrom }),
+      thresholds: o.thresholds,
+      transfers: {
+        usualOutboundPerMinute: (transfer) => (from === null || to === null ? 0 : medianOutboundPerMinute(series, from, to, transfer)),
+        internal: insideRanges(o.vpcCidrs ?? PRIVATE_RANGES),
       },
-    },
-    records: { ...accumulator.counts },
-    conversations,
-    timeline,
-    findings,
-    problems: problems.listed,
-    problemCount: problems.total,
-    files: filesDone,
-    bucketSeconds,
-    window: { from: from === null ? null : new Date(from * 1000).toISOString(), to: to === null ? null : new Date(to * 1000).toISOString() },
-    spilled: spilled || accumulator.spilled,
-    dispose: () => removeSpillFolder(context.spillDir),
-  };
+    });
+    const spilled = accumulator.spilled;
+    const conversations = await accumulator.finish(detector, markFrom ?? null, workers.length > 0 ? helperOf(workers[0]!) : null);
+    const findings = detector.findings();
+    if (!accumulator.spilled) removeSpillFolder(context.spillDir);
+
+    if (accumulator.minuteOverflow > 0) {
+      problems.add({
+        file: '(all files)', code: 'more-problems',
+        message: `${accumulator.minuteOverflow} matching records start in minutes beyond the first ${MAX_MINUTES} with traffic; they are in the conversations but not in the timeline (narrow the window).`,
+      });
+    }
+    // By file, in reading order within a file (one thread reads each file): the same listing whatever the threads.
+    problems.listed.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    return {
+      query: {
+        localIps: config.localIps,
+        eni: config.eni,
+        filters: {
+          remote: config.remote, localPorts: config.localPorts, remotePorts: config.remotePorts, protocols: config.protocols,
+          direction: config.direction, action: config.action,
+        },
+      },
+      records: { ...accumulator.counts },
+      conversations,
+      timeline,
+      findings,
+      problems: problems.listed,
+      problemCount: problems.total,
+      files: filesDone,
+      bucketSeconds,
+      window: { from: from === null ? null : new Date(from * 1000).toISOString(), to: to === null ? null : new Date(to * 1000).toISOString() },
+      spilled: spilled || accumulator.spilled,
+      dispose: () => removeSpillFolder(context.spillDir),
+    };
+  } finally {
+    // Before the spill folder can go (on an error, with the rest): the helper may be writing runs into it.
+    await stopWorkers(workers);
+  }
 }

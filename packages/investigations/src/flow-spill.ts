@@ -141,6 +141,23 @@ export function readRows(path: string, rowLength: number, each: (rows: Float64Ar
   }
 }
 
+/** The first `rows` rows of a file of rows, whole. */
+export function readRun(path: string, rowLength: number, rows: number): Float64Array {
+  const run = new Float64Array(rows * rowLength);
+  const bytes = new Uint8Array(run.buffer);
+  const fd = openSync(path, 'r');
+  try {
+    for (let filled = 0; filled < bytes.length;) {
+      const read = readSync(fd, bytes, filled, bytes.length - filled, filled);
+      if (read === 0) throw new Error(`The run ${path} ends after ${filled} of its ${bytes.length} bytes.`);
+      filled += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return run;
+}
+
 /** Rows [from, to) of a sorted run's file. */
 export interface RunRange {
   path: string;
