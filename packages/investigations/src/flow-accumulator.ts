@@ -18,7 +18,7 @@ import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { type FindingMark, isMarkedConversation } from './flow-findings.js';
-import { mergeRuns, PartitionWriter, readRow, readRows, readRun, type RunRange, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
+import { mergeRuns, PartitionWriter, readRow, readRows, readRun, RunFile, type RunRange, SPILL_PARTITIONS, type SpilledRows } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 export type { Conversation, FlowDirection } from './flow-conversation-types.js';
@@ -680,6 +680,8 @@ export class FlowAccumulator implements FlowRecordSink {
   private splits = 0;
   /** Conversations the merge's table holds (see finish). */
   private mergeTableRows = 0;
+  /** Where the merge writes its sorted runs (see startMerge). */
+  private runs: RunFile | null = null;
   private readonly coreConfig: CoreConfig;
   private readonly spillName: string;
 
@@ -1041,18 +1043,22 @@ export class FlowAccumulator implements FlowRecordSink {
       merged[partition] = steps;
     });
     helped?.catch(() => undefined); // awaited below; a failure while this thread merges must not go unhandled
-    for (let p = Atomics.add(next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(next, 0, 1)) {
-      const inTurn = p === visited;
-      merged[p] = this.mergePartition(p, inTurn ? visitor : null);
-      if (inTurn) visited++;
-      if (helper !== null) await new Promise((resolve) => setImmediate(resolve)); // takes in what the helper has merged
-      visitMerged();
+    try {
+      for (let p = Atomics.add(next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(next, 0, 1)) {
+        const inTurn = p === visited;
+        merged[p] = this.mergePartition(p, inTurn ? visitor : null);
+        if (inTurn) visited++;
+        if (helper !== null) await new Promise((resolve) => setImmediate(resolve)); // takes in what the helper has merged
+        visitMerged();
+      }
+    } finally {
+      this.runs!.close();
     }
     await helped;
     visitMerged();
     this.addresses.forgetTexts();
-    const ranges = merged.flatMap((steps) => steps!.flatMap((step): RunRange[] => (step.kind === 'end-pieces' ? [] : [{ path: step.path, from: 0, to: step.rows }])));
-    return new RunList(ranges, ranges.reduce((sum, range) => sum + range.to, 0), { book: this.addresses, mark });
+    const ranges = merged.flatMap((steps) => steps!.flatMap((step) => (step.kind === 'end-pieces' ? [] : [step.range])));
+    return new RunList(ranges, ranges.reduce((sum, range) => sum + range.to - range.from, 0), { book: this.addresses, mark });
   }
 
   /** The helper's side of finish: merges the partitions it takes from `job.next` until none are left, handing each one's runs to `done`. */
@@ -1060,7 +1066,11 @@ export class FlowAccumulator implements FlowRecordSink {
     for (const ip of job.others) this.addresses.id(ip);
     this.spills.push(...job.spills);
     this.startMerge(2);
-    for (let p = Atomics.add(job.next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(job.next, 0, 1)) done(p, this.mergePartition(p, null));
+    try {
+      for (let p = Atomics.add(job.next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(job.next, 0, 1)) done(p, this.mergePartition(p, null));
+    } finally {
+      this.runs!.close();
+    }
   }
 
   /**
@@ -1073,6 +1083,7 @@ export class FlowAccumulator implements FlowRecordSink {
     const minutes = this.minuteRows().slice();
     this.mergeTableRows = Math.max(1, Math.min(Math.floor(this.config.mergeCapacity / threads), MERGE_TABLE_ROWS));
     this.startCore(this.mergeTableRows);
+    this.runs = new RunFile(`${this.config.spillDir}/runs-${this.spillName}.rows`, ROW);
     for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
     this.stats.set(stats);
   }
@@ -1092,9 +1103,7 @@ export class FlowAccumulator implements FlowRecordSink {
         if (kind === 'table') visitor.add(table);
         else visitor.addPiece(table);
       }
-      const path = `${this.config.spillDir}/run-${p}-${steps.length}.rows`;
-      writeRun(path, this.gather(starts));
-      steps.push({ kind, path, rows: starts.length });
+      steps.push({ kind, range: this.runs!.append(this.gather(starts)) });
     };
     const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is SpillFile => typeof f.path === 'string');
     const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
@@ -1139,7 +1148,8 @@ export class FlowAccumulator implements FlowRecordSink {
         visitor.endPieces();
         continue;
       }
-      const table = new RowTable(readRun(step.path, ROW, step.rows), Int32Array.from({ length: step.rows }, (_, n) => n * ROW), this.addresses);
+      const rows = step.range.to - step.range.from;
+      const table = new RowTable(readRun(step.range, ROW), Int32Array.from({ length: rows }, (_, n) => n * ROW), this.addresses);
       if (step.kind === 'table') visitor.add(table);
       else visitor.addPiece(table);
     }
@@ -1236,7 +1246,7 @@ function bucketOf(hash: number): number {
 }
 
 /** A run written by mergePartition (a table of whole addresses, or a piece of a split), or the end of a split's pieces. */
-export type RunStep = { kind: 'table' | 'piece'; path: string; rows: number } | { kind: 'end-pieces' };
+export type RunStep = { kind: 'table' | 'piece'; range: RunRange } | { kind: 'end-pieces' };
 
 /** What a helper thread needs to merge partitions beside the finishing reader (plain data). */
 export interface MergeJob {

@@ -141,15 +141,15 @@ export function readRows(path: string, rowLength: number, each: (rows: Float64Ar
   }
 }
 
-/** The first `rows` rows of a file of rows, whole. */
-export function readRun(path: string, rowLength: number, rows: number): Float64Array {
-  const run = new Float64Array(rows * rowLength);
+/** Rows [from, to) of a file of rows, whole. */
+export function readRun(range: RunRange, rowLength: number): Float64Array {
+  const run = new Float64Array((range.to - range.from) * rowLength);
   const bytes = new Uint8Array(run.buffer);
-  const fd = openSync(path, 'r');
+  const fd = openSync(range.path, 'r');
   try {
     for (let filled = 0; filled < bytes.length;) {
-      const read = readSync(fd, bytes, filled, bytes.length - filled, filled);
-      if (read === 0) throw new Error(`The run ${path} ends after ${filled} of its ${bytes.length} bytes.`);
+      const read = readSync(fd, bytes, filled, bytes.length - filled, range.from * rowLength * 8 + filled);
+      if (read === 0) throw new Error(`The run ${range.path} ends before its row ${range.to}.`);
       filled += read;
     }
   } finally {
@@ -269,13 +269,31 @@ export function* mergeRuns(
   }
 }
 
-/** Writes rows to a new file, whole, in order: a sorted run. */
-export function writeRun(path: string, rows: Float64Array): void {
-  const fd = openSync(path, 'w');
-  try {
-    const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
-    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 24));
-  } finally {
-    closeSync(fd);
+/**
+ * Sorted runs, one after another in one file: a file costs about a millisecond to create
+ * here, far more than writing a run, and a spilled analysis writes hundreds of runs.
+ */
+export class RunFile {
+  private fd: number | null = null;
+  private rows = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly rowLength: number,
+  ) {}
+
+  /** Writes a run (whole rows) after the others: where it is. */
+  append(run: Float64Array): RunRange {
+    this.fd ??= openSync(this.path, 'w');
+    const bytes = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
+    for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, Math.min(bytes.length - at, 1 << 24));
+    const from = this.rows;
+    this.rows += run.length / this.rowLength;
+    return { path: this.path, from, to: this.rows };
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }
