@@ -17,7 +17,7 @@ import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
-import { type FindingMark, isMarkedConversation } from './flow-findings.js';
+import { type FindingMark, isMarkedConversation } from './flow-finding-mark.js';
 import { mergeRuns, PartitionWriter, readRow, readRows, readRun, RunFile, type RunRange, SPILL_PARTITIONS, type SpilledRows } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 

@@ -12,8 +12,9 @@ import {
   MAX_MINUTES, type PartitionHelper, type RecordCounts, type RunStep, TABLE_BYTES_PER_CONVERSATION,
 } from './flow-accumulator.js';
 import {
-  type FindingMark, type FlowFinding, FlowFindingDetector, flowThresholdsSchema, medianOutboundPerMinute, PRIVATE_RANGES,
+  type FlowFinding, FlowFindingDetector, flowThresholdsSchema, medianOutboundPerMinute, PRIVATE_RANGES,
 } from './flow-findings.js';
+import type { FindingMark } from './flow-finding-mark.js';
 import { insideRanges, normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
 import { type FlowLogProblem, FlowLogProblems } from './flow-log-problems.js';
