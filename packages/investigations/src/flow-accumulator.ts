@@ -682,6 +682,10 @@ export class FlowAccumulator implements FlowRecordSink {
   private mergeTableRows = 0;
   /** Where the merge writes its sorted runs (see startMerge). */
   private runs: RunFile | null = null;
+  /** A run's rows, gathered or read back (see runRows). */
+  private runBuffer = new Float64Array(0);
+  /** 0, ROW, 2 × ROW, ...: where each row of a run read back starts. */
+  private rowStarts = new Int32Array(0);
   private readonly coreConfig: CoreConfig;
   private readonly spillName: string;
 
@@ -1135,10 +1139,19 @@ export class FlowAccumulator implements FlowRecordSink {
 
   /** The rows starting at `starts`, in that order, copied out of the table. */
   private gather(starts: Int32Array): Float64Array {
-    const run = new Float64Array(starts.length * ROW);
+    const run = this.runRows(starts.length);
     const rows = this.rows;
     for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
     return run;
+  }
+
+  /**
+   * Room for `count` rows of a run, reused from run to run (a partition's runs are megabytes:
+   * a new array each made garbage of every row twice, gathered and read back).
+   */
+  private runRows(count: number): Float64Array {
+    if (this.runBuffer.length < count * ROW) this.runBuffer = new Float64Array(Math.max(count * ROW, this.runBuffer.length * 2));
+    return this.runBuffer.subarray(0, count * ROW);
   }
 
   /** Hands runs written by mergePartition (here or in the helper) to the visitor, read back. */
@@ -1148,8 +1161,11 @@ export class FlowAccumulator implements FlowRecordSink {
         visitor.endPieces();
         continue;
       }
-      const rows = step.range.to - step.range.from;
-      const table = new RowTable(readRun(step.range, ROW), Int32Array.from({ length: rows }, (_, n) => n * ROW), this.addresses);
+      const count = step.range.to - step.range.from;
+      const rows = this.runRows(count);
+      readRun(step.range, rows);
+      if (this.rowStarts.length < count) this.rowStarts = Int32Array.from({ length: Math.max(count, this.rowStarts.length * 2) }, (_, n) => n * ROW);
+      const table = new RowTable(rows, this.rowStarts.subarray(0, count), this.addresses);
       if (step.kind === 'table') visitor.add(table);
       else visitor.addPiece(table);
     }

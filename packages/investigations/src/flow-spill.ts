@@ -141,21 +141,20 @@ export function readRows(path: string, rowLength: number, each: (rows: Float64Ar
   }
 }
 
-/** Rows [from, to) of a file of rows, whole. */
-export function readRun(range: RunRange, rowLength: number): Float64Array {
-  const run = new Float64Array((range.to - range.from) * rowLength);
-  const bytes = new Uint8Array(run.buffer);
+/** Reads rows [from, to) of a file of rows into `into` (room for exactly them). */
+export function readRun(range: RunRange, into: Float64Array): void {
+  const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+  const rowBytes = into.byteLength / (range.to - range.from);
   const fd = openSync(range.path, 'r');
   try {
     for (let filled = 0; filled < bytes.length;) {
-      const read = readSync(fd, bytes, filled, bytes.length - filled, range.from * rowLength * 8 + filled);
+      const read = readSync(fd, bytes, filled, bytes.length - filled, range.from * rowBytes + filled);
       if (read === 0) throw new Error(`The run ${range.path} ends before its row ${range.to}.`);
       filled += read;
     }
   } finally {
     closeSync(fd);
   }
-  return run;
 }
 
 /** Rows [from, to) of a sorted run's file. */
