@@ -10,7 +10,7 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
 import type { Conversation, ConversationFacts, ConversationTable, FlowDirection, PartitionVisitor } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
@@ -18,7 +18,9 @@ import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { type FindingMark, isMarkedConversation } from './flow-finding-mark.js';
-import { mergeRuns, PartitionWriter, readRow, readRows, readRun, RunFile, type RunRange, SPILL_PARTITIONS, type SpilledRows } from './flow-spill.js';
+import {
+  mergeRuns, PartitionWriter, type PartitionRows, readRow, readRows, readRun, rowCount, RunFile, type RunRange, SPILL_PARTITIONS, type SpilledRows,
+} from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 export type { Conversation, FlowDirection } from './flow-conversation-types.js';
@@ -673,7 +675,7 @@ export class FlowAccumulator implements FlowRecordSink {
   /** This reader's spill files, once its table has spilled. */
   private writer: PartitionWriter | null = null;
   /** Spilled rows of the readers merged into this one (others: null for this reader's own). */
-  private readonly spills: { files: (string | null)[]; others: string[] | null }[] = [];
+  private readonly spills: SpillSet[] = [];
   /** Set while partitions are merged: the table must not spill then. */
   private merging = false;
   /** Batches split by conversation so far (names their pieces' files). */
@@ -935,7 +937,7 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   /** Spills what the table still holds and closes this reader's files. */
-  private closeSpill(): (string | null)[] {
+  private closeSpill(): (PartitionRows | null)[] {
     this.spill(this.conversationCount, '');
     this.core.clearConversations();
     const files = this.writer!.close();
@@ -1109,8 +1111,8 @@ export class FlowAccumulator implements FlowRecordSink {
       }
       steps.push({ kind, range: this.runs!.append(this.gather(starts)) });
     };
-    const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is SpillFile => typeof f.path === 'string');
-    const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
+    const files = this.spills.flatMap((spill) => (spill.files[p] ? [{ rows: spill.files[p], others: spill.others }] : []));
+    const rowsAtMost = files.reduce((sum, f) => sum + rowCount(f.rows), 0);
     // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
     const target = Math.min(MERGE_BATCH_ROWS, this.config.capacity);
     let batches = Math.max(1, Math.ceil(rowsAtMost / target));
@@ -1179,7 +1181,7 @@ export class FlowAccumulator implements FlowRecordSink {
   private planBatches(files: readonly SpillFile[], target: number): { batches: number; batchOf: Int32Array } {
     const counts = new Float64Array(PLAN_BUCKETS);
     for (const f of files) {
-      readRows(f.path, ROW, (rows) => {
+      readRows(f.rows, ROW, (rows) => {
         for (let o = 0; o < rows.length; o += ROW) {
           let address = rows[o + ADDRESS]!;
           if (f.others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(f.others[address - OTHER_ADDRESSES]!);
@@ -1210,7 +1212,7 @@ export class FlowAccumulator implements FlowRecordSink {
     this.core.clearConversations();
     this.addresses.forgetTexts();
     try {
-      for (const f of files) readRows(f.path, ROW, (rows) => this.mergeRows(rows, f.others, keep));
+      for (const f of files) readRows(f.rows, ROW, (rows) => this.mergeRows(rows, f.others, keep));
     } catch (error) {
       if (!(error instanceof TableFull)) throw error;
       this.core.clearConversations();
@@ -1227,11 +1229,11 @@ export class FlowAccumulator implements FlowRecordSink {
    * sorted. Exact: no conversation is cut, only an address's conversations spread.
    */
   private mergeSplit(files: readonly SpillFile[], keep: ((address: number) => boolean) | null, depth: number, each: (starts: Int32Array) => void): void {
-    const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
+    const rowsAtMost = files.reduce((sum, f) => sum + rowCount(f.rows), 0);
     const pieces = Math.min(SPILL_PARTITIONS, Math.max(2, Math.ceil((2 * rowsAtMost) / this.mergeTableRows)));
     const writer = new PartitionWriter(this.config.spillDir, `split-${this.spillName}-${this.splits++}`, ROW, pieces);
     for (const f of files) {
-      readRows(f.path, ROW, (rows) => {
+      readRows(f.rows, ROW, (rows) => {
         for (let o = 0; o < rows.length; o += ROW) {
           let address = rows[o + ADDRESS]!;
           if (f.others !== null && address >= OTHER_ADDRESSES) rows[o + ADDRESS] = address = this.addresses.id(f.others[address - OTHER_ADDRESSES]!);
@@ -1240,14 +1242,16 @@ export class FlowAccumulator implements FlowRecordSink {
         }
       });
     }
-    for (const path of writer.close()) {
-      if (path === null) continue;
-      const piece = [{ path, others: null }];
+    const written = writer.close();
+    for (const rows of written) {
+      if (rows === null) continue;
+      const piece = [{ rows, others: null }];
       const starts = this.mergeFiles(piece, null);
       if (starts === null) this.mergeSplit(piece, null, depth + 1, each);
       else if (starts.length > 0) each(starts);
-      rmSync(path, { force: true });
     }
+    // Every piece is in one file: it goes once all are merged.
+    for (const rows of written) if (rows !== null) rmSync(rows.path, { force: true });
   }
 }
 
@@ -1267,8 +1271,8 @@ export type RunStep = { kind: 'table' | 'piece'; range: RunRange } | { kind: 'en
 /** What a helper thread needs to merge partitions beside the finishing reader (plain data). */
 export interface MergeJob {
   config: AccumulatorConfig;
-  /** Every reader's spill files (others null: the finishing reader's own numbering). */
-  spills: { files: (string | null)[]; others: string[] | null }[];
+  /** Every reader's spilled rows (others null: the finishing reader's own numbering). */
+  spills: SpillSet[];
   /** The finishing reader's addresses other than IPv4, in its numbering (see AddressBook.others). */
   others: string[];
   /** The next partition not taken, shared by both threads. */
@@ -1288,9 +1292,15 @@ class TableFull extends Error {
   }
 }
 
-/** A spill file and the numbering of its addresses other than IPv4 (null: the merging reader's own). */
+/** A reader's spilled rows by partition and the numbering of their addresses other than IPv4 (null: the merging reader's own). */
+interface SpillSet {
+  files: (PartitionRows | null)[];
+  others: string[] | null;
+}
+
+/** A partition's rows in one reader's spill file, and that reader's numbering (see SpillSet). */
 interface SpillFile {
-  path: string;
+  rows: PartitionRows;
   others: string[] | null;
 }
 
