@@ -931,6 +931,11 @@ export class FlowAccumulator implements FlowRecordSink {
     }
   }
 
+  /** Whether the finish goes through the spill partitions (and so can use a helper): spilled, or too many conversations to hand over at once. */
+  get partitioned(): boolean {
+    return this.spilled || this.conversationCount > IN_MEMORY_CONVERSATIONS;
+  }
+
   /** Whether any rows went to spill files (this reader's or merged readers'). */
   get spilled(): boolean {
     return this.writer !== null || this.spills.length > 0;
@@ -1027,7 +1032,7 @@ export class FlowAccumulator implements FlowRecordSink {
    * read back from their runs. The table handed to the visitor is valid until the call returns.
    */
   async finish(visitor: PartitionVisitor, mark: FindingMark | null, helper: PartitionHelper | null = null): Promise<ConversationList> {
-    if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
+    if (!this.partitioned) {
       const starts = this.sortedStarts();
       visitor.add(new RowTable(this.rows, starts, this.addresses));
       return arrayList(this.rows, starts, this.addresses, mark);

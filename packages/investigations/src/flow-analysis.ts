@@ -286,7 +286,10 @@ async function analyze(
   };
 
   const workers = files === null ? [] : await readLocalFiles(files, threads, config, accumulator, problems, progress);
+  // A reader thread is of use again only as the helper of a finish through the partitions: the others go now, their memory with them.
+  const helpers = accumulator.partitioned ? workers.slice(0, 1) : [];
   try {
+    await stopWorkers(workers.slice(helpers.length));
     if (files === null && 'prefixes' in input) {
       for (const prefix of input.prefixes) {
         for await (const object of input.objects.list(prefix)) {
@@ -322,7 +325,7 @@ async function analyze(
       },
     });
     const spilled = accumulator.spilled;
-    const conversations = await accumulator.finish(detector, markFrom ?? null, workers.length > 0 ? helperOf(workers[0]!) : null);
+    const conversations = await accumulator.finish(detector, markFrom ?? null, helpers.length > 0 ? helperOf(helpers[0]!) : null);
     const findings = detector.findings();
     if (!accumulator.spilled) removeSpillFolder(context.spillDir);
 
@@ -357,6 +360,6 @@ async function analyze(
     };
   } finally {
     // Before the spill folder can go (on an error, with the rest): the helper may be writing runs into it.
-    await stopWorkers(workers);
+    await stopWorkers(helpers);
   }
 }
