@@ -2,7 +2,8 @@
  * A flow-log reader thread: takes files from the shared list by the shared counter until
  * none are left, reading them into its own accumulator, then sends the accumulated state
  * back to be merged. Asked to, it then merges spill partitions beside the main thread
- * (FlowAccumulator.finish's helper), sending each one's runs back as it is done.
+ * (FlowAccumulator.finish's helper), sending each one's runs back as it is done; a thread
+ * given no file is started for that alone.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { type AccumulatorConfig, FlowAccumulator, type MergeJob } from './flow-accumulator.js';
@@ -26,10 +27,11 @@ async function scan(): Promise<void> {
   port.postMessage({ kind: 'state', state, problems: problems.listed, problemTotal: problems.total }, [state.rows.buffer as ArrayBuffer, state.minutes.buffer as ArrayBuffer]);
 }
 
-await scan();
+// Listening first: a thread started for the finish only (it reads no file) is sent its job at once.
 port.on('message', (job: MergeJob) => {
   // The rows it merges passed the remote filter where they were read.
   const merger = new FlowAccumulator(job.config, { problems: new FlowLogProblems(), remoteFilter: null, spillName: `helper-${threadId}` });
   merger.helpFinish(job, (partition, steps) => port.postMessage({ kind: 'partition', partition, steps }));
   port.postMessage({ kind: 'merged' });
 });
+await scan();

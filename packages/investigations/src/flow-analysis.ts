@@ -325,6 +325,10 @@ async function analyze(
       },
     });
     const spilled = accumulator.spilled;
+    if (helpers.length === 0 && accumulator.partitioned && (o.workers ?? 2) > 1 && availableParallelism() > 1) {
+      // One thread read it all (the input was small or not local): the finish gets a thread of its own, which reads no file.
+      helpers.push(startWorker(config, [], new Int32Array(new SharedArrayBuffer(4))));
+    }
     const conversations = await accumulator.finish(detector, markFrom ?? null, helpers.length > 0 ? helperOf(helpers[0]!) : null);
     const findings = detector.findings();
     if (!accumulator.spilled) removeSpillFolder(context.spillDir);
