@@ -164,7 +164,7 @@ function replies(worker: Worker, onReply: (reply: WorkerReply, resolve: () => vo
   });
 }
 
-/** A reader thread, done reading, as the finish's helper (see FlowAccumulator.finish). */
+/** A reader thread given no file, as the finish's helper (see FlowAccumulator.finish). */
 function helperOf(worker: Worker): PartitionHelper {
   return {
     merge(job, done) {
@@ -181,13 +181,12 @@ function helperOf(worker: Worker): PartitionHelper {
 /**
  * Reads the files with `threads` readers (this thread plus threads - 1 workers), each
  * taking the next file by one shared counter (no thread waits on another to be handed
- * work), and merges what the workers found into `into`. The workers, done reading, are
- * left running for the finish: the caller terminates them.
+ * work), and merges what the workers found into `into`.
  */
 async function readLocalFiles(
   files: readonly LocalFlowLogFile[], threads: number, config: AccumulatorConfig,
   into: FlowAccumulator, problems: FlowLogProblems, progress: () => void,
-): Promise<Worker[]> {
+): Promise<void> {
   // Largest first, so no thread is left with one big file at the end.
   const paths = [...files].sort((a, b) => b.size - a.size).map((f) => f.path);
   const next = new Int32Array(new SharedArrayBuffer(4));
@@ -209,15 +208,10 @@ async function readLocalFiles(
       progress();
     }
     await Promise.all(fromWorkers);
-    return workers;
-  } catch (error) {
-    await stopWorkers(workers);
-    throw error;
+  } finally {
+    // Done reading, a thread still holds its table's pages: it goes rather than help the finish.
+    await Promise.all(workers.map((worker) => worker.terminate()));
   }
-}
-
-async function stopWorkers(workers: readonly Worker[]): Promise<void> {
-  await Promise.all(workers.map((worker) => worker.terminate()));
 }
 
 function validated(options: FlowAnalysisOptions): z.output<typeof flowAnalysisOptionsSchema> {
@@ -285,11 +279,9 @@ async function analyze(
     context.onProgress?.({ filesDone, filesTotal });
   };
 
-  const workers = files === null ? [] : await readLocalFiles(files, threads, config, accumulator, problems, progress);
-  // A reader thread is of use again only as the helper of a finish through the partitions: the others go now, their memory with them.
-  const helpers = accumulator.partitioned ? workers.slice(0, 1) : [];
+  if (files !== null) await readLocalFiles(files, threads, config, accumulator, problems, progress);
+  let helper: Worker | null = null;
   try {
-    await stopWorkers(workers.slice(helpers.length));
     if (files === null && 'prefixes' in input) {
       for (const prefix of input.prefixes) {
         for await (const object of input.objects.list(prefix)) {
@@ -297,6 +289,11 @@ async function analyze(
           progress();
         }
       }
+    }
+    if (accumulator.partitioned && (o.workers ?? 2) > 1 && availableParallelism() > 1) {
+      // The finish through the partitions takes a second thread: a reader thread that reads no file,
+      // started now, so that its start overlaps what comes before the finish.
+      helper = startWorker(config, [], new Int32Array(new SharedArrayBuffer(4)));
     }
 
     const series = accumulator.series;
@@ -325,11 +322,7 @@ async function analyze(
       },
     });
     const spilled = accumulator.spilled;
-    if (helpers.length === 0 && accumulator.partitioned && (o.workers ?? 2) > 1 && availableParallelism() > 1) {
-      // One thread read it all (the input was small or not local): the finish gets a thread of its own, which reads no file.
-      helpers.push(startWorker(config, [], new Int32Array(new SharedArrayBuffer(4))));
-    }
-    const conversations = await accumulator.finish(detector, markFrom ?? null, helpers.length > 0 ? helperOf(helpers[0]!) : null);
+    const conversations = await accumulator.finish(detector, markFrom ?? null, helper === null ? null : helperOf(helper));
     const findings = detector.findings();
     if (!accumulator.spilled) removeSpillFolder(context.spillDir);
 
@@ -364,6 +357,6 @@ async function analyze(
     };
   } finally {
     // Before the spill folder can go (on an error, with the rest): the helper may be writing runs into it.
-    await stopWorkers(helpers);
+    await helper?.terminate();
   }
 }
