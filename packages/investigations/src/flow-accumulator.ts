@@ -10,15 +10,17 @@
  * rows afterwards, through views of its memory. Memory grows with distinct conversations,
  * never with records, and the table has a hard cap.
  */
-import { closeSync, openSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
 import type { Conversation, ConversationFacts, ConversationTable, FlowDirection, PartitionVisitor } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
 import { normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
-import { type FindingMark, isMarkedConversation } from './flow-findings.js';
-import { mergeRuns, PartitionWriter, readRow, readRows, type RunRange, SPILL_PARTITIONS, type SpilledRows, writeRun } from './flow-spill.js';
+import { type FindingMark, isMarkedConversation } from './flow-finding-mark.js';
+import {
+  mergeRuns, PartitionWriter, type PartitionRows, readRow, readRows, readRun, rowCount, RunFile, type RunRange, SPILL_PARTITIONS, type SpilledRows,
+} from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
 export type { Conversation, FlowDirection } from './flow-conversation-types.js';
@@ -673,13 +675,19 @@ export class FlowAccumulator implements FlowRecordSink {
   /** This reader's spill files, once its table has spilled. */
   private writer: PartitionWriter | null = null;
   /** Spilled rows of the readers merged into this one (others: null for this reader's own). */
-  private readonly spills: { files: (string | null)[]; others: string[] | null }[] = [];
+  private readonly spills: SpillSet[] = [];
   /** Set while partitions are merged: the table must not spill then. */
   private merging = false;
   /** Batches split by conversation so far (names their pieces' files). */
   private splits = 0;
   /** Conversations the merge's table holds (see finish). */
   private mergeTableRows = 0;
+  /** Where the merge writes its sorted runs (see startMerge). */
+  private runs: RunFile | null = null;
+  /** A run's rows, gathered or read back (see runRows). */
+  private runBuffer = new Float64Array(0);
+  /** 0, ROW, 2 × ROW, ...: where each row of a run read back starts. */
+  private rowStarts = new Int32Array(0);
   private readonly coreConfig: CoreConfig;
   private readonly spillName: string;
 
@@ -923,13 +931,18 @@ export class FlowAccumulator implements FlowRecordSink {
     }
   }
 
+  /** Whether the finish goes through the spill partitions (and so can use a helper): spilled, or too many conversations to hand over at once. */
+  get partitioned(): boolean {
+    return this.spilled || this.conversationCount > IN_MEMORY_CONVERSATIONS;
+  }
+
   /** Whether any rows went to spill files (this reader's or merged readers'). */
   get spilled(): boolean {
     return this.writer !== null || this.spills.length > 0;
   }
 
   /** Spills what the table still holds and closes this reader's files. */
-  private closeSpill(): (string | null)[] {
+  private closeSpill(): (PartitionRows | null)[] {
     this.spill(this.conversationCount, '');
     this.core.clearConversations();
     const files = this.writer!.close();
@@ -1010,16 +1023,16 @@ export class FlowAccumulator implements FlowRecordSink {
   /**
    * The end of the scan: every conversation, in partitions. Unspilled, the table is one
    * partition and the visitor gets all of it, sorted; the list returned is an array of it.
-   * Spilled, each partition's files are merged alone into the table (a large partition in
-   * batches of its addresses), the visitor gets its rows sorted (every conversation of one
-   * remote address is in one partition), and they are written back as a sorted run; the
-   * list returned merges the runs as it is read. A batch with more conversations than the
-   * merge's table holds (the budget's table share, at most MERGE_TABLE_ROWS) is split by
-   * conversation into pieces that fit (mergeSplit). The table handed to the visitor reads
-   * the core's rows: valid until the call returns.
+   * Spilled, each partition's files are merged alone into the table (mergePartition), the
+   * visitor gets its rows sorted (every conversation of one remote address is in one
+   * partition), and they are written back as sorted runs; the list returned merges the runs
+   * as it is read. With a helper (another thread), the two threads take the partitions by
+   * one shared counter, each the next one not taken; the visitor still gets them in
+   * partition order, this thread's as they are merged when their turn has come, the others
+   * read back from their runs. The table handed to the visitor is valid until the call returns.
    */
-  finish(visitor: PartitionVisitor, mark: FindingMark | null): ConversationList {
-    if (!this.spilled && this.conversationCount <= IN_MEMORY_CONVERSATIONS) {
+  async finish(visitor: PartitionVisitor, mark: FindingMark | null, helper: PartitionHelper | null = null): Promise<ConversationList> {
+    if (!this.partitioned) {
       const starts = this.sortedStarts();
       visitor.add(new RowTable(this.rows, starts, this.addresses));
       return arrayList(this.rows, starts, this.addresses, mark);
@@ -1027,61 +1040,142 @@ export class FlowAccumulator implements FlowRecordSink {
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
     if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
     if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
+    // This book numbers every reader's other addresses (IPv6) first: the helper's, made from its list, numbers them alike.
+    for (const spill of this.spills) for (const ip of spill.others ?? []) this.addresses.id(ip);
+    this.startMerge(helper === null ? 1 : 2);
+    const next = new Int32Array(new SharedArrayBuffer(4));
+    const merged: (RunStep[] | undefined)[] = new Array<RunStep[] | undefined>(SPILL_PARTITIONS);
+    /** Partitions handed to the visitor so far, in order. */
+    let visited = 0;
+    const visitMerged = (): void => {
+      for (; visited < SPILL_PARTITIONS && merged[visited] !== undefined; visited++) this.visitRuns(merged[visited]!, visitor);
+    };
+    const helped = helper?.merge({ config: this.config, spills: this.spills, others: this.addresses.others(), next }, (partition, steps) => {
+      merged[partition] = steps;
+    });
+    helped?.catch(() => undefined); // awaited below; a failure while this thread merges must not go unhandled
+    try {
+      for (let p = Atomics.add(next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(next, 0, 1)) {
+        const inTurn = p === visited;
+        merged[p] = this.mergePartition(p, inTurn ? visitor : null);
+        if (inTurn) visited++;
+        if (helper !== null) await new Promise((resolve) => setImmediate(resolve)); // takes in what the helper has merged
+        visitMerged();
+      }
+    } finally {
+      this.runs!.close();
+    }
+    await helped;
+    visitMerged();
+    this.addresses.forgetTexts();
+    const ranges = merged.flatMap((steps) => steps!.flatMap((step) => (step.kind === 'end-pieces' ? [] : [step.range])));
+    return new RunList(ranges, ranges.reduce((sum, range) => sum + range.to - range.from, 0), { book: this.addresses, mark });
+  }
+
+  /** The helper's side of finish: merges the partitions it takes from `job.next` until none are left, handing each one's runs to `done`. */
+  helpFinish(job: MergeJob, done: (partition: number, steps: RunStep[]) => void): void {
+    for (const ip of job.others) this.addresses.id(ip);
+    this.spills.push(...job.spills);
+    this.startMerge(2);
+    try {
+      for (let p = Atomics.add(job.next, 0, 1); p < SPILL_PARTITIONS; p = Atomics.add(job.next, 0, 1)) done(p, this.mergePartition(p, null));
+    } finally {
+      this.runs!.close();
+    }
+  }
+
+  /**
+   * Starts the merge on a core of its own (the counts and minutes come along, the scan's table
+   * pages do not), its table an equal part of the budget's for each of `threads` merging.
+   */
+  private startMerge(threads: number): void {
     this.merging = true;
-    // The merge's own core: the counts and minutes come along, the scan's table pages do not.
     const stats = this.stats.slice();
     const minutes = this.minuteRows().slice();
-    this.mergeTableRows = Math.min(this.config.mergeCapacity, MERGE_TABLE_ROWS);
+    this.mergeTableRows = Math.max(1, Math.min(Math.floor(this.config.mergeCapacity / threads), MERGE_TABLE_ROWS));
     this.startCore(this.mergeTableRows);
+    this.runs = new RunFile(`${this.config.spillDir}/runs-${this.spillName}.rows`, ROW);
     for (let o = 0; o < minutes.length; o += MINUTE_ROW) this.core.addMinute(minutes[o]!, minutes[o + 1]!, minutes[o + 2]!, minutes[o + 3]!, minutes[o + 4]!);
     this.stats.set(stats);
-    const runs: RunRange[] = [];
-    let count = 0;
-    /** Writes the merged rows (sorted) as a run of the list. */
-    const writeSorted = (starts: Int32Array): void => {
-      const run = new Float64Array(starts.length * ROW);
-      const rows = this.rows;
-      for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
-      const path = `${this.config.spillDir}/run-${runs.length}.rows`;
-      writeRun(path, run);
-      runs.push({ path, from: 0, to: starts.length });
-      count += starts.length;
+  }
+
+  /**
+   * Merges spill partition `p` and writes its conversations as sorted runs: a large partition
+   * in batches of its addresses (its files read once per batch), so the objects handed to the
+   * detectors stay few whatever the cardinality; a batch with more conversations than the
+   * merge's table holds in pieces split by conversation (mergeSplit). Each run goes to
+   * `visitor` too, when given. The runs, in order.
+   */
+  private mergePartition(p: number, visitor: PartitionVisitor | null): RunStep[] {
+    const steps: RunStep[] = [];
+    const run = (starts: Int32Array, kind: 'table' | 'piece'): void => {
+      if (visitor !== null) {
+        const table = new RowTable(this.rows, starts, this.addresses);
+        if (kind === 'table') visitor.add(table);
+        else visitor.addPiece(table);
+      }
+      steps.push({ kind, range: this.runs!.append(this.gather(starts)) });
     };
-    for (let p = 0; p < SPILL_PARTITIONS; p++) {
-      const files = this.spills.map((spill) => ({ path: spill.files[p], others: spill.others })).filter((f): f is SpillFile => typeof f.path === 'string');
-      // A large partition is merged in batches of addresses (its files read once per batch), so
-      // the objects handed to the detectors stay few whatever the cardinality.
-      const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
-      // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
-      const target = Math.min(MERGE_BATCH_ROWS, this.config.capacity);
-      let batches = Math.max(1, Math.ceil(rowsAtMost / target));
-      let batchOf = (address: number): number => Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % batches;
-      if (batches > PLANNED_FROM_BATCHES) {
-        // Many batches would each read every row: the rows of one address (all in one batch)
-        // would be read once per batch. Counted first, the addresses' buckets are grouped into
-        // batches of about `target` rows, so a large address's bucket is a batch of its own.
-        const plan = this.planBatches(files, target);
-        batches = plan.batches;
-        batchOf = (address) => plan.batchOf[bucketOf(this.addresses.hash(address))]!;
-      }
-      for (let batch = 0; batch < batches; batch++) {
-        const keep = batches === 1 ? null : (address: number) => batchOf(address) === batch;
-        const starts = this.mergeFiles(files, keep);
-        if (starts !== null) {
-          if (starts.length === 0) continue;
-          visitor.add(new RowTable(this.rows, starts, this.addresses));
-          writeSorted(starts);
-          continue;
-        }
-        this.mergeSplit(files, keep, 0, (pieceStarts) => {
-          visitor.addPiece(new RowTable(this.rows, pieceStarts, this.addresses));
-          writeSorted(pieceStarts);
-        });
-        visitor.endPieces();
-      }
+    const files = this.spills.flatMap((spill) => (spill.files[p] ? [{ rows: spill.files[p], others: spill.others }] : []));
+    const rowsAtMost = files.reduce((sum, f) => sum + rowCount(f.rows), 0);
+    // (A tiny budget makes tiny batches, so the tests' tiny budget runs this path too.)
+    const target = Math.min(MERGE_BATCH_ROWS, this.config.capacity);
+    let batches = Math.max(1, Math.ceil(rowsAtMost / target));
+    let batchOf = (address: number): number => Math.floor(this.addresses.hash(address) / SPILL_PARTITIONS) % batches;
+    if (batches > PLANNED_FROM_BATCHES) {
+      // Many batches would each read every row: the rows of one address (all in one batch)
+      // would be read once per batch. Counted first, the addresses' buckets are grouped into
+      // batches of about `target` rows, so a large address's bucket is a batch of its own.
+      const plan = this.planBatches(files, target);
+      batches = plan.batches;
+      batchOf = (address) => plan.batchOf[bucketOf(this.addresses.hash(address))]!;
     }
-    this.addresses.forgetTexts();
-    return new RunList(runs, count, { book: this.addresses, mark });
+    for (let batch = 0; batch < batches; batch++) {
+      const keep = batches === 1 ? null : (address: number) => batchOf(address) === batch;
+      const starts = this.mergeFiles(files, keep);
+      if (starts !== null) {
+        if (starts.length > 0) run(starts, 'table');
+        continue;
+      }
+      this.mergeSplit(files, keep, 0, (pieceStarts) => run(pieceStarts, 'piece'));
+      visitor?.endPieces();
+      steps.push({ kind: 'end-pieces' });
+    }
+    return steps;
+  }
+
+  /** The rows starting at `starts`, in that order, copied out of the table. */
+  private gather(starts: Int32Array): Float64Array {
+    const run = this.runRows(starts.length);
+    const rows = this.rows;
+    for (let n = 0; n < starts.length; n++) for (let field = 0, o = starts[n]!; field < ROW; field++) run[n * ROW + field] = rows[o + field]!;
+    return run;
+  }
+
+  /**
+   * Room for `count` rows of a run, reused from run to run (a partition's runs are megabytes:
+   * a new array each made garbage of every row twice, gathered and read back).
+   */
+  private runRows(count: number): Float64Array {
+    if (this.runBuffer.length < count * ROW) this.runBuffer = new Float64Array(Math.max(count * ROW, this.runBuffer.length * 2));
+    return this.runBuffer.subarray(0, count * ROW);
+  }
+
+  /** Hands runs written by mergePartition (here or in the helper) to the visitor, read back. */
+  private visitRuns(steps: readonly RunStep[], visitor: PartitionVisitor): void {
+    for (const step of steps) {
+      if (step.kind === 'end-pieces') {
+        visitor.endPieces();
+        continue;
+      }
+      const count = step.range.to - step.range.from;
+      const rows = this.runRows(count);
+      readRun(step.range, rows);
+      if (this.rowStarts.length < count) this.rowStarts = Int32Array.from({ length: Math.max(count, this.rowStarts.length * 2) }, (_, n) => n * ROW);
+      const table = new RowTable(rows, this.rowStarts.subarray(0, count), this.addresses);
+      if (step.kind === 'table') visitor.add(table);
+      else visitor.addPiece(table);
+    }
   }
 
   /**
@@ -1092,7 +1186,7 @@ export class FlowAccumulator implements FlowRecordSink {
   private planBatches(files: readonly SpillFile[], target: number): { batches: number; batchOf: Int32Array } {
     const counts = new Float64Array(PLAN_BUCKETS);
     for (const f of files) {
-      readRows(f.path, ROW, (rows) => {
+      readRows(f.rows, ROW, (rows) => {
         for (let o = 0; o < rows.length; o += ROW) {
           let address = rows[o + ADDRESS]!;
           if (f.others !== null && address >= OTHER_ADDRESSES) address = this.addresses.id(f.others[address - OTHER_ADDRESSES]!);
@@ -1123,7 +1217,7 @@ export class FlowAccumulator implements FlowRecordSink {
     this.core.clearConversations();
     this.addresses.forgetTexts();
     try {
-      for (const f of files) readRows(f.path, ROW, (rows) => this.mergeRows(rows, f.others, keep));
+      for (const f of files) readRows(f.rows, ROW, (rows) => this.mergeRows(rows, f.others, keep));
     } catch (error) {
       if (!(error instanceof TableFull)) throw error;
       this.core.clearConversations();
@@ -1140,11 +1234,11 @@ export class FlowAccumulator implements FlowRecordSink {
    * sorted. Exact: no conversation is cut, only an address's conversations spread.
    */
   private mergeSplit(files: readonly SpillFile[], keep: ((address: number) => boolean) | null, depth: number, each: (starts: Int32Array) => void): void {
-    const rowsAtMost = files.reduce((sum, f) => sum + statSync(f.path).size, 0) / (ROW * 8);
+    const rowsAtMost = files.reduce((sum, f) => sum + rowCount(f.rows), 0);
     const pieces = Math.min(SPILL_PARTITIONS, Math.max(2, Math.ceil((2 * rowsAtMost) / this.mergeTableRows)));
-    const writer = new PartitionWriter(this.config.spillDir, `split-${this.splits++}`, ROW, pieces);
+    const writer = new PartitionWriter(this.config.spillDir, `split-${this.spillName}-${this.splits++}`, ROW, pieces);
     for (const f of files) {
-      readRows(f.path, ROW, (rows) => {
+      readRows(f.rows, ROW, (rows) => {
         for (let o = 0; o < rows.length; o += ROW) {
           let address = rows[o + ADDRESS]!;
           if (f.others !== null && address >= OTHER_ADDRESSES) rows[o + ADDRESS] = address = this.addresses.id(f.others[address - OTHER_ADDRESSES]!);
@@ -1153,14 +1247,16 @@ export class FlowAccumulator implements FlowRecordSink {
         }
       });
     }
-    for (const path of writer.close()) {
-      if (path === null) continue;
-      const piece = [{ path, others: null }];
+    const written = writer.close();
+    for (const rows of written) {
+      if (rows === null) continue;
+      const piece = [{ rows, others: null }];
       const starts = this.mergeFiles(piece, null);
       if (starts === null) this.mergeSplit(piece, null, depth + 1, each);
       else if (starts.length > 0) each(starts);
-      rmSync(path, { force: true });
     }
+    // Every piece is in one file: it goes once all are merged.
+    for (const rows of written) if (rows !== null) rmSync(rows.path, { force: true });
   }
 }
 
@@ -1174,6 +1270,26 @@ function bucketOf(hash: number): number {
   return Math.floor(hash / SPILL_PARTITIONS) % PLAN_BUCKETS;
 }
 
+/** A run written by mergePartition (a table of whole addresses, or a piece of a split), or the end of a split's pieces. */
+export type RunStep = { kind: 'table' | 'piece'; range: RunRange } | { kind: 'end-pieces' };
+
+/** What a helper thread needs to merge partitions beside the finishing reader (plain data). */
+export interface MergeJob {
+  config: AccumulatorConfig;
+  /** Every reader's spilled rows (others null: the finishing reader's own numbering). */
+  spills: SpillSet[];
+  /** The finishing reader's addresses other than IPv4, in its numbering (see AddressBook.others). */
+  others: string[];
+  /** The next partition not taken, shared by both threads. */
+  next: Int32Array;
+}
+
+/** Another thread that merges partitions while the finishing reader does (see finish). */
+export interface PartitionHelper {
+  /** Starts it on `job`; `done` gets each partition's runs as they come in; resolves when it has taken no more. */
+  merge(job: MergeJob, done: (partition: number, steps: RunStep[]) => void): Promise<void>;
+}
+
 /** The merge's table is full (thrown through the core from its spill call). */
 class TableFull extends Error {
   constructor() {
@@ -1181,9 +1297,15 @@ class TableFull extends Error {
   }
 }
 
-/** A spill file and the numbering of its addresses other than IPv4 (null: the merging reader's own). */
+/** A reader's spilled rows by partition and the numbering of their addresses other than IPv4 (null: the merging reader's own). */
+interface SpillSet {
+  files: (PartitionRows | null)[];
+  others: string[] | null;
+}
+
+/** A partition's rows in one reader's spill file, and that reader's numbering (see SpillSet). */
 interface SpillFile {
-  path: string;
+  rows: PartitionRows;
   others: string[] | null;
 }
 

@@ -9,11 +9,12 @@ import { z } from 'zod';
 import { InvalidInputError } from '@orgshield/errors';
 import {
   type AccumulatorConfig, type AccumulatorState, type Conversation, type ConversationList, FlowAccumulator, type FlowFilters, MAX_CONVERSATIONS, MAX_LOCAL_IPS,
-  MAX_MINUTES, type RecordCounts, TABLE_BYTES_PER_CONVERSATION,
+  MAX_MINUTES, type PartitionHelper, type RecordCounts, type RunStep, TABLE_BYTES_PER_CONVERSATION,
 } from './flow-accumulator.js';
 import {
-  type FindingMark, type FlowFinding, FlowFindingDetector, flowThresholdsSchema, medianOutboundPerMinute, PRIVATE_RANGES,
+  type FlowFinding, FlowFindingDetector, flowThresholdsSchema, medianOutboundPerMinute, PRIVATE_RANGES,
 } from './flow-findings.js';
+import type { FindingMark } from './flow-finding-mark.js';
 import { insideRanges, normalizeIp, parseCidr, remoteFilterFor } from './flow-ip.js';
 import { type FlowLogInput, type LocalFlowLogFile, listFlowLogFiles } from './flow-log-reader.js';
 import { type FlowLogProblem, FlowLogProblems } from './flow-log-problems.js';
@@ -129,12 +130,52 @@ export interface FlowAnalysis {
 
 export type { Conversation, ConversationList };
 
-type WorkerReply = { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number };
+type WorkerReply =
+  | { kind: 'file-done' } | { kind: 'state'; state: AccumulatorState; problems: FlowLogProblem[]; problemTotal: number }
+  | { kind: 'partition'; partition: number; steps: RunStep[] } | { kind: 'merged' };
 
 /** A reader thread taking files[Atomics.add(next)] until none are left. */
 function startWorker(config: AccumulatorConfig, files: readonly string[], next: Int32Array): Worker {
   // The reader allocates next to nothing per record: a small young generation keeps the thread's memory down.
   return startThread('flow-analysis-worker', { config, files, next }, { maxYoungGenerationSizeMb: 8 });
+}
+
+/** A promise settled by a worker's replies, rejected when it fails or stops first. */
+function replies(worker: Worker, onReply: (reply: WorkerReply, resolve: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onMessage = (reply: WorkerReply): void => onReply(reply, done);
+    const onExit = (code: number): void => fail(new Error(`A flow-log thread stopped (exit code ${code}) before it finished.`));
+    const off = (): void => {
+      worker.off('message', onMessage);
+      worker.off('error', fail);
+      worker.off('exit', onExit);
+    };
+    function done(): void {
+      off();
+      resolve();
+    }
+    function fail(error: Error): void {
+      off();
+      reject(error);
+    }
+    worker.on('message', onMessage);
+    worker.on('error', fail);
+    worker.on('exit', onExit);
+  });
+}
+
+/** A reader thread given no file, as the finish's helper (see FlowAccumulator.finish). */
+function helperOf(worker: Worker): PartitionHelper {
+  return {
+    merge(job, done) {
+      const merged = replies(worker, (reply, resolve) => {
+        if (reply.kind === 'partition') done(reply.partition, reply.steps);
+        else if (reply.kind === 'merged') resolve();
+      });
+      worker.postMessage(job);
+      return merged;
+    },
+  };
 }
 
 /**
@@ -151,19 +192,15 @@ async function readLocalFiles(
   const next = new Int32Array(new SharedArrayBuffer(4));
   const workers = Array.from({ length: threads - 1 }, () => startWorker(config, paths, next));
   try {
-    const fromWorkers = workers.map((worker) => new Promise<void>((resolve, reject) => {
-      worker.on('error', reject);
-      worker.on('exit', (code) => reject(new Error(`A flow-log reader thread stopped (exit code ${code}) before it finished.`)));
-      worker.on('message', (reply: WorkerReply) => {
-        if (reply.kind === 'file-done') {
-          progress();
-          return;
-        }
+    const fromWorkers = workers.map((worker) => replies(worker, (reply, resolve) => {
+      if (reply.kind === 'file-done') {
+        progress();
+      } else if (reply.kind === 'state') {
         into.merge(reply.state);
         for (const problem of reply.problems) problems.listed.push(problem);
         problems.total += reply.problemTotal;
         resolve();
-      });
+      }
     }));
     const reader = new LocalFlowLogReader(into, problems, into.readerBuffers());
     for (let i = Atomics.add(next, 0, 1); i < paths.length; i = Atomics.add(next, 0, 1)) {
@@ -172,6 +209,7 @@ async function readLocalFiles(
     }
     await Promise.all(fromWorkers);
   } finally {
+    // Done reading, a thread still holds its table's pages: it goes rather than help the finish.
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
 }
@@ -241,74 +279,84 @@ async function analyze(
     context.onProgress?.({ filesDone, filesTotal });
   };
 
-  if (files !== null) {
-    await readLocalFiles(files, threads, config, accumulator, problems, progress);
-  } else if ('prefixes' in input) {
-    for (const prefix of input.prefixes) {
-      for await (const object of input.objects.list(prefix)) {
-        await scanFlowLogObject(input.objects, object.key, accumulator, problems);
-        progress();
+  if (files !== null) await readLocalFiles(files, threads, config, accumulator, problems, progress);
+  let helper: Worker | null = null;
+  try {
+    if (files === null && 'prefixes' in input) {
+      for (const prefix of input.prefixes) {
+        for await (const object of input.objects.list(prefix)) {
+          await scanFlowLogObject(input.objects, object.key, accumulator, problems);
+          progress();
+        }
       }
     }
-  }
+    if (accumulator.partitioned && (o.workers ?? 2) > 1 && availableParallelism() > 1) {
+      // The finish through the partitions takes a second thread: a reader thread that reads no file,
+      // started now, so that its start overlaps what comes before the finish.
+      helper = startWorker(config, [], new Int32Array(new SharedArrayBuffer(4)));
+    }
 
-  const series = accumulator.series;
-  const minutes = series.minutes;
-  let first = Infinity;
-  let last = -Infinity;
-  for (const minute of minutes) {
-    if (minute < first) first = minute;
-    if (minute > last) last = minute;
-  }
-  const from = config.from ?? (minutes.length === 0 ? null : first * 60);
-  const to = config.to ?? (minutes.length === 0 ? null : (last + 1) * 60);
-  let bucketSeconds = o.bucketSeconds ?? (from === null || to === null ? 60 : chooseBucketSeconds(to - from));
-  if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
-  const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds, o.thresholds.spike);
+    const series = accumulator.series;
+    const minutes = series.minutes;
+    let first = Infinity;
+    let last = -Infinity;
+    for (const minute of minutes) {
+      if (minute < first) first = minute;
+      if (minute > last) last = minute;
+    }
+    const from = config.from ?? (minutes.length === 0 ? null : first * 60);
+    const to = config.to ?? (minutes.length === 0 ? null : (last + 1) * 60);
+    let bucketSeconds = o.bucketSeconds ?? (from === null || to === null ? 60 : chooseBucketSeconds(to - from));
+    if (from !== null && to !== null && (to - from) / bucketSeconds > MAX_TIMELINE_BUCKETS) bucketSeconds = chooseBucketSeconds(to - from, MAX_TIMELINE_BUCKETS);
+    const timeline = from === null || to === null || minutes.length === 0 ? [] : buildTimeline(series, from, to, bucketSeconds, o.thresholds.spike);
 
-  // The detectors see the conversations a partition at a time, in one order whatever the
-  // threads and the spills (their groups, and so their findings, follow it).
-  const markFrom = o.markFrom as FindingMark | undefined;
-  const detector = new FlowFindingDetector(timeline, bucketSeconds, {
-    ...(markFrom === undefined ? {} : { mark: markFrom }),
-    thresholds: o.thresholds,
-    transfers: {
-      usualOutboundPerMinute: (transfer) => (from === null || to === null ? 0 : medianOutboundPerMinute(series, from, to, transfer)),
-      internal: insideRanges(o.vpcCidrs ?? PRIVATE_RANGES),
-    },
-  });
-  const spilled = accumulator.spilled;
-  const conversations = accumulator.finish(detector, markFrom ?? null);
-  const findings = detector.findings();
-  if (!accumulator.spilled) removeSpillFolder(context.spillDir);
-
-  if (accumulator.minuteOverflow > 0) {
-    problems.add({
-      file: '(all files)', code: 'more-problems',
-      message: `${accumulator.minuteOverflow} matching records start in minutes beyond the first ${MAX_MINUTES} with traffic; they are in the conversations but not in the timeline (narrow the window).`,
-    });
-  }
-  // By file, in reading order within a file (one thread reads each file): the same listing whatever the threads.
-  problems.listed.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return {
-    query: {
-      localIps: config.localIps,
-      eni: config.eni,
-      filters: {
-        remote: config.remote, localPorts: config.localPorts, remotePorts: config.remotePorts, protocols: config.protocols,
-        direction: config.direction, action: config.action,
+    // The detectors see the conversations a partition at a time, in one order whatever the
+    // threads and the spills (their groups, and so their findings, follow it).
+    const markFrom = o.markFrom as FindingMark | undefined;
+    const detector = new FlowFindingDetector(timeline, bucketSeconds, {
+      ...(markFrom === undefined ? {} : { mark: markFrom }),
+      thresholds: o.thresholds,
+      transfers: {
+        usualOutboundPerMinute: (transfer) => (from === null || to === null ? 0 : medianOutboundPerMinute(series, from, to, transfer)),
+        internal: insideRanges(o.vpcCidrs ?? PRIVATE_RANGES),
       },
-    },
-    records: { ...accumulator.counts },
-    conversations,
-    timeline,
-    findings,
-    problems: problems.listed,
-    problemCount: problems.total,
-    files: filesDone,
-    bucketSeconds,
-    window: { from: from === null ? null : new Date(from * 1000).toISOString(), to: to === null ? null : new Date(to * 1000).toISOString() },
-    spilled: spilled || accumulator.spilled,
-    dispose: () => removeSpillFolder(context.spillDir),
-  };
+    });
+    const spilled = accumulator.spilled;
+    const conversations = await accumulator.finish(detector, markFrom ?? null, helper === null ? null : helperOf(helper));
+    const findings = detector.findings();
+    if (!accumulator.spilled) removeSpillFolder(context.spillDir);
+
+    if (accumulator.minuteOverflow > 0) {
+      problems.add({
+        file: '(all files)', code: 'more-problems',
+        message: `${accumulator.minuteOverflow} matching records start in minutes beyond the first ${MAX_MINUTES} with traffic; they are in the conversations but not in the timeline (narrow the window).`,
+      });
+    }
+    // By file, in reading order within a file (one thread reads each file): the same listing whatever the threads.
+    problems.listed.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    return {
+      query: {
+        localIps: config.localIps,
+        eni: config.eni,
+        filters: {
+          remote: config.remote, localPorts: config.localPorts, remotePorts: config.remotePorts, protocols: config.protocols,
+          direction: config.direction, action: config.action,
+        },
+      },
+      records: { ...accumulator.counts },
+      conversations,
+      timeline,
+      findings,
+      problems: problems.listed,
+      problemCount: problems.total,
+      files: filesDone,
+      bucketSeconds,
+      window: { from: from === null ? null : new Date(from * 1000).toISOString(), to: to === null ? null : new Date(to * 1000).toISOString() },
+      spilled: spilled || accumulator.spilled,
+      dispose: () => removeSpillFolder(context.spillDir),
+    };
+  } finally {
+    // Before the spill folder can go (on an error, with the rest): the helper may be writing runs into it.
+    await helper?.terminate();
+  }
 }

@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { ConversationTable } from './flow-conversation-types.js';
 import {
   BRUTE_FORCE_MIN_CONNECTIONS, type ConversationFacts, DDOS_MIN_NEW_REMOTE_IPS, DEFAULT_FLOW_THRESHOLDS, detectBruteForce, detectDdos, detectExfiltration, detectFindings,
-  detectPortScans, EXFILTRATION_ASYMMETRY, factsTable, FlowFindingDetector, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_MIN_BYTES, flowThresholdsSchema, isMarkedConversation,
+  detectPortScans, EXFILTRATION_ASYMMETRY, factsTable, FlowFindingDetector, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_MIN_BYTES, flowThresholdsSchema,
   medianOutboundPerMinute, PORT_SCAN_MIN_LOCAL_PORTS, PRIVATE_RANGES,
 } from './flow-findings.js';
+import { isMarkedConversation } from './flow-finding-mark.js';
 import { insideRanges } from './flow-ip.js';
 import type { TimelineBucket } from './flow-timeline.js';
 

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { ConversationFacts, ConversationTable, FlowDirection, PartitionVisitor } from './flow-conversation-types.js';
+import type { FindingMark } from './flow-finding-mark.js';
 import { insideRanges } from './flow-ip.js';
 import { rollingBaseline, SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, type TimelineBucket } from './flow-timeline.js';
 
@@ -111,24 +112,6 @@ export interface FlowFinding {
   fromFinding?: true;
 }
 
-
-/** The IPs and ports of a GuardDuty finding, to mark what involves them. */
-export interface FindingMark {
-  ips: readonly string[];
-  ports: readonly number[];
-}
-
-/**
- * Whether a conversation involves the marked IPs and ports: with both given it needs
- * both (its remote IP, and its local or remote port); with one given, that one.
- */
-export function isMarkedConversation(mark: FindingMark | undefined, remoteIp: string, localPort: number, remotePort: number): boolean {
-  if (mark === undefined) return false;
-  const ipMatch = mark.ips.includes(remoteIp);
-  const portMatch = mark.ports.includes(localPort) || mark.ports.includes(remotePort);
-  if (mark.ips.length > 0 && mark.ports.length > 0) return ipMatch && portMatch;
-  return ipMatch || portMatch;
-}
 
 const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 

@@ -21,7 +21,8 @@ export {
   DEFAULT_FLOW_THRESHOLDS, EXFILTRATION_ASYMMETRY, EXFILTRATION_BASELINE_FACTOR, EXFILTRATION_GAP_SECONDS, EXFILTRATION_MIN_BYTES, EXFILTRATION_RECURRING_MIN_DAYS,
   EXFILTRATION_RECURRING_SHARE, FINDING_KINDS, flowThresholdsSchema, PORT_SCAN_MIN_LOCAL_PORTS, PRIVATE_RANGES,
 } from './flow-findings.js';
-export type { FindingMark, FlowEvidence, FlowFinding, FlowFindingKind, FlowThresholds } from './flow-findings.js';
+export type { FindingMark } from './flow-finding-mark.js';
+export type { FlowEvidence, FlowFinding, FlowFindingKind, FlowThresholds } from './flow-findings.js';
 export {
   BUCKET_SIZES, MAX_TIMELINE_BUCKETS, SPIKE_BASELINE_BUCKETS, SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, SPIKE_MIN_HISTORY, TIMELINE_TARGET_BUCKETS,
 } from './flow-timeline.js';

@@ -1,13 +1,15 @@
 /**
  * External aggregation for the conversation table: when a reader's table reaches the
- * memory budget, its rows are written out, hash-partitioned by remote address, into files
- * of a temporary folder; after the scan each partition is merged on its own (all of one
+ * memory budget, its rows are written out, hash-partitioned by remote address, into a file
+ * of a temporary folder (a file per reader, each partition's rows in extents of it: creating
+ * a file here costs about a millisecond, and blocked the readers for 150-300 ms when each
+ * made one per partition); after the scan each partition is merged on its own (all of one
  * remote address's conversations are in one partition; rows too many for the merge's table
  * are split again by conversation) and written back sorted, and the sorted runs are merged
  * as they are read. The folder is removed when the analysis is
  * disposed, and on exit or Ctrl-C if it is still there.
  */
-import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,31 +53,47 @@ export function removeSpillFolder(dir: string): void {
   live.delete(dir);
 }
 
-/** Spilled rows of one reader: per partition, the file its rows went to (null: none). */
+/** A partition's rows in a spill file: the [from, to) row ranges of the file they fill, flat. */
+export interface PartitionRows {
+  path: string;
+  extents: number[];
+}
+
+/** Spilled rows of one reader: per partition, where its rows are (null: none). */
 export interface SpilledRows {
-  files: (string | null)[];
+  files: (PartitionRows | null)[];
   /** The addresses other than IPv4 that ids from 2^32 in these rows stand for (that reader's own numbering). */
   others: string[];
 }
 
-/** Writes rows into per-partition files (one reader's spills, or a batch split by conversation), a few at a time. */
+/** The rows a partition's extents hold. */
+export function rowCount(rows: PartitionRows): number {
+  let count = 0;
+  for (let e = 0; e < rows.extents.length; e += 2) count += rows.extents[e + 1]! - rows.extents[e]!;
+  return count;
+}
+
+/** Writes rows by partition into one file (one reader's spills, or a batch split by conversation), a few at a time. */
 export class PartitionWriter {
   private readonly stages: Float64Array[];
   private readonly staged: Int32Array;
-  private readonly fds: (number | null)[];
-  private readonly paths: (string | null)[];
+  private readonly extents: number[][];
+  private readonly path: string;
+  private fd: number | null = null;
+  /** Rows written to the file so far. */
+  private written = 0;
 
   constructor(
-    private readonly dir: string,
-    /** Distinguishes this reader's files from the other readers'. */
-    private readonly name: string,
+    dir: string,
+    /** Distinguishes this reader's file from the other readers'. */
+    name: string,
     private readonly rowLength: number,
     private readonly partitions: number = SPILL_PARTITIONS,
   ) {
+    this.path = join(dir, `${name}.rows`);
     this.stages = Array.from({ length: partitions }, () => new Float64Array(0));
     this.staged = new Int32Array(partitions);
-    this.fds = new Array<number | null>(partitions).fill(null);
-    this.paths = new Array<string | null>(partitions).fill(null);
+    this.extents = Array.from({ length: partitions }, () => []);
   }
 
   /** Stages rows[at, at + rowLength) for a partition. */
@@ -93,48 +111,58 @@ export class PartitionWriter {
     const n = this.staged[partition]!;
     this.staged[partition] = 0;
     if (n === 0) return;
-    let fd = this.fds[partition]!;
-    if (fd === null) {
-      const path = join(this.dir, `${this.name}-${partition}.rows`);
-      fd = openSync(path, 'a');
-      this.fds[partition] = fd;
-      this.paths[partition] = path;
-    }
-    const stage = this.stages[partition]!;
-    writeSync(fd, new Uint8Array(stage.buffer, 0, n * this.rowLength * 8));
+    this.fd ??= openSync(this.path, 'w');
+    const bytes = new Uint8Array(this.stages[partition]!.buffer, 0, n * this.rowLength * 8);
+    for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, bytes.length - at);
+    this.extents[partition]!.push(this.written, this.written + n);
+    this.written += n;
   }
 
-  /** Writes what is staged and closes the files: the paths per partition. */
-  close(): (string | null)[] {
-    for (let p = 0; p < this.partitions; p++) {
-      this.flush(p);
-      const fd = this.fds[p];
-      if (fd !== null && fd !== undefined) closeSync(fd);
-      this.fds[p] = null;
-    }
-    return [...this.paths];
+  /** Writes what is staged and closes the file: where each partition's rows are. */
+  close(): (PartitionRows | null)[] {
+    for (let p = 0; p < this.partitions; p++) this.flush(p);
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    return this.extents.map((extents) => (extents.length === 0 ? null : { path: this.path, extents }));
   }
 }
 
-/** Reads a file of rows in chunks: `each` gets rows (a whole number of them) until the file ends. */
-export function readRows(path: string, rowLength: number, each: (rows: Float64Array) => void): void {
+/** Reads a partition's rows in chunks: `each` gets rows (a whole number of them) until they end. */
+export function readRows(rows: PartitionRows, rowLength: number, each: (rows: Float64Array) => void): void {
   const rowBytes = rowLength * 8;
-  const fd = openSync(path, 'r');
+  const fd = openSync(rows.path, 'r');
   try {
-    const rowsAtOnce = Math.max(1, Math.min(Math.floor(READ_CHUNK_BYTES / rowBytes), Math.ceil(fstatSync(fd).size / rowBytes)));
-    const chunk = new Float64Array(rowsAtOnce * rowLength);
+    const chunk = new Float64Array(Math.max(1, Math.min(Math.floor(READ_CHUNK_BYTES / rowBytes), rowCount(rows))) * rowLength);
     const bytes = new Uint8Array(chunk.buffer);
-    for (let position = 0; ;) {
-      let filled = 0;
-      while (filled < bytes.length) {
-        const read = readSync(fd, bytes, filled, bytes.length - filled, position + filled);
-        if (read === 0) break;
-        filled += read;
+    for (let e = 0; e < rows.extents.length; e += 2) {
+      const end = rows.extents[e + 1]! * rowBytes;
+      for (let position = rows.extents[e]! * rowBytes; position < end;) {
+        const want = Math.min(bytes.length, end - position);
+        let filled = 0;
+        while (filled < want) {
+          const read = readSync(fd, bytes, filled, want - filled, position + filled);
+          if (read === 0) throw new Error(`The spill file ${rows.path} ends before its row ${end / rowBytes}.`);
+          filled += read;
+        }
+        each(chunk.subarray(0, want / 8));
+        position += want;
       }
-      if (filled === 0) return;
-      each(chunk.subarray(0, Math.floor(filled / rowBytes) * rowLength));
-      position += filled;
-      if (filled < bytes.length) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads rows [from, to) of a file of rows into `into` (room for exactly them). */
+export function readRun(range: RunRange, into: Float64Array): void {
+  const bytes = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+  const rowBytes = into.byteLength / (range.to - range.from);
+  const fd = openSync(range.path, 'r');
+  try {
+    for (let filled = 0; filled < bytes.length;) {
+      const read = readSync(fd, bytes, filled, bytes.length - filled, range.from * rowBytes + filled);
+      if (read === 0) throw new Error(`The run ${range.path} ends before its row ${range.to}.`);
+      filled += read;
     }
   } finally {
     closeSync(fd);
@@ -146,11 +174,6 @@ export interface RunRange {
   path: string;
   from: number;
   to: number;
-}
-
-/** The rows a file of rows holds. */
-export function rowsIn(path: string, rowLength: number): number {
-  return Math.floor(statSync(path).size / (rowLength * 8));
 }
 
 /** Row `index` of an open file of rows. */
@@ -252,13 +275,31 @@ export function* mergeRuns(
   }
 }
 
-/** Writes rows to a new file, whole, in order: a sorted run. */
-export function writeRun(path: string, rows: Float64Array): void {
-  const fd = openSync(path, 'w');
-  try {
-    const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
-    for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 24));
-  } finally {
-    closeSync(fd);
+/**
+ * Sorted runs, one after another in one file: a file costs about a millisecond to create
+ * here, far more than writing a run, and a spilled analysis writes hundreds of runs.
+ */
+export class RunFile {
+  private fd: number | null = null;
+  private rows = 0;
+
+  constructor(
+    private readonly path: string,
+    private readonly rowLength: number,
+  ) {}
+
+  /** Writes a run (whole rows) after the others: where it is. */
+  append(run: Float64Array): RunRange {
+    this.fd ??= openSync(this.path, 'w');
+    const bytes = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
+    for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, Math.min(bytes.length - at, 1 << 24));
+    const from = this.rows;
+    this.rows += run.length / this.rowLength;
+    return { path: this.path, from, to: this.rows };
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
 }
