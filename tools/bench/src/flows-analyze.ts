@@ -29,7 +29,6 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { analyzeFlowLogs, fileSink, listFlowLogFiles, writeConversationsCsv } from '@orgshield/investigations/flow-logs';
 import { type FlowLogScenario, writeFlowLogFiles } from '@orgshield/sandbox/flow-logs';
 import { badArg, benchArgs, countArg } from './bench-args.js';
@@ -261,6 +260,8 @@ function conversationSql(dir: string): string {
 
 /** Runs the conversations query and writes them as CSV, largest first (ties as orgshield orders them); returns the time taken. */
 async function runDuckDb(dir: string, out: string): Promise<number> {
+  // Loaded here, in DuckDB's child only: its native library is DuckDB's memory, not orgshield's.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
   await connection.run('SET threads = 2');
