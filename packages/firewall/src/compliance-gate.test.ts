@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeGate, needsViolators, VIOLATOR_SAMPLE, type AccountCompliance } from './compliance-gate.js';
+import { judgeGate, needsViolators, VIOLATOR_SAMPLE, waitsWhateverTheRest, type AccountCompliance } from './compliance-gate.js';
 import type { GateStep } from './rollout-plan.js';
 
 const CHANGE = Date.parse('2026-01-01T10:00:00Z');
@@ -143,5 +143,22 @@ describe('needsViolators', () => {
     const report = judgeGate(step, counted(3), timing(CHANGE + 10));
     expect(report.status).toBe('failed');
     expect(needsViolators(step, report)).toBe(true);
+  });
+});
+
+describe('waitsWhateverTheRest', () => {
+  it('says the gate waits from an account read that is not evaluated since the change, until the timeout', () => {
+    const stale = [status('111111111111', CHANGE + 1000), status('222222222222', CHANGE - 1)];
+    expect(waitsWhateverTheRest(gate(), stale, timing(CHANGE + 2000))).toBe('an account FMS has not evaluated since the change');
+    expect(waitsWhateverTheRest(gate(), stale.slice(0, 1), timing(CHANGE + 2000))).toBeUndefined();
+    // Past the timeout the gate fails on the count of them: every page is read.
+    expect(waitsWhateverTheRest(gate(), stale, timing(CHANGE + 60_000))).toBeUndefined();
+  });
+
+  it('in a remediate wave, says it waits once those read breach a count; an audit wave is judged on all of them', () => {
+    const read = [status('111111111111', CHANGE + 1000, [missing('a')])];
+    expect(waitsWhateverTheRest(gate({ mode: 'remediate' }, { maxNonCompliantAccounts: 0 }), read, timing(CHANGE + 2000))).toMatch(/^remediation in progress: 1 non-compliant account/);
+    expect(waitsWhateverTheRest(gate({ mode: 'remediate', toleratedFailures: 1 }, { maxNonCompliantAccounts: 1 }), read, timing(CHANGE + 2000))).toBeUndefined();
+    expect(waitsWhateverTheRest(gate({}, { maxNonCompliantAccounts: 0 }), read, timing(CHANGE + 2000))).toBeUndefined();
   });
 });

@@ -80,9 +80,7 @@ export interface GateTiming {
  * judged again until its timeout, and fails only then.
  */
 export function judgeGate(step: GateStep, compliance: readonly AccountCompliance[], timing: GateTiming): GateReport {
-  const lastChange = Math.max(0, ...Object.values(timing.changedAt));
-  const deadline = Math.max(lastChange, timing.waitingSince) + step.gates.timeout;
-  const timedOut = timing.now >= deadline;
+  const timedOut = gateTimedOut(step, timing);
   const byKey = new Map(compliance.map((entry) => [`${entry.policy}|${entry.account}`, entry]));
 
   const notEvaluated = new Set<string>();
@@ -98,8 +96,7 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
     for (const account of check.accounts) {
       accounts.add(account);
       const entry = byKey.get(`${check.name}|${account}`);
-      const evaluatedAt = entry?.evaluatedAt ? Date.parse(entry.evaluatedAt) : undefined;
-      if (!entry || entry.status === 'NOT_EVALUATED' || (changedAt !== undefined && (evaluatedAt === undefined || evaluatedAt < changedAt))) {
+      if (!entry || !evaluatedSince(entry, changedAt)) {
         notEvaluated.add(account);
         continue;
       }
@@ -132,8 +129,8 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
     breaches,
   });
 
-  const soakEnds = lastChange + step.soakTimeMs;
-  if (lastChange > 0 && timing.now < soakEnds) {
+  const soakEnds = soakEnd(step, timing);
+  if (soakEnds !== undefined) {
     return { ...report('waiting', `soaking until ${new Date(soakEnds).toISOString()}`), soakEndsAt: new Date(soakEnds).toISOString() };
   }
   if (notEvaluated.size > 0) {
@@ -149,6 +146,44 @@ export function judgeGate(step: GateStep, compliance: readonly AccountCompliance
     return report('waiting', `remediation in progress: ${breaches.join('; ')}`, breaches);
   }
   return report('failed', breaches.join('; '), breaches);
+}
+
+/** While the wave soaks (its last change was less than the soak time ago): when the soak ends (ms). */
+export function soakEnd(step: GateStep, timing: GateTiming): number | undefined {
+  const lastChange = Math.max(0, ...Object.values(timing.changedAt));
+  return lastChange > 0 && timing.now < lastChange + step.soakTimeMs ? lastChange + step.soakTimeMs : undefined;
+}
+
+/** Since when the gate waits (ms): the later of the wave's last change and `waitingSince`. */
+export function waitingFrom(timing: GateTiming): number {
+  return Math.max(0, ...Object.values(timing.changedAt), timing.waitingSince);
+}
+
+/** Whether the gate's timeout, counted from waitingFrom, has passed. */
+export function gateTimedOut(step: GateStep, timing: GateTiming): boolean {
+  return timing.now >= waitingFrom(timing) + step.gates.timeout;
+}
+
+/** Whether FMS has evaluated the account since its policy changed at `changedAt` (ms; undefined: this wave did not change it). */
+export function evaluatedSince(entry: AccountCompliance, changedAt: number | undefined): boolean {
+  if (entry.status === 'NOT_EVALUATED') return false;
+  return changedAt === undefined || (entry.evaluatedAt !== undefined && Date.parse(entry.evaluatedAt) >= changedAt);
+}
+
+/**
+ * Why the gate waits whatever the accounts not read yet say, from those read so far (of its
+ * accounts), if it does, so a look reading page by page may stop: before the timeout, an account
+ * read is not evaluated since its policy's change, or, in a remediate wave, those read breach a
+ * count threshold already (counts only grow with more accounts, and the wave waits on a breach).
+ */
+export function waitsWhateverTheRest(step: GateStep, read: readonly AccountCompliance[], timing: GateTiming): string | undefined {
+  if (gateTimedOut(step, timing)) return undefined;
+  if (read.some((entry) => !evaluatedSince(entry, timing.changedAt[entry.policy]))) return 'an account FMS has not evaluated since the change';
+  if (step.mode !== 'remediate') return undefined;
+  const nonCompliant = new Set(read.filter((entry) => entry.status === 'NON_COMPLIANT' || entry.evaluationLimitExceeded).map((entry) => entry.account));
+  const resources = read.reduce((sum, entry) => sum + Math.max(entry.violatorCount, entry.violators.length), 0);
+  const breaches = thresholdBreaches(step, nonCompliant.size, resources, {});
+  return breaches.length > 0 ? `remediation in progress: ${breaches.join('; ')}` : undefined;
 }
 
 /**

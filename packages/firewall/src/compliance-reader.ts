@@ -19,12 +19,14 @@ export function needsDetail(entry: AccountCompliance): boolean {
  * last page: status, evaluation time and violator count, which is all a gate of counts needs.
  * `accounts` limits the result to those accounts; accounts FMS has not evaluated come back
  * NOT_EVALUATED. Violators stay empty until `readViolators` fills them. `onPage` sees each
- * page's entries (of `accounts`) as the page arrives, so detail reads can start before the last.
+ * page's entries (of `accounts`) as the page arrives, so detail reads can start before the last;
+ * when it answers false the read stops there, and the accounts of the pages not read come back
+ * NOT_EVALUATED.
  */
 export async function readComplianceStatus(
   fms: FMSClient,
   policy: { id: string; name: string },
-  options: { accounts?: readonly string[]; onPage?: (entries: AccountCompliance[]) => Promise<void> } = {},
+  options: { accounts?: readonly string[]; onPage?: (entries: AccountCompliance[]) => Promise<boolean> } = {},
 ): Promise<AccountCompliance[]> {
   const statuses = new Map<string, PolicyComplianceStatus>();
   const wanted = options.accounts ? new Set(options.accounts) : undefined;
@@ -37,7 +39,7 @@ export async function readComplianceStatus(
       statuses.set(status.MemberAccount, status);
       if (options.onPage && (!wanted || wanted.has(status.MemberAccount))) arrived.push(fromStatus(status.MemberAccount, policy.name, status));
     }
-    await options.onPage?.(arrived);
+    if (options.onPage && !(await options.onPage(arrived))) break;
     token = page.NextToken || undefined;
   } while (token);
   return (options.accounts ?? [...statuses.keys()].sort()).map((account) => fromStatus(account, policy.name, statuses.get(account)));

@@ -58,6 +58,21 @@ describe('detail batches', () => {
     expect(new Set(batches.map((job) => job.processedBy))).toEqual(new Set(['one', 'two']));
   });
 
+  test('a look reads no compliance while the wave soaks', { timeout: 120_000 }, async ({ sandbox, harness }) => {
+    await harness.startWorker({ name: 'one' });
+    const root = await writeTree({ 'shield.yaml': SHIELD, 'waf.yaml': WAF, 'rollout.yaml': ROLLOUT.replace('mode: audit, gates', 'mode: audit, soakTime: 1s, gates') });
+    const { rolloutId } = await harness.control.submit(await readRolloutSource(join(root, 'rollout.yaml')));
+    const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 110_000 });
+    expect(['completed', 'halted'], settled.message).toContain(settled.status);
+
+    // The gate's first look comes as the last put is done, and finds the wave soaking: it reads nothing.
+    const requests = sandbox.requests();
+    const changed = Math.max(...requests.filter((entry) => entry.operation === 'PutPolicy').map((entry) => entry.t));
+    const lists = requests.filter((entry) => entry.operation === 'ListComplianceStatus').map((entry) => entry.t - changed);
+    expect(lists.filter((at) => at < 900)).toEqual([]);
+    expect(lists.length).toBeGreaterThan(0);
+  });
+
   wideTest("a free slot takes the next batch of a region with none under way before a second batch of another region", { timeout: 240_000 }, async ({ sandbox, harness }) => {
     // As many slots as regions: taken by batch order alone, a slot freed by one region's batch
     // would take the other region's next one while this region's next waits.

@@ -4,7 +4,7 @@ import { type AwsClientFactory } from '@orgshield/aws';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { LockLostError, StepGuardLostError, type LockLease, type RunAfterStep, type RunRetention, type RedisClient } from '@orgshield/jobs';
 import type { OrganizationSnapshot } from '@orgshield/accounts';
-import { judgeGate, needsViolators, type AccountCompliance, type GateReport, type GateTiming } from './compliance-gate.js';
+import { evaluatedSince, judgeGate, needsViolators, soakEnd, waitingFrom, waitsWhateverTheRest, type AccountCompliance, type GateReport, type GateTiming } from './compliance-gate.js';
 import { needsDetail, readComplianceStatus, readViolators } from './compliance-reader.js';
 import { fmsClient, listPolicies } from './live-policies.js';
 import { applyDelete, applyPut, restorePrevious } from './policy-writer.js';
@@ -31,8 +31,9 @@ export interface RolloutRuntime {
   organization(): Promise<OrganizationSnapshot>;
   /**
    * Longest wait between two looks of a gate that is not ready; looks start 0.5 s apart and
-   * double up to this (default 30 s), so a quick evaluation is seen quickly and a slow one
-   * costs few calls. A soaking gate looks again when the soak ends.
+   * double up to this (default 30 s), but wait at most half the time since the wave's last
+   * change (0.5 s at least), so a quick evaluation is seen quickly and a slow one costs few
+   * calls. A soaking gate looks again when the soak ends.
    */
   gatePollMs?: number;
   /** How long rollout state stays in Redis after its last write; default 30 days. */
@@ -214,7 +215,8 @@ export class RolloutExecutor {
 
   private async runGate(plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload) {
     const { rolloutId } = payload;
-    const { report, awaitingDetails } = await this.look(rolloutId, plan, step, state, payload);
+    const timing = { now: Date.now(), changedAt: await this.changedAt(rolloutId, plan, step), waitingSince: state.runningSince };
+    const { report, awaitingDetails } = await this.look(rolloutId, step, timing, payload);
     await this.store.saveGate(rolloutId, report);
     const result = (outcome: string, status: string) => ({ rolloutId, step: step.id, outcome, status });
     if (report.status === 'waiting') {
@@ -222,7 +224,10 @@ export class RolloutExecutor {
       // The last detail batch queues the next look.
       if (awaitingDetails) return result('waiting', 'running');
       const check = payload.check + 1;
-      const backoff = Math.min(this.runtime.gatePollMs ?? 30_000, 500 * 2 ** Math.min(payload.check, 10));
+      // Half the time since the change (or the gate's start) at most: FMS evaluates a while after
+      // a change, and this looks about as soon after it as the time it has taken already.
+      const sinceChange = Date.now() - waitingFrom(timing);
+      const backoff = Math.min(this.runtime.gatePollMs ?? 30_000, Math.max(500, Math.min(500 * 2 ** Math.min(payload.check, 10), sinceChange / 2)));
       const delay = report.soakEndsAt ? Math.max(0, Date.parse(report.soakEndsAt) - Date.now()) + 50 : backoff;
       await this.runtime.steps.enqueueStep({ ...payload, check }, { jobId: stepJobId(rolloutId, step.id, payload.generation, check), delayMs: delay });
       return result('waiting', 'running');
@@ -254,9 +259,11 @@ export class RolloutExecutor {
    * When the gate halts on violation reasons and the soak is over, batches are queued as the
    * pages arrive (their evaluations will be wanted as soon as the count judgement is final), so
    * the detail reads, the bound of a large gate, start with the first page instead of the last.
+   * While the wave soaks a look reads nothing, and a read stops at the first page after which
+   * the gate waits whatever the rest say (waitsWhateverTheRest): a look before FMS has evaluated
+   * the change, or has remediated, costs a page, not the whole (100 pages at 5,000 accounts).
    */
-  private async look(rolloutId: string, plan: RolloutPlan, step: GateStep, state: RolloutState, payload: StepPayload): Promise<{ report: GateReport; awaitingDetails: boolean }> {
-    const timing = { now: Date.now(), changedAt: await this.changedAt(rolloutId, plan, step), waitingSince: state.runningSince };
+  private async look(rolloutId: string, step: GateStep, timing: GateTiming, payload: StepPayload): Promise<{ report: GateReport; awaitingDetails: boolean }> {
     const saved = await this.store.gateRead(rolloutId, step.id);
     if (saved && saved.generation === payload.generation && saved.look <= payload.check) {
       // The look before queued batches (or this look did, and is run again after a crash: its batches again, under the same ids).
@@ -264,18 +271,27 @@ export class RolloutExecutor {
       if (rerun) for (const [index, batch] of saved.batches.entries()) await this.enqueueBatch(batch, index);
       return this.judgeRead(rolloutId, step, payload, { entries: saved.entries, timing, queued: rerun ? saved.batches : [], saved: true });
     }
+    if (soakEnd(step, timing) !== undefined) {
+      // Soaking: the gate waits for the soak's end whatever FMS says, so FMS is not read (a
+      // read of a large org's compliance takes longer than a short soak, for nothing).
+      return { report: judgeGate(step, [], timing), awaitingDetails: false };
+    }
     const fms = fmsClient(this.runtime.aws, step.region);
     const policies = await listPolicies(fms);
-    const soaked = timing.now >= Math.max(0, ...Object.values(timing.changedAt)) + step.soakTimeMs;
-    const early = step.gates.haltOnViolationReasons.length > 0 && soaked;
+    const early = step.gates.haltOnViolationReasons.length > 0;
     const entries: AccountCompliance[] = [];
     const queued: QueuedBatch[] = [];
+    // The accounts read so far, and the policy and page where the read stopped, if it did.
+    const read: AccountCompliance[] = [];
+    let stoppedAt: { policy: string; page: number; why: string } | undefined;
     for (const check of step.checks) {
+      // The gate waits already: the accounts of the policies not read count as not evaluated.
+      if (stoppedAt) break;
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       // A policy missing now leaves its accounts unevaluated, and the gate times out on them.
       if (!policyId) continue;
       const changedAt = timing.changedAt[check.name];
-      const fresh = (entry: AccountCompliance) => changedAt === undefined || (entry.evaluatedAt !== undefined && Date.parse(entry.evaluatedAt) >= changedAt);
+      const fresh = (entry: AccountCompliance) => evaluatedSince(entry, changedAt);
       // Pages go in fixed groups, and a group is queued only when all of it is evaluated after
       // the change: so a later look mostly queues the same batches (the same ids: one job each).
       // Not always: accounts evaluated between two looks shift the pages, and the later look's
@@ -292,14 +308,28 @@ export class RolloutExecutor {
         }
         group = [];
       };
+      // Once the pages read say the gate waits whatever the later ones say (an account not
+      // evaluated since the change, a remediation not done), the read stops: the next look reads afresh.
       const onPage = async (page: AccountCompliance[]) => {
+        pages += 1;
+        read.push(...page);
+        const why = waitsWhateverTheRest(step, read, timing);
+        if (why) {
+          stoppedAt = { policy: check.name, page: pages, why };
+          return false;
+        }
+        if (!early) return true;
         group.push(...page);
-        if (++pages % PAGES_PER_BATCH === 0) await flush();
+        if (pages % PAGES_PER_BATCH === 0) await flush();
+        return true;
       };
-      entries.push(...(await readComplianceStatus(fms, { id: policyId, name: check.name }, { accounts: check.accounts, ...(early ? { onPage } : {}) })));
-      if (early) await flush();
+      entries.push(...(await readComplianceStatus(fms, { id: policyId, name: check.name }, { accounts: check.accounts, onPage })));
+      if (early && !stoppedAt) await flush();
     }
-    return this.judgeRead(rolloutId, step, payload, { entries, timing, queued, saved: false, policies });
+    const judged = await this.judgeRead(rolloutId, step, payload, { entries, timing, queued, saved: false, policies });
+    if (!stoppedAt) return judged;
+    const reason = `waiting: to page ${stoppedAt.page} of ${stoppedAt.policy}'s compliance, ${stoppedAt.why}, so the read stopped there`;
+    return { ...judged, report: { ...judged.report, reason } };
   }
 
   /**
