@@ -88,9 +88,12 @@ describe('detail batches', () => {
     expect(['completed', 'halted']).toContain(settled.status);
 
     const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
-    // Under way from processedOn to finishedOn, per gate (one a region).
+    // Under way from processedOn to finishedOn, per gate (one a region), of the batches that read:
+    // a look that found the gate still waiting leaves its batches queued, and the next look's,
+    // grouped from shifted pages, read their evaluations first; those left find them all cached
+    // and end in milliseconds, reading none (each evaluation is still read once, below).
     const spans = new Map<string, (readonly [number, number])[]>();
-    for (const job of batches) {
+    for (const job of batches.filter((batch) => (batch.returnvalue as { read: number }).read > 0)) {
       const gate = (job.data as { step: string }).step;
       spans.set(gate, [...(spans.get(gate) ?? []), [job.processedOn ?? 0, job.finishedOn ?? 0] as const].sort((x, y) => x[0] - y[0]));
     }
