@@ -1,4 +1,3 @@
-import type { Socket } from 'node:net';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 
@@ -99,7 +98,6 @@ export async function connectRedis(url: string = process.env['REDIS_URL'] ?? DEF
     redis.disconnect();
     throw new RedisUnavailableError(url, error);
   }
-  coalesceWrites(redis);
   if (redis instanceof Cluster) redis.options.clusterRetryStrategy = forever;
   else redis.options.retryStrategy = forever;
   return redis;
@@ -131,52 +129,10 @@ function clusterOptions(target: Extract<RedisTarget, { kind: 'cluster' }>, timeo
  * with `maxRetriesPerRequest` changed when given.
  */
 export function duplicateConnection(redis: RedisClient, options: { maxRetriesPerRequest?: number | null } = {}): RedisClient {
-  const copy =
-    redis instanceof Cluster
-      ? redis.duplicate(undefined, 'maxRetriesPerRequest' in options ? { redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: options.maxRetriesPerRequest } } : {})
-      : redis.duplicate(options);
-  coalesceWrites(copy);
-  return copy;
-}
-
-const coalescing = new WeakSet<Socket>();
-
-/**
- * The commands a connection is given in one turn of the event loop reach its socket in one
- * write: ioredis writes each command as it is sent (one system call, and one read for Redis,
- * per command), and the steps that run at once send theirs from the same turn, as the replies
- * that wake them come in together. The socket is corked at a turn's first command and uncorked
- * once the turn's callbacks and promise reactions have run, so commands keep their order and
- * none waits past its turn (queue-overhead: 4.1 socket writes per orchestrated step before, 1.7
- * after). Every socket the connection opens (reconnects, a cluster's nodes) is treated so.
- */
-function coalesceWrites(redis: RedisClient): void {
   if (redis instanceof Cluster) {
-    for (const node of redis.nodes()) coalesceWrites(node);
-    redis.on('+node', (node: Redis) => coalesceWrites(node));
-    return;
+    return redis.duplicate(undefined, 'maxRetriesPerRequest' in options ? { redisOptions: { ...redis.options.redisOptions, maxRetriesPerRequest: options.maxRetriesPerRequest } } : {});
   }
-  const treat = () => {
-    const socket = redis.stream as Socket | undefined;
-    if (!socket || coalescing.has(socket)) return;
-    coalescing.add(socket);
-    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      socket.uncork();
-    };
-    socket.write = ((...args: unknown[]) => {
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
-      }
-      return write(...args);
-    }) as Socket['write'];
-  };
-  treat();
-  redis.on('connect', treat);
+  return redis.duplicate(options);
 }
 
 /**

@@ -8,8 +8,7 @@
  * chain when it finishes (as a rollout step queues what may follow), on a worker that runs
  * `concurrency` jobs at once, until `jobs` jobs have run. Both add jobs with the options
  * orgshield gives its own (attempts, backoff, removeOnComplete), so the difference is the layer:
- * - raw: a BullMQ Worker whose processor queues the next job with Queue.add, on plain ioredis
- *   connections (orgshield's connections coalesce each turn's writes: part of its layer);
+ * - raw: a BullMQ Worker whose processor queues the next job with Queue.add;
  * - orchestrated: orgshield's WorkerService running a `defineJob` contract (payload and result
  *   checked by zod, the job attributed for the audit trail, a pino logger); each step runs as a
  *   rollout's write step does (the plan, read once per rollout, is left out): it enters the run's
@@ -26,14 +25,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { runnableSteps, type PlanStep } from '@orgshield/firewall';
 import { defineJob, JobQueues, RunStateStore } from '@orgshield/jobs';
 import { processor, WorkerService } from '@orgshield/worker-runtime';
 import { benchArgs, countArg } from './bench-args.js';
-import { connectRedis, deletePrefix, loadAverage, markdownTable, REDIS_URL, round } from './bench-kit.js';
+import { connectRedis, deletePrefix, loadAverage, markdownTable, round } from './bench-kit.js';
 
 const TARGET_RATIO = 0.7;
 
@@ -83,9 +81,7 @@ function finishLine(total: number): { finished: () => void; done: Promise<number
 }
 
 async function rawRound(prefix: string): Promise<number> {
-  // BullMQ as it comes: a plain ioredis connection with the one option BullMQ's workers require
-  // (orgshield's own connections write each turn's commands in one system call: that is its layer).
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = await connectRedis();
   const queue = new Queue(QUEUE, { connection: redis, prefix });
   const line = finishLine(chainLength * concurrency);
   const worker = new Worker(
