@@ -151,6 +151,8 @@ describe('waitsWhateverTheRest', () => {
     const stale = [status('111111111111', CHANGE + 1000), status('222222222222', CHANGE - 1)];
     expect(waitsWhateverTheRest(gate(), stale, timing(CHANGE + 2000))).toBe('an account FMS has not evaluated since the change');
     expect(waitsWhateverTheRest(gate(), stale.slice(0, 1), timing(CHANGE + 2000))).toBeUndefined();
+    // Entries an earlier call checked are not checked again: a page-by-page read costs each page once.
+    expect(waitsWhateverTheRest(gate(), [...stale.slice(1), ...stale.slice(0, 1)], timing(CHANGE + 2000), 1)).toBeUndefined();
     // Past the timeout the gate fails on the count of them: every page is read.
     expect(waitsWhateverTheRest(gate(), stale, timing(CHANGE + 60_000))).toBeUndefined();
   });

@@ -175,10 +175,16 @@ export function evaluatedSince(entry: AccountCompliance, changedAt: number | und
  * accounts), if it does, so a look reading page by page may stop: before the timeout, an account
  * read is not evaluated since its policy's change, or, in a remediate wave, those read breach a
  * count threshold already (counts only grow with more accounts, and the wave waits on a breach).
+ * `checkedBefore`: how many of `read` an earlier call has seen (and answered undefined for).
  */
-export function waitsWhateverTheRest(step: GateStep, read: readonly AccountCompliance[], timing: GateTiming): string | undefined {
+export function waitsWhateverTheRest(step: GateStep, read: readonly AccountCompliance[], timing: GateTiming, checkedBefore = 0): string | undefined {
   if (gateTimedOut(step, timing)) return undefined;
-  if (read.some((entry) => !evaluatedSince(entry, timing.changedAt[entry.policy]))) return 'an account FMS has not evaluated since the change';
+  // Those before `checkedBefore` were all evaluated since the change (an earlier call said so):
+  // a read page by page checks each page's evaluation times once, not every page's again.
+  for (let i = checkedBefore; i < read.length; i++) {
+    const entry = read[i]!;
+    if (!evaluatedSince(entry, timing.changedAt[entry.policy])) return 'an account FMS has not evaluated since the change';
+  }
   if (step.mode !== 'remediate') return undefined;
   const nonCompliant = new Set(read.filter((entry) => entry.status === 'NON_COMPLIANT' || entry.evaluationLimitExceeded).map((entry) => entry.account));
   const resources = read.reduce((sum, entry) => sum + Math.max(entry.violatorCount, entry.violators.length), 0);

@@ -301,11 +301,7 @@ export class RolloutExecutor {
       let pages = 0;
       const flush = async () => {
         const wanted = group.every(fresh) ? group.filter(needsDetail) : [];
-        if (wanted.length > 0) {
-          const batch = detailBatch(rolloutId, step.id, payload.generation, policyId, wanted);
-          await this.enqueueBatch(batch, queued.length);
-          queued.push(batch);
-        }
+        if (wanted.length > 0) await this.queueBatch(queued, detailBatch(rolloutId, step.id, payload.generation, policyId, wanted));
         group = [];
       };
       // Once the pages read say the gate waits whatever the later ones say (an account not
@@ -313,7 +309,7 @@ export class RolloutExecutor {
       const onPage = async (page: AccountCompliance[]) => {
         pages += 1;
         read.push(...page);
-        const why = waitsWhateverTheRest(step, read, timing);
+        const why = waitsWhateverTheRest(step, read, timing, read.length - page.length);
         if (why) {
           stoppedAt = { policy: check.name, page: pages, why };
           return false;
@@ -368,9 +364,7 @@ export class RolloutExecutor {
       const policyId = policies.find((policy) => policy.PolicyName === check.name)?.PolicyId;
       const missing = unread.filter((entry) => entry.policy === check.name && !inBatches.has(evaluationOf(entry)));
       for (let from = 0; policyId && from < missing.length; from += DETAIL_BATCH) {
-        const batch = detailBatch(rolloutId, step.id, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH));
-        await this.enqueueBatch(batch, batches.length);
-        batches.push(batch);
+        await this.queueBatch(batches, detailBatch(rolloutId, step.id, payload.generation, policyId, missing.slice(from, from + DETAIL_BATCH)));
       }
     }
     await this.store.saveGateRead(rolloutId, step.id, {
@@ -394,6 +388,12 @@ export class RolloutExecutor {
    * with its quota unused; and a slot nothing else wants still takes a further batch, so with no
    * quota in the way the slots stay busy. Among next batches, the gate with fewer done goes first.
    */
+  /** Queues `batch` as the next of a look's `batches` (enqueueBatch) and adds it to them. */
+  private async queueBatch(batches: QueuedBatch[], batch: QueuedBatch): Promise<void> {
+    await this.enqueueBatch(batch, batches.length);
+    batches.push(batch);
+  }
+
   private async enqueueBatch(batch: QueuedBatch, index: number, next = index === 0): Promise<void> {
     await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: next ? index + 1 : FURTHER_BATCH_PRIORITY + index });
   }
