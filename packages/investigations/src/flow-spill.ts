@@ -113,7 +113,7 @@ export class PartitionWriter {
     if (n === 0) return;
     this.fd ??= openSync(this.path, 'w');
     const bytes = new Uint8Array(this.stages[partition]!.buffer, 0, n * this.rowLength * 8);
-    for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, bytes.length - at);
+    writeFully(this.fd, bytes);
     this.extents[partition]!.push(this.written, this.written + n);
     this.written += n;
   }
@@ -138,12 +138,7 @@ export function readRows(rows: PartitionRows, rowLength: number, each: (rows: Fl
       const end = rows.extents[e + 1]! * rowBytes;
       for (let position = rows.extents[e]! * rowBytes; position < end;) {
         const want = Math.min(bytes.length, end - position);
-        let filled = 0;
-        while (filled < want) {
-          const read = readSync(fd, bytes, filled, want - filled, position + filled);
-          if (read === 0) throw new Error(`The spill file ${rows.path} ends before its row ${end / rowBytes}.`);
-          filled += read;
-        }
+        if (readFully(fd, bytes, want, position) < want) throw new Error(`The spill file ${rows.path} ends before its row ${end / rowBytes}.`);
         each(chunk.subarray(0, want / 8));
         position += want;
       }
@@ -159,11 +154,7 @@ export function readRun(range: RunRange, into: Float64Array): void {
   const rowBytes = into.byteLength / (range.to - range.from);
   const fd = openSync(range.path, 'r');
   try {
-    for (let filled = 0; filled < bytes.length;) {
-      const read = readSync(fd, bytes, filled, bytes.length - filled, range.from * rowBytes + filled);
-      if (read === 0) throw new Error(`The run ${range.path} ends before its row ${range.to}.`);
-      filled += read;
-    }
+    if (readFully(fd, bytes, bytes.length, range.from * rowBytes) < bytes.length) throw new Error(`The run ${range.path} ends before its row ${range.to}.`);
   } finally {
     closeSync(fd);
   }
@@ -174,6 +165,22 @@ export interface RunRange {
   path: string;
   from: number;
   to: number;
+}
+
+/** Reads bytes[0, length) from `position` of `fd`: how many it got (fewer only where the file ends). */
+function readFully(fd: number, bytes: Uint8Array, length: number, position: number): number {
+  let filled = 0;
+  while (filled < length) {
+    const read = readSync(fd, bytes, filled, length - filled, position + filled);
+    if (read === 0) break;
+    filled += read;
+  }
+  return filled;
+}
+
+/** Writes all of `bytes` at the file's end (at most 16 MiB a call). */
+function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, Math.min(bytes.length - at, 1 << 24));
 }
 
 /** Row `index` of an open file of rows. */
@@ -215,13 +222,7 @@ class RunCursor {
   }
 
   private fill(): void {
-    let filled = 0;
-    const want = Math.min(this.bytes.length, this.limit - this.position);
-    while (filled < want) {
-      const read = readSync(this.fd, this.bytes, filled, want - filled, this.position + filled);
-      if (read === 0) break;
-      filled += read;
-    }
+    const filled = readFully(this.fd, this.bytes, Math.min(this.bytes.length, this.limit - this.position), this.position);
     this.position += filled;
     this.at = 0;
     this.end = Math.floor(filled / (this.rowLength * 8)) * this.rowLength;
@@ -292,7 +293,7 @@ export class RunFile {
   append(run: Float64Array): RunRange {
     this.fd ??= openSync(this.path, 'w');
     const bytes = new Uint8Array(run.buffer, run.byteOffset, run.byteLength);
-    for (let at = 0; at < bytes.length;) at += writeSync(this.fd, bytes, at, Math.min(bytes.length - at, 1 << 24));
+    writeFully(this.fd, bytes);
     const from = this.rows;
     this.rows += run.length / this.rowLength;
     return { path: this.path, from, to: this.rows };
