@@ -20,8 +20,10 @@ import type { TestProject } from 'vitest/node';
  * - Chromium, for projects that set `chromium: true`: Debian's package, installed when missing
  *   and we are root. Otherwise nothing here fails: the browser tests fail (never skip) with one
  *   sentence saying what to install (see chromiumMissingMessage).
- * - The AWS CLI, for projects that set `awsCli: true`: Debian's awscli, the same way; the CLI
- *   tests fail (never skip) without it, saying what to install.
+ * - The commands a project's tests run (`tools: [...]` in its config: the AWS CLI, shellcheck, Xvfb,
+ *   ffmpeg...): the Debian packages that hold the missing ones, in one apt-get under the lock
+ *   (two vitests, or two test files of one, never race for dpkg's lock), the same way; a test
+ *   that runs a command fails (never skips) without it, saying what to install (requireTools).
  */
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -30,8 +32,8 @@ declare module 'vitest' {
   interface ProvidedContext {
     /** Set by a project's config to ask this setup for Chromium. */
     needsChromium: boolean;
-    /** Set by a project's config to ask this setup for the AWS CLI (`aws`). */
-    needsAwsCli: boolean;
+    /** Set by a project's config: the commands its tests run, installed here when missing. */
+    needsTools: readonly string[];
   }
 }
 
@@ -45,7 +47,7 @@ const LOCK_FILE = `${STATE_FILE}.lock`;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redis = await provideRedis();
   if (project.config.provide.needsChromium) await provideChromium();
-  if (project.config.provide.needsAwsCli) await provideAwsCli();
+  await provideTools(project.config.provide.needsTools ?? []);
   return redis.release;
 }
 
@@ -88,7 +90,7 @@ async function provideRedis(): Promise<RedisLease> {
 
 async function startRedisServer(): Promise<number> {
   if (spawnSync('redis-server', ['--version']).status !== 0) {
-    aptInstall('redis-server', 'redis-server is not installed and no Redis answers at REDIS_URL: install it (apt-get install -y redis-server) or set REDIS_URL to a running Redis.');
+    aptInstall(['redis-server'], 'redis-server is not installed and no Redis answers at REDIS_URL: install it (apt-get install -y redis-server) or set REDIS_URL to a running Redis.');
   }
   const port = await freePort();
   // Detached: it outlives this vitest when another project still holds it; the last holder stops it.
@@ -202,7 +204,7 @@ async function provideChromium(): Promise<void> {
   await withLock(async () => {
     if (existsSync(CHROMIUM_PATH)) return;
     try {
-      aptInstall('chromium', chromiumMissingMessage());
+      aptInstall(['chromium'], chromiumMissingMessage());
     } catch (error) {
       // Not fatal here: only the browser tests need it, and they fail saying what to install.
       console.error(`test setup: ${(error as Error).message}`);
@@ -212,32 +214,47 @@ async function provideChromium(): Promise<void> {
 
 // ---- machine -----------------------------------------------------------------------------
 
-/** Installs a Debian package when we are root; otherwise throws `advice`. */
-export const AWS_CLI_MISSING = "the AWS CLI (aws) is not on the PATH: install Debian's awscli (apt-get install -y awscli) to run the AWS CLI tests.";
+/** The Debian package that holds each command a project's tests may ask for. */
+const DEBIAN_PACKAGES: Record<string, string> = { aws: 'awscli', shellcheck: 'shellcheck', Xvfb: 'xvfb', ffmpeg: 'ffmpeg', ffprobe: 'ffmpeg', unzip: 'unzip', zipinfo: 'unzip', sha256sum: 'coreutils' };
 
-const hasAwsCli = () => spawnSync('sh', ['-c', 'command -v aws'], { stdio: 'ignore' }).status === 0;
+const hasCommand = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+const packagesOf = (commands: readonly string[]) => [...new Set(commands.map((command) => DEBIAN_PACKAGES[command] ?? command))];
 
-async function provideAwsCli(): Promise<void> {
-  if (hasAwsCli()) return;
+export function toolsMissingMessage(commands: readonly string[]): string {
+  const packages = packagesOf(commands).join(' ');
+  return `${commands.join(', ')} ${commands.length === 1 ? 'is' : 'are'} not on the PATH: install Debian's ${packages} (apt-get install -y ${packages}) to run these tests.`;
+}
+
+/** For a test that runs `commands`: fails with one sentence saying what to install when one is missing. */
+export function requireTools(commands: readonly string[]): void {
+  const missing = commands.filter((command) => !hasCommand(command));
+  if (missing.length > 0) throw new Error(toolsMissingMessage(missing));
+}
+
+async function provideTools(commands: readonly string[]): Promise<void> {
+  if (commands.every(hasCommand)) return;
   await withLock(async () => {
-    if (hasAwsCli()) return;
+    const missing = commands.filter((command) => !hasCommand(command));
+    if (missing.length === 0) return;
     try {
-      aptInstall('awscli', AWS_CLI_MISSING);
+      aptInstall(packagesOf(missing), toolsMissingMessage(missing));
     } catch (error) {
-      // Not fatal here: only the CLI tests need it, and they fail saying what to install.
+      // Not fatal here: only the tests that run them need them, and they fail saying what to install.
       console.error(`test setup: ${(error as Error).message}`);
     }
   });
 }
 
-function aptInstall(pkg: string, advice: string): void {
+/** Installs Debian packages when we are root; otherwise throws `advice`. */
+function aptInstall(packages: readonly string[], advice: string): void {
   if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) throw new Error(advice);
+  const pkg = packages.join(' ');
   console.error(`test setup: installing Debian's ${pkg} (first run on this machine)`);
   // Other apt users on the machine hold dpkg's lock for a while: wait for it rather than fail.
   const wait = ['-o', 'DPkg::Lock::Timeout=600'];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', [...wait, 'update', '-qq'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const install = update.status === 0 ? spawnSync('apt-get', [...wait, 'install', '-y', '-qq', pkg], { env, stdio: ['ignore', 'ignore', 'pipe'] }) : update;
+  const install = update.status === 0 ? spawnSync('apt-get', [...wait, 'install', '-y', '-qq', ...packages], { env, stdio: ['ignore', 'ignore', 'pipe'] }) : update;
   if (install.status !== 0) {
     const why = install.stderr.toString().trim().split('\n').at(-1) ?? '';
     throw new Error(`${advice} (apt-get could not install ${pkg}: ${why})`);

@@ -1,4 +1,4 @@
 import { projectTestConfig } from '../../vitest.shared.js';
 
-// awsCli: drs-cli.int.test.ts runs the AWS CLI against the sandbox, as an operator would.
-export default projectTestConfig(import.meta.dirname, { awsCli: true });
+// The AWS CLI: drs-cli, appstream-cli and ec2-vpcs tests run it against the sandbox, as an operator would.
+export default projectTestConfig(import.meta.dirname, { tools: ['aws'] });

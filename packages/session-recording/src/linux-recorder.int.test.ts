@@ -10,7 +10,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AwsClientFactory } from '@orgshield/aws';
 import { sandboxTest as test } from '@orgshield/sandbox/fixture';
 import { afterEach, expect } from 'vitest';
-import { requireSystemTools } from '../test/system-tools.js';
+import { requireTools } from '../../../vitest.global-setup.js';
 import { parseRecordingSource } from './recording-loader.js';
 import { bucketNameFor } from './recording-schema.js';
 import { LINUX_RECORDER, renderSessionScripts } from './session-scripts.js';
@@ -69,7 +69,7 @@ function videoSize(file: string): string {
 }
 
 test('the Linux recorder records the desktop under Xvfb, restarts on a display change and uploads segments and metadata to S3', { timeout: 180_000 }, async ({ sandbox }) => {
-  requireSystemTools(['Xvfb', 'ffmpeg', 'ffprobe', 'aws', 'sha256sum']);
+  requireTools(['Xvfb', 'ffmpeg', 'ffprobe', 'aws', 'sha256sum']);
   const config = sandbox.clientConfig();
   const factory = new AwsClientFactory({ endpoint: config.endpoint, credentials: config.credentials, region: REGION });
   const account = (await factory.client(STSClient).send(new GetCallerIdentityCommand({}))).Account!;

@@ -40,6 +40,13 @@ const sample = (_index: number, point: string) => LONG || /^aws:.*:(Create|Start
 
 type Stage = 'fresh' | 'image-made';
 
+/**
+ * How long a run waits for the image that Image Assistant makes (it then ends blocked). The same
+ * wait bounds the image builder's start (600 ms at the sandbox's time scale): 1 s left a loaded
+ * CI machine 400 ms of margin.
+ */
+const WAIT_FOR_IMAGE_SECONDS = 3;
+
 interface World {
   sandbox: RunningSandbox;
   prefix: string;
@@ -73,7 +80,7 @@ async function settled(runs: RecordingRuns, runId: string, timeoutMs: number): P
 
 /** Everything up to the image, and the image made on the builder, before the run under test. */
 async function prepareImage(world: World, executor: RecordingExecutor, runs: RecordingRuns, fileId: string): Promise<void> {
-  const { runId } = await runs.create({ id: 'prepare', kind: 'setup', recording: 'admin-recording', fileId, waitSeconds: 1 });
+  const { runId } = await runs.create({ id: 'prepare', kind: 'setup', recording: 'admin-recording', fileId, waitSeconds: WAIT_FOR_IMAGE_SECONDS });
   expect((await executor.setup(runId)).status).toBe('blocked');
   await sandboxControl(world.sandbox.url, 'appstream/images', { accountId: world.account, region: REGION, builderName: 'admin-recording-builder', imageName: 'admin-recording-image' });
   await sandboxControl(world.sandbox.url, 'appstream/images/finish', { accountId: world.account, region: REGION, imageName: 'admin-recording-image' });
@@ -93,7 +100,7 @@ function scenario(stage: Stage): CrashScenario<World> {
       const fileId = await fixture.runs.storeFile({ file: 'recording.yaml', text: text.replace('  ous: [Root/Workloads/Prod]', `  accounts: ["${account}"]`) });
       if (stage === 'image-made') await prepareImage(world, fixture.executor, fixture.runs, fileId);
       world.before = sandbox.requests().length;
-      await fixture.runs.create({ id: RUN_ID, kind: 'setup', recording: 'admin-recording', fileId, waitSeconds: stage === 'fresh' ? 1 : 30 });
+      await fixture.runs.create({ id: RUN_ID, kind: 'setup', recording: 'admin-recording', fileId, waitSeconds: stage === 'fresh' ? WAIT_FOR_IMAGE_SECONDS : 30 });
       return world;
     },
     spawn({ sandbox, prefix }, env) {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { requireSystemTools } from '../test/system-tools.js';
+import { requireTools } from '../../../vitest.global-setup.js';
 import { undefinedBashVariables, undefinedPowerShellVariables } from '../test/script-variables.js';
 import { loadRecording } from './recording-loader.js';
 import type { Recording } from './recording-schema.js';
@@ -100,7 +100,7 @@ describe('recorder scripts', () => {
   });
 
   it('the bash recorder passes shellcheck', () => {
-    requireSystemTools(['shellcheck']);
+    requireTools(['shellcheck']);
     const directory = mkdtempSync(join(tmpdir(), 'recorder-'));
     const script = join(directory, LINUX_RECORDER);
     writeFileSync(script, file(linux, LINUX_RECORDER));
@@ -139,7 +139,7 @@ describe('the Elastic fleet zip', () => {
     ['windows', windows],
     ['linux', linux],
   ])('for %s holds config.json and the recorder, as unzip reads it', (_platform, recording) => {
-    requireSystemTools(['unzip']);
+    requireTools(['unzip']);
     const directory = mkdtempSync(join(tmpdir(), 'scripts-zip-'));
     const zip = join(directory, 'session-scripts.zip');
     writeFileSync(zip, renderElasticScriptsZip(recording));

@@ -1,23 +1,15 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../sandbox-server.js';
-import { AWS_CLI_MISSING } from '../../../../vitest.global-setup.js';
+import { requireTools } from '../../../../vitest.global-setup.js';
 import { drsPlan } from '../world/seeded-drs.js';
 
 /**
  * The AWS CLI against the sandbox, as an operator would run it. Needs `aws` on the PATH: the
- * test setup installs Debian's awscli when it is missing (the project asks with `awsCli: true`);
+ * test setup installs Debian's awscli when it is missing (the project asks with `tools: ['aws']`);
  * where it cannot, the test fails saying so, rather than skip and prove nothing.
  */
-const aws = (() => {
-  try {
-    return execFileSync('sh', ['-c', 'command -v aws'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
 let sandbox: RunningSandbox;
 beforeAll(async () => {
   sandbox = await startSandbox({ port: 0, accounts: 12, ous: 3, seed: 5 });
@@ -36,7 +28,7 @@ function runCli(args: string[], credentials: { AccessKeyId?: string; SecretAcces
     AWS_PAGER: '',
   };
   return new Promise((resolve) => {
-    execFile(aws ?? 'aws', [...args, '--endpoint-url', sandbox.url, '--region', 'us-east-1', '--output', 'json'], { env, timeout: 170_000 }, (error, stdout, stderr) => {
+    execFile('aws', [...args, '--endpoint-url', sandbox.url, '--region', 'us-east-1', '--output', 'json'], { env, timeout: 170_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -44,7 +36,7 @@ function runCli(args: string[], credentials: { AccessKeyId?: string; SecretAcces
 
 describe('aws drs through the CLI', () => {
   it('has the AWS CLI to run', () => {
-    expect(aws, AWS_CLI_MISSING).toBeDefined();
+    requireTools(['aws']);
   });
 
   // Each CLI call starts a Python interpreter: seconds apiece on a busy machine.
