@@ -952,6 +952,10 @@ export class FlowAccumulator implements FlowRecordSink {
 
   exportState(): AccumulatorState {
     const base = { counts: this.counts, minuteOverflow: this.minuteOverflow, others: this.addresses.others(), minutes: this.minuteRows().slice() };
+    // Past IN_MEMORY_CONVERSATIONS the finish goes the partitions' way anyway (see partitioned): the
+    // rows are written to them here, beside the other readers, rather than totalled into the
+    // finishing reader's table and written from there, one thread after the other.
+    if (this.conversationCount > IN_MEMORY_CONVERSATIONS) this.writer ??= new PartitionWriter(this.config.spillDir, this.spillName, ROW);
     if (this.writer !== null) {
       const files = this.closeSpill();
       return { ...base, rows: new Float64Array(0), others: this.addresses.others(), spilled: { files, others: this.addresses.others() } };
