@@ -678,6 +678,8 @@ export class FlowAccumulator implements FlowRecordSink {
   private readonly spills: SpillSet[] = [];
   /** Set while partitions are merged: the table must not spill then. */
   private merging = false;
+  /** Spill files this reader has written so far (names the next). */
+  private spillFiles = 0;
   /** Batches split by conversation so far (names their pieces' files). */
   private splits = 0;
   /** Conversations the merge's table holds (see finish). */
@@ -727,7 +729,7 @@ export class FlowAccumulator implements FlowRecordSink {
       remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
       malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
       tooLong: (line) => this.tooLong(line),
-      spill: (count) => this.spill(count, this.spillName),
+      spill: (count) => this.spill(count),
     }));
     const layout = this.regions;
     const buffer = this.core.memory.buffer;
@@ -920,10 +922,10 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
-  private spill(count: number, name: string): void {
+  private spill(count: number): void {
     // Merging, the table is full: the rows being merged are split by conversation (see finish).
     if (this.merging) throw new TableFull();
-    this.writer ??= new PartitionWriter(this.config.spillDir, name, ROW);
+    this.writer ??= this.newWriter();
     const rows = this.rows;
     for (let i = 0; i < count; i++) {
       if (this.refused(i)) continue;
@@ -941,23 +943,41 @@ export class FlowAccumulator implements FlowRecordSink {
     return this.writer !== null || this.spills.length > 0;
   }
 
+  /** A writer of this reader's next spill file (a file is written once: a closed one is never opened again). */
+  private newWriter(): PartitionWriter {
+    return new PartitionWriter(this.config.spillDir, `${this.spillName}-${this.spillFiles++}`, ROW);
+  }
+
   /** Spills what the table still holds and closes this reader's files. */
   private closeSpill(): (PartitionRows | null)[] {
-    this.spill(this.conversationCount, '');
+    this.spill(this.conversationCount);
     this.core.clearConversations();
     const files = this.writer!.close();
     this.writer = null;
     return files;
   }
 
+  /**
+   * Done reading: when the finish will go the partitions' way (see partitioned), the table's
+   * rows are written to them now, each reader beside the others, rather than totalled into
+   * the finishing reader's table and written from there, one thread after the other. This
+   * reader's files, or null when the table stays.
+   */
+  private spillWhenPartitioned(): (PartitionRows | null)[] | null {
+    if (this.conversationCount > IN_MEMORY_CONVERSATIONS) this.writer ??= this.newWriter();
+    return this.writer === null ? null : this.closeSpill();
+  }
+
+  /** The finishing reader, done reading: see spillWhenPartitioned (rows merged in later are spilled by finish). */
+  endReading(): void {
+    const files = this.spillWhenPartitioned();
+    if (files !== null) this.spills.push({ files, others: null });
+  }
+
   exportState(): AccumulatorState {
     const base = { counts: this.counts, minuteOverflow: this.minuteOverflow, others: this.addresses.others(), minutes: this.minuteRows().slice() };
-    // Past IN_MEMORY_CONVERSATIONS the finish goes the partitions' way anyway (see partitioned): the
-    // rows are written to them here, beside the other readers, rather than totalled into the
-    // finishing reader's table and written from there, one thread after the other.
-    if (this.conversationCount > IN_MEMORY_CONVERSATIONS) this.writer ??= new PartitionWriter(this.config.spillDir, this.spillName, ROW);
-    if (this.writer !== null) {
-      const files = this.closeSpill();
+    const files = this.spillWhenPartitioned();
+    if (files !== null) {
       return { ...base, rows: new Float64Array(0), others: this.addresses.others(), spilled: { files, others: this.addresses.others() } };
     }
     const size = this.conversationCount;
@@ -1042,7 +1062,7 @@ export class FlowAccumulator implements FlowRecordSink {
       return arrayList(this.rows, starts, this.addresses, mark);
     }
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
-    if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
+    if (this.conversationCount > 0) this.writer ??= this.newWriter();
     if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
     // This book numbers every reader's other addresses (IPv6) first: the helper's, made from its list, numbers them alike.
     for (const spill of this.spills) for (const ip of spill.others ?? []) this.addresses.id(ip);

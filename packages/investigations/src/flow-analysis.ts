@@ -207,6 +207,7 @@ async function readLocalFiles(
       await reader.read(paths[i]!);
       progress();
     }
+    into.endReading();
     await Promise.all(fromWorkers);
   } finally {
     // Done reading, a thread still holds its table's pages: it goes rather than help the finish.
