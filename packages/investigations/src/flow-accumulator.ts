@@ -19,7 +19,7 @@ import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { type FindingMark, isMarkedConversation } from './flow-finding-mark.js';
 import {
-  mergeRuns, PartitionWriter, type PartitionRows, readRow, readRows, readRun, rowCount, RunFile, type RunRange, SPILL_PARTITIONS, type SpilledRows,
+  mergeRuns, PartitionWriter, type PartitionRows, readRow, readRows, readRun, rowCount, RunFile, type RunOrder, type RunRange, SPILL_PARTITIONS, type SpilledRows,
 } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
@@ -446,7 +446,9 @@ export interface SharedRunList {
 
 /** The conversations of sorted runs on disk, merged as they are read. */
 export class RunList implements ConversationList {
-  private readonly before: (a: Float64Array, i: number, b: Float64Array, j: number) => boolean;
+  private readonly before: RunOrder['before'];
+  /** The list's order for merging its runs: bytes first (ranked as a number, more first), then before. */
+  private readonly order: RunOrder;
 
   constructor(
     private readonly ranges: readonly RunRange[],
@@ -462,6 +464,7 @@ export class RunList implements ConversationList {
       const order = book.compare(a[i + ADDRESS]!, b[j + ADDRESS]!);
       return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
     };
+    this.order = { rank: (rows, at) => -bytesOf(rows, at), before: this.before };
   }
 
   /** The list again, in another thread (see shared). */
@@ -519,7 +522,7 @@ export class RunList implements ConversationList {
   }
 
   rows(): ConversationRows {
-    return conversationRows(this.context.book, this.context.mark, () => mergeRuns(this.ranges, ROW, this.before));
+    return conversationRows(this.context.book, this.context.mark, () => mergeRuns(this.ranges, ROW, this.order));
   }
 
   *[Symbol.iterator](): Iterator<Conversation> {
@@ -529,7 +532,7 @@ export class RunList implements ConversationList {
     // block of copies shared by the next rows: one allocation per POOL_ROWS rows, not per row.
     let pool = new Float64Array(0);
     let used = 0;
-    for (const { rows, at } of mergeRuns(this.ranges, ROW, this.before)) {
+    for (const { rows, at } of mergeRuns(this.ranges, ROW, this.order)) {
       if (used === pool.length) {
         pool = new Float64Array(POOL_ROWS * ROW);
         used = 0;
