@@ -911,12 +911,14 @@ export class FlowAccumulator implements FlowRecordSink {
     const starts = new Int32Array(packed.length);
     for (let g = 0; g < packed.length;) {
       const group = Math.floor(packed[g]! / PACKED_ROWS);
+      // A row's index is its key less the group's part: exact, where % on these numbers (past 2^31) is a slow fmod.
+      const base = group * PACKED_ROWS;
       let end = g + 1;
       while (end < packed.length && Math.floor(packed[end]! / PACKED_ROWS) === group) end++;
       if (end - g === 1) {
-        starts[g] = (packed[g]! % PACKED_ROWS) * ROW;
+        starts[g] = (packed[g]! - base) * ROW;
       } else {
-        const tied = Array.from(packed.subarray(g, end), (key) => key % PACKED_ROWS).sort(before);
+        const tied = Array.from(packed.subarray(g, end), (key) => key - base).sort(before);
         for (let k = 0; k < tied.length; k++) starts[g + k] = tied[k]! * ROW;
       }
       g = end;
