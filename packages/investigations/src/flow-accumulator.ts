@@ -19,7 +19,7 @@ import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { type FindingMark, isMarkedConversation } from './flow-finding-mark.js';
 import {
-  mergeRuns, PartitionWriter, type PartitionRows, readRow, readRows, readRun, rowCount, RunFile, type RunRange, SPILL_PARTITIONS, type SpilledRows,
+  mergeRuns, PartitionWriter, type PartitionRows, readRow, readRows, readRun, rowCount, RunFile, type RunOrder, type RunRange, SPILL_PARTITIONS, type SpilledRows,
 } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
@@ -446,7 +446,9 @@ export interface SharedRunList {
 
 /** The conversations of sorted runs on disk, merged as they are read. */
 export class RunList implements ConversationList {
-  private readonly before: (a: Float64Array, i: number, b: Float64Array, j: number) => boolean;
+  private readonly before: RunOrder['before'];
+  /** The list's order for merging its runs: bytes first (ranked as a number, more first), then before. */
+  private readonly order: RunOrder;
 
   constructor(
     private readonly ranges: readonly RunRange[],
@@ -462,6 +464,7 @@ export class RunList implements ConversationList {
       const order = book.compare(a[i + ADDRESS]!, b[j + ADDRESS]!);
       return order !== 0 ? order < 0 : a[i + KEY]! < b[j + KEY]!;
     };
+    this.order = { rank: (rows, at) => -bytesOf(rows, at), before: this.before };
   }
 
   /** The list again, in another thread (see shared). */
@@ -519,7 +522,7 @@ export class RunList implements ConversationList {
   }
 
   rows(): ConversationRows {
-    return conversationRows(this.context.book, this.context.mark, () => mergeRuns(this.ranges, ROW, this.before));
+    return conversationRows(this.context.book, this.context.mark, () => mergeRuns(this.ranges, ROW, this.order));
   }
 
   *[Symbol.iterator](): Iterator<Conversation> {
@@ -529,7 +532,7 @@ export class RunList implements ConversationList {
     // block of copies shared by the next rows: one allocation per POOL_ROWS rows, not per row.
     let pool = new Float64Array(0);
     let used = 0;
-    for (const { rows, at } of mergeRuns(this.ranges, ROW, this.before)) {
+    for (const { rows, at } of mergeRuns(this.ranges, ROW, this.order)) {
       if (used === pool.length) {
         pool = new Float64Array(POOL_ROWS * ROW);
         used = 0;
@@ -678,6 +681,8 @@ export class FlowAccumulator implements FlowRecordSink {
   private readonly spills: SpillSet[] = [];
   /** Set while partitions are merged: the table must not spill then. */
   private merging = false;
+  /** Spill files this reader has written so far (names the next). */
+  private spillFiles = 0;
   /** Batches split by conversation so far (names their pieces' files). */
   private splits = 0;
   /** Conversations the merge's table holds (see finish). */
@@ -727,7 +732,7 @@ export class FlowAccumulator implements FlowRecordSink {
       remotePasses: (address) => this.remoteFilter!(this.addresses.text(address)),
       malformed: (start, end, line, column, at) => this.malformed(start, end, line, column, at),
       tooLong: (line) => this.tooLong(line),
-      spill: (count) => this.spill(count, this.spillName),
+      spill: (count) => this.spill(count),
     }));
     const layout = this.regions;
     const buffer = this.core.memory.buffer;
@@ -906,12 +911,14 @@ export class FlowAccumulator implements FlowRecordSink {
     const starts = new Int32Array(packed.length);
     for (let g = 0; g < packed.length;) {
       const group = Math.floor(packed[g]! / PACKED_ROWS);
+      // A row's index is its key less the group's part: exact, where % on these numbers (past 2^31) is a slow fmod.
+      const base = group * PACKED_ROWS;
       let end = g + 1;
       while (end < packed.length && Math.floor(packed[end]! / PACKED_ROWS) === group) end++;
       if (end - g === 1) {
-        starts[g] = (packed[g]! % PACKED_ROWS) * ROW;
+        starts[g] = (packed[g]! - base) * ROW;
       } else {
-        const tied = Array.from(packed.subarray(g, end), (key) => key % PACKED_ROWS).sort(before);
+        const tied = Array.from(packed.subarray(g, end), (key) => key - base).sort(before);
         for (let k = 0; k < tied.length; k++) starts[g + k] = tied[k]! * ROW;
       }
       g = end;
@@ -920,10 +927,10 @@ export class FlowAccumulator implements FlowRecordSink {
   }
 
   /** The table is at capacity: its rows go to their partitions' files (the core empties it on return). */
-  private spill(count: number, name: string): void {
+  private spill(count: number): void {
     // Merging, the table is full: the rows being merged are split by conversation (see finish).
     if (this.merging) throw new TableFull();
-    this.writer ??= new PartitionWriter(this.config.spillDir, name, ROW);
+    this.writer ??= this.newWriter();
     const rows = this.rows;
     for (let i = 0; i < count; i++) {
       if (this.refused(i)) continue;
@@ -941,19 +948,41 @@ export class FlowAccumulator implements FlowRecordSink {
     return this.writer !== null || this.spills.length > 0;
   }
 
+  /** A writer of this reader's next spill file (a file is written once: a closed one is never opened again). */
+  private newWriter(): PartitionWriter {
+    return new PartitionWriter(this.config.spillDir, `${this.spillName}-${this.spillFiles++}`, ROW);
+  }
+
   /** Spills what the table still holds and closes this reader's files. */
   private closeSpill(): (PartitionRows | null)[] {
-    this.spill(this.conversationCount, '');
+    this.spill(this.conversationCount);
     this.core.clearConversations();
     const files = this.writer!.close();
     this.writer = null;
     return files;
   }
 
+  /**
+   * Done reading: when the finish will go the partitions' way (see partitioned), the table's
+   * rows are written to them now, each reader beside the others, rather than totalled into
+   * the finishing reader's table and written from there, one thread after the other. This
+   * reader's files, or null when the table stays.
+   */
+  private spillWhenPartitioned(): (PartitionRows | null)[] | null {
+    if (this.conversationCount > IN_MEMORY_CONVERSATIONS) this.writer ??= this.newWriter();
+    return this.writer === null ? null : this.closeSpill();
+  }
+
+  /** The finishing reader, done reading: see spillWhenPartitioned (rows merged in later are spilled by finish). */
+  endReading(): void {
+    const files = this.spillWhenPartitioned();
+    if (files !== null) this.spills.push({ files, others: null });
+  }
+
   exportState(): AccumulatorState {
     const base = { counts: this.counts, minuteOverflow: this.minuteOverflow, others: this.addresses.others(), minutes: this.minuteRows().slice() };
-    if (this.writer !== null) {
-      const files = this.closeSpill();
+    const files = this.spillWhenPartitioned();
+    if (files !== null) {
       return { ...base, rows: new Float64Array(0), others: this.addresses.others(), spilled: { files, others: this.addresses.others() } };
     }
     const size = this.conversationCount;
@@ -1038,7 +1067,7 @@ export class FlowAccumulator implements FlowRecordSink {
       return arrayList(this.rows, starts, this.addresses, mark);
     }
     // Past IN_MEMORY_CONVERSATIONS the table goes the partitions' way even when it never filled.
-    if (this.conversationCount > 0) this.writer ??= new PartitionWriter(this.config.spillDir, 'final', ROW);
+    if (this.conversationCount > 0) this.writer ??= this.newWriter();
     if (this.writer !== null) this.spills.push({ files: this.closeSpill(), others: null });
     // This book numbers every reader's other addresses (IPv6) first: the helper's, made from its list, numbers them alike.
     for (const spill of this.spills) for (const ip of spill.others ?? []) this.addresses.id(ip);

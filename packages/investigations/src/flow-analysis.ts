@@ -181,12 +181,14 @@ function helperOf(worker: Worker): PartitionHelper {
 /**
  * Reads the files with `threads` readers (this thread plus threads - 1 workers), each
  * taking the next file by one shared counter (no thread waits on another to be handed
- * work), and merges what the workers found into `into`.
+ * work), and merges what the workers found into `into`. `read` is called once this
+ * thread has read its last file, before the others may have.
  */
 async function readLocalFiles(
   files: readonly LocalFlowLogFile[], threads: number, config: AccumulatorConfig,
-  into: FlowAccumulator, problems: FlowLogProblems, progress: () => void,
+  into: FlowAccumulator, context: { problems: FlowLogProblems; progress: () => void; read: () => void },
 ): Promise<void> {
+  const { problems, progress } = context;
   // Largest first, so no thread is left with one big file at the end.
   const paths = [...files].sort((a, b) => b.size - a.size).map((f) => f.path);
   const next = new Int32Array(new SharedArrayBuffer(4));
@@ -207,6 +209,8 @@ async function readLocalFiles(
       await reader.read(paths[i]!);
       progress();
     }
+    context.read();
+    into.endReading();
     await Promise.all(fromWorkers);
   } finally {
     // Done reading, a thread still holds its table's pages: it goes rather than help the finish.
@@ -279,9 +283,20 @@ async function analyze(
     context.onProgress?.({ filesDone, filesTotal });
   };
 
-  if (files !== null) await readLocalFiles(files, threads, config, accumulator, problems, progress);
-  let helper: Worker | null = null;
+  // (Asserted, not annotated: assigned in startHelper, it is not narrowed to null below.)
+  let helper = null as Worker | null;
+  /**
+   * The finish through the partitions takes a second thread: a reader thread that reads no
+   * file, started as soon as the finish is known to go that way (while the readers still
+   * write their tables to the partitions), so that its start overlaps what comes before.
+   */
+  const startHelper = (): void => {
+    if (helper === null && accumulator.partitioned && (o.workers ?? 2) > 1 && availableParallelism() > 1) {
+      helper = startWorker(config, [], new Int32Array(new SharedArrayBuffer(4)));
+    }
+  };
   try {
+    if (files !== null) await readLocalFiles(files, threads, config, accumulator, { problems, progress, read: startHelper });
     if (files === null && 'prefixes' in input) {
       for (const prefix of input.prefixes) {
         for await (const object of input.objects.list(prefix)) {
@@ -290,11 +305,7 @@ async function analyze(
         }
       }
     }
-    if (accumulator.partitioned && (o.workers ?? 2) > 1 && availableParallelism() > 1) {
-      // The finish through the partitions takes a second thread: a reader thread that reads no file,
-      // started now, so that its start overlaps what comes before the finish.
-      helper = startWorker(config, [], new Int32Array(new SharedArrayBuffer(4)));
-    }
+    startHelper();
 
     const series = accumulator.series;
     const minutes = series.minutes;

@@ -31,14 +31,24 @@ const PIECE_CHARS = 1 << 16;
 /**
  * Collects small texts into pieces for the sink: `add` is synchronous and says when a piece
  * is full (then `flush` hands it on), so a million rows are not a million awaited promises.
+ * A piece is handed on once the sink has taken the one before (its backpressure), but the
+ * caller is not kept waiting for the sink to take it: it prints the next piece meanwhile,
+ * where it waited for every write. `end` waits for the last.
  */
-function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; bytes(piece: Uint8Array): Promise<void> } {
+function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; bytes(piece: Uint8Array): Promise<void>; end(): Promise<void> } {
   let piece = '';
+  /** The sink taking the last piece handed on. */
+  let taking: Promise<void> = Promise.resolve();
+  const handOn = async (next: string | Uint8Array): Promise<void> => {
+    await taking;
+    taking = sink(next);
+    taking.catch(() => undefined); // awaited with the next piece or at the end; a failure meanwhile must not go unhandled
+  };
   const flush = async (): Promise<void> => {
     if (piece.length === 0) return;
     const full = piece;
     piece = '';
-    await sink(full);
+    await handOn(full);
   };
   return {
     add(text) {
@@ -49,7 +59,11 @@ function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Pro
     /** Hands on the text collected so far, then `bytes`. */
     async bytes(bytes) {
       await flush();
-      if (bytes.length > 0) await sink(bytes);
+      if (bytes.length > 0) await handOn(bytes);
+    },
+    async end() {
+      await flush();
+      await taking;
     },
   };
 }
@@ -296,7 +310,7 @@ export async function writeFlowAnalysisJson(analysis: FlowAnalysis, sink: Output
   out.add(`{\n${field('records', analysis.records)},\n  "conversations": [`);
   const any = await writeRows(analysis.conversations, 'json', out, options.parallelRows ?? PARALLEL_ROWS);
   out.add(`${any ? '\n  ' : ''}],\n${field('timeline', analysis.timeline)},\n${field('findings', analysis.findings)},\n${field('problems', analysis.problems)}\n}\n`);
-  await out.flush();
+  await out.end();
 }
 
 export const CONVERSATION_CSV_COLUMNS = [
@@ -309,5 +323,5 @@ export async function writeConversationsCsv(conversations: ConversationList, sin
   const out = piecewise(sink);
   out.add(`${CONVERSATION_CSV_COLUMNS.join(',')}\n`);
   await writeRows(conversations, 'csv', out, options.parallelRows ?? PARALLEL_ROWS);
-  await out.flush();
+  await out.end();
 }

@@ -190,11 +190,18 @@ export function readRow(fd: number, rowLength: number, index: number): Float64Ar
   return row;
 }
 
-/** A sorted run read a chunk at a time: the current row is rows[at, at + rowLength). */
+/** How merged runs are ordered: by rank (lower first), rows of equal rank by `before`. */
+export interface RunOrder {
+  rank(rows: Float64Array, at: number): number;
+  before(a: Float64Array, i: number, b: Float64Array, j: number): boolean;
+}
+
+/** A sorted run read a chunk at a time: the current row is rows[at, at + rowLength), its rank `rank`. */
 class RunCursor {
   private readonly bytes: Uint8Array;
   rows: Float64Array;
   at = 0;
+  rank = 0;
   private position: number;
   private readonly limit: number;
   private end = 0;
@@ -204,12 +211,14 @@ class RunCursor {
     private readonly rowLength: number,
     chunkRows: number,
     range: RunRange,
+    private readonly rankOf: RunOrder['rank'],
   ) {
     this.rows = new Float64Array(chunkRows * rowLength);
     this.bytes = new Uint8Array(this.rows.buffer);
     this.position = range.from * rowLength * 8;
     this.limit = range.to * rowLength * 8;
     this.fill();
+    if (!this.done) this.rank = rankOf(this.rows, 0);
   }
 
   get done(): boolean {
@@ -219,6 +228,7 @@ class RunCursor {
   next(): void {
     this.at += this.rowLength;
     if (this.at >= this.end) this.fill();
+    if (this.at < this.end) this.rank = this.rankOf(this.rows, this.at);
   }
 
   private fill(): void {
@@ -230,19 +240,18 @@ class RunCursor {
 }
 
 /**
- * Merges ranges of sorted runs of rows (each file sorted by `before`), yielding (rows, at)
+ * Merges ranges of sorted runs of rows (each file sorted in `order`), yielding (rows, at)
  * for every row in order (one object, updated: read it before taking the next). A binary
- * heap of cursors: memory is one chunk per run.
+ * heap of cursors, each with its current row's rank at hand (most comparisons end there):
+ * memory is one chunk per run.
  */
-export function* mergeRuns(
-  ranges: readonly RunRange[], rowLength: number,
-  before: (a: Float64Array, i: number, b: Float64Array, j: number) => boolean,
-): Generator<{ rows: Float64Array; at: number }> {
+export function* mergeRuns(ranges: readonly RunRange[], rowLength: number, order: RunOrder): Generator<{ rows: Float64Array; at: number }> {
   const chunkRows = Math.max(64, Math.floor(READ_CHUNK_BYTES / 4 / Math.max(1, ranges.length) / (rowLength * 8)));
   const fds = ranges.map((range) => openSync(range.path, 'r'));
   try {
-    const heap = fds.map((fd, r) => new RunCursor(fd, rowLength, chunkRows, ranges[r]!)).filter((c) => !c.done);
-    const less = (x: RunCursor, y: RunCursor): boolean => before(x.rows, x.at, y.rows, y.at);
+    const heap = fds.map((fd, r) => new RunCursor(fd, rowLength, chunkRows, ranges[r]!, order.rank)).filter((c) => !c.done);
+    const { before } = order;
+    const less = (x: RunCursor, y: RunCursor): boolean => x.rank < y.rank || (x.rank === y.rank && before(x.rows, x.at, y.rows, y.at));
     /** Sinks heap[i] to its place: its smaller child moves up into the hole until neither child comes before it. */
     const down = (i: number): void => {
       const moving = heap[i]!;
