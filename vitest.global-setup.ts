@@ -199,17 +199,8 @@ function parseReply(reply: string): string | Error | undefined {
 
 // ---- Chromium ----------------------------------------------------------------------------
 
-async function provideChromium(): Promise<void> {
-  if (existsSync(CHROMIUM_PATH)) return;
-  await withLock(async () => {
-    if (existsSync(CHROMIUM_PATH)) return;
-    try {
-      aptInstall(['chromium'], chromiumMissingMessage());
-    } catch (error) {
-      // Not fatal here: only the browser tests need it, and they fail saying what to install.
-      console.error(`test setup: ${(error as Error).message}`);
-    }
-  });
+function provideChromium(): Promise<void> {
+  return installWhenMissing(() => (existsSync(CHROMIUM_PATH) ? [] : ['chromium']), () => ({ packages: ['chromium'], advice: chromiumMissingMessage() }));
 }
 
 // ---- machine -----------------------------------------------------------------------------
@@ -220,7 +211,7 @@ const DEBIAN_PACKAGES: Record<string, string> = { aws: 'awscli', shellcheck: 'sh
 const hasCommand = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 const packagesOf = (commands: readonly string[]) => [...new Set(commands.map((command) => DEBIAN_PACKAGES[command] ?? command))];
 
-export function toolsMissingMessage(commands: readonly string[]): string {
+function toolsMissingMessage(commands: readonly string[]): string {
   const packages = packagesOf(commands).join(' ');
   return `${commands.join(', ')} ${commands.length === 1 ? 'is' : 'are'} not on the PATH: install Debian's ${packages} (apt-get install -y ${packages}) to run these tests.`;
 }
@@ -231,15 +222,26 @@ export function requireTools(commands: readonly string[]): void {
   if (missing.length > 0) throw new Error(toolsMissingMessage(missing));
 }
 
-async function provideTools(commands: readonly string[]): Promise<void> {
-  if (commands.every(hasCommand)) return;
+function provideTools(commands: readonly string[]): Promise<void> {
+  return installWhenMissing(
+    () => commands.filter((command) => !hasCommand(command)),
+    (missing) => ({ packages: packagesOf(missing), advice: toolsMissingMessage(missing) }),
+  );
+}
+
+/**
+ * Installs what `missing` names, under the setup's lock (checked again there: another vitest may
+ * have installed it meanwhile). Not fatal: only the tests that need it fail, saying what to install.
+ */
+async function installWhenMissing(missing: () => readonly string[], install: (missing: readonly string[]) => { packages: string[]; advice: string }): Promise<void> {
+  if (missing().length === 0) return;
   await withLock(async () => {
-    const missing = commands.filter((command) => !hasCommand(command));
-    if (missing.length === 0) return;
+    const still = missing();
+    if (still.length === 0) return;
+    const { packages, advice } = install(still);
     try {
-      aptInstall(packagesOf(missing), toolsMissingMessage(missing));
+      aptInstall(packages, advice);
     } catch (error) {
-      // Not fatal here: only the tests that run them need them, and they fail saying what to install.
       console.error(`test setup: ${(error as Error).message}`);
     }
   });

@@ -379,6 +379,12 @@ export class RolloutExecutor {
     return { report: { ...counted, status: 'waiting', reason, breaches: [] }, awaitingDetails: true };
   }
 
+  /** Queues `batch` as the next of a look's `batches` (enqueueBatch) and adds it to them. */
+  private async queueBatch(batches: QueuedBatch[], batch: QueuedBatch): Promise<void> {
+    await this.enqueueBatch(batch, batches.length);
+    batches.push(batch);
+  }
+
   /**
    * Queues the `index`-th detail batch of a look. A gate's first batch not done (its next) goes
    * ahead of every gate's further batches: the look's first at once, the others as the batch
@@ -388,12 +394,6 @@ export class RolloutExecutor {
    * with its quota unused; and a slot nothing else wants still takes a further batch, so with no
    * quota in the way the slots stay busy. Among next batches, the gate with fewer done goes first.
    */
-  /** Queues `batch` as the next of a look's `batches` (enqueueBatch) and adds it to them. */
-  private async queueBatch(batches: QueuedBatch[], batch: QueuedBatch): Promise<void> {
-    await this.enqueueBatch(batch, batches.length);
-    batches.push(batch);
-  }
-
   private async enqueueBatch(batch: QueuedBatch, index: number, next = index === 0): Promise<void> {
     await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: next ? index + 1 : FURTHER_BATCH_PRIORITY + index });
   }
