@@ -879,28 +879,18 @@ export class FlowAccumulator implements FlowRecordSink {
     const size = this.conversationCount;
     const kept: number[] = [];
     const bytes = new Float64Array(size);
-    const keys = new Float64Array(size);
-    const addresses = new Float64Array(size);
-    /** A dotted quad's text order (ipv4TextOrder), -1 for other addresses: most ties on bytes are settled without the book. */
-    const orders = new Float64Array(size);
     for (let i = 0; i < size; i++) {
       if (this.refused(i)) continue;
       kept.push(i);
       bytes[i] = rows[i * ROW + IN_BYTES]! + rows[i * ROW + OUT_BYTES]!;
-      keys[i] = rows[i * ROW + KEY]!;
-      const address = rows[i * ROW + ADDRESS]!;
-      addresses[i] = address;
-      orders[i] = address < OTHER_ADDRESSES ? ipv4TextOrder(address) : -1;
     }
     const book = this.addresses;
+    // Ties on bytes are few (the rows are sorted by bytes first, see below): their addresses and keys are read from the rows.
     const before = (x: number, y: number): number => {
       const bx = bytes[x]!;
       const by = bytes[y]!;
       if (bx !== by) return by - bx;
-      const ox = orders[x]!;
-      const oy = orders[y]!;
-      if (ox >= 0 && oy >= 0) return ox - oy || keys[x]! - keys[y]!;
-      return book.compare(addresses[x]!, addresses[y]!) || keys[x]! - keys[y]!;
+      return book.compare(rows[x * ROW + ADDRESS]!, rows[y * ROW + ADDRESS]!) || rows[x * ROW + KEY]! - rows[y * ROW + KEY]!;
     };
     const packed = packedByBytes(kept, bytes);
     if (packed === null) {
