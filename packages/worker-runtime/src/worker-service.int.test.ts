@@ -110,6 +110,24 @@ describe('WorkerService with JobQueues (real Redis)', () => {
     expect(failedForGood).toEqual([{ text: 'bad', failure: { jobId: String(bad.id), timestamp: bad.timestamp, stalled: false, reason: `job ${bad.id} failed for good: text "bad" is not acceptable` } }]);
   }, 30_000);
 
+  it('closes every connection it opened, so none outlives it (a cluster client would go on refreshing its slots)', async () => {
+    const name = `orgshield-test-${randomUUID()}`;
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null, connectionName: name });
+    const service = new WorkerService({ connection: redis, logger, prefix: `test-worker-${randomUUID()}`, processors: [processor(echoJob, async ({ text }) => ({ echoed: text, attempt: 1 }))] });
+    // Clients carrying this test's name besides `redis` itself (BullMQ may rename the ones it uses).
+    const opened = async () => ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(name)).length - 1;
+    try {
+      const before = await opened();
+      await service.start();
+      expect(await opened()).toBeGreaterThan(before);
+      await service.close();
+      await expect.poll(opened, { timeout: 5_000 }).toBe(before);
+    } finally {
+      await service.close();
+      await redis.quit();
+    }
+  });
+
   it('refuses an invalid payload before it reaches Redis', async () => {
     const { queues } = await setup();
     await expect(queues.submit(echoJob, { text: 42 } as never)).rejects.toThrow(/test.echo payload is invalid at text/);

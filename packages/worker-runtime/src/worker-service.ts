@@ -103,6 +103,8 @@ export interface JobFinishedEvent {
  */
 export class WorkerService {
   private readonly workers: Worker[] = [];
+  /** The connections made for the workers: BullMQ closes only those it made itself, so close() does. */
+  private readonly connections: RedisClient[] = [];
   /** failedForGood handlers under way: close() waits for them. */
   private readonly settling = new Set<Promise<void>>();
   private closing: Promise<void> | undefined;
@@ -122,8 +124,10 @@ export class WorkerService {
     const { connection, logger, processors, prefix = DEFAULT_QUEUE_PREFIX } = this.options;
     for (const queue of this.queues) {
       const byName = new Map(processors.filter((p) => p.contract.queue === queue).map((p) => [p.contract.name, p]));
+      const own = duplicateConnection(connection);
+      this.connections.push(own);
       const worker = new Worker(queue, (job) => this.run(queue, byName, job), {
-        connection: duplicateConnection(connection),
+        connection: own,
         prefix,
         concurrency: this.options.concurrency?.[queue] ?? 1,
         ...(this.options.leaseMs === undefined ? {} : { lockDuration: this.options.leaseMs, stalledInterval: this.options.leaseMs }),
@@ -208,6 +212,8 @@ export class WorkerService {
       ]);
       if (timedOut) await Promise.all(this.workers.map((w) => w.close(true)));
       await Promise.all([...this.settling]);
+      // Left open, a cluster client goes on refreshing its slots (and logging) after its Redis has gone.
+      for (const own of this.connections) own.disconnect();
     })();
     return this.closing;
   }

@@ -266,5 +266,4 @@ console.log(
     ],
   ),
 );
-// WorkerService's duplicated connections outlive close(): exit rather than wait on them.
-process.exit(result.pass ? 0 : 1);
+process.exitCode = result.pass ? 0 : 1;
