@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { harnessTest } from '../test/harness-fixture.js';
-import { firewallRolloutDetailsJob, FIREWALL_QUEUE } from './rollout-jobs.js';
+import { firewallRolloutDetailsJob, FIREWALL_DETAILS_QUEUE } from './rollout-jobs.js';
 import { readRolloutSource } from './rollout-loader.js';
 import { writeTree } from '../test/rollout-harness.js';
 
@@ -52,7 +52,7 @@ describe('detail batches', () => {
     expect(gate?.violatorsLeftOut).toBeGreaterThan(0);
 
     // The reads ran as batch jobs of about 250 accounts, and both workers took some.
-    const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
+    const batches = (await harness.queues.queue(FIREWALL_DETAILS_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
     expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(read.length / 350));
     expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
     expect(new Set(batches.map((job) => job.processedBy))).toEqual(new Set(['one', 'two']));
@@ -87,7 +87,7 @@ describe('detail batches', () => {
     const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 220_000 });
     expect(['completed', 'halted']).toContain(settled.status);
 
-    const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
+    const batches = (await harness.queues.queue(FIREWALL_DETAILS_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
     // Under way from processedOn to finishedOn, per gate (one a region), of the batches that read:
     // a look that found the gate still waiting leaves its batches queued, and the next look's,
     // grouped from shifted pages, read their evaluations first; those left find them all cached
