@@ -88,26 +88,35 @@ describe('detail batches', () => {
     expect(['completed', 'halted']).toContain(settled.status);
 
     const batches = (await harness.queues.queue(FIREWALL_DETAILS_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
-    // Under way from processedOn to finishedOn, per gate (one a region), of the batches that read:
-    // a look that found the gate still waiting leaves its batches queued, and the next look's,
-    // grouped from shifted pages, read their evaluations first; those left find them all cached
-    // and end in milliseconds, reading none (each evaluation is still read once, below).
-    const spans = new Map<string, (readonly [number, number])[]>();
-    for (const job of batches.filter((batch) => (batch.returnvalue as { read: number }).read > 0)) {
+    // Per gate (one a region), each batch's time queued (timestamp), started (processedOn) and ended (finishedOn).
+    const spans = new Map<string, { added: number; start: number; end: number; read: number }[]>();
+    for (const job of batches) {
       const gate = (job.data as { step: string }).step;
-      spans.set(gate, [...(spans.get(gate) ?? []), [job.processedOn ?? 0, job.finishedOn ?? 0] as const].sort((x, y) => x[0] - y[0]));
+      const span = { added: job.timestamp, start: job.processedOn ?? 0, end: job.finishedOn ?? 0, read: (job.returnvalue as { read: number }).read };
+      spans.set(gate, [...(spans.get(gate) ?? []), span].sort((x, y) => x.start - y.start));
     }
     expect(spans.size).toBe(2);
+    const violations: string[] = [];
     for (const [gate, own] of spans) {
-      expect(own.length, gate).toBeGreaterThanOrEqual(10);
-      // Until the other region's last batch has started, that region has one waiting: no two of this one's side by side.
-      const otherLastStart = Math.max(...[...spans].filter(([other]) => other !== gate).flatMap(([, theirs]) => theirs.map(([start]) => start)));
-      for (let index = 1; index < own.length; index++) {
-        const overlapFrom = own[index]![0];
-        const before = own.slice(0, index).some(([, end]) => end > overlapFrom);
-        expect(before && overlapFrom < otherLastStart, `${gate}: batch ${index} started beside another of its region at ${overlapFrom}, before the other region's last batch started at ${otherLastStart}`).toBe(false);
+      // A look that found the gate still waiting leaves its batches queued, and the next look's,
+      // grouped from shifted pages, read their evaluations first; those left find them all cached
+      // and end in milliseconds, reading none: judged are the batches that read.
+      const reading = own.filter((batch) => batch.read > 0);
+      expect(reading.length, gate).toBeGreaterThanOrEqual(10);
+      const theirs = [...spans].filter(([other]) => other !== gate).flatMap(([, batches]) => batches);
+      for (const batch of reading) {
+        const at = batch.start;
+        const besideOwn = own.some((other) => other !== batch && other.start <= at && other.end > at);
+        // The other region had none under way and one queued: its batch was the next, and should have had the slot.
+        const otherUnderWay = theirs.some((other) => other.start <= at && other.end > at);
+        const otherWaiting = theirs.some((other) => other.added < at && other.start > at);
+        if (besideOwn && !otherUnderWay && otherWaiting) violations.push(`${gate}: a batch started at ${at} beside another of its region, while the other region had none under way and one queued`);
       }
     }
+    // One such start is let pass: a gate's later look queues its first batch as its next while a
+    // batch of its earlier look may still be under way. (A CI run at load failed the looser rule
+    // this replaces, which took the other region's last start for its having one queued.)
+    expect(violations.length, violations.join('\n')).toBeLessThanOrEqual(1);
     // Each evaluation still read once.
     const read = sandbox.requests().filter((entry) => entry.operation === 'GetComplianceDetail').map((entry) => `${entry.region}/${entry.resources?.[0] ?? '?'}`);
     expect(new Set(read).size).toBe(read.length);
