@@ -44,6 +44,8 @@ export interface LocalWorkerOptions {
   /** The caller's producer (it asks how many workers listen). */
   queues: JobQueues;
   queue: string;
+  /** Queues whose jobs the queue's own jobs queue (a rollout's detail batches): a local worker runs them too. */
+  alongside?: readonly string[];
   /** Whether a worker in this process may run the jobs at all (`--no-local` says no). */
   local: boolean;
 }
@@ -74,7 +76,7 @@ export async function withLocalWorker<T>(session: CliSession, options: LocalWork
         connection: session.redis,
         logger,
         prefix: session.config.ORGSHIELD_QUEUE_PREFIX,
-        processors: processorsFor(runtime, [queue]),
+        processors: processorsFor(runtime, [queue, ...(options.alongside ?? [])]),
         leaseMs: session.config.ORGSHIELD_LEASE_MS,
         shutdownTimeoutMs: 5_000,
       });

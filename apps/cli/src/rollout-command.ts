@@ -6,6 +6,7 @@ import {
   parseRolloutSource,
   planAgainstAws,
   readRolloutSource,
+  FIREWALL_DETAILS_QUEUE,
   FIREWALL_QUEUE,
   RolloutControl,
   RolloutPlanError,
@@ -78,7 +79,7 @@ export async function withRolloutControl<T>(
 ): Promise<T> {
   const queues = new JobQueues(session.redis, { prefix: session.config.ORGSHIELD_QUEUE_PREFIX });
   try {
-    return await withLocalWorker(session, { queues, queue: FIREWALL_QUEUE, local: options.local }, () =>
+    return await withLocalWorker(session, { queues, queue: FIREWALL_QUEUE, alongside: [FIREWALL_DETAILS_QUEUE], local: options.local }, () =>
       work(new RolloutControl(session.redis, queues, bullmqStepQueue(queues), { retention: workerRetention(session.config) }), queues),
     );
   } finally {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RolloutView } from '@orgshield/firewall';
+import { FIREWALL_QUEUES, type RolloutView } from '@orgshield/firewall';
 import { connectRedis, type RedisClient } from '@orgshield/jobs';
 import { startSandbox, type RunningSandbox, type SandboxOptions } from '@orgshield/sandbox';
 import { deleteQueuePrefix, runCli, sandboxCliEnv, spawnCli, spawnWorker } from '../test/run-cli.js';
@@ -161,11 +161,13 @@ async function expectCompletedOnce(options: { sandbox: RunningSandbox; env: Reco
   expect(perRegion(answered(sandbox, 'DeletePolicy'))).toEqual(perRegion(deletes));
   // Every planned step is recorded (a step re-run after a crash that finds its write made says "unchanged").
   expect(new Set(view.steps.map((step) => step.step))).toEqual(new Set(plan.map((step) => step.id)));
-  const queue = new Queue('firewall', { connection: options.redis, prefix: options.queuePrefix });
-  try {
-    expect(await queue.getJobCounts('failed')).toEqual({ failed: 0 });
-  } finally {
-    await queue.close();
+  for (const name of FIREWALL_QUEUES) {
+    const queue = new Queue(name, { connection: options.redis, prefix: options.queuePrefix });
+    try {
+      expect(await queue.getJobCounts('failed'), name).toEqual({ failed: 0 });
+    } finally {
+      await queue.close();
+    }
   }
   return view;
 }

@@ -35,7 +35,9 @@ export { RolloutExecutor, jobAttempt } from './rollout-executor.js';
 export type { FirewallJob, RolloutRuntime, JobAttempt, StartPayload } from './rollout-executor.js';
 export {
   FIREWALL_JOBS,
+  FIREWALL_DETAILS_QUEUE,
   FIREWALL_QUEUE,
+  FIREWALL_QUEUES,
   firewallRolloutDetailsJob,
   firewallRolloutRollbackJob,
   firewallRolloutStartJob,

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { harnessTest } from '../test/harness-fixture.js';
-import { firewallRolloutDetailsJob, FIREWALL_QUEUE } from './rollout-jobs.js';
+import { firewallRolloutDetailsJob, FIREWALL_DETAILS_QUEUE } from './rollout-jobs.js';
 import { readRolloutSource } from './rollout-loader.js';
 import { writeTree } from '../test/rollout-harness.js';
 
@@ -52,7 +52,7 @@ describe('detail batches', () => {
     expect(gate?.violatorsLeftOut).toBeGreaterThan(0);
 
     // The reads ran as batch jobs of about 250 accounts, and both workers took some.
-    const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
+    const batches = (await harness.queues.queue(FIREWALL_DETAILS_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
     expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(read.length / 350));
     expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
     expect(new Set(batches.map((job) => job.processedBy))).toEqual(new Set(['one', 'two']));
@@ -87,29 +87,47 @@ describe('detail batches', () => {
     const settled = await harness.control.waitUntilSettled(rolloutId, { timeoutMs: 220_000 });
     expect(['completed', 'halted']).toContain(settled.status);
 
-    const batches = (await harness.queues.queue(FIREWALL_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
-    // Under way from processedOn to finishedOn, per gate (one a region), of the batches that read:
-    // a look that found the gate still waiting leaves its batches queued, and the next look's,
-    // grouped from shifted pages, read their evaluations first; those left find them all cached
-    // and end in milliseconds, reading none (each evaluation is still read once, below).
-    const spans = new Map<string, (readonly [number, number])[]>();
-    for (const job of batches.filter((batch) => (batch.returnvalue as { read: number }).read > 0)) {
-      const gate = (job.data as { step: string }).step;
-      spans.set(gate, [...(spans.get(gate) ?? []), [job.processedOn ?? 0, job.finishedOn ?? 0] as const].sort((x, y) => x[0] - y[0]));
+    const batches = (await harness.queues.queue(FIREWALL_DETAILS_QUEUE).getJobs(['completed'])).filter((job) => job.name === firewallRolloutDetailsJob.name);
+    // When each evaluation's read (GetComplianceDetail of `<policy id>/<account>` in a region) was answered.
+    const reads = sandbox.requests().filter((entry) => entry.operation === 'GetComplianceDetail');
+    const answered = new Map<string, number>();
+    for (const entry of reads) answered.set(`${entry.region}/${entry.resources?.[0] ?? '?'}`, entry.t + entry.latencyMs);
+    // Per gate (one a region, its step `look.<region>.gate`), each batch's time queued (timestamp), started
+    // (processedOn) and done reading: its evaluations' reads all answered. Not its job's end (finishedOn):
+    // after its reads a batch moves its gate's next ahead, and a slot another batch frees then rightly
+    // takes that one while this job still looks under way. A batch that read nothing (another batch
+    // read its evaluations first) was never under way: it ended as it began.
+    const spans = new Map<string, { added: number; start: number; end: number; read: number }[]>();
+    for (const job of batches) {
+      const { step, policyId, evaluations } = job.data as { step: string; policyId: string; evaluations: { account: string }[] };
+      const region = step.split('.')[1];
+      const start = job.processedOn ?? 0;
+      const count = (job.returnvalue as { read: number }).read;
+      const end = count > 0 ? Math.max(start, ...evaluations.map(({ account }) => answered.get(`${region}/${policyId}/${account}`) ?? 0)) : start;
+      spans.set(step, [...(spans.get(step) ?? []), { added: job.timestamp, start, end, read: count }].sort((x, y) => x.start - y.start));
     }
     expect(spans.size).toBe(2);
+    const violations: string[] = [];
     for (const [gate, own] of spans) {
-      expect(own.length, gate).toBeGreaterThanOrEqual(10);
-      // Until the other region's last batch has started, that region has one waiting: no two of this one's side by side.
-      const otherLastStart = Math.max(...[...spans].filter(([other]) => other !== gate).flatMap(([, theirs]) => theirs.map(([start]) => start)));
-      for (let index = 1; index < own.length; index++) {
-        const overlapFrom = own[index]![0];
-        const before = own.slice(0, index).some(([, end]) => end > overlapFrom);
-        expect(before && overlapFrom < otherLastStart, `${gate}: batch ${index} started beside another of its region at ${overlapFrom}, before the other region's last batch started at ${otherLastStart}`).toBe(false);
+      // A look that found the gate still waiting leaves its batches queued, and the next look's,
+      // grouped from shifted pages, read their evaluations first; those left find them all cached
+      // and end in milliseconds, reading none: judged are the batches that read.
+      const reading = own.filter((batch) => batch.read > 0);
+      expect(reading.length, gate).toBeGreaterThanOrEqual(10);
+      const theirs = [...spans].filter(([other]) => other !== gate).flatMap(([, batches]) => batches);
+      for (const batch of reading) {
+        const at = batch.start;
+        const besideOwn = own.some((other) => other !== batch && other.start <= at && other.end > at);
+        // The other region had none under way and one queued: its batch was the next, and should have had the slot.
+        const otherUnderWay = theirs.some((other) => other.start <= at && other.end > at);
+        const otherWaiting = theirs.some((other) => other.added < at && other.start > at);
+        if (besideOwn && !otherUnderWay && otherWaiting) violations.push(`${gate}: a batch started at ${at} beside another of its region, while the other region had none under way and one queued`);
       }
     }
+    // None is let pass: a gate has one next batch at most, a later look's included (see promoteNext).
+    expect(violations, violations.join('\n')).toEqual([]);
     // Each evaluation still read once.
-    const read = sandbox.requests().filter((entry) => entry.operation === 'GetComplianceDetail').map((entry) => `${entry.region}/${entry.resources?.[0] ?? '?'}`);
+    const read = reads.map((entry) => `${entry.region}/${entry.resources?.[0] ?? '?'}`);
     expect(new Set(read).size).toBe(read.length);
     expect(batches.reduce((sum, job) => sum + (job.returnvalue as { read: number }).read, 0)).toBe(read.length);
   });

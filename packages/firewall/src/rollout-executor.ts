@@ -253,7 +253,7 @@ export class RolloutExecutor {
    * Counts come from ListComplianceStatus alone; violators (GetComplianceDetail per account) only
    * when the judgement needs them (needsViolators), once per evaluation of each account, read by
    * detail batches (jobs of their own, see readDetails; each finishing one moves the gate's
-   * next ahead, see enqueueBatch). While they run the look waits; the last one queues the next
+   * next ahead, see promoteNext). While they run the look waits; the last one queues the next
    * look, which judges the read this look kept, from the cache.
    *
    * When the gate halts on violation reasons and the soak is over, batches are queued as the
@@ -379,42 +379,58 @@ export class RolloutExecutor {
     return { report: { ...counted, status: 'waiting', reason, breaches: [] }, awaitingDetails: true };
   }
 
-  /** Queues `batch` as the next of a look's `batches` (enqueueBatch) and adds it to them. */
+  /** Queues `batch` as the next of a look's `batches` (enqueueBatch), adds it to them, and moves its gate's next batch ahead (promoteNext). */
   private async queueBatch(batches: QueuedBatch[], batch: QueuedBatch): Promise<void> {
     await this.enqueueBatch(batch, batches.length);
     batches.push(batch);
+    await this.promoteNext(batch.payload.rolloutId, batch.payload.step, batch.payload.generation);
   }
 
   /**
-   * Queues the `index`-th detail batch of a look. A gate's first batch not done (its next) goes
-   * ahead of every gate's further batches: the look's first at once, the others as the batch
-   * before them finishes (queueNextDetails). So a free slot takes a gate's next batch, of a
-   * region with none under way, before a second batch of a region that has one: two slots do
-   * not split one region's GetComplianceDetail quota while another region's next batch waits
-   * with its quota unused; and a slot nothing else wants still takes a further batch, so with no
-   * quota in the way the slots stay busy. Among next batches, the gate with fewer done goes first.
+   * Queues the `index`-th detail batch of a look behind every gate's next batch (promoteNext),
+   * and notes it as one of its gate's. Noted once queued, so a batch noted is one that runs.
    */
-  private async enqueueBatch(batch: QueuedBatch, index: number, next = index === 0): Promise<void> {
-    await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: next ? index + 1 : FURTHER_BATCH_PRIORITY + index });
+  private async enqueueBatch(batch: QueuedBatch, index: number): Promise<void> {
+    await this.runtime.steps.enqueueDetails(batch.payload, { jobId: batch.jobId, priority: FURTHER_BATCH_PRIORITY + index });
+    await this.store.noteGateBatch(batch.payload.rolloutId, batch.payload.step, batch.jobId);
   }
 
   /**
-   * Moves a gate's detail reads on: the first batch of the read the gate keeps that is not done
-   * goes ahead (enqueueBatch), or, when every batch is done, the gate's next look is queued
-   * (once, by its id). A batch under way or queued already is not queued again: its id is its content.
+   * Moves a gate's next detail batch ahead of every further batch: the first of the gate's
+   * batches not done, across its looks in the order queued (a look that found the gate still
+   * waiting leaves its batches queued, and the next look's, from shifted pages, may differ), and
+   * only while none of the gate's batches is under way; a batch's end calls this again. So a gate
+   * has one next at most, and a free slot takes the next of a region with none under way before a
+   * second batch of a region that has one: two slots do not split one region's GetComplianceDetail
+   * quota while another region's next waits with its quota unused; a slot nothing else wants still
+   * takes a further batch, so with no quota in the way the slots stay busy. Among next batches the
+   * gate with fewer batches done (that read anything) goes first.
+   */
+  private async promoteNext(rolloutId: string, step: string, generation: number): Promise<void> {
+    const prefix = batchIdPrefix(rolloutId, step, generation);
+    const batches = (await this.store.gateBatches(rolloutId, step)).filter((batch) => batch.startsWith(prefix));
+    const read = await this.store.batchesRead(rolloutId, batches);
+    const next = batches[read.indexOf(undefined)];
+    if (next === undefined) return;
+    // A batch under way is in the guard under `<job id>.<uuid>`.
+    if ((await this.store.runs.stepsUnderWay(rolloutId)).some((member) => member.startsWith(prefix))) return;
+    const done = read.filter((count) => count !== undefined && count > 0).length;
+    await this.runtime.steps.prioritizeDetails(next, 1 + done);
+  }
+
+  /**
+   * Moves a gate's detail reads on, as a batch ends or a look keeps its read: when every batch
+   * of the read the gate keeps is done, the gate's next look is queued (once, by its id); else
+   * the gate's next batch goes ahead (promoteNext).
    */
   private async queueNextDetails(rolloutId: string, step: string, generation: number): Promise<void> {
     const read = await this.store.gateRead(rolloutId, step);
-    if (!read || read.generation !== generation) return;
-    const done = await this.store.batchesDone(rolloutId, read.batches.map((batch) => batch.jobId));
-    const next = done.indexOf(false);
-    const batch = read.batches[next];
-    if (batch) {
-      await this.enqueueBatch(batch, next, true);
+    if (read?.generation === generation && (await this.store.batchesRead(rolloutId, read.batches.map((batch) => batch.jobId))).every((count) => count !== undefined)) {
+      const check = read.look + 1;
+      await this.runtime.steps.enqueueStep({ rolloutId, step, generation, check }, { jobId: stepJobId(rolloutId, step, generation, check) });
       return;
     }
-    const check = read.look + 1;
-    await this.runtime.steps.enqueueStep({ rolloutId, step, generation, check }, { jobId: stepJobId(rolloutId, step, generation, check) });
+    await this.promoteNext(rolloutId, step, generation);
   }
 
   /** When this wave last changed each policy in the gate's region (ms), by policy name. */
@@ -636,7 +652,12 @@ function detailBatch(rolloutId: string, step: string, generation: number, policy
     evaluations: entries.map(({ account, evaluatedAt }) => (evaluatedAt === undefined ? { account } : { account, evaluatedAt })),
   };
   const digest = createHash('sha256').update(JSON.stringify([policyId, payload.evaluations])).digest('hex').slice(0, 16);
-  return { jobId: `${rolloutId}.${step}.g${generation}.d${digest}`, payload };
+  return { jobId: `${batchIdPrefix(rolloutId, step, generation)}${digest}`, payload };
+}
+
+/** How the job ids of a gate's detail batches begin (and the members they enter its rollout's guard with). */
+function batchIdPrefix(rolloutId: string, step: string, generation: number): string {
+  return `${rolloutId}.${step}.g${generation}.d`;
 }
 
 /** The cache key of one evaluation of one account against one policy. */

@@ -11,6 +11,18 @@ import { defineJob, JobSkipSchema } from '@orgshield/jobs';
 /** Rollouts have their own queue, so their concurrency is set apart from syncs and investigations. */
 export const FIREWALL_QUEUE = 'firewall';
 
+/**
+ * A gate's detail batches have a queue of their own, beside the rollout's steps: a batch reads
+ * for seconds to minutes (a region's GetComplianceDetail quota paces it), and on one queue the
+ * batches of the regions whose reads had begun held every slot while another region's gate look
+ * (its compliance read, which queues that region's batches) waited for one. With a queue each, a
+ * look or a put never waits behind a batch, nor a batch behind a look.
+ */
+export const FIREWALL_DETAILS_QUEUE = 'firewall-details';
+
+/** The queues a worker serves to carry rollouts to their end. */
+export const FIREWALL_QUEUES = [FIREWALL_QUEUE, FIREWALL_DETAILS_QUEUE] as const;
+
 /** Rollout ids and step ids become job ids and Redis keys: no ':' (BullMQ reserves it), no spaces. */
 const ROLLOUT_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const rolloutId = z.string().regex(ROLLOUT_ID, 'a rollout id has letters, digits, "-" and "_" only');
@@ -69,7 +81,7 @@ export const firewallRolloutStepJob = defineJob({
  */
 export const firewallRolloutDetailsJob = defineJob({
   name: 'firewall.rollout.details',
-  queue: FIREWALL_QUEUE,
+  queue: FIREWALL_DETAILS_QUEUE,
   payload: z
     .object({
       /** Of the gate step. */

@@ -59,7 +59,7 @@ describe('RolloutStore (Redis)', () => {
       const queues = new JobQueues(store.redis, { prefix: redisPrefix });
       // Redis takes the record and the claim, then the queue refuses the start job.
       queues.submit = () => Promise.reject(new Error('queue unavailable'));
-      const control = new RolloutControl(store.redis, queues, { enqueueStep: async () => undefined, enqueueDetails: async () => undefined });
+      const control = new RolloutControl(store.redis, queues, { enqueueStep: async () => undefined, enqueueDetails: async () => undefined, prioritizeDetails: async () => undefined });
       await expect(control.submit(source)).rejects.toThrow('queue unavailable');
       const [failed] = await control.list();
       expect(failed).toMatchObject({ name: 'claimed', status: 'failed', message: 'could not be queued: queue unavailable' });

@@ -9,9 +9,8 @@ export type CachedViolators = Pick<AccountCompliance, 'violators' | 'evaluationL
 
 /**
  * A gate's compliance read (ListComplianceStatus, violators empty), kept while the detail
- * batches it queued run (each finishing one moves the first not done ahead): the look their last
- * batch queues (look + 1) judges this read with the violators from the cache, instead of reading
- * every page again. `batches` are the batches' payloads under their job ids, so a rerun of the
+ * batches it queued run: the look their last batch queues (look + 1) judges this read with the
+ * violators from the cache, instead of reading every page again. `batches` are the batches' payloads under their job ids, so a rerun of the
  * look queues exactly the same ones again.
  */
 export interface GateRead {
@@ -219,9 +218,19 @@ export class RolloutStore {
     await this.runs.setFields(id, 'violators', new Map([...entries].map(([evaluation, value]) => [evaluation, JSON.stringify(value)])));
   }
 
-  /** Which of a look's detail batches (by job id) are done. */
-  async batchesDone(id: string, batches: readonly string[]): Promise<boolean[]> {
-    return (await this.runs.someFields(id, 'details', batches)).map((done) => done !== undefined);
+  /** How many evaluations each detail batch (by job id) read; undefined for a batch not done. */
+  async batchesRead(id: string, batches: readonly string[]): Promise<(number | undefined)[]> {
+    return (await this.runs.someFields(id, 'details', batches)).map((read) => (read === undefined ? undefined : Number(read)));
+  }
+
+  /** Notes a detail batch (its job id) queued for a gate, in the order first queued, across the gate's looks. */
+  async noteGateBatch(id: string, step: string, batch: string): Promise<void> {
+    await this.runs.addOnce(id, `batches:${step}`, batch, batch);
+  }
+
+  /** The detail batches queued for a gate (noteGateBatch), in the order first queued. */
+  async gateBatches(id: string, step: string): Promise<string[]> {
+    return this.runs.ordered(id, `batches:${step}`);
   }
 
   /** The compliance read a gate's look waits on while its detail batches run (see GateRead). */

@@ -7,12 +7,12 @@ import { connectRedis, duplicateConnection, JobQueues, type RedisClient } from '
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutControl } from '../src/rollout-control.js';
 import { jobAttempt, RolloutExecutor } from '../src/rollout-executor.js';
-import { firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from '../src/rollout-jobs.js';
+import { FIREWALL_QUEUES, firewallRolloutDetailsJob, firewallRolloutRollbackJob, firewallRolloutStartJob, firewallRolloutStepJob, firewallScheduledRolloutJob } from '../src/rollout-jobs.js';
 import { bullmqStepQueue } from '../src/rollout-step-queue.js';
 
 /**
  * What the integration tests run a rollout with: the real clients against a sandbox, Redis
- * under the test's own prefix, and a BullMQ worker on the firewall queue that runs jobs with
+ * under the test's own prefix, and BullMQ workers on the firewall queues that run jobs with
  * processFirewallJob, as worker-runtime's firewall processors run them.
  */
 export interface Harness {
@@ -21,8 +21,11 @@ export interface Harness {
   aws: AwsClientFactory;
   control: RolloutControl;
   executor: RolloutExecutor;
-  /** A BullMQ worker on the firewall queue (4 jobs at a time by default); `name` marks the jobs it processes (Job.processedBy). */
-  startWorker(options?: { name?: string; concurrency?: number }): Promise<Worker>;
+  /**
+   * A worker as worker-runtime runs one: a BullMQ worker on each firewall queue (steps, detail
+   * batches), each 4 jobs at a time by default; `name` marks the jobs they process (Job.processedBy).
+   */
+  startWorker(options?: { name?: string; concurrency?: number }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -100,17 +103,18 @@ export async function startHarness(sandbox: SandboxEndpoint, prefix: string, opt
     control: new RolloutControl(redis, queues, steps),
     executor,
     async startWorker({ name, concurrency = 4 }: { name?: string; concurrency?: number } = {}) {
-      const worker = new Worker('firewall', (job) => processFirewallJob(executor, job), {
-        connection: duplicateConnection(redis),
-        prefix,
-        concurrency,
-        ...(name ? { name } : {}),
-        ...options.workerOptions,
-      });
-      worker.on('error', () => undefined);
-      await worker.waitUntilReady();
-      workers.push(worker);
-      return worker;
+      for (const queue of FIREWALL_QUEUES) {
+        const worker = new Worker(queue, (job) => processFirewallJob(executor, job), {
+          connection: duplicateConnection(redis),
+          prefix,
+          concurrency,
+          ...(name ? { name } : {}),
+          ...options.workerOptions,
+        });
+        worker.on('error', () => undefined);
+        await worker.waitUntilReady();
+        workers.push(worker);
+      }
     },
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));

@@ -11,6 +11,7 @@ import { AwsClientFactory } from '@orgshield/aws';
 import { connectRedis, CrashPoints, duplicateConnection, JobQueues } from '@orgshield/jobs';
 import { currentOrganization } from '../src/organization-source.js';
 import { RolloutExecutor } from '../src/rollout-executor.js';
+import { FIREWALL_QUEUES } from '../src/rollout-jobs.js';
 import { bullmqStepQueue } from '../src/rollout-step-queue.js';
 import { processFirewallJob, TEST_LEASE_MS, TEST_RATE_LIMITS } from './rollout-harness.js';
 
@@ -40,22 +41,25 @@ const executor = new RolloutExecutor({
   gatePollMs: 200,
   leaseMs: TEST_LEASE_MS,
 });
-const worker = new Worker(
-  'firewall',
-  (job) => {
-    const { step, rolloutId } = job.data as { step?: unknown; rolloutId?: unknown };
-    const underTest = crashJob?.test(`${job.name}:${typeof step === 'string' ? step : ''}`) === true;
-    return underTest ? crash.scope(() => processFirewallJob(executor, job), { runId: String(rolloutId) }) : processFirewallJob(executor, job);
-  },
-  {
-    connection: duplicateConnection(redis),
-    prefix,
-    // One job at a time under the crash harness, so the points of the step under test come in one order.
-    concurrency: crashJob ? 1 : 4,
-    lockDuration: 1000,
-    stalledInterval: 500,
-  },
-);
-worker.on('error', () => undefined);
-await worker.waitUntilReady();
+// Under the crash harness one job at a time, of either queue, so the points of the job under test come in one order.
+let turn: Promise<unknown> = Promise.resolve();
+const inTurn = <T>(run: () => Promise<T>): Promise<T> => {
+  const mine = turn.then(run);
+  turn = mine.catch(() => undefined);
+  return mine;
+};
+for (const queue of FIREWALL_QUEUES) {
+  const worker = new Worker(
+    queue,
+    (job) => {
+      const { step, rolloutId } = job.data as { step?: unknown; rolloutId?: unknown };
+      const underTest = crashJob?.test(`${job.name}:${typeof step === 'string' ? step : ''}`) === true;
+      if (!crashJob) return processFirewallJob(executor, job);
+      return inTurn(() => (underTest ? crash.scope(() => processFirewallJob(executor, job), { runId: String(rolloutId) }) : processFirewallJob(executor, job)));
+    },
+    { connection: duplicateConnection(redis), prefix, concurrency: crashJob ? 1 : 4, lockDuration: 1000, stalledInterval: 500 },
+  );
+  worker.on('error', () => undefined);
+  await worker.waitUntilReady();
+}
 process.stdout.write('ready\n');

@@ -200,9 +200,11 @@ describe('RunStateStore (Redis)', () => {
     await runs.create({ id: 'd1', record: { name: 'x' }, state: running, createdAt: Date.now() });
     // What a dead worker leaves: its entry, never renewed, with a deadline 300 ms out.
     await redis.zadd(runs.runKey('d1', 'inflight'), Date.now() + 300, 'dead');
+    expect(await runs.stepsUnderWay('d1')).toEqual(['dead']);
     const started = Date.now();
     await runs.waitForSteps('d1', { pollMs: 20 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(await runs.stepsUnderWay('d1')).toEqual([]);
   });
 
   test("two steps inside the guard claiming the same items: each item held by one, done items by none, a holder's items free once it leaves or lapses", async ({ redis, prefix }) => {

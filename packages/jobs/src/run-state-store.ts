@@ -188,11 +188,11 @@ if ARGV[8] ~= '1' then return {'counted'} end
 return {'counted', redis.call('GET', KEYS[5]) or '', cjson.encode(redis.call('HKEYS', KEYS[2]))}
 `;
 
-/** Drops entries whose holder died (deadline passed) and says how many steps are still under way. KEYS: inflight */
+/** Drops entries whose holder died (deadline passed) and returns the steps still under way (their members). KEYS: inflight */
 const UNDER_WAY_LUA = `
 local now = redis.call('TIME')
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now[1] * 1000 + math.floor(now[2] / 1000))
-return redis.call('ZCARD', KEYS[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1)
 `;
 
 interface RunCommands {
@@ -203,7 +203,7 @@ interface RunCommands {
   orgshieldRunClaim(...args: (string | number)[]): Promise<string[]>;
   orgshieldRunRenewStep(...args: (string | number)[]): Promise<number>;
   orgshieldRunComplete(...args: (string | number)[]): Promise<string[]>;
-  orgshieldRunUnderWay(key: string): Promise<number>;
+  orgshieldRunUnderWay(key: string): Promise<string[]>;
 }
 
 export type CreateOutcome = { created: true } | { created: false; exists: true } | { created: false; exists: false; holder: string };
@@ -541,10 +541,15 @@ export class RunStateStore<R extends object, S extends RunStateBase, E extends R
     }
   }
 
-  /** Waits until no step is inside the run's guard (steps whose worker died count until their deadline). */
+  /** The steps inside the run's guard now, by the member each entered with (those whose worker died count until their deadline). */
+  async stepsUnderWay(id: string): Promise<string[]> {
+    return this.commands.orgshieldRunUnderWay(this.runKey(id, 'inflight'));
+  }
+
+  /** Waits until no step is inside the run's guard (stepsUnderWay). */
   async waitForSteps(id: string, options: { timeoutMs?: number; pollMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
-    while ((await this.commands.orgshieldRunUnderWay(this.runKey(id, 'inflight'))) > 0) {
+    while ((await this.stepsUnderWay(id)).length > 0) {
       if (Date.now() > deadline) throw new OrgshieldError('StepsUnderWay', `${this.layout.kind} ${id} still has steps under way; try again once they finish.`);
       await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
     }

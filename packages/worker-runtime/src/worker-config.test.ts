@@ -21,6 +21,13 @@ describe('loadWorkerConfig', () => {
     expect(refusal({ ORGSHIELD_EXTERNAL_ID: long }).message).not.toContain('s3cr3t');
   });
 
+  it("runs a gate's detail batches as many at once as the rollouts' steps, unless set apart", () => {
+    expect(loadWorkerConfig({ ORGSHIELD_CONCURRENCY: 'org=2,firewall=4' }).ORGSHIELD_CONCURRENCY).toEqual({ org: 2, firewall: 4, 'firewall-details': 4 });
+    expect(loadWorkerConfig({ ORGSHIELD_CONCURRENCY: 'firewall-details=8,firewall=2' }).ORGSHIELD_CONCURRENCY).toEqual({ firewall: 2, 'firewall-details': 8 });
+    expect(loadWorkerConfig({ ORGSHIELD_CONCURRENCY: 'org=2' }).ORGSHIELD_CONCURRENCY).toEqual({ org: 2 });
+    expect(refusal({ ORGSHIELD_CONCURRENCY: 'firewall-reads=2' }).message).toContain('unknown queue "firewall-reads"');
+  });
+
   it('echoes a rejected setting that is not a secret, so the user sees the mistake', () => {
     expect(refusal({ ORGSHIELD_HTTP_PORT: '99999' }).message).toMatch(/^ORGSHIELD_HTTP_PORT="99999" is not valid: /);
   });

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { EXIT_CODES, OrgshieldError } from '@orgshield/errors';
 import { clusterQueuePrefix, DEFAULT_QUEUE_PREFIX, DEFAULT_REDIS_URL, isClusterUrl } from '@orgshield/jobs';
+import { FIREWALL_DETAILS_QUEUE, FIREWALL_QUEUE } from '@orgshield/firewall';
 import { QUEUE_NAMES } from './job-contracts.js';
 
 const concurrencyList = z
   .string()
-  .regex(/^(\w+=\d+)(,\w+=\d+)*$/, 'use the form org=1,investigations=2')
+  .regex(/^([\w-]+=\d+)(,[\w-]+=\d+)*$/, 'use the form org=1,investigations=2')
   .transform((value, ctx) => {
     const result: Partial<Record<string, number>> = {};
     for (const pair of value.split(',')) {
@@ -16,6 +17,9 @@ const concurrencyList = z
       }
       result[queue] = Math.max(1, Number(count));
     }
+    // A gate's detail batches run on a queue of their own; unless set apart, as many at once as the rollouts' steps.
+    const steps = result[FIREWALL_QUEUE];
+    if (steps !== undefined && result[FIREWALL_DETAILS_QUEUE] === undefined) result[FIREWALL_DETAILS_QUEUE] = steps;
     return result;
   });
 

@@ -8,7 +8,8 @@
  * The sandbox's FMS allows GetComplianceDetail 20/s, ListComplianceStatus 10/s and every other
  * FMS operation 5/s, each per region (a bucket as deep as one second's worth); orgshield is not
  * told these rates and starts from its defaults (5/s for FMS), learning from there. Each worker
- * runs `--concurrency` firewall jobs at once, so one worker can take the rollout's regions in
+ * runs `--concurrency` rollout steps and as many gate detail batches at once (ORGSHIELD_CONCURRENCY
+ * firewall=N; the firewall-details queue follows it), so one worker can take the rollout's regions in
  * parallel. The bound comes from the request log: per region and operation, (calls - burst) /
  * rate, the largest of them. Also reported: throttled calls (target under 1%), each worker's
  * peak RSS (target under 400 MB), and each PutPolicy sent once, and per region each gate's
@@ -39,7 +40,7 @@ const args = benchArgs(
     ous: { description: 'organizational units', default: '500' },
     regions: { description: 'regions of the rollout, comma-separated', default: 'us-east-1,us-west-2,eu-west-1,eu-central-1' },
     workers: { description: 'worker processes of each run, comma-separated', default: '1,4' },
-    concurrency: { description: 'firewall jobs each worker runs at once', default: '4' },
+    concurrency: { description: 'rollout steps (and as many detail batches) each worker runs at once', default: '4' },
     seed: { description: 'the sandbox seed', default: '1' },
   },
 );
