@@ -14,7 +14,7 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { CORE_LAYOUT, type CoreFunctions, type CoreRegions, instantiateCore } from './flow-core.js';
 import type { Conversation, ConversationFacts, ConversationTable, FlowDirection, PartitionVisitor } from './flow-conversation-types.js';
 import type { FlowLogField } from './flow-log-format.js';
-import { normalizeIp } from './flow-ip.js';
+import { mix32, normalizeIp } from './flow-ip.js';
 import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { type FindingMark, isMarkedConversation } from './flow-finding-mark.js';
@@ -200,10 +200,7 @@ class AddressBook {
       h = 0x811c9dc5;
       for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
     }
-    // murmur3's finalizer: neighbouring addresses land far apart.
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
+    return mix32(h);
   }
 
   /** Lets go of the IPv4 texts made so far (between spill partitions: a DDoS brings millions). */
@@ -1332,8 +1329,5 @@ interface SpillFile {
 function conversationHash(addressHash: number, key: number, seed: number): number {
   let h = Math.imul(addressHash ^ Math.imul(seed + 1, 0x9e3779b1), 0xcc9e2d51);
   h = Math.imul(h ^ (key % 4294967296), 0x1b873593);
-  h = Math.imul(h ^ Math.floor(key / 4294967296), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return mix32(Math.imul(h ^ Math.floor(key / 4294967296), 0x85ebca6b));
 }

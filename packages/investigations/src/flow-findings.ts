@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import type { ConversationFacts, ConversationTable, FlowDirection, PartitionVisitor } from './flow-conversation-types.js';
 import type { FindingMark } from './flow-finding-mark.js';
-import { insideRanges } from './flow-ip.js';
+import { insideRanges, mix32 } from './flow-ip.js';
 import { rollingBaseline, SPIKE_FACTOR, SPIKE_MIN_EXTRA_BYTES, type TimelineBucket } from './flow-timeline.js';
 
 export type { ConversationFacts } from './flow-conversation-types.js';
@@ -313,10 +313,7 @@ class KeyNumbers {
     const slots = this.slots;
     const mask = slots.length - 1;
     const low = key >>> 0;
-    let h = low ^ Math.imul((key - low) / 4294967296, 0x9e3779b1);
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    for (let slot = (h ^ (h >>> 16)) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = mix32(low ^ Math.imul((key - low) / 4294967296, 0x9e3779b1)) & mask; ; slot = (slot + 1) & mask) {
       const entry = slots[slot]!;
       if (entry === 0) {
         slots[slot] = ++this.size;

@@ -75,3 +75,10 @@ export function insideRanges(ranges: readonly string[]): (address: string) => bo
 export function remoteFilterFor(remote: readonly string[]): ((address: string) => boolean) | null {
   return remote.length === 0 ? null : insideRanges(remote);
 }
+
+/** murmur3's 32-bit finalizer: neighbouring addresses and keys land far apart (an unsigned 32-bit result). */
+export function mix32(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
