@@ -522,6 +522,18 @@ export class RunList implements ConversationList {
     return conversationRows(this.context.book, this.context.mark, () => mergeRuns(this.ranges, ROW, this.order));
   }
 
+  /**
+   * Every row in no particular order, each run's as it lies on disk (no merge): for what does
+   * not depend on the order, such as the bytes the rows print to (writeRows).
+   */
+  eachUnordered(each: (rows: Float64Array, at: number) => void): void {
+    for (const { path, from, to } of this.ranges) {
+      if (to > from) readRows({ path, extents: [from, to] }, ROW, (rows) => {
+        for (let at = 0; at < rows.length; at += ROW) each(rows, at);
+      });
+    }
+  }
+
   *[Symbol.iterator](): Iterator<Conversation> {
     const { book, mark } = this.context;
     const iso = isoSeconds();

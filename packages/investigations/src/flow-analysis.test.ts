@@ -1,5 +1,5 @@
-import { readdirSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError } from '@orgshield/errors';
@@ -7,7 +7,7 @@ import { CUSTOM_FLOW_LOG_FIELDS, type FlowLogScenario, type PlantedIncident, wri
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFlowLogs, type FlowAnalysisOptions } from './flow-analysis.js';
 import type { FlowFinding } from './flow-findings.js';
-import { writeConversationsCsv, writeFlowAnalysisJson } from './flow-output.js';
+import { fileSink, type OutputSink, writeConversationsCsv, writeFlowAnalysisJson } from './flow-output.js';
 import { flowAnalysisJsonSchema } from './report-json.js';
 
 const LOCAL = '10.0.1.25';
@@ -268,6 +268,21 @@ describe('output of a spilled analysis', () => {
     expect(await written((sink) => writeConversationsCsv(analysis.conversations, sink, { parallelRows: 1 }))).toBe(csv);
     const json = await written((sink) => writeFlowAnalysisJson(analysis, sink));
     expect(await written((sink) => writeFlowAnalysisJson(analysis, sink, { parallelRows: 1 }))).toBe(json);
+    // Into a file, the output thread writes its half in place, where the first half's bytes end.
+    const inFile = async (write: (sink: OutputSink) => Promise<void>): Promise<string> => {
+      const folder = await mkdtemp(join(tmpdir(), 'orgshield-output-test-'));
+      const handle = await open(join(folder, 'out'), 'w');
+      try {
+        await write(fileSink(handle));
+      } finally {
+        await handle.close();
+      }
+      const text = readFileSync(join(folder, 'out'), 'latin1');
+      await rm(folder, { recursive: true });
+      return text;
+    };
+    expect(await inFile((sink) => writeConversationsCsv(analysis.conversations, sink, { parallelRows: 1 }))).toBe(csv);
+    expect(await inFile((sink) => writeFlowAnalysisJson(analysis, sink, { parallelRows: 1 }))).toBe(json);
     expect((JSON.parse(json) as { conversations: unknown[] }).conversations).toEqual(JSON.parse(JSON.stringify([...analysis.conversations])));
     for (const name of readdirSync(tmpdir()).filter((folder) => folder.startsWith('orgshield-flows-'))) {
       expect(readdirSync(join(tmpdir(), name)).filter((file) => file.startsWith('output-'))).toEqual([]);

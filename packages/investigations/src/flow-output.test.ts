@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Conversation, ConversationRows } from './flow-accumulator.js';
 import { CORE_LAYOUT as L } from './flow-core.js';
@@ -74,5 +75,34 @@ describe('RowPrinter', () => {
     printer.row(source(false), numbers, 0, false);
     expect(Buffer.from(piece).toString('latin1').startsWith('1.2.3.4,22,50000,6,inbound,1,2,3,4,5,6,1970-01-01T00:01:00.000Z,')).toBe(true);
     expect(printer.n).toBeGreaterThan(0);
+  });
+
+  it('counts the bytes of a row (length) as it prints them, whatever the numbers: the offset an output thread writes the rows after at', () => {
+    // Every kind of value a row can hold, the hostile ones often: huge, fractional, negative, not finite, times past 9999 or before 1970.
+    const anyNumber = fc.oneof(fc.nat(), fc.nat({ max: 99 }), fc.constantFrom(0, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 2 ** 60, 1e21, -1, 0.5, NaN, Infinity, -Infinity), fc.double());
+    const seconds = fc.oneof(fc.integer({ min: 0, max: 253402300799 }), fc.constantFrom(253402300800, 8.64e12, -1, -62198755200, 1.5));
+    fc.assert(
+      fc.property(
+        fc.record({
+          address: fc.oneof(fc.nat({ max: 2 ** 32 - 1 }), fc.constantFrom(0, 9, 10, 99, 100, 255, 256, 2 ** 32 - 1, 2 ** 32, 2 ** 36)),
+          localPort: fc.nat({ max: 65535 }), remotePort: fc.nat({ max: 65535 }), protocol: fc.nat({ max: 255 }),
+          opened: fc.constantFrom(0, L.OPENED_BY_LOCAL), totals: fc.array(anyNumber, { minLength: 6, maxLength: 6 }), first: seconds, last: seconds,
+        }),
+        fc.boolean(), fc.constantFrom('csv' as const, 'json' as const),
+        (fields, marked, format) => {
+          const numbers = row(fields);
+          let text: string;
+          try {
+            text = printed(format, numbers, marked, false);
+          } catch {
+            // A time no Date holds throws as toISOString does, in both.
+            expect(() => new RowPrinter(format).length(source(marked), numbers, 0)).toThrow(RangeError);
+            return;
+          }
+          expect(new RowPrinter(format).length(source(marked), numbers, 0)).toBe(Buffer.byteLength(text, 'latin1'));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -16,13 +16,25 @@ import { startThread } from './flow-thread.js';
  * printed as bytes: making strings of them cost a copy and an encoding per piece); resolves
  * when it may be given the next (a stream's backpressure). A piece is the sink's to keep.
  */
-export type OutputSink = (piece: string | Uint8Array) => Promise<void>;
+export interface OutputSink {
+  (piece: string | Uint8Array): Promise<void>;
+  /**
+   * A sink on a file (fileSink): its descriptor and the offset the next piece goes to, moved
+   * on as each piece is given, so that rows another thread prints can be written in place.
+   */
+  readonly file?: { readonly fd: number; position: number };
+}
 
-/** A sink that writes to an open file. */
+/** A sink that writes to a file opened for writing from its start (each piece at its offset). */
 export function fileSink(handle: FileHandle): OutputSink {
-  // The two branches are the same call: FileHandle.write has one overload for strings and one for
-  // buffers, and neither takes the union, so each type gets its own call.
-  return async (piece) => void (await (typeof piece === 'string' ? handle.write(piece) : handle.write(piece)));
+  const file = { fd: handle.fd, position: 0 };
+  const sink = async (piece: string | Uint8Array): Promise<void> => {
+    const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    const at = file.position;
+    file.position += bytes.length;
+    for (let done = 0; done < bytes.length;) done += (await handle.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
+  };
+  return Object.assign(sink, { file });
 }
 
 /** Text is handed on in pieces of about this size. */
@@ -35,7 +47,7 @@ const PIECE_CHARS = 1 << 16;
  * caller is not kept waiting for the sink to take it: it prints the next piece meanwhile,
  * where it waited for every write. `end` waits for the last.
  */
-function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; bytes(piece: Uint8Array): Promise<void>; end(): Promise<void> } {
+function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Promise<void>; bytes(piece: Uint8Array): Promise<void>; end(): Promise<void>; file: OutputSink['file'] } {
   let piece = '';
   /** The sink taking the last piece handed on. */
   let taking: Promise<void> = Promise.resolve();
@@ -51,6 +63,7 @@ function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Pro
     await handOn(full);
   };
   return {
+    file: sink.file,
     add(text) {
       piece += text;
       return piece.length >= PIECE_CHARS;
@@ -70,8 +83,8 @@ function piecewise(sink: OutputSink): { add(text: string): boolean; flush(): Pro
 
 /**
  * A list of at least this many conversations read from disk is written by two threads:
- * this one writes its first half while an output thread writes the second to a file,
- * handed on after the first.
+ * this one writes its first half while an output thread writes the second, in place when
+ * the sink is a file, else to a file of its own handed on after the first half.
  */
 const PARALLEL_ROWS = 200_000;
 
@@ -125,8 +138,12 @@ export class RowPrinter {
   private day = -1;
   private dayPrefix: Uint8Array = new Uint8Array(0);
 
+  /** The bytes of a row's frame (what comes before its values; JSON's separator from the row before). */
+  private readonly frameBytes: number;
+
   constructor(private readonly format: RowFormat) {
     this.frame = FRAMES[format];
+    this.frameBytes = this.frame.before.reduce((sum, fragment) => sum + fragment.length, format === 'json' ? JSON_NEXT.length : 0);
   }
 
   /** Prints the row at rows[at] of `source`; whether the buffer is full (take its bytes, then go on). */
@@ -167,6 +184,26 @@ export class RowPrinter {
     return this.n >= PIECE_CHARS;
   }
 
+  /**
+   * The bytes row() prints for the row (not the first: JSON's first row is a byte shorter),
+   * counted, not printed: where an output thread writes the rows after these in place.
+   */
+  length(source: ConversationRows, rows: Float64Array, at: number): number {
+    let n = this.frameBytes;
+    const address = rows[at + L.ROW_ADDRESS]!;
+    const key = rows[at + L.ROW_KEY]!;
+    if (address < 2 ** 32) {
+      n += 3 + OCTETS[Math.floor(address / 16777216)]!.length + OCTETS[(address >>> 16) & 255]!.length + OCTETS[(address >>> 8) & 255]!.length + OCTETS[address & 255]!.length;
+    } else {
+      n += source.addressText(address).length;
+    }
+    n += this.numberLength(keyLocalPort(key)) + this.numberLength(keyRemotePort(key)) + this.numberLength(key % 256);
+    n += DIRECTIONS[rowDirection(rows, at)].length;
+    for (let f = 0; f < TOTALS.length; f++) n += this.numberLength(rows[at + TOTALS[f]!]!);
+    n += timeLength(rows[at + L.ROW_FIRST_SEEN]!) + timeLength(rows[at + L.ROW_LAST_SEEN]!);
+    return n + this.frame.end[source.fromFinding(rows, at) ? 1 : 0].length;
+  }
+
   /** What was printed, handed over (the printer goes on in a new buffer). */
   take(): Uint8Array {
     const piece = this.buf.subarray(0, this.n);
@@ -182,15 +219,24 @@ export class RowPrinter {
     this.n = n;
   }
 
+  /** A number as number() prints it when it is not a whole number in the safe range. */
+  private numberText(value: number): string {
+    return this.format === 'json' && !Number.isFinite(value) ? 'null' : String(value);
+  }
+
+  /** The bytes number() prints for `value`. */
+  private numberLength(value: number): number {
+    return isDigits(value) ? digitCount(value) : this.numberText(value).length;
+  }
+
   /** A number as JSON.stringify and String print it (the two differ only where JSON has null). */
   private number(value: number): void {
     const buf = this.buf;
-    if (!(value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value))) {
-      this.n += buf.write(this.format === 'json' && !Number.isFinite(value) ? 'null' : String(value), this.n, 'latin1');
+    if (!isDigits(value)) {
+      this.n += buf.write(this.numberText(value), this.n, 'latin1');
       return;
     }
-    let digits = 1;
-    for (let power = 10; power <= value; power *= 10) digits++;
+    const digits = digitCount(value);
     let at = this.n + digits;
     this.n = at;
     if (value >= 2 ** 31) {
@@ -220,7 +266,7 @@ export class RowPrinter {
 
   /** Epoch seconds as toISOString prints them: each day's "YYYY-MM-DDT" made once, the time of day from digit pairs. */
   private time(seconds: number): void {
-    if (!(Number.isInteger(seconds) && seconds >= 0 && seconds < ISO_FOUR_DIGIT_YEARS)) {
+    if (!isFourDigitYear(seconds)) {
       this.n += this.buf.write(new Date(seconds * 1000).toISOString(), this.n, 'latin1');
       return;
     }
@@ -249,7 +295,32 @@ export class RowPrinter {
   }
 }
 
+/** Whether number() prints `value` digit by digit: a whole number of the safe range. */
+const isDigits = (value: number): boolean => value >= 0 && value <= Number.MAX_SAFE_INTEGER && Number.isInteger(value);
+
+/** The digits of a whole number (isDigits). */
+function digitCount(value: number): number {
+  let digits = 1;
+  for (let power = 10; power <= value; power *= 10) digits++;
+  return digits;
+}
+
+/** Whether time() prints the seconds itself ("YYYY-MM-DDTHH:MM:SS.000Z"), not through toISOString. */
+const isFourDigitYear = (seconds: number): boolean => Number.isInteger(seconds) && seconds >= 0 && seconds < ISO_FOUR_DIGIT_YEARS;
+
+/** The bytes time() prints for `seconds`. */
+const timeLength = (seconds: number): number => (isFourDigitYear(seconds) ? 24 : new Date(seconds * 1000).toISOString().length);
+
 let outputFiles = 0;
+
+/** The bytes `list`'s rows print to in `format`, the first of the output's rows among them. */
+function printedLength(list: RunList, format: RowFormat): number {
+  const printer = new RowPrinter(format);
+  const source = list.rows();
+  let bytes = format === 'json' && list.length > 0 ? JSON_FIRST.length - JSON_NEXT.length : 0;
+  list.eachUnordered((rows, at) => (bytes += printer.length(source, rows, at)));
+  return bytes;
+}
 
 /**
  * Writes every conversation in `format` to the sink, in order: a long list read from disk
@@ -270,21 +341,38 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
     return !first;
   };
   if (!parallel) return writeHead(conversations);
-  const shared = halves[1].shared();
-  // Beside the runs, in the analysis's temporary folder (removed with it, on exit and on Ctrl-C too).
-  const path = join(dirname(shared.ranges[0]!.path), `output-${process.pid}-${outputFiles++}.txt`);
+  const [head, tail] = halves;
+  const file = out.file;
+  // In place: the tail goes where the head's bytes end, counted (not printed) while the thread starts.
+  const inPlace = file === undefined ? null : { fd: file.fd, headFrom: 0, tailFrom: 0 };
+  const shared = tail.shared();
+  // Else beside the runs, in the analysis's temporary folder (removed with it, on exit and on Ctrl-C too).
+  const path = inPlace ? null : join(dirname(shared.ranges[0]!.path), `output-${process.pid}-${outputFiles++}.txt`);
   const thread = startThread('flow-output-worker', { list: shared, format, path }, { maxYoungGenerationSizeMb: 16 });
-  const written = new Promise<void>((resolve, reject) => {
-    thread.on('message', () => resolve());
+  const written = new Promise<number>((resolve, reject) => {
+    thread.on('message', (bytes: number) => resolve(bytes));
     thread.on('error', reject);
     thread.on('exit', (code) => reject(new Error(`The flow output thread stopped (exit code ${code}) before it finished.`)));
   });
   written.catch(() => undefined); // awaited below; a failure while the first half is written must not go unhandled
   try {
-    await writeHead(halves[0]);
-    await written;
+    if (inPlace && file) {
+      await out.flush();
+      inPlace.headFrom = file.position;
+      inPlace.tailFrom = file.position + printedLength(head, format);
+      thread.postMessage({ fd: inPlace.fd, position: inPlace.tailFrom });
+    }
+    await writeHead(head);
+    const tailBytes = await written;
     await out.flush();
-    const fd = openSync(path, 'r');
+    if (inPlace && file) {
+      if (file.position !== inPlace.tailFrom) {
+        throw new Error(`The first ${head.length} conversations took ${file.position - inPlace.headFrom} bytes where ${inPlace.tailFrom - inPlace.headFrom} were counted; the output is not whole.`);
+      }
+      file.position += tailBytes;
+      return true;
+    }
+    const fd = openSync(path!, 'r');
     try {
       // A new chunk each time: the sink keeps the one it is given.
       for (let chunk = Buffer.allocUnsafe(1 << 20), read = readSync(fd, chunk); read > 0; chunk = Buffer.allocUnsafe(1 << 20), read = readSync(fd, chunk)) {
@@ -296,7 +384,7 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
     return true;
   } finally {
     await thread.terminate();
-    rmSync(path, { force: true });
+    if (path !== null) rmSync(path, { force: true });
   }
 }
 
