@@ -19,7 +19,7 @@ import type { FlowRecordSink } from './flow-log-lines.js';
 import { flowLogProblem, type FlowLogProblems } from './flow-log-problems.js';
 import { type FindingMark, isMarkedConversation } from './flow-finding-mark.js';
 import {
-  mergeRuns, PartitionWriter, type PartitionRows, readRow, readRows, readRun, rowCount, RunFile, type RunOrder, type RunRange, SPILL_PARTITIONS, type SpilledRows,
+  mergeRuns, PartitionWriter, type PartitionRows, READ_CHUNK_BYTES, readRow, readRows, readRun, rowCount, RunFile, type RunOrder, type RunRange, SPILL_PARTITIONS, type SpilledRows,
 } from './flow-spill.js';
 import type { MinuteTotals } from './flow-timeline.js';
 
@@ -527,11 +527,12 @@ export class RunList implements ConversationList {
    * not depend on the order, such as the bytes the rows print to (writeRows).
    */
   eachUnordered(each: (rows: Float64Array, at: number) => void): void {
-    for (const { path, from, to } of this.ranges) {
-      if (to > from) readRows({ path, extents: [from, to] }, ROW, (rows) => {
-        for (let at = 0; at < rows.length; at += ROW) each(rows, at);
-      });
-    }
+    // One chunk for every run (a list has a hundred or more runs, most shorter than a chunk).
+    const chunk = new Float64Array(Math.floor(READ_CHUNK_BYTES / (ROW * 8)) * ROW);
+    const visit = (rows: Float64Array): void => {
+      for (let at = 0; at < rows.length; at += ROW) each(rows, at);
+    };
+    for (const { path, from, to } of this.ranges) if (to > from) readRows({ path, extents: [from, to] }, ROW, visit, chunk);
   }
 
   *[Symbol.iterator](): Iterator<Conversation> {

@@ -18,7 +18,7 @@ export const SPILL_PARTITIONS = 128;
 /** Rows staged per partition before they are written (about 32 KiB each at 12 numbers a row). */
 const STAGE_ROWS = 340;
 /** Bytes read from a file at a time while merging. */
-const READ_CHUNK_BYTES = 1 << 20;
+export const READ_CHUNK_BYTES = 1 << 20;
 
 const live = new Set<string>();
 let hooked = false;
@@ -127,12 +127,15 @@ export class PartitionWriter {
   }
 }
 
-/** Reads a partition's rows in chunks: `each` gets rows (a whole number of them) until they end. */
-export function readRows(rows: PartitionRows, rowLength: number, each: (rows: Float64Array) => void): void {
+/**
+ * Reads a partition's rows in chunks: `each` gets rows (a whole number of them) until they
+ * end. The chunks are read into `into` when given (at least a row long), else into an array of their own.
+ */
+export function readRows(rows: PartitionRows, rowLength: number, each: (rows: Float64Array) => void, into?: Float64Array): void {
   const rowBytes = rowLength * 8;
   const fd = openSync(rows.path, 'r');
   try {
-    const chunk = new Float64Array(Math.max(1, Math.min(Math.floor(READ_CHUNK_BYTES / rowBytes), rowCount(rows))) * rowLength);
+    const chunk = into ?? new Float64Array(Math.max(1, Math.min(Math.floor(READ_CHUNK_BYTES / rowBytes), rowCount(rows))) * rowLength);
     const bytes = new Uint8Array(chunk.buffer);
     for (let e = 0; e < rows.extents.length; e += 2) {
       const end = rows.extents[e + 1]! * rowBytes;
