@@ -29,19 +29,27 @@ function removeLive(): void {
   live.clear();
 }
 
-/** Ctrl-C: the folders go, then the signal does what it would have done. */
-function onSigint(): void {
+/**
+ * Ctrl-C or a polite kill (SIGTERM: a job runner's timeout, a container stopping) that ends
+ * the process: the folders go, then the signal does what it would have done. A process that
+ * handles the signal itself (the worker stops gracefully, letting analyses under way finish)
+ * keeps them until they are disposed of or it exits.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
   removeLive();
-  process.off('SIGINT', onSigint);
-  process.kill(process.pid, 'SIGINT');
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  process.kill(process.pid, signal);
 }
 
-/** A new temporary folder for one analysis's spills, removed on exit or Ctrl-C if still there. */
+/** A new temporary folder for one analysis's spills, removed on exit, Ctrl-C or SIGTERM if still there. */
 export function createSpillFolder(): string {
   if (!hooked) {
     hooked = true;
     process.on('exit', removeLive);
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
   const dir = mkdtempSync(join(tmpdir(), 'orgshield-flows-'));
   live.add(dir);
