@@ -25,6 +25,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { runnableSteps, type PlanStep } from '@orgshield/firewall';
@@ -64,8 +65,11 @@ interface RunState {
   generation: number;
 }
 
+/** A round this long has stopped, not slowed down (one takes about 5 s): it fails, saying where its jobs are. */
+const ROUND_LIMIT_MS = 120_000;
+
 /** Resolves after `total` jobs finished, with the seconds it took from `started`. */
-function finishLine(total: number): { finished: () => void; done: Promise<number>; start: () => void } {
+function finishLine(total: number): { finished: () => void; done: Promise<number>; start: () => void; count: () => number } {
   let count = 0;
   let started = 0;
   let resolve!: (seconds: number) => void;
@@ -77,7 +81,31 @@ function finishLine(total: number): { finished: () => void; done: Promise<number
       if (count === total) resolve((performance.now() - started) / 1000);
     },
     done,
+    count: () => count,
   };
+}
+
+/**
+ * The seconds a round took (finishLine), or, past ROUND_LIMIT_MS, an error naming how many jobs
+ * finished and where the queue's jobs are: one run (of many) hung in its first raw round, with
+ * no key left in Redis, and could only be killed.
+ */
+async function roundSeconds(line: ReturnType<typeof finishLine>, redis: Redis, prefix: string): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const stopped = `round ${prefix} stopped after ${ROUND_LIMIT_MS / 1000} s: ${line.count()} of ${chainLength * concurrency} jobs finished`;
+      void Promise.all([new Queue(QUEUE, { connection: redis, prefix }).getJobCounts(), redis.keys(`${prefix}:*`)]).then(
+        ([counts, keys]) => reject(new Error(`${stopped}; the queue holds ${JSON.stringify(counts)} in ${keys.length} keys; the connection is ${redis.status}.`)),
+        (error: unknown) => reject(new Error(`${stopped}; the queue could not be read (${String(error)}); the connection is ${redis.status}.`)),
+      );
+    }, ROUND_LIMIT_MS);
+  });
+  try {
+    return await Promise.race([line.done, stopped]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function rawRound(prefix: string): Promise<number> {
@@ -96,7 +124,7 @@ async function rawRound(prefix: string): Promise<number> {
   await worker.waitUntilReady();
   line.start();
   for (let chain = 0; chain < concurrency; chain += 1) await queue.add('noop', { chain, step: 0 }, { ...JOB_OPTIONS, jobId: `c${chain}.s0` });
-  const seconds = await line.done;
+  const seconds = await roundSeconds(line, redis, prefix);
   await worker.close();
   await queue.close();
   redis.disconnect();
@@ -167,7 +195,7 @@ async function orchestratedRound(prefix: string): Promise<number> {
   await service.start();
   line.start();
   for (let chain = 0; chain < concurrency; chain += 1) await queues.submit(noopStep, { runId: runId(chain, 0), chain, step: 0, generation: 0 }, { jobId: `${runId(chain, 0)}.s0` });
-  const seconds = await line.done;
+  const seconds = await roundSeconds(line, redis, prefix);
   for (let chain = 0; chain < concurrency; chain += 1) {
     for (let rollout = 0; rollout < rolloutsPerChain; rollout += 1) {
       const id = runId(chain, rollout);
