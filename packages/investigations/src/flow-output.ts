@@ -342,12 +342,11 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
   };
   if (!parallel) return writeHead(conversations);
   const [head, tail] = halves;
-  const file = out.file;
-  // In place: the tail goes where the head's bytes end, counted (not printed) while the thread starts.
-  const inPlace = file === undefined ? null : { fd: file.fd, headFrom: 0, tailFrom: 0 };
+  // Into a file the tail goes in place, where the head's bytes end (counted, not printed, while the thread starts);
+  // else beside the runs, in the analysis's temporary folder (removed with it, on exit and on Ctrl-C too).
+  const { file } = out;
   const shared = tail.shared();
-  // Else beside the runs, in the analysis's temporary folder (removed with it, on exit and on Ctrl-C too).
-  const path = inPlace ? null : join(dirname(shared.ranges[0]!.path), `output-${process.pid}-${outputFiles++}.txt`);
+  const path = file ? null : join(dirname(shared.ranges[0]!.path), `output-${process.pid}-${outputFiles++}.txt`);
   const thread = startThread('flow-output-worker', { list: shared, format, path }, { maxYoungGenerationSizeMb: 16 });
   const written = new Promise<number>((resolve, reject) => {
     thread.on('message', (bytes: number) => resolve(bytes));
@@ -356,19 +355,20 @@ async function writeRows(conversations: ConversationList, format: RowFormat, out
   });
   written.catch(() => undefined); // awaited below; a failure while the first half is written must not go unhandled
   try {
-    if (inPlace && file) {
+    let headFrom = 0;
+    let headBytes = 0;
+    if (file) {
       await out.flush();
-      inPlace.headFrom = file.position;
-      inPlace.tailFrom = file.position + printedLength(head, format);
-      thread.postMessage({ fd: inPlace.fd, position: inPlace.tailFrom });
+      headFrom = file.position;
+      headBytes = printedLength(head, format);
+      thread.postMessage({ fd: file.fd, position: headFrom + headBytes });
     }
     await writeHead(head);
     const tailBytes = await written;
     await out.flush();
-    if (inPlace && file) {
-      if (file.position !== inPlace.tailFrom) {
-        throw new Error(`The first ${head.length} conversations took ${file.position - inPlace.headFrom} bytes where ${inPlace.tailFrom - inPlace.headFrom} were counted; the output is not whole.`);
-      }
+    if (file) {
+      const printed = file.position - headFrom;
+      if (printed !== headBytes) throw new Error(`The first ${head.length} conversations took ${printed} bytes where ${headBytes} were counted; the output is not whole.`);
       file.position += tailBytes;
       return true;
     }

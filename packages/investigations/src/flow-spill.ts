@@ -137,14 +137,14 @@ export class PartitionWriter {
 
 /**
  * Reads a partition's rows in chunks: `each` gets rows (a whole number of them) until they
- * end. The chunks are read into `into` when given (at least a row long), else into an array of their own.
+ * end. The chunks are read into `into` when given (a whole number of rows long), else into an array of their own.
  */
 export function readRows(rows: PartitionRows, rowLength: number, each: (rows: Float64Array) => void, into?: Float64Array): void {
   const rowBytes = rowLength * 8;
   const fd = openSync(rows.path, 'r');
   try {
     const chunk = into ?? new Float64Array(Math.max(1, Math.min(Math.floor(READ_CHUNK_BYTES / rowBytes), rowCount(rows))) * rowLength);
-    const bytes = new Uint8Array(chunk.buffer);
+    const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (let e = 0; e < rows.extents.length; e += 2) {
       const end = rows.extents[e + 1]! * rowBytes;
       for (let position = rows.extents[e]! * rowBytes; position < end;) {
